@@ -1,0 +1,27 @@
+# Two-command setup: `make demo` and `make test` each create .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hzspatial demo
+
+test: $(STAMP)
+	$(BIN)/ruff check hzspatial tests scripts
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check hzspatial tests scripts
+	$(BIN)/ruff format --check hzspatial tests scripts
+
+clean:
+	rm -rf maps/hanzhong_demo .pytest_cache

@@ -1,0 +1,75 @@
+"""User-facing errors and warnings.
+
+Every problem with a user's input is raised as :class:`InputError`, whose message
+is a single line naming the file, the row or feature, the column, what was
+expected and what to do. The CLI prints that line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = ["InputError", "DataWarning", "format_rows"]
+
+
+class DataWarning(UserWarning):
+    """Input data were usable but something was repaired, dropped or assumed."""
+
+
+def format_rows(rows: Iterable[int], limit: int = 8) -> str:
+    """Return ``"rows 2, 5, 9"`` style text (1-based data rows), truncated after ``limit``."""
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" (and {len(rows) - limit} more)" if len(rows) > limit else ""
+    word = "row" if len(rows) == 1 else "rows"
+    return f"{word} {shown}{more}"
+
+
+class InputError(ValueError):
+    """A problem with user input, reported as one line.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong, e.g. ``"'lon' is not a number"``.
+    file : str, optional
+        Path of the offending file.
+    where : str, optional
+        Row(s) or feature(s), e.g. ``"row 7"`` or ``"rows 3, 4"``.
+    column : str, optional
+        Column or attribute name.
+    hint : str, optional
+        What the user should do about it.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        where: str | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = None if file is None else str(file)
+        self.where = where
+        self.column = column
+        self.hint = hint
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """The one-line message."""
+        head: Sequence[str] = [
+            p
+            for p in (
+                self.file,
+                self.where,
+                f"column '{self.column}'" if self.column is not None else None,
+            )
+            if p
+        ]
+        text = (", ".join(head) + ": " if head else "") + self.problem
+        if self.hint:
+            text += f" — {self.hint}"
+        return " ".join(text.split())
