@@ -29,7 +29,9 @@ def test_wgs_to_gcj_matches_prcoords():
 
 def test_wgs_to_gcj_matches_eviltransform():
     glon, glat = crs.wgs84_to_gcj02(LON[:500], LAT[:500])
-    ref = np.array([eviltransform.wgs2gcj(la, lo) for lo, la in zip(LON[:500], LAT[:500])])
+    ref = np.array(
+        [eviltransform.wgs2gcj(la, lo) for lo, la in zip(LON[:500], LAT[:500], strict=False)]
+    )
     # eviltransform rounds its constants slightly differently: centimetre-level agreement.
     assert crs.haversine_m(glon, glat, ref[:, 1], ref[:, 0]).max() < 0.05
 
@@ -62,7 +64,9 @@ def test_round_trip_below_half_metre(fwd, inv):
 def test_inverse_agrees_with_prcoords_precise_inverse():
     glon, glat = crs.wgs84_to_gcj02(LON, LAT)
     wlon, wlat = crs.gcj02_to_wgs84(glon, glat)
-    ref = [prcoords.gcj_wgs_bored(prcoords.Coords(la, lo)) for lo, la in zip(glon, glat)]
+    ref = [
+        prcoords.gcj_wgs_bored(prcoords.Coords(la, lo)) for lo, la in zip(glon, glat, strict=False)
+    ]
     rlon = np.array([c.lon for c in ref])
     rlat = np.array([c.lat for c in ref])
     assert crs.haversine_m(wlon, wlat, rlon, rlat).max() < 0.5

@@ -1,0 +1,77 @@
+"""Facility categories: canonical ids, bilingual labels and accepted aliases.
+
+The catalogue is data (``config/categories.toml``); this module only reads it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+__all__ = ["Category", "builtin_categories", "resolve_category", "user_category"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A facility category.
+
+    Attributes
+    ----------
+    id : str
+        Canonical id used in outputs, e.g. ``"elderly_care"``.
+    label_zh, label_en : str
+        Bilingual labels for maps and reports.
+    capacity : str
+        Supply attribute besides land area (``beds``, ``places``, ``pitches``).
+    colour : str
+        Hex colour for maps.
+    aliases : tuple of str
+        Lower-cased names accepted in a category column.
+    """
+
+    id: str
+    label_zh: str
+    label_en: str
+    capacity: str = "capacity"
+    colour: str = "#34495e"
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``"养老服务设施 / Elderly care"``."""
+        return f"{self.label_zh} / {self.label_en}"
+
+
+@cache
+def builtin_categories() -> dict[str, Category]:
+    """The built-in categories keyed by id."""
+    raw = tomllib.loads(
+        resources.files("hzspatial.config").joinpath("categories.toml").read_text("utf-8")
+    )
+    return {
+        key: Category(
+            id=key,
+            label_zh=v["label_zh"],
+            label_en=v["label_en"],
+            capacity=v.get("capacity", "capacity"),
+            colour=v.get("colour", "#34495e"),
+            aliases=tuple(a.lower() for a in v.get("aliases", ())) + (key.lower(),),
+        )
+        for key, v in raw.items()
+    }
+
+
+def user_category(name: str) -> Category:
+    """A category a user names that is not built in (labels = its name)."""
+    return Category(id=name, label_zh=name, label_en=name, aliases=(name.lower(),))
+
+
+def resolve_category(value: str, known: dict[str, Category]) -> str | None:
+    """Canonical id for a category value (id or alias, case-insensitive), or None."""
+    key = str(value).strip().lower()
+    for cat in known.values():
+        if key == cat.id.lower() or key in cat.aliases:
+            return cat.id
+    return None

@@ -1,0 +1,25 @@
+"""Validated readers for facilities, residents and boundaries, and atomic writers.
+
+Every reader returns a GeoDataFrame in WGS84 (EPSG:4326) and raises
+:class:`hzspatial.errors.InputError` — one line naming file, row/feature and
+column — for any problem with the input.
+"""
+
+from hzspatial.io._files import decode_text, detect_format, read_layer, read_table
+from hzspatial.io.boundaries import read_boundaries
+from hzspatial.io.facilities import FACILITY_COLUMNS, known_categories, read_facilities
+from hzspatial.io.population import read_population
+from hzspatial.io.writers import staged_output
+
+__all__ = [
+    "FACILITY_COLUMNS",
+    "decode_text",
+    "detect_format",
+    "known_categories",
+    "read_boundaries",
+    "read_facilities",
+    "read_layer",
+    "read_population",
+    "read_table",
+    "staged_output",
+]

@@ -1,0 +1,91 @@
+"""Finding columns by English or Chinese header aliases, or an explicit mapping."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+
+from hzspatial.errors import InputError
+
+_BRACKETS = re.compile(r"[\(（\[【].*?[\)）\]】]")
+
+
+@cache
+def aliases() -> dict[str, tuple[str, ...]]:
+    """Field → accepted header names (lower-case), from ``config/columns.toml``."""
+    raw = tomllib.loads(
+        resources.files("hzspatial.config").joinpath("columns.toml").read_text("utf-8")
+    )
+    return {k: tuple(str(a).lower() for a in v) for k, v in raw.items()}
+
+
+def _norm(header: str) -> str:
+    return _BRACKETS.sub("", str(header)).strip().lower().replace(" ", "_")
+
+
+def find_columns(
+    columns: Iterable[str],
+    fields: Iterable[str],
+    mapping: Mapping[str, str] | None,
+    path: str,
+) -> dict[str, str]:
+    """Map each wanted field to a column of the file.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        The file's column names.
+    fields : iterable of str
+        Canonical field names wanted (``lon``, ``lat``, ``name`` …).
+    mapping : mapping, optional
+        Explicit ``{field: column}`` from the user; each named column must exist.
+    path : str
+        File name for error messages.
+
+    Returns
+    -------
+    dict
+        ``{field: column}`` for the fields found (missing ones are absent).
+    """
+    cols = [str(c) for c in columns]
+    found: dict[str, str] = {}
+    for field, col in (mapping or {}).items():
+        if col not in cols:
+            raise InputError(
+                f"column '{col}' given for {field} is not in the file (columns found: "
+                f"{', '.join(cols)})",
+                file=path,
+                hint="fix the column mapping",
+            )
+        found[field] = col
+    normed = {_norm(c): c for c in reversed(cols)}
+    table = aliases()
+    for field in fields:
+        if field in found:
+            continue
+        for alias in table.get(field, (field,)):
+            col = normed.get(_norm(alias))
+            if col is not None and col not in found.values():
+                found[field] = col
+                break
+    return found
+
+
+def require(
+    found: Mapping[str, str], fields: Iterable[str], columns: Iterable[str], path: str, what: str
+) -> None:
+    """Raise one InputError naming every missing field, the columns found and the aliases."""
+    missing = [f for f in fields if f not in found]
+    if not missing:
+        return
+    table = aliases()
+    wanted = "; ".join(f"{f} (e.g. {', '.join(table.get(f, (f,))[:4])})" for f in missing)
+    raise InputError(
+        f"missing required column(s) for {what}: {wanted}; columns found: "
+        f"{', '.join(str(c) for c in columns)}",
+        file=path,
+        hint="rename the columns or pass an explicit column mapping",
+    )

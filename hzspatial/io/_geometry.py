@@ -1,0 +1,201 @@
+"""Shared geometry validation: coordinates from tables, layer geometries, study area."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hzspatial import crs as _crs
+from hzspatial.errors import DataWarning, InputError, format_rows
+
+HEADER_ROWS = 1  # a table's header is row 1, its first data row is row 2 (as Excel shows it)
+
+
+def table_rows(mask: np.ndarray) -> list[int]:
+    """1-based row numbers as a spreadsheet shows them (header = row 1)."""
+    return [int(i) + 1 + HEADER_ROWS for i in np.flatnonzero(mask)]
+
+
+def feature_rows(mask: np.ndarray) -> list[int]:
+    """1-based feature numbers in a vector layer."""
+    return [int(i) + 1 for i in np.flatnonzero(mask)]
+
+
+def parse_numbers(
+    values: pd.Series,
+    *,
+    path: str,
+    column: str,
+    rows_of,
+    what: str,
+    allow_missing: bool = False,
+    minimum: float | None = None,
+) -> np.ndarray:
+    """Parse a column as floats, naming rows that are not numbers or below ``minimum``."""
+    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    nums = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    blank = text.isna().to_numpy() | (text.fillna("") == "").to_numpy()
+    bad = np.isnan(nums) & ~blank
+    if not allow_missing:
+        bad |= blank
+    if bad.any():
+        rows = rows_of(bad)
+        first = values.iloc[int(np.flatnonzero(bad)[0])]
+        raise InputError(
+            f"{format_rows(rows)}: {what} is not a number (e.g. {first!r})",
+            file=path,
+            column=column,
+            hint="enter plain numbers (no units or text)",
+        )
+    if minimum is not None:
+        low = nums < minimum
+        if low.any():
+            rows = rows_of(low)
+            first = nums[np.flatnonzero(low)[0]]
+            raise InputError(
+                f"{format_rows(rows)}: {what} must be ≥ {minimum:g} (found {first:g})",
+                file=path,
+                column=column,
+                hint="correct the values",
+            )
+    return nums
+
+
+def points_from_table(
+    df: pd.DataFrame, lon_col: str, lat_col: str, crs_in, path: str
+) -> np.ndarray:
+    """WGS84 shapely points from coordinate columns, with validation.
+
+    Detects non-numeric values, impossible coordinates and swapped lon/lat
+    (for geographic ``crs_in``) and names the rows.
+    """
+    kind = _crs.parse_crs_in(crs_in)
+    x = parse_numbers(
+        df[lon_col], path=path, column=lon_col, rows_of=table_rows, what="the coordinate"
+    )
+    y = parse_numbers(
+        df[lat_col], path=path, column=lat_col, rows_of=table_rows, what="the coordinate"
+    )
+    if isinstance(kind, str):  # geographic degrees
+        check_degrees(x, y, path, lon_col, lat_col, table_rows)
+    lon, lat = _crs.to_wgs84(x, y, crs_in)
+    return shapely.points(lon, lat)
+
+
+def check_degrees(
+    x: np.ndarray, y: np.ndarray, path: str, lon_col: str, lat_col: str, rows_of
+) -> None:
+    """Raise for impossible or swapped longitude/latitude values (degrees)."""
+    impossible = (np.abs(x) > 180) | (np.abs(y) > 90)
+    if impossible.any():
+        rows = rows_of(impossible)
+        i = int(np.flatnonzero(impossible)[0])
+        raise InputError(
+            f"{format_rows(rows)}: impossible coordinates (lon={x[i]:g}, lat={y[i]:g}); "
+            "longitude must be within ±180 and latitude within ±90",
+            file=path,
+            column=f"{lon_col}/{lat_col}",
+            hint="projected coordinates need --crs-in with their EPSG code",
+        )
+    swapped = ~_crs.in_china(x, y) & _crs.in_china(y, x)
+    if swapped.any():
+        rows = rows_of(swapped)
+        i = int(np.flatnonzero(swapped)[0])
+        raise InputError(
+            f"{format_rows(rows)}: longitude and latitude look swapped "
+            f"(lon={x[i]:g}, lat={y[i]:g} is outside China; swapped it is inside)",
+            file=path,
+            column=f"{lon_col}/{lat_col}",
+            hint=f"swap the '{lon_col}' and '{lat_col}' columns",
+        )
+
+
+def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame:
+    """Reproject a layer to WGS84; ``crs_in`` (if given) overrides the file's own CRS.
+
+    GCJ-02 / BD-09 are not EPSG systems: files in them usually claim EPSG:4326,
+    so the user says ``crs_in="gcj02"`` and the shift is removed here.
+    """
+    null = gdf.geometry.isna().to_numpy() | gdf.geometry.is_empty.to_numpy()
+    if null.any():
+        raise InputError(
+            f"{format_rows(feature_rows(null))}: feature has no geometry",
+            file=path,
+            column="geometry",
+            hint="delete those features or draw their geometry",
+        )
+    geoms = gdf.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        warnings.warn(
+            f"{path}: {format_rows(feature_rows(invalid))}: invalid geometry repaired "
+            "(shapely.make_valid)",
+            DataWarning,
+            stacklevel=3,
+        )
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    if crs_in is None:
+        src = gdf.crs if gdf.crs is not None else "wgs84"
+    else:
+        src = crs_in
+    kind = _crs.parse_crs_in(src)
+    if isinstance(kind, str):
+        coords = shapely.get_coordinates(geoms)
+        if len(coords):
+            check_degrees(
+                coords[:, 0],
+                coords[:, 1],
+                path,
+                "x",
+                "y",
+                lambda m: feature_rows(_coord_owner_mask(geoms, m)),
+            )
+    out = _crs.geometries_to_wgs84(geoms, kind) if kind != "wgs84" else geoms
+    return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(out), crs=4326)
+
+
+def _coord_owner_mask(geoms: np.ndarray, coord_mask: np.ndarray) -> np.ndarray:
+    counts = shapely.get_num_coordinates(geoms)
+    owner = np.repeat(np.arange(len(geoms)), counts)
+    mask = np.zeros(len(geoms), dtype=bool)
+    mask[owner[coord_mask]] = True
+    return mask
+
+
+def check_within(
+    points: np.ndarray, area, path: str, rows_of, what: str, tolerance_m: float = 50.0
+) -> None:
+    """Raise naming rows whose WGS84 points fall outside ``area`` (a WGS84 geometry)."""
+    if area is None:
+        return
+    buffered = shapely.buffer(area, tolerance_m / 111_000.0)
+    shapely.prepare(buffered)
+    outside = ~shapely.contains_xy(buffered, shapely.get_x(points), shapely.get_y(points))
+    if outside.any():
+        rows = rows_of(outside)
+        i = int(np.flatnonzero(outside)[0])
+        p = points[i]
+        raise InputError(
+            f"{format_rows(rows)}: {what} outside the study area (e.g. lon={p.x:.5f}, "
+            f"lat={p.y:.5f})",
+            file=path,
+            hint="check the coordinates and their --crs-in, or remove those rows",
+        )
+
+
+def check_unique(values: pd.Series, path: str, column: str, rows_of) -> None:
+    """Raise naming rows whose id repeats an earlier row."""
+    dup = values.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = values[dup].iloc[0]
+        raise InputError(
+            f"{format_rows(rows_of(dup))}: duplicate id {first!r}",
+            file=path,
+            column=column,
+            hint="give every row its own id",
+        )

@@ -1,0 +1,144 @@
+"""Reading residents: polygons or points with a population or households count."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hzspatial import crs as _crs
+from hzspatial.datasets import default_persons_per_household
+from hzspatial.errors import InputError
+from hzspatial.io._columns import find_columns, require
+from hzspatial.io._files import is_table, read_layer, read_table
+from hzspatial.io._geometry import (
+    check_unique,
+    check_within,
+    feature_rows,
+    layer_to_wgs84,
+    parse_numbers,
+    points_from_table,
+    table_rows,
+)
+
+__all__ = ["read_population"]
+
+logger = logging.getLogger(__name__)
+
+
+def read_population(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    crs_in: _crs.CrsIn | None = None,
+    persons_per_household: float | None = None,
+    study_area: shapely.Geometry | None = None,
+    sheet: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read and validate residents.
+
+    Parameters
+    ----------
+    path : str or Path
+        Polygons or points (GeoJSON/GeoPackage/Shapefile), or a CSV/XLSX table with
+        longitude/latitude columns, carrying ``population`` (人口, 常住人口 …) or
+        ``households`` (户数 …).
+    columns : mapping, optional
+        Explicit ``{field: column}``; fields ``id, name, population, households, lon, lat``.
+    crs_in : str or int, optional
+        ``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` | EPSG code (default: WGS84 for
+        tables, the layer's CRS for layers).
+    persons_per_household : float, optional
+        Used when only households are given. Default: from the 2020 census file
+        (:func:`hzspatial.datasets.default_persons_per_household`, ≈ 2.46).
+    study_area : shapely geometry, optional
+        WGS84 area every location must lie in.
+    sheet : str or int, optional
+        XLSX sheet.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326; columns ``demand_id``, ``name``, ``population`` (persons, float),
+        ``population_from`` and the geometry (points or polygons).
+    """
+    path_s = str(path)
+    fields = ["id", "name", "population", "households", "lon", "lat"]
+    if is_table(path):
+        df = read_table(path, sheet=sheet)
+        rows_of = table_rows
+        found = find_columns(df.columns, fields, columns, path_s)
+        require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
+        geoms = points_from_table(df, found["lon"], found["lat"], crs_in or "wgs84", path_s)
+    else:
+        gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+        rows_of = feature_rows
+        found = find_columns(gdf.columns, fields, columns, path_s)
+        geoms = gdf.geometry.to_numpy()
+        lines = np.isin(shapely.get_type_id(geoms), (1, 2, 5))
+        if lines.any():
+            raise InputError(
+                "line geometry where population points or polygons were expected",
+                file=path_s,
+                column="geometry",
+                hint="use points or polygons",
+            )
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    if "population" not in found and "households" not in found:
+        require(found, ["population"], df.columns, path_s, "residents (or households)")
+    if "population" in found:
+        pop = parse_numbers(
+            df[found["population"]],
+            path=path_s,
+            column=found["population"],
+            rows_of=rows_of,
+            what="population",
+            minimum=0.0,
+        )
+        how = "population"
+    else:
+        pph = persons_per_household or default_persons_per_household()
+        if not pph > 0:
+            raise InputError(
+                f"persons per household must be > 0 (got {pph})", column="persons_per_household"
+            )
+        hh = parse_numbers(
+            df[found["households"]],
+            path=path_s,
+            column=found["households"],
+            rows_of=rows_of,
+            what="households",
+            minimum=0.0,
+        )
+        pop = hh * pph
+        how = f"households × {pph:.2f}"
+        logger.info("%s: population = households × %.2f persons per household", path_s, pph)
+    n = len(df)
+    if "id" in found:
+        ids = df[found["id"]].astype("string").str.strip()
+        check_unique(ids, path_s, found["id"], rows_of)
+        ids = ids.to_numpy(dtype=object)
+    else:
+        ids = np.array([f"d{i + 1}" for i in range(n)], dtype=object)
+    names = (
+        df[found["name"]].astype("string").fillna("").to_numpy(dtype=object)
+        if "name" in found
+        else ids.copy()
+    )
+    reps = shapely.point_on_surface(geoms)
+    check_within(reps, study_area, path_s, rows_of, "residents")
+    return gpd.GeoDataFrame(
+        {
+            "demand_id": ids,
+            "name": names,
+            "population": pop,
+            "population_from": np.full(n, how, dtype=object),
+        },
+        geometry=list(geoms),
+        crs=4326,
+    )
