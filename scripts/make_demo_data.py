@@ -32,19 +32,27 @@ LABEL = "synthetic demo data"
 UTM = 32648  # WGS84 / UTM 48N, metres
 BOX = (685_000.0, 3_653_600.0, 696_000.0, 3_664_300.0)  # central Hanzhong, UTM 48N
 CENTRE = (689_600.0, 3_660_300.0)  # the generated "old town" (density peak), north bank
-TOTAL_RESIDENTS = 459_244  # 2020 census urban population of 汉台区 (data/boundaries/census_2020.csv)
+TOTAL_RESIDENTS = (
+    459_244  # 2020 census urban population of 汉台区 (data/boundaries/census_2020.csv)
+)
 RIVER_HALF_WIDTH_M = 160.0
 BRIDGE_X = (686_300.0, 688_600.0, 690_400.0, 692_300.0, 694_700.0)
 ARTERIAL_EVERY = 6
 UNDERSERVED = {
     # category → (xmin, ymin, xmax, ymax) boxes with no facility of that category
-    "elderly_care": [(685_000, 3_661_400, 687_800, 3_664_300), (691_200, 3_653_600, 696_000, 3_658_000)],
+    "elderly_care": [
+        (685_000, 3_661_400, 687_800, 3_664_300),
+        (691_200, 3_653_600, 696_000, 3_658_000),
+    ],
     "clinic": [(691_200, 3_653_600, 696_000, 3_658_000)],
-    "football_pitch": [(685_000, 3_661_400, 687_800, 3_664_300), (692_000, 3_660_000, 696_000, 3_664_300)],
+    "football_pitch": [
+        (685_000, 3_661_400, 687_800, 3_664_300),
+        (692_000, 3_660_000, 696_000, 3_664_300),
+    ],
     "kindergarten": [(692_500, 3_653_600, 696_000, 3_657_500)],
 }
 FACILITIES = {
-    # category → list of (count, kind label zh, kind label en, area range m², capacity column, range)
+    # category → [(count, label zh, label en, area range m², capacity column, capacity range)]
     "elderly_care": [
         (30, "日间照料中心", "day-care centre", (350, 900), "beds", (10, 30)),
         (6, "养老院", "care home", (3_000, 8_000), "beds", (100, 300)),
@@ -99,21 +107,26 @@ def streets(rng: np.random.Generator, river: shapely.LineString):
     name_idx = np.concatenate([np.repeat(np.arange(ny), nx - 1), np.tile(np.arange(nx), ny - 1)])
     is_ew = np.concatenate([np.ones(len(hu), bool), np.zeros(len(vu), bool)])
     px, py = gx.ravel(), gy.ravel()
-    lines = shapely.linestrings(np.stack([np.column_stack([px[u], py[u]]),
-                                          np.column_stack([px[v], py[v]])], axis=1))
+    lines = shapely.linestrings(
+        np.stack([np.column_stack([px[u], py[u]]), np.column_stack([px[v], py[v]])], axis=1)
+    )
     keep = alive.ravel()[u] & alive.ravel()[v] & ~shapely.intersects(lines, water)
     # superblocks: drop some minor segments at random
     keep &= arterial | (rng.random(len(u)) > 0.07)
     highway = np.where(arterial, "primary", "residential").astype(object)
     names = np.where(
         arterial,
-        [f"示例{'东西' if e else '南北'}大道{k // ARTERIAL_EVERY + 1} / Demo {'EW' if e else 'NS'} Ave {k // ARTERIAL_EVERY + 1}"
-         for e, k in zip(is_ew, name_idx, strict=True)],
+        [
+            f"示例{'东西' if e else '南北'}大道{k // ARTERIAL_EVERY + 1} / "
+            f"Demo {'EW' if e else 'NS'} Ave {k // ARTERIAL_EVERY + 1}"
+            for e, k in zip(is_ew, name_idx, strict=True)
+        ],
         "",
     ).astype(object)
     edges = gpd.GeoDataFrame(
         {"highway": highway[keep], "name": names[keep], "bridge": "", "source": LABEL},
-        geometry=lines[keep], crs=UTM,
+        geometry=lines[keep],
+        crs=UTM,
     )
     # bridges: join the nearest surviving nodes on either bank at each bridge position
     node_pts = shapely.points(px, py)
@@ -127,10 +140,16 @@ def streets(rng: np.random.Generator, river: shapely.LineString):
             ends.append(cand[np.argmin(d)])
         bridges.append(shapely.LineString([(px[ends[0]], py[ends[0]]), (px[ends[1]], py[ends[1]])]))
     bridge_gdf = gpd.GeoDataFrame(
-        {"highway": "primary", "name": [f"汉江示例桥{i + 1} / Demo Han River Bridge {i + 1}"
-                                        for i in range(len(bridges))],
-         "bridge": "yes", "source": LABEL},
-        geometry=bridges, crs=UTM,
+        {
+            "highway": "primary",
+            "name": [
+                f"汉江示例桥{i + 1} / Demo Han River Bridge {i + 1}" for i in range(len(bridges))
+            ],
+            "bridge": "yes",
+            "source": LABEL,
+        },
+        geometry=bridges,
+        crs=UTM,
     )
     edges = pd.concat([edges, bridge_gdf], ignore_index=True)
     return edges, gx, gy, alive
@@ -148,12 +167,15 @@ def blocks(rng: np.random.Generator, gx, gy, alive, river) -> gpd.GeoDataFrame:
     ny, nx = gx.shape
     ok = alive[:-1, :-1] & alive[1:, :-1] & alive[1:, 1:] & alive[:-1, 1:]
     jj, ii = np.nonzero(ok)
-    rings = np.stack([
-        np.column_stack([gx[jj, ii], gy[jj, ii]]),
-        np.column_stack([gx[jj, ii + 1], gy[jj, ii + 1]]),
-        np.column_stack([gx[jj + 1, ii + 1], gy[jj + 1, ii + 1]]),
-        np.column_stack([gx[jj + 1, ii], gy[jj + 1, ii]]),
-    ], axis=1)
+    rings = np.stack(
+        [
+            np.column_stack([gx[jj, ii], gy[jj, ii]]),
+            np.column_stack([gx[jj, ii + 1], gy[jj, ii + 1]]),
+            np.column_stack([gx[jj + 1, ii + 1], gy[jj + 1, ii + 1]]),
+            np.column_stack([gx[jj + 1, ii], gy[jj + 1, ii]]),
+        ],
+        axis=1,
+    )
     polys = shapely.buffer(shapely.polygons(rings), -10.0, join_style="mitre")
     keep = ~shapely.is_empty(polys) & ~shapely.intersects(polys, river.buffer(RIVER_HALF_WIDTH_M))
     polys = polys[keep]
@@ -167,7 +189,8 @@ def blocks(rng: np.random.Generator, gx, gy, alive, river) -> gpd.GeoDataFrame:
     pop[np.argsort(-(weight / weight.sum() * TOTAL_RESIDENTS - pop))[:short]] += 1
     return gpd.GeoDataFrame(
         {"id": [f"B{i + 1:05d}" for i in range(len(polys))], "population": pop, "source": LABEL},
-        geometry=polys, crs=UTM,
+        geometry=polys,
+        crs=UTM,
     )
 
 
@@ -188,16 +211,21 @@ def facilities(rng: np.random.Generator, blk: gpd.GeoDataFrame) -> pd.DataFrame:
             for _ in range(count):
                 b = chosen[k]
                 k += 1
-                rows.append({
-                    "id": f"{cat[:3].upper()}{k:03d}",
-                    "name": f"示例{zh}{k:02d} / Demo {en} {k}",
-                    "category": cat,
-                    "x": x[b], "y": y[b],
-                    "area_m2": float(round(rng.uniform(a0, a1), -1)),
-                    "beds": int(rng.integers(c0, c1 + 1)) if cap_col == "beds" else None,
-                    "places": int(rng.integers(c0 // 30, c1 // 30 + 1) * 30) if cap_col == "places" else None,
-                    "source": LABEL,
-                })
+                rows.append(
+                    {
+                        "id": f"{cat[:3].upper()}{k:03d}",
+                        "name": f"示例{zh}{k:02d} / Demo {en} {k}",
+                        "category": cat,
+                        "x": x[b],
+                        "y": y[b],
+                        "area_m2": float(round(rng.uniform(a0, a1), -1)),
+                        "beds": int(rng.integers(c0, c1 + 1)) if cap_col == "beds" else None,
+                        "places": int(rng.integers(c0 // 30, c1 // 30 + 1) * 30)
+                        if cap_col == "places"
+                        else None,
+                        "source": LABEL,
+                    }
+                )
     df = pd.DataFrame(rows)
     lon, lat = pyproj.Transformer.from_crs(UTM, 4326, always_xy=True).transform(df["x"], df["y"])
     df.insert(3, "lon", np.round(lon, 6))
@@ -209,7 +237,10 @@ def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp.geojson")
     gdf.to_crs(4326).to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
     tmp.replace(path)
-    print(f"wrote {path.relative_to(ROOT)} ({len(gdf):,} features, {path.stat().st_size / 1e6:.1f} MB)")
+    print(
+        f"wrote {path.relative_to(ROOT)} ({len(gdf):,} features, "
+        f"{path.stat().st_size / 1e6:.1f} MB)"
+    )
 
 
 def main() -> None:
@@ -219,14 +250,22 @@ def main() -> None:
     blk = blocks(rng, gx, gy, alive, river)
     fac = facilities(rng, blk)
     _write_geojson(edges, DATA / "network" / "hanzhong_demo_streets.geojson")
-    _write_geojson(gpd.GeoDataFrame({"name": ["汉江(示意) / Han River (schematic)"], "source": LABEL},
-                                    geometry=[river.buffer(RIVER_HALF_WIDTH_M)], crs=UTM),
-                   DATA / "network" / "hanzhong_demo_river.geojson")
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {"name": ["汉江(示意) / Han River (schematic)"], "source": LABEL},
+            geometry=[river.buffer(RIVER_HALF_WIDTH_M)],
+            crs=UTM,
+        ),
+        DATA / "network" / "hanzhong_demo_river.geojson",
+    )
     _write_geojson(blk, DATA / "population" / "hanzhong_demo_blocks.geojson")
     out = DATA / "facilities" / "hanzhong_demo_facilities.csv"
     fac.to_csv(out.with_suffix(".tmp"), index=False, encoding="utf-8")
     out.with_suffix(".tmp").replace(out)
-    print(f"wrote {out.relative_to(ROOT)} ({len(fac)} facilities); residents {blk['population'].sum():,}")
+    print(
+        f"wrote {out.relative_to(ROOT)} ({len(fac)} facilities); "
+        f"residents {blk['population'].sum():,}"
+    )
 
 
 if __name__ == "__main__":

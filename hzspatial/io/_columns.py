@@ -8,6 +8,9 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 
+import numpy as np
+import pandas as pd
+
 from hzspatial.errors import InputError
 
 _BRACKETS = re.compile(r"[\(（\[【].*?[\)）\]】]")
@@ -89,3 +92,12 @@ def require(
         file=path,
         hint="rename the columns or pass an explicit column mapping",
     )
+
+
+def source_labels(df: pd.DataFrame) -> np.ndarray:
+    """The provenance label of each row (a ``source`` column, e.g. "synthetic demo data"),
+    or empty strings when the file has none."""
+    col = next((c for c in df.columns if str(c).lower() == "source"), None)
+    if col is None:
+        return np.full(len(df), "", dtype=object)
+    return df[col].astype("string").fillna("").to_numpy(dtype=object)

@@ -14,7 +14,7 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, resolve_category, user_category
 from hzspatial.errors import InputError, format_rows
-from hzspatial.io._columns import find_columns, require
+from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import is_table, read_layer, read_table
 from hzspatial.io._geometry import (
     check_unique,
@@ -199,12 +199,7 @@ def read_facilities(
     out["area_m2"] = np.where(use_poly, polygon_area, out["area_m2"])
     area_from[use_poly] = "polygon"
     out["area_from"] = area_from
-    src_col = next((c for c in df.columns if c.lower() == "source"), None)
-    out["source"] = (
-        df[src_col].astype("string").fillna("").to_numpy(dtype=object)
-        if src_col
-        else np.full(n, "", dtype=object)
-    )
+    out["source"] = source_labels(df)
 
     check_within(points, study_area, path_s, rows_of, "facility")
     result = gpd.GeoDataFrame(out, geometry=list(points), crs=4326)

@@ -14,7 +14,7 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.datasets import default_persons_per_household
 from hzspatial.errors import InputError
-from hzspatial.io._columns import find_columns, require
+from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import is_table, read_layer, read_table
 from hzspatial.io._geometry import (
     check_unique,
@@ -65,7 +65,8 @@ def read_population(
     -------
     geopandas.GeoDataFrame
         EPSG:4326; columns ``demand_id``, ``name``, ``population`` (persons, float),
-        ``population_from`` and the geometry (points or polygons).
+        ``population_from``, ``source`` (provenance label, if the input has one) and the
+        geometry (points or polygons).
     """
     path_s = str(path)
     fields = ["id", "name", "population", "households", "lon", "lat"]
@@ -138,6 +139,7 @@ def read_population(
             "name": names,
             "population": pop,
             "population_from": np.full(n, how, dtype=object),
+            "source": source_labels(df),
         },
         geometry=list(geoms),
         crs=4326,

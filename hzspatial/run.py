@@ -1,0 +1,535 @@
+"""End-to-end coverage analysis: the Python API behind ``hzspatial coverage`` and ``demo``.
+
+>>> from hzspatial import run_coverage, demo_inputs
+>>> result = run_coverage(**demo_inputs())            # doctest: +SKIP
+>>> result.summary["categories"]["kindergarten"]["coverage_share"]   # doctest: +SKIP
+>>> result.write("maps/hanzhong_demo")                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hzspatial import __version__
+from hzspatial import analysis as an
+from hzspatial import catchments as ct
+from hzspatial.datasets import demo_paths
+from hzspatial.errors import DataWarning, InputError
+from hzspatial.io import read_boundaries, read_facilities, read_population, staged_output
+from hzspatial.io.facilities import known_categories
+from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
+from hzspatial.standards import Standard, load_standards
+
+__all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs", "SYNTHETIC_LABEL"]
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_LABEL = "synthetic demo data"
+
+
+@dataclass(frozen=True)
+class FacilityInput:
+    """A facility file and, optionally, the category of all its rows."""
+
+    path: str | Path
+    category: str | None = None
+    columns: Mapping[str, str] | None = None
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cov_column(category: str, minutes: float) -> str:
+    """Output column name for coverage, e.g. ``cov_kindergarten_15min``."""
+    return f"cov_{category}_{minutes:g}min"
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Everything a coverage run produced. Geo layers are in WGS84 (EPSG:4326).
+
+    Attributes
+    ----------
+    summary : dict
+        The ``summary.json`` contract (see README).
+    demand : GeoDataFrame
+        Demand locations with ``population``, ``district_id``, and per category
+        ``dist_<category>_m`` (walking metres, inf = unreachable), ``nearest_<category>``
+        (facility id) and ``cov_<category>_<T>min`` (bool).
+    facilities : GeoDataFrame
+        Facilities with ``snapped`` and ``district_id``.
+    catchments : GeoDataFrame
+        One street-following walking catchment per facility.
+    underserved : GeoDataFrame
+        Dissolved areas per category whose residents have no facility within the threshold.
+    districts : DataFrame
+        Coverage and ratios per district (``coverage_by_district.csv``).
+    ratios : DataFrame
+        Standards evaluated per district and for the whole study area (``ratios.csv``).
+    boundaries : GeoDataFrame
+        District boundaries used.
+    """
+
+    summary: dict
+    demand: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    underserved: gpd.GeoDataFrame
+    districts: pd.DataFrame
+    ratios: pd.DataFrame
+    boundaries: gpd.GeoDataFrame
+    standards: tuple[Standard, ...] = field(default=())
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any input is labelled synthetic."""
+        return any("synthetic" in s for s in self.summary["data_labels"])
+
+    def write(self, out_dir: str | Path, *, basemap: str = "none") -> list[Path]:
+        """Write all outputs into ``out_dir`` atomically; return their paths.
+
+        Files: ``summary.json``, ``coverage_by_district.csv``, ``ratios.csv``,
+        ``catchments.geojson``, ``underserved.geojson``, ``map.html``.
+        """
+        from hzspatial.maps import coverage_map
+
+        names = [
+            "summary.json",
+            "coverage_by_district.csv",
+            "ratios.csv",
+            "catchments.geojson",
+            "underserved.geojson",
+            "map.html",
+        ]
+        with staged_output(out_dir) as stage:
+            (stage / "summary.json").write_text(
+                json.dumps(_jsonable(self.summary), ensure_ascii=False, indent=2), "utf-8"
+            )
+            # utf-8-sig: Excel opens the Chinese names correctly
+            self.districts.to_csv(
+                stage / "coverage_by_district.csv", index=False, encoding="utf-8-sig"
+            )
+            self.ratios.to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
+            _to_geojson(self.catchments, stage / "catchments.geojson")
+            _to_geojson(self.underserved, stage / "underserved.geojson")
+            coverage_map(self, basemap=basemap).save(str(stage / "map.html"))
+        return [Path(out_dir) / n for n in names]
+
+
+def _to_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    gdf.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=6)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is pd.NA:
+        return None
+    return obj
+
+
+def demo_inputs() -> dict:
+    """Keyword arguments of :func:`run_coverage` for the embedded Hanzhong demo."""
+    p = demo_paths()
+    return {
+        "network": p["network"],
+        "facilities": [FacilityInput(p["facilities"])],
+        "population": p["population"],
+        "boundaries": p["boundaries"],
+    }
+
+
+def _read_all_facilities(
+    items: Sequence[FacilityInput], crs_in, study_area, extra
+) -> gpd.GeoDataFrame:
+    frames = []
+    for item in items:
+        f = read_facilities(
+            item.path,
+            category=item.category,
+            columns=item.columns,
+            crs_in=crs_in,
+            study_area=study_area,
+            extra_categories=extra,
+        )
+        f["input"] = str(item.path)
+        frames.append(f)
+    fac = pd.concat(frames, ignore_index=True)
+    dup = fac["facility_id"].duplicated(keep=False)
+    if dup.any():
+        first = fac.loc[dup, "facility_id"].iloc[0]
+        files = sorted(set(fac.loc[fac["facility_id"] == first, "input"]))
+        raise InputError(
+            f"facility id {first!r} appears in several files ({', '.join(files)})",
+            file=files[0],
+            column="id",
+            hint="give facilities unique ids across files",
+        )
+    return gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
+
+
+def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geometry:
+    """Union of demand geometries (metric CRS): polygons closed over 12 m street gaps,
+    points drawn as ``point_radius_m`` discs."""
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    is_point = shapely.get_type_id(geoms) == 0
+    grown = np.where(
+        is_point,
+        shapely.buffer(geoms, point_radius_m, quad_segs=4),
+        shapely.buffer(geoms, 12.0, join_style="mitre"),
+    )
+    return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
+
+
+def run_coverage(
+    network: str | Path | WalkGraph,
+    facilities: Sequence[FacilityInput | str | Path],
+    population: str | Path,
+    boundaries: str | Path | None = None,
+    *,
+    minutes: float = 15.0,
+    speed_kmh: float = 4.0,
+    category_minutes: Mapping[str, float] | None = None,
+    standards: str | Path = "hanzhong",
+    crs_in: str | int | None = None,
+    max_snap_m: float = MAX_SNAP_M,
+    extra_categories: Iterable[str] = (),
+) -> CoverageResult:
+    """Walking coverage and per-capita standards for facility categories.
+
+    Parameters
+    ----------
+    network : path or WalkGraph
+        Road centre-line layer (or a built graph).
+    facilities : sequence of FacilityInput or paths
+        Facility files; category from a column or ``FacilityInput.category``.
+    population : path
+        Residents (polygons or points with population / households).
+    boundaries : path, optional
+        District polygons; default the bundled Hanzhong counties.
+    minutes : float
+        Walking threshold (minutes); default 15.
+    speed_kmh : float
+        Walking speed (km/h); default 4.0, so 15 min = 1000 m (GB 50180-2018 upper bound).
+    category_minutes : mapping, optional
+        Per-category thresholds in minutes (e.g. ``{"kindergarten": 4.5}`` = 300 m at 4 km/h).
+    standards : str or path
+        ``"hanzhong"`` or a TOML catalogue.
+    crs_in : optional
+        Coordinate system of the point inputs (``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` |
+        EPSG). Layers default to their own CRS.
+    max_snap_m : float
+        Points farther than this (metres) from every street are excluded with a warning.
+    extra_categories : iterable of str
+        Categories accepted besides the built-in ones.
+    """
+    if not (minutes > 0 and speed_kmh > 0):
+        raise InputError(
+            f"minutes and speed must be > 0 (got {minutes}, {speed_kmh})",
+            column="--minutes/--speed",
+        )
+    stds = load_standards(standards)
+    extra = list(extra_categories)
+    boundaries = boundaries or demo_paths()["boundaries"]
+    bnd = read_boundaries(boundaries)
+    study_area = shapely.union_all(bnd.geometry.to_numpy())
+    items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
+    if not items:
+        raise InputError(
+            "no facility file given", column="--facilities", hint="pass at least one facility file"
+        )
+    fac = _read_all_facilities(items, crs_in, study_area, extra)
+    pop = read_population(population, crs_in=crs_in, study_area=study_area)
+    graph = network if isinstance(network, WalkGraph) else read_network(network)
+    metres = ct.minutes_to_metres(minutes, speed_kmh)
+    logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
+
+    fac_m = fac.to_crs(graph.crs)
+    pop_m = pop.to_crs(graph.crs)
+    bnd_m = bnd.to_crs(graph.crs)
+    demand_pts = shapely.point_on_surface(pop_m.geometry.to_numpy())
+    dsnap = snap_points(graph, demand_pts, max_snap_m)
+    if not dsnap.ok.any():
+        raise InputError(
+            f"no resident location lies within {max_snap_m:g} m of the network",
+            file=str(population),
+            hint="check that network and residents overlap and share a coordinate system",
+        )
+    if (~dsnap.ok).any():
+        ids = pop.loc[~dsnap.ok, "demand_id"].astype(str).tolist()
+        warnings.warn(
+            f"{population}: {len(ids)} resident locations farther than {max_snap_m:g} m "
+            f"from the network are excluded ({', '.join(ids[:8])}"
+            f"{'…' if len(ids) > 8 else ''})",
+            DataWarning,
+            stacklevel=2,
+        )
+    fsnap_all = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m)
+    fac["snapped"] = fsnap_all.ok
+    far = ~fsnap_all.ok
+    if far.any():
+        ids = fac.loc[far, "facility_id"].astype(str).tolist()
+        warnings.warn(
+            f"{len(ids)} facilities farther than {max_snap_m:g} m from the network are "
+            f"excluded: {', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}",
+            DataWarning,
+            stacklevel=2,
+        )
+
+    areas = bnd_m.geometry.to_numpy()
+    pop["district_id"] = bnd["district_id"].to_numpy()[an.assign_to_areas(demand_pts, areas)]
+    pop.loc[an.assign_to_areas(demand_pts, areas) < 0, "district_id"] = None
+    fac_area = an.assign_to_areas(fac_m.geometry.to_numpy(), areas)
+    fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
+
+    people = pop["population"].to_numpy(dtype=float) * dsnap.ok
+    categories = list(dict.fromkeys(fac["category"]))
+    known = known_categories(extra)
+    cat_summary: dict[str, dict] = {}
+    catchment_frames, underserved_rows = [], []
+    for cat in categories:
+        sel = np.flatnonzero(fac["category"].to_numpy() == cat)
+        cat_min = float((category_minutes or {}).get(cat, minutes))
+        limit = ct.minutes_to_metres(cat_min, speed_kmh)
+        sub_snap = type(fsnap_all)(
+            fsnap_all.edge[sel], fsnap_all.offset_m[sel], fsnap_all.leg_m[sel]
+        )
+        if not sub_snap.ok.any():
+            raise InputError(
+                f"no {cat} facility lies within {max_snap_m:g} m of the network",
+                file=str(items[0].path),
+                column="lon/lat",
+                hint="check the facilities' coordinates and --crs-in",
+            )
+        near = ct.nearest_facility(graph, sub_snap)
+        dist, which = ct.demand_distances(graph, near, dsnap, sub_snap)
+        covered = dist <= limit
+        pop[f"dist_{cat}_m"] = dist
+        pop[f"nearest_{cat}"] = np.where(
+            which >= 0, fac["facility_id"].to_numpy()[sel][which], None
+        )
+        pop[cov_column(cat, cat_min)] = covered
+        stats = an.coverage_stats(dist, people, limit)
+        cat_summary[cat] = {
+            "label": known[cat].label if cat in known else cat,
+            "facilities": int(sub_snap.ok.sum()),
+            "threshold_minutes": cat_min,
+            "threshold_m": limit,
+            **stats,
+        }
+        polys = ct.facility_catchments(graph, sub_snap, limit)
+        catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], polys, graph.crs, cat_min, limit))
+        lacking = ~covered & (people > 0)
+        for did, grp in pd.Series(np.flatnonzero(lacking)).groupby(
+            pop["district_id"].to_numpy()[lacking], dropna=False
+        ):
+            idx = grp.to_numpy()
+            underserved_rows.append(
+                {
+                    "category": cat,
+                    "district_id": did,
+                    "residents": float(people[idx].sum()),
+                    "locations": len(idx),
+                    "threshold_m": limit,
+                    "geometry": _dissolve(pop_m.geometry.to_numpy()[idx]),
+                }
+            )
+
+    catchments = pd.concat(catchment_frames, ignore_index=True).to_crs(4326)
+    underserved = (
+        gpd.GeoDataFrame(underserved_rows, geometry="geometry", crs=graph.crs).to_crs(4326)
+        if underserved_rows
+        else gpd.GeoDataFrame(
+            {"category": [], "district_id": [], "residents": []}, geometry=[], crs=4326
+        )
+    )
+
+    # districts that hold analysed residents, in boundary order
+    present = [d for d in bnd["district_id"] if (pop["district_id"] == d).any()]
+    res_by_d = pop.groupby("district_id")["population"].sum()
+    drows, rrows = [], []
+    dist_index = {d: i for i, d in enumerate(bnd["district_id"])}
+    residents_per_area = np.array([res_by_d.get(d, 0.0) for d in bnd["district_id"]])
+    for std in stds:
+        if std.category not in categories or std.metric != "supply_per_capita":
+            continue
+        fsel = (fac["category"] == std.category).to_numpy() & fac["snapped"].to_numpy()
+        supply, assumed = an.facility_supply(fac.loc[fsel], std)
+        per_d = an.district_ratios(supply, fac_area[fsel], residents_per_area, std)
+        whole = an.district_ratios(
+            supply, np.where(fac_area[fsel] >= 0, 0, -1), np.array([residents_per_area.sum()]), std
+        )
+        for label, row in [("study area", whole.iloc[0])] + [
+            (d, per_d.iloc[dist_index[d]]) for d in present
+        ]:
+            name = (
+                "研究区 / study area"
+                if label == "study area"
+                else bnd.loc[dist_index[label], "name"]
+            )
+            rrows.append(
+                {
+                    "district_id": label,
+                    "district": name,
+                    "standard": std.id,
+                    "category": std.category,
+                    "label": f"{std.label_zh} / {std.label_en}",
+                    "value": row["value"],
+                    "target": std.target,
+                    "unit": std.unit,
+                    "met": row["met"],
+                    "supply": row["supply"],
+                    "residents": row["residents"],
+                    "required": row["required"],
+                    "gap": row["gap"],
+                    "supply_assumed_facilities": int(assumed.sum()),
+                    "verified": std.verified,
+                    "source": std.source,
+                }
+            )
+    ratios = pd.DataFrame(rrows)
+    for d in present:
+        i = dist_index[d]
+        census = bnd.loc[i, "population"]
+        row = {
+            "district_id": d,
+            "name": bnd.loc[i, "name"],
+            "residents_analysed": float(res_by_d.get(d, 0.0)),
+            "census_population": None if pd.isna(census) else float(census),
+            "census_note": "population unknown" if pd.isna(census) else "",
+        }
+        in_d = (pop["district_id"] == d).to_numpy()
+        for cat in categories:
+            s = an.coverage_stats(
+                pop[f"dist_{cat}_m"].to_numpy()[in_d], people[in_d], cat_summary[cat]["threshold_m"]
+            )
+            row[f"{cat}_facilities"] = int(
+                ((fac["category"] == cat) & (fac["district_id"] == d) & fac["snapped"]).sum()
+            )
+            row[f"{cat}_covered"] = s["covered_population"]
+            row[f"{cat}_coverage_share"] = s["coverage_share"]
+            row[f"{cat}_median_distance_m"] = s["median_distance_m"]
+        for r in rrows:
+            if r["district_id"] == d:
+                row[f"{r['standard']}_value"] = r["value"]
+                row[f"{r['standard']}_met"] = r["met"]
+                row[f"{r['standard']}_gap"] = r["gap"]
+        drows.append(row)
+    districts = pd.DataFrame(drows)
+
+    labels = set(graph.labels) | {s for s in fac["source"] if s}
+    labels |= {s for s in pop["source"] if s}
+    inputs = [
+        {"role": "network", "path": str(network)}
+        if not isinstance(network, WalkGraph)
+        else {"role": "network", "path": "(graph object)"}
+    ]
+    inputs += [{"role": "facilities", "path": str(i.path)} for i in items]
+    inputs += [
+        {"role": "population", "path": str(population)},
+        {"role": "boundaries", "path": str(boundaries)},
+    ]
+    for i in inputs:
+        if Path(i["path"]).is_file():
+            i["sha256"] = _sha256(i["path"])
+    summary = {
+        "version": __version__,
+        "population": int(round(float(people.sum()))),
+        "threshold_minutes": float(minutes),
+        "speed_kmh": float(speed_kmh),
+        "threshold_m": metres,
+        "network": {
+            "nodes": graph.n_nodes,
+            "edges": graph.n_edges,
+            "length_km": float(graph.edge_length.sum() / 1000),
+            "crs": graph.crs.to_string(),
+            "dropped_nodes": graph.dropped_nodes,
+            "dropped_length_km": graph.dropped_length_m / 1000,
+        },
+        "categories": cat_summary,
+        "districts": [_district_summary(r, categories, rrows) for r in drows],
+        "standards": [
+            {
+                k: r[k]
+                for k in (
+                    "standard",
+                    "category",
+                    "value",
+                    "target",
+                    "unit",
+                    "met",
+                    "verified",
+                    "source",
+                    "gap",
+                )
+            }
+            | {"id": r["standard"], "metric": "supply_per_capita"}
+            for r in rrows
+            if r["district_id"] == "study area"
+        ],
+        "data_labels": sorted(labels),
+        "inputs": inputs,
+    }
+    return CoverageResult(
+        summary=summary,
+        demand=pop,
+        facilities=fac,
+        catchments=catchments,
+        underserved=underserved,
+        districts=districts,
+        ratios=ratios,
+        boundaries=bnd,
+        standards=tuple(stds),
+    )
+
+
+def _district_summary(row: dict, categories: list[str], rrows: list[dict]) -> dict:
+    return {
+        "adcode": row["district_id"],
+        "name": row["name"],
+        "population": row["residents_analysed"],
+        "census_population": row["census_population"],
+        "census_note": row["census_note"],
+        "coverage": {
+            c: {
+                "covered_population": row[f"{c}_covered"],
+                "coverage_share": row[f"{c}_coverage_share"],
+            }
+            for c in categories
+        },
+        "ratios": {
+            r["standard"]: {
+                "value": r["value"],
+                "target": r["target"],
+                "unit": r["unit"],
+                "met": r["met"],
+                "gap": r["gap"],
+            }
+            for r in rrows
+            if r["district_id"] == row["district_id"]
+        },
+    }
