@@ -67,7 +67,7 @@ class Standard:
         """Whether ``value`` satisfies the target (None when value is unknown)."""
         if value is None or value != value:
             return None
-        return value >= self.target if self.comparison == ">=" else value <= self.target
+        return bool(value >= self.target if self.comparison == ">=" else value <= self.target)
 
 
 def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:

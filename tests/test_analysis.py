@@ -1,0 +1,62 @@
+"""Coverage and ratio maths on hand-worked arrays."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hzspatial import analysis as an
+from hzspatial.standards import Standard
+
+LAND = Standard(id="land", category="elderly_care", metric="supply_per_capita", target=0.1,
+                unit="m² per resident", source="test", per=1, supply="area_m2")
+PITCH = Standard(id="pitch", category="football_pitch", metric="supply_per_capita", target=1.0,
+                 unit="per 10,000", source="test", per=10000, supply="pitches", typical=1)
+
+
+def test_coverage_stats_hand_worked():
+    # three blocks: 100 persons at 400 m, 300 at 900 m, 600 unreachable; threshold 1000 m
+    s = an.coverage_stats(np.array([400.0, 900.0, np.inf]), np.array([100, 300, 600]), 1000.0)
+    assert s["covered_population"] == 400
+    assert s["coverage_share"] == pytest.approx(0.4)
+    assert s["share_beyond_threshold"] == pytest.approx(0.6)
+    assert s["median_distance_m"] == np.inf  # the 500th person is unreachable
+    s2 = an.coverage_stats(np.array([400.0, 900.0, 1500.0]), np.array([100, 300, 100]), 1000.0)
+    assert s2["median_distance_m"] == 900.0 and s2["p90_distance_m"] == 1500.0
+
+
+def test_weighted_quantile_ignores_zero_weights():
+    assert an.weighted_quantile(np.array([1.0, 50.0, 2.0]), np.array([1, 0, 1]), 1.0) == 2.0
+    assert np.isnan(an.weighted_quantile(np.array([1.0]), np.array([0.0]), 0.5))
+
+
+def test_district_ratios_hand_worked():
+    # district 0: 12,000 residents, elderly land 800 + 300 m² → 0.0917 m²/resident, gap 100 m²
+    # district 1: 5,000 residents, 600 m² → 0.12, met; one facility outside all districts
+    supply = np.array([800.0, 300.0, 600.0, 999.0])
+    area = np.array([0, 0, 1, -1])
+    r = an.district_ratios(supply, area, np.array([12_000.0, 5_000.0]), LAND)
+    assert r["value"].tolist() == pytest.approx([1100 / 12000, 0.12])
+    assert r["met"].tolist() == [False, True]
+    assert r["required"].tolist() == pytest.approx([1200.0, 500.0])
+    assert r["gap"].tolist() == pytest.approx([100.0, 0.0])
+
+
+def test_pitches_typical_value_and_flag():
+    fac = pd.DataFrame({"pitches": [2.0, np.nan, np.nan]})
+    supply, assumed = an.facility_supply(fac, PITCH)
+    assert supply.tolist() == [2.0, 1.0, 1.0] and assumed.tolist() == [False, True, True]
+    r = an.district_ratios(supply, np.array([0, 0, 0]), np.array([30_000.0]), PITCH)
+    assert r["value"].iloc[0] == pytest.approx(4 / 3)  # 4 pitches per 30,000 = 1.33 per 10,000
+    assert r["met"].tolist() == [True]
+
+
+def test_district_without_residents_has_no_ratio():
+    r = an.district_ratios(np.array([10.0]), np.array([0]), np.array([0.0]), LAND)
+    assert np.isnan(r["value"].iloc[0]) and r["met"].iloc[0] is None
+
+
+def test_assign_to_areas():
+    areas = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
+    pts = shapely.points([5, 15, 30], [5, 5, 5])
+    assert an.assign_to_areas(pts, areas).tolist() == [0, 1, -1]

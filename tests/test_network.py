@@ -1,0 +1,63 @@
+"""Graph building and edge snapping against hand-worked geometry."""
+
+import numpy as np
+import pytest
+import shapely
+from conftest import UTM48, lines
+
+from hzspatial.datasets import demo_paths
+from hzspatial.errors import InputError
+from hzspatial.network import graph_from_lines, read_network, snap_points
+
+
+def test_shared_endpoints_become_junctions():
+    g = graph_from_lines(lines([(0, 0), (100, 0)], [(100, 0), (100, 50)], [(100, 50), (0, 0)]),
+                         UTM48)
+    assert g.n_nodes == 3 and g.n_edges == 3
+    assert sorted(g.edge_length.round(6)) == [50.0, 100.0, round(np.hypot(100, 50), 6)]
+    assert (g.adjacency != g.adjacency.T).nnz == 0
+
+
+def test_parallel_edges_keep_shortest_and_loops_dropped():
+    g = graph_from_lines(
+        lines([(0, 0), (100, 0)], [(0, 0), (50, 40), (100, 0)], [(0, 0), (10, 10), (0, 0)]), UTM48
+    )
+    assert g.n_nodes == 2
+    assert g.adjacency[0, 1] == pytest.approx(100.0)
+
+
+def test_disconnected_piece_dropped_and_reported(caplog):
+    g = graph_from_lines(lines([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(500, 500), (530, 540)]),
+                         UTM48)
+    assert g.n_nodes == 3 and g.dropped_nodes == 2
+    assert g.dropped_length_m == pytest.approx(50.0)
+    assert "dropped 1 disconnected pieces" in caplog.text
+
+
+def test_snap_mid_block_keeps_offset_and_leg():
+    g = graph_from_lines(lines([(0, 0), (200, 0)], [(200, 0), (200, 200)]), UTM48)
+    s = snap_points(g, np.array([shapely.Point(70, 30), shapely.Point(230, 120),
+                                 shapely.Point(900, 900)]), max_snap_m=300)
+    e0 = int(np.flatnonzero((g.edge_length == 200) & (g.node_xy[g.edge_u][:, 1] == 0)
+                            & (g.node_xy[g.edge_v][:, 1] == 0))[0])
+    assert s.edge[0] == e0 and s.offset_m[0] == pytest.approx(
+        70 if g.node_xy[g.edge_u[e0]][0] == 0 else 130)
+    assert s.leg_m[0] == pytest.approx(30) and s.leg_m[1] == pytest.approx(30)
+    assert not s.ok[2]
+
+
+def test_demo_network_reads_and_is_large_enough():
+    g = read_network(demo_paths()["network"])
+    assert g.n_nodes >= 5000
+    assert g.crs.to_epsg() == 32648
+    assert g.labels == ("synthetic demo data",)
+
+
+def test_network_without_lines(tmp_path):
+    import geopandas as gpd
+
+    p = tmp_path / "pts.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.Point(107, 33)], crs=4326).to_file(p)
+    with pytest.raises(InputError, match="no line geometries") as e:
+        read_network(p)
+    assert "pts.geojson" in str(e.value)

@@ -1,0 +1,60 @@
+"""The standards catalogue and user standards files."""
+
+import pytest
+
+from hzspatial.errors import InputError
+from hzspatial.standards import load_standards
+
+
+def test_builtin_catalogue():
+    stds = {s.id: s for s in load_standards()}
+    land = stds["elderly_land_per_resident"]
+    assert land.target == 0.1 and land.per == 1 and land.supply == "area_m2"
+    assert "第七章第一节" in land.source and land.verified is False
+    pitch = stds["football_pitches_per_10000"]
+    assert pitch.target == 1.0 and pitch.per == 10000
+
+
+GOOD = """
+[[standard]]
+id = "x"
+category = "clinic"
+metric = "supply_per_capita"
+supply = "beds"
+per = 1000
+target = 8
+unit = "beds per 1,000"
+source = "my plan"
+"""
+
+
+def test_user_file(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD)
+    (s,) = load_standards(p)
+    assert s.met(8.0) is True and s.met(7.9) is False and s.met(float("nan")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("[[standard]]\nid = 'x'", "standard 1: missing field(s) category, metric"),
+        (GOOD.replace('"beds"', '"chairs"'), "unknown supply 'chairs'"),
+        (GOOD.replace("target = 8", "target = 'eight'"), "target must be a number"),
+        (GOOD + "colour = 'red'\n", "unknown field(s) colour"),
+        ("[[standard]\n", "not valid TOML"),
+        (GOOD + GOOD, "duplicate standard id(s) x"),
+    ],
+)
+def test_bad_user_files(tmp_path, text, expect):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(InputError) as e:
+        load_standards(p)
+    assert expect in str(e.value) and "bad.toml" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_standards_file():
+    with pytest.raises(InputError, match="standards file not found"):
+        load_standards("no_such_catalogue")
