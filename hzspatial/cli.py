@@ -28,12 +28,23 @@ EXIT_USER_ERROR = 2
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="output folder")
     p.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
-    p.add_argument("--speed", type=float, default=4.0,
-                   help="walking speed in km/h (default 4.0: 15 min = 1000 m, GB 50180-2018)")
-    p.add_argument("--standards", default="hanzhong",
-                   help="built-in catalogue name or a TOML file (default hanzhong)")
-    p.add_argument("--basemap", default="none", choices=["none", "osm"],
-                   help="map background (default none: works offline)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="walking speed in km/h (default 4.0: 15 min = 1000 m, GB 50180-2018)",
+    )
+    p.add_argument(
+        "--standards",
+        default="hanzhong",
+        help="built-in catalogue name or a TOML file (default hanzhong)",
+    )
+    p.add_argument(
+        "--basemap",
+        default="none",
+        choices=["none", "osm"],
+        help="map background (default none: works offline)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
@@ -42,26 +53,47 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="hzspatial",
         description="Check public-service facilities against planning standards on a walking "
-                    "network (汉中 15分钟生活圈).",
+        "network (汉中 15分钟生活圈).",
     )
     ap.add_argument("--version", action="version", version=f"hzspatial {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the coverage analysis on the embedded Hanzhong demo")
     _common(demo)
     cov = sub.add_parser("coverage", help="walking coverage and per-capita standards")
-    cov.add_argument("--network", required=True, type=Path,
-                     help="road centre-line layer (GeoJSON/GeoPackage/Shapefile)")
-    cov.add_argument("--facilities", required=True, type=Path, action="append",
-                     help="facility file (CSV/XLSX/GeoJSON/GPKG/SHP); repeatable")
-    cov.add_argument("--category", action="append", default=[],
-                     help="category of the facilities in the matching --facilities file, or a "
-                          "new category name to accept; repeatable")
-    cov.add_argument("--population", required=True, type=Path,
-                     help="residents: polygons/points with population or households")
-    cov.add_argument("--boundaries", type=Path,
-                     help="district polygons (default: Hanzhong's 11 counties)")
-    cov.add_argument("--crs-in", default=None,
-                     help="coordinate system of point inputs: wgs84|cgcs2000|gcj02|bd09|EPSG code")
+    cov.add_argument(
+        "--network",
+        required=True,
+        type=Path,
+        help="road centre-line layer (GeoJSON/GeoPackage/Shapefile)",
+    )
+    cov.add_argument(
+        "--facilities",
+        required=True,
+        type=Path,
+        action="append",
+        help="facility file (CSV/XLSX/GeoJSON/GPKG/SHP); repeatable",
+    )
+    cov.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        help="category of the facilities in the matching --facilities file, or a "
+        "new category name to accept; repeatable",
+    )
+    cov.add_argument(
+        "--population",
+        required=True,
+        type=Path,
+        help="residents: polygons/points with population or households",
+    )
+    cov.add_argument(
+        "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
+    )
+    cov.add_argument(
+        "--crs-in",
+        default=None,
+        help="coordinate system of point inputs: wgs84|cgcs2000|gcj02|bd09|EPSG code",
+    )
     _common(cov)
     std = sub.add_parser("standards", help="list the standards catalogue")
     std.add_argument("--standards", default="hanzhong")
@@ -70,8 +102,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(quiet: bool) -> None:
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                        format="%(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     if quiet:
         warnings.simplefilter("ignore", DataWarning)
@@ -101,34 +137,50 @@ def _num(x, digits: int = 0) -> str:
 def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     s = result.summary
     if result.synthetic:
-        print("DATA: synthetic demo data — the streets, residential blocks and facilities are "
-              "generated (boundaries and census totals are real)")
+        print(
+            "DATA: synthetic demo data — the streets, residential blocks and facilities are "
+            "generated (boundaries and census totals are real)"
+        )
     n = s["network"]
-    print(f"network: {n['nodes']:,} nodes, {n['edges']:,} edges, {n['length_km']:,.0f} km; "
-          f"residents {s['population']:,}; threshold {s['threshold_minutes']:g} min at "
-          f"{s['speed_kmh']:g} km/h = {s['threshold_m']:.0f} m walking")
+    print(
+        f"network: {n['nodes']:,} nodes, {n['edges']:,} edges, {n['length_km']:,.0f} km; "
+        f"residents {s['population']:,}; threshold {s['threshold_minutes']:g} min at "
+        f"{s['speed_kmh']:g} km/h = {s['threshold_m']:.0f} m walking"
+    )
     print()
-    print(f"{_pad('category', 36)} {'facilities':>10} {'covered':>10} {'share':>7} "
-          f"{'median m':>9} {'p90 m':>11}")
+    print(
+        f"{_pad('category', 36)} {'facilities':>10} {'covered':>10} {'share':>7} "
+        f"{'median m':>9} {'p90 m':>11}"
+    )
     for info in s["categories"].values():
-        print(f"{_pad(info['label'], 36)} {info['facilities']:>10} {_num(info['covered_population']):>10}"
-              f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
-              f" {_num(info['p90_distance_m']):>11}")
+        print(
+            f"{_pad(info['label'], 36)} {info['facilities']:>10}"
+            f" {_num(info['covered_population']):>10}"
+            f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
+            f" {_num(info['p90_distance_m']):>11}"
+        )
     print()
     print("standards (whole study area):")
     for st in s["standards"]:
         met = {True: "MET", False: "NOT MET", None: "unknown"}[st["met"]]
         ver = "" if st["verified"] else "  [unverified figure]"
-        print(f"  {st['id']:28} {_num(st['value'], 3):>8} vs target {st['target']:g} "
-              f"{st['unit']}: {met}{ver}")
+        print(
+            f"  {st['id']:28} {_num(st['value'], 3):>8} vs target {st['target']:g} "
+            f"{st['unit']}: {met}{ver}"
+        )
     print()
     for d in s["districts"]:
-        census = (f"census 2020: {d['census_population']:,.0f}" if d["census_population"]
-                  else "census 2020: population unknown")
+        census = (
+            f"census 2020: {d['census_population']:,.0f}"
+            if d["census_population"]
+            else "census 2020: population unknown"
+        )
         print(f"  {d['name']} ({d['adcode']}): {d['population']:,.0f} residents analysed; {census}")
     print()
-    print(f"wrote {len(files)} files to {out}/ in {seconds:.1f} s: "
-          + ", ".join(f.name for f in files))
+    print(
+        f"wrote {len(files)} files to {out}/ in {seconds:.1f} s: "
+        + ", ".join(f.name for f in files)
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -141,29 +193,36 @@ def _run(args: argparse.Namespace) -> int:
         kwargs = demo_inputs()
         out = args.out or DEFAULT_DEMO_OUT
         if not args.quiet:
-            print("hzspatial demo — central Hanzhong, 15-minute walking coverage "
-                  "(synthetic demo data)", file=sys.stderr)
+            print(
+                "hzspatial demo — central Hanzhong, 15-minute walking coverage "
+                "(synthetic demo data)",
+                file=sys.stderr,
+            )
     else:
         cats = list(args.category)
         if cats and len(cats) not in (1, len(args.facilities)):
-            raise InputError(f"{len(cats)} --category values for {len(args.facilities)} "
-                             "--facilities files", column="--category",
-                             hint="give one category per facility file, or none")
+            raise InputError(
+                f"{len(cats)} --category values for {len(args.facilities)} --facilities files",
+                column="--category",
+                hint="give one category per facility file, or none",
+            )
         per_file = cats if len(cats) == len(args.facilities) else [None] * len(args.facilities)
         if len(cats) == 1 and len(args.facilities) == 1:
             per_file = cats
         kwargs = {
             "network": args.network,
-            "facilities": [FacilityInput(p, c) for p, c in zip(args.facilities, per_file,
-                                                                strict=True)],
+            "facilities": [
+                FacilityInput(p, c) for p, c in zip(args.facilities, per_file, strict=True)
+            ],
             "population": args.population,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,
             "extra_categories": cats,
         }
         out = args.out or Path("maps") / "coverage"
-    result = run_coverage(**kwargs, minutes=args.minutes, speed_kmh=args.speed,
-                          standards=args.standards)
+    result = run_coverage(
+        **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
+    )
     files = result.write(out, basemap=args.basemap)
     if args.json:
         print((out / "summary.json").read_text("utf-8"))

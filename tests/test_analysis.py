@@ -8,10 +8,27 @@ import shapely
 from hzspatial import analysis as an
 from hzspatial.standards import Standard
 
-LAND = Standard(id="land", category="elderly_care", metric="supply_per_capita", target=0.1,
-                unit="m² per resident", source="test", per=1, supply="area_m2")
-PITCH = Standard(id="pitch", category="football_pitch", metric="supply_per_capita", target=1.0,
-                 unit="per 10,000", source="test", per=10000, supply="pitches", typical=1)
+LAND = Standard(
+    id="land",
+    category="elderly_care",
+    metric="supply_per_capita",
+    target=0.1,
+    unit="m² per resident",
+    source="test",
+    per=1,
+    supply="area_m2",
+)
+PITCH = Standard(
+    id="pitch",
+    category="football_pitch",
+    metric="supply_per_capita",
+    target=1.0,
+    unit="per 10,000",
+    source="test",
+    per=10000,
+    supply="pitches",
+    typical=1,
+)
 
 
 def test_coverage_stats_hand_worked():

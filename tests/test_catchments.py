@@ -93,8 +93,9 @@ def test_multi_source_matches_networkx_on_demo(demo):
     for j in range(len(e)):
         src = ("f", j)
         G.add_edge(src, int(g.edge_u[e[j]]), weight=snap.leg_m[j] + snap.offset_m[j])
-        G.add_edge(src, int(g.edge_v[e[j]]),
-                   weight=snap.leg_m[j] + g.edge_length[e[j]] - snap.offset_m[j])
+        G.add_edge(
+            src, int(g.edge_v[e[j]]), weight=snap.leg_m[j] + g.edge_length[e[j]] - snap.offset_m[j]
+        )
     ref = nx.multi_source_dijkstra_path_length(G, [("f", j) for j in range(len(e))])
     ref_arr = np.array([ref.get(i, np.inf) for i in range(g.n_nodes)])
     np.testing.assert_allclose(near.distance_m, ref_arr, rtol=1e-9, atol=1e-6)
@@ -109,8 +110,10 @@ def test_nearest_facility_is_truly_nearest(demo):
     rng = np.random.default_rng(3)
     for node in rng.choice(g.n_nodes, 5, replace=False):
         dist = nx.single_source_dijkstra_path_length(G, int(node))
-        per_fac = [min(dist[int(g.edge_u[e])] + o, dist[int(g.edge_v[e])] + g.edge_length[e] - o)
-                   + leg for e, o, leg in zip(snap.edge, snap.offset_m, snap.leg_m, strict=True)]
+        per_fac = [
+            min(dist[int(g.edge_u[e])] + o, dist[int(g.edge_v[e])] + g.edge_length[e] - o) + leg
+            for e, o, leg in zip(snap.edge, snap.offset_m, snap.leg_m, strict=True)
+        ]
         assert near.distance_m[node] == pytest.approx(min(per_fac))
         assert per_fac[near.facility[node]] == pytest.approx(min(per_fac))
 

@@ -11,8 +11,9 @@ from hzspatial.network import graph_from_lines, read_network, snap_points
 
 
 def test_shared_endpoints_become_junctions():
-    g = graph_from_lines(lines([(0, 0), (100, 0)], [(100, 0), (100, 50)], [(100, 50), (0, 0)]),
-                         UTM48)
+    g = graph_from_lines(
+        lines([(0, 0), (100, 0)], [(100, 0), (100, 50)], [(100, 50), (0, 0)]), UTM48
+    )
     assert g.n_nodes == 3 and g.n_edges == 3
     assert sorted(g.edge_length.round(6)) == [50.0, 100.0, round(np.hypot(100, 50), 6)]
     assert (g.adjacency != g.adjacency.T).nnz == 0
@@ -27,8 +28,9 @@ def test_parallel_edges_keep_shortest_and_loops_dropped():
 
 
 def test_disconnected_piece_dropped_and_reported(caplog):
-    g = graph_from_lines(lines([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(500, 500), (530, 540)]),
-                         UTM48)
+    g = graph_from_lines(
+        lines([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(500, 500), (530, 540)]), UTM48
+    )
     assert g.n_nodes == 3 and g.dropped_nodes == 2
     assert g.dropped_length_m == pytest.approx(50.0)
     assert "dropped 1 disconnected pieces" in caplog.text
@@ -36,12 +38,21 @@ def test_disconnected_piece_dropped_and_reported(caplog):
 
 def test_snap_mid_block_keeps_offset_and_leg():
     g = graph_from_lines(lines([(0, 0), (200, 0)], [(200, 0), (200, 200)]), UTM48)
-    s = snap_points(g, np.array([shapely.Point(70, 30), shapely.Point(230, 120),
-                                 shapely.Point(900, 900)]), max_snap_m=300)
-    e0 = int(np.flatnonzero((g.edge_length == 200) & (g.node_xy[g.edge_u][:, 1] == 0)
-                            & (g.node_xy[g.edge_v][:, 1] == 0))[0])
+    s = snap_points(
+        g,
+        np.array([shapely.Point(70, 30), shapely.Point(230, 120), shapely.Point(900, 900)]),
+        max_snap_m=300,
+    )
+    e0 = int(
+        np.flatnonzero(
+            (g.edge_length == 200)
+            & (g.node_xy[g.edge_u][:, 1] == 0)
+            & (g.node_xy[g.edge_v][:, 1] == 0)
+        )[0]
+    )
     assert s.edge[0] == e0 and s.offset_m[0] == pytest.approx(
-        70 if g.node_xy[g.edge_u[e0]][0] == 0 else 130)
+        70 if g.node_xy[g.edge_u[e0]][0] == 0 else 130
+    )
     assert s.leg_m[0] == pytest.approx(30) and s.leg_m[1] == pytest.approx(30)
     assert not s.ok[2]
 

@@ -1,0 +1,221 @@
+"""The console script end to end: the demo, its outputs, and one-line user errors."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from hzspatial.datasets import demo_paths
+
+EXE = shutil.which("hzspatial") or str(Path(sys.executable).parent / "hzspatial")
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "hanzhong_demo"
+    proc = run("demo", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_demo_writes_every_output(demo_out):
+    out, proc = demo_out
+    for name in (
+        "summary.json",
+        "coverage_by_district.csv",
+        "ratios.csv",
+        "catchments.geojson",
+        "underserved.geojson",
+        "map.html",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.parent.glob(".*partial"))
+
+
+def test_demo_prints_table_and_synthetic_label(demo_out):
+    _, proc = demo_out
+    assert "DATA: synthetic demo data" in proc.stdout
+    assert "幼儿园 / Kindergarten" in proc.stdout
+    assert "南郑区 (610703)" in proc.stdout and "population unknown" in proc.stdout
+    assert (
+        "elderly_land_per_resident" in proc.stdout and "football_pitches_per_10000" in proc.stdout
+    )
+
+
+def test_summary_contract(demo_out):
+    out, _ = demo_out
+    s = json.loads((out / "summary.json").read_text("utf-8"))
+    for key in (
+        "population",
+        "threshold_minutes",
+        "speed_kmh",
+        "categories",
+        "districts",
+        "standards",
+        "data_labels",
+        "inputs",
+        "version",
+    ):
+        assert key in s
+    blocks = gpd.read_file(demo_paths()["population"])
+    assert s["population"] == int(blocks["population"].sum()) == 459_244
+    assert s["threshold_minutes"] == 15 and s["speed_kmh"] == 4 and s["threshold_m"] == 1000
+    assert set(s["categories"]) == {"elderly_care", "clinic", "football_pitch", "kindergarten"}
+    for c in s["categories"].values():
+        assert set(c) >= {
+            "facilities",
+            "covered_population",
+            "coverage_share",
+            "median_distance_m",
+            "p90_distance_m",
+        }
+        assert 0 < c["coverage_share"] < 1
+    assert s["data_labels"] == ["synthetic demo data"]
+    ids = {x["id"] for x in s["standards"]}
+    assert {"elderly_land_per_resident", "football_pitches_per_10000"} <= ids
+    for x in s["standards"]:
+        assert set(x) >= {
+            "id",
+            "category",
+            "metric",
+            "target",
+            "value",
+            "unit",
+            "met",
+            "verified",
+            "source",
+        }
+    nanzheng = next(d for d in s["districts"] if d["adcode"] == "610703")
+    assert nanzheng["census_population"] is None and nanzheng["census_note"] == "population unknown"
+    assert all(len(i["sha256"]) == 64 for i in s["inputs"])
+
+
+def test_ratios_recomputed_independently(demo_out):
+    """Elderly land per resident from the raw files, by hand with pandas/geopandas."""
+    out, _ = demo_out
+    s = json.loads((out / "summary.json").read_text("utf-8"))
+    fac = pd.read_csv(demo_paths()["facilities"])
+    land = fac.loc[fac["category"] == "elderly_care", "area_m2"].sum()
+    pitches = (fac["category"] == "football_pitch").sum()
+    people = gpd.read_file(demo_paths()["population"])["population"].sum()
+    std = {x["id"]: x for x in s["standards"]}
+    assert std["elderly_land_per_resident"]["value"] == pytest.approx(land / people)
+    assert std["football_pitches_per_10000"]["value"] == pytest.approx(pitches / people * 10_000)
+    assert std["football_pitches_per_10000"]["met"] is False
+    by_d = pd.read_csv(out / "coverage_by_district.csv", dtype={"district_id": str})
+    assert set(by_d["district_id"]) == {"610702", "610703"}
+    assert by_d["residents_analysed"].sum() == pytest.approx(people)
+
+
+def test_map_has_layers_and_badge(demo_out):
+    out, _ = demo_out
+    html = (out / "map.html").read_text("utf-8")
+    assert "hz-synthetic-badge" in html and "synthetic demo data" in html
+    assert "15分钟生活圈" in html and "幼儿园 / Kindergarten" in html
+    assert (out / "map.html").stat().st_size < 15e6
+
+
+def test_catchments_layer(demo_out):
+    out, _ = demo_out
+    c = gpd.read_file(out / "catchments.geojson")
+    assert len(c) == 169 and c.crs.to_epsg() == 4326
+    assert set(c.columns) >= {"facility_id", "category", "minutes", "metres", "area_m2"}
+    # a 1000 m walk on a street grid covers well under the 3.14 km² of a 1 km circle
+    assert 0.2e6 < c["area_m2"].median() < 3.14e6
+
+
+def _assert_user_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("hzspatial: error: ")
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[-1]
+
+
+def test_cli_missing_facility_file(tmp_path):
+    p = demo_paths()
+    out = tmp_path / "out"
+    proc = run(
+        "coverage",
+        "--network",
+        p["network"],
+        "--facilities",
+        tmp_path / "none.csv",
+        "--population",
+        p["population"],
+        "--out",
+        out,
+    )
+    _assert_user_error(proc, "none.csv", "file not found")
+    assert not out.exists()
+
+
+def test_cli_bad_rows_name_file_row_column(tmp_path):
+    p = demo_paths()
+    bad = tmp_path / "fac.csv"
+    bad.write_text(
+        "名称,类型,经度,纬度\n甲,幼儿园,107.03,33.06\n乙,幼儿园,107.0x,33.06\n", encoding="gb18030"
+    )
+    out = tmp_path / "out"
+    proc = run(
+        "coverage",
+        "--network",
+        p["network"],
+        "--facilities",
+        bad,
+        "--population",
+        p["population"],
+        "--out",
+        out,
+    )
+    _assert_user_error(proc, "fac.csv", "row 3", "column '经度'")
+    assert not out.exists()
+
+
+def test_cli_coverage_with_category_option(tmp_path):
+    p = demo_paths()
+    fac = pd.read_csv(p["facilities"])
+    kg = fac[fac["category"] == "kindergarten"].drop(columns=["category"])
+    f = tmp_path / "kg.csv"
+    kg.to_csv(f, index=False)
+    out = tmp_path / "out"
+    proc = run(
+        "coverage",
+        "--network",
+        p["network"],
+        "--facilities",
+        f,
+        "--category",
+        "幼儿园",
+        "--population",
+        p["population"],
+        "--minutes",
+        "10",
+        "--out",
+        out,
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    assert list(s["categories"]) == ["kindergarten"] and s["threshold_m"] == pytest.approx(
+        666.7, abs=0.1
+    )
+
+
+def test_cli_standards_listing():
+    proc = run("standards")
+    assert proc.returncode == 0 and "UNVERIFIED" in proc.stdout
+    data = json.loads(run("standards", "--json").stdout)
+    assert any(d["id"] == "football_pitches_per_10000" for d in data)
