@@ -156,7 +156,7 @@ def test_swapped_lon_lat_detected(tmp_path):
     with pytest.raises(InputError) as e:
         read_facilities(p)
     msg = one_line(e)
-    assert "row 2" in msg and "swapped" in msg and "f.csv" in msg
+    assert "row 2" in msg and "look swapped" in msg and "swap the 'lon' and 'lat' columns" in msg
 
 
 def test_outside_study_area(tmp_path):

@@ -46,7 +46,8 @@ def parse_numbers(
         rows = rows_of(bad)
         first = values.iloc[int(np.flatnonzero(bad)[0])]
         raise InputError(
-            f"{format_rows(rows)}: {what} is not a number (e.g. {first!r})",
+            f"{what} is not a number (e.g. {first!r})",
+            where=format_rows(rows),
             file=path,
             column=column,
             hint="enter plain numbers (no units or text)",
@@ -57,7 +58,8 @@ def parse_numbers(
             rows = rows_of(low)
             first = nums[np.flatnonzero(low)[0]]
             raise InputError(
-                f"{format_rows(rows)}: {what} must be ≥ {minimum:g} (found {first:g})",
+                f"{what} must be ≥ {minimum:g} (found {first:g})",
+                where=format_rows(rows),
                 file=path,
                 column=column,
                 hint="correct the values",
@@ -90,27 +92,29 @@ def check_degrees(
     x: np.ndarray, y: np.ndarray, path: str, lon_col: str, lat_col: str, rows_of
 ) -> None:
     """Raise for impossible or swapped longitude/latitude values (degrees)."""
-    impossible = (np.abs(x) > 180) | (np.abs(y) > 90)
-    if impossible.any():
-        rows = rows_of(impossible)
-        i = int(np.flatnonzero(impossible)[0])
-        raise InputError(
-            f"{format_rows(rows)}: impossible coordinates (lon={x[i]:g}, lat={y[i]:g}); "
-            "longitude must be within ±180 and latitude within ±90",
-            file=path,
-            column=f"{lon_col}/{lat_col}",
-            hint="projected coordinates need --crs-in with their EPSG code",
-        )
     swapped = ~_crs.in_china(x, y) & _crs.in_china(y, x)
     if swapped.any():
         rows = rows_of(swapped)
         i = int(np.flatnonzero(swapped)[0])
         raise InputError(
-            f"{format_rows(rows)}: longitude and latitude look swapped "
+            f"longitude and latitude look swapped "
             f"(lon={x[i]:g}, lat={y[i]:g} is outside China; swapped it is inside)",
+            where=format_rows(rows),
             file=path,
             column=f"{lon_col}/{lat_col}",
             hint=f"swap the '{lon_col}' and '{lat_col}' columns",
+        )
+    impossible = (np.abs(x) > 180) | (np.abs(y) > 90)
+    if impossible.any():
+        rows = rows_of(impossible)
+        i = int(np.flatnonzero(impossible)[0])
+        raise InputError(
+            f"impossible coordinates (lon={x[i]:g}, lat={y[i]:g}); "
+            "longitude must be within ±180 and latitude within ±90",
+            where=format_rows(rows),
+            file=path,
+            column=f"{lon_col}/{lat_col}",
+            hint="projected coordinates need --crs-in with their EPSG code",
         )
 
 
@@ -123,7 +127,8 @@ def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame
     null = gdf.geometry.isna().to_numpy() | gdf.geometry.is_empty.to_numpy()
     if null.any():
         raise InputError(
-            f"{format_rows(feature_rows(null))}: feature has no geometry",
+            "feature has no geometry",
+            where=format_rows(feature_rows(null)),
             file=path,
             column="geometry",
             hint="delete those features or draw their geometry",
@@ -181,8 +186,8 @@ def check_within(
         i = int(np.flatnonzero(outside)[0])
         p = points[i]
         raise InputError(
-            f"{format_rows(rows)}: {what} outside the study area (e.g. lon={p.x:.5f}, "
-            f"lat={p.y:.5f})",
+            f"{what} outside the study area (e.g. lon={p.x:.5f}, lat={p.y:.5f})",
+            where=format_rows(rows),
             file=path,
             hint="check the coordinates and their --crs-in, or remove those rows",
         )
@@ -194,7 +199,8 @@ def check_unique(values: pd.Series, path: str, column: str, rows_of) -> None:
     if dup.any():
         first = values[dup].iloc[0]
         raise InputError(
-            f"{format_rows(rows_of(dup))}: duplicate id {first!r}",
+            f"duplicate id {first!r}",
+            where=format_rows(rows_of(dup)),
             file=path,
             column=column,
             hint="give every row its own id",

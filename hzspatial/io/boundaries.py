@@ -53,7 +53,8 @@ def read_boundaries(
     areal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
     if not areal.all():
         raise InputError(
-            f"{format_rows(feature_rows(~areal))}: not a polygon",
+            "not a polygon",
+            where=format_rows(feature_rows(~areal)),
             file=path_s,
             column="geometry",
             hint="boundaries must be polygons",

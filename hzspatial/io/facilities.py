@@ -112,8 +112,8 @@ def read_facilities(
         lines = np.isin(gtype, (1, 2, 5))
         if lines.any():
             raise InputError(
-                f"{format_rows(feature_rows(lines))}: line geometry where a facility point or "
-                "polygon was expected",
+                "line geometry where a facility point or polygon was expected",
+                where=format_rows(feature_rows(lines)),
                 file=path_s,
                 column="geometry",
                 hint="facilities must be points or polygons",
@@ -151,8 +151,8 @@ def read_facilities(
         if bad.any():
             first = raw.iloc[int(np.flatnonzero(bad)[0])]
             raise InputError(
-                f"{format_rows(rows_of(bad))}: unknown category {first!r}; known: "
-                f"{', '.join(known)}",
+                f"unknown category {first!r}; known: {', '.join(known)}",
+                where=format_rows(rows_of(bad)),
                 file=path_s,
                 column=col,
                 hint="use a known category or alias, or declare it with --category NAME",
@@ -163,7 +163,8 @@ def read_facilities(
         blank = ids.isna().to_numpy() | (ids.fillna("") == "").to_numpy()
         if blank.any():
             raise InputError(
-                f"{format_rows(rows_of(blank))}: empty id",
+                "empty id",
+                where=format_rows(rows_of(blank)),
                 file=path_s,
                 column=found["id"],
                 hint="give every row an id",
