@@ -77,8 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         "--category",
         action="append",
         default=[],
-        help="category of the facilities in the matching --facilities file, or a "
-        "new category name to accept; repeatable",
+        help="category of all rows of the matching --facilities file (one per file, in order); "
+        "may be a new category name",
+    )
+    cov.add_argument(
+        "--extra-category",
+        action="append",
+        default=[],
+        help="accept this new category name in facility category columns; repeatable",
     )
     cov.add_argument(
         "--population",
@@ -88,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     cov.add_argument(
         "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
+    )
+    cov.add_argument(
+        "--columns",
+        default=None,
+        help="explicit column mapping for the facility files, e.g. "
+        "'name=设施名称,lon=X,lat=Y,category=分类'",
+    )
+    cov.add_argument(
+        "--persons-per-household",
+        type=float,
+        default=None,
+        help="when residents are given as households (default: 2020 census, 2.46)",
     )
     cov.add_argument(
         "--crs-in",
@@ -200,24 +218,24 @@ def _run(args: argparse.Namespace) -> int:
             )
     else:
         cats = list(args.category)
-        if cats and len(cats) not in (1, len(args.facilities)):
+        if cats and len(cats) != len(args.facilities):
             raise InputError(
                 f"{len(cats)} --category values for {len(args.facilities)} --facilities files",
                 column="--category",
-                hint="give one category per facility file, or none",
+                hint="give one --category per --facilities file (in the same order), or none",
             )
-        per_file = cats if len(cats) == len(args.facilities) else [None] * len(args.facilities)
-        if len(cats) == 1 and len(args.facilities) == 1:
-            per_file = cats
+        per_file = cats or [None] * len(args.facilities)
+        mapping = _parse_mapping(args.columns)
         kwargs = {
             "network": args.network,
             "facilities": [
-                FacilityInput(p, c) for p, c in zip(args.facilities, per_file, strict=True)
+                FacilityInput(p, c, mapping) for p, c in zip(args.facilities, per_file, strict=True)
             ],
             "population": args.population,
+            "persons_per_household": args.persons_per_household,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,
-            "extra_categories": cats,
+            "extra_categories": [*cats, *args.extra_category],
         }
         out = args.out or Path("maps") / "coverage"
     result = run_coverage(
@@ -229,6 +247,21 @@ def _run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _print_report(result, out, files, time.perf_counter() - t0)
     return 0
+
+
+def _parse_mapping(text: str | None) -> dict[str, str] | None:
+    """``"name=设施,lon=X"`` → ``{"name": "设施", "lon": "X"}``."""
+    if not text:
+        return None
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    bad = [p[0] for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+    if bad:
+        raise InputError(
+            f"cannot read column mapping item {bad[0]!r}",
+            column="--columns",
+            hint="write field=column pairs separated by commas, e.g. lon=X,lat=Y",
+        )
+    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def _standards(args: argparse.Namespace) -> int:

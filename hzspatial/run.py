@@ -218,6 +218,7 @@ def run_coverage(
     crs_in: str | int | None = None,
     max_snap_m: float = MAX_SNAP_M,
     extra_categories: Iterable[str] = (),
+    persons_per_household: float | None = None,
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -246,6 +247,8 @@ def run_coverage(
         Points farther than this (metres) from every street are excluded with a warning.
     extra_categories : iterable of str
         Categories accepted besides the built-in ones.
+    persons_per_household : float, optional
+        For residents given as households; default from the 2020 census (≈ 2.46).
     """
     if not (minutes > 0 and speed_kmh > 0):
         raise InputError(
@@ -263,7 +266,12 @@ def run_coverage(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
         )
     fac = _read_all_facilities(items, crs_in, study_area, extra)
-    pop = read_population(population, crs_in=crs_in, study_area=study_area)
+    pop = read_population(
+        population,
+        crs_in=crs_in,
+        study_area=study_area,
+        persons_per_household=persons_per_household,
+    )
     graph = network if isinstance(network, WalkGraph) else read_network(network)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)

@@ -219,3 +219,27 @@ def test_cli_standards_listing():
     assert proc.returncode == 0 and "UNVERIFIED" in proc.stdout
     data = json.loads(run("standards", "--json").stdout)
     assert any(d["id"] == "football_pitches_per_10000" for d in data)
+
+
+def test_cli_column_mapping_errors(tmp_path):
+    p = demo_paths()
+    f = tmp_path / "f.csv"
+    f.write_text("设施,分类,X,Y\n甲,clinic,107.03,33.06\n", encoding="utf-8")
+    args = [
+        "coverage",
+        "--network",
+        p["network"],
+        "--facilities",
+        f,
+        "--population",
+        p["population"],
+        "--out",
+        tmp_path / "out",
+    ]
+    _assert_user_error(run(*args, "--columns", "name=设施,lon"), "--columns", "'lon'")
+    _assert_user_error(
+        run(*args, "--columns", "lon=X,lat=Z"),
+        "f.csv",
+        "column 'Z' given for lat is not in the file",
+        "columns found: 设施, 分类, X, Y",
+    )
