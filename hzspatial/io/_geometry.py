@@ -205,3 +205,32 @@ def check_unique(values: pd.Series, path: str, column: str, rows_of) -> None:
             column=column,
             hint="give every row its own id",
         )
+
+
+def ids_and_names(
+    df: pd.DataFrame, found: dict, path: str, rows_of, default_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row ids (checked non-empty and unique) and names (falling back on the id).
+
+    ``default_ids`` are used when the file has no id column.
+    """
+    if "id" in found:
+        col = found["id"]
+        ids = df[col].astype("string").str.strip()
+        blank = ids.isna().to_numpy() | (ids.fillna("") == "").to_numpy()
+        if blank.any():
+            raise InputError(
+                "empty id",
+                where=format_rows(rows_of(blank)),
+                file=path,
+                column=col,
+                hint="give every row an id",
+            )
+        check_unique(ids, path, col, rows_of)
+        ids = ids.to_numpy(dtype=object)
+    else:
+        ids = np.asarray(default_ids, dtype=object)
+    if "name" not in found:
+        return ids, ids.copy()
+    names = df[found["name"]].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    return ids, np.where(names == "", ids, names)

@@ -14,7 +14,7 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError, format_rows
 from hzspatial.io._columns import find_columns
 from hzspatial.io._files import is_table, read_layer
-from hzspatial.io._geometry import check_unique, feature_rows, layer_to_wgs84, parse_numbers
+from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 
 __all__ = ["read_boundaries"]
 
@@ -62,17 +62,8 @@ def read_boundaries(
     mapping = {"id": "adcode", **(columns or {})} if "adcode" in gdf.columns else columns
     found = find_columns(gdf.columns, ["id", "name", "population"], mapping, path_s)
     n = len(gdf)
-    if "id" in found:
-        ids = gdf[found["id"]].astype("string").str.strip()
-        check_unique(ids, path_s, found["id"], feature_rows)
-        ids = ids.to_numpy(dtype=object)
-    else:
-        ids = np.array([str(i + 1) for i in range(n)], dtype=object)
-    names = (
-        gdf[found["name"]].astype("string").fillna("").to_numpy(dtype=object)
-        if "name" in found
-        else ids.copy()
-    )
+    default_ids = np.array([str(i + 1) for i in range(n)], dtype=object)
+    ids, names = ids_and_names(gdf, found, path_s, feature_rows, default_ids)
     pop = (
         parse_numbers(
             gdf[found["population"]],

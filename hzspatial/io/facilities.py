@@ -17,9 +17,9 @@ from hzspatial.errors import InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import is_table, read_layer, read_table
 from hzspatial.io._geometry import (
-    check_unique,
     check_within,
     feature_rows,
+    ids_and_names,
     layer_to_wgs84,
     parse_numbers,
     points_from_table,
@@ -158,28 +158,8 @@ def read_facilities(
                 hint="use a known category or alias, or declare it with --category NAME",
             )
 
-    if "id" in found:
-        ids = df[found["id"]].astype("string").str.strip()
-        blank = ids.isna().to_numpy() | (ids.fillna("") == "").to_numpy()
-        if blank.any():
-            raise InputError(
-                "empty id",
-                where=format_rows(rows_of(blank)),
-                file=path_s,
-                column=found["id"],
-                hint="give every row an id",
-            )
-        check_unique(ids, path_s, found["id"], rows_of)
-        ids = ids.to_numpy(dtype=object)
-    else:
-        ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
-
-    names = (
-        df[found["name"]].astype("string").fillna("").str.strip().to_numpy(dtype=object)
-        if "name" in found
-        else ids.copy()
-    )
-    names = np.where(names == "", ids, names)
+    default_ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
+    ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
 
     out = {"facility_id": ids, "name": names, "category": cats}
     for field in _NUMERIC:

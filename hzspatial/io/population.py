@@ -17,9 +17,9 @@ from hzspatial.errors import InputError
 from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import is_table, read_layer, read_table
 from hzspatial.io._geometry import (
-    check_unique,
     check_within,
     feature_rows,
+    ids_and_names,
     layer_to_wgs84,
     parse_numbers,
     points_from_table,
@@ -120,17 +120,8 @@ def read_population(
         how = f"households × {pph:.2f}"
         logger.info("%s: population = households × %.2f persons per household", path_s, pph)
     n = len(df)
-    if "id" in found:
-        ids = df[found["id"]].astype("string").str.strip()
-        check_unique(ids, path_s, found["id"], rows_of)
-        ids = ids.to_numpy(dtype=object)
-    else:
-        ids = np.array([f"d{i + 1}" for i in range(n)], dtype=object)
-    names = (
-        df[found["name"]].astype("string").fillna("").to_numpy(dtype=object)
-        if "name" in found
-        else ids.copy()
-    )
+    default_ids = np.array([f"d{i + 1}" for i in range(n)], dtype=object)
+    ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
     reps = shapely.point_on_surface(geoms)
     check_within(reps, study_area, path_s, rows_of, "residents")
     return gpd.GeoDataFrame(
