@@ -23,3 +23,22 @@ def river_graph():
         segs += [((x, y), (x + 100.0, y)) for x in np.arange(0.0, 4000.0, 100.0)]
     segs.append(((2000.0, 0.0), (2000.0, 100.0)))  # the bridge
     return graph_from_lines(lines(*segs), UTM48)
+
+
+def pytest_configure(config):
+    """Keep the graph cache of test runs out of the user's cache folder."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("HZSPATIAL_CACHE_DIR", tempfile.mkdtemp(prefix="hzspatial-test-cache-"))
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+
+    if os.environ.get("HZSPATIAL_ONLINE") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs internet (set HZSPATIAL_ONLINE=1 to run)")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,124 @@
+"""Walking networks as arrays: sources, graph building, caching and snapping.
+
+Sources, all producing the same :class:`WalkGraph` in a metric CRS (metres):
+OpenStreetMap ``.osm.pbf`` / ``.osm`` (:mod:`.osm`), osmnx GraphML and online
+osmnx queries (:mod:`.nx`), and road centre-line layers (:mod:`.centerlines`).
+:func:`read_network` picks the reader from the file name and caches the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyproj
+
+from hzspatial.errors import InputError
+from hzspatial.network._graph import WalkGraph, adjacency_matrix, graph_from_edges, graph_from_lines
+from hzspatial.network.cache import cache_key, load_graph, save_graph
+from hzspatial.network.centerlines import graph_from_centerlines
+from hzspatial.network.nx import graph_from_networkx, graph_from_osmnx_query, read_graphml
+from hzspatial.network.osm import read_osm
+from hzspatial.network.snap import MAX_SNAP_M, Snap, snap_points
+from hzspatial.settings import get_settings
+
+__all__ = [
+    "MAX_SNAP_M",
+    "Snap",
+    "WalkGraph",
+    "adjacency_matrix",
+    "graph_from_centerlines",
+    "graph_from_edges",
+    "graph_from_lines",
+    "graph_from_networkx",
+    "graph_from_osmnx_query",
+    "network_format",
+    "read_graphml",
+    "read_network",
+    "read_osm",
+    "snap_points",
+]
+
+logger = logging.getLogger(__name__)
+
+_FORMATS = {
+    ".pbf": "osm",
+    ".osm": "osm",
+    ".xml": "osm",
+    ".graphml": "graphml",
+    ".geojson": "lines",
+    ".json": "lines",
+    ".gpkg": "lines",
+    ".shp": "lines",
+}
+
+
+def network_format(path: str | Path) -> str:
+    """``osm``, ``graphml`` or ``lines`` for a network file (validating that it exists)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("network file not found", file=str(p), hint="check the path")
+    if p.stat().st_size == 0:
+        raise InputError("network file is empty", file=str(p), hint="export the network again")
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"unknown network format '{p.suffix or '(no extension)'}'",
+            file=str(p),
+            hint="use .osm.pbf, .osm, .graphml, or a line layer (.geojson, .gpkg, .shp)",
+        )
+    return fmt
+
+
+def read_network(
+    path: str | Path,
+    *,
+    crs_in=None,
+    metric: pyproj.CRS | None = None,
+    node: bool = True,
+    use_cache: bool | None = None,
+) -> WalkGraph:
+    """Read a walking network from a file, using the on-disk cache when possible.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm.pbf`` / ``.osm`` (OpenStreetMap), ``.graphml`` (osmnx), or a road
+        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``).
+    crs_in : optional
+        For centre-line layers: override of the layer's CRS (``gcj02``, ``bd09``, EPSG).
+    metric : pyproj.CRS, optional
+        Projected CRS of the graph (default: the data's UTM zone).
+    node : bool
+        For centre-line layers: split lines at crossings and T-junctions.
+    use_cache : bool, optional
+        Default from :func:`hzspatial.settings.get_settings` (``HZSPATIAL_NO_CACHE=1`` disables).
+        Graphs are cached under the settings' cache folder, keyed by the file's SHA-256
+        and these options.
+
+    Returns
+    -------
+    WalkGraph
+        Largest connected piece, metres, undirected.
+    """
+    fmt = network_format(path)
+    settings = get_settings()
+    cached = settings.use_cache if use_cache is None else use_cache
+    options = {"fmt": fmt, "crs_in": str(crs_in), "metric": str(metric), "node": node}
+    key = cache_key(path, options) if cached else ""
+    if cached:
+        graph = load_graph(settings.cache_dir / "graphs", key)
+        if graph is not None:
+            return graph
+    if fmt == "osm":
+        graph = read_osm(path, metric=metric)
+    elif fmt == "graphml":
+        graph = read_graphml(path, metric=metric)
+    else:
+        graph = graph_from_centerlines(path, crs_in=crs_in, metric=metric, node=node)
+    if cached:
+        try:
+            save_graph(graph, settings.cache_dir / "graphs", key)
+        except OSError as exc:
+            logger.warning("could not cache the graph in %s (%s)", settings.cache_dir, exc)
+    return graph

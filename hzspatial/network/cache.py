@@ -1,0 +1,92 @@
+"""On-disk cache of built graphs, keyed by a hash of the input file and the build options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+import shapely
+
+from hzspatial.network._graph import WalkGraph
+
+__all__ = ["cache_key", "load_graph", "save_graph"]
+
+logger = logging.getLogger(__name__)
+_FORMAT = 1
+
+
+def cache_key(path: str | Path, options: dict) -> str:
+    """SHA-256 of the file's bytes, the build options and the cache format."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    from hzspatial import __version__
+
+    h.update(
+        json.dumps(
+            {"options": options, "format": _FORMAT, "version": __version__},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+    return h.hexdigest()
+
+
+def save_graph(graph: WalkGraph, folder: Path, key: str) -> Path:
+    """Write ``graph`` to ``folder/<key>.npz`` atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    coords, owner = shapely.get_coordinates(graph.edge_geometry, return_index=True)
+    counts = np.bincount(owner, minlength=graph.n_edges)
+    a = graph.adjacency
+    meta = {
+        "crs": graph.crs.to_wkt(),
+        "labels": list(graph.labels),
+        "dropped_nodes": graph.dropped_nodes,
+        "dropped_length_m": graph.dropped_length_m,
+    }
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    os.close(fd)
+    np.savez(
+        tmp, node_xy=graph.node_xy, edge_u=graph.edge_u, edge_v=graph.edge_v,
+        edge_length=graph.edge_length, coords=coords, counts=counts, indptr=a.indptr,
+        indices=a.indices, data=a.data,
+        node_id=graph.node_id if graph.node_id is not None else np.empty(0, dtype=np.int64),
+        meta=np.array(json.dumps(meta)),
+    )  # fmt: skip
+    target = folder / f"{key}.npz"
+    os.replace(tmp, target)
+    return target
+
+
+def load_graph(folder: Path, key: str) -> WalkGraph | None:
+    """The cached graph for ``key``, or None (also when the file is unreadable)."""
+    path = folder / f"{key}.npz"
+    if not path.is_file():
+        return None
+    try:
+        z = np.load(path)
+        meta = json.loads(str(z["meta"]))
+        counts = z["counts"]
+        lines = shapely.linestrings(z["coords"], indices=np.repeat(np.arange(len(counts)), counts))
+        n = len(z["node_xy"])
+        adj = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
+        node_id = z["node_id"] if len(z["node_id"]) else None
+        graph = WalkGraph(
+            crs=pyproj.CRS.from_wkt(meta["crs"]), node_xy=z["node_xy"], edge_u=z["edge_u"],
+            edge_v=z["edge_v"], edge_length=z["edge_length"], edge_geometry=lines,
+            adjacency=adj, node_id=node_id, dropped_nodes=meta["dropped_nodes"],
+            dropped_length_m=meta["dropped_length_m"], labels=tuple(meta["labels"]),
+        )  # fmt: skip
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("ignoring unreadable cached graph %s (%s)", path, exc)
+        return None
+    logger.info("loaded cached graph %s", path.name)
+    return graph

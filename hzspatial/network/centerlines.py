@@ -1,0 +1,178 @@
+"""Road centre-line layers (as planning bureaus hold them) → noded street segments.
+
+Lines are split where they cross on the same level and wherever a line's end
+touches another line. Levels come from ``layer``, ``bridge`` and ``tunnel``
+attributes (OSM conventions: ``bridge=yes`` without a layer is level 1,
+``tunnel=yes`` level −1), so an over-pass crossing a street does not become a
+junction; bridges join the streets at their ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from hzspatial import crs as _crs
+from hzspatial.errors import InputError
+from hzspatial.geometry import split_at_distances
+from hzspatial.io import read_layer
+from hzspatial.io._geometry import layer_to_wgs84
+from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
+
+__all__ = ["levels", "node_lines", "graph_from_centerlines"]
+
+logger = logging.getLogger(__name__)
+_TRUE = {"yes", "true", "1", "y", "t", "viaduct", "aqueduct", "covered", "building_passage"}
+
+
+def _flag(values: pd.Series | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.zeros(n, dtype=bool)
+    return values.astype("string").str.strip().str.lower().isin(_TRUE).to_numpy(dtype=bool)
+
+
+def levels(attrs: pd.DataFrame) -> np.ndarray:
+    """Level code per line from ``layer`` / ``bridge`` / ``tunnel`` columns (any case).
+
+    Lines on different levels are never joined except at a line's end. The code
+    combines the layer with the bridge/tunnel flags, so a bridge never meets a
+    street mid-span even when both claim the same layer.
+    """
+    n = len(attrs)
+    cols = {str(c).lower(): c for c in attrs.columns}
+    bridge = _flag(attrs[cols["bridge"]] if "bridge" in cols else None, n)
+    tunnel = _flag(attrs[cols["tunnel"]] if "tunnel" in cols else None, n)
+    if "layer" in cols:
+        layer = pd.to_numeric(attrs[cols["layer"]], errors="coerce").to_numpy(dtype=float)
+    else:
+        layer = np.full(n, np.nan)
+    layer = np.where(np.isnan(layer), np.where(bridge, 1, np.where(tunnel, -1, 0)), layer)
+    return layer.astype(np.int64) * 4 + bridge.astype(np.int64) * 2 + tunnel.astype(np.int64)
+
+
+def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE_M) -> np.ndarray:
+    """Split lines into segments between junctions.
+
+    Parameters
+    ----------
+    lines : array of LineString
+        In a metric CRS.
+    level : array of int
+        Level code per line (see :func:`levels`).
+    tol : float
+        Metres within which a line end touches another line.
+
+    Returns
+    -------
+    ndarray of LineString
+        Segments: split where same-level lines cross and where any line end meets
+        another line's interior.
+    """
+    lines = np.asarray(lines, dtype=object)
+    tree = shapely.STRtree(lines)
+    split_line, split_pt = [], []
+    # 1. proper crossings on the same level
+    a, b = tree.query(lines, predicate="crosses")
+    keep = (a < b) & (level[a] == level[b])
+    a, b = a[keep], b[keep]
+    if len(a):
+        inter = shapely.intersection(lines[a], lines[b])
+        parts, idx = shapely.get_parts(inter, return_index=True)
+        pts, pidx = shapely.get_parts(shapely.boundary(parts), return_index=True)
+        is_pt = shapely.get_type_id(parts) == 0
+        pts = np.concatenate([parts[is_pt], pts])
+        owner = np.concatenate([idx[is_pt], idx[pidx]])
+        for side in (a, b):
+            split_line.append(side[owner])
+            split_pt.append(pts)
+    # 2. line ends touching another line's interior (any level)
+    ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    end_owner = np.tile(np.arange(len(lines)), 2)
+    pi, li = tree.query(ends, predicate="dwithin", distance=tol)
+    keep = li != end_owner[pi]
+    pi, li = pi[keep], li[keep]
+    if len(pi):
+        d = shapely.line_locate_point(lines[li], ends[pi])
+        interior = (d > tol) & (d < shapely.length(lines[li]) - tol)
+        split_line.append(li[interior])
+        split_pt.append(ends[pi][interior])
+    if not split_line:
+        return lines
+    sl = np.concatenate(split_line)
+    sp_ = np.concatenate(split_pt)
+    dist = shapely.line_locate_point(lines[sl], sp_)
+    pieces, _ = split_at_distances(lines, sl, dist)
+    return pieces
+
+
+def graph_from_centerlines(
+    path: str | Path,
+    *,
+    crs_in=None,
+    metric: pyproj.CRS | None = None,
+    node: bool = True,
+) -> WalkGraph:
+    """Read a centre-line layer (GeoJSON / GeoPackage / Shapefile) as a walking graph.
+
+    Parameters
+    ----------
+    path : str or Path
+    crs_in : optional
+        Override of the layer's CRS (``gcj02`` / ``bd09`` / EPSG code).
+    metric : pyproj.CRS, optional
+        Projected CRS of the graph; default the layer's own CRS when it is projected,
+        else the UTM zone of the layer.
+    node : bool
+        Split lines at crossings and T-junctions (default). Pass False for layers
+        already split at every junction, which is faster.
+    """
+    path_s = str(path)
+    raw = read_layer(path)
+    gdf = layer_to_wgs84(raw, crs_in, path_s)
+    geoms, src = shapely.get_parts(gdf.geometry.to_numpy(), return_index=True)
+    is_line = shapely.get_type_id(geoms) == 1
+    if not is_line.any():
+        raise InputError(
+            "no line geometries (streets) in the layer",
+            file=path_s,
+            column="geometry",
+            hint="pass a road centre-line layer",
+        )
+    geoms, src = geoms[is_line], src[is_line]
+    c = shapely.get_coordinates(geoms)
+    own = raw.crs if crs_in is None else _crs.parse_crs_in(crs_in)
+    if metric is None and isinstance(own, pyproj.CRS) and own.is_projected:
+        target = own  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
+    else:
+        target = metric or _crs.metric_crs(c[:, 0], c[:, 1])
+    projected = gpd.GeoSeries(geoms, crs=4326).to_crs(target).to_numpy()
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).iloc[src].reset_index(drop=True)
+    if node:
+        projected = node_lines(projected, levels(attrs))
+    graph = graph_from_lines(projected, target, source=path_s)
+    if graph.n_edges and (np.bincount(np.r_[graph.edge_u, graph.edge_v]) > 1).sum() == 0:
+        raise InputError(
+            "the lines never meet: no two streets share an end or cross",
+            file=path_s,
+            hint="check that the layer is a connected street network",
+        )
+    if "source" in gdf.columns:
+        labels = tuple(sorted({str(x) for x in gdf["source"].dropna().unique() if str(x)}))
+        graph = _with_labels(graph, labels)
+    logger.info(
+        "%s: %d nodes, %d edges, %.1f km of streets (%s)",
+        path_s, graph.n_nodes, graph.n_edges, graph.edge_length.sum() / 1000, target.name,
+    )  # fmt: skip
+    return graph
+
+
+def _with_labels(graph: WalkGraph, labels: tuple[str, ...]) -> WalkGraph:
+    import dataclasses
+
+    return dataclasses.replace(graph, labels=labels)

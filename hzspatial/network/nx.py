@@ -1,0 +1,113 @@
+"""networkx / osmnx graphs → walking graph: GraphML files and online osmnx queries.
+
+Online queries (place name, polygon, bounding box) need internet access to the
+Overpass API; they go through osmnx with ``network_type="walk"`` and the same
+conversion as GraphML files.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pyproj
+import shapely
+
+from hzspatial import crs as _crs
+from hzspatial.errors import InputError
+from hzspatial.network._graph import WalkGraph, graph_from_edges
+
+__all__ = ["graph_from_networkx", "read_graphml", "graph_from_osmnx_query"]
+
+logger = logging.getLogger(__name__)
+
+
+def graph_from_networkx(
+    G: nx.Graph, *, metric: pyproj.CRS | None = None, source: str = "graph"
+) -> WalkGraph:
+    """Convert an osmnx-style networkx graph (nodes with ``x``/``y``, edges with optional
+    ``geometry``) to a :class:`WalkGraph`. Direction is ignored (walking).
+
+    The graph's ``crs`` attribute gives its coordinate system (default WGS84);
+    edge lengths are measured along the geometries in the metric CRS.
+    """
+    if G.number_of_edges() == 0:
+        raise InputError("the graph has no edges", file=source, hint="check the graph file")
+    nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes], dtype=float)
+    src_crs = pyproj.CRS.from_user_input(G.graph.get("crs", "epsg:4326"))
+    edges = {}
+    for a, b, data in G.edges(data=True):
+        key = (a, b) if index[a] <= index[b] else (b, a)
+        geom = data.get("geometry")
+        if isinstance(geom, str):
+            geom = shapely.from_wkt(geom)
+        if geom is None:
+            geom = shapely.LineString([xy[index[a]], xy[index[b]]])
+        if key[0] != a:
+            geom = shapely.reverse(geom)
+        if key in edges and edges[key].length <= geom.length:
+            continue
+        edges[key] = geom
+    u = np.array([index[k[0]] for k in edges], dtype=np.int64)
+    v = np.array([index[k[1]] for k in edges], dtype=np.int64)
+    lines = np.array(list(edges.values()), dtype=object)
+    if src_crs.is_projected:
+        target = metric or src_crs
+    else:
+        target = metric or _crs.metric_crs(xy[:, 0], xy[:, 1])
+    if target != src_crs:
+        tr = pyproj.Transformer.from_crs(src_crs, target, always_xy=True)
+        xy = np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        lines = shapely.transform(lines, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    try:
+        node_id = np.array(nodes, dtype=np.int64)
+    except (TypeError, ValueError):
+        node_id = None
+    return graph_from_edges(xy, u, v, lines, target, node_id=node_id, source=source)
+
+
+def read_graphml(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph:
+    """Read a GraphML file written by osmnx (``ox.save_graphml``)."""
+    import osmnx as ox
+
+    try:
+        G = ox.load_graphml(path)
+    except Exception as exc:  # osmnx/networkx raise many kinds on malformed files
+        raise InputError(
+            f"cannot read as osmnx GraphML ({type(exc).__name__}: {exc})",
+            file=str(path),
+            hint="save the graph with osmnx.save_graphml",
+        ) from exc
+    return graph_from_networkx(G, metric=metric, source=str(path))
+
+
+def graph_from_osmnx_query(
+    *, place: str | None = None, polygon=None, bbox=None, metric: pyproj.CRS | None = None
+) -> WalkGraph:
+    """Download a walking network with osmnx (needs internet access to Overpass).
+
+    Exactly one of ``place`` (a name osmnx can geocode, e.g. ``"汉台区, 汉中市, 陕西省"``),
+    ``polygon`` (WGS84 shapely polygon) or ``bbox`` ((west, south, east, north), degrees).
+    """
+    import osmnx as ox
+
+    if sum(x is not None for x in (place, polygon, bbox)) != 1:
+        raise InputError("give exactly one of place, polygon or bbox", column="--place")
+    try:
+        if place is not None:
+            G = ox.graph_from_place(place, network_type="walk")
+        elif polygon is not None:
+            G = ox.graph_from_polygon(polygon, network_type="walk")
+        else:
+            G = ox.graph_from_bbox(tuple(bbox), network_type="walk")
+    except (ConnectionError, OSError) as exc:
+        raise InputError(
+            f"cannot download the network ({type(exc).__name__})",
+            column="--place",
+            hint="online queries need internet access; pass a network file instead",
+        ) from exc
+    return graph_from_networkx(G, metric=metric, source=str(place or bbox or "polygon"))

