@@ -1,41 +1,49 @@
 """Shortest walking distances to facilities and per-facility walking catchments.
 
-Coverage uses ONE multi-source Dijkstra per category (``scipy.sparse.csgraph``
-with ``min_only=True``): every node gets its distance to the nearest facility
-and which facility that is. Facilities sit on edges (see
-:func:`hzspatial.network.snap_points`); each becomes a virtual node joined to
-its edge's two ends by ``leg + offset`` and ``leg + (length − offset)``.
+Facilities sit on edges (see :func:`hzspatial.network.snap_points`). A
+:class:`SourceGraph` extends the graph's CSR matrix with one virtual node per
+facility, joined to its edge's two ends by ``leg + offset`` and
+``leg + (length − offset)`` metres, so searches start exactly at the facility.
 
-Per-facility catchments come from bounded single-source searches; the polygon
-is the reached street segments (partial edges cut at the remaining distance),
-buffered and dissolved — it follows streets and never jumps a river.
+* Coverage: ONE multi-source Dijkstra per category (``scipy.sparse.csgraph``,
+  ``min_only=True``) gives every node its distance to the nearest facility and
+  which facility that is — never one search per facility.
+* Catchments: bounded single-source searches; the polygon is built from the
+  reached street segments (partial edges cut exactly at the remaining distance),
+  buffered and dissolved, so it follows streets and never jumps a river.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from hzspatial.geometry import substrings
 from hzspatial.network import Snap, WalkGraph
 
 __all__ = [
+    "CATCHMENT_BUFFER_M",
     "NearestFacility",
-    "nearest_facility",
+    "SourceGraph",
+    "catchments_gdf",
     "demand_distances",
     "facility_catchments",
     "minutes_to_metres",
-    "catchments_gdf",
+    "nearest_facility",
+    "source_graph",
 ]
 
-#: Width (metres) each side of a reached street used to draw catchment polygons.
+#: Half-width (metres) of the street band drawn around reached segments.
 CATCHMENT_BUFFER_M = 30.0
-_CHUNK_CELLS = 4_000_000  # facilities × nodes held at once in per-facility searches
+#: Bytes of search results held at once in per-facility searches.
+_CHUNK_BYTES = 256 * 2**20
 
 
 def minutes_to_metres(minutes: float, speed_kmh: float) -> float:
@@ -43,25 +51,50 @@ def minutes_to_metres(minutes: float, speed_kmh: float) -> float:
     return float(minutes) * float(speed_kmh) * 1000.0 / 60.0
 
 
-def _augmented(graph: WalkGraph, snap: Snap) -> sp.csr_matrix:
-    """Adjacency with one virtual node per snapped source, joined to its edge's ends."""
-    n, k = graph.n_nodes, len(snap.edge)
-    e = snap.edge
-    u, v = graph.edge_u[e], graph.edge_v[e]
-    du = snap.leg_m + snap.offset_m
-    dv = snap.leg_m + graph.edge_length[e] - snap.offset_m
-    virt = n + np.arange(k)
-    extra = sp.csr_matrix(
-        (
-            np.maximum(np.concatenate([du, dv]), 1e-3),
-            (np.concatenate([virt, virt]), np.concatenate([u, v])),
-        ),
-        shape=(n + k, n + k),
-    )
+@dataclass(frozen=True)
+class SourceGraph:
+    """A graph's adjacency extended with one virtual source node per snapped facility.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix, shape (n + k, n + k)
+        Directed: the graph's symmetric edges plus virtual node → edge-end links (metres).
+    n_nodes : int
+        Nodes of the underlying graph (virtual node ``j`` is row ``n_nodes + j``).
+    facility : ndarray of int, shape (k,)
+        Index of the facility (in the snap array) behind each virtual node.
+    """
+
+    matrix: sp.csr_matrix
+    n_nodes: int
+    facility: np.ndarray
+
+    def virtual(self, facilities: np.ndarray) -> np.ndarray:
+        """Virtual node ids of the given facility indices (snapped ones only)."""
+        pos = np.full(int(self.facility.max(initial=-1)) + 1, -1, dtype=np.int64)
+        pos[self.facility] = np.arange(len(self.facility))
+        f = np.asarray(facilities, dtype=np.int64)
+        f = f[(f < len(pos))]
+        j = pos[f]
+        return self.n_nodes + j[j >= 0]
+
+
+def source_graph(graph: WalkGraph, snap: Snap) -> SourceGraph:
+    """Build the :class:`SourceGraph` for all snapped facilities (once per run)."""
     a = graph.adjacency
-    indptr = np.concatenate([a.indptr, np.full(k, a.indptr[-1], dtype=a.indptr.dtype)])
-    base = sp.csr_matrix((a.data, a.indices, indptr), shape=(n + k, n + k))
-    return (base + extra).tocsr()
+    n = graph.n_nodes
+    fac = np.flatnonzero(snap.ok)
+    e = snap.edge[fac]
+    du = snap.leg_m[fac] + snap.offset_m[fac]
+    dv = snap.leg_m[fac] + graph.edge_length[e] - snap.offset_m[fac]
+    k = len(fac)
+    indptr = np.concatenate([a.indptr, a.indptr[-1] + 2 * np.arange(1, k + 1)])
+    indices = np.concatenate(
+        [a.indices, np.column_stack([graph.edge_u[e], graph.edge_v[e]]).ravel()]
+    ).astype(a.indices.dtype)
+    data = np.concatenate([a.data, np.maximum(np.column_stack([du, dv]).ravel(), 1e-3)])
+    m = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    return SourceGraph(matrix=m, n_nodes=n, facility=fac)
 
 
 @dataclass(frozen=True)
@@ -73,7 +106,7 @@ class NearestFacility:
     distance_m : ndarray, shape (n_nodes,)
         Metres; ``inf`` where no facility is reachable (within ``limit_m`` if set).
     facility : ndarray of int, shape (n_nodes,)
-        Index (into the category's facility array) of the nearest facility; −1 if none.
+        Index (into the snap array) of the nearest facility; −1 if none.
     limit_m : float
         Search bound in metres (``inf`` for an unbounded search).
     """
@@ -83,43 +116,55 @@ class NearestFacility:
     limit_m: float
 
 
-def nearest_facility(graph: WalkGraph, snap: Snap, limit_m: float = np.inf) -> NearestFacility:
-    """One multi-source Dijkstra from all (snapped) facilities of a category.
+def nearest_facility(
+    graph: WalkGraph,
+    snap: Snap,
+    limit_m: float = np.inf,
+    *,
+    members: np.ndarray | None = None,
+    sources: SourceGraph | None = None,
+) -> NearestFacility:
+    """One multi-source Dijkstra from a set of facilities.
 
     Parameters
     ----------
     graph : WalkGraph
     snap : Snap
-        The facilities' snaps; only those with ``snap.ok`` are used.
+        Snaps of the facilities; only snapped ones (``snap.ok``) take part.
     limit_m : float
         Stop the search beyond this many metres (``inf``: full distances).
+    members : array of int, optional
+        Facilities (indices into ``snap``) to search from; default all.
+    sources : SourceGraph, optional
+        Prebuilt for ``snap`` (reuse it across categories).
     """
     n = graph.n_nodes
-    ok = np.flatnonzero(snap.ok)
-    if len(ok) == 0:
+    sg = sources or source_graph(graph, snap)
+    virt = sg.virtual(np.arange(len(snap.edge)) if members is None else members)
+    if len(virt) == 0:
         return NearestFacility(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), limit_m)
-    sub = Snap(snap.edge[ok], snap.offset_m[ok], snap.leg_m[ok])
-    adj = _augmented(graph, sub)
     dist, _, src = dijkstra(
-        adj,
-        directed=False,
-        indices=n + np.arange(len(ok)),
-        min_only=True,
-        limit=limit_m,
+        sg.matrix, directed=True, indices=virt, min_only=True, limit=limit_m,
         return_predecessors=True,
-    )
-    fac = np.where(src[:n] >= n, ok[np.clip(src[:n] - n, 0, len(ok) - 1)], -1)
+    )  # fmt: skip
+    src = src[:n]
+    fac = np.where(src >= n, sg.facility[np.clip(src - n, 0, len(sg.facility) - 1)], -1)
     return NearestFacility(dist[:n], fac.astype(np.int64), limit_m)
 
 
 def demand_distances(
-    graph: WalkGraph, near: NearestFacility, demand: Snap, facilities: Snap
+    graph: WalkGraph,
+    near: NearestFacility,
+    demand: Snap,
+    facilities: Snap,
+    members: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance (metres) from each demand point to its nearest facility, and which one.
 
     Combines the node distances at both ends of the demand point's edge with its
     position and off-network leg; a facility on the same edge is also reached
-    directly along it. Points that did not snap get ``inf`` / −1.
+    directly along it. Points that did not snap, or beyond ``near.limit_m``, get
+    ``inf`` / −1. ``members`` restricts the same-edge check to those facilities.
     """
     e = demand.edge
     ok = e >= 0
@@ -129,45 +174,73 @@ def demand_distances(
     via_v = near.distance_m[v] + graph.edge_length[es] - demand.offset_m
     best = np.minimum(via_u, via_v) + demand.leg_m
     which = np.where(via_u <= via_v, near.facility[u], near.facility[v])
-    # facilities on the same edge: walk along it directly
-    fac_ok = np.flatnonzero(facilities.ok)
-    if len(fac_ok):
-        f = pd.DataFrame(
-            {
-                "edge": facilities.edge[fac_ok],
-                "f_off": facilities.offset_m[fac_ok],
-                "f_leg": facilities.leg_m[fac_ok],
-                "fac": fac_ok,
-            }
-        )
-        d = pd.DataFrame(
-            {
-                "edge": e[ok],
-                "d_off": demand.offset_m[ok],
-                "d_leg": demand.leg_m[ok],
-                "dem": np.flatnonzero(ok),
-            }
-        )
-        j = d.merge(f, on="edge")
-        if len(j):
-            j["direct"] = j["d_leg"] + (j["d_off"] - j["f_off"]).abs() + j["f_leg"]
-            j = j.loc[j.groupby("dem")["direct"].idxmin()]
-            dem = j["dem"].to_numpy()
-            better = j["direct"].to_numpy() < best[dem]
-            best[dem[better]] = j["direct"].to_numpy()[better]
-            which[dem[better]] = j["fac"].to_numpy()[better]
+    fac = np.flatnonzero(facilities.ok)
+    if members is not None:
+        fac = np.intersect1d(fac, members)
+    if len(fac):
+        # pair demand points and facilities that share an edge (sorted-merge on edge id)
+        fe = facilities.edge[fac]
+        order = np.argsort(fe, kind="stable")
+        fe, fac = fe[order], fac[order]
+        dpts = np.flatnonzero(ok)
+        lo = np.searchsorted(fe, e[dpts], side="left")
+        hi = np.searchsorted(fe, e[dpts], side="right")
+        cnt = hi - lo
+        if cnt.sum():
+            d_rep = np.repeat(dpts, cnt)
+            f_rep = fac[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
+            direct = (demand.leg_m[d_rep] + np.abs(demand.offset_m[d_rep]
+                      - facilities.offset_m[f_rep]) + facilities.leg_m[f_rep])  # fmt: skip
+            better = direct < best[d_rep]
+            # several facilities may share the edge: apply the smallest last
+            o = np.argsort(-direct[better], kind="stable")
+            best[d_rep[better][o]] = direct[better][o]
+            which[d_rep[better][o]] = f_rep[better][o]
     best = np.where(ok & (best <= near.limit_m), best, np.inf)
     which = np.where(np.isfinite(best), which, -1)
     return best, which
 
 
-def _partial(geoms: np.ndarray, start_m: np.ndarray, end_m: np.ndarray, samples: int = 9):
-    """Sub-lines of ``geoms`` between distances ``start_m`` and ``end_m`` (vectorised)."""
-    frac = np.linspace(0.0, 1.0, samples)
-    dist = start_m[:, None] + (end_m - start_m)[:, None] * frac[None, :]
-    pts = shapely.line_interpolate_point(np.repeat(geoms, samples), dist.ravel())
-    coords = shapely.get_coordinates(pts).reshape(len(geoms), samples, 2)
-    return shapely.linestrings(coords)
+def _incidence(graph: WalkGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Node → incident edge ids as CSR arrays (indptr, edge ids)."""
+    nodes = np.concatenate([graph.edge_u, graph.edge_v])
+    edges = np.tile(np.arange(graph.n_edges), 2)
+    order = np.argsort(nodes, kind="stable")
+    indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=indptr[1:])
+    return indptr, edges[order]
+
+
+def _reached_pieces(graph, inc, dist, keep, local, limit_m):
+    """(owner row, piece geometry) of every street piece reached in ``dist``.
+
+    ``dist`` is rows × (subgraph nodes + 1) with ``inf`` in the last column; ``keep`` maps
+    subgraph columns to graph nodes and ``local`` graph nodes to columns (−1: not in it).
+    """
+    indptr, inc_edges = inc
+    L = graph.edge_length
+    r, col = np.nonzero(dist[:, :-1] <= limit_m)
+    node = keep[col]
+    cnt = indptr[node + 1] - indptr[node]
+    total = int(cnt.sum())
+    start = np.repeat(indptr[node] - np.cumsum(np.r_[0, cnt[:-1]]), cnt)
+    edge = inc_edges[start + np.arange(total)]
+    owner = np.repeat(r, cnt)
+    key = np.unique(owner.astype(np.int64) * graph.n_edges + edge)
+    owner, edge = key // graph.n_edges, key % graph.n_edges
+    a = limit_m - dist[owner, local[graph.edge_u[edge]]]  # metres left at u (−inf: unreached)
+    b = limit_m - dist[owner, local[graph.edge_v[edge]]]
+    a = np.clip(np.minimum(a, L[edge]), 0, None)
+    b = np.clip(np.minimum(b, L[edge]), 0, None)
+    full = a + b >= L[edge]
+    pu = ~full & (a > 0)
+    pv = ~full & (b > 0)
+    geoms = [
+        graph.edge_geometry[edge[full]],
+        substrings(graph.edge_geometry[edge[pu]], np.zeros(pu.sum()), a[pu]),
+        substrings(graph.edge_geometry[edge[pv]], L[edge[pv]] - b[pv], L[edge[pv]]),
+    ]
+    return np.concatenate([owner[full], owner[pu], owner[pv]]), np.concatenate(geoms)
 
 
 def facility_catchments(
@@ -176,6 +249,8 @@ def facility_catchments(
     limit_m: float,
     *,
     buffer_m: float = CATCHMENT_BUFFER_M,
+    sources: SourceGraph | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Street-following catchment polygon of each facility within ``limit_m`` metres.
 
@@ -183,11 +258,15 @@ def facility_catchments(
     ----------
     graph : WalkGraph
     snap : Snap
-        Facility snaps (one per facility; un-snapped ones get an empty polygon).
+        Facility snaps (un-snapped facilities get an empty polygon).
     limit_m : float
         Walking distance bound in metres.
     buffer_m : float
         Half-width of the street band drawn around reached segments (metres).
+    sources : SourceGraph, optional
+        Prebuilt for ``snap``.
+    workers : int, optional
+        Threads for buffering (shapely releases the GIL); default the CPU count.
 
     Returns
     -------
@@ -196,60 +275,66 @@ def facility_catchments(
     """
     n, k = graph.n_nodes, len(snap.edge)
     out = np.array([shapely.Polygon()] * k, dtype=object)
-    ok = np.flatnonzero(snap.ok)
-    if len(ok) == 0:
+    sg = sources or source_graph(graph, snap)
+    if len(sg.facility) == 0:
         return out
-    sub = Snap(snap.edge[ok], snap.offset_m[ok], snap.leg_m[ok])
-    adj = _augmented(graph, sub)
+    # only nodes within reach of some facility matter: search on that subgraph
+    reach_any = dijkstra(sg.matrix, directed=True, indices=n + np.arange(len(sg.facility)),
+                         min_only=True, limit=limit_m)[:n]  # fmt: skip
+    keep = np.flatnonzero(reach_any <= limit_m)
+    local = np.full(n + 1, -1, dtype=np.int64)  # last slot: "not in the subgraph"
+    local[keep] = np.arange(len(keep))
+    sub_idx = np.concatenate([keep, n + np.arange(len(sg.facility))])
+    sub = sg.matrix[sub_idx][:, sub_idx].tocsr()
+    ns = len(keep)
+    inc = _incidence(graph)
     L = graph.edge_length
-    chunk = max(1, _CHUNK_CELLS // (n + len(ok)))
-    for c0 in range(0, len(ok), chunk):
-        idx = np.arange(c0, min(c0 + chunk, len(ok)))
-        dist = dijkstra(adj, directed=False, indices=n + idx, limit=limit_m)[:, :n]
-        # reach from each end of every edge, per facility (rows) — only reached edges
-        a = limit_m - dist[:, graph.edge_u]  # metres left at u
-        b = limit_m - dist[:, graph.edge_v]  # metres left at v
-        row_u, col_u = np.nonzero(a >= 0)
-        row_v, col_v = np.nonzero(b >= 0)
-        ra = np.zeros_like(a)
-        rb = np.zeros_like(b)
-        ra[row_u, col_u] = np.minimum(a[row_u, col_u], L[col_u])
-        rb[row_v, col_v] = np.minimum(b[row_v, col_v], L[col_v])
-        rows, cols = np.nonzero((ra > 0) | (rb > 0))
-        ra_, rb_, Lc = ra[rows, cols], rb[rows, cols], L[cols]
-        full = ra_ + rb_ >= Lc
-        g = graph.edge_geometry[cols]
-        pieces = [g[full]]
-        owners = [rows[full]]
-        pu = ~full & (ra_ > 0)
-        pieces.append(_partial(g[pu], np.zeros(pu.sum()), ra_[pu]))
-        owners.append(rows[pu])
-        pv = ~full & (rb_ > 0)
-        pieces.append(_partial(g[pv], Lc[pv] - rb_[pv], Lc[pv]))
-        owners.append(rows[pv])
-        # the facility's own edge, walked directly from the facility
-        r = limit_m - sub.leg_m[idx]
-        own = r > 0
-        e = sub.edge[idx][own]
-        s = np.clip(sub.offset_m[idx][own] - r[own], 0, None)
-        t = np.minimum(sub.offset_m[idx][own] + r[own], L[e])
-        pieces.append(_partial(graph.edge_geometry[e], s, t))
-        owners.append(np.flatnonzero(own))
-        geoms = np.concatenate(pieces)
-        owner = np.concatenate(owners)
+    multi = np.full(len(sg.facility), None, dtype=object)
+    chunk = max(1, _CHUNK_BYTES // (8 * (ns + len(sg.facility) + 1)))
+    for c0 in range(0, len(sg.facility), chunk):
+        rows = np.arange(c0, min(c0 + chunk, len(sg.facility)))
+        d_sub = dijkstra(sub, directed=True, indices=ns + rows, limit=limit_m)[:, :ns]
+        dist = np.column_stack([d_sub, np.full(len(rows), np.inf)])  # column ns = far away
+        owner, geoms = _reached_pieces(graph, inc, dist, keep, local, limit_m)
+        # each facility's own edge, walked directly from where it stands
+        f = sg.facility[rows]
+        reach = limit_m - snap.leg_m[f]
+        own = reach > 0
+        e = snap.edge[f][own]
+        s = np.clip(snap.offset_m[f][own] - reach[own], 0, None)
+        t = np.minimum(snap.offset_m[f][own] + reach[own], L[e])
+        owner = np.concatenate([owner, np.flatnonzero(own)])
+        geoms = np.concatenate([geoms, substrings(graph.edge_geometry[e], s, t)])
         order = np.argsort(owner, kind="stable")
-        multi = np.full(len(idx), None, dtype=object)
-        shapely.multilinestrings(geoms[order], indices=owner[order], out=multi)
-        has = ~shapely.is_missing(multi)
-        merged = shapely.line_merge(multi[has])  # fewer, longer lines buffer ~2× faster
-        out[ok[c0 + np.flatnonzero(has)]] = shapely.buffer(merged, buffer_m, quad_segs=2)
+        part = np.full(len(rows), None, dtype=object)
+        shapely.multilinestrings(geoms[order], indices=owner[order], out=part)
+        multi[rows] = part
+    has = ~shapely.is_missing(multi)
+    polys = _buffer_parallel(multi[has], buffer_m, workers)
+    out[sg.facility[has]] = polys
     return out
+
+
+def _buffer_parallel(lines: np.ndarray, buffer_m: float, workers: int | None) -> np.ndarray:
+    """Merge and buffer line collections on several threads (shapely releases the GIL)."""
+    if len(lines) == 0:
+        return lines
+
+    def work(part: np.ndarray) -> np.ndarray:
+        return shapely.buffer(shapely.line_merge(part), buffer_m, quad_segs=2)
+
+    w = max(1, workers or os.cpu_count() or 1)
+    if w == 1 or len(lines) < 4:
+        return work(lines)
+    parts = np.array_split(lines, min(len(lines), 4 * w))
+    with ThreadPoolExecutor(max_workers=w) as pool:
+        return np.concatenate(list(pool.map(work, parts)))
 
 
 def catchments_gdf(
     facilities: gpd.GeoDataFrame, polygons: np.ndarray, crs, minutes: float, metres: float
 ) -> gpd.GeoDataFrame:
-    """Catchments as a GeoDataFrame: facility id, category, minutes, metres, area (m²)."""
+    """Catchments as a GeoDataFrame: facility id, name, category, minutes, metres, area (m²)."""
     return gpd.GeoDataFrame(
         {
             "facility_id": facilities["facility_id"].to_numpy(),

@@ -315,6 +315,7 @@ def run_coverage(
     fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
 
     people = pop["population"].to_numpy(dtype=float) * dsnap.ok
+    sources = ct.source_graph(graph, fsnap_all)  # one extended graph for every category
     categories = list(dict.fromkeys(fac["category"]))
     known = known_categories(extra)
     cat_summary: dict[str, dict] = {}
@@ -323,33 +324,30 @@ def run_coverage(
         sel = np.flatnonzero(fac["category"].to_numpy() == cat)
         cat_min = float((category_minutes or {}).get(cat, minutes))
         limit = ct.minutes_to_metres(cat_min, speed_kmh)
-        sub_snap = type(fsnap_all)(
-            fsnap_all.edge[sel], fsnap_all.offset_m[sel], fsnap_all.leg_m[sel]
-        )
-        if not sub_snap.ok.any():
+        if not fsnap_all.ok[sel].any():
             raise InputError(
                 f"no {cat} facility lies within {max_snap_m:g} m of the network",
-                file=str(items[0].path),
+                file=str(fac["input"].iloc[sel[0]]),
                 column="lon/lat",
                 hint="check the facilities' coordinates and --crs-in",
             )
-        near = ct.nearest_facility(graph, sub_snap)
-        dist, which = ct.demand_distances(graph, near, dsnap, sub_snap)
+        near = ct.nearest_facility(graph, fsnap_all, members=sel, sources=sources)
+        dist, which = ct.demand_distances(graph, near, dsnap, fsnap_all, members=sel)
         covered = dist <= limit
         pop[f"dist_{cat}_m"] = dist
         pop[f"nearest_{cat}"] = np.where(
-            which >= 0, fac["facility_id"].to_numpy()[sel][which], None
+            which >= 0, fac["facility_id"].to_numpy()[np.maximum(which, 0)], None
         )
         pop[cov_column(cat, cat_min)] = covered
         stats = an.coverage_stats(dist, people, limit)
         cat_summary[cat] = {
             "label": known[cat].label if cat in known else cat,
-            "facilities": int(sub_snap.ok.sum()),
+            "facilities": int(fsnap_all.ok[sel].sum()),
             "threshold_minutes": cat_min,
             "threshold_m": limit,
             **stats,
         }
-        polys = ct.facility_catchments(graph, sub_snap, limit)
+        polys = ct.facility_catchments(graph, fsnap_all.take(sel), limit)
         catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], polys, graph.crs, cat_min, limit))
         lacking = ~covered & (people > 0)
         for did, grp in pd.Series(np.flatnonzero(lacking)).groupby(

@@ -133,3 +133,20 @@ def test_catchment_contains_exactly_the_reached_nodes(demo):
     full = ct.nearest_facility(g, snap).distance_m
     extra = ~reached & inside
     assert (full[extra] <= 1000.0 + 20.0 + 1e-6).all()
+
+
+def test_several_facilities_on_one_edge_and_member_subsets(river_graph):
+    # three facilities on the block x∈[1000, 1100] of the south street; home at x=1040
+    fac = snap_points(
+        river_graph,
+        np.array([shapely.Point(1010, 0), shapely.Point(1090, 0), shapely.Point(1050, 3)]),
+    )
+    home = snap_points(river_graph, np.array([shapely.Point(1040, 0)]))
+    sg = ct.source_graph(river_graph, fac)
+    near = ct.nearest_facility(river_graph, fac, sources=sg)
+    d, which = ct.demand_distances(river_graph, near, home, fac)
+    assert d[0] == pytest.approx(13.0) and which[0] == 2  # 10 m along + 3 m leg
+    sub = np.array([0, 1])
+    near = ct.nearest_facility(river_graph, fac, members=sub, sources=sg)
+    d, which = ct.demand_distances(river_graph, near, home, fac, members=sub)
+    assert d[0] == pytest.approx(30.0) and which[0] == 0

@@ -80,18 +80,24 @@ class WalkGraph:
 
 
 def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
-    """Symmetric CSR (n × n) keeping the minimum weight per node pair."""
-    a = np.concatenate([u, v])
-    b = np.concatenate([v, u])
+    """Symmetric CSR (n × n) keeping the minimum weight per node pair (metres)."""
+    a = np.concatenate([u, v]).astype(np.int64)
+    b = np.concatenate([v, u]).astype(np.int64)
     ww = np.concatenate([w, w])
-    order = np.lexsort((ww, b, a))
-    a, b, ww = a[order], b[order], ww[order]
-    first = np.ones(len(a), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, ww = a[first], b[first], np.maximum(ww[first], _MIN_WEIGHT_M)
+    key = a * n + b
+    order = np.argsort(key, kind="stable")
+    key, ww = key[order], ww[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    starts = np.flatnonzero(first)
+    weight = np.minimum.reduceat(ww, starts) if len(starts) else ww
+    key = key[starts]
+    rows, cols = key // n, key % n
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-    m = sp.csr_matrix((ww, b.astype(np.int32 if n < 2**31 else np.int64), indptr), shape=(n, n))
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    idx_dtype = np.int32 if n < 2**31 else np.int64
+    m = sp.csr_matrix(
+        (np.maximum(weight, _MIN_WEIGHT_M), cols.astype(idx_dtype), indptr), shape=(n, n)
+    )
     m.has_sorted_indices = True
     return m
 
