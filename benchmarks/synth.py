@@ -38,8 +38,9 @@ class SynthNetwork:
         return shapely.linestrings(np.stack([xy[self.u], xy[self.v]], axis=1))
 
 
-def grid_network(n_nodes: int, n_facilities: int = 200, seed: int = 0,
-                 spacing: float = 100.0) -> SynthNetwork:
+def grid_network(
+    n_nodes: int, n_facilities: int = 200, seed: int = 0, spacing: float = 100.0
+) -> SynthNetwork:
     """A ~square jittered grid with ``n_nodes`` nodes and 5 % of links removed.
 
     Facilities sit on random nodes, in 4 categories of equal size.
