@@ -62,9 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     cov = sub.add_parser("coverage", help="walking coverage and per-capita standards")
     cov.add_argument(
         "--network",
-        required=True,
         type=Path,
-        help="road centre-line layer (GeoJSON/GeoPackage/Shapefile)",
+        help="walking network: OpenStreetMap .osm.pbf/.osm, osmnx .graphml, or a road "
+        "centre-line layer (GeoJSON/GeoPackage/Shapefile)",
+    )
+    cov.add_argument(
+        "--place",
+        help="instead of --network: download the walking network of a place with osmnx "
+        "(needs internet), e.g. '汉台区, 汉中市, 陕西省, 中国'",
     )
     cov.add_argument(
         "--facilities",
@@ -111,6 +116,20 @@ def _parser() -> argparse.ArgumentParser:
         "--crs-in",
         default=None,
         help="coordinate system of point inputs: wgs84|cgcs2000|gcj02|bd09|EPSG code",
+    )
+    cov.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="CATEGORY=MINUTES",
+        help="a category's own walking threshold, e.g. kindergarten=4.5 (300 m at 4 km/h); "
+        "repeatable",
+    )
+    cov.add_argument(
+        "--max-snap",
+        type=float,
+        default=300.0,
+        help="metres: points farther from every street are excluded with a warning (300)",
     )
     _common(cov)
     std = sub.add_parser("standards", help="list the standards catalogue")
@@ -167,12 +186,12 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     )
     print()
     print(
-        f"{_pad('category', 36)} {'facilities':>10} {'covered':>10} {'share':>7} "
+        f"{_pad('category', 36)} {'facilities':>10} {'within m':>8} {'covered':>10} {'share':>7} "
         f"{'median m':>9} {'p90 m':>11}"
     )
     for info in s["categories"].values():
         print(
-            f"{_pad(info['label'], 36)} {info['facilities']:>10}"
+            f"{_pad(info['label'], 36)} {info['facilities']:>10} {info['threshold_m']:>8,.0f}"
             f" {_num(info['covered_population']):>10}"
             f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
             f" {_num(info['p90_distance_m']):>11}"
@@ -226,8 +245,21 @@ def _run(args: argparse.Namespace) -> int:
             )
         per_file = cats or [None] * len(args.facilities)
         mapping = _parse_mapping(args.columns)
+        if (args.network is None) == (args.place is None):
+            raise InputError(
+                "give either --network FILE or --place NAME",
+                column="--network",
+                hint="offline, pass a network file (.osm.pbf, .graphml, .gpkg …)",
+            )
+        network = args.network
+        if args.place is not None:
+            from hzspatial.network import graph_from_osmnx_query
+
+            network = graph_from_osmnx_query(place=args.place)
         kwargs = {
-            "network": args.network,
+            "network": network,
+            "category_minutes": _parse_thresholds(args.threshold),
+            "max_snap_m": args.max_snap,
             "facilities": [
                 FacilityInput(p, c, mapping) for p, c in zip(args.facilities, per_file, strict=True)
             ],
@@ -262,6 +294,25 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
             hint="write field=column pairs separated by commas, e.g. lon=X,lat=Y",
         )
     return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _parse_thresholds(items: list[str]) -> dict[str, float]:
+    """``["kindergarten=4.5"]`` → ``{"kindergarten": 4.5}``."""
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            minutes = float(value)
+        except ValueError:
+            minutes = -1.0
+        if not name.strip() or minutes <= 0:
+            raise InputError(
+                f"cannot read threshold {item!r}",
+                column="--threshold",
+                hint="write CATEGORY=MINUTES with minutes > 0, e.g. kindergarten=4.5",
+            )
+        out[name.strip()] = minutes
+    return out
 
 
 def _standards(args: argparse.Namespace) -> int:

