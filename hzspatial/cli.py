@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 import unicodedata
@@ -42,8 +43,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--basemap",
         default="none",
-        choices=["none", "osm"],
-        help="map background (default none: works offline)",
+        choices=["none", "osm", "tianditu", "amap", "gaode"],
+        help="map background: none (default, works offline), osm, tianditu (key from "
+        "$TIANDITU_KEY), amap/gaode (GCJ-02 tiles; overlays are shifted to match)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
@@ -273,7 +275,7 @@ def _run(args: argparse.Namespace) -> int:
     result = run_coverage(
         **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
     )
-    files = result.write(out, basemap=args.basemap)
+    files = result.write(out, basemap=args.basemap, tianditu_key=os.environ.get("TIANDITU_KEY"))
     if args.json:
         print((out / "summary.json").read_text("utf-8"))
     elif not args.quiet:

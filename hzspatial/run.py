@@ -103,34 +103,38 @@ class CoverageResult:
         """True when any input is labelled synthetic."""
         return any("synthetic" in s for s in self.summary["data_labels"])
 
-    def write(self, out_dir: str | Path, *, basemap: str = "none") -> list[Path]:
+    def write(
+        self, out_dir: str | Path, *, basemap: str = "none", tianditu_key: str | None = None
+    ) -> list[Path]:
         """Write all outputs into ``out_dir`` atomically; return their paths.
 
         Files: ``summary.json``, ``coverage_by_district.csv``, ``ratios.csv``,
-        ``catchments.geojson``, ``underserved.geojson``, ``map.html``.
+        ``catchments.geojson``, ``underserved.geojson``, ``map.html`` (interactive, offline),
+        ``map.png`` (static), ``report.html`` (self-contained) and ``tables.xlsx``.
         """
-        from hzspatial.maps import coverage_map
+        from hzspatial.maps import coverage_map, coverage_png
+        from hzspatial.report import write_report_html, write_tables_xlsx
 
-        names = [
-            "summary.json",
-            "coverage_by_district.csv",
-            "ratios.csv",
-            "catchments.geojson",
-            "underserved.geojson",
-            "map.html",
-        ]
+        names = ["summary.json", "coverage_by_district.csv", "ratios.csv",
+                 "catchments.geojson", "underserved.geojson", "map.html", "map.png",
+                 "report.html", "tables.xlsx"]  # fmt: skip
+        fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
         with staged_output(out_dir) as stage:
             (stage / "summary.json").write_text(
                 json.dumps(_jsonable(self.summary), ensure_ascii=False, indent=2), "utf-8"
             )
             # utf-8-sig: Excel opens the Chinese names correctly
-            self.districts.to_csv(
+            self.districts.round(4).to_csv(
                 stage / "coverage_by_district.csv", index=False, encoding="utf-8-sig"
             )
-            self.ratios.to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
+            self.ratios.round(4).to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
             _to_geojson(self.catchments, stage / "catchments.geojson")
             _to_geojson(self.underserved, stage / "underserved.geojson")
-            coverage_map(self, basemap=basemap).save(str(stage / "map.html"))
+            map_html = fmap.get_root().render()
+            (stage / "map.html").write_text(map_html, encoding="utf-8")
+            png = coverage_png(self, stage / "map.png")
+            write_report_html(self, stage / "report.html", map_html, png)
+            write_tables_xlsx(self, stage / "tables.xlsx")
         return [Path(out_dir) / n for n in names]
 
 
@@ -204,6 +208,35 @@ def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geomet
         shapely.buffer(geoms, 12.0, join_style="mitre"),
     )
     return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
+
+
+def _underserved_areas(geoms, points, people, district, category, limit) -> list[dict]:
+    """Connected underserved areas per district, each with the residents inside it."""
+    rows = []
+    for did in pd.unique(district):
+        sel = district == did if did is not None else pd.isna(district)
+        parts = shapely.get_parts(_dissolve(geoms[sel]))
+        if len(parts) == 0:
+            continue
+        owner = np.full(int(sel.sum()), -1)
+        pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
+        owner[pi] = ai
+        res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
+                          minlength=len(parts))  # fmt: skip
+        cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
+        for part, r, c in zip(parts, res, cnt, strict=True):
+            if c:
+                rows.append(
+                    {
+                        "category": category,
+                        "district_id": did,
+                        "residents": float(r),
+                        "locations": int(c),
+                        "threshold_m": limit,
+                        "geometry": part,
+                    }
+                )
+    return rows
 
 
 def run_coverage(
@@ -362,21 +395,11 @@ def run_coverage(
         }
         polys = ct.facility_catchments(graph, fsnap_all.take(sel), limit)
         catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], polys, graph.crs, cat_min, limit))
-        lacking = ~covered & (people > 0)
-        for did, grp in pd.Series(np.flatnonzero(lacking)).groupby(
-            pop["district_id"].to_numpy()[lacking], dropna=False
-        ):
-            idx = grp.to_numpy()
-            underserved_rows.append(
-                {
-                    "category": cat,
-                    "district_id": did,
-                    "residents": float(people[idx].sum()),
-                    "locations": len(idx),
-                    "threshold_m": limit,
-                    "geometry": _dissolve(pop_m.geometry.to_numpy()[idx]),
-                }
-            )
+        lacking = np.flatnonzero(~covered & (people > 0))
+        underserved_rows += _underserved_areas(
+            pop_m.geometry.to_numpy()[lacking], demand_pts[lacking], people[lacking],
+            pop["district_id"].to_numpy()[lacking], cat, limit,
+        )  # fmt: skip
 
     catchments = pd.concat(catchment_frames, ignore_index=True).to_crs(4326)
     underserved = (

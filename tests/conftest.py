@@ -42,3 +42,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "network" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory):
+    """`hzspatial demo` run once through the real console script: (output folder, process)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("hzspatial") or str(Path(sys.executable).parent / "hzspatial")
+    out = tmp_path_factory.mktemp("demo") / "hanzhong_demo"
+    proc = subprocess.run([exe, "demo", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out, proc

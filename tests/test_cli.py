@@ -21,14 +21,6 @@ def run(*args, cwd=None):
     )
 
 
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "hanzhong_demo"
-    proc = run("demo", "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
-
-
 def test_demo_writes_every_output(demo_out):
     out, proc = demo_out
     for name in (

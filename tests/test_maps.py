@@ -1,0 +1,192 @@
+"""Maps and reports: offline rendering in a real headless Chromium, GCJ-02 basemap shift,
+static PNG, XLSX tables."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from PIL import Image
+
+from hzspatial import crs, demo_inputs, run_coverage
+from hzspatial.errors import InputError
+from hzspatial.maps import coverage_map
+
+CHROMIUM = "/usr/bin/chromium"
+ARTEFACTS = Path(__file__).resolve().parents[1] / "maps" / "test-artefacts"
+
+
+def _browser_or_skip():
+    have = Path(CHROMIUM).exists() and shutil.which("chromium") is not None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        have = False
+    if not have:
+        if os.environ.get("HZSPATIAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                "Debian chromium and the playwright package are required (CI installs them)"
+            )
+        pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path):
+    """Open a local file with all network access refused; collect errors and requests."""
+    ctx = browser.new_context(offline=True, viewport={"width": 1300, "height": 900})
+    page = ctx.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: (
+            requests.append(r.url) if not r.url.startswith(("file:", "data:", "about:")) else None
+        ),
+    )
+    page.route("http*://**", lambda route: route.abort())
+    page.goto(path.as_uri())
+    page.wait_for_timeout(2500)
+    return ctx, page, errors, requests
+
+
+def _screenshot_variance(page, name: str) -> float:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTEFACTS / name
+    page.screenshot(path=str(shot))
+    print(f"screenshot artefact: {shot}")
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    return float(pixels.var())
+
+
+MAP_STATS = """() => {
+  const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  const m = window[key];
+  let markers = 0, paths = 0;
+  m.eachLayer(l => { if (l instanceof L.CircleMarker) markers++;
+                     else if (l instanceof L.Path) paths++; });
+  return {markers, paths,
+          overlays: document.querySelectorAll('.leaflet-control-layers-overlays label').length,
+          legend: !!document.getElementById('hz-legend'),
+          badge: !!document.getElementById('hz-synthetic-badge')};
+}"""
+
+
+def test_map_renders_offline(browser, demo_out):
+    out, _ = demo_out
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    ctx, page, errors, requests = _open(browser, out / "map.html")
+    try:
+        assert errors == []
+        assert requests == []  # nothing fetched from any CDN
+        stats = page.evaluate(MAP_STATS)
+        n_std = len(summary["standards"])
+        n_cat = len(summary["categories"])
+        # boundaries + one choropleth per standard + (catchments, underserved, facilities)
+        assert stats["overlays"] == 1 + n_std + 3 * n_cat
+        assert stats["markers"] == sum(c["facilities"] for c in summary["categories"].values())
+        assert stats["paths"] > 50  # catchments, underserved areas, districts drawn
+        assert stats["legend"] and stats["badge"]
+        assert _screenshot_variance(page, "map.png") > 100
+    finally:
+        ctx.close()
+
+
+def test_report_renders_offline_with_embedded_map(browser, demo_out):
+    out, _ = demo_out
+    ctx, page, errors, requests = _open(browser, out / "report.html")
+    try:
+        assert errors == [] and requests == []
+        assert page.locator("table").count() >= 5
+        assert "合成演示数据" in page.content()
+        frame = page.frame_locator("#hz-map")
+        assert frame.locator(".leaflet-container").count() == 1
+        assert frame.locator("#hz-legend").count() == 1
+        assert _screenshot_variance(page, "report.png") > 100
+    finally:
+        ctx.close()
+
+
+def test_static_png_is_a_real_picture(demo_out):
+    out, _ = demo_out
+    img = Image.open(out / "map.png")
+    assert img.size[0] > 800 and img.size[1] > 600
+    assert np.asarray(img.convert("L"), dtype=float).var() > 100
+
+
+def test_tables_xlsx_sheets_and_bilingual_headers(demo_out):
+    out, _ = demo_out
+    wb = openpyxl.load_workbook(out / "tables.xlsx", read_only=True)
+    assert wb.sheetnames == [
+        "概要 summary",
+        "区县 districts",
+        "标准 standards",
+        "服务不足 underserved",
+        "设施 facilities",
+    ]
+    header = [c.value for c in next(wb["标准 standards"].iter_rows(max_row=1))]
+    assert (
+        "是否达标 / Met" in header and "来源 / Source" in header and "已核实 / Verified" in header
+    )
+    rows = list(wb["设施 facilities"].iter_rows(values_only=True))
+    assert len(rows) == 1 + 169
+
+
+@pytest.fixture(scope="module")
+def demo_result():
+    return run_coverage(**demo_inputs())
+
+
+def _markers(m):
+    import folium
+
+    found = []
+
+    def walk(el):
+        for child in el._children.values():
+            if isinstance(child, folium.CircleMarker):
+                found.append(child.location)
+            walk(child)
+
+    walk(m)
+    return np.array(found)
+
+
+def test_amap_basemap_shifts_overlays_to_gcj02(demo_result):
+    plain = _markers(coverage_map(demo_result))
+    m = coverage_map(demo_result, basemap="amap")
+    shifted = _markers(m)
+    glon, glat = crs.wgs84_to_gcj02(plain[:, 1], plain[:, 0])
+    np.testing.assert_allclose(shifted[:, 1], glon, atol=1e-9)
+    np.testing.assert_allclose(shifted[:, 0], glat, atol=1e-9)
+    moved = crs.haversine_m(plain[:, 1], plain[:, 0], shifted[:, 1], shifted[:, 0])
+    assert moved.min() > 100  # GCJ-02 moves central Hanzhong by a few hundred metres
+    html = m.get_root().render()
+    assert "autonavi.com" in html and "GCJ-02" in html
+
+
+def test_tianditu_needs_a_key(demo_result):
+    with pytest.raises(InputError, match="TIANDITU_KEY"):
+        coverage_map(demo_result, basemap="tianditu")
+    html = coverage_map(demo_result, basemap="tianditu", tianditu_key="abc").get_root().render()
+    assert "tianditu.gov.cn" in html and "tk=abc" in html
+
+
+def test_unknown_basemap(demo_result):
+    with pytest.raises(InputError, match="unknown basemap 'bing'"):
+        coverage_map(demo_result, basemap="bing")
