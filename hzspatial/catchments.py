@@ -35,6 +35,7 @@ __all__ = [
     "catchments_gdf",
     "demand_distances",
     "facility_catchments",
+    "facility_demand_pairs",
     "minutes_to_metres",
     "nearest_facility",
     "source_graph",
@@ -243,6 +244,84 @@ def _reached_pieces(graph, inc, dist, keep, local, limit_m):
     return np.concatenate([owner[full], owner[pu], owner[pv]]), np.concatenate(geoms)
 
 
+def _bounded_searches(graph: WalkGraph, sg: SourceGraph, limit_m: float):
+    """Per-facility searches bounded by ``limit_m``, in chunks.
+
+    Only nodes within ``limit_m`` of some facility can matter, so the searches run on that
+    subgraph. Yields ``(rows, dist, keep, local)``: facility rows (virtual node order),
+    distances rows × (subgraph nodes + 1) with ``inf`` in the last column, subgraph column →
+    graph node, and graph node → column (−1: not in the subgraph; index −1 = that last column).
+    """
+    n, k = graph.n_nodes, len(sg.facility)
+    reach_any = dijkstra(sg.matrix, directed=True, indices=n + np.arange(k), min_only=True,
+                         limit=limit_m)[:n]  # fmt: skip
+    keep = np.flatnonzero(reach_any <= limit_m)
+    local = np.full(n + 1, -1, dtype=np.int64)
+    local[keep] = np.arange(len(keep))
+    sub_idx = np.concatenate([keep, n + np.arange(k)])
+    sub = sg.matrix[sub_idx][:, sub_idx].tocsr()
+    ns = len(keep)
+    chunk = max(1, _CHUNK_BYTES // (8 * (ns + k + 1)))
+    for c0 in range(0, k, chunk):
+        rows = np.arange(c0, min(c0 + chunk, k))
+        d_sub = dijkstra(sub, directed=True, indices=ns + rows, limit=limit_m)[:, :ns]
+        yield rows, np.column_stack([d_sub, np.full(len(rows), np.inf)]), keep, local[:n]
+
+
+def facility_demand_pairs(
+    graph: WalkGraph, facilities: Snap, demand: Snap, limit_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (demand point, facility) pairs within ``limit_m`` walking metres, with distances.
+
+    Exact like :func:`demand_distances` (edge ends, offsets, legs, same-edge walks), from
+    bounded per-facility searches — never a dense facilities × demand matrix of the whole area.
+
+    Returns
+    -------
+    demand_index, facility_index, distance_m : arrays
+        Indices into the demand and facility snaps.
+    """
+    sg = source_graph(graph, facilities)
+    if len(sg.facility) == 0 or not demand.ok.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    dpt = np.flatnonzero(demand.ok)
+    e = demand.edge[dpt]
+    L = graph.edge_length[e]
+    parts = []
+    for rows, dist, _, local in _bounded_searches(graph, sg, limit_m):
+        lu, lv = local[graph.edge_u[e]], local[graph.edge_v[e]]
+        cand = (lu >= 0) | (lv >= 0)
+        if not cand.any():
+            continue
+        du = dist[:, lu[cand]] + demand.offset_m[dpt[cand]]
+        dv = dist[:, lv[cand]] + (L[cand] - demand.offset_m[dpt[cand]])
+        d = np.minimum(du, dv) + demand.leg_m[dpt[cand]]
+        r, c = np.nonzero(d <= limit_m)
+        parts.append((dpt[cand][c], sg.facility[rows][r], d[r, c]))
+    # the same edge, walked directly
+    f = sg.facility
+    order = np.argsort(facilities.edge[f], kind="stable")
+    fe, fs = facilities.edge[f][order], f[order]
+    lo = np.searchsorted(fe, e, side="left")
+    cnt = np.searchsorted(fe, e, side="right") - lo
+    if cnt.sum():
+        di = np.repeat(dpt, cnt)
+        fj = fs[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
+        direct = (demand.leg_m[di] + np.abs(demand.offset_m[di] - facilities.offset_m[fj])
+                  + facilities.leg_m[fj])  # fmt: skip
+        ok = direct <= limit_m
+        parts.append((di[ok], fj[ok], direct[ok]))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    di, fj, d = (np.concatenate(x) for x in zip(*parts, strict=True))
+    key = di.astype(np.int64) * len(facilities.edge) + fj
+    order = np.lexsort((d, key))
+    key, d = key[order], d[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    key, d = key[first], d[first]
+    return key // len(facilities.edge), key % len(facilities.edge), d
+
+
 def facility_catchments(
     graph: WalkGraph,
     snap: Snap,
@@ -273,28 +352,15 @@ def facility_catchments(
     ndarray of shapely geometry
         One (Multi)Polygon per facility in ``graph.crs``.
     """
-    n, k = graph.n_nodes, len(snap.edge)
+    k = len(snap.edge)
     out = np.array([shapely.Polygon()] * k, dtype=object)
     sg = sources or source_graph(graph, snap)
     if len(sg.facility) == 0:
         return out
-    # only nodes within reach of some facility matter: search on that subgraph
-    reach_any = dijkstra(sg.matrix, directed=True, indices=n + np.arange(len(sg.facility)),
-                         min_only=True, limit=limit_m)[:n]  # fmt: skip
-    keep = np.flatnonzero(reach_any <= limit_m)
-    local = np.full(n + 1, -1, dtype=np.int64)  # last slot: "not in the subgraph"
-    local[keep] = np.arange(len(keep))
-    sub_idx = np.concatenate([keep, n + np.arange(len(sg.facility))])
-    sub = sg.matrix[sub_idx][:, sub_idx].tocsr()
-    ns = len(keep)
     inc = _incidence(graph)
     L = graph.edge_length
     multi = np.full(len(sg.facility), None, dtype=object)
-    chunk = max(1, _CHUNK_BYTES // (8 * (ns + len(sg.facility) + 1)))
-    for c0 in range(0, len(sg.facility), chunk):
-        rows = np.arange(c0, min(c0 + chunk, len(sg.facility)))
-        d_sub = dijkstra(sub, directed=True, indices=ns + rows, limit=limit_m)[:, :ns]
-        dist = np.column_stack([d_sub, np.full(len(rows), np.inf)])  # column ns = far away
+    for rows, dist, keep, local in _bounded_searches(graph, sg, limit_m):
         owner, geoms = _reached_pieces(graph, inc, dist, keep, local, limit_m)
         # each facility's own edge, walked directly from where it stands
         f = sg.facility[rows]

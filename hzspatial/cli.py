@@ -128,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
         "repeatable",
     )
     cov.add_argument(
+        "--no-standards-check",
+        action="store_true",
+        help="report coverage for categories that have no standard instead of stopping",
+    )
+    cov.add_argument(
         "--max-snap",
         type=float,
         default=300.0,
@@ -201,12 +206,17 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     print()
     print("standards (whole study area):")
     for st in s["standards"]:
-        met = {True: "MET", False: "NOT MET", None: "unknown"}[st["met"]]
         ver = "" if st["verified"] else "  [unverified figure]"
-        print(
-            f"  {st['id']:28} {_num(st['value'], 3):>8} vs target {st['target']:g} "
-            f"{st['unit']}: {met}{ver}"
-        )
+        if st["met"] is None and (st.get("note") or "").startswith("cannot check"):
+            print(f"  {st['id']:42} {st['note']}")
+            continue
+        met = {True: "MET", False: "NOT MET", None: "unknown"}[st["met"]]
+        print(f"  {st['id']:42} {_num(st['value'], 3):>8} vs target {st['target']:g} "
+              f"{st['unit']}: {met}{ver}")  # fmt: skip
+        below = st.get("share_residents_below_target")
+        if below is not None and below == below:
+            print(f"  {'':42} 2SFCA: {_pct(st['share_residents_below_target'])} of residents "
+                  f"have a catchment ratio below the target")  # fmt: skip
     print()
     for d in s["districts"]:
         census = (
@@ -262,6 +272,7 @@ def _run(args: argparse.Namespace) -> int:
             "network": network,
             "category_minutes": _parse_thresholds(args.threshold),
             "max_snap_m": args.max_snap,
+            "require_standards": not args.no_standards_check,
             "facilities": [
                 FacilityInput(p, c, mapping) for p, c in zip(args.facilities, per_file, strict=True)
             ],

@@ -26,8 +26,9 @@ from hzspatial import __version__
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
-from hzspatial.datasets import demo_paths
+from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.errors import DataWarning, InputError
+from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.io import read_boundaries, read_facilities, read_population, staged_output
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
@@ -210,7 +211,7 @@ def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geomet
     return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
 
 
-def _underserved_areas(geoms, points, people, district, category, limit) -> list[dict]:
+def _underserved_areas(geoms, points, people, district, category, limit, reason) -> list[dict]:
     """Connected underserved areas per district, each with the residents inside it."""
     rows = []
     for did in pd.unique(district):
@@ -233,6 +234,7 @@ def _underserved_areas(geoms, points, people, district, category, limit) -> list
                         "residents": float(r),
                         "locations": int(c),
                         "threshold_m": limit,
+                        "reason": reason,
                         "geometry": part,
                     }
                 )
@@ -253,6 +255,7 @@ def run_coverage(
     max_snap_m: float = MAX_SNAP_M,
     extra_categories: Iterable[str] = (),
     persons_per_household: float | None = None,
+    require_standards: bool = True,
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -284,7 +287,11 @@ def run_coverage(
     extra_categories : iterable of str
         Categories accepted besides the built-in ones.
     persons_per_household : float, optional
-        For residents given as households; default from the 2020 census (≈ 2.46).
+        For residents given as households, and for per-household standards; default from
+        the 2020 census (≈ 2.46).
+    require_standards : bool
+        Raise when a facility category has no standard in the catalogue (default); False
+        reports coverage only for such categories.
     """
     if not (minutes > 0 and speed_kmh > 0):
         raise InputError(
@@ -309,6 +316,7 @@ def run_coverage(
         persons_per_household=persons_per_household,
     )
     graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
+    _check_boundaries_cover(graph, bnd, boundaries)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
 
@@ -364,8 +372,22 @@ def run_coverage(
                 hint="use a category id or alias",
             )
         thresholds[cid] = float(value)
+    if require_standards:
+        covered_cats = {x.category for x in stds if x.evaluated}
+        missing = [c for c in categories if c not in covered_cats]
+        if missing:
+            raise InputError(
+                f"no standard for facility categor{'y' if len(missing) == 1 else 'ies'} "
+                f"{', '.join(missing)} in the standards catalogue",
+                file=str(standards),
+                column="category",
+                hint="add a [[standard]] for it to a --standards file, or pass "
+                "--no-standards-check to report coverage only",
+            )
+    pph = persons_per_household or default_persons_per_household()
     cat_summary: dict[str, dict] = {}
     catchment_frames, underserved_rows = [], []
+    pairs: dict[str, Pairs] = {}
     for cat in categories:
         sel = np.flatnonzero(fac["category"].to_numpy() == cat)
         cat_min = thresholds.get(cat, float(minutes))
@@ -393,12 +415,36 @@ def run_coverage(
             "threshold_m": limit,
             **stats,
         }
-        polys = ct.facility_catchments(graph, fsnap_all.take(sel), limit)
+        sub = fsnap_all.take(sel)
+        polys = ct.facility_catchments(graph, sub, limit)
         catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], polys, graph.crs, cat_min, limit))
+        di, fj, dd = ct.facility_demand_pairs(graph, sub, dsnap, limit)
+        pairs[cat] = Pairs(di, sel[fj], dd, limit)
         lacking = np.flatnonzero(~covered & (people > 0))
         underserved_rows += _underserved_areas(
             pop_m.geometry.to_numpy()[lacking], demand_pts[lacking], people[lacking],
             pop["district_id"].to_numpy()[lacking], cat, limit,
+            reason=f"no facility within {limit:.0f} m",
+        )  # fmt: skip
+
+    area_of_demand = an.assign_to_areas(demand_pts, areas)
+    ev = evaluate_standards(stds, StandardsInput(
+        facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
+        area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
+        distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in categories}, pairs=pairs,
+        persons_per_household=pph,
+    ))  # fmt: skip
+    ratios = ev.ratios
+    for sid, acc in ev.access.items():
+        std = next(x for x in stds if x.id == sid)
+        pop[f"access_{sid}"] = acc
+        cat = std.category
+        low = np.flatnonzero((acc < std.target) & pop[cov_column(cat, cat_summary[cat][
+            "threshold_minutes"])].to_numpy() & (people > 0))  # fmt: skip
+        underserved_rows += _underserved_areas(
+            pop_m.geometry.to_numpy()[low], demand_pts[low], people[low],
+            pop["district_id"].to_numpy()[low], cat, cat_summary[cat]["threshold_m"],
+            reason=f"catchment ratio below {std.id} ({std.target:g} {std.unit})",
         )  # fmt: skip
 
     catchments = pd.concat(catchment_frames, ignore_index=True).to_crs(4326)
@@ -406,82 +452,11 @@ def run_coverage(
         gpd.GeoDataFrame(underserved_rows, geometry="geometry", crs=graph.crs).to_crs(4326)
         if underserved_rows
         else gpd.GeoDataFrame(
-            {"category": [], "district_id": [], "residents": []}, geometry=[], crs=4326
+            {"category": [], "district_id": [], "residents": [], "reason": []},
+            geometry=[], crs=4326,
         )
-    )
-
-    # districts that hold analysed residents, in boundary order
-    present = [d for d in bnd["district_id"] if (pop["district_id"] == d).any()]
-    res_by_d = pop.groupby("district_id")["population"].sum()
-    drows, rrows = [], []
-    dist_index = {d: i for i, d in enumerate(bnd["district_id"])}
-    residents_per_area = np.array([res_by_d.get(d, 0.0) for d in bnd["district_id"]])
-    for std in stds:
-        if std.category not in categories or std.metric != "supply_per_capita":
-            continue
-        fsel = (fac["category"] == std.category).to_numpy() & fac["snapped"].to_numpy()
-        supply, assumed = an.facility_supply(fac.loc[fsel], std)
-        per_d = an.district_ratios(supply, fac_area[fsel], residents_per_area, std)
-        whole = an.district_ratios(
-            supply, np.where(fac_area[fsel] >= 0, 0, -1), np.array([residents_per_area.sum()]), std
-        )
-        for label, row in [("study area", whole.iloc[0])] + [
-            (d, per_d.iloc[dist_index[d]]) for d in present
-        ]:
-            name = (
-                "研究区 / study area"
-                if label == "study area"
-                else bnd.loc[dist_index[label], "name"]
-            )
-            rrows.append(
-                {
-                    "district_id": label,
-                    "district": name,
-                    "standard": std.id,
-                    "category": std.category,
-                    "label": f"{std.label_zh} / {std.label_en}",
-                    "value": row["value"],
-                    "target": std.target,
-                    "unit": std.unit,
-                    "met": row["met"],
-                    "supply": row["supply"],
-                    "residents": row["residents"],
-                    "required": row["required"],
-                    "gap": row["gap"],
-                    "supply_assumed_facilities": int(assumed.sum()),
-                    "verified": std.verified,
-                    "source": std.source,
-                }
-            )
-    ratios = pd.DataFrame(rrows)
-    for d in present:
-        i = dist_index[d]
-        census = bnd.loc[i, "population"]
-        row = {
-            "district_id": d,
-            "name": bnd.loc[i, "name"],
-            "residents_analysed": float(res_by_d.get(d, 0.0)),
-            "census_population": None if pd.isna(census) else float(census),
-            "census_note": "population unknown" if pd.isna(census) else "",
-        }
-        in_d = (pop["district_id"] == d).to_numpy()
-        for cat in categories:
-            s = an.coverage_stats(
-                pop[f"dist_{cat}_m"].to_numpy()[in_d], people[in_d], cat_summary[cat]["threshold_m"]
-            )
-            row[f"{cat}_facilities"] = int(
-                ((fac["category"] == cat) & (fac["district_id"] == d) & fac["snapped"]).sum()
-            )
-            row[f"{cat}_covered"] = s["covered_population"]
-            row[f"{cat}_coverage_share"] = s["coverage_share"]
-            row[f"{cat}_median_distance_m"] = s["median_distance_m"]
-        for r in rrows:
-            if r["district_id"] == d:
-                row[f"{r['standard']}_value"] = r["value"]
-                row[f"{r['standard']}_met"] = r["met"]
-                row[f"{r['standard']}_gap"] = r["gap"]
-        drows.append(row)
-    districts = pd.DataFrame(drows)
+    )  # fmt: skip
+    districts = _district_table(bnd, pop, fac, people, categories, cat_summary, ratios)
 
     labels = set(graph.labels) | {s for s in fac["source"] if s}
     labels |= {s for s in pop["source"] if s}
@@ -498,12 +473,14 @@ def run_coverage(
     for i in inputs:
         if Path(i["path"]).is_file():
             i["sha256"] = _sha256(i["path"])
+    study = ratios[ratios["district_id"] == STUDY_AREA]
     summary = {
         "version": __version__,
         "population": int(round(float(people.sum()))),
         "threshold_minutes": float(minutes),
         "speed_kmh": float(speed_kmh),
         "threshold_m": metres,
+        "persons_per_household": pph,
         "network": {
             "nodes": graph.n_nodes,
             "edges": graph.n_edges,
@@ -513,26 +490,10 @@ def run_coverage(
             "dropped_length_km": graph.dropped_length_m / 1000,
         },
         "categories": cat_summary,
-        "districts": [_district_summary(r, categories, rrows) for r in drows],
-        "standards": [
-            {
-                k: r[k]
-                for k in (
-                    "standard",
-                    "category",
-                    "value",
-                    "target",
-                    "unit",
-                    "met",
-                    "verified",
-                    "source",
-                    "gap",
-                )
-            }
-            | {"id": r["standard"], "metric": "supply_per_capita"}
-            for r in rrows
-            if r["district_id"] == "study area"
-        ],
+        "districts": [
+            _district_summary(r, categories, ratios) for r in districts.to_dict("records")
+        ],  # fmt: skip
+        "standards": [_standard_summary(r) for r in study.to_dict("records")],
         "data_labels": sorted(labels),
         "inputs": inputs,
     }
@@ -549,12 +510,68 @@ def run_coverage(
     )
 
 
-def _district_summary(row: dict, categories: list[str], rrows: list[dict]) -> dict:
+def _check_boundaries_cover(graph: WalkGraph, bnd: gpd.GeoDataFrame, path) -> None:
+    """Raise when the boundaries leave most of the network outside every district."""
+    area = shapely.union_all(bnd.to_crs(graph.crs).geometry.to_numpy())
+    step = max(1, graph.n_nodes // 20_000)
+    xy = graph.node_xy[::step]
+    inside = shapely.contains_xy(area, xy[:, 0], xy[:, 1]).mean()
+    if inside < 0.5:
+        raise InputError(
+            f"the boundaries cover only {inside:.0%} of the network's nodes",
+            file=str(path),
+            hint="pass --boundaries with the districts of the network's area",
+        )
+
+
+def _district_table(bnd, pop, fac, people, categories, cat_summary, ratios) -> pd.DataFrame:
+    """``coverage_by_district.csv``: districts holding analysed residents, in boundary order."""
+    rows = []
+    for i, d in enumerate(bnd["district_id"]):
+        in_d = (pop["district_id"] == d).to_numpy()
+        if not in_d.any():
+            continue
+        census = bnd.loc[i, "population"]
+        row = {
+            "district_id": d,
+            "name": bnd.loc[i, "name"],
+            "residents_analysed": float(people[in_d].sum()),
+            "census_population": None if pd.isna(census) else float(census),
+            "census_note": "population unknown" if pd.isna(census) else "",
+        }
+        for cat in categories:
+            s = an.coverage_stats(pop[f"dist_{cat}_m"].to_numpy()[in_d], people[in_d],
+                                  cat_summary[cat]["threshold_m"])  # fmt: skip
+            row[f"{cat}_facilities"] = int(
+                ((fac["category"] == cat) & (fac["district_id"] == d) & fac["snapped"]).sum()
+            )
+            row[f"{cat}_covered"] = s["covered_population"]
+            row[f"{cat}_uncovered"] = float(people[in_d].sum()) - s["covered_population"]
+            row[f"{cat}_coverage_share"] = s["coverage_share"]
+            row[f"{cat}_median_distance_m"] = s["median_distance_m"]
+        for r in ratios[ratios["district_id"] == d].to_dict("records"):
+            row[f"{r['standard']}_value"] = r["value"]
+            row[f"{r['standard']}_met"] = r["met"]
+            row[f"{r['standard']}_gap"] = r["gap"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _standard_summary(r: dict) -> dict:
+    keys = ("category", "metric", "target", "value", "unit", "met", "gap", "verified", "source",
+            "note", "catchment_access_mean", "share_residents_below_target")  # fmt: skip
+    return {"id": r["standard"], "label": r["label"]} | {k: r.get(k) for k in keys}
+
+
+def _district_summary(row: dict, categories: list[str], ratios: pd.DataFrame) -> dict:
+    mine = ratios[ratios["district_id"] == row["district_id"]]
     return {
         "adcode": row["district_id"],
         "name": row["name"],
         "population": row["residents_analysed"],
-        "census_population": row["census_population"],
+        "census_population": None
+        if pd.isna(row["census_population"])
+        else row["census_population"],
         "census_note": row["census_note"],
         "coverage": {
             c: {
@@ -564,14 +581,7 @@ def _district_summary(row: dict, categories: list[str], rrows: list[dict]) -> di
             for c in categories
         },
         "ratios": {
-            r["standard"]: {
-                "value": r["value"],
-                "target": r["target"],
-                "unit": r["unit"],
-                "met": r["met"],
-                "gap": r["gap"],
-            }
-            for r in rrows
-            if r["district_id"] == row["district_id"]
+            r["standard"]: {k: r[k] for k in ("value", "target", "unit", "met", "gap")}
+            for r in mine.to_dict("records")
         },
     }

@@ -36,6 +36,7 @@ TOTAL_RESIDENTS = (
     459_244  # 2020 census urban population of 汉台区 (data/boundaries/census_2020.csv)
 )
 RIVER_HALF_WIDTH_M = 160.0
+INCLUSIVE_SHARE = 0.85  # kindergartens flagged 普惠 (inclusive), drawn at random
 BRIDGE_X = (686_300.0, 688_600.0, 690_400.0, 692_300.0, 694_700.0)
 ARTERIAL_EVERY = 6
 UNDERSERVED = {
@@ -223,6 +224,9 @@ def facilities(rng: np.random.Generator, blk: gpd.GeoDataFrame) -> pd.DataFrame:
                         "places": int(rng.integers(c0 // 30, c1 // 30 + 1) * 30)
                         if cap_col == "places"
                         else None,
+                        "inclusive": ("是" if rng.random() < INCLUSIVE_SHARE else "否")
+                        if cat == "kindergarten"
+                        else "",
                         "source": LABEL,
                     }
                 )

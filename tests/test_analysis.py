@@ -77,3 +77,79 @@ def test_assign_to_areas():
     areas = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
     pts = shapely.points([5, 15, 30], [5, 5, 5])
     assert an.assign_to_areas(pts, areas).tolist() == [0, 1, -1]
+
+
+def test_two_step_fca_hand_worked():
+    # F1 600 m², F2 300 m²; D1 (1000 people) 200 m from F1; D2 (2000) 600 m from F1 and
+    # 400 m from F2; D3 (1000) 300 m from F2; D3–F1 is 1200 m, beyond the 1000 m catchment.
+    demand = np.array([0, 1, 1, 2, 2])
+    facility = np.array([0, 0, 1, 1, 0])
+    dist = np.array([200.0, 600.0, 400.0, 300.0, 1200.0])
+    ratio, acc = an.two_step_fca(
+        demand, facility, dist, np.array([600.0, 300.0]), np.array([1000.0, 2000.0, 1000.0]), 1000.0
+    )
+    assert ratio.tolist() == pytest.approx([600 / 3000, 300 / 3000])  # 0.2 and 0.1 m²/person
+    assert acc.tolist() == pytest.approx([0.2, 0.3, 0.1])
+    assert (acc * [1000, 2000, 1000]).sum() == pytest.approx(900)  # supply counted once
+    _, acc1000 = an.two_step_fca(
+        demand,
+        facility,
+        dist,
+        np.array([600.0, 300.0]),
+        np.array([1000.0, 2000.0, 1000.0]),
+        1000.0,
+        per=1000,
+    )
+    assert acc1000.tolist() == pytest.approx([200, 300, 100])
+
+
+def test_two_step_fca_gaussian_decay():
+    # one facility (100 units), residents at 0 m and at 1000 m (= d0: weight 0)
+    ratio, acc = an.two_step_fca(
+        np.array([0, 1]),
+        np.array([0, 0]),
+        np.array([0.0, 1000.0]),
+        np.array([100.0]),
+        np.array([50.0, 50.0]),
+        1000.0,
+        decay="gaussian",
+    )
+    assert ratio[0] == pytest.approx(2.0) and acc.tolist() == pytest.approx([2.0, 0.0])
+    # 10 people at the facility (w = 1) and 10 at 500 m, where
+    # w = (e^-0.125 − e^-0.5) / (1 − e^-0.5) = (0.8824969 − 0.6065307) / 0.3934693 = 0.701366
+    _, acc = an.two_step_fca(
+        np.array([0, 1]),
+        np.array([0, 0]),
+        np.array([0.0, 500.0]),
+        np.array([10.0]),
+        np.array([10.0, 10.0]),
+        1000.0,
+        decay="gaussian",
+    )
+    w = 0.701366
+    r = 10 / (10 + 10 * w)
+    assert acc.tolist() == pytest.approx([r, w * r], rel=1e-5)
+
+
+def test_supply_share_and_areas_served():
+    std = Standard(
+        id="s",
+        category="kindergarten",
+        metric="supply_share",
+        target=0.9,
+        unit="share",
+        source="t",
+        supply="places",
+        flag="inclusive",
+    )
+    r = an.supply_share(
+        np.array([300.0, 100.0, 200.0]), np.array([True, False, None]), np.array([0, 0, 1]), 2, std
+    )
+    assert r["value"].iloc[0] == pytest.approx(0.75) and r["gap"].iloc[0] == pytest.approx(60)
+    assert np.isnan(r["value"].iloc[1])  # unknown flag: cannot say
+    every = Standard(
+        id="a", category="elderly_care", metric="areas_served", target=1.0, unit="share", source="t"
+    )
+    r = an.areas_served(np.array([0, 0, 2]), np.array([10.0, 20.0, 0.0, 5.0]), every)
+    assert r["value"].tolist()[:2] == [1.0, 0.0] and np.isnan(r["value"].iloc[2])
+    assert r["met"].tolist()[:2] == [True, False]

@@ -67,6 +67,32 @@ def parse_numbers(
     return nums
 
 
+_TRUE = {"1", "true", "yes", "y", "t", "是", "普惠", "普惠性", "公办"}
+_FALSE = {"0", "false", "no", "n", "f", "否", "非普惠", "民办"}
+
+
+def parse_flags(values: pd.Series, *, path: str, column: str, rows_of) -> np.ndarray:
+    """Parse yes/no values (English or Chinese: 是/否, 普惠/非普惠); blank → None."""
+    text = values.astype("string").str.strip().str.lower()
+    out = np.full(len(values), None, dtype=object)
+    is_true = text.isin(_TRUE).to_numpy(dtype=bool)
+    is_false = text.isin(_FALSE).to_numpy(dtype=bool)
+    blank = text.isna().to_numpy() | (text.fillna("") == "").to_numpy()
+    bad = ~(is_true | is_false | blank)
+    if bad.any():
+        first = values.iloc[int(np.flatnonzero(bad)[0])]
+        raise InputError(
+            f"expected yes/no (是/否) but found {first!r}",
+            where=format_rows(rows_of(bad)),
+            file=path,
+            column=column,
+            hint="write yes or no, 是 or 否",
+        )
+    out[is_true] = True
+    out[is_false] = False
+    return out
+
+
 def points_from_table(
     df: pd.DataFrame, lon_col: str, lat_col: str, crs_in, path: str
 ) -> np.ndarray:

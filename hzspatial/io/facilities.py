@@ -21,6 +21,7 @@ from hzspatial.io._geometry import (
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
+    parse_flags,
     parse_numbers,
     points_from_table,
     table_rows,
@@ -33,9 +34,11 @@ logger = logging.getLogger(__name__)
 #: Columns of the GeoDataFrame returned by :func:`read_facilities`.
 FACILITY_COLUMNS = [
     "facility_id", "name", "category", "area_m2", "floor_area_m2", "beds", "places",
-    "pitches", "capacity", "area_from", "source", "geometry",
+    "pitches", "doctors", "nurses", "capacity", "inclusive", "area_from", "source", "geometry",
 ]  # fmt: skip
-_NUMERIC = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "capacity")
+_NUMERIC = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses",
+            "capacity")  # fmt: skip
+_FLAGS = ("inclusive",)
 
 
 def known_categories(extra: Iterable[str] = ()) -> dict[str, Category]:
@@ -95,7 +98,7 @@ def read_facilities(
     """
     path_s = str(path)
     known = known_categories(extra_categories)
-    fields = ["id", "name", "category", "lon", "lat", *_NUMERIC]
+    fields = ["id", "name", "category", "lon", "lat", *_NUMERIC, *_FLAGS]
     if is_table(path):
         df = read_table(path, sheet=sheet)
         rows_of = table_rows
@@ -180,6 +183,10 @@ def read_facilities(
     out["area_m2"] = np.where(use_poly, polygon_area, out["area_m2"])
     area_from[use_poly] = "polygon"
     out["area_from"] = area_from
+    for field in _FLAGS:
+        out[field] = (parse_flags(df[found[field]], path=path_s, column=found[field],
+                                  rows_of=rows_of) if field in found
+                      else np.full(n, None, dtype=object))  # fmt: skip
     out["source"] = source_labels(df)
 
     check_within(points, study_area, path_s, rows_of, "facility")

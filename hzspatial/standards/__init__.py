@@ -15,10 +15,11 @@ from pathlib import Path
 
 from hzspatial.errors import InputError
 
-__all__ = ["Standard", "load_standards", "METRICS", "SUPPLIES"]
+__all__ = ["Standard", "load_standards", "METRICS", "SUPPLIES", "PER_UNITS"]
 
-METRICS = ("supply_per_capita", "share_within")
-SUPPLIES = ("area_m2", "beds", "places", "pitches", "count")
+METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served")
+SUPPLIES = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses", "count")
+PER_UNITS = ("residents", "households")
 _REQUIRED = ("id", "category", "metric", "target", "unit", "source")
 
 
@@ -33,15 +34,22 @@ class Standard:
         In ``unit`` (e.g. 0.1 m² per resident; 1.0 pitch per 10,000 residents).
     unit : str
     per : float
-        Residents the target refers to (1, 1,000, 10,000).
+        Residents (or households) the target refers to (1, 100, 1,000, 10,000).
     supply : str
-        Facility attribute summed (``area_m2``, ``beds``, ``places``, ``pitches``, ``count``).
+        Facility attribute summed (see :data:`SUPPLIES`; ``count`` counts facilities).
     typical : float or None
-        Supply assumed for a facility lacking the attribute (flagged in outputs).
+        Supply assumed for a facility lacking the attribute (flagged in outputs);
+        ``typical_source`` says where it comes from.
     comparison : str
         ``>=`` or ``<=``.
     distance_m : float or None
         For ``share_within``: walking distance in metres.
+    per_unit : str
+        ``residents`` or ``households`` (households = residents ÷ persons per household).
+    flag : str or None
+        For ``supply_share``: the boolean facility attribute (e.g. ``inclusive`` = 普惠).
+    level : str
+        GB 50180-2018 life-circle level (``15-min``, ``10-min``, ``5-min``).
     scope, source, label_zh, label_en : str
     verified : bool
         Whether the figure was read in the source text.
@@ -56,12 +64,26 @@ class Standard:
     per: float = 1.0
     supply: str = "count"
     typical: float | None = None
+    typical_source: str = ""
     comparison: str = ">="
     distance_m: float | None = None
+    per_unit: str = "residents"
+    flag: str | None = None
+    level: str = ""
     scope: str = "district"
     label_zh: str = ""
     label_en: str = ""
     verified: bool = False
+
+    @property
+    def label(self) -> str:
+        """Bilingual label, e.g. ``"社区养老服务设施用地 / Community elderly-service land"``."""
+        return f"{self.label_zh} / {self.label_en}" if self.label_zh else self.id
+
+    @property
+    def evaluated(self) -> bool:
+        """False for reference entries (``scope = "reference"``) that document a rule only."""
+        return self.scope != "reference"
 
     def met(self, value: float) -> bool | None:
         """Whether ``value`` satisfies the target (None when value is unknown)."""
@@ -149,6 +171,22 @@ def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
                 file=label,
                 where=where,
                 column="target",
+            )
+        if e.get("per_unit", "residents") not in PER_UNITS:
+            raise InputError(
+                f"unknown per_unit {e['per_unit']!r}",
+                file=label,
+                where=where,
+                column="per_unit",
+                hint=f"use one of {', '.join(PER_UNITS)}",
+            )
+        if e["metric"] == "supply_share" and not e.get("flag"):
+            raise InputError(
+                "supply_share needs flag",
+                file=label,
+                where=where,
+                column="flag",
+                hint='name the boolean facility attribute, e.g. flag = "inclusive"',
             )
         if e["metric"] == "share_within" and not e.get("distance_m"):
             raise InputError(
