@@ -8,10 +8,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +26,16 @@ from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.errors import DataWarning, InputError
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
-from hzspatial.io import read_boundaries, read_facilities, read_population, staged_output
+from hzspatial.io import (
+    FacilityInput,
+    file_sha256,
+    read_boundaries,
+    read_facility_inputs,
+    read_population,
+    staged_output,
+    write_geojson,
+    write_json,
+)
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
 from hzspatial.standards import Standard, load_standards
@@ -39,23 +45,6 @@ __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs", "SY
 logger = logging.getLogger(__name__)
 
 SYNTHETIC_LABEL = "synthetic demo data"
-
-
-@dataclass(frozen=True)
-class FacilityInput:
-    """A facility file and, optionally, the category of all its rows."""
-
-    path: str | Path
-    category: str | None = None
-    columns: Mapping[str, str] | None = None
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cov_column(category: str, minutes: float) -> str:
@@ -121,40 +110,20 @@ class CoverageResult:
                  "report.html", "tables.xlsx"]  # fmt: skip
         fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
         with staged_output(out_dir) as stage:
-            (stage / "summary.json").write_text(
-                json.dumps(_jsonable(self.summary), ensure_ascii=False, indent=2), "utf-8"
-            )
+            write_json(self.summary, stage / "summary.json")
             # utf-8-sig: Excel opens the Chinese names correctly
             self.districts.round(4).to_csv(
                 stage / "coverage_by_district.csv", index=False, encoding="utf-8-sig"
             )
             self.ratios.round(4).to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
-            _to_geojson(self.catchments, stage / "catchments.geojson")
-            _to_geojson(self.underserved, stage / "underserved.geojson")
+            write_geojson(self.catchments, stage / "catchments.geojson")
+            write_geojson(self.underserved, stage / "underserved.geojson")
             map_html = fmap.get_root().render()
             (stage / "map.html").write_text(map_html, encoding="utf-8")
             png = coverage_png(self, stage / "map.png")
             write_report_html(self, stage / "report.html", map_html, png)
             write_tables_xlsx(self, stage / "tables.xlsx")
         return [Path(out_dir) / n for n in names]
-
-
-def _to_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    gdf.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=6)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is pd.NA:
-        return None
-    return obj
 
 
 def demo_inputs() -> dict:
@@ -166,35 +135,6 @@ def demo_inputs() -> dict:
         "population": p["population"],
         "boundaries": p["boundaries"],
     }
-
-
-def _read_all_facilities(
-    items: Sequence[FacilityInput], crs_in, study_area, extra
-) -> gpd.GeoDataFrame:
-    frames = []
-    for item in items:
-        f = read_facilities(
-            item.path,
-            category=item.category,
-            columns=item.columns,
-            crs_in=crs_in,
-            study_area=study_area,
-            extra_categories=extra,
-        )
-        f["input"] = str(item.path)
-        frames.append(f)
-    fac = pd.concat(frames, ignore_index=True)
-    dup = fac["facility_id"].duplicated(keep=False)
-    if dup.any():
-        first = fac.loc[dup, "facility_id"].iloc[0]
-        files = sorted(set(fac.loc[fac["facility_id"] == first, "input"]))
-        raise InputError(
-            f"facility id {first!r} appears in several files ({', '.join(files)})",
-            file=files[0],
-            column="id",
-            hint="give facilities unique ids across files",
-        )
-    return gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
 
 
 def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geometry:
@@ -308,7 +248,7 @@ def run_coverage(
         raise InputError(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
         )
-    fac = _read_all_facilities(items, crs_in, study_area, extra)
+    fac = read_facility_inputs(items, crs_in, study_area, extra)
     pop = read_population(
         population,
         crs_in=crs_in,
@@ -472,7 +412,7 @@ def run_coverage(
     ]
     for i in inputs:
         if Path(i["path"]).is_file():
-            i["sha256"] = _sha256(i["path"])
+            i["sha256"] = file_sha256(i["path"])
     study = ratios[ratios["district_id"] == STUDY_AREA]
     summary = {
         "version": __version__,

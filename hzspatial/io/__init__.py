@@ -5,14 +5,26 @@ Every reader returns a GeoDataFrame in WGS84 (EPSG:4326) and raises
 column — for any problem with the input.
 """
 
-from hzspatial.io._files import decode_text, detect_format, read_layer, read_table
+from hzspatial.io._files import decode_text, detect_format, file_sha256, read_layer, read_table
 from hzspatial.io.boundaries import read_boundaries
-from hzspatial.io.facilities import FACILITY_COLUMNS, known_categories, read_facilities
+from hzspatial.io.facilities import (
+    FACILITY_COLUMNS,
+    FacilityInput,
+    known_categories,
+    read_facilities,
+    read_facility_inputs,
+)
 from hzspatial.io.population import read_population
-from hzspatial.io.writers import staged_output
+from hzspatial.io.writers import jsonable, staged_output, write_geojson, write_json
 
 __all__ = [
     "FACILITY_COLUMNS",
+    "FacilityInput",
+    "file_sha256",
+    "jsonable",
+    "read_facility_inputs",
+    "write_geojson",
+    "write_json",
     "decode_text",
     "detect_format",
     "known_categories",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from pathlib import Path
@@ -154,3 +155,12 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
 def is_table(path: str | Path) -> bool:
     """True for CSV/TSV/XLSX paths, False for vector layers (after validating the path)."""
     return detect_format(path) in ("csv", "tsv", "xlsx")
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,7 +28,13 @@ from hzspatial.io._geometry import (
     table_rows,
 )
 
-__all__ = ["read_facilities", "FACILITY_COLUMNS", "known_categories"]
+__all__ = [
+    "FACILITY_COLUMNS",
+    "FacilityInput",
+    "known_categories",
+    "read_facilities",
+    "read_facility_inputs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -198,3 +205,43 @@ def read_facilities(
         ", ".join(f"{k} {v}" for k, v in result["category"].value_counts().items()),
     )
     return result[FACILITY_COLUMNS]
+
+
+@dataclass(frozen=True)
+class FacilityInput:
+    """A facility file and, optionally, the category of all its rows."""
+
+    path: str | Path
+    category: str | None = None
+    columns: Mapping[str, str] | None = None
+
+
+def read_facility_inputs(
+    items: Sequence[FacilityInput], crs_in, study_area, extra
+) -> gpd.GeoDataFrame:
+    """Read several facility files into one frame (column ``input`` = the file); ids must be
+    unique across files."""
+    frames = []
+    for item in items:
+        f = read_facilities(
+            item.path,
+            category=item.category,
+            columns=item.columns,
+            crs_in=crs_in,
+            study_area=study_area,
+            extra_categories=extra,
+        )
+        f["input"] = str(item.path)
+        frames.append(f)
+    fac = pd.concat(frames, ignore_index=True)
+    dup = fac["facility_id"].duplicated(keep=False)
+    if dup.any():
+        first = fac.loc[dup, "facility_id"].iloc[0]
+        files = sorted(set(fac.loc[fac["facility_id"] == first, "input"]))
+        raise InputError(
+            f"facility id {first!r} appears in several files ({', '.join(files)})",
+            file=files[0],
+            column="id",
+            hint="give facilities unique ids across files",
+        )
+    return gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
