@@ -36,6 +36,7 @@ __all__ = [
     "demand_distances",
     "facility_catchments",
     "facility_demand_pairs",
+    "group_catchment",
     "minutes_to_metres",
     "nearest_facility",
     "source_graph",
@@ -314,6 +315,8 @@ def facility_demand_pairs(
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     di, fj, d = (np.concatenate(x) for x in zip(*parts, strict=True))
+    if len(d) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     key = di.astype(np.int64) * len(facilities.edge) + fj
     order = np.lexsort((d, key))
     key, d = key[order], d[order]
@@ -413,3 +416,30 @@ def catchments_gdf(
         geometry=list(polygons),
         crs=crs,
     )
+
+
+def group_catchment(
+    graph: WalkGraph, snap: Snap, limit_m: float, *, buffer_m: float = CATCHMENT_BUFFER_M
+) -> shapely.Geometry:
+    """One street-following catchment reached from any of several points (e.g. the entrances
+    or boundary of a proposed district) within ``limit_m`` metres; empty if none snapped."""
+    sg = source_graph(graph, snap)
+    n = graph.n_nodes
+    if len(sg.facility) == 0:
+        return shapely.Polygon()
+    d = dijkstra(sg.matrix, directed=True, indices=n + np.arange(len(sg.facility)),
+                 min_only=True, limit=limit_m)[:n]  # fmt: skip
+    dist = np.concatenate([d, [np.inf]])[None, :]
+    ids = np.arange(n)
+    _, geoms = _reached_pieces(graph, _incidence(graph), dist, ids, ids, limit_m)
+    f = sg.facility
+    reach = limit_m - snap.leg_m[f]
+    own = reach > 0
+    e = snap.edge[f][own]
+    s = np.clip(snap.offset_m[f][own] - reach[own], 0, None)
+    t = np.minimum(snap.offset_m[f][own] + reach[own], graph.edge_length[e])
+    geoms = np.concatenate([geoms, substrings(graph.edge_geometry[e], s, t)])
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    return shapely.buffer(shapely.line_merge(shapely.multilinestrings(geoms)), buffer_m,
+                          quad_segs=2)  # fmt: skip

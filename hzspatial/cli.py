@@ -24,6 +24,7 @@ __all__ = ["main"]
 
 DEFAULT_DEMO_OUT = Path("maps") / "hanzhong_demo"
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -139,6 +140,61 @@ def _parser() -> argparse.ArgumentParser:
         help="metres: points farther from every street are excluded with a warning (300)",
     )
     _common(cov)
+    rev = sub.add_parser(
+        "review",
+        help="check proposed residential districts against the standards "
+        "(exit 0 all pass, 1 any fail or cannot check, 2 bad input)",
+    )
+    rev.add_argument(
+        "district",
+        type=Path,
+        nargs="?",
+        help="polygon layer of proposals (default with --demo: the demo proposals)",
+    )
+    rev.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the embedded demo network, facilities, residents and proposals",
+    )
+    rev.add_argument(
+        "--population",
+        type=float,
+        help="residents of each proposal (if the layer has no population or households column)",
+    )
+    rev.add_argument(
+        "--households", type=float, help="households of each proposal (× persons per household)"
+    )
+    rev.add_argument("--network", type=Path, help="walking network file")
+    rev.add_argument(
+        "--facilities",
+        type=Path,
+        action="append",
+        default=[],
+        help="existing facility file; repeatable",
+    )
+    rev.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        help="category of the matching --facilities file (one per file)",
+    )
+    rev.add_argument(
+        "--residents",
+        type=Path,
+        help="existing residents (polygons/points with population or households), "
+        "for the spare capacity of existing facilities",
+    )
+    rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
+    rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
+    rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES")
+    rev.add_argument("--persons-per-household", type=float, default=None)
+    rev.add_argument("--crs-in", default=None)
+    rev.add_argument("--out", type=Path, help="output folder (default maps/review)")
+    rev.add_argument("--minutes", type=float, default=15.0)
+    rev.add_argument("--speed", type=float, default=4.0)
+    rev.add_argument("--standards", default="hanzhong")
+    rev.add_argument("--quiet", action="store_true")
+    rev.add_argument("--json", action="store_true", help="print review.json to stdout")
     std = sub.add_parser("standards", help="list the standards catalogue")
     std.add_argument("--standards", default="hanzhong")
     std.add_argument("--json", action="store_true")
@@ -237,6 +293,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "standards":
         return _standards(args)
+    if args.command == "review":
+        return _review(args)
     t0 = time.perf_counter()
     if args.command == "demo":
         kwargs = demo_inputs()
@@ -328,6 +386,65 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _review(args: argparse.Namespace) -> int:
+    from hzspatial.datasets import demo_paths
+    from hzspatial.review import review_districts
+    from hzspatial.run import FacilityInput
+
+    if args.demo:
+        p = demo_paths()
+        district = args.district or p["proposals"]
+        network, facilities = args.network or p["network"], args.facilities or [p["facilities"]]
+        residents = args.residents or p["population"]
+    else:
+        if args.district is None or args.network is None or not args.facilities:
+            raise InputError(
+                "review needs DISTRICT, --network and --facilities (or --demo)",
+                column="review",
+                hint="see hzspatial review --help",
+            )
+        district, network, facilities = args.district, args.network, args.facilities
+        residents = args.residents
+    cats = list(args.category)
+    if cats and len(cats) != len(facilities):
+        raise InputError(
+            f"{len(cats)} --category values for {len(facilities)} --facilities files",
+            column="--category",
+            hint="give one per file, or none",
+        )
+    result = review_districts(
+        district, network, [FacilityInput(f, c) for f, c in
+                            zip(facilities, cats or [None] * len(facilities), strict=True)],
+        residents_file=residents, boundaries=args.boundaries, residents=args.population,
+        households=args.households, streets=args.streets, minutes=args.minutes,
+        speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),
+        standards=args.standards, crs_in=args.crs_in,
+        persons_per_household=args.persons_per_household,
+    )  # fmt: skip
+    out = args.out or Path("maps") / "review"
+    files = result.write(out)
+    if args.json:
+        print((out / "review.json").read_text("utf-8"))
+    elif not args.quiet:
+        if any("synthetic" in x for x in result.report["data_labels"]):
+            print("DATA: synthetic demo data — generated streets, facilities and proposals")
+        for p in result.report["proposals"]:
+            print(
+                f"{p['proposal_id']} {p['name']}: {p['residents']:,.0f} residents — "
+                f"{p['verdict'].upper()}"
+            )
+            for c in p["checks"]:
+                short = (
+                    ""
+                    if not c["shortfall"]
+                    else f", shortfall {c['shortfall']:,.2f} "
+                    f"{c.get('requirement_unit', c.get('shortfall_unit', ''))}"
+                )
+                print(f"  {c['verdict']:12} {c['standard']:34} ({c['reason']}{short})")
+        print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
+    return result.exit_code
+
+
 def _standards(args: argparse.Namespace) -> int:
     from hzspatial.standards import load_standards
 
@@ -354,6 +471,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hzspatial: interrupted; no output was written", file=sys.stderr)
         return 130
+    except Exception:  # a bug, not a user error: show it, and keep exit codes 1/2 meaningful
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "hzspatial: internal error (a bug — please report it with the traceback above); "
+            "no output was written",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -45,4 +45,5 @@ def demo_paths() -> dict[str, Path]:
         "population": d / "population" / "hanzhong_demo_blocks.geojson",
         "boundaries": d / "boundaries" / "hanzhong_counties.geojson",
         "study_area": d / "boundaries" / "hanzhong_city.geojson",
+        "proposals": d / "proposals" / "hanzhong_demo_proposals.geojson",
     }

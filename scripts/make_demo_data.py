@@ -237,6 +237,24 @@ def facilities(rng: np.random.Generator, blk: gpd.GeoDataFrame) -> pd.DataFrame:
     return df.drop(columns=["x", "y"]).astype({"beds": "Int64", "places": "Int64"})
 
 
+def proposals() -> gpd.GeoDataFrame:
+    """Two proposed residential districts for `hzspatial review` (fixed, no randomness)."""
+    a = shapely.box(690_500, 3_660_700, 690_900, 3_661_000)  # north bank, near the centre
+    b = shapely.box(693_300, 3_655_300, 693_700, 3_655_650)  # south-east bank, underserved
+    return gpd.GeoDataFrame(
+        {
+            "id": ["P1", "P2"],
+            "name": ["示例居住区甲 / Demo district A", "示例居住区乙 / Demo district B"],
+            "population": [12_000, 8_000],
+            "onsite_elderly_care_area_m2": [1_200.0, None],
+            "onsite_kindergarten_places": [None, 270.0],
+            "source": LABEL,
+        },
+        geometry=[a, b],
+        crs=UTM,
+    )
+
+
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp.geojson")
     gdf.to_crs(4326).to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
@@ -263,6 +281,8 @@ def main() -> None:
         DATA / "network" / "hanzhong_demo_river.geojson",
     )
     _write_geojson(blk, DATA / "population" / "hanzhong_demo_blocks.geojson")
+    (DATA / "proposals").mkdir(exist_ok=True)
+    _write_geojson(proposals(), DATA / "proposals" / "hanzhong_demo_proposals.geojson")
     out = DATA / "facilities" / "hanzhong_demo_facilities.csv"
     fac.to_csv(out.with_suffix(".tmp"), index=False, encoding="utf-8")
     out.with_suffix(".tmp").replace(out)

@@ -16,7 +16,7 @@ import pyproj
 from hzspatial.errors import InputError
 from hzspatial.network._graph import WalkGraph, adjacency_matrix, graph_from_edges, graph_from_lines
 from hzspatial.network.cache import cache_key, load_graph, save_graph
-from hzspatial.network.centerlines import graph_from_centerlines
+from hzspatial.network.centerlines import graph_from_centerlines, with_streets
 from hzspatial.network.nx import graph_from_networkx, graph_from_osmnx_query, read_graphml
 from hzspatial.network.osm import read_osm
 from hzspatial.network.snap import MAX_SNAP_M, Snap, snap_points
@@ -37,6 +37,7 @@ __all__ = [
     "read_network",
     "read_osm",
     "snap_points",
+    "with_streets",
 ]
 
 logger = logging.getLogger(__name__)

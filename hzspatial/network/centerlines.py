@@ -25,7 +25,7 @@ from hzspatial.io import read_layer
 from hzspatial.io._geometry import layer_to_wgs84
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 
-__all__ = ["levels", "node_lines", "graph_from_centerlines"]
+__all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
 logger = logging.getLogger(__name__)
 _TRUE = {"yes", "true", "1", "y", "t", "viaduct", "aqueduct", "covered", "building_passage"}
@@ -176,3 +176,28 @@ def _with_labels(graph: WalkGraph, labels: tuple[str, ...]) -> WalkGraph:
     import dataclasses
 
     return dataclasses.replace(graph, labels=labels)
+
+
+def with_streets(graph: WalkGraph, lines: np.ndarray, *, source: str = "streets") -> WalkGraph:
+    """The graph with extra street lines (e.g. a proposed district's new streets) joined in.
+
+    The new lines and the existing edges they touch are noded together (crossings and
+    T-junctions on the same level); everything else is kept as it is.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+    lines : array of LineString
+        New streets in ``graph.crs`` (metres).
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines) == 0:
+        return graph
+    tree = shapely.STRtree(graph.edge_geometry)
+    near = np.unique(tree.query(lines, predicate="dwithin", distance=NODE_TOLERANCE_M)[1])
+    rest = np.setdiff1d(np.arange(graph.n_edges), near)
+    mixed = np.concatenate([graph.edge_geometry[near], lines])
+    pieces = node_lines(mixed, np.zeros(len(mixed), dtype=np.int64))
+    merged = graph_from_lines(np.concatenate([graph.edge_geometry[rest], pieces]), graph.crs,
+                              source=source)  # fmt: skip
+    return _with_labels(merged, graph.labels)

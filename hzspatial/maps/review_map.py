@@ -1,0 +1,84 @@
+"""Map of a land-use review: proposals, their walking catchments, the facilities counted."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import folium
+
+from hzspatial.categories import builtin_categories, user_category
+from hzspatial.maps.assets import embed_leaflet
+
+if TYPE_CHECKING:
+    from hzspatial.review import ReviewResult
+
+__all__ = ["review_map"]
+
+_VERDICT_COLOUR = {"pass": "#1a9850", "fail": "#d73027", "cannot check": "#fdae61"}
+
+
+def _spare(x) -> str:
+    return "—" if x is None or x != x else f"{x:,.1f}"
+
+
+def review_map(result: ReviewResult) -> folium.Map:
+    """Folium map (offline, Leaflet embedded): each proposal coloured by its verdict, its
+    walking catchment, and the existing facilities counted for it with their spare capacity."""
+    props = result.proposals.copy()
+    verdict = {p["proposal_id"]: p["verdict"] for p in result.report["proposals"]}
+    props["verdict"] = props["proposal_id"].map(verdict)
+    x0, y0, x1, y1 = (
+        result.catchments.total_bounds if len(result.catchments) else props.total_bounds
+    )
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=True,
+                   zoom_start=14)  # fmt: skip
+    embed_leaflet(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    folium.GeoJson(
+        result.catchments, name=f"步行范围 / walking catchment "
+        f"({result.report['threshold_m']:.0f} m)",
+        style_function=lambda _: {"color": "#3182bd", "weight": 1, "fillOpacity": 0.12},
+    ).add_to(m)  # fmt: skip
+    folium.GeoJson(
+        props[["proposal_id", "name", "residents", "verdict", "geometry"]],
+        name="拟建居住区 / proposed districts",
+        style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0.4,
+                                  "fillColor": _VERDICT_COLOUR[f["properties"]["verdict"]]},
+        tooltip=folium.GeoJsonTooltip(["name", "residents", "verdict"],
+                                      aliases=["名称 / Name", "居民 / Residents",
+                                               "结论 / Verdict"]),
+    ).add_to(m)  # fmt: skip
+    fg = folium.FeatureGroup(name="计入的现有设施 / existing facilities counted")
+    c = result.counted.drop_duplicates(["proposal_id", "facility_id", "standard"])
+    for (fid, _), rows in c.groupby(["facility_id", "category"], sort=False):
+        first = rows.iloc[0]
+        cat = builtin_categories().get(first["category"]) or user_category(first["category"])
+        lines = "".join(
+            f"<br>{html.escape(str(r.proposal_id))} · {html.escape(r.standard)}: "
+            f"{r.distance_m:,.0f} m, spare {_spare(r.spare)}"
+            for r in rows.itertuples()
+        )
+        folium.CircleMarker(
+            [first.geometry.y, first.geometry.x], radius=6, color="#222", weight=1, fill=True,
+            fill_color=cat.colour, fill_opacity=0.95, tooltip=str(first["name"]),
+            popup=folium.Popup(f"<b>{html.escape(str(first['name']))}</b> ({html.escape(fid)})"
+                               f"<br>{html.escape(cat.label)}{lines}", max_width=360),
+        ).add_to(fg)  # fmt: skip
+    fg.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    badge = ""
+    if any("synthetic" in x for x in result.report["data_labels"]):
+        badge = ("<div id='hz-synthetic-badge' style='background:#fff3cd;border:1px solid "
+                 "#e0a800;padding:3px 6px;margin-top:4px;font-weight:bold'>合成演示数据 / "
+                 "synthetic demo data</div>")  # fmt: skip
+    legend = "".join(
+        f"<div><span style='display:inline-block;width:10px;height:10px;background:{col}'>"
+        f"</span> {html.escape(v)}</div>"
+        for v, col in _VERDICT_COLOUR.items()
+    )
+    m.get_root().html.add_child(folium.Element(
+        "<div id='hz-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
+        "background:white;padding:8px 10px;border:1px solid #999;font:12px sans-serif'>"
+        "<b>居住区审查 / District review</b>" + legend + badge + "</div>"))  # fmt: skip
+    return m

@@ -1,0 +1,563 @@
+"""Land-use review of proposed residential districts (居住区): pass / fail per standard.
+
+For each proposal and each applicable standard: the requirement computed from its
+residents, what it declares on site, the existing facilities reachable on foot from its
+boundary (or its new streets), their spare capacity after the residents they already
+serve, and a verdict — ``pass``, ``fail`` (with the shortfall in the standard's units) or
+``cannot check`` (with the data missing).
+
+Spare capacity: every existing resident's requirement (target × residents ÷ per) is split
+among the facilities within walking reach of them in proportion to the facilities' supply —
+the allocation behind the two-step floating catchment — and a facility's spare capacity is
+its supply minus the load it receives (never below 0).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hzspatial import __version__
+from hzspatial import analysis as an
+from hzspatial import catchments as ct
+from hzspatial.categories import resolve_category
+from hzspatial.datasets import default_persons_per_household, demo_paths
+from hzspatial.errors import InputError, format_rows
+from hzspatial.io import (
+    FacilityInput,
+    file_sha256,
+    read_boundaries,
+    read_facility_inputs,
+    read_layer,
+    read_population,
+    staged_output,
+    write_json,
+)
+from hzspatial.io._columns import aliases, find_columns
+from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
+from hzspatial.io.facilities import known_categories
+from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
+from hzspatial.standards import Standard, load_standards
+
+__all__ = ["ReviewResult", "review_districts", "read_proposals", "VERDICTS"]
+
+logger = logging.getLogger(__name__)
+
+VERDICTS = ("pass", "fail", "cannot check")
+#: Spacing (metres) of the access points sampled along a proposal's boundary.
+ACCESS_SPACING_M = 25.0
+_ONSITE = re.compile(r"^onsite_(?P<cat>.+)_(?P<supply>area_m2|floor_area_m2|beds|places|pitches|"
+                     r"doctors|nurses|count)$")  # fmt: skip
+
+
+def read_proposals(
+    path: str | Path,
+    *,
+    residents: float | None = None,
+    households: float | None = None,
+    persons_per_household: float | None = None,
+    crs_in=None,
+) -> gpd.GeoDataFrame:
+    """Read proposed districts: polygons with residents and declared on-site provision.
+
+    Residents come from a ``population`` (人口) column, else ``households`` (户数) × persons
+    per household, else the ``residents`` / ``households`` arguments (one value for all).
+    Declared provision comes from ``onsite_<category>_<supply>`` columns or their Chinese
+    aliases (``config/columns.toml``).
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326)
+        ``proposal_id``, ``name``, ``residents`` (persons), ``residents_from``, and one
+        ``onsite_<category>_<supply>`` column per declared provision.
+    """
+    path_s = str(path)
+    gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+    areal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
+    if not areal.all():
+        raise InputError("a proposed district must be a polygon", where=format_rows(
+            feature_rows(~areal)), file=path_s, column="geometry",
+            hint="draw the district boundary as a polygon")  # fmt: skip
+    onsite_fields = [k for k in aliases() if k.startswith("onsite_")]
+    found = find_columns(gdf.columns, ["id", "name", "population", "households", *onsite_fields],
+                         None, path_s)  # fmt: skip
+    for col in gdf.columns:
+        if _ONSITE.match(str(col)) and str(col) not in found:
+            found[str(col)] = str(col)
+    pph = persons_per_household or default_persons_per_household()
+    n = len(gdf)
+    if "population" in found:
+        res = parse_numbers(gdf[found["population"]], path=path_s, column=found["population"],
+                            rows_of=feature_rows, what="population", minimum=0)  # fmt: skip
+        how = "population attribute"
+    elif "households" in found:
+        res = parse_numbers(gdf[found["households"]], path=path_s, column=found["households"],
+                            rows_of=feature_rows, what="households", minimum=0) * pph  # fmt: skip
+        how = f"households attribute × {pph:.2f}"
+    elif residents is not None or households is not None:
+        res = np.full(n, float(residents) if residents is not None else float(households) * pph)
+        how = "--population" if residents is not None else f"--households × {pph:.2f}"
+    else:
+        raise InputError(
+            "no residents: the layer has no population or households column",
+            file=path_s, column="population",
+            hint="add a population (人口) or households (户数) column, or pass --population N",
+        )  # fmt: skip
+    ids, names = ids_and_names(pd.DataFrame(gdf), found, path_s, feature_rows,
+                               np.array([f"P{i + 1}" for i in range(n)], dtype=object))  # fmt: skip
+    out = gpd.GeoDataFrame(
+        {"proposal_id": ids, "name": names, "residents": res, "residents_from": how},
+        geometry=gdf.geometry.to_numpy(),
+        crs=4326,
+    )
+    known = known_categories()
+    for field, col in found.items():
+        m = _ONSITE.match(field)
+        if not m:
+            continue
+        cat = resolve_category(m.group("cat"), known)
+        if cat is None:
+            raise InputError(f"unknown category {m.group('cat')!r} in an on-site column",
+                             file=path_s, column=col,
+                             hint=f"use onsite_<category>_<supply> with a category of "
+                                  f"{', '.join(known)}")  # fmt: skip
+        out[f"onsite_{cat}_{m.group('supply')}"] = parse_numbers(
+            gdf[col], path=path_s, column=col, rows_of=feature_rows, what="on-site provision",
+            allow_missing=True, minimum=0)  # fmt: skip
+    return out
+
+
+def _access_points(polys: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``spacing`` metres along each polygon's boundary (metric CRS)."""
+    rings = shapely.segmentize(shapely.boundary(polys), spacing)
+    pts, owner = shapely.get_coordinates(rings, return_index=True)
+    return shapely.points(pts), owner
+
+
+def _loads(pairs: tuple[np.ndarray, np.ndarray], supply: np.ndarray,
+           requirement: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Load on each facility: each resident's requirement split among the facilities within
+    reach in proportion to their supply."""
+    di, fj = pairs
+    reach_supply = np.bincount(di, weights=supply[fj], minlength=len(requirement))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(reach_supply[di] > 0, supply[fj] / reach_supply[di], 0.0)
+    return np.bincount(fj, weights=requirement[di] * share, minlength=len(supply))
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """Everything a review produced (geo layers in WGS84).
+
+    Attributes
+    ----------
+    report : dict
+        The ``review.json`` contract: ``version``, ``threshold_minutes``, ``speed_kmh``,
+        ``data_labels``, ``inputs``, ``exit_code`` and ``proposals`` (see README).
+    proposals : GeoDataFrame
+        The proposed districts.
+    catchments : GeoDataFrame
+        Each proposal's walking catchment (``threshold_minutes`` from its boundary).
+    counted : GeoDataFrame
+        The existing facilities counted for each proposal, with distance and spare capacity.
+    """
+
+    report: dict
+    proposals: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    counted: gpd.GeoDataFrame
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every check passes, 1 when any fails or cannot be checked."""
+        return int(self.report["exit_code"])
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html`` atomically."""
+        from hzspatial.maps.review_map import review_map
+
+        names = ["review.json", "review.html", "review.md", "map.html"]
+        m = review_map(self)
+        with staged_output(out_dir) as stage:
+            write_json(self.report, stage / "review.json")
+            (stage / "review.html").write_text(_html(self.report), encoding="utf-8")
+            (stage / "review.md").write_text(_markdown(self.report), encoding="utf-8")
+            (stage / "map.html").write_text(m.get_root().render(), encoding="utf-8")
+        return [Path(out_dir) / n for n in names]
+
+
+def review_districts(
+    districts: str | Path,
+    network: str | Path | WalkGraph,
+    facilities: Sequence[FacilityInput | str | Path],
+    *,
+    residents_file: str | Path | None = None,
+    boundaries: str | Path | None = None,
+    residents: float | None = None,
+    households: float | None = None,
+    streets: str | Path | None = None,
+    minutes: float = 15.0,
+    speed_kmh: float = 4.0,
+    category_minutes: Mapping[str, float] | None = None,
+    standards: str | Path = "hanzhong",
+    crs_in=None,
+    max_snap_m: float = MAX_SNAP_M,
+    persons_per_household: float | None = None,
+) -> ReviewResult:
+    """Review proposed residential districts against the standards.
+
+    Parameters
+    ----------
+    districts : path
+        Polygon layer of proposals (one or many features).
+    network : path or WalkGraph
+        Walking network (as :func:`hzspatial.run_coverage`).
+    facilities : sequence
+        Existing facility files.
+    residents_file : path, optional
+        Existing residents (polygons/points with population or households); needed for the
+        spare capacity of existing facilities.
+    boundaries : path, optional
+        Study-area districts used to validate locations (default: Hanzhong's counties).
+    residents, households : float, optional
+        Residents (or households) of every proposal when the layer has no such column.
+    streets : path, optional
+        New streets inside the proposals (lines); otherwise each proposal is reached from
+        its boundary, connected to the nearest streets.
+    minutes, speed_kmh, category_minutes
+        Walking thresholds, as in :func:`hzspatial.run_coverage` (default 15 min at 4 km/h).
+    standards : str or path
+        Catalogue name or TOML file.
+    crs_in : optional
+        Coordinate system of inputs without their own (``wgs84``, ``gcj02``, EPSG …).
+    max_snap_m : float
+        Metres: boundary points and facilities farther from every street are not connected.
+    persons_per_household : float, optional
+        Default from the 2020 census (≈ 2.46).
+    """
+    pph = persons_per_household or default_persons_per_household()
+    stds = [s for s in load_standards(standards) if s.evaluated
+            and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip
+    bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
+    study_area = shapely.union_all(bnd.geometry.to_numpy())
+    props = read_proposals(districts, residents=residents, households=households,
+                           persons_per_household=pph, crs_in=crs_in)  # fmt: skip
+    items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
+    fac = read_facility_inputs(items, crs_in, study_area, ()) if items else None
+    graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
+    if streets is not None:
+        s_gdf = layer_to_wgs84(read_layer(streets), crs_in, str(streets)).to_crs(graph.crs)
+        lines = shapely.get_parts(s_gdf.geometry.to_numpy())
+        graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+    known = known_categories()
+    thresholds = {resolve_category(k, known) or k: float(v)
+                  for k, v in (category_minutes or {}).items()}  # fmt: skip
+
+    props_m = props.to_crs(graph.crs)
+    pts, owner = _access_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
+    asnap = snap_points(graph, pts, max_snap_m)
+    for i, pid in enumerate(props["proposal_id"]):
+        if not asnap.ok[owner == i].any():
+            raise InputError(
+                f"proposal {pid!r} lies more than {max_snap_m:g} m from every street",
+                file=str(districts),
+                where=f"feature {i + 1}",
+                hint="pass its new streets with --streets, or check its location",
+            )
+    fac_m = fac.to_crs(graph.crs) if fac is not None else None
+    fsnap = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m) if fac is not None else None
+    existing = None
+    if residents_file is not None:
+        existing = read_population(residents_file, crs_in=crs_in, study_area=study_area,
+                                   persons_per_household=pph).to_crs(graph.crs)  # fmt: skip
+        esnap = snap_points(graph, shapely.point_on_surface(existing.geometry.to_numpy()),
+                            max_snap_m)  # fmt: skip
+        people = existing["population"].to_numpy(dtype=float) * esnap.ok
+
+    categories = sorted(set(fac["category"])) if fac is not None else []
+    per_cat = {}
+    for cat in categories:
+        sel = np.flatnonzero((fac["category"] == cat).to_numpy() & fsnap.ok)
+        if len(sel) == 0:
+            continue
+        limit = ct.minutes_to_metres(thresholds.get(cat, minutes), speed_kmh)
+        sub = fsnap.take(sel)
+        far = max([limit] + [s.distance_m for s in stds if s.category == cat and s.distance_m])
+        ai, fj, d = ct.facility_demand_pairs(graph, sub, asnap, far)
+        ep = ct.facility_demand_pairs(graph, sub, esnap, limit) if existing is not None else None
+        if ep is not None:
+            ep = (ep[0], sel[ep[1]], ep[2])
+        near = ct.nearest_facility(graph, fsnap, members=sel)
+        nearest, _ = ct.demand_distances(graph, near, asnap, fsnap, members=sel)
+        per_cat[cat] = {"sel": sel, "limit": limit, "access": (ai, sel[fj], d), "existing": ep,
+                        "nearest": nearest}  # fmt: skip
+
+    rows, counted, catchments = [], [], []
+    limit15 = ct.minutes_to_metres(minutes, speed_kmh)
+    for i, prop in enumerate(props.itertuples()):
+        mine = np.flatnonzero(owner == i)
+        catchments.append(ct.group_catchment(graph, asnap.take(mine), limit15))
+        checks, not_assessed = [], []
+        for std in stds:
+            onsite_col = f"onsite_{std.category}_{std.supply}"
+            onsite_any = [c for c in props.columns if c.startswith(f"onsite_{std.category}_")]
+            onsite = float(getattr(prop, onsite_col, np.nan)) if onsite_col in props else np.nan
+            declared = any(np.nan_to_num(props.loc[i, c]) > 0 for c in onsite_any)
+            info = per_cat.get(std.category)
+            if info is None and not declared:
+                not_assessed.append({"standard": std.id, "category": std.category,
+                                     "reason": f"no {std.category} facilities given and none "
+                                               "declared on site"})  # fmt: skip
+                continue
+            check, used = _check(std, prop, owner, i, info, fac, onsite, declared, pph,
+                                 people if existing is not None else None)  # fmt: skip
+            checks.append(check)
+            for j, dist_m, spare in used:
+                counted.append({"proposal_id": prop.proposal_id, "standard": std.id,
+                                "facility_id": fac["facility_id"].iloc[j],
+                                "name": fac["name"].iloc[j], "category": std.category,
+                                "distance_m": dist_m, "spare": spare,
+                                "geometry": fac.geometry.iloc[j]})  # fmt: skip
+        counts = {v: sum(c["verdict"] == v for c in checks) for v in VERDICTS}
+        rows.append({
+            "proposal_id": prop.proposal_id, "name": prop.name, "residents": prop.residents,
+            "residents_from": prop.residents_from,
+            "households": prop.residents / pph,
+            "area_m2": float(props_m.geometry.iloc[i].area),
+            "access_points": int(asnap.ok[mine].sum()),
+            "verdict": "fail" if counts["fail"] else ("cannot check" if counts["cannot check"]
+                                                      else "pass"),
+            "verdicts": counts, "checks": checks, "not_assessed": not_assessed,
+        })  # fmt: skip
+    exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
+    labels = set(graph.labels)
+    if fac is not None:
+        labels |= {x for x in fac["source"] if x}
+    inputs = [{"role": "districts", "path": str(districts)}]
+    inputs += (
+        [{"role": "network", "path": str(network)}] if not isinstance(network, WalkGraph) else []
+    )
+    inputs += [{"role": "facilities", "path": str(i.path)} for i in items]
+    if residents_file is not None:
+        inputs.append({"role": "residents", "path": str(residents_file)})
+    if streets is not None:
+        inputs.append({"role": "streets", "path": str(streets)})
+    for x in inputs:
+        x["sha256"] = file_sha256(x["path"])
+    report = {"version": __version__, "threshold_minutes": float(minutes),
+              "speed_kmh": float(speed_kmh), "threshold_m": limit15,
+              "persons_per_household": pph, "standards": str(standards),
+              "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
+              "proposals": rows}  # fmt: skip
+    cgdf = gpd.GeoDataFrame({"proposal_id": props["proposal_id"], "metres": limit15},
+                            geometry=catchments, crs=graph.crs).to_crs(4326)  # fmt: skip
+    counted_gdf = (gpd.GeoDataFrame(counted, geometry="geometry", crs=4326) if counted else
+                   gpd.GeoDataFrame({"proposal_id": []}, geometry=[], crs=4326))  # fmt: skip
+    return ReviewResult(report=report, proposals=props, catchments=cgdf, counted=counted_gdf)
+
+
+def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: float,
+           declared: bool, pph: float, people) -> tuple[dict, list]:  # fmt: skip
+    """One standard for one proposal: the check dict and the facilities it counted."""
+    base = {"standard": std.id, "label": std.label, "category": std.category,
+            "metric": std.metric, "target": std.target, "unit": std.unit, "level": std.level,
+            "source": std.source, "verified": std.verified}  # fmt: skip
+    access = info["access"] if info else (np.empty(0, int), np.empty(0, int), np.empty(0))
+    ai, fj, d = access
+    # the proposal's access points are owned by proposal i: pick its pairs
+    mine = owner[ai] == i
+    fj, d = fj[mine], d[mine]
+    if std.metric == "share_within":
+        near_all = info["nearest"][owner == i] if info else np.array([np.inf])
+        nearest = float(near_all.min()) if len(near_all) else float("inf")
+        ok = declared or nearest <= std.distance_m
+        return base | {
+            "requirement": f"a {std.category} within {std.distance_m:g} m",
+            "distance_m": std.distance_m, "provided_on_site": declared,
+            "nearest_existing_m": nearest if np.isfinite(nearest) else None,
+            "reachable_existing_supply": None, "spare_capacity": None,
+            "verdict": "pass" if ok else "fail",
+            "reason": "provided on site" if declared and nearest > std.distance_m else (
+                "within distance" if ok else "distance"),
+            "shortfall": 0.0 if ok else (nearest - std.distance_m if np.isfinite(nearest)
+                                         else None),
+            "shortfall_unit": "m",
+        }, [(int(j), float(x), None) for j, x in _closest(fj, d, std.distance_m)]  # fmt: skip
+    scale = 1.0 / pph if std.per_unit == "households" else 1.0
+    req = std.target * prop.residents * scale / std.per
+    onsite = 0.0 if np.isnan(onsite) else onsite
+    limit = info["limit"] if info else None
+    within = d <= limit if info else np.zeros(0, bool)
+    reach_fac, reach_d = _closest(fj[within], d[within], np.inf).T if within.any() else ([], [])
+    reach_fac = np.asarray(reach_fac, dtype=np.int64)
+    out = base | {"requirement": req, "requirement_unit": _supply_unit(std),
+                  "provided_on_site": onsite}  # fmt: skip
+    if len(reach_fac) and info:
+        supply_all = np.zeros(len(fac))
+        s, assumed = an.facility_supply(fac.iloc[info["sel"]], std)
+        supply_all[info["sel"]] = s
+        reachable = float(supply_all[reach_fac].sum())
+        out["reachable_existing_supply"] = reachable
+        out["assumed_supply_facilities"] = int(assumed.sum())
+        if people is None:
+            spare = None
+        else:
+            ei, ef, _ = info["existing"]
+            load = _loads((ei, ef), supply_all, std.target * people * scale / std.per)
+            spare_j = np.maximum(supply_all - load, 0.0)
+            spare = float(spare_j[reach_fac].sum())
+    else:
+        out["reachable_existing_supply"] = 0.0
+        spare = 0.0
+        spare_j = None
+    out["spare_capacity"] = spare
+    used = [(int(j), float(x), (float(spare_j[j]) if spare_j is not None else None))
+            for j, x in zip(reach_fac, reach_d, strict=True)]  # fmt: skip
+    if spare is None:
+        if onsite >= req:
+            return out | {"verdict": "pass", "reason": "provided on site", "shortfall": 0.0}, used
+        return out | {"verdict": "cannot check", "reason": "spare capacity needs the existing "
+                      "residents (--residents FILE)", "shortfall": None}, used  # fmt: skip
+    have = onsite + spare
+    if have >= req:
+        return out | {"verdict": "pass", "reason": "on site + spare capacity",
+                      "shortfall": 0.0}, used  # fmt: skip
+    reason = "capacity" if len(reach_fac) else "distance"
+    return out | {"verdict": "fail", "reason": reason, "shortfall": req - have}, used
+
+
+def _closest(fj: np.ndarray, d: np.ndarray, limit: float) -> np.ndarray:
+    """(facility, min distance) pairs within ``limit``, one per facility."""
+    keep = d <= limit
+    if not keep.any():
+        return np.empty((0, 2))
+    f, dd = fj[keep], d[keep]
+    order = np.lexsort((dd, f))
+    f, dd = f[order], dd[order]
+    first = np.r_[True, f[1:] != f[:-1]]
+    return np.column_stack([f[first], dd[first]])
+
+
+def _supply_unit(std: Standard) -> str:
+    return {"area_m2": "m²", "floor_area_m2": "m² floor area", "beds": "beds",
+            "places": "places", "pitches": "pitches", "doctors": "doctors",
+            "nurses": "nurses", "count": "facilities"}[std.supply]  # fmt: skip
+
+
+_VERDICT_ZH = {
+    "pass": "通过 / pass",
+    "fail": "不通过 / fail",
+    "cannot check": "无法判断 / cannot check",
+}
+
+
+def _fmt(v, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float | int):
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def _rows(p: dict) -> list[list[str]]:
+    out = []
+    for c in p["checks"]:
+        req = (
+            c["requirement"]
+            if isinstance(c["requirement"], str)
+            else f"{_fmt(c['requirement'], 1)} {c.get('requirement_unit', '')}"
+        )
+        short = (
+            ""
+            if c["shortfall"] in (None, 0.0)
+            else f"{_fmt(c['shortfall'], 1)} "
+            f"{c.get('requirement_unit', c.get('shortfall_unit', ''))}"
+        )
+        out.append([c["label"], req, _fmt(c["provided_on_site"]),
+                    _fmt(c.get("reachable_existing_supply")), _fmt(c.get("spare_capacity")),
+                    _VERDICT_ZH[c["verdict"]] + (f" ({c['reason']})" if c["reason"] else ""),
+                    short, "✔" if c["verified"] else "✘ unverified"])  # fmt: skip
+    return out
+
+
+_HEAD = [
+    "标准 / Standard",
+    "要求 / Requirement",
+    "自建 / On site",
+    "可达现有供给 / Reachable",
+    "剩余容量 / Spare",
+    "结论 / Verdict",
+    "缺口 / Shortfall",
+    "核实 / Verified",
+]
+
+
+def _markdown(report: dict) -> str:
+    lines = ["# 居住区公共服务设施审查 / Residential district review", ""]
+    if any("synthetic" in x for x in report["data_labels"]):
+        lines += ["**合成演示数据 / SYNTHETIC DEMO DATA** — generated streets and facilities.", ""]
+    lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
+              f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
+              f"{report['version']}.", ""]  # fmt: skip
+    for p in report["proposals"]:
+        lines += [f"## {p['name']} ({p['proposal_id']}) — {_VERDICT_ZH[p['verdict']]}", "",
+                  f"Residents / 居民: {p['residents']:,.0f} ({p['residents_from']}); "
+                  f"area {p['area_m2'] / 1e4:,.1f} ha.", "",
+                  "| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]  # fmt: skip
+        lines += ["| " + " | ".join(r) + " |" for r in _rows(p)]
+        if p["not_assessed"]:
+            lines += ["", "Not assessed / 未评估: " + "; ".join(
+                f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])]  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _html(report: dict) -> str:
+    parts = []
+    for p in report["proposals"]:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEAD)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                       for r in _rows(p))  # fmt: skip
+        na = ""
+        if p["not_assessed"]:
+            na = (
+                "<p>未评估 / Not assessed: "
+                + html.escape(
+                    "; ".join(f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])
+                )
+                + "</p>"
+            )
+        parts.append(
+            f"<section class='page'><h2>{html.escape(str(p['name']))} "
+            f"({html.escape(str(p['proposal_id']))}) — "
+            f"<span class='v-{p['verdict'].replace(' ', '-')}'>{_VERDICT_ZH[p['verdict']]}"
+            f"</span></h2><p>居民 / Residents: {p['residents']:,.0f} "
+            f"({html.escape(p['residents_from'])}); 用地 / area "
+            f"{p['area_m2'] / 1e4:,.1f} ha</p><table><tr>{head}</tr>{body}</table>{na}</section>"
+        )
+    badge = ""
+    if any("synthetic" in x for x in report["data_labels"]):
+        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — streets and facilities "
+                 "are generated, not surveyed</p>")  # fmt: skip
+    return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>居住区公共服务设施审查 / Residential district review</title>
+<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px}}
+table{{border-collapse:collapse;font-size:13px}}th,td{{border:1px solid #ccc;padding:3px 6px}}
+th{{background:#f2f2f2}}.v-pass{{color:#1a7f37}}.v-fail{{color:#c62828}}
+.v-cannot-check{{color:#a66300}}.badge{{background:#fff3cd;border:1px solid #e0a800;padding:6px}}
+.page{{page-break-after:always;margin-bottom:32px}}</style></head><body>
+<h1>居住区公共服务设施审查<br><small>Residential district review</small></h1>{badge}
+<p>步行 {report["threshold_minutes"]:g} 分钟 @ {report["speed_kmh"]:g} km/h =
+{report["threshold_m"]:.0f} m · hzspatial {html.escape(report["version"])}</p>
+{"".join(parts)}</body></html>"""

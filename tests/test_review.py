@@ -1,0 +1,248 @@
+"""Land-use review, hand-worked on small files (UTM 48N, metres):
+
+north street  y = 100   ───────────────────────────────── (proposal A above it)
+              river (100 m wide), one bridge at x = 2000
+south street  y = 0     ───────────────────────────────── clinic at x = 100,
+                                                         kindergarten at x = 3000
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hzspatial import FacilityInput
+from hzspatial.errors import InputError
+from hzspatial.review import review_districts
+
+X0, Y0 = 690_000.0, 3_660_000.0
+EXE = str(Path(sys.executable).parent / "hzspatial")
+
+KINDERGARTEN_STANDARDS = """
+[[standard]]
+id = "kindergarten_places_per_1000"
+category = "kindergarten"
+metric = "supply_per_capita"
+supply = "places"
+per = 1000
+target = 30
+unit = "places per 1,000 residents"
+source = "test rule"
+
+[[standard]]
+id = "kindergarten_within_300m"
+category = "kindergarten"
+metric = "share_within"
+distance_m = 300
+target = 1.0
+unit = "share of residents"
+source = "GB 50180-2018 (5-minute circle)"
+"""
+
+
+def box(x0, y0, x1, y1):
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("review")
+    segs = [
+        shapely.LineString([(X0 + x, Y0 + y), (X0 + x + 100, Y0 + y)])
+        for y in (0.0, 100.0)
+        for x in np.arange(0, 4000, 100.0)
+    ]
+    segs.append(shapely.LineString([(X0 + 2000, Y0), (X0 + 2000, Y0 + 100)]))  # the bridge
+    gpd.GeoDataFrame(geometry=segs, crs=32648).to_file(tmp / "streets.gpkg")
+    gpd.GeoDataFrame(
+        {"id": ["Z"], "name": ["zone"]}, geometry=[box(-500, -1000, 4500, 1000)], crs=32648
+    ).to_file(tmp / "zone.gpkg")
+    pd.DataFrame(
+        {
+            "id": ["C1", "E1", "F1", "T1", "K1"],
+            "category": ["clinic", "elderly_care", "football_pitch", "childcare", "kindergarten"],
+            "x": X0 + np.array([100, 3500, 3600, 3700, 3000]),
+            "y": Y0 - 5,
+            "area_m2": [200, 800, 4000, 300, 3000],
+            "beds": [0, 20, None, None, None],
+            "places": [None, None, None, 40, 100],
+        }
+    ).to_csv(tmp / "fac.csv", index=False)
+    # 5,000 existing residents next to the kindergarten (they need 150 of its 100 places)
+    pd.DataFrame({"id": ["E"], "x": [X0 + 3100], "y": [Y0 - 5], "population": [5000]}).to_csv(
+        tmp / "existing.csv", index=False
+    )
+    (tmp / "kg.toml").write_text(KINDERGARTEN_STANDARDS)
+    return tmp
+
+
+def proposals(tmp, geoms, **attrs):
+    p = tmp / f"proposals_{len(list(tmp.glob('proposals_*')))}.gpkg"
+    gpd.GeoDataFrame(attrs, geometry=geoms, crs=32648).to_file(p)
+    return p
+
+
+def review(world, district, **kw):
+    return review_districts(
+        district,
+        world / "streets.gpkg",
+        [FacilityInput(world / "fac.csv")],
+        residents_file=world / "existing.csv",
+        boundaries=world / "zone.gpkg",
+        crs_in=32648,
+        **kw,
+    )
+
+
+def check(res, pid, standard):
+    p = next(p for p in res.report["proposals"] if p["proposal_id"] == pid)
+    return next(c for c in p["checks"] if c["standard"] == standard)
+
+
+def test_requirements_for_12000_residents(world):
+    d = proposals(world, [box(50, 110, 250, 300)], id=["A"], population=[12000])
+    res = review(world, d)
+    assert check(res, "A", "elderly_land_per_resident")["requirement"] == pytest.approx(1200)
+    assert check(res, "A", "football_pitches_per_10000")["requirement"] == pytest.approx(1.2)
+    assert check(res, "A", "childcare_places_per_1000")["requirement"] == pytest.approx(55.2)
+    assert check(res, "A", "elderly_beds_per_1000")["requirement"] == pytest.approx(522)
+
+
+def test_across_the_river_from_the_only_clinic_fails(world):
+    d = proposals(world, [box(50, 110, 250, 300)], id=["A"], population=[12000])
+    c = check(review(world, d), "A", "health_centre_within_1000m")
+    assert c["verdict"] == "fail" and c["reason"] == "distance"
+    # from the boundary's east corner (x = 250): a 10 m step onto the north street,
+    # 1,750 m east, the 100 m bridge, 1,900 m back west, the clinic's 5 m leg
+    assert c["nearest_existing_m"] == pytest.approx(10 + 1750 + 100 + 1900 + 5, abs=0.01)
+    assert c["shortfall"] == pytest.approx(c["nearest_existing_m"] - 1000)
+
+
+def test_full_kindergarten_fails_on_capacity_not_distance(world):
+    d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], population=[2000])
+    res = review(world, d, standards=world / "kg.toml")
+    near = check(res, "B", "kindergarten_within_300m")
+    assert near["verdict"] == "pass" and near["nearest_existing_m"] <= 300
+    cap = check(res, "B", "kindergarten_places_per_1000")
+    assert cap["requirement"] == pytest.approx(60)  # 30 per 1,000 × 2,000
+    assert cap["reachable_existing_supply"] == pytest.approx(100)
+    assert cap["spare_capacity"] == pytest.approx(0)  # 5,000 residents need 150 > 100
+    assert cap["verdict"] == "fail" and cap["reason"] == "capacity"
+    assert cap["shortfall"] == pytest.approx(60)
+    assert res.exit_code == 1
+
+
+def test_declared_on_site_provision_turns_fail_into_pass(world):
+    d = proposals(
+        world,
+        [box(2900, -300, 3100, -110)],
+        id=["B"],
+        population=[2000],
+        onsite_kindergarten_places=[60.0],
+    )
+    res = review(world, d, standards=world / "kg.toml")
+    cap = check(res, "B", "kindergarten_places_per_1000")
+    assert cap["provided_on_site"] == 60 and cap["verdict"] == "pass"
+    assert res.exit_code == 0
+
+
+def test_spare_capacity_is_shared_by_supply(world):
+    # existing 1,000 residents need 30 places of K1's 100 → 70 spare; a 2,000-resident
+    # proposal needs 60 → pass
+    pd.DataFrame({"id": ["E"], "x": [X0 + 3100], "y": [Y0 - 5], "population": [1000]}).to_csv(
+        world / "few.csv", index=False
+    )
+    d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], population=[2000])
+    res = review_districts(
+        d,
+        world / "streets.gpkg",
+        [FacilityInput(world / "fac.csv")],
+        residents_file=world / "few.csv",
+        boundaries=world / "zone.gpkg",
+        crs_in=32648,
+        standards=world / "kg.toml",
+    )
+    cap = check(res, "B", "kindergarten_places_per_1000")
+    assert cap["spare_capacity"] == pytest.approx(70) and cap["verdict"] == "pass"
+
+
+def test_households_and_missing_residents(world):
+    d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], households=[1000])
+    res = review(world, d, standards=world / "kg.toml", persons_per_household=3.0)
+    assert res.report["proposals"][0]["residents"] == 3000
+    bad = proposals(world, [box(2900, -300, 3100, -110)], id=["B"])
+    with pytest.raises(InputError, match="no residents") as e:
+        review(world, bad)
+    assert bad.name in str(e.value)
+
+
+def test_cli_exit_codes_and_outputs(world, tmp_path):
+    d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], population=[2000])
+    args = [
+        EXE,
+        "review",
+        str(d),
+        "--network",
+        str(world / "streets.gpkg"),
+        "--facilities",
+        str(world / "fac.csv"),
+        "--residents",
+        str(world / "existing.csv"),
+        "--boundaries",
+        str(world / "zone.gpkg"),
+        "--crs-in",
+        "32648",
+        "--standards",
+        str(world / "kg.toml"),
+    ]
+    out = tmp_path / "fail"
+    proc = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "fail" in proc.stdout and "capacity" in proc.stdout
+    rep = json.loads((out / "review.json").read_text("utf-8"))
+    assert rep["exit_code"] == 1 and rep["proposals"][0]["verdict"] == "fail"
+    for name in ("review.html", "review.md", "map.html"):
+        assert (out / name).stat().st_size > 0
+    md = (out / "review.md").read_text("utf-8")
+    assert "不通过 / fail" in md and "kindergarten" in md
+    ok = proposals(
+        world,
+        [box(2900, -300, 3100, -110)],
+        id=["B"],
+        population=[2000],
+        onsite_kindergarten_places=[60.0],
+    )
+    args[2] = str(ok)
+    proc = subprocess.run(
+        [*args, "--out", str(tmp_path / "ok")], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    args[2] = str(tmp_path / "missing.gpkg")
+    proc = subprocess.run(
+        [*args, "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2 and "missing.gpkg" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "bad").exists()
+
+
+def test_demo_review_runs(tmp_path):
+    proc = subprocess.run(
+        [EXE, "review", "--demo", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    rep = json.loads((tmp_path / "r" / "review.json").read_text("utf-8"))
+    assert [p["proposal_id"] for p in rep["proposals"]] == ["P1", "P2"]
+    assert rep["data_labels"] == ["synthetic demo data"]
+    p1 = rep["proposals"][0]
+    land = next(c for c in p1["checks"] if c["standard"] == "elderly_land_per_resident")
+    assert land["requirement"] == pytest.approx(1200) and land["provided_on_site"] == 1200
+    assert land["verdict"] == "pass"
