@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
+from hzspatial.engine import EngineInput, compute, compute_tiled
 from hzspatial.errors import DataWarning, InputError
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.io import (
@@ -37,7 +38,7 @@ from hzspatial.io import (
     write_json,
 )
 from hzspatial.io.facilities import known_categories
-from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
+from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs", "SYNTHETIC_LABEL"]
@@ -196,6 +197,8 @@ def run_coverage(
     extra_categories: Iterable[str] = (),
     persons_per_household: float | None = None,
     require_standards: bool = True,
+    tiles: str | None = None,
+    submit: Callable | None = None,
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -232,6 +235,13 @@ def run_coverage(
     require_standards : bool
         Raise when a facility category has no standard in the catalogue (default); False
         reports coverage only for such categories.
+    tiles : {None, "district"}
+        ``"district"`` searches district by district on the subgraph within a buffer of the
+        largest threshold (identical coverage; distances beyond the buffer read as
+        unreachable) — for large areas and parallel runs.
+    submit : callable, optional
+        With ``tiles``: ``submit(fn, args) -> future``, e.g. a ``dask.distributed.Client``'s
+        ``submit``, to search tiles in parallel.
     """
     if not (minutes > 0 and speed_kmh > 0):
         raise InputError(
@@ -264,42 +274,14 @@ def run_coverage(
     pop_m = pop.to_crs(graph.crs)
     bnd_m = bnd.to_crs(graph.crs)
     demand_pts = shapely.point_on_surface(pop_m.geometry.to_numpy())
-    dsnap = snap_points(graph, demand_pts, max_snap_m)
-    if not dsnap.ok.any():
-        raise InputError(
-            f"no resident location lies within {max_snap_m:g} m of the network",
-            file=str(population),
-            hint="check that network and residents overlap and share a coordinate system",
-        )
-    if (~dsnap.ok).any():
-        ids = pop.loc[~dsnap.ok, "demand_id"].astype(str).tolist()
-        warnings.warn(
-            f"{population}: {len(ids)} resident locations farther than {max_snap_m:g} m "
-            f"from the network are excluded ({', '.join(ids[:8])}"
-            f"{'…' if len(ids) > 8 else ''})",
-            DataWarning,
-            stacklevel=2,
-        )
-    fsnap_all = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m)
-    fac["snapped"] = fsnap_all.ok
-    far = ~fsnap_all.ok
-    if far.any():
-        ids = fac.loc[far, "facility_id"].astype(str).tolist()
-        warnings.warn(
-            f"{len(ids)} facilities farther than {max_snap_m:g} m from the network are "
-            f"excluded: {', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}",
-            DataWarning,
-            stacklevel=2,
-        )
-
     areas = bnd_m.geometry.to_numpy()
-    pop["district_id"] = bnd["district_id"].to_numpy()[an.assign_to_areas(demand_pts, areas)]
-    pop.loc[an.assign_to_areas(demand_pts, areas) < 0, "district_id"] = None
+    area_of_demand = an.assign_to_areas(demand_pts, areas)
+    pop["district_id"] = np.where(
+        area_of_demand >= 0, bnd["district_id"].to_numpy()[area_of_demand], None
+    )
     fac_area = an.assign_to_areas(fac_m.geometry.to_numpy(), areas)
     fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
 
-    people = pop["population"].to_numpy(dtype=float) * dsnap.ok
-    sources = ct.source_graph(graph, fsnap_all)  # one extended graph for every category
     categories = list(dict.fromkeys(fac["category"]))
     known = known_categories(extra)
     thresholds = {}
@@ -324,23 +306,61 @@ def run_coverage(
                 hint="add a [[standard]] for it to a --standards file, or pass "
                 "--no-standards-check to report coverage only",
             )
+    cat_minutes = {c: thresholds.get(c, float(minutes)) for c in categories}
+    limits = {c: ct.minutes_to_metres(m, speed_kmh) for c, m in cat_minutes.items()}
+    inp = EngineInput(graph, fac_m.geometry.to_numpy(), fac["category"].to_numpy(), demand_pts,
+                      limits, max_snap_m)  # fmt: skip
+    if tiles is None:
+        eng = compute(inp)
+    elif tiles == "district":
+        reach = [x.distance_m for x in stds if x.evaluated and x.distance_m]
+        buffer_m = max([*limits.values(), *reach, max_snap_m]) + 50.0
+        eng = compute_tiled(inp, areas, _nearest_area(demand_pts, areas, area_of_demand),
+                            _nearest_area(fac_m.geometry.to_numpy(), areas, fac_area), buffer_m,
+                            submit=submit)  # fmt: skip
+    else:
+        raise InputError(f"unknown tiling {tiles!r}", column="tiles", hint="use 'district'")
+    if not eng.demand_ok.any():
+        raise InputError(
+            f"no resident location lies within {max_snap_m:g} m of the network",
+            file=str(population),
+            hint="check that network and residents overlap and share a coordinate system",
+        )
+    if (~eng.demand_ok).any():
+        ids = pop.loc[~eng.demand_ok, "demand_id"].astype(str).tolist()
+        warnings.warn(
+            f"{population}: {len(ids)} resident locations farther than {max_snap_m:g} m "
+            f"from the network are excluded ({', '.join(ids[:8])}"
+            f"{'…' if len(ids) > 8 else ''})",
+            DataWarning,
+            stacklevel=2,
+        )
+    fac["snapped"] = eng.facility_ok
+    if (~eng.facility_ok).any():
+        ids = fac.loc[~eng.facility_ok, "facility_id"].astype(str).tolist()
+        warnings.warn(
+            f"{len(ids)} facilities farther than {max_snap_m:g} m from the network are "
+            f"excluded: {', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}",
+            DataWarning,
+            stacklevel=2,
+        )
+
+    people = pop["population"].to_numpy(dtype=float) * eng.demand_ok
     pph = persons_per_household or default_persons_per_household()
     cat_summary: dict[str, dict] = {}
     catchment_frames, underserved_rows = [], []
     pairs: dict[str, Pairs] = {}
     for cat in categories:
         sel = np.flatnonzero(fac["category"].to_numpy() == cat)
-        cat_min = thresholds.get(cat, float(minutes))
-        limit = ct.minutes_to_metres(cat_min, speed_kmh)
-        if not fsnap_all.ok[sel].any():
+        cat_min, limit = cat_minutes[cat], limits[cat]
+        if not eng.facility_ok[sel].any():
             raise InputError(
                 f"no {cat} facility lies within {max_snap_m:g} m of the network",
                 file=str(fac["input"].iloc[sel[0]]),
                 column="lon/lat",
                 hint="check the facilities' coordinates and --crs-in",
             )
-        near = ct.nearest_facility(graph, fsnap_all, members=sel, sources=sources)
-        dist, which = ct.demand_distances(graph, near, dsnap, fsnap_all, members=sel)
+        dist, which = eng.distance_m[cat], eng.nearest[cat]
         covered = dist <= limit
         pop[f"dist_{cat}_m"] = dist
         pop[f"nearest_{cat}"] = np.where(
@@ -350,16 +370,14 @@ def run_coverage(
         stats = an.coverage_stats(dist, people, limit)
         cat_summary[cat] = {
             "label": known[cat].label if cat in known else cat,
-            "facilities": int(fsnap_all.ok[sel].sum()),
+            "facilities": int(eng.facility_ok[sel].sum()),
             "threshold_minutes": cat_min,
             "threshold_m": limit,
             **stats,
         }
-        sub = fsnap_all.take(sel)
-        polys = ct.facility_catchments(graph, sub, limit)
-        catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], polys, graph.crs, cat_min, limit))
-        di, fj, dd = ct.facility_demand_pairs(graph, sub, dsnap, limit)
-        pairs[cat] = Pairs(di, sel[fj], dd, limit)
+        catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], eng.catchments[sel], graph.crs,
+                                                  cat_min, limit))  # fmt: skip
+        pairs[cat] = Pairs(*eng.pairs[cat], limit)
         lacking = np.flatnonzero(~covered & (people > 0))
         underserved_rows += _underserved_areas(
             pop_m.geometry.to_numpy()[lacking], demand_pts[lacking], people[lacking],
@@ -367,7 +385,6 @@ def run_coverage(
             reason=f"no facility within {limit:.0f} m",
         )  # fmt: skip
 
-    area_of_demand = an.assign_to_areas(demand_pts, areas)
     ev = evaluate_standards(stds, StandardsInput(
         facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
         area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
@@ -448,6 +465,15 @@ def run_coverage(
         boundaries=bnd,
         standards=tuple(stds),
     )
+
+
+def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+    """``assigned`` with points outside every area given the nearest one."""
+    out = assigned.copy()
+    miss = np.flatnonzero(out < 0)
+    if len(miss):
+        out[miss] = shapely.STRtree(areas).query_nearest(points[miss], all_matches=False)[1]
+    return out
 
 
 def _check_boundaries_cover(graph: WalkGraph, bnd: gpd.GeoDataFrame, path) -> None:
