@@ -195,6 +195,18 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--standards", default="hanzhong")
     rev.add_argument("--quiet", action="store_true")
     rev.add_argument("--json", action="store_true", help="print review.json to stdout")
+    bat = sub.add_parser("batch", help="run the scenarios of a TOML file in parallel on Dask")
+    bat.add_argument("scenarios", type=Path, help="scenarios file (see data/scenarios/)")
+    bat.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
+    bat.add_argument(
+        "--scheduler",
+        help="address of an existing Dask scheduler, e.g. "
+        "tcp://10.0.0.5:8786 (then --workers is ignored)",
+    )
+    bat.add_argument("--out", type=Path, help="output folder (default maps/batch)")
+    bat.add_argument("--force", action="store_true", help="rerun completed scenarios")
+    bat.add_argument("--quiet", action="store_true")
+    bat.add_argument("--json", action="store_true", help="print batch results as JSON")
     std = sub.add_parser("standards", help="list the standards catalogue")
     std.add_argument("--standards", default="hanzhong")
     std.add_argument("--json", action="store_true")
@@ -208,7 +220,8 @@ def _setup_logging(quiet: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
-    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    for noisy in ("pyogrio", "distributed", "tornado", "bokeh"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if quiet:
         warnings.simplefilter("ignore", DataWarning)
 
@@ -295,6 +308,8 @@ def _run(args: argparse.Namespace) -> int:
         return _standards(args)
     if args.command == "review":
         return _review(args)
+    if args.command == "batch":
+        return _batch(args)
     t0 = time.perf_counter()
     if args.command == "demo":
         kwargs = demo_inputs()
@@ -443,6 +458,60 @@ def _review(args: argparse.Namespace) -> int:
                 print(f"  {c['verdict']:12} {c['standard']:34} ({c['reason']}{short})")
         print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
     return result.exit_code
+
+
+def _batch(args: argparse.Namespace) -> int:
+    import distributed  # noqa: F401  (imported first: it configures its loggers on import)
+
+    from hzspatial.batch import run_batch
+
+    for noisy in ("distributed", "tornado"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    out = args.out or Path("maps") / "batch"
+    bar = None
+    if not args.quiet and not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        from hzspatial.batch import load_scenarios
+
+        bar = tqdm(total=len(load_scenarios(args.scenarios)[0]), unit="scenario",
+                   desc="scenarios", file=sys.stderr)  # fmt: skip
+
+    def progress(r):
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{r.name}: {r.status}")
+        elif not args.quiet and not args.json:
+            print(f"{r.name}: {r.status}" + (f" — {r.error}" if r.error else ""),
+                  file=sys.stderr)  # fmt: skip
+
+    results, table = run_batch(
+        args.scenarios,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        force=args.force,
+        progress=progress,
+    )
+    if bar is not None:
+        bar.close()
+    failed = [r for r in results if r.status == "failed"]
+    if args.json:
+        print(json.dumps({"scenarios": [{"name": r.name, "status": r.status, "error": r.error,
+                                          "seconds": r.seconds, "summary": r.summary}
+                                         for r in results],
+                          "comparison": table.to_dict("records")},
+                         ensure_ascii=False, indent=2, default=str))  # fmt: skip
+    elif not args.quiet:
+        for r in results:
+            line = f"  {r.name:24} {r.status:8} {r.seconds:6.1f} s"
+            print(line + (f"  {r.error}" if r.error else ""))
+        print(
+            f"wrote comparison.csv, comparison.xlsx, batch.json and one folder per scenario "
+            f"to {out}/"
+        )
+    return 1 if failed else 0
 
 
 def _standards(args: argparse.Namespace) -> int:

@@ -199,6 +199,8 @@ def run_coverage(
     require_standards: bool = True,
     tiles: str | None = None,
     submit: Callable | None = None,
+    area: Sequence[str] | None = None,
+    exclude_facilities: Sequence[str] = (),
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -242,6 +244,11 @@ def run_coverage(
     submit : callable, optional
         With ``tiles``: ``submit(fn, args) -> future``, e.g. a ``dask.distributed.Client``'s
         ``submit``, to search tiles in parallel.
+    area : sequence of str, optional
+        District ids (e.g. adcodes) to analyse; residents elsewhere are left out, while
+        facilities anywhere may serve them.
+    exclude_facilities : sequence of str
+        Facility ids to leave out (what-if scenarios).
     """
     if not (minutes > 0 and speed_kmh > 0):
         raise InputError(
@@ -259,6 +266,15 @@ def run_coverage(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
         )
     fac = read_facility_inputs(items, crs_in, study_area, extra)
+    if exclude_facilities:
+        unknown = sorted(set(exclude_facilities) - set(fac["facility_id"]))
+        if unknown:
+            raise InputError(
+                f"facility ids to remove not found: {', '.join(unknown[:8])}",
+                column="remove_facilities",
+                hint="use ids of the facility files",
+            )
+        fac = fac[~fac["facility_id"].isin(list(exclude_facilities))].reset_index(drop=True)
     pop = read_population(
         population,
         crs_in=crs_in,
@@ -267,6 +283,26 @@ def run_coverage(
     )
     graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
     _check_boundaries_cover(graph, bnd, boundaries)
+    if area is not None:
+        wanted = [str(a) for a in area]
+        missing = sorted(set(wanted) - set(bnd["district_id"]))
+        if missing:
+            raise InputError(
+                f"area district(s) {', '.join(missing)} not in the boundaries",
+                file=str(boundaries),
+                column="area",
+                hint=f"use ids of {', '.join(bnd['district_id'][:12])}",
+            )
+        bnd = bnd[bnd["district_id"].isin(wanted)].reset_index(drop=True)
+        inside = an.assign_to_areas(shapely.point_on_surface(pop.geometry.to_numpy()),
+                                    bnd.geometry.to_numpy()) >= 0  # fmt: skip
+        if not inside.any():
+            raise InputError(
+                "no residents inside the selected area",
+                column="area",
+                hint="check the district ids",
+            )
+        pop = pop[inside].reset_index(drop=True)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
 

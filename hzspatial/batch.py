@@ -1,0 +1,291 @@
+"""Scripted batch analyses: many coverage scenarios from one TOML file, in parallel on Dask.
+
+A scenarios file has ``[defaults]`` and ``[[scenario]]`` tables; each scenario inherits the
+defaults and may change inputs, ``area`` (district ids), thresholds, standards, tiling, and
+``add_facilities`` / ``remove_facilities`` for what-if runs. Paths are relative to the file.
+
+Every scenario writes the ``coverage`` outputs into ``OUT/<name>/`` atomically, plus a
+completion marker holding the hash of its configuration and input files: a rerun skips
+scenarios whose hash matches (``force=True`` redoes them). A failing scenario is reported
+with its error and the others finish. ``comparison.csv`` / ``comparison.xlsx`` list every
+scenario × indicator with the difference to the baseline scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from hzspatial import __version__
+from hzspatial.errors import InputError
+from hzspatial.io import FacilityInput, file_sha256, staged_output, write_json
+
+__all__ = ["Scenario", "ScenarioResult", "load_scenarios", "run_scenario", "run_batch",
+           "comparison_table"]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+MARKER = ".hzspatial-complete"
+_KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes", "speed_kmh",
+         "thresholds", "standards", "crs_in", "area", "add_facilities", "remove_facilities",
+         "tiles", "require_standards", "baseline"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One coverage run of a batch (paths absolute)."""
+
+    name: str
+    network: str
+    facilities: tuple[str, ...]
+    population: str
+    boundaries: str | None = None
+    minutes: float = 15.0
+    speed_kmh: float = 4.0
+    thresholds: dict = field(default_factory=dict)
+    standards: str = "hanzhong"
+    crs_in: str | None = None
+    area: tuple[str, ...] | None = None
+    add_facilities: tuple[str, ...] = ()
+    remove_facilities: tuple[str, ...] = ()
+    tiles: str | None = None
+    require_standards: bool = True
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the configuration, the input files' contents and hzspatial's version."""
+        files = [self.network, self.population, *self.facilities, *self.add_facilities]
+        files += [self.boundaries] if self.boundaries else []
+        std = Path(self.standards)
+        files += [str(std)] if std.is_file() else []
+        cfg = asdict(self) | {"version": __version__,
+                              "files": {f: file_sha256(f) for f in files}}  # fmt: skip
+        cfg.pop("name")
+        return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _paths(value, base: Path) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(str((base / str(v)).resolve()) for v in items)
+
+
+def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
+    """Read a scenarios file. Returns the scenarios and the baseline scenario's name.
+
+    Raises
+    ------
+    InputError
+        One line naming the file, the scenario and the key for any problem.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("scenarios file not found", file=str(p), hint="check the path")
+    try:
+        raw = tomllib.loads(p.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=str(p)) from exc
+    defaults = raw.get("defaults", {})
+    entries = raw.get("scenario")
+    if not isinstance(entries, list) or not entries:
+        raise InputError("no [[scenario]] entries", file=str(p),
+                         hint="see data/scenarios/hanzhong_demo.toml")  # fmt: skip
+    base = p.parent
+    out: list[Scenario] = []
+    for i, entry in enumerate(entries, start=1):
+        merged = defaults | entry
+        where = f"scenario {i} ({entry.get('name', 'unnamed')})"
+        unknown = sorted(set(merged) - _KEYS)
+        if unknown:
+            raise InputError(f"unknown key(s) {', '.join(unknown)}", file=str(p), where=where,
+                             hint=f"allowed: {', '.join(sorted(_KEYS))}")  # fmt: skip
+        for key in ("name", "network", "facilities", "population"):
+            if key not in merged:
+                raise InputError(f"missing '{key}'", file=str(p), where=where,
+                                 hint="give it in the scenario or in [defaults]")  # fmt: skip
+        kw = {k: v for k, v in merged.items() if k in _KEYS - {"baseline"}}
+        for key in ("network", "population", "boundaries"):
+            if key in kw:
+                kw[key] = _paths(kw[key], base)[0]
+        for key in ("facilities", "add_facilities"):
+            if key in kw:
+                kw[key] = _paths(kw[key], base)
+        std = base / str(kw.get("standards", "hanzhong"))
+        if std.suffix == ".toml":
+            kw["standards"] = str(std.resolve())
+        for key in ("area", "remove_facilities"):
+            if key in kw:
+                kw[key] = tuple(str(x) for x in (kw[key] if isinstance(kw[key], list)
+                                                  else [kw[key]]))  # fmt: skip
+        for f in (kw["network"], kw["population"], *kw["facilities"],
+                  *kw.get("add_facilities", ())):  # fmt: skip
+            if not Path(f).is_file():
+                raise InputError("input file not found", file=f, where=where,
+                                 hint=f"paths are relative to {base}")  # fmt: skip
+        out.append(Scenario(**kw))
+    names = [s.name for s in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"duplicate scenario name(s) {', '.join(dup)}", file=str(p),
+                         hint="give each scenario its own name")  # fmt: skip
+    baseline = defaults.get("baseline", names[0])
+    if baseline not in names:
+        raise InputError(f"baseline {baseline!r} is not a scenario", file=str(p),
+                         column="baseline", hint=f"use one of {', '.join(names)}")  # fmt: skip
+    return out, baseline
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Outcome of one scenario: ``status`` is ``done``, ``skipped`` or ``failed``."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    error: str = ""
+    fingerprint: str = ""
+    summary: dict | None = None
+
+
+def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
+                 submit: Callable | None = None) -> ScenarioResult:  # fmt: skip
+    """Run one scenario into ``out_root/<name>`` (skipped when already complete)."""
+    from hzspatial.run import run_coverage
+
+    out = Path(out_root) / s.name
+    t0 = time.perf_counter()
+    log_path = Path(out_root) / f"{s.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("hzspatial")
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    try:
+        fp = s.fingerprint()
+        marker = out / MARKER
+        if not force and marker.is_file() and marker.read_text().strip() == fp:
+            summary = json.loads((out / "summary.json").read_text("utf-8"))
+            return ScenarioResult(s.name, "skipped", 0.0, "", fp, summary)
+        facilities = [FacilityInput(f) for f in (*s.facilities, *s.add_facilities)]
+        res = run_coverage(
+            s.network, facilities, s.population, s.boundaries, minutes=s.minutes,
+            speed_kmh=s.speed_kmh, category_minutes=s.thresholds, standards=s.standards,
+            crs_in=s.crs_in, require_standards=s.require_standards, tiles=s.tiles,
+            submit=submit, area=s.area, exclude_facilities=s.remove_facilities,
+        )  # fmt: skip
+        if marker.is_file():
+            marker.unlink()
+        res.write(out)
+        marker.write_text(fp)
+        logger.info("scenario %s done in %.1f s", s.name, time.perf_counter() - t0)
+        return ScenarioResult(s.name, "done", time.perf_counter() - t0, "", fp,
+                              json.loads((out / "summary.json").read_text("utf-8")))  # fmt: skip
+    except InputError as exc:
+        logger.error("scenario %s failed: %s", s.name, exc.line())
+        return ScenarioResult(s.name, "failed", time.perf_counter() - t0, exc.line())
+    except Exception as exc:  # one broken scenario must not stop the others
+        logger.error("scenario %s failed:\n%s", s.name, traceback.format_exc())
+        return ScenarioResult(s.name, "failed", time.perf_counter() - t0,
+                              f"{type(exc).__name__}: {exc}")  # fmt: skip
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _indicators(summary: dict) -> dict[str, float]:
+    out = {}
+    for cat, c in summary["categories"].items():
+        out[f"{cat} coverage share"] = c["coverage_share"]
+        out[f"{cat} residents covered"] = c["covered_population"]
+        out[f"{cat} median walk (m)"] = c["median_distance_m"]
+        out[f"{cat} facilities"] = c["facilities"]
+    for st in summary["standards"]:
+        if st.get("value") is not None:
+            out[f"{st['id']} ({st['unit']})"] = st["value"]
+    out["residents"] = summary["population"]
+    return out
+
+
+def comparison_table(results: Iterable[ScenarioResult], baseline: str) -> pd.DataFrame:
+    """Scenario × indicator (long format) with the difference to the baseline scenario."""
+    rows = [
+        {"scenario": r.name, "indicator": k, "value": v}
+        for r in results
+        if r.summary
+        for k, v in _indicators(r.summary).items()
+    ]
+    df = pd.DataFrame(rows, columns=["scenario", "indicator", "value"])
+    base = df[df["scenario"] == baseline].set_index("indicator")["value"]
+    df["baseline"] = df["indicator"].map(base)
+    df["difference"] = pd.to_numeric(df["value"]) - pd.to_numeric(df["baseline"])
+    return df
+
+
+def run_batch(
+    path: str | Path,
+    out_root: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: Callable[[ScenarioResult], None] | None = None,
+) -> tuple[list[ScenarioResult], pd.DataFrame]:
+    """Run every scenario of a file on Dask (a LocalCluster, or ``scheduler`` if given).
+
+    Returns the scenario results (in file order) and the comparison table, also written as
+    ``comparison.csv`` and ``comparison.xlsx`` with ``batch.json`` into ``out_root``.
+    """
+    scenarios, baseline = load_scenarios(path)
+    out = Path(out_root)
+    out.mkdir(parents=True, exist_ok=True)
+    results = _run_on_dask(scenarios, out, workers, scheduler, force, progress)
+    table = comparison_table(results, baseline)
+    with staged_output(out) as stage:
+        table.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
+        table.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison 比较")
+        write_json({"version": __version__, "baseline": baseline, "scenarios": [
+            {"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error,
+             "fingerprint": r.fingerprint} for r in results]},
+            stage / "batch.json")  # fmt: skip
+    return results, table
+
+
+def _run_on_dask(scenarios, out, workers, scheduler, force, progress) -> list[ScenarioResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise ImportError(
+            "batch runs need dask.distributed: pip install 'dask[distributed]'"
+        ) from exc
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)  # fmt: skip
+        client = Client(cluster)
+    try:
+        futures = {client.submit(run_scenario, s, str(out), force, key=f"scenario-{s.name}-"
+                                 f"{time.time_ns()}", pure=False): s.name
+                   for s in scenarios}  # fmt: skip
+        done = {}
+        for fut in as_completed(futures):
+            try:
+                r = fut.result()
+            except Exception as exc:  # the worker died: report, keep going
+                r = ScenarioResult(futures[fut], "failed", error=f"{type(exc).__name__}: {exc}")
+            done[r.name] = r
+            if progress:
+                progress(r)
+        return [done[s.name] for s in scenarios]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

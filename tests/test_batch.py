@@ -1,0 +1,132 @@
+"""Batch scenarios on a 2-worker Dask LocalCluster: equal to one-by-one runs, resumable,
+and a broken scenario fails alone."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hzspatial import FacilityInput, run_coverage
+from hzspatial.batch import load_scenarios
+from hzspatial.datasets import data_dir, demo_paths
+from hzspatial.errors import InputError
+
+EXE = str(Path(sys.executable).parent / "hzspatial")
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("batch")
+    d = data_dir()
+    (tmp / "broken.csv").write_text("name,category,lon,lat\nx,clinic,107.0x,33.06\n")
+    path = tmp / "scenarios.toml"
+    path.write_text(f"""
+[defaults]
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+baseline = "baseline"
+
+[[scenario]]
+name = "baseline"
+
+[[scenario]]
+name = "ten-minute-walk"
+minutes = 10
+
+[[scenario]]
+name = "broken-input"
+add_facilities = ["broken.csv"]
+""")
+    out = tmp / "out"
+    proc = subprocess.run(
+        [EXE, "batch", str(path), "--workers", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return path, out, proc
+
+
+def test_broken_scenario_fails_alone(scenarios):
+    _, out, proc = scenarios
+    assert proc.returncode == 1
+    status = {s["name"]: s for s in json.loads((out / "batch.json").read_text())["scenarios"]}
+    assert status["baseline"]["status"] == "done"
+    assert status["ten-minute-walk"]["status"] == "done"
+    assert status["broken-input"]["status"] == "failed"
+    assert "broken.csv" in status["broken-input"]["error"]
+    assert "row 2" in status["broken-input"]["error"]
+    assert not (out / "broken-input").exists()
+    assert (out / "broken-input.log").read_text()  # a log per scenario
+
+
+def test_parallel_equals_one_by_one(scenarios):
+    _, out, _ = scenarios
+    p = demo_paths()
+    for name, minutes in (("baseline", 15), ("ten-minute-walk", 10)):
+        alone = run_coverage(
+            p["network"], [FacilityInput(p["facilities"])], p["population"], minutes=minutes
+        )
+        par = json.loads((out / name / "summary.json").read_text("utf-8"))
+        for cat, c in alone.summary["categories"].items():
+            assert par["categories"][cat]["covered_population"] == c["covered_population"]
+            assert par["categories"][cat]["median_distance_m"] == pytest.approx(
+                c["median_distance_m"]
+            )
+        for st, ref in zip(par["standards"], alone.summary["standards"], strict=True):
+            assert st["id"] == ref["id"]
+            if ref["value"] == ref["value"] and ref["value"] is not None:
+                assert st["value"] == pytest.approx(ref["value"])
+
+
+def test_comparison_against_baseline(scenarios):
+    _, out, _ = scenarios
+    c = pd.read_csv(out / "comparison.csv")
+    row = c[
+        (c["scenario"] == "ten-minute-walk") & (c["indicator"] == "kindergarten coverage share")
+    ].iloc[0]
+    assert row["difference"] == pytest.approx(row["value"] - row["baseline"])
+    assert row["difference"] < 0  # a shorter walk covers fewer residents
+    assert set(c["scenario"]) == {"baseline", "ten-minute-walk"}
+    assert (out / "comparison.xlsx").stat().st_size > 0
+
+
+def test_rerun_skips_completed(scenarios):
+    path, out, _ = scenarios
+    proc = subprocess.run(
+        [EXE, "batch", str(path), "--workers", "2", "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    res = {s["name"]: s["status"] for s in json.loads(proc.stdout)["scenarios"]}
+    assert res == {"baseline": "skipped", "ten-minute-walk": "skipped", "broken-input": "failed"}
+    assert proc.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("[[scenario]]\nname = 'a'\n", "missing 'network'"),
+        (
+            "[[scenario]]\nname='a'\nnetwork='x.gpkg'\nfacilities=['f.csv']\npopulation='p.csv'\n"
+            "colour='red'\n",
+            "unknown key(s) colour",
+        ),
+        (
+            "[defaults]\nbaseline='zz'\n[[scenario]]\nname='a'\nnetwork='n.geojson'\n"
+            "facilities=['f.csv']\npopulation='p.geojson'\n",
+            "input file not found",
+        ),
+    ],
+)
+def test_bad_scenario_files(tmp_path, text, expect):
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    with pytest.raises(InputError, match=expect.replace("(", r"\(").replace(")", r"\)")) as e:
+        load_scenarios(p)
+    assert "s.toml" in str(e.value) or "not found" in str(e.value)
