@@ -213,22 +213,79 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+class _ProgressHandler(logging.Handler):
+    """Shows hzspatial's step messages as a tqdm progress bar (terminals only)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        from tqdm import tqdm
+
+        self.bar = tqdm(unit=" steps", file=sys.stderr, leave=False, dynamic_ncols=True,
+                        bar_format="{desc} [{n_fmt} steps, {elapsed}]")  # fmt: skip
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.bar.write(f"warning: {record.getMessage()}", file=sys.stderr)
+            return
+        self.bar.set_description_str(record.getMessage()[:90])
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+        super().close()
+
+
+class _RunLog(logging.Handler):
+    """Keeps the run's log lines for ``run.log`` in the output folder."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def write(self, folder: Path) -> None:
+        tmp = folder / ".run.log.partial"
+        tmp.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+        tmp.replace(folder / "run.log")
+
+
+RUN_LOG = _RunLog()
+
+
 def _setup_logging(quiet: bool) -> None:
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    """Terminals get a progress bar; pipes and files get plain log lines; --quiet only errors."""
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(logging.INFO)
+    if quiet:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.ERROR)
+        warnings.simplefilter("ignore", DataWarning)
+    elif sys.stderr.isatty():
+        handler = _ProgressHandler()
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    RUN_LOG.lines.clear()
+    logging.getLogger("hzspatial").addHandler(RUN_LOG)
     for noisy in ("pyogrio", "distributed", "tornado", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if quiet:
-        warnings.simplefilter("ignore", DataWarning)
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {message}", file=sys.stderr)
+        logging.getLogger("hzspatial").warning("%s", message)
 
     warnings.showwarning = show
+
+
+def _close_progress() -> None:
+    for h in logging.getLogger().handlers:
+        if isinstance(h, _ProgressHandler):
+            h.close()
 
 
 def _pad(text: str, width: int) -> str:
@@ -360,6 +417,9 @@ def _run(args: argparse.Namespace) -> int:
         **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
     )
     files = result.write(out, basemap=args.basemap, tianditu_key=os.environ.get("TIANDITU_KEY"))
+    RUN_LOG.write(out)
+    files.append(out / "run.log")
+    _close_progress()
     if args.json:
         print((out / "summary.json").read_text("utf-8"))
     elif not args.quiet:

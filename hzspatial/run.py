@@ -109,6 +109,7 @@ class CoverageResult:
         names = ["summary.json", "coverage_by_district.csv", "ratios.csv",
                  "catchments.geojson", "underserved.geojson", "map.html", "map.png",
                  "report.html", "tables.xlsx"]  # fmt: skip
+        logger.info("drawing the map")
         fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
         with staged_output(out_dir) as stage:
             write_json(self.summary, stage / "summary.json")
@@ -121,6 +122,7 @@ class CoverageResult:
             write_geojson(self.underserved, stage / "underserved.geojson")
             map_html = fmap.get_root().render()
             (stage / "map.html").write_text(map_html, encoding="utf-8")
+            logger.info("writing map.png, report.html and tables.xlsx")
             png = coverage_png(self, stage / "map.png")
             write_report_html(self, stage / "report.html", map_html, png)
             write_tables_xlsx(self, stage / "tables.xlsx")
@@ -421,6 +423,7 @@ def run_coverage(
             reason=f"no facility within {limit:.0f} m",
         )  # fmt: skip
 
+    logger.info("evaluating %d standards", len(stds))
     ev = evaluate_standards(stds, StandardsInput(
         facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
         area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
