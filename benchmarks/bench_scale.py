@@ -7,9 +7,10 @@ One command::
 
 A jittered street grid (5 % of links missing) is generated inside the real county
 boundaries (UTM 48N) with the requested number of nodes; 1,000 facilities (4 categories
-× 250) and 200,000 residents' locations (at most half the nodes) sit on random nodes. For each size the full
-engine — nearest-facility distances for the 4 categories, 1,000 street-following
-catchment polygons and the 2SFCA pairs, all within 15 minutes at 4 km/h (1,000 m) — runs
+× 250) and 200,000 residents' locations (at most half the nodes) sit on random nodes. For
+each size the full engine — nearest-facility distances for the 4 categories, 1,000
+street-following catchment polygons and the 2SFCA pairs, all within 15 minutes at 4 km/h
+(1,000 m) — runs
 
 * serially on the whole graph, and
 * tiled by county on a Dask LocalCluster with 2 workers (the largest size only, unless
@@ -22,6 +23,7 @@ the tiled results are checked to equal the serial ones (covered residents per ca
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import subprocess
@@ -116,7 +118,8 @@ def worker(mode: str, path: str, out: str) -> None:
                 if len(miss):
                     arr[miss] = shapely.STRtree(counties).query_nearest(
                         pts[miss], all_matches=False)[1]  # fmt: skip
-            res = compute_tiled(inp, counties, dem_t, fac_t, LIMIT_M + 50, submit=client.submit)
+            submit = functools.partial(client.submit, pure=False)  # no hashing of big inputs
+            res = compute_tiled(inp, counties, dem_t, fac_t, LIMIT_M + 50, submit=submit)
             extra_mb = max(
                 client.run(
                     lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -123,11 +123,32 @@ def subgraph(graph: WalkGraph, area: shapely.Geometry) -> WalkGraph:
                             source="tile")  # fmt: skip
 
 
+def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
+    """Plain arrays for a worker: shapely objects pickle one by one, arrays in one piece."""
+    coords, owner = shapely.get_coordinates(graph.edge_geometry, return_index=True)
+    counts = np.bincount(owner, minlength=graph.n_edges)
+    return (graph.node_xy, graph.edge_u, graph.edge_v, coords, counts, graph.crs.to_wkt(),
+            shapely.get_coordinates(fac_pts), shapely.get_coordinates(dem_pts))  # fmt: skip
+
+
+def _unpack(packed: tuple):
+    import pyproj
+
+    node_xy, u, v, coords, counts, wkt, fac_xy, dem_xy = packed
+    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
+    g = graph_from_edges(node_xy, u, v, lines, pyproj.CRS.from_wkt(wkt), keep_largest=False,
+                         source="tile")  # fmt: skip
+    return g, shapely.points(fac_xy), shapely.points(dem_xy)
+
+
 def _tile_task(args: tuple) -> tuple:
     """One tile, self-contained for a Dask worker: (inputs) → (tile index arrays, output)."""
-    sub, fac_idx, fac_pts, fac_cat, own_fac, dem_idx, dem_pts, limits, max_snap, bound = args
+    packed, fac_idx, fac_cat, own_fac, dem_idx, limits, max_snap, bound = args
+    sub, fac_pts, dem_pts = _unpack(packed)
     inp = EngineInput(sub, fac_pts, fac_cat, dem_pts, limits, max_snap, unbounded=True)
-    return fac_idx, dem_idx, own_fac, compute(inp, bound_m=bound, catchment_of=own_fac)
+    r = compute(inp, bound_m=bound, catchment_of=own_fac)
+    r.catchments = shapely.to_wkb(r.catchments)  # bytes travel back fast
+    return fac_idx, dem_idx, own_fac, r
 
 
 def compute_tiled(
@@ -172,9 +193,9 @@ def compute_tiled(
                                      shapely.get_y(inp.facility_points))  # fmt: skip
         fac_idx = np.flatnonzero(fac_in | own)
         sub = subgraph(inp.graph, area)
-        args = (sub, fac_idx, inp.facility_points[fac_idx], inp.facility_category[fac_idx],
-                own[fac_idx], dem_idx, inp.demand_points[dem_idx], inp.limits, inp.max_snap_m,
-                buffer_m)  # fmt: skip
+        packed = _pack(sub, inp.facility_points[fac_idx], inp.demand_points[dem_idx])
+        args = (packed, fac_idx, inp.facility_category[fac_idx], own[fac_idx], dem_idx,
+                inp.limits, inp.max_snap_m, buffer_m)  # fmt: skip
         jobs.append(submit(_tile_task, args) if submit else _tile_task(args))
         logger.info("tile %d: %d nodes, %d facilities, %d demand points", t, sub.n_nodes,
                     len(fac_idx), len(dem_idx))  # fmt: skip
@@ -182,7 +203,7 @@ def compute_tiled(
         fac_idx, dem_idx, own_fac, r = job.result() if submit else job
         out.demand_ok[dem_idx] = r.demand_ok
         out.facility_ok[fac_idx[own_fac]] = r.facility_ok[own_fac]
-        out.catchments[fac_idx[own_fac]] = r.catchments[own_fac]
+        out.catchments[fac_idx[own_fac]] = shapely.from_wkb(r.catchments[own_fac])
         for cat in inp.limits:
             out.distance_m[cat][dem_idx] = r.distance_m[cat]
             which = r.nearest[cat]
