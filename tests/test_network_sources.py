@@ -250,3 +250,20 @@ def test_online_query_bbox():  # pragma: no cover - needs internet
 
     g = graph_from_osmnx_query(bbox=(107.02, 33.06, 107.04, 33.08))
     assert g.n_nodes > 100
+
+
+def test_fast_segment_crossings_equal_shapely():
+    from hzspatial.network.centerlines import _segment_crossings
+
+    rng = np.random.default_rng(5)
+    n = 400
+    xy = rng.uniform(0, 100, (n, 2, 2))
+    xy[:50, 1] = xy[:50, 0] + [10, 0]  # some horizontal…
+    xy[50:100, 1] = xy[50:100, 0] + [0, 10]  # …and vertical segments
+    lines = shapely.linestrings(xy)
+    a, b = np.triu_indices(n, 1)
+    hit, pts = _segment_crossings(lines, a, b)
+    ref = np.flatnonzero(shapely.crosses(lines[a], lines[b]))
+    np.testing.assert_array_equal(hit, ref)
+    inter = shapely.intersection(lines[a[ref]], lines[b[ref]])
+    assert shapely.distance(pts, inter).max() < 1e-9

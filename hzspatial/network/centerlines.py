@@ -56,6 +56,28 @@ def levels(attrs: pd.DataFrame) -> np.ndarray:
     return layer.astype(np.int64) * 4 + bridge.astype(np.int64) * 2 + tunnel.astype(np.int64)
 
 
+def _segment_crossings(lines: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """Proper crossings of two-point segments ``lines[a]`` × ``lines[b]`` (interiors meet in
+    one point; touching ends and collinear overlaps excluded, as ``shapely.crosses``).
+
+    Returns (index into the pairs, crossing points).
+    """
+    if len(a) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    c = shapely.get_coordinates(lines[np.concatenate([a, b])]).reshape(2, len(a), 2, 2)
+    p1, p2, q1, q2 = c[0, :, 0], c[0, :, 1], c[1, :, 0], c[1, :, 1]
+
+    def orient(o, x, y):
+        return (x[:, 0] - o[:, 0]) * (y[:, 1] - o[:, 1]) - (x[:, 1] - o[:, 1]) * (y[:, 0] - o[:, 0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    hit = np.flatnonzero((d1 * d2 < 0) & (d3 * d4 < 0))
+    t = d1[hit] / (d1[hit] - d2[hit])
+    xy = p1[hit] + t[:, None] * (p2[hit] - p1[hit])
+    return hit, shapely.points(xy)
+
+
 def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE_M) -> np.ndarray:
     """Split lines into segments between junctions.
 
@@ -77,18 +99,28 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
     lines = np.asarray(lines, dtype=object)
     tree = shapely.STRtree(lines)
     split_line, split_pt = [], []
-    # 1. proper crossings on the same level
-    a, b = tree.query(lines, predicate="crosses")
+    # 1. proper crossings on the same level: straight two-point segments (most street
+    #    segments) by vectorised orientation tests, the others by shapely
+    a, b = tree.query(lines)
     keep = (a < b) & (level[a] == level[b])
     a, b = a[keep], b[keep]
-    if len(a):
-        inter = shapely.intersection(lines[a], lines[b])
+    two = shapely.get_num_coordinates(lines) == 2
+    fast = two[a] & two[b]
+    pa, pb = _segment_crossings(lines, a[fast], b[fast])
+    if len(pa):
+        split_line += [a[fast][pa], b[fast][pa]]
+        split_pt += [pb, pb]
+    sa, sb = a[~fast], b[~fast]
+    cross = shapely.crosses(lines[sa], lines[sb])
+    sa, sb = sa[cross], sb[cross]
+    if len(sa):
+        inter = shapely.intersection(lines[sa], lines[sb])
         parts, idx = shapely.get_parts(inter, return_index=True)
         pts, pidx = shapely.get_parts(shapely.boundary(parts), return_index=True)
         is_pt = shapely.get_type_id(parts) == 0
         pts = np.concatenate([parts[is_pt], pts])
         owner = np.concatenate([idx[is_pt], idx[pidx]])
-        for side in (a, b):
+        for side in (sa, sb):
             split_line.append(side[owner])
             split_pt.append(pts)
     # 2. line ends touching another line's interior (any level)
