@@ -41,11 +41,10 @@ from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network
 from hzspatial.standards import Standard, load_standards
 
-__all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs", "SYNTHETIC_LABEL"]
+__all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
 
 logger = logging.getLogger(__name__)
 
-SYNTHETIC_LABEL = "synthetic demo data"
 
 
 def cov_column(category: str, minutes: float) -> str:
