@@ -46,7 +46,6 @@ __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
 logger = logging.getLogger(__name__)
 
 
-
 def cov_column(category: str, minutes: float) -> str:
     """Output column name for coverage, e.g. ``cov_kindergarten_15min``."""
     return f"cov_{category}_{minutes:g}min"
