@@ -70,9 +70,18 @@ def split_at_distances(
         Index of the line each piece came from.
     """
     lines = np.asarray(lines, dtype=object)
+    line_index = np.asarray(line_index, dtype=np.int64)
+    touched = np.unique(line_index)
+    if len(touched) == 0:
+        return lines.copy(), np.arange(len(lines))
+    if len(touched) < len(lines):  # lines without split points stay whole, untouched
+        whole = np.setdiff1d(np.arange(len(lines)), touched)
+        pieces, src = split_at_distances(lines[touched], np.searchsorted(touched, line_index),
+                                         distances, tol)  # fmt: skip
+        return np.concatenate([lines[whole], pieces]), np.concatenate([whole, touched[src]])
     n = len(lines)
     length = shapely.length(lines)
-    li = np.concatenate([np.arange(n), np.arange(n), np.asarray(line_index, dtype=np.int64)])
+    li = np.concatenate([np.arange(n), np.arange(n), line_index])
     d = np.concatenate([np.zeros(n), length, np.asarray(distances, dtype=float)])
     order = np.lexsort((d, li))
     li, d = li[order], d[order]

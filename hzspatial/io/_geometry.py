@@ -144,12 +144,8 @@ def check_degrees(
         )
 
 
-def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame:
-    """Reproject a layer to WGS84; ``crs_in`` (if given) overrides the file's own CRS.
-
-    GCJ-02 / BD-09 are not EPSG systems: files in them usually claim EPSG:4326,
-    so the user says ``crs_in="gcj02"`` and the shift is removed here.
-    """
+def clean_geometries(gdf: gpd.GeoDataFrame, path: str) -> np.ndarray:
+    """The layer's geometries: null ones reported (one line), invalid ones repaired (warning)."""
     null = gdf.geometry.isna().to_numpy() | gdf.geometry.is_empty.to_numpy()
     if null.any():
         raise InputError(
@@ -170,6 +166,16 @@ def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame
         )
         geoms = geoms.copy()
         geoms[invalid] = shapely.make_valid(geoms[invalid])
+    return geoms
+
+
+def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame:
+    """Reproject a layer to WGS84; ``crs_in`` (if given) overrides the file's own CRS.
+
+    GCJ-02 / BD-09 are not EPSG systems: files in them usually claim EPSG:4326,
+    so the user says ``crs_in="gcj02"`` and the shift is removed here.
+    """
+    geoms = clean_geometries(gdf, path)
     if crs_in is None:
         src = gdf.crs if gdf.crs is not None else "wgs84"
     else:

@@ -22,7 +22,7 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.geometry import split_at_distances
 from hzspatial.io import read_layer
-from hzspatial.io._geometry import layer_to_wgs84
+from hzspatial.io._geometry import clean_geometries, layer_to_wgs84
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
@@ -166,7 +166,13 @@ def graph_from_centerlines(
     """
     path_s = str(path)
     raw = read_layer(path)
-    gdf = layer_to_wgs84(raw, crs_in, path_s)
+    own = raw.crs if crs_in is None else _crs.parse_crs_in(crs_in)
+    keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected
+    if keep_own:  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
+        gdf = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name),
+                               geometry=clean_geometries(raw, path_s), crs=own)  # fmt: skip
+    else:
+        gdf = layer_to_wgs84(raw, crs_in, path_s)
     geoms, src = shapely.get_parts(gdf.geometry.to_numpy(), return_index=True)
     is_line = shapely.get_type_id(geoms) == 1
     if not is_line.any():
@@ -177,13 +183,12 @@ def graph_from_centerlines(
             hint="pass a road centre-line layer",
         )
     geoms, src = geoms[is_line], src[is_line]
-    c = shapely.get_coordinates(geoms)
-    own = raw.crs if crs_in is None else _crs.parse_crs_in(crs_in)
-    if metric is None and isinstance(own, pyproj.CRS) and own.is_projected:
-        target = own  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
+    if keep_own:
+        target, projected = own, geoms
     else:
+        c = shapely.get_coordinates(geoms)
         target = metric or _crs.metric_crs(c[:, 0], c[:, 1])
-    projected = gpd.GeoSeries(geoms, crs=4326).to_crs(target).to_numpy()
+        projected = gpd.GeoSeries(geoms, crs=4326).to_crs(target).to_numpy()
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).iloc[src].reset_index(drop=True)
     if node:
         projected = node_lines(projected, levels(attrs))
