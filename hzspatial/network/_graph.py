@@ -201,13 +201,16 @@ def graph_from_lines(
             file=source,
             hint="check that the layer holds line geometries",
         )
-    start = shapely.get_coordinates(shapely.get_point(lines, 0))
-    end = shapely.get_coordinates(shapely.get_point(lines, -1))
-    ends = np.vstack([start, end])
-    keys = np.round(ends / NODE_TOLERANCE_M).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    last = np.flatnonzero(np.r_[owner[1:] != owner[:-1], True])
+    first = np.r_[0, last[:-1] + 1]
+    ends = np.vstack([coords[first], coords[last]])
+    grid = np.round(ends / NODE_TOLERANCE_M).astype(np.int64)
+    grid -= grid.min(axis=0)
+    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]  # one int per grid cell
+    _, rep, inverse = np.unique(key, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     m = len(lines)
     return graph_from_edges(
-        ends[first], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest, source=source
+        ends[rep], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest, source=source
     )

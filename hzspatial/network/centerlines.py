@@ -173,7 +173,11 @@ def graph_from_centerlines(
                                geometry=clean_geometries(raw, path_s), crs=own)  # fmt: skip
     else:
         gdf = layer_to_wgs84(raw, crs_in, path_s)
-    geoms, src = shapely.get_parts(gdf.geometry.to_numpy(), return_index=True)
+    geoms = gdf.geometry.to_numpy()
+    if (shapely.get_type_id(geoms) == 1).all():  # single lines: nothing to split into parts
+        src = np.arange(len(geoms))
+    else:
+        geoms, src = shapely.get_parts(geoms, return_index=True)
     is_line = shapely.get_type_id(geoms) == 1
     if not is_line.any():
         raise InputError(
