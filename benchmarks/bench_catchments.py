@@ -97,8 +97,8 @@ def run_hzspatial(d: dict, extra: bool) -> dict:
 
     t0 = time.perf_counter()
     xy = np.column_stack([d["x"], d["y"]])
-    lines = shapely.linestrings(np.stack([xy[d["u"]], xy[d["v"]]], axis=1))
-    g = graph_from_edges(xy, d["u"], d["v"], lines, pyproj.CRS.from_epsg(int(d["epsg"])),
+    # an edge list: straight segments, geometries built only if something needs them
+    g = graph_from_edges(xy, d["u"], d["v"], None, pyproj.CRS.from_epsg(int(d["epsg"])),
                          node_id=np.arange(len(xy)), keep_largest=False)  # fmt: skip
     snap = snap_points(g, shapely.points(xy[d["fac"]]))
     t1 = time.perf_counter()

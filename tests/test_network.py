@@ -72,3 +72,30 @@ def test_network_without_lines(tmp_path):
     with pytest.raises(InputError, match="no line geometries") as e:
         read_network(p)
     assert "pts.geojson" in str(e.value)
+
+
+def test_edge_list_graph_snaps_like_geometry_graph():
+    """Straight-segment graphs (no geometries) snap with a k-d tree; same answers as STRtree."""
+    from hzspatial.network import graph_from_edges
+
+    rng = np.random.default_rng(9)
+    xy = rng.uniform(0, 2000, (400, 2))
+    u = rng.integers(0, 400, 900)
+    v = rng.integers(0, 400, 900)
+    lines = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    with_geom = graph_from_edges(xy, u, v, lines, UTM48, keep_largest=False)
+    bare = graph_from_edges(xy, u, v, None, UTM48, keep_largest=False)
+    assert bare.lines is None
+    np.testing.assert_allclose(bare.edge_length, with_geom.edge_length)
+    pts = shapely.points(rng.uniform(-100, 2100, (300, 2)))
+    s1 = snap_points(with_geom, pts, max_snap_m=150)
+    s2 = snap_points(bare, pts, max_snap_m=150)
+    assert "edge_geometry" not in bare.__dict__  # no geometry was built to snap
+    np.testing.assert_array_equal(s1.ok, s2.ok)
+    np.testing.assert_allclose(s2.leg_m[s2.ok], s1.leg_m[s1.ok], atol=1e-9)
+    # the same snapped position (the edge may differ where several edges tie, e.g. at a node)
+    ok = s1.ok
+    p1 = shapely.line_interpolate_point(with_geom.edge_geometry[s1.edge[ok]], s1.offset_m[ok])
+    p2 = shapely.line_interpolate_point(bare.edge_geometry[s2.edge[ok]], s2.offset_m[ok])
+    assert shapely.distance(p1, p2).max() < 1e-6
+    assert shapely.equals_exact(bare.edge_geometry, with_geom.edge_geometry, 1e-9).all()

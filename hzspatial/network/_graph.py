@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -38,8 +39,9 @@ class WalkGraph:
         End nodes of each edge; ``edge_u`` is where the edge geometry starts.
     edge_length : ndarray of float, shape (m,)
         Edge lengths in metres (along the geometry).
-    edge_geometry : ndarray of shapely.LineString, shape (m,)
-        Edge geometries in ``crs``.
+    lines : ndarray of shapely.LineString or None
+        Edge geometries in ``crs``; None for straight segments between the nodes (an edge
+        list), created only when something needs them (see :attr:`edge_geometry`).
     adjacency : scipy.sparse.csr_matrix, shape (n, n)
         Symmetric; entry (i, j) is the shortest edge length between i and j (metres).
     node_id : ndarray of int64, optional
@@ -55,12 +57,22 @@ class WalkGraph:
     edge_u: np.ndarray
     edge_v: np.ndarray
     edge_length: np.ndarray
-    edge_geometry: np.ndarray
+    lines: np.ndarray | None = field(repr=False)
     adjacency: sp.csr_matrix = field(repr=False)
     node_id: np.ndarray | None = field(default=None, repr=False)
     dropped_nodes: int = 0
     dropped_length_m: float = 0.0
     labels: tuple[str, ...] = ()
+
+    @cached_property
+    def edge_geometry(self) -> np.ndarray:
+        """Edge LineStrings in ``crs`` (straight segments built on first use when ``lines`` is
+        None)."""
+        if self.lines is not None:
+            return self.lines
+        return shapely.linestrings(
+            np.stack([self.node_xy[self.edge_u], self.node_xy[self.edge_v]], axis=1)
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -106,7 +118,7 @@ def graph_from_edges(
     node_xy: np.ndarray,
     u: np.ndarray,
     v: np.ndarray,
-    lines: np.ndarray,
+    lines: np.ndarray | None,
     crs: pyproj.CRS,
     *,
     node_id: np.ndarray | None = None,
@@ -121,8 +133,9 @@ def graph_from_edges(
         Node coordinates in metres.
     u, v : ndarray of int
         Edge end nodes; ``lines[i]`` runs from ``u[i]`` to ``v[i]``.
-    lines : ndarray of LineString
-        Edge geometries in ``crs`` (metres).
+    lines : ndarray of LineString or None
+        Edge geometries in ``crs`` (metres); None for straight segments between the nodes
+        (lengths from the coordinates, geometries built only if needed).
     crs : pyproj.CRS
         Projected CRS.
     node_id : ndarray, optional
@@ -135,14 +148,18 @@ def graph_from_edges(
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     keep = u != v
-    u, v, lines = u[keep], v[keep], np.asarray(lines, dtype=object)[keep]
+    u, v = u[keep], v[keep]
+    if lines is not None:
+        lines = np.asarray(lines, dtype=object)[keep]
     if len(u) == 0:
         raise InputError(
             "no street segments between distinct junctions",
             file=source,
             hint="check that the input holds connected street lines",
         )
-    length = shapely.length(lines)
+    xy = np.asarray(node_xy, dtype=float)
+    length = (shapely.length(lines) if lines is not None
+              else np.hypot(*(xy[u] - xy[v]).T))  # fmt: skip
     n = len(node_xy)
     used = np.zeros(n, dtype=bool)
     used[u] = used[v] = True
@@ -165,7 +182,8 @@ def graph_from_edges(
                     source, dropped_pieces, dropped_nodes, dropped_len / 1000,
                     100 * dropped_len / length.sum(),
                 )  # fmt: skip
-            u, v, lines, length = u[edge_keep], v[edge_keep], lines[edge_keep], length[edge_keep]
+            u, v, length = u[edge_keep], v[edge_keep], length[edge_keep]
+            lines = lines[edge_keep] if lines is not None else None
     new_id = np.cumsum(node_keep) - 1
     u, v = new_id[u], new_id[v]
     node_xy = np.asarray(node_xy, dtype=float)[node_keep]
@@ -176,7 +194,7 @@ def graph_from_edges(
         edge_u=u,
         edge_v=v,
         edge_length=length,
-        edge_geometry=lines,
+        lines=lines,
         adjacency=adjacency_matrix(n, u, v, length),
         node_id=None if node_id is None else np.asarray(node_id)[node_keep],
         dropped_nodes=dropped_nodes if keep_largest else 0,

@@ -81,7 +81,7 @@ def load_graph(folder: Path, key: str) -> WalkGraph | None:
         node_id = z["node_id"] if len(z["node_id"]) else None
         graph = WalkGraph(
             crs=pyproj.CRS.from_wkt(meta["crs"]), node_xy=z["node_xy"], edge_u=z["edge_u"],
-            edge_v=z["edge_v"], edge_length=z["edge_length"], edge_geometry=lines,
+            edge_v=z["edge_v"], edge_length=z["edge_length"], lines=lines,
             adjacency=adj, node_id=node_id, dropped_nodes=meta["dropped_nodes"],
             dropped_length_m=meta["dropped_length_m"], labels=tuple(meta["labels"]),
         )  # fmt: skip

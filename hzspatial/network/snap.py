@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from hzspatial.network._graph import WalkGraph
 
@@ -55,6 +56,8 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
         Points farther than this (metres) from every edge get ``edge = -1``.
     """
     points = np.asarray(points, dtype=object)
+    if graph.lines is None and len(points) and "edge_geometry" not in graph.__dict__:
+        return _snap_straight(graph, shapely.get_coordinates(points), max_snap_m)
     tree = shapely.STRtree(graph.edge_geometry)
     (pi, ei), dist = tree.query_nearest(
         points, max_distance=max_snap_m, return_distance=True, all_matches=False
@@ -65,4 +68,36 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     edge[pi] = ei
     leg[pi] = dist
     offset[pi] = shapely.line_locate_point(graph.edge_geometry[ei], points[pi])
+    return Snap(edge=edge, offset_m=offset, leg_m=leg)
+
+
+def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
+    """Nearest straight edge of an edge-list graph without building geometries.
+
+    A segment within ``max_snap_m`` of a point has its midpoint within ``max_snap_m`` plus
+    half its length, so a k-d tree of midpoints gives every candidate; exact point–segment
+    distances pick the nearest (ties: the lowest edge index, like the STRtree path).
+    """
+    a, b = graph.node_xy[graph.edge_u], graph.node_xy[graph.edge_v]
+    tree = cKDTree((a + b) / 2)
+    radius = max_snap_m + float(graph.edge_length.max()) / 2
+    cand = tree.query_ball_point(xy, radius)
+    counts = np.fromiter((len(c) for c in cand), dtype=np.int64, count=len(xy))
+    pi = np.repeat(np.arange(len(xy)), counts)
+    ei = np.fromiter((e for c in cand for e in c), dtype=np.int64, count=int(counts.sum()))
+    d = b[ei] - a[ei]
+    len2 = (d**2).sum(axis=1)
+    t = np.clip(((xy[pi] - a[ei]) * d).sum(axis=1) / np.where(len2 > 0, len2, 1.0), 0, 1)
+    dist = np.hypot(*(a[ei] + t[:, None] * d - xy[pi]).T)
+    order = np.lexsort((ei, dist, pi))
+    pi, ei, t, dist = pi[order], ei[order], t[order], dist[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
+    pi, ei, t, dist = pi[first], ei[first], t[first], dist[first]
+    ok = dist <= max_snap_m
+    edge = np.full(len(xy), -1, dtype=np.int64)
+    leg = np.full(len(xy), np.nan)
+    offset = np.full(len(xy), np.nan)
+    edge[pi[ok]] = ei[ok]
+    leg[pi[ok]] = dist[ok]
+    offset[pi[ok]] = t[ok] * graph.edge_length[ei[ok]]
     return Snap(edge=edge, offset_m=offset, leg_m=leg)
