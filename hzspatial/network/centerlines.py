@@ -10,6 +10,8 @@ junction; bridges join the streets at their ends.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -54,6 +56,22 @@ def levels(attrs: pd.DataFrame) -> np.ndarray:
         layer = np.full(n, np.nan)
     layer = np.where(np.isnan(layer), np.where(bridge, 1, np.where(tunnel, -1, 0)), layer)
     return layer.astype(np.int64) * 4 + bridge.astype(np.int64) * 2 + tunnel.astype(np.int64)
+
+
+def _query(tree: shapely.STRtree, geoms: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms, **kw)`` split over threads (the spatial index releases the GIL)."""
+    workers = os.cpu_count() or 1
+    if workers == 1 or len(geoms) < 100_000:
+        return tree.query(geoms, **kw)
+    starts = np.linspace(0, len(geoms), 4 * workers + 1).astype(int)
+
+    def one(i: int) -> np.ndarray:
+        a, b = tree.query(geoms[starts[i] : starts[i + 1]], **kw)
+        return np.vstack([a + starts[i], b])
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        out = np.hstack(list(pool.map(one, range(len(starts) - 1))))
+    return out[0], out[1]
 
 
 def _segment_crossings(lines: np.ndarray, a: np.ndarray, b: np.ndarray):
@@ -101,7 +119,7 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
     split_line, split_pt = [], []
     # 1. proper crossings on the same level: straight two-point segments (most street
     #    segments) by vectorised orientation tests, the others by shapely
-    a, b = tree.query(lines)
+    a, b = _query(tree, lines)
     keep = (a < b) & (level[a] == level[b])
     a, b = a[keep], b[keep]
     two = shapely.get_num_coordinates(lines) == 2
@@ -126,7 +144,7 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
     # 2. line ends touching another line's interior (any level)
     ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
     end_owner = np.tile(np.arange(len(lines)), 2)
-    pi, li = tree.query(ends, predicate="dwithin", distance=tol)
+    pi, li = _query(tree, ends, predicate="dwithin", distance=tol)
     keep = li != end_owner[pi]
     pi, li = pi[keep], li[keep]
     if len(pi):
