@@ -235,3 +235,30 @@ def test_cli_column_mapping_errors(tmp_path):
         "column 'Z' given for lat is not in the file",
         "columns found: 设施, 分类, X, Y",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expect"),
+    [
+        ("kindergarten=abc", "cannot read threshold 'kindergarten=abc'"),
+        ("kindergarten=-5", "cannot read threshold 'kindergarten=-5'"),
+        ("swimming=10", "threshold for unknown category 'swimming'"),
+    ],
+)
+def test_cli_bad_thresholds(tmp_path, value, expect):
+    p = demo_paths()
+    proc = run(
+        "coverage",
+        "--network",
+        p["network"],
+        "--facilities",
+        p["facilities"],
+        "--population",
+        p["population"],
+        "--threshold",
+        value,
+        "--out",
+        tmp_path / "o",
+    )
+    _assert_user_error(proc, expect)
+    assert not (tmp_path / "o").exists()
