@@ -147,7 +147,7 @@ def read_facilities(
                 f"unknown category {category!r}; known: {', '.join(known)}",
                 file=path_s,
                 column="category",
-                hint="use a known category or declare a new one with --category NAME",
+                hint="use a known category or declare it (--extra-category NAME; API: extra_categories)",
             )
         cats = np.full(n, cat, dtype=object)
     else:
@@ -165,7 +165,7 @@ def read_facilities(
                 where=format_rows(rows_of(bad)),
                 file=path_s,
                 column=col,
-                hint="use a known category or alias, or declare it with --category NAME",
+                hint="use a known category or alias, or declare it with --extra-category NAME",
             )
 
     default_ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
