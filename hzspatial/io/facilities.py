@@ -147,7 +147,7 @@ def read_facilities(
                 f"unknown category {category!r}; known: {', '.join(known)}",
                 file=path_s,
                 column="category",
-                hint="use a known category or declare it (--extra-category NAME; API: extra_categories)",
+                hint="use a known category, or declare it with --extra-category NAME",
             )
         cats = np.full(n, cat, dtype=object)
     else:
