@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 MARKER = ".hzspatial-complete"
 _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes", "speed_kmh",
          "thresholds", "standards", "crs_in", "area", "add_facilities", "remove_facilities",
-         "tiles", "require_standards", "baseline"}  # fmt: skip
+         "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
+         "population_crs", "boundaries_crs", "boundary_level", "strict",
+         "category_map"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,13 @@ class Scenario:
     thresholds: dict = field(default_factory=dict)
     standards: str = "hanzhong"
     crs_in: str | None = None
+    network_crs: str | None = None
+    facilities_crs: str | None = None
+    population_crs: str | None = None
+    boundaries_crs: str | None = None
+    boundary_level: str | None = None
+    strict: bool = False
+    category_map: dict = field(default_factory=dict)
     area: tuple[str, ...] | None = None
     add_facilities: tuple[str, ...] = ()
     remove_facilities: tuple[str, ...] = ()
@@ -178,7 +187,11 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
         res = run_coverage(
             s.network, facilities, s.population, s.boundaries, minutes=s.minutes,
             speed_kmh=s.speed_kmh, category_minutes=s.thresholds, standards=s.standards,
-            crs_in=s.crs_in, require_standards=s.require_standards, tiles=s.tiles,
+            crs_in=s.crs_in, network_crs=s.network_crs, facilities_crs=s.facilities_crs,
+            population_crs=s.population_crs, boundaries_crs=s.boundaries_crs,
+            boundary_level=s.boundary_level, strict=s.strict,
+            category_map=s.category_map or None,
+            require_standards=s.require_standards, tiles=s.tiles,
             submit=submit, area=s.area, exclude_facilities=s.remove_facilities,
         )  # fmt: skip
         if marker.is_file():

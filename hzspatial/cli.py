@@ -52,6 +52,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
+def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
+    p.add_argument(
+        "--crs-in",
+        default=None,
+        help="coordinate system of inputs that do not state one (CSV/XLSX, shapefiles without "
+        ".prj): wgs84|cgcs2000|gcj02|bd09|EPSG code (default wgs84)",
+    )
+    for name in inputs:
+        p.add_argument(
+            f"--{name}-crs",
+            default=None,
+            metavar="CRS",
+            help=f"coordinate system of the {name} input, declared (overrides what the file "
+            "says): wgs84|cgcs2000|gcj02|bd09|EPSG code",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="hzspatial",
@@ -115,10 +132,41 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="when residents are given as households (default: 2020 census, 2.46)",
     )
+    _crs_options(cov, ("network", "population", "boundaries"))
     cov.add_argument(
-        "--crs-in",
+        "--facilities-crs",
+        action="append",
+        default=[],
+        metavar="CRS",
+        help="coordinate system of the --facilities files, declared (overrides what the file "
+        "says; Amap/Tencent exports are gcj02, Baidu bd09): one for all files or one per file",
+    )
+    cov.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop (exit 2) instead of warning when an input looks like it is in another "
+        "coordinate system (e.g. GCJ-02 points read as WGS84)",
+    )
+    cov.add_argument(
+        "--boundary-level",
+        choices=["district", "street", "community"],
+        help="level of the --boundaries areas (default: from their columns: 社区名称 → "
+        "community, 街道名称/乡镇 → street, else district)",
+    )
+    cov.add_argument(
+        "--category-map",
         default=None,
-        help="coordinate system of point inputs: wgs84|cgcs2000|gcj02|bd09|EPSG code",
+        metavar="TYPE=CATEGORY,…",
+        help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic' (matched "
+        "from a type path's most specific part, before the built-in aliases)",
+    )
+    cov.add_argument("--sheet", default=None, help="XLSX sheet name of the table inputs")
+    cov.add_argument(
+        "--header-row",
+        type=int,
+        default=None,
+        help="row number of the header in the table inputs (as Excel shows it; default: found "
+        "below any title rows)",
     )
     cov.add_argument(
         "--threshold",
@@ -188,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
     rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES")
     rev.add_argument("--persons-per-household", type=float, default=None)
-    rev.add_argument("--crs-in", default=None)
+    _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
     rev.add_argument("--out", type=Path, help="output folder (default maps/review)")
     rev.add_argument("--minutes", type=float, default=15.0)
     rev.add_argument("--speed", type=float, default=4.0)
@@ -306,11 +354,9 @@ def _num(x, digits: int = 0) -> str:
 
 def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     s = result.summary
-    if result.synthetic:
-        print(
-            "DATA: synthetic demo data — the streets, residential blocks and facilities are "
-            "generated (boundaries and census totals are real)"
-        )
+    if s["synthetic_inputs"]:
+        print(f"DATA: synthetic demo data in {', '.join(s['synthetic_inputs'])} — generated, "
+              "not surveyed")  # fmt: skip
     n = s["network"]
     print(
         f"network: {n['nodes']:,} nodes, {n['edges']:,} edges, {n['length_km']:,.0f} km; "
@@ -386,7 +432,19 @@ def _run(args: argparse.Namespace) -> int:
                 hint="give one --category per --facilities file (in the same order), or none",
             )
         per_file = cats or [None] * len(args.facilities)
+        fcrs = list(args.facilities_crs)
+        if len(fcrs) not in (0, 1, len(args.facilities)):
+            raise InputError(
+                f"{len(fcrs)} --facilities-crs values for {len(args.facilities)} --facilities "
+                "files",
+                column="--facilities-crs",
+                hint="give one for all files, or one per file in the same order",
+            )
+        fcrs = (
+            fcrs * len(args.facilities) if len(fcrs) == 1 else fcrs or [None] * len(args.facilities)
+        )
         mapping = _parse_mapping(args.columns)
+        cmap = _parse_mapping(args.category_map, "--category-map", "TYPE=CATEGORY")
         if (args.network is None) == (args.place is None):
             raise InputError(
                 "give either --network FILE or --place NAME",
@@ -404,12 +462,18 @@ def _run(args: argparse.Namespace) -> int:
             "max_snap_m": args.max_snap,
             "require_standards": not args.no_standards_check,
             "facilities": [
-                FacilityInput(p, c, mapping) for p, c in zip(args.facilities, per_file, strict=True)
+                FacilityInput(p, c, mapping, k, cmap, args.sheet, args.header_row)
+                for p, c, k in zip(args.facilities, per_file, fcrs, strict=True)
             ],
             "population": args.population,
             "persons_per_household": args.persons_per_household,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,
+            "network_crs": args.network_crs,
+            "population_crs": args.population_crs,
+            "boundaries_crs": args.boundaries_crs,
+            "boundary_level": args.boundary_level,
+            "strict": args.strict,
             "extra_categories": [*cats, *args.extra_category],
         }
         out = args.out or Path("maps") / "coverage"
@@ -427,17 +491,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_mapping(text: str | None) -> dict[str, str] | None:
+def _parse_mapping(
+    text: str | None, option: str = "--columns", form: str = "field=column"
+) -> dict[str, str] | None:
     """``"name=设施,lon=X"`` → ``{"name": "设施", "lon": "X"}``."""
     if not text:
         return None
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    pairs = [p.split("=", 1) for p in text.replace("，", ",").split(",") if p.strip()]
     bad = [p[0] for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
     if bad:
         raise InputError(
-            f"cannot read column mapping item {bad[0]!r}",
-            column="--columns",
-            hint="write field=column pairs separated by commas, e.g. lon=X,lat=Y",
+            f"cannot read {option} item {bad[0]!r}",
+            column=option,
+            hint=f"write {form} pairs separated by commas, e.g. "
+            + ("lon=X,lat=Y" if option == "--columns" else "综合医院=hospital,卫生院=clinic"),
         )
     return {k.strip(): v.strip() for k, v in pairs}
 
@@ -493,7 +560,9 @@ def _review(args: argparse.Namespace) -> int:
         residents_file=residents, boundaries=args.boundaries, residents=args.population,
         households=args.households, streets=args.streets, minutes=args.minutes,
         speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),
-        standards=args.standards, crs_in=args.crs_in,
+        standards=args.standards, crs_in=args.crs_in, network_crs=args.network_crs,
+        facilities_crs=args.facilities_crs, residents_crs=args.residents_crs,
+        proposals_crs=args.proposals_crs, streets_crs=args.streets_crs,
         persons_per_household=args.persons_per_household,
     )  # fmt: skip
     out = args.out or Path("maps") / "review"

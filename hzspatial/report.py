@@ -95,9 +95,8 @@ def write_report_html(
     t = report_tables(result)
     badge = ""
     if result.synthetic:
-        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — the streets, blocks and "
-                 "facilities are generated, not surveyed; boundaries and census totals are "
-                 "real.</p>")  # fmt: skip
+        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not "
+                 f"surveyed: {html.escape(result.synthetic_note)}.</p>")  # fmt: skip
     std = t["标准 standards"]
     gap_cols = ["district", "label", "value", "target", "unit", "gap", "verified"]
     gaps = std[std["met"].eq(False)][gap_cols] if not std.empty else pd.DataFrame()

@@ -14,6 +14,7 @@ its supply minus the load it receives (never below 0).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import re
@@ -43,6 +44,7 @@ from hzspatial.io import (
     write_json,
 )
 from hzspatial.io._columns import aliases, find_columns
+from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
@@ -65,7 +67,8 @@ def read_proposals(
     residents: float | None = None,
     households: float | None = None,
     persons_per_household: float | None = None,
-    crs_in=None,
+    crs=None,
+    default_crs=None,
 ) -> gpd.GeoDataFrame:
     """Read proposed districts: polygons with residents and declared on-site provision.
 
@@ -80,8 +83,9 @@ def read_proposals(
         ``proposal_id``, ``name``, ``residents`` (persons), ``residents_from``, and one
         ``onsite_<category>_<supply>`` column per declared provision.
     """
-    path_s = str(path)
-    gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+    path_s = input_label(path)
+    gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
+                         what="proposals")  # fmt: skip
     areal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
     if not areal.all():
         raise InputError("a proposed district must be a polygon", where=format_rows(
@@ -210,6 +214,11 @@ def review_districts(
     category_minutes: Mapping[str, float] | None = None,
     standards: str | Path = "hanzhong",
     crs_in=None,
+    network_crs=None,
+    facilities_crs=None,
+    residents_crs=None,
+    proposals_crs=None,
+    streets_crs=None,
     max_snap_m: float = MAX_SNAP_M,
     persons_per_household: float | None = None,
 ) -> ReviewResult:
@@ -238,7 +247,10 @@ def review_districts(
     standards : str or path
         Catalogue name or TOML file.
     crs_in : optional
-        Coordinate system of inputs without their own (``wgs84``, ``gcj02``, EPSG …).
+        Coordinate system of inputs that do not state one (tables, shapefiles without
+        ``.prj``): ``wgs84``, ``gcj02``, EPSG …
+    network_crs, facilities_crs, residents_crs, proposals_crs, streets_crs : optional
+        An input's own coordinate system, declared; overrides what its file says.
     max_snap_m : float
         Metres: boundary points and facilities farther from every street are not connected.
     persons_per_household : float, optional
@@ -250,12 +262,17 @@ def review_districts(
     bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
     study_area = shapely.union_all(bnd.geometry.to_numpy())
     props = read_proposals(districts, residents=residents, households=households,
-                           persons_per_household=pph, crs_in=crs_in)  # fmt: skip
+                           persons_per_household=pph, crs=proposals_crs,
+                           default_crs=crs_in)  # fmt: skip
     items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
-    fac = read_facility_inputs(items, crs_in, study_area, ()) if items else None
-    graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
+    items = [dataclasses.replace(f, crs=f.crs if f.crs is not None else facilities_crs)
+             for f in items]  # fmt: skip
+    fac = read_facility_inputs(items, crs_in) if items else None
+    graph = (network if isinstance(network, WalkGraph)
+             else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
     if streets is not None:
-        s_gdf = layer_to_wgs84(read_layer(streets), crs_in, str(streets)).to_crs(graph.crs)
+        s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
+                               default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
         lines = shapely.get_parts(s_gdf.geometry.to_numpy())
         graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
     known = known_categories()
@@ -277,7 +294,8 @@ def review_districts(
     fsnap = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m) if fac is not None else None
     existing = None
     if residents_file is not None:
-        existing = read_population(residents_file, crs_in=crs_in, study_area=study_area,
+        existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
+                                   study_area=study_area,
                                    persons_per_household=pph).to_crs(graph.crs)  # fmt: skip
         esnap = snap_points(graph, shapely.point_on_surface(existing.geometry.to_numpy()),
                             max_snap_m)  # fmt: skip

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,8 +38,11 @@ from hzspatial.io import (
     write_geojson,
     write_json,
 )
+from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network
+from hzspatial.network.datum import check_datum
+from hzspatial.population import GRID_M, PIECE_M, spread_residents
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
@@ -60,7 +64,9 @@ class CoverageResult:
     summary : dict
         The ``summary.json`` contract (see README).
     demand : GeoDataFrame
-        Demand locations with ``population``, ``district_id``, and per category
+        Demand points (WGS84): a residents point, or a point along the streets of a residents
+        polygon (``area_id`` = the polygon's id, ``placed`` = street / grid / polygon /
+        point) with its share of the ``population``; ``district_id``, and per category
         ``dist_<category>_m`` (walking metres, inf = unreachable), ``nearest_<category>``
         (facility id) and ``cov_<category>_<T>min`` (bool).
     facilities : GeoDataFrame
@@ -74,7 +80,12 @@ class CoverageResult:
     ratios : DataFrame
         Standards evaluated per district and for the whole study area (``ratios.csv``).
     boundaries : GeoDataFrame
-        District boundaries used.
+        Area boundaries used (``attrs["level"]``: district, street or community).
+    residents : GeoDataFrame
+        The residents features as read (polygons or points, WGS84).
+    by_area : DataFrame
+        Per residents feature (community, block or point): residents analysed and, per
+        category, residents covered and share (``coverage_by_area.csv``).
     """
 
     summary: dict
@@ -86,27 +97,35 @@ class CoverageResult:
     ratios: pd.DataFrame
     boundaries: gpd.GeoDataFrame
     standards: tuple[Standard, ...] = field(default=())
+    by_area: pd.DataFrame | None = None
+    residents: gpd.GeoDataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
-        """True when any input is labelled synthetic."""
-        return any("synthetic" in s for s in self.summary["data_labels"])
+        """True when any input actually used is labelled synthetic."""
+        return bool(self.summary["synthetic_inputs"])
+
+    @property
+    def synthetic_note(self) -> str:
+        """Which inputs are synthetic, e.g. ``"network (hanzhong_demo_streets.geojson)"``."""
+        return ", ".join(self.summary["synthetic_inputs"])
 
     def write(
         self, out_dir: str | Path, *, basemap: str = "none", tianditu_key: str | None = None
     ) -> list[Path]:
         """Write all outputs into ``out_dir`` atomically; return their paths.
 
-        Files: ``summary.json``, ``coverage_by_district.csv``, ``ratios.csv``,
+        Files: ``summary.json``, ``coverage_by_district.csv``, ``coverage_by_area.csv``,
+        ``ratios.csv``,
         ``catchments.geojson``, ``underserved.geojson``, ``map.html`` (interactive, offline),
         ``map.png`` (static), ``report.html`` (self-contained) and ``tables.xlsx``.
         """
         from hzspatial.maps import coverage_map, coverage_png
         from hzspatial.report import write_report_html, write_tables_xlsx
 
-        names = ["summary.json", "coverage_by_district.csv", "ratios.csv",
-                 "catchments.geojson", "underserved.geojson", "map.html", "map.png",
-                 "report.html", "tables.xlsx"]  # fmt: skip
+        names = ["summary.json", "coverage_by_district.csv", "coverage_by_area.csv",
+                 "ratios.csv", "catchments.geojson", "underserved.geojson", "map.html",
+                 "map.png", "report.html", "tables.xlsx"]  # fmt: skip
         logger.info("drawing the map")
         fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
         with staged_output(out_dir) as stage:
@@ -116,6 +135,8 @@ class CoverageResult:
                 stage / "coverage_by_district.csv", index=False, encoding="utf-8-sig"
             )
             self.ratios.round(4).to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
+            self.by_area.round(4).to_csv(stage / "coverage_by_area.csv", index=False,
+                                         encoding="utf-8-sig")  # fmt: skip
             write_geojson(self.catchments, stage / "catchments.geojson")
             write_geojson(self.underserved, stage / "underserved.geojson")
             map_html = fmap.get_root().render()
@@ -183,18 +204,25 @@ def _underserved_areas(geoms, points, people, district, category, limit, reason)
 
 
 def run_coverage(
-    network: str | Path | WalkGraph,
-    facilities: Sequence[FacilityInput | str | Path],
-    population: str | Path,
-    boundaries: str | Path | None = None,
+    network: str | Path | WalkGraph | gpd.GeoDataFrame,
+    facilities: Sequence[FacilityInput | str | Path | pd.DataFrame],
+    population: str | Path | pd.DataFrame,
+    boundaries: str | Path | gpd.GeoDataFrame | None = None,
     *,
     minutes: float = 15.0,
     speed_kmh: float = 4.0,
     category_minutes: Mapping[str, float] | None = None,
     standards: str | Path = "hanzhong",
     crs_in: str | int | None = None,
+    network_crs: str | int | None = None,
+    facilities_crs: str | int | None = None,
+    population_crs: str | int | None = None,
+    boundaries_crs: str | int | None = None,
+    boundary_level: str | None = None,
+    strict: bool = False,
     max_snap_m: float = MAX_SNAP_M,
     extra_categories: Iterable[str] = (),
+    category_map: Mapping[str, str] | None = None,
     persons_per_household: float | None = None,
     require_standards: bool = True,
     tiles: str | None = None,
@@ -206,15 +234,18 @@ def run_coverage(
 
     Parameters
     ----------
-    network : path or WalkGraph
-        OpenStreetMap ``.osm.pbf`` / ``.osm``, osmnx ``.graphml``, a road centre-line layer,
-        or a graph already built (e.g. :func:`hzspatial.network.graph_from_osmnx_query`).
-    facilities : sequence of FacilityInput or paths
-        Facility files; category from a column or ``FacilityInput.category``.
-    population : path
-        Residents (polygons or points with population / households).
-    boundaries : path, optional
-        District polygons; default the bundled Hanzhong counties.
+    network : path, WalkGraph or GeoDataFrame
+        OpenStreetMap ``.osm.pbf`` / ``.osm``, osmnx ``.graphml``, a road centre-line layer
+        (file or GeoDataFrame of lines), or a graph already built (e.g.
+        :func:`hzspatial.network.graph_from_osmnx_query`).
+    facilities : sequence of FacilityInput, paths or (Geo)DataFrames
+        Facility files or frames; category from a column or ``FacilityInput.category``.
+    population : path, DataFrame or GeoDataFrame
+        Residents (polygons or points with population / households). Polygons of 1 ha or
+        more are spread over the streets inside them (:mod:`hzspatial.population`).
+    boundaries : path or GeoDataFrame, optional
+        Area polygons (districts, subdistricts or communities); default the bundled
+        Hanzhong counties. Residents are limited to them; facilities outside are kept.
     minutes : float
         Walking threshold (minutes); default 15.
     speed_kmh : float
@@ -224,13 +255,24 @@ def run_coverage(
     standards : str or path
         ``"hanzhong"`` or a TOML catalogue.
     crs_in : optional
-        Coordinate system of the facility, resident and centre-line inputs (``wgs84`` |
-        ``cgcs2000`` | ``gcj02`` | ``bd09`` | EPSG); layers default to their own CRS.
-        Boundaries always use their own CRS.
+        Coordinate system of inputs that do not state one (tables, shapefiles without
+        ``.prj``): ``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` | EPSG. Files that state
+        theirs (GeoJSON = WGS84, ``.prj``, GeoPackage) keep it.
+    network_crs, facilities_crs, population_crs, boundaries_crs : optional
+        An input's own coordinate system, declared; overrides what the file says (GCJ-02
+        and BD-09 files claim WGS84). ``FacilityInput.crs`` overrides ``facilities_crs``.
+    boundary_level : {"district", "street", "community"}, optional
+        Level of the boundaries (default: from their columns).
+    strict : bool
+        Raise instead of warning when an input looks like it is in another coordinate
+        system than the one it was read in (:mod:`hzspatial.network.datum`).
     max_snap_m : float
         Points farther than this (metres) from every street are excluded with a warning.
     extra_categories : iterable of str
         Categories accepted besides the built-in ones.
+    category_map : mapping, optional
+        POI type name → category for facility inputs without their own
+        (``{"综合医院": "hospital"}``).
     persons_per_household : float, optional
         For residents given as households, and for per-household standards; default from
         the 2020 census (≈ 2.46).
@@ -257,15 +299,17 @@ def run_coverage(
         )
     stds = load_standards(standards)
     extra = list(extra_categories)
-    boundaries = boundaries or demo_paths()["boundaries"]
-    bnd = read_boundaries(boundaries)
+    boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
+    bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
+                          level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
-    items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
+    items = [_facility_input(f, facilities_crs, category_map) for f in facilities]
     if not items:
         raise InputError(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
         )
-    fac = read_facility_inputs(items, crs_in, study_area, extra)
+    fac = read_facility_inputs(items, crs_in, extra)
+    fac_crs = fac.attrs["crs_in"]
     if exclude_facilities:
         unknown = sorted(set(exclude_facilities) - set(fac["facility_id"]))
         if unknown:
@@ -277,19 +321,22 @@ def run_coverage(
         fac = fac[~fac["facility_id"].isin(list(exclude_facilities))].reset_index(drop=True)
     pop = read_population(
         population,
-        crs_in=crs_in,
+        crs=population_crs,
+        default_crs=crs_in,
         study_area=study_area,
         persons_per_household=persons_per_household,
     )
-    graph = network if isinstance(network, WalkGraph) else read_network(network, crs_in=crs_in)
-    _check_boundaries_cover(graph, bnd, boundaries)
+    graph = (network if isinstance(network, WalkGraph)
+             else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
+    _check_boundaries_cover(graph, bnd, input_label(boundaries))
+    _check_datums(graph, fac, fac_crs, pop, input_label(population), strict)
     if area is not None:
         wanted = [str(a) for a in area]
         missing = sorted(set(wanted) - set(bnd["district_id"]))
         if missing:
             raise InputError(
                 f"area district(s) {', '.join(missing)} not in the boundaries",
-                file=str(boundaries),
+                file=input_label(boundaries),
                 column="area",
                 hint=f"use ids of {', '.join(bnd['district_id'][:12])}",
             )
@@ -306,10 +353,21 @@ def run_coverage(
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
 
+    residents = pop
     fac_m = fac.to_crs(graph.crs)
-    pop_m = pop.to_crs(graph.crs)
+    spread = spread_residents(pop.to_crs(graph.crs).geometry.to_numpy(),
+                              pop["population"].to_numpy(dtype=float), graph)  # fmt: skip
+    spreads = np.isin(spread.how, ("street", "grid"))
+    if spreads.any():
+        logger.info("%d residents polygons of 1 ha or more spread over %d points: %d along "
+                    "their streets (≤ %g m apart), %d on a %g m grid",
+                    len(np.unique(spread.owner[spreads])), int(spreads.sum()),
+                    int((spread.how == "street").sum()), PIECE_M,
+                    int((spread.how == "grid").sum()), GRID_M)  # fmt: skip
+    pop = _demand_frame(pop, spread, graph.crs)
+    demand_pts = spread.points
+    cells = spread.cells
     bnd_m = bnd.to_crs(graph.crs)
-    demand_pts = shapely.point_on_surface(pop_m.geometry.to_numpy())
     areas = bnd_m.geometry.to_numpy()
     area_of_demand = an.assign_to_areas(demand_pts, areas)
     pop["district_id"] = np.where(
@@ -317,6 +375,10 @@ def run_coverage(
     )
     fac_area = an.assign_to_areas(fac_m.geometry.to_numpy(), areas)
     fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
+    outside = int((fac_area < 0).sum())
+    if outside:
+        logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
+                    "residents inside", outside)  # fmt: skip
 
     categories = list(dict.fromkeys(fac["category"]))
     known = known_categories(extra)
@@ -359,14 +421,14 @@ def run_coverage(
     if not eng.demand_ok.any():
         raise InputError(
             f"no resident location lies within {max_snap_m:g} m of the network",
-            file=str(population),
+            file=input_label(population),
             hint="check that network and residents overlap and share a coordinate system",
         )
     if (~eng.demand_ok).any():
         ids = pop.loc[~eng.demand_ok, "demand_id"].astype(str).tolist()
         warnings.warn(
-            f"{population}: {len(ids)} resident locations farther than {max_snap_m:g} m "
-            f"from the network are excluded ({', '.join(ids[:8])}"
+            f"{input_label(population)}: {len(ids)} resident locations farther than "
+            f"{max_snap_m:g} m from the network are excluded ({', '.join(ids[:8])}"
             f"{'…' if len(ids) > 8 else ''})",
             DataWarning,
             stacklevel=2,
@@ -416,7 +478,7 @@ def run_coverage(
         pairs[cat] = Pairs(*eng.pairs[cat], limit)
         lacking = np.flatnonzero(~covered & (people > 0))
         underserved_rows += _underserved_areas(
-            pop_m.geometry.to_numpy()[lacking], demand_pts[lacking], people[lacking],
+            cells[lacking], demand_pts[lacking], people[lacking],
             pop["district_id"].to_numpy()[lacking], cat, limit,
             reason=f"no facility within {limit:.0f} m",
         )  # fmt: skip
@@ -436,7 +498,7 @@ def run_coverage(
         low = np.flatnonzero((acc < std.target) & pop[cov_column(cat, cat_summary[cat][
             "threshold_minutes"])].to_numpy() & (people > 0))  # fmt: skip
         underserved_rows += _underserved_areas(
-            pop_m.geometry.to_numpy()[low], demand_pts[low], people[low],
+            cells[low], demand_pts[low], people[low],
             pop["district_id"].to_numpy()[low], cat, cat_summary[cat]["threshold_m"],
             reason=f"catchment ratio below {std.id} ({std.target:g} {std.unit})",
         )  # fmt: skip
@@ -452,21 +514,25 @@ def run_coverage(
     )  # fmt: skip
     districts = _district_table(bnd, pop, fac, people, categories, cat_summary, ratios)
 
-    labels = set(graph.labels) | {s for s in fac["source"] if s}
-    labels |= {s for s in pop["source"] if s}
+    fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
     inputs = [
-        {"role": "network", "path": str(network)}
-        if not isinstance(network, WalkGraph)
-        else {"role": "network", "path": "(graph object)"}
-    ]
-    inputs += [{"role": "facilities", "path": str(i.path)} for i in items]
-    inputs += [
-        {"role": "population", "path": str(population)},
-        {"role": "boundaries", "path": str(boundaries)},
-    ]
+        {"role": "network", "path": input_label(network) if not isinstance(network, WalkGraph)
+         else "(graph object)", "labels": sorted(graph.labels)},
+        *({"role": "facilities", "path": input_label(i.path),
+           "labels": fac_labels.get(input_label(i.path), []),
+           "crs": fac_crs.get(input_label(i.path))} for i in items),
+        {"role": "population", "path": input_label(population),
+         "labels": sorted({x for x in residents["source"] if x}),
+         "crs": residents.attrs.get("crs_in")},
+        {"role": "boundaries", "path": input_label(boundaries), "labels": [],
+         "level": bnd.attrs.get("level", "district")},
+    ]  # fmt: skip
     for i in inputs:
+        i["synthetic"] = any("synthetic" in x for x in i["labels"])
         if Path(i["path"]).is_file():
             i["sha256"] = file_sha256(i["path"])
+    labels = sorted({x for i in inputs for x in i["labels"]})
+    by_area = _area_table(residents, pop, people, categories, cat_summary)
     study = ratios[ratios["district_id"] == STUDY_AREA]
     summary = {
         "version": __version__,
@@ -488,7 +554,12 @@ def run_coverage(
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
         ],  # fmt: skip
         "standards": [_standard_summary(r) for r in study.to_dict("records")],
-        "data_labels": sorted(labels),
+        "data_labels": labels,
+        "synthetic_inputs": [
+            f"{i['role']} ({Path(i['path']).name})" for i in inputs if i["synthetic"]
+        ],
+        "boundary_level": bnd.attrs.get("level", "district"),
+        "outside_facilities": outside,
         "inputs": inputs,
     }
     return CoverageResult(
@@ -501,7 +572,92 @@ def run_coverage(
         ratios=ratios,
         boundaries=bnd,
         standards=tuple(stds),
+        by_area=by_area,
+        residents=residents,
     )
+
+
+def _facility_input(f, crs, category_map) -> FacilityInput:
+    """A FacilityInput, with the run's facility coordinate system and category map as
+    defaults for inputs that do not give their own."""
+    item = f if isinstance(f, FacilityInput) else FacilityInput(f)
+    return dataclasses.replace(
+        item,
+        crs=item.crs if item.crs is not None else crs,
+        category_map=item.category_map if item.category_map is not None else category_map,
+    )
+
+
+def _demand_frame(residents: gpd.GeoDataFrame, spread, crs) -> gpd.GeoDataFrame:
+    """One row per demand point (WGS84 points): the residents row's attributes, ``area_id``
+    (the residents feature it belongs to), its share of the population and ``placed``
+    (street / grid / polygon / point)."""
+    rows = residents.drop(columns=residents.geometry.name).iloc[spread.owner]
+    rows = rows.reset_index(drop=True)
+    many = np.bincount(spread.owner, minlength=len(residents))[spread.owner] > 1
+    seq = np.arange(len(spread.owner)) - np.searchsorted(spread.owner, spread.owner)
+    rows["area_id"] = rows["demand_id"]
+    rows["demand_id"] = np.where(many, rows["demand_id"].astype(str) + "#" + (seq + 1).astype(str),
+                                 rows["demand_id"])  # fmt: skip
+    rows["population"] = spread.population
+    rows["placed"] = spread.how
+    pts = gpd.GeoSeries(spread.points, crs=crs).to_crs(4326)
+    return gpd.GeoDataFrame(rows, geometry=pts.to_numpy(), crs=4326)
+
+
+def _area_table(residents, demand, people, categories, cat_summary) -> pd.DataFrame:
+    """``coverage_by_area.csv``: per residents feature (community, block, point) its residents
+    analysed and, per category, the residents and share within the threshold."""
+    owner = pd.Index(residents["demand_id"]).get_indexer(demand["area_id"])
+    n = len(residents)
+    total = np.bincount(owner, weights=people, minlength=n)
+    out = pd.DataFrame({
+        "area_id": residents["demand_id"].to_numpy(),
+        "name": residents["name"].to_numpy(),
+        "population": residents["population"].to_numpy(dtype=float),
+        "residents_analysed": total,
+        "demand_points": np.bincount(owner, minlength=n),
+    })  # fmt: skip
+    first = pd.Series(demand["district_id"].to_numpy()).groupby(owner).first()
+    out["district_id"] = first.reindex(range(n)).to_numpy()
+    for cat in categories:
+        cov = demand[cov_column(cat, cat_summary[cat]["threshold_minutes"])].to_numpy()
+        covered = np.bincount(owner, weights=people * cov, minlength=n)
+        out[f"{cat}_covered"] = covered
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{cat}_share"] = np.where(total > 0, covered / total, np.nan)
+    return out
+
+
+def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, fac_crs: dict,
+                  pop: gpd.GeoDataFrame, pop_label: str, strict: bool) -> None:  # fmt: skip
+    """Warn (or with ``strict`` raise) when facilities or residents sit on the streets as if
+    they were in another coordinate system than the one they were read in."""
+    checks = []
+    for label, grp in fac.groupby("input", sort=False):
+        checks.append((label, "facilities", fac_crs.get(label, "wgs84"),
+                       shapely.get_coordinates(grp.geometry.to_numpy())))  # fmt: skip
+    geoms = pop.geometry.to_numpy()
+    areal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    xy = np.vstack([shapely.get_coordinates(geoms[~areal]),
+                    shapely.get_coordinates(shapely.boundary(geoms[areal]))])  # fmt: skip
+    checks.append((pop_label, "population", pop.attrs.get("crs_in", "wgs84"), xy))
+    for label, what, read_as, xy in checks:
+        found = check_datum(graph, xy[:, 0], xy[:, 1], read_as)
+        if found is None:
+            continue
+        if found.system == "network-gcj02":
+            fix = "--network-crs gcj02 (the streets look like GCJ-02)"
+        else:
+            fix = f"--{what}-crs {found.system}"
+        msg = (f"{label}: the {what} look like {found.system.replace('network-', '').upper()} "
+               f"coordinates, not {read_as.upper()}: median distance to the nearest street "
+               f"{found.median_m:.0f} m as read, {found.better_median_m:.0f} m converted "
+               f"(random placement: {found.random_median_m:.0f} m)")  # fmt: skip
+        if strict:
+            raise InputError(msg, hint=f"declare the coordinate system with {fix}")
+        warnings.warn(f"{msg} — if so, declare it with {fix} (--strict makes this an error)",
+                      DataWarning, stacklevel=3)  # fmt: skip
 
 
 def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -> np.ndarray:

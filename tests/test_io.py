@@ -69,14 +69,14 @@ def test_xlsx_and_column_mapping(tmp_path):
 def test_gcj02_input_is_converted(tmp_path):
     glon, glat = crs.wgs84_to_gcj02(107.03, 33.07)
     p = write(tmp_path, "g.csv", f"name,category,lon,lat\nx,clinic,{glon:.8f},{glat:.8f}\n")
-    f = read_facilities(p, crs_in="gcj02")
+    f = read_facilities(p, crs="gcj02")
     assert crs.haversine_m(f.geometry.x[0], f.geometry.y[0], 107.03, 33.07) < 0.5
 
 
 def test_epsg_projected_input(tmp_path):
     x, y = crs.from_wgs84(107.03, 33.07, 4545)
     p = write(tmp_path, "p.csv", f"name,category,x,y\nx,clinic,{x:.3f},{y:.3f}\n")
-    f = read_facilities(p, crs_in=4545)
+    f = read_facilities(p, crs=4545)
     assert crs.haversine_m(f.geometry.x[0], f.geometry.y[0], 107.03, 33.07) < 0.01
 
 
@@ -159,11 +159,11 @@ def test_swapped_lon_lat_detected(tmp_path):
     assert "row 2" in msg and "look swapped" in msg and "swap the 'lon' and 'lat' columns" in msg
 
 
-def test_outside_study_area(tmp_path):
+def test_residents_outside_study_area(tmp_path):
     area = shapely.box(106.9, 33.0, 107.2, 33.2)
-    p = write(tmp_path, "f.csv", HEADER + ROWS[0] + "a2,x,clinic,108.5,34.3,\n")
+    p = write(tmp_path, "r.csv", "id,lon,lat,population\nr1,107.03,33.07,10\nr2,108.5,34.3,5\n")
     with pytest.raises(InputError) as e:
-        read_facilities(p, study_area=area)
+        read_population(p, study_area=area)
     msg = one_line(e)
     assert "row 3" in msg and "outside the study area" in msg
 

@@ -241,7 +241,7 @@ def test_unprojectable_crs(tmp_path):
     p = tmp_path / "l.geojson"
     gdf.to_file(p)
     with pytest.raises(InputError, match="unknown coordinate system"):
-        read_network(p, crs_in="EPSG:999999", use_cache=False)
+        read_network(p, crs="EPSG:999999", use_cache=False)
 
 
 @pytest.mark.network

@@ -25,8 +25,15 @@ def aliases() -> dict[str, tuple[str, ...]]:
     return {k: tuple(str(a).lower() for a in v) for k, v in raw.items()}
 
 
-def _norm(header: str) -> str:
+def norm_header(header: str) -> str:
+    """A header compared with aliases: bracketed units removed, lower case, ``_`` for spaces."""
     return _BRACKETS.sub("", str(header)).strip().lower().replace(" ", "_")
+
+
+@cache
+def known_headers() -> frozenset[str]:
+    """Every alias of every field, normalised (to recognise a table's header row)."""
+    return frozenset(norm_header(a) for names in aliases().values() for a in names)
 
 
 def find_columns(
@@ -64,13 +71,13 @@ def find_columns(
                 hint="fix the column mapping",
             )
         found[field] = col
-    normed = {_norm(c): c for c in reversed(cols)}
+    normed = {norm_header(c): c for c in reversed(cols)}
     table = aliases()
     for field in fields:
         if field in found:
             continue
         for alias in table.get(field, (field,)):
-            col = normed.get(_norm(alias))
+            col = normed.get(norm_header(alias))
             if col is not None and col not in found.values():
                 found[field] = col
                 break
@@ -78,9 +85,15 @@ def find_columns(
 
 
 def require(
-    found: Mapping[str, str], fields: Iterable[str], columns: Iterable[str], path: str, what: str
+    found: Mapping[str, str],
+    fields: Iterable[str],
+    columns: Iterable[str],
+    path: str,
+    what: str,
+    note: str | None = None,
 ) -> None:
-    """Raise one InputError naming every missing field, the columns found and the aliases."""
+    """Raise one InputError naming every missing field, the columns found and the aliases
+    (and ``note``, e.g. the text encoding a shapefile was read with)."""
     missing = [f for f in fields if f not in found]
     if not missing:
         return
@@ -88,9 +101,10 @@ def require(
     wanted = "; ".join(f"{f} (e.g. {', '.join(table.get(f, (f,))[:4])})" for f in missing)
     raise InputError(
         f"missing required column(s) for {what}: {wanted}; columns found: "
-        f"{', '.join(str(c) for c in columns)}",
+        f"{', '.join(str(c) for c in columns)}" + (f" ({note})" if note else ""),
         file=path,
-        hint="rename the columns or pass an explicit column mapping",
+        hint="rename the columns or pass an explicit column mapping"
+        + ("; if the names look garbled, add a .cpg file naming the encoding" if note else ""),
     )
 
 

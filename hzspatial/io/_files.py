@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError, format_rows
+from hzspatial.io._columns import known_headers, norm_header
 
 logger = logging.getLogger(__name__)
 
@@ -72,70 +75,168 @@ def decode_text(raw: bytes, path: str) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV (any common encoding) or XLSX sheet as strings-preserving DataFrame.
+#: Labels of total rows at the bottom of Chinese statistical sheets (skipped and reported);
+#: compared with spaces removed and lower-cased.
+TOTAL_LABELS = frozenset(
+    {"合计", "小计", "总计", "共计", "总数", "total", "subtotal", "grandtotal"}
+)
+#: How many rows at the top of a sheet are searched for the header row.
+HEADER_SEARCH_ROWS = 15
 
-    Cells are read as text (``dtype=str``) so that validation can report the
-    offending value; numeric parsing happens in the readers.
-    """
-    p = Path(path)
-    fmt = detect_format(p)
+
+def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
+    """All cells as text, no header; index 0 = the sheet's row 1."""
     if fmt in ("csv", "tsv"):
         text, enc = decode_text(p.read_bytes(), str(p))
         if enc not in _ENCODINGS[:1]:
             logger.info("%s: read with text encoding %s", p, enc)
-        sep = "\t" if fmt == "tsv" else None
         try:
-            df = pd.read_csv(
-                io.StringIO(text),
-                sep=sep,
-                engine="python",
-                dtype=str,
-                skipinitialspace=True,
-                keep_default_na=True,
-            )
+            return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else None,
+                               engine="python", dtype=str, header=None,
+                               skipinitialspace=True, skip_blank_lines=False)  # fmt: skip
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(
                 f"not a readable table ({str(exc).splitlines()[0]})",
                 file=str(p),
                 hint="check the delimiter and quoting",
             ) from exc
-    elif fmt == "xlsx":
-        try:
-            df = pd.read_excel(
-                p, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl"
-            )
-        except ValueError as exc:
-            raise InputError(
-                f"cannot read the workbook ({exc})", file=str(p), hint="check the sheet name"
-            ) from exc
-        except Exception as exc:  # openpyxl raises zipfile / KeyError on corrupt files
-            raise InputError(
-                f"not a valid XLSX workbook ({type(exc).__name__})",
-                file=str(p),
-                hint="open and save it again in Excel",
-            ) from exc
+    try:
+        import openpyxl
+
+        names = openpyxl.load_workbook(p, read_only=True).sheetnames
+    except Exception as exc:  # openpyxl raises zipfile / KeyError on corrupt files
+        raise InputError(
+            f"not a valid XLSX workbook ({type(exc).__name__})",
+            file=str(p),
+            hint="open and save it again in Excel",
+        ) from exc
+    if sheet is not None and not isinstance(sheet, int) and str(sheet) not in names:
+        raise InputError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", file=str(p),
+                         column="--sheet", hint="pass one of the sheet names")  # fmt: skip
+    return pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, header=None,
+                         engine="openpyxl")  # fmt: skip
+
+
+def _header_score(cells: pd.Series, known: frozenset[str]) -> int:
+    """How many cells of a row are known column names (English or Chinese aliases)."""
+    return sum(norm_header(c) in known for c in cells.dropna())
+
+
+def read_table(
+    path: str | Path | pd.DataFrame,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    names: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Read a CSV/TSV (any common encoding) or XLSX sheet with every cell as text.
+
+    Title rows above the header (e.g. a merged "汉台区养老服务设施统计表") are skipped: the
+    header is the first of the top rows with at least two known column names
+    (``config/columns.toml``), or ``header_row``. Blank rows and total rows (合计, 小计,
+    总计, Total) are dropped and logged.
+
+    Parameters
+    ----------
+    path : path or DataFrame
+        A file, or a DataFrame already in memory (its columns are the header).
+    sheet : str or int, optional
+        XLSX sheet name or 0-based index (default: the first sheet).
+    header_row : int, optional
+        Row number of the header as the spreadsheet shows it (1 = first row).
+    names : iterable of str
+        Further column names that mark the header row (e.g. from a column mapping).
+
+    Returns
+    -------
+    DataFrame
+        Cells as text (``dtype=str``) so that validation can report the offending value;
+        the index holds each row's number as the spreadsheet shows it.
+    """
+    if isinstance(path, pd.DataFrame):
+        df = path.astype("string").astype(object).where(path.notna(), None)
+        df.columns = [str(c).strip() for c in df.columns]
+        df.index = pd.RangeIndex(2, len(df) + 2)
+        label = "(DataFrame)"
     else:
-        raise InputError("expected a table (CSV/XLSX)", file=str(p))
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.dropna(how="all")
+        p = Path(path)
+        fmt = detect_format(p)
+        if fmt not in ("csv", "tsv", "xlsx"):
+            raise InputError("expected a table (CSV/XLSX)", file=str(p))
+        raw = _raw_table(p, fmt, sheet)
+        label = str(p)
+        raw.index = pd.RangeIndex(1, len(raw) + 1)
+        if raw.dropna(how="all").empty:
+            raise InputError(
+                "the table has no data rows",
+                file=label,
+                hint="check that the file has a header row and data below it",
+            )
+        if header_row is not None:
+            if not 1 <= header_row <= len(raw):
+                raise InputError(f"header row {header_row} is outside the sheet (1–{len(raw)})",
+                                 file=label, column="--header-row",
+                                 hint="give the row number Excel shows")  # fmt: skip
+            head = header_row
+        else:
+            known = known_headers() | {norm_header(n) for n in names}
+            top = raw.head(HEADER_SEARCH_ROWS)
+            scores = [_header_score(top.loc[i], known) for i in top.index]
+            head = next((i for i, sc in zip(top.index, scores, strict=True) if sc >= 2), None)
+            if head is None:
+                head = int(raw.dropna(how="all").index[0])
+        if head > 1:
+            logger.info("%s: header on row %d (rows above it skipped as titles)", label, head)
+        cols = [str(c).strip() if isinstance(c, str) else f"column {j + 1}"
+                for j, c in enumerate(raw.loc[head])]  # fmt: skip
+        df = raw.loc[head + 1 :].copy()
+        df.columns = cols
+    blank = df.isna().all(axis=1) | df.apply(
+        lambda c: c.astype("string").str.strip().fillna("") == ""
+    ).all(axis=1)
+    if blank.any() and not isinstance(path, pd.DataFrame):
+        logger.info("%s: %d blank row(s) skipped", label, int(blank.sum()))
+    df = df[~blank.to_numpy()]
+    first_cells = df.iloc[:, : min(3, df.shape[1])].apply(
+        lambda c: c.astype("string").str.replace(r"\s+", "", regex=True).str.lower()
+    )
+    totals = first_cells.isin(TOTAL_LABELS).any(axis=1).to_numpy()
+    if totals.any():
+        warnings.warn(
+            f"{label}: {format_rows(df.index[totals])}: total row(s) "
+            f"({', '.join(sorted(set(first_cells.to_numpy()[totals].ravel()) & TOTAL_LABELS))}) "
+            "skipped — they are sums, not places",
+            DataWarning,
+            stacklevel=3,
+        )
+        df = df[~totals]
     if df.empty:
         raise InputError(
             "the table has no data rows",
-            file=str(p),
+            file=label,
             hint="check that the file has a header row and data below it",
         )
     return df
 
 
-def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a GeoJSON / GeoPackage / Shapefile layer (pyogrio), keeping its CRS."""
+def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoJSON / GeoPackage / Shapefile layer (pyogrio), keeping its CRS.
+
+    Shapefiles without a ``.cpg`` file get their text encoding detected (UTF-8, else
+    GB18030, the superset of GBK that Chinese GIS software writes); the choice is logged
+    and kept in ``attrs["encoding"]``. A GeoDataFrame is validated like a file.
+    """
+    if isinstance(path, gpd.GeoDataFrame):
+        if path.empty:
+            raise InputError("the GeoDataFrame has no rows", file="(GeoDataFrame)")
+        return path.copy()
     p = Path(path)
     fmt = detect_format(p)
     if fmt not in ("geojson", "gpkg", "shp"):
         raise InputError("expected a vector layer (GeoJSON/GeoPackage/Shapefile)", file=str(p))
+    encoding = _dbf_encoding(p) if fmt == "shp" else None
     try:
-        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+        gdf = gpd.read_file(p, layer=layer, engine="pyogrio",
+                            **({"encoding": encoding} if encoding else {}))  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         msg = str(exc).splitlines()[0]
         raise InputError(
@@ -149,11 +250,41 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
             file=str(p),
             hint="export the layer again with its features",
         )
+    if encoding:
+        gdf.attrs["encoding"] = encoding
     return gdf
 
 
-def is_table(path: str | Path) -> bool:
-    """True for CSV/TSV/XLSX paths, False for vector layers (after validating the path)."""
+def _dbf_encoding(shp: Path) -> str | None:
+    """Text encoding of a shapefile's .dbf when no .cpg says it: None when a .cpg exists
+    (GDAL reads it), else ``utf-8`` when the text decodes as UTF-8, else ``gb18030``."""
+    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+        return None
+    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()),
+               None)  # fmt: skip
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    header_len = int.from_bytes(raw[8:10], "little")
+    names = b"".join(raw[i : i + 11] for i in range(32, header_len - 31, 32))
+    text = names + raw[header_len:]
+    if text.isascii():
+        return None
+    try:
+        text.decode("utf-8")
+        enc = "utf-8"
+    except UnicodeDecodeError:
+        enc = "gb18030"
+    logger.warning("%s: no .cpg file; text read as %s%s", shp, enc.upper(),
+                   " (GBK)" if enc == "gb18030" else "")  # fmt: skip
+    return enc
+
+
+def is_table(path: str | Path | pd.DataFrame) -> bool:
+    """True for CSV/TSV/XLSX paths and plain DataFrames, False for vector layers and
+    GeoDataFrames (after validating the path)."""
+    if isinstance(path, pd.DataFrame):
+        return not isinstance(path, gpd.GeoDataFrame)
     return detect_format(path) in ("csv", "tsv", "xlsx")
 
 
@@ -164,3 +295,18 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def input_label(path) -> str:
+    """How an input is named in messages: its path, or the kind of frame passed."""
+    if isinstance(path, gpd.GeoDataFrame):
+        return "(GeoDataFrame)"
+    if isinstance(path, pd.DataFrame):
+        return "(DataFrame)"
+    return str(path)
+
+
+def encoding_note(df: pd.DataFrame) -> str | None:
+    """``"text read as GB18030 …"`` for a shapefile whose encoding was detected, else None."""
+    enc = df.attrs.get("encoding")
+    return None if enc is None else f"text read as {enc.upper()} (the shapefile has no .cpg)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import geopandas as gpd
@@ -12,12 +13,14 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.errors import DataWarning, InputError, format_rows
 
-HEADER_ROWS = 1  # a table's header is row 1, its first data row is row 2 (as Excel shows it)
+logger = logging.getLogger(__name__)
 
 
-def table_rows(mask: np.ndarray) -> list[int]:
-    """1-based row numbers as a spreadsheet shows them (header = row 1)."""
-    return [int(i) + 1 + HEADER_ROWS for i in np.flatnonzero(mask)]
+def table_rows(df: pd.DataFrame):
+    """Row numbering of a table from :func:`~hzspatial.io.read_table`: ``mask`` → the rows'
+    numbers as the spreadsheet shows them (its index)."""
+    numbers = df.index.to_numpy()
+    return lambda mask: [int(numbers[i]) for i in np.flatnonzero(mask)]
 
 
 def feature_rows(mask: np.ndarray) -> list[int]:
@@ -99,17 +102,37 @@ def points_from_table(
     """WGS84 shapely points from coordinate columns, with validation.
 
     Detects non-numeric values, impossible coordinates and swapped lon/lat
-    (for geographic ``crs_in``) and names the rows.
+    (for geographic ``crs_in``) and names the rows. ``lon_col`` may name a single column
+    holding ``"lon,lat"`` pairs (Amap's ``location``) when ``lat_col`` is the same column.
     """
     kind = _crs.parse_crs_in(crs_in)
-    x = parse_numbers(
-        df[lon_col], path=path, column=lon_col, rows_of=table_rows, what="the coordinate"
-    )
-    y = parse_numbers(
-        df[lat_col], path=path, column=lat_col, rows_of=table_rows, what="the coordinate"
-    )
+    rows_of = table_rows(df)
+    if lon_col == lat_col:
+        pair = (
+            df[lon_col]
+            .astype("string")
+            .str.strip()
+            .str.split(r"\s*[,，;；\s]\s*", n=1, expand=True, regex=True)
+        )
+        if pair.shape[1] < 2:
+            pair[1] = None
+        xs, ys = pair[0], pair[1]
+        ok = xs.notna() & ys.notna()
+        if not ok.all():
+            first = df[lon_col].iloc[int(np.flatnonzero(~ok.to_numpy())[0])]
+            raise InputError(
+                f"expected 'longitude,latitude' but found {first!r}",
+                where=format_rows(rows_of(~ok.to_numpy())),
+                file=path,
+                column=lon_col,
+                hint="write both numbers separated by a comma, e.g. 107.0234,33.0712",
+            )
+    else:
+        xs, ys = df[lon_col], df[lat_col]
+    x = parse_numbers(xs, path=path, column=lon_col, rows_of=rows_of, what="the coordinate")
+    y = parse_numbers(ys, path=path, column=lat_col, rows_of=rows_of, what="the coordinate")
     if isinstance(kind, str):  # geographic degrees
-        check_degrees(x, y, path, lon_col, lat_col, table_rows)
+        check_degrees(x, y, path, lon_col, lat_col, rows_of)
     lon, lat = _crs.to_wgs84(x, y, crs_in)
     return shapely.points(lon, lat)
 
@@ -169,17 +192,47 @@ def clean_geometries(gdf: gpd.GeoDataFrame, path: str) -> np.ndarray:
     return geoms
 
 
-def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame:
-    """Reproject a layer to WGS84; ``crs_in`` (if given) overrides the file's own CRS.
+def crs_of_input(declared, own, default, label: str, what: str):
+    """The coordinate system an input is read in, logged with where it came from.
 
-    GCJ-02 / BD-09 are not EPSG systems: files in them usually claim EPSG:4326,
-    so the user says ``crs_in="gcj02"`` and the shift is removed here.
+    A system declared for this input (``--facilities-crs`` …) wins: GCJ-02 / BD-09 files
+    claim WGS84, so only the user can say otherwise. Else the file's own (``.prj``,
+    GeoPackage SRS, GeoJSON = WGS84 by RFC 7946), else the run's default (``--crs-in``),
+    else WGS84 — said in the log, as an assumption.
+    """
+    crs, how = pick_crs(declared, own, default)
+    if how == "assumed":
+        logger.info("%s: no coordinate system in the file; assumed WGS84 (declare it with "
+                    "--%s-crs)", label, what)  # fmt: skip
+    elif how != "file":
+        logger.info("%s: coordinates read as %s (%s)", label, crs, how)
+    return crs
+
+
+def pick_crs(declared, own, default) -> tuple:
+    """``(crs, how)`` by the rule of :func:`crs_of_input`; ``how`` is ``declared``, ``file``,
+    ``--crs-in`` or ``assumed``."""
+    if declared is not None:
+        return declared, "declared"
+    if own is not None:
+        return own, "file"
+    if default is not None:
+        return default, "--crs-in"
+    return "wgs84", "assumed"
+
+
+def layer_to_wgs84(
+    gdf: gpd.GeoDataFrame, path: str, *, crs=None, default=None, what: str = "input"
+) -> gpd.GeoDataFrame:
+    """Reproject a layer to WGS84.
+
+    ``crs`` (declared for this input) overrides the file's own CRS; ``default`` applies
+    only when the file has none (see :func:`crs_of_input`). GCJ-02 / BD-09 are not EPSG
+    systems: files in them usually claim EPSG:4326, so the user declares ``crs="gcj02"``
+    and the shift is removed here. ``attrs["crs_in"]`` keeps the system used.
     """
     geoms = clean_geometries(gdf, path)
-    if crs_in is None:
-        src = gdf.crs if gdf.crs is not None else "wgs84"
-    else:
-        src = crs_in
+    src = crs_of_input(crs, gdf.crs, default, path, what)
     kind = _crs.parse_crs_in(src)
     if isinstance(kind, str):
         coords = shapely.get_coordinates(geoms)
@@ -193,7 +246,9 @@ def layer_to_wgs84(gdf: gpd.GeoDataFrame, crs_in, path: str) -> gpd.GeoDataFrame
                 lambda m: feature_rows(_coord_owner_mask(geoms, m)),
             )
     out = _crs.geometries_to_wgs84(geoms, kind) if kind != "wgs84" else geoms
-    return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(out), crs=4326)
+    res = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(out), crs=4326)
+    res.attrs = dict(gdf.attrs) | {"crs_in": kind if isinstance(kind, str) else src}
+    return res
 
 
 def _coord_owner_mask(geoms: np.ndarray, coord_mask: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,45 +13,77 @@ import pandas as pd
 import shapely
 
 from hzspatial import crs as _crs
-from hzspatial.errors import InputError, format_rows
+from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.io._columns import find_columns
-from hzspatial.io._files import is_table, read_layer
+from hzspatial.io._files import input_label, is_table, read_layer
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 
-__all__ = ["read_boundaries"]
+__all__ = ["LEVELS", "level_label", "read_boundaries"]
+
+logger = logging.getLogger(__name__)
+
+
+#: Boundary levels, most detailed first: (key, 中文, English, plural English).
+LEVELS = {
+    "community": ("社区", "Community", "Communities"),
+    "street": ("街道", "Subdistrict", "Subdistricts (街道/乡镇)"),
+    "district": ("区县", "District", "Districts"),
+}
+#: Length of a Chinese administrative code at each level (6 county, 9 township, 12 village).
+_CODE_LENGTH_LEVEL = {6: "district", 9: "street", 12: "community"}
+
+
+def level_label(level: str) -> str:
+    """``"社区 / Communities"`` for a boundary level."""
+    zh, _, plural = LEVELS.get(level, LEVELS["district"])
+    return f"{zh} / {plural}"
 
 
 def read_boundaries(
-    path: str | Path,
+    path: str | Path | gpd.GeoDataFrame,
     *,
     columns: Mapping[str, str] | None = None,
-    crs_in: _crs.CrsIn | None = None,
+    crs: _crs.CrsIn | None = None,
+    default_crs: _crs.CrsIn | None = None,
+    level: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read district polygons.
+    """Read area polygons at any level: districts (区县), subdistricts or townships (街道/乡镇),
+    communities or villages (社区/村).
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or GeoDataFrame
         GeoJSON / GeoPackage / Shapefile of polygons.
     columns : mapping, optional
         ``{field: column}`` for ``id`` (e.g. ``adcode``), ``name``, ``population``.
-    crs_in : str or int, optional
-        Override of the layer's CRS (``gcj02`` for Amap-derived files).
+    crs : str or int, optional
+        The layer's coordinate system, declared (``gcj02`` for Amap-derived files);
+        overrides the file's own.
+    default_crs : str or int, optional
+        For layers that do not say (shapefiles without ``.prj``).
+    level : {"district", "street", "community"}, optional
+        The areas' level; default from the columns found (社区名称 → community, 街道名称 /
+        乡镇 → street, else from the length of administrative codes, else district).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326; ``district_id`` (str), ``name``, ``population`` (persons; NaN means
-        *population unknown*), geometry (polygons).
+        EPSG:4326; ``district_id`` (str: the area's code, else its name), ``name``,
+        ``population`` (persons; NaN means *population unknown*), geometry (polygons).
+        ``attrs["level"]`` holds the level.
     """
-    path_s = str(path)
+    path_s = input_label(path)
     if is_table(path):
         raise InputError(
             "boundaries must be a polygon layer (GeoJSON/GeoPackage/Shapefile)",
             file=path_s,
             hint="export the districts as polygons",
         )
-    gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+    if level is not None and level not in LEVELS:
+        raise InputError(f"unknown boundary level {level!r}", column="--boundary-level",
+                         hint=f"use one of {', '.join(LEVELS)}")  # fmt: skip
+    gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
+                         what="boundaries")  # fmt: skip
     areal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
     if not areal.all():
         raise InputError(
@@ -59,11 +93,36 @@ def read_boundaries(
             column="geometry",
             hint="boundaries must be polygons",
         )
-    mapping = {"id": "adcode", **(columns or {})} if "adcode" in gdf.columns else columns
-    found = find_columns(gdf.columns, ["id", "name", "population"], mapping, path_s)
+    per_level = [f"{lv}_{k}" for lv in LEVELS for k in ("name", "code")]
+    found = find_columns(gdf.columns, ["id", "name", "population", *per_level], columns, path_s)
+    found_level = next((lv for lv in LEVELS
+                        if f"{lv}_name" in found or f"{lv}_code" in found), None)  # fmt: skip
+    mapping = dict(columns or {})
+    if found_level is not None:
+        code = found.get(f"{found_level}_code")
+        name = found.get(f"{found_level}_name")
+        if code is not None and found_level == "district":
+            lengths = gdf[code].astype("string").str.strip().str.len().dropna()
+            if len(lengths) and lengths.nunique() == 1:
+                found_level = _CODE_LENGTH_LEVEL.get(int(lengths.iloc[0]), found_level)
+        mapping.setdefault("id", code or name)
+        if name is not None:
+            mapping.setdefault("name", name)
+        found = find_columns(gdf.columns, ["id", "name", "population"], mapping, path_s)
+    lvl = level or found_level or "district"
     n = len(gdf)
     default_ids = np.array([str(i + 1) for i in range(n)], dtype=object)
+    if "id" not in found and "name" in found:
+        found["id"] = found["name"]
     ids, names = ids_and_names(gdf, found, path_s, feature_rows, default_ids)
+    if "id" not in found:
+        warnings.warn(
+            f"{path_s}: no name or code column found for the areas (columns: "
+            f"{', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}); they are "
+            "numbered 1, 2, … — pass a column mapping, e.g. name=<column>",
+            DataWarning,
+            stacklevel=2,
+        )
     pop = (
         parse_numbers(
             gdf[found["population"]],
@@ -85,4 +144,6 @@ def read_boundaries(
     )
     for c in extra:
         out[c] = pd.Series(gdf[c]).to_numpy()
+    out.attrs["level"] = lvl
+    logger.info("%s: %d areas, level %s", path_s, n, level_label(lvl))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,11 @@ import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, resolve_category, user_category
-from hzspatial.errors import InputError, format_rows
+from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
-from hzspatial.io._files import is_table, read_layer, read_table
+from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
-    check_within,
+    crs_of_input,
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
@@ -26,6 +27,13 @@ from hzspatial.io._geometry import (
     parse_numbers,
     points_from_table,
     table_rows,
+)
+from hzspatial.io.poi import (
+    crs_from_headers,
+    detect_source,
+    level_columns,
+    looks_like_paths,
+    match_type_paths,
 )
 
 __all__ = [
@@ -58,63 +66,96 @@ def known_categories(extra: Iterable[str] = ()) -> dict[str, Category]:
 
 
 def read_facilities(
-    path: str | Path,
+    path: str | Path | pd.DataFrame,
     *,
     category: str | None = None,
     columns: Mapping[str, str] | None = None,
-    crs_in: _crs.CrsIn | None = None,
-    study_area: shapely.Geometry | None = None,
+    crs: _crs.CrsIn | None = None,
+    default_crs: _crs.CrsIn | None = None,
     extra_categories: Iterable[str] = (),
+    category_map: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    header_row: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate a facility file.
 
     Parameters
     ----------
-    path : str or Path
-        CSV/TSV (UTF-8 or GBK/GB18030), XLSX, GeoJSON, GeoPackage or Shapefile.
-        Tables need longitude/latitude columns (``lon``/``lat``, ``经度``/``纬度`` …);
-        layers may hold points or polygons (a polygon becomes its representative
-        point, and its area in m² fills ``area_m2`` when no area column is given).
+    path : str, Path, DataFrame or GeoDataFrame
+        CSV/TSV (UTF-8 or GBK/GB18030), XLSX, GeoJSON, GeoPackage or Shapefile, or a frame
+        in memory. Tables need longitude/latitude columns (``lon``/``lat``, ``经度``/``纬度``
+        …) or one ``location`` column of ``"lon,lat"`` (Amap); layers may hold points or
+        polygons (a polygon becomes its representative point, and its area in m² fills
+        ``area_m2`` when no area column is given). Amap / Baidu / Tencent POI exports are
+        recognised (``config/poi.toml``).
     category : str, optional
         Category for every row (id or alias, e.g. ``"kindergarten"`` or ``"幼儿园"``);
-        otherwise a category column (``category``, ``类型``, ``类别`` …) is required.
+        otherwise a category column (``category``, ``类型``, ``标签``, ``小类`` …) is required.
+        Type paths such as ``"医疗保健服务;综合医院;卫生院"`` match from their most specific
+        part; in POI exports rows whose type matches no category are left out and listed.
     columns : mapping, optional
         Explicit ``{field: column}`` mapping overriding header detection; fields are
-        ``id, name, category, lon, lat, area_m2, floor_area_m2, beds, places, pitches, capacity``.
-    crs_in : str or int, optional
-        Coordinate system of the input: ``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` |
-        an EPSG code. Default: WGS84 for tables, the layer's own CRS for layers.
-    study_area : shapely geometry, optional
-        WGS84 area that every facility must lie in (50 m tolerance).
+        ``id, name, category, lon, lat, location, area_m2, floor_area_m2, beds, places,
+        pitches, doctors, nurses, capacity, inclusive``.
+    crs : str or int, optional
+        The file's coordinate system, declared: ``wgs84`` | ``cgcs2000`` | ``gcj02`` |
+        ``bd09`` | EPSG code. Overrides what the file says.
+    default_crs : str or int, optional
+        For files that do not say (tables, shapefiles without ``.prj``); else WGS84 is
+        assumed and logged. A POI export's own system (Amap GCJ-02, Baidu BD-09) and
+        coordinate headers such as ``经度(GCJ02)`` count as the file saying.
     extra_categories : iterable of str
         Category names accepted besides the built-in ones.
+    category_map : mapping, optional
+        Type name → category (``{"综合医院": "hospital", "卫生院": "clinic"}``), matched
+        before the aliases.
     sheet : str or int, optional
         XLSX sheet (default: the first).
+    header_row : int, optional
+        Row number of the header as the spreadsheet shows it (default: found).
 
     Returns
     -------
     geopandas.GeoDataFrame
         One point per facility in EPSG:4326 with :data:`FACILITY_COLUMNS`; areas in m²,
         ``beds``/``places``/``pitches``/``capacity`` as counts (NaN when not given).
+        ``attrs["crs_in"]`` is the coordinate system the file was read in.
 
     Raises
     ------
     InputError
         One line naming the file, rows/features and column of the first problem found.
     """
-    path_s = str(path)
+    path_s = input_label(path)
     known = known_categories(extra_categories)
-    fields = ["id", "name", "category", "lon", "lat", *_NUMERIC, *_FLAGS]
+    fields = ["id", "name", "category", "lon", "lat", "location", *_NUMERIC, *_FLAGS]
+    _check_mapping(columns, fields)
     if is_table(path):
-        df = read_table(path, sheet=sheet)
-        rows_of = table_rows
+        df = read_table(path, sheet=sheet, header_row=header_row,
+                        names=(columns or {}).values())  # fmt: skip
+        rows_of = table_rows(df)
         found = find_columns(df.columns, fields, columns, path_s)
-        require(found, ["lon", "lat"], df.columns, path_s, "facility coordinates")
-        points = points_from_table(df, found["lon"], found["lat"], crs_in or "wgs84", path_s)
+        source = detect_source(df.columns)
+        if "lon" not in found or "lat" not in found:
+            if "location" in found:
+                found["lon"] = found["lat"] = found["location"]
+            else:
+                require(found, ["lon", "lat"], df.columns, path_s, "facility coordinates")
+        said = crs_from_headers({found["lon"], found["lat"]}, df)
+        if said is None and source is not None:
+            said = source.crs
+            if crs is None:
+                logger.info("%s: %s (column %r): coordinates read as %s — declare "
+                            "--facilities-crs if they were converted", path_s, source.label,
+                            source.column, source.crs.upper())  # fmt: skip
+        used = crs_of_input(crs, said, default_crs, path_s, "facilities")
+        points = points_from_table(df, found["lon"], found["lat"], used, path_s)
         polygon_area = np.full(len(df), np.nan)
     else:
-        gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+        raw = read_layer(path)
+        source = detect_source(raw.columns)
+        gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="facilities")
+        used = gdf.attrs["crs_in"]
         rows_of = feature_rows
         found = find_columns(gdf.columns, fields, columns, path_s)
         geoms = gdf.geometry.to_numpy()
@@ -138,7 +179,9 @@ def read_facilities(
             utm = _crs.metric_crs(c[:, 0], c[:, 1])
             polygon_area[areal] = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(utm).area.to_numpy()
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        df.attrs = gdf.attrs
     n = len(df)
+    keep = np.ones(n, dtype=bool)
 
     if category is not None:
         cat = resolve_category(category, known)
@@ -151,21 +194,47 @@ def read_facilities(
             )
         cats = np.full(n, cat, dtype=object)
     else:
-        require(found, ["category"], df.columns, path_s, "facility category")
-        col = found["category"]
-        raw = df[col].astype("string").str.strip()
-        cats = np.array(
-            [resolve_category(v, known) if pd.notna(v) else None for v in raw], dtype=object
-        )
-        bad = pd.isna(cats)
-        if bad.any():
-            first = raw.iloc[int(np.flatnonzero(bad)[0])]
+        levels = level_columns(df.columns)
+        if "category" not in found and levels:
+            raw_cat = df[levels].astype("string").fillna("").agg(";".join, axis=1)
+            col = "/".join(levels)
+        else:
+            require(found, ["category"], df.columns, path_s, "facility category",
+                    note=encoding_note(df))  # fmt: skip
+            col = found["category"]
+            raw_cat = df[col].astype("string").str.strip()
+        codes = next((df[c] for c in df.columns if str(c).lower() == "typecode"), None)
+        cats = match_type_paths(raw_cat, known, category_map, codes)
+        bad = pd.isna(cats) & raw_cat.notna().to_numpy()
+        paths = source is not None or looks_like_paths(raw_cat) or bool(levels)
+        if bad.any() and paths:
+            counts = raw_cat[bad].value_counts()
+            listed = "; ".join(f"{k} ({v})" for k, v in counts.head(8).items())
+            warnings.warn(
+                f"{path_s}: {int(bad.sum())} row(s) whose type matches no category are left "
+                f"out: {listed}{' …' if len(counts) > 8 else ''} — map them with "
+                f"--category-map TYPE=CATEGORY (e.g. 综合医院=hospital)",
+                DataWarning,
+                stacklevel=2,
+            )
+            keep &= ~bad
+            if not keep.any():
+                raise InputError(
+                    f"no row's type matches a facility category (e.g. {counts.index[0]!r})",
+                    file=path_s,
+                    column=col,
+                    hint="map types with --category-map TYPE=CATEGORY, or pass --category",
+                )
+        elif pd.isna(cats).any():
+            bad = pd.isna(cats)
+            first = raw_cat.iloc[int(np.flatnonzero(bad)[0])]
             raise InputError(
                 f"unknown category {first!r}; known: {', '.join(known)}",
                 where=format_rows(rows_of(bad)),
                 file=path_s,
                 column=col,
-                hint="use a known category or alias, or declare it with --extra-category NAME",
+                hint="use a known category or alias, map it with --category-map "
+                f"{first}=CATEGORY, or declare a new one with --extra-category NAME",
             )
 
     default_ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
@@ -196,42 +265,63 @@ def read_facilities(
                       else np.full(n, None, dtype=object))  # fmt: skip
     out["source"] = source_labels(df)
 
-    check_within(points, study_area, path_s, rows_of, "facility")
-    result = gpd.GeoDataFrame(out, geometry=list(points), crs=4326)
+    result = gpd.GeoDataFrame(out, geometry=list(points), crs=4326)[keep].reset_index(drop=True)
     logger.info(
         "%s: %d facilities (%s)",
         path_s,
-        n,
+        len(result),
         ", ".join(f"{k} {v}" for k, v in result["category"].value_counts().items()),
     )
-    return result[FACILITY_COLUMNS]
+    result = result[FACILITY_COLUMNS]
+    result.attrs["crs_in"] = used if isinstance(used, str) else str(used)
+    return result
+
+
+def _check_mapping(columns: Mapping[str, str] | None, fields: Sequence[str]) -> None:
+    unknown = sorted(set(columns or {}) - set(fields))
+    if unknown:
+        raise InputError(
+            f"unknown field(s) {', '.join(unknown)} in the column mapping",
+            column="--columns",
+            hint=f"fields are {', '.join(fields)}",
+        )
 
 
 @dataclass(frozen=True)
 class FacilityInput:
-    """A facility file and, optionally, the category of all its rows."""
+    """A facility file (or frame) and how to read it: the category of all its rows, a
+    column mapping, its coordinate system (overriding what the file says), a type → category
+    map for POI exports, the XLSX sheet and header row."""
 
-    path: str | Path
+    path: str | Path | pd.DataFrame
     category: str | None = None
     columns: Mapping[str, str] | None = None
+    crs: str | int | None = None
+    category_map: Mapping[str, str] | None = None
+    sheet: str | int | None = None
+    header_row: int | None = None
 
 
 def read_facility_inputs(
-    items: Sequence[FacilityInput], crs_in, study_area, extra
+    items: Sequence[FacilityInput], default_crs=None, extra: Iterable[str] = ()
 ) -> gpd.GeoDataFrame:
-    """Read several facility files into one frame (column ``input`` = the file); ids must be
-    unique across files."""
-    frames = []
+    """Read several facility inputs into one frame (column ``input`` = the file; ``attrs
+    ["crs_in"]`` maps each input to its coordinate system); ids must be unique across files."""
+    frames, used = [], {}
     for item in items:
         f = read_facilities(
             item.path,
             category=item.category,
             columns=item.columns,
-            crs_in=crs_in,
-            study_area=study_area,
+            crs=item.crs,
+            default_crs=default_crs,
             extra_categories=extra,
+            category_map=item.category_map,
+            sheet=item.sheet,
+            header_row=item.header_row,
         )
-        f["input"] = str(item.path)
+        f["input"] = input_label(item.path)
+        used[input_label(item.path)] = f.attrs["crs_in"]
         frames.append(f)
     fac = pd.concat(frames, ignore_index=True)
     dup = fac["facility_id"].duplicated(keep=False)
@@ -244,4 +334,6 @@ def read_facility_inputs(
             column="id",
             hint="give facilities unique ids across files",
         )
-    return gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
+    out = gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
+    out.attrs["crs_in"] = used
+    return out

@@ -15,9 +15,10 @@ from hzspatial import crs as _crs
 from hzspatial.datasets import default_persons_per_household
 from hzspatial.errors import InputError
 from hzspatial.io._columns import find_columns, require, source_labels
-from hzspatial.io._files import is_table, read_layer, read_table
+from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
     check_within,
+    crs_of_input,
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
@@ -25,6 +26,7 @@ from hzspatial.io._geometry import (
     points_from_table,
     table_rows,
 )
+from hzspatial.io.poi import crs_from_headers
 
 __all__ = ["read_population"]
 
@@ -32,27 +34,31 @@ logger = logging.getLogger(__name__)
 
 
 def read_population(
-    path: str | Path,
+    path: str | Path | pd.DataFrame,
     *,
     columns: Mapping[str, str] | None = None,
-    crs_in: _crs.CrsIn | None = None,
+    crs: _crs.CrsIn | None = None,
+    default_crs: _crs.CrsIn | None = None,
     persons_per_household: float | None = None,
     study_area: shapely.Geometry | None = None,
     sheet: str | int | None = None,
+    header_row: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate residents.
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path, DataFrame or GeoDataFrame
         Polygons or points (GeoJSON/GeoPackage/Shapefile), or a CSV/XLSX table with
         longitude/latitude columns, carrying ``population`` (人口, 常住人口 …) or
         ``households`` (户数 …).
     columns : mapping, optional
         Explicit ``{field: column}``; fields ``id, name, population, households, lon, lat``.
-    crs_in : str or int, optional
-        ``wgs84`` | ``cgcs2000`` | ``gcj02`` | ``bd09`` | EPSG code (default: WGS84 for
-        tables, the layer's CRS for layers).
+    crs : str or int, optional
+        The input's coordinate system, declared (``wgs84`` | ``cgcs2000`` | ``gcj02`` |
+        ``bd09`` | EPSG code); overrides what the file says.
+    default_crs : str or int, optional
+        For files that do not say (tables, shapefiles without ``.prj``); else WGS84.
     persons_per_household : float, optional
         Used when only households are given. Default: from the 2020 census file
         (:func:`hzspatial.datasets.default_persons_per_household`, ≈ 2.46).
@@ -60,6 +66,8 @@ def read_population(
         WGS84 area every location must lie in.
     sheet : str or int, optional
         XLSX sheet.
+    header_row : int, optional
+        Row number of the header as the spreadsheet shows it (default: found).
 
     Returns
     -------
@@ -68,16 +76,21 @@ def read_population(
         ``population_from``, ``source`` (provenance label, if the input has one) and the
         geometry (points or polygons).
     """
-    path_s = str(path)
+    path_s = input_label(path)
     fields = ["id", "name", "population", "households", "lon", "lat"]
     if is_table(path):
-        df = read_table(path, sheet=sheet)
-        rows_of = table_rows
+        df = read_table(path, sheet=sheet, header_row=header_row,
+                        names=(columns or {}).values())  # fmt: skip
+        rows_of = table_rows(df)
         found = find_columns(df.columns, fields, columns, path_s)
         require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
-        geoms = points_from_table(df, found["lon"], found["lat"], crs_in or "wgs84", path_s)
+        used = crs_of_input(crs, crs_from_headers({found["lon"], found["lat"]}, df),
+                            default_crs, path_s, "population")  # fmt: skip
+        geoms = points_from_table(df, found["lon"], found["lat"], used, path_s)
     else:
-        gdf = layer_to_wgs84(read_layer(path), crs_in, path_s)
+        gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
+                             what="population")  # fmt: skip
+        used = gdf.attrs["crs_in"]
         rows_of = feature_rows
         found = find_columns(gdf.columns, fields, columns, path_s)
         geoms = gdf.geometry.to_numpy()
@@ -90,8 +103,10 @@ def read_population(
                 hint="use points or polygons",
             )
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        df.attrs = gdf.attrs
     if "population" not in found and "households" not in found:
-        require(found, ["population"], df.columns, path_s, "residents (or households)")
+        require(found, ["population"], df.columns, path_s, "residents (or households)",
+                note=encoding_note(df))  # fmt: skip
     if "population" in found:
         pop = parse_numbers(
             df[found["population"]],
@@ -124,7 +139,7 @@ def read_population(
     ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
     reps = shapely.point_on_surface(geoms)
     check_within(reps, study_area, path_s, rows_of, "residents")
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         {
             "demand_id": ids,
             "name": names,
@@ -135,3 +150,5 @@ def read_population(
         geometry=list(geoms),
         crs=4326,
     )
+    out.attrs["crs_in"] = used if isinstance(used, str) else str(used)
+    return out

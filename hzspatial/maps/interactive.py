@@ -17,6 +17,7 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.errors import InputError
+from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.maps.assets import embed_leaflet
 
 if TYPE_CHECKING:
@@ -118,16 +119,21 @@ def coverage_map(
             ).add_to(m)  # fmt: skip
 
     bnd = result.boundaries.copy()
+    level = bnd.attrs.get("level", "district")
     bnd["population_text"] = [
         "人口未知 / population unknown" if p != p else f"{p:,.0f}" for p in bnd["population"]
     ]
     folium.GeoJson(
         show.gdf(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
-        name="区县边界 / District boundaries",
+        name=f"{level_label(level)} 边界 / boundaries",
         style_function=lambda _: {"color": "#555", "weight": 2, "fill": False, "dashArray": "6 4"},
         tooltip=folium.GeoJsonTooltip(
             ["name", "district_id", "population_text"],
-            aliases=["区县 / District", "代码 / Code", "2020人口 / Census population"],
+            aliases=[
+                f"{LEVELS[level][0]} / {LEVELS[level][1]}",
+                "代码 / Code",
+                "人口 / Population",
+            ],
         ),
     ).add_to(m)
     _standards_layers(m, result, show)
@@ -267,7 +273,7 @@ def _legend_html(result: CoverageResult, bm: dict) -> str:
         badge = (
             "<div id='hz-synthetic-badge' style='background:#fff3cd;border:1px solid #e0a800;"
             "padding:3px 6px;margin-top:6px;font-weight:bold'>合成演示数据 / synthetic demo data"
-            " — streets and facilities are generated, not surveyed</div>"
+            f": {html.escape(result.synthetic_note)} — generated, not surveyed</div>"
         )
     shift = ("<div>叠加图层已转换为GCJ-02 / overlays shifted to GCJ-02</div>"
              if bm["crs"] == "gcj02" else "")  # fmt: skip

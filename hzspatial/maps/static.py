@@ -47,12 +47,13 @@ def coverage_png(result: CoverageResult, path: str | Path, *, dpi: int = 110) ->
     demand = result.demand.to_crs(utm)
     x0, y0, x1, y1 = demand.total_bounds
     bnd = result.boundaries.to_crs(utm)
+    residents = (result.residents if result.residents is not None else result.demand).to_crs(utm)
     with plt.rc_context(rc):
         fig, axes = plt.subplots(nrow, ncol, figsize=(6.5 * ncol, 6.2 * nrow), squeeze=False)
         for ax, cat in zip(axes.ravel(), cats, strict=False):
             info = result.summary["categories"][cat]
             c = builtin_categories().get(cat) or user_category(cat)
-            demand.plot(ax=ax, color="#eeeeee", linewidth=0)
+            residents.plot(ax=ax, color="#dddddd", linewidth=0, markersize=1)
             catch = result.catchments[result.catchments["category"] == cat].to_crs(utm)
             catch.plot(ax=ax, color=c.colour, alpha=0.18, linewidth=0)
             under = result.underserved[result.underserved["category"] == cat].to_crs(utm)
@@ -75,7 +76,7 @@ def coverage_png(result: CoverageResult, path: str | Path, *, dpi: int = 110) ->
                  else "15-minute walking coverage")  # fmt: skip
         note = "red = underserved residents; shaded = walking catchments"
         if result.synthetic:
-            note += "  ·  SYNTHETIC DEMO DATA (generated streets and facilities)"
+            note += f"  ·  SYNTHETIC DEMO DATA: {result.synthetic_note}"
         fig.suptitle(title, fontsize=14)
         fig.text(0.5, 0.01, note, ha="center", fontsize=9,
                  color="#b35900" if result.synthetic else "#333333")  # fmt: skip

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import geopandas as gpd
 import pyproj
 
+from hzspatial.crs import parse_crs_in
 from hzspatial.errors import InputError
 from hzspatial.network._graph import WalkGraph, adjacency_matrix, graph_from_edges, graph_from_lines
 from hzspatial.network.cache import cache_key, load_graph, save_graph
@@ -72,9 +74,10 @@ def network_format(path: str | Path) -> str:
 
 
 def read_network(
-    path: str | Path,
+    path: str | Path | gpd.GeoDataFrame,
     *,
-    crs_in=None,
+    crs=None,
+    default_crs=None,
     metric: pyproj.CRS | None = None,
     node: bool = True,
     use_cache: bool | None = None,
@@ -83,11 +86,14 @@ def read_network(
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or GeoDataFrame
         ``.osm.pbf`` / ``.osm`` (OpenStreetMap), ``.graphml`` (osmnx), or a road
-        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``).
-    crs_in : optional
-        For centre-line layers: override of the layer's CRS (``gcj02``, ``bd09``, EPSG).
+        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``, or a GeoDataFrame of lines).
+    crs : optional
+        For centre-line layers: the layer's coordinate system, declared (``gcj02``,
+        ``bd09``, EPSG); overrides the file's own. OpenStreetMap is always WGS84.
+    default_crs : optional
+        For centre-line layers that do not say (shapefiles without ``.prj``).
     metric : pyproj.CRS, optional
         Projected CRS of the graph (default: the data's UTM zone).
     node : bool
@@ -102,10 +108,22 @@ def read_network(
     WalkGraph
         Largest connected piece, metres, undirected.
     """
+    if isinstance(path, gpd.GeoDataFrame):
+        return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
+                                      node=node)  # fmt: skip
     fmt = network_format(path)
+    if fmt != "lines" and crs is not None and parse_crs_in(crs) != "wgs84":
+        raise InputError(
+            f"an {'OpenStreetMap' if fmt == 'osm' else 'osmnx GraphML'} network is in WGS84; "
+            f"it cannot be declared {crs}",
+            file=str(path),
+            column="--network-crs",
+            hint="leave --network-crs out, or declare the other inputs' systems",
+        )
     settings = get_settings()
     cached = settings.use_cache if use_cache is None else use_cache
-    options = {"fmt": fmt, "crs_in": str(crs_in), "metric": str(metric), "node": node}
+    options = {"fmt": fmt, "crs": str(crs), "default_crs": str(default_crs),
+               "metric": str(metric), "node": node}  # fmt: skip
     key = cache_key(path, options) if cached else ""
     if cached:
         graph = load_graph(settings.cache_dir / "graphs", key)
@@ -116,7 +134,8 @@ def read_network(
     elif fmt == "graphml":
         graph = read_graphml(path, metric=metric)
     else:
-        graph = graph_from_centerlines(path, crs_in=crs_in, metric=metric, node=node)
+        graph = graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
+                                       node=node)  # fmt: skip
     if cached:
         try:
             save_graph(graph, settings.cache_dir / "graphs", key)

@@ -24,7 +24,8 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.geometry import split_at_distances
 from hzspatial.io import read_layer
-from hzspatial.io._geometry import clean_geometries, layer_to_wgs84
+from hzspatial.io._files import input_label
+from hzspatial.io._geometry import clean_geometries, layer_to_wgs84, pick_crs
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
@@ -162,9 +163,10 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
 
 
 def graph_from_centerlines(
-    path: str | Path,
+    path: str | Path | gpd.GeoDataFrame,
     *,
-    crs_in=None,
+    crs=None,
+    default_crs=None,
     metric: pyproj.CRS | None = None,
     node: bool = True,
 ) -> WalkGraph:
@@ -172,9 +174,12 @@ def graph_from_centerlines(
 
     Parameters
     ----------
-    path : str or Path
-    crs_in : optional
-        Override of the layer's CRS (``gcj02`` / ``bd09`` / EPSG code).
+    path : str, Path or GeoDataFrame
+    crs : optional
+        The layer's coordinate system, declared (``gcj02`` / ``bd09`` / EPSG code);
+        overrides the file's own.
+    default_crs : optional
+        For layers that do not say (shapefiles without ``.prj``, GeoDataFrames without CRS).
     metric : pyproj.CRS, optional
         Projected CRS of the graph; default the layer's own CRS when it is projected,
         else the UTM zone of the layer.
@@ -182,15 +187,15 @@ def graph_from_centerlines(
         Split lines at crossings and T-junctions (default). Pass False for layers
         already split at every junction, which is faster.
     """
-    path_s = str(path)
+    path_s = input_label(path)
     raw = read_layer(path)
-    own = raw.crs if crs_in is None else _crs.parse_crs_in(crs_in)
+    own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
     keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected
     if keep_own:  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
         gdf = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name),
                                geometry=clean_geometries(raw, path_s), crs=own)  # fmt: skip
     else:
-        gdf = layer_to_wgs84(raw, crs_in, path_s)
+        gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="network")
     geoms = gdf.geometry.to_numpy()
     if (shapely.get_type_id(geoms) == 1).all():  # single lines: nothing to split into parts
         src = np.arange(len(geoms))
