@@ -3,9 +3,9 @@
 A community (社区) or village polygon with a population figure is the resident data planners
 most often hold. Counted as one point, a community half inside a catchment would be 0 % or
 100 % covered. Instead, its population is spread over demand points along the walkable
-streets inside it, in proportion to street length (people live along streets); a polygon
-with no street inside gets points on a regular grid; a polygon smaller than one grid cell,
-and every resident point, stays one demand point.
+streets inside it (and on its boundary), in proportion to street length (people live along
+streets); a polygon with no street inside gets points on a regular grid; a polygon smaller
+than one grid cell, and every resident point, stays one demand point.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import shapely
 
 from hzspatial.network import WalkGraph
 
-__all__ = ["PIECE_M", "GRID_M", "Demand", "spread_residents"]
+__all__ = ["PIECE_M", "GRID_M", "BOUNDARY_TOLERANCE_M", "Demand", "spread_residents"]
 
 #: Longest street piece (metres) represented by one demand point.
 PIECE_M = 50.0
+#: Streets up to this far (metres) outside a polygon count as its own: community polygons
+#: are bounded by streets, and a boundary street must not fall in or out by rounding.
+BOUNDARY_TOLERANCE_M = 2.0
 #: Grid spacing (metres) for polygons without streets; polygons smaller than one cell
 #: (GRID_M², 1 ha) stay one point.
 GRID_M = 100.0
@@ -110,7 +113,7 @@ def spread_residents(
 
 def _street_points(geoms, idx, graph: WalkGraph, piece_m: float):
     """Points every ≤ ``piece_m`` along the streets inside polygons ``geoms[idx]``."""
-    polys = geoms[idx]
+    polys = shapely.buffer(geoms[idx], BOUNDARY_TOLERANCE_M, join_style="mitre")
     edges = graph.edge_geometry
     pi, ei = shapely.STRtree(edges).query(polys, predicate="intersects")
     clipped = shapely.intersection(edges[ei], polys[pi])

@@ -3,10 +3,10 @@ WGS84 points declared GCJ-02) are flagged; correctly read points and the demo's 
 facilities and blocks are not."""
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _demo import near_street_points
 
 from hzspatial import crs
 from hzspatial.datasets import demo_paths
@@ -17,19 +17,6 @@ from hzspatial.network.datum import check_datum
 @pytest.fixture(scope="module")
 def graph():
     return read_network(demo_paths()["network"])
-
-
-def near_street_points(graph, n=40, seed=1):
-    """POIs 5–15 m beside random demo streets (as address points lie), WGS84 degrees."""
-    rng = np.random.default_rng(seed)
-    e = rng.choice(graph.n_edges, n, replace=False)
-    a, b = graph.node_xy[graph.edge_u[e]], graph.node_xy[graph.edge_v[e]]
-    d = b - a
-    normal = np.column_stack([-d[:, 1], d[:, 0]]) / np.hypot(*d.T)[:, None]
-    side = rng.uniform(5, 15, n) * rng.choice([-1, 1], n)
-    xy = a + rng.uniform(0.2, 0.8, n)[:, None] * d + normal * side[:, None]
-    pts = gpd.GeoSeries(shapely.points(xy), crs=graph.crs).to_crs(4326)
-    return pts.x.to_numpy(), pts.y.to_numpy()
 
 
 def test_gcj02_points_read_as_wgs84_are_flagged(graph):

@@ -330,3 +330,180 @@ def test_no_warnings_for_clean_input(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_facilities(p)
+
+
+# --- files as planners hold them (issue 10) -------------------------------------------
+
+TWO_BOXES = [
+    shapely.box(107.02, 33.06, 107.03, 33.07),
+    shapely.box(107.03, 33.06, 107.04, 33.07),
+]
+
+
+def test_amap_poi_export_type_paths_location_and_gcj02(tmp_path):
+    """Amap export: type path matched from its most specific part, typecode, one location
+    column, GCJ-02 coordinates converted; unmatched types left out and listed once."""
+    lon, lat = np.array([107.0300, 107.0350, 107.0400]), np.array([33.0700, 33.0750, 33.0680])
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    rows = [
+        ("汉台区卫生院", "医疗保健服务;综合医院;卫生院", "090102"),
+        ("北关幼儿园", "科教文化服务;学校;幼儿园", "141204"),
+        ("仁和药房", "医疗保健服务;医药保健销售店;药房", "090601"),
+    ]
+    text = "名称,类型,typecode,地址,location,adname\n" + "".join(
+        f'{n},{t},{c},汉台区,"{x:.6f},{y:.6f}",汉台区\n'
+        for (n, t, c), x, y in zip(rows, glon, glat, strict=True)
+    )
+    p = write(tmp_path, "amap.csv", text)
+    with pytest.warns(DataWarning, match=r"药房 \(1\).*--category-map"):
+        f = read_facilities(p)
+    assert list(f["category"]) == ["clinic", "kindergarten"]
+    assert f.attrs["crs_in"] == "gcj02"
+    d = crs.haversine_m(f.geometry.x, f.geometry.y, lon[:2], lat[:2])
+    assert np.all(d < 0.2)  # GCJ-02 removed (raw points are ~470 m off; 6 decimals ≈ 0.1 m)
+
+
+def test_category_map_and_location_mapping(tmp_path):
+    text = (
+        'poi,tp,坐标点\na,医疗保健服务;综合医院,"107.03,33.07"\n'
+        'b,医疗保健服务;卫生院,"107.04,33.07"\n'
+    )
+    p = write(tmp_path, "poi.csv", text)
+    f = read_facilities(
+        p,
+        columns={"name": "poi", "category": "tp", "location": "坐标点"},
+        category_map={"综合医院": "hospital"},
+    )
+    assert list(f["category"]) == ["hospital", "clinic"]
+    assert f.geometry.x.tolist() == [107.03, 107.04]
+    with pytest.raises(InputError, match="unknown field"):
+        read_facilities(p, columns={"where": "坐标点"})
+
+
+def test_baidu_export_is_bd09(tmp_path):
+    lon, lat = np.array([107.03, 107.04]), np.array([33.07, 33.06])
+    blon, blat = crs.wgs84_to_bd09(lon, lat)
+    text = "uid,name,标签,lng,lat\n" + "".join(
+        f"u{i},诊所{i},医疗;诊所,{x:.7f},{y:.7f}\n"
+        for i, (x, y) in enumerate(zip(blon, blat, strict=True))
+    )
+    f = read_facilities(write(tmp_path, "baidu.csv", text))
+    assert f.attrs["crs_in"] == "bd09" and set(f["category"]) == {"clinic"}
+    assert np.all(crs.haversine_m(f.geometry.x, f.geometry.y, lon, lat) < 0.05)
+    # declared WGS84 wins over the source's own system
+    g = read_facilities(write(tmp_path, "baidu.csv", text), crs="wgs84")
+    assert np.allclose(g.geometry.x, blon)
+
+
+def test_coordinate_header_names_the_system(tmp_path):
+    lon, lat = crs.wgs84_to_gcj02(np.array([107.03]), np.array([33.07]))
+    text = f"名称,类别,经度(GCJ02),纬度(GCJ02)\n站,clinic,{lon[0]:.7f},{lat[0]:.7f}\n"
+    f = read_facilities(write(tmp_path, "h.csv", text))
+    assert f.attrs["crs_in"] == "gcj02"
+    assert crs.haversine_m(f.geometry.x[0], f.geometry.y[0], 107.03, 33.07) < 0.05
+
+
+def test_plain_category_typo_still_an_error(tmp_path):
+    p = write(tmp_path, "f.csv", HEADER + "a1,x,幼儿圆,107.03,33.07,\n")
+    with pytest.raises(InputError) as e:
+        read_facilities(p)
+    assert "row 2" in one_line(e) and "--category-map" in one_line(e)
+
+
+def test_gbk_shapefile_without_cpg(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"社区名称": ["北关社区", "东关社区"], "常住人口": [5200, 4800]},
+        geometry=TWO_BOXES,
+        crs=4326,
+    )
+    p = tmp_path / "communities.shp"
+    gdf.to_file(p, encoding="gbk", engine="pyogrio")
+    for cpg in tmp_path.glob("*.cpg"):
+        cpg.unlink()
+    pop = read_population(p)
+    assert pop["name"].tolist() == ["北关社区", "东关社区"]
+    assert pop["population"].tolist() == [5200, 4800]
+    bnd = read_boundaries(p)
+    assert bnd["name"].tolist() == ["北关社区", "东关社区"] and bnd.attrs["level"] == "community"
+    # a missing column names the encoding that was used
+    gdf[["社区名称", "geometry"]].to_file(tmp_path / "nopop.shp", encoding="gbk")
+    (tmp_path / "nopop.cpg").unlink(missing_ok=True)
+    with pytest.raises(InputError) as e:
+        read_population(tmp_path / "nopop.shp")
+    assert "GB18030" in one_line(e) and "社区名称" in one_line(e)
+
+
+def _xlsx(path, rows, merge_title=True, sheet="设施"):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r in rows:
+        ws.append(r)
+    if merge_title:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[1]))
+    wb.create_sheet("说明").append(["填表说明"])
+    wb.save(path)
+    return path
+
+
+def test_xlsx_title_row_total_row_and_blank_rows(tmp_path):
+    p = _xlsx(tmp_path / "kg.xlsx", [
+        ["汉台区幼儿园统计表（2024年）"],
+        ["序号", "名称", "类型", "经度", "纬度", "学位数"],
+        [1, "北关幼儿园", "幼儿园", 107.03, 33.07, 180],
+        [None, None, None, None, None, None],
+        [2, "东关幼儿园", "幼儿园", 107.04, 33.07, 240],
+        ["合计", None, None, None, None, 420],
+    ])  # fmt: skip
+    with pytest.warns(DataWarning, match=r"row 6: total row"):
+        f = read_facilities(p)
+    assert f["name"].tolist() == ["北关幼儿园", "东关幼儿园"] and f["places"].sum() == 420
+    with pytest.raises(InputError, match="no sheet named '统计'.*设施, 说明"):
+        read_facilities(p, sheet="统计")
+
+
+def test_xlsx_bad_cell_names_the_excel_row(tmp_path):
+    p = _xlsx(tmp_path / "kg.xlsx", [
+        ["汉台区幼儿园统计表"],
+        ["名称", "类型", "经度", "纬度"],
+        ["北关幼儿园", "幼儿园", 107.03, 33.07],
+        ["东关幼儿园", "幼儿园", "107.0x", 33.07],
+    ])  # fmt: skip
+    with pytest.raises(InputError) as e:
+        read_facilities(p)
+    msg = one_line(e)
+    assert "row 4" in msg and "'107.0x'" in msg and "经度" in msg
+
+
+def test_csv_title_line_and_forced_header_row(tmp_path):
+    text = "养老设施清单,,,\n名称,类别,经度,纬度\n颐养院,养老院,107.03,33.07\n"
+    f = read_facilities(write(tmp_path, "t.csv", text))
+    assert f["category"].tolist() == ["elderly_care"]
+    g = read_facilities(write(tmp_path, "t.csv", text), header_row=2)
+    assert g["name"].tolist() == ["颐养院"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "level", "ids", "names"),
+    [
+        ({"社区代码": ["610702001001", "610702001002"], "社区名称": ["北关社区", "东关社区"]},
+         "community", ["610702001001", "610702001002"], ["北关社区", "东关社区"]),
+        ({"街道名称": ["北关街道", "东关街道"]}, "street", ["北关街道", "东关街道"],
+         ["北关街道", "东关街道"]),
+        ({"村名": ["王家村", "李家村"]}, "community", ["王家村", "李家村"], ["王家村", "李家村"]),
+        ({"行政区划代码": ["610702001", "610702002"], "name": ["北关", "东关"]}, "street",
+         ["610702001", "610702002"], ["北关", "东关"]),
+    ],
+)  # fmt: skip
+def test_boundaries_at_any_level(tmp_path, columns, level, ids, names):
+    gdf = gpd.GeoDataFrame(
+        columns,
+        geometry=TWO_BOXES,
+        crs=4326,
+    )
+    gdf.to_file(tmp_path / "b.geojson")
+    b = read_boundaries(tmp_path / "b.geojson")
+    assert b.attrs["level"] == level
+    assert b["district_id"].tolist() == ids and b["name"].tolist() == names

@@ -31,6 +31,8 @@ from hzspatial.io.poi import crs_from_headers
 __all__ = ["read_population"]
 
 logger = logging.getLogger(__name__)
+#: Community / subdistrict names and codes also name residents areas (社区名称 …).
+_AREA_FIELDS = ("community_name", "community_code", "street_name", "street_code")
 
 
 def read_population(
@@ -77,7 +79,7 @@ def read_population(
         geometry (points or polygons).
     """
     path_s = input_label(path)
-    fields = ["id", "name", "population", "households", "lon", "lat"]
+    fields = ["id", "name", "population", "households", "lon", "lat", *_AREA_FIELDS]
     if is_table(path):
         df = read_table(path, sheet=sheet, header_row=header_row,
                         names=(columns or {}).values())  # fmt: skip
@@ -134,6 +136,12 @@ def read_population(
         pop = hh * pph
         how = f"households × {pph:.2f}"
         logger.info("%s: population = households × %.2f persons per household", path_s, pph)
+    for field, alt in (("name", ("community_name", "street_name")),
+                       ("id", ("community_code", "street_code"))):  # fmt: skip
+        if field not in found:
+            col = next((found[a] for a in alt if a in found), None)
+            if col is not None:
+                found[field] = col
     n = len(df)
     default_ids = np.array([f"d{i + 1}" for i in range(n)], dtype=object)
     ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)

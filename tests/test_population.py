@@ -1,0 +1,102 @@
+"""Residents polygons spread over their streets, checked by hand on a 2 km community whose
+street grid makes every walking distance from its corner a Manhattan distance."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+
+from hzspatial import run_coverage
+from hzspatial.population import BOUNDARY_TOLERANCE_M, spread_residents
+
+UTM48 = pyproj.CRS.from_epsg(32648)
+X0, Y0 = 510_000.0, 3_660_000.0  # central Hanzhong in UTM 48N
+
+
+def grid_streets(stub_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Streets every 200 m over a 2 km square (11 × 11 lines, each cut at every junction),
+    plus an optional street ``stub_m`` long leading west from the south-west corner."""
+    segs = []
+    for c in np.arange(0.0, 2001.0, 200.0):
+        for a in np.arange(0.0, 2000.0, 200.0):
+            segs.append(shapely.LineString([(X0 + a, Y0 + c), (X0 + a + 200, Y0 + c)]))
+            segs.append(shapely.LineString([(X0 + c, Y0 + a), (X0 + c, Y0 + a + 200)]))
+    if stub_m:
+        segs.append(shapely.LineString([(X0 - stub_m, Y0), (X0, Y0)]))
+    return gpd.GeoDataFrame({"highway": ["residential"] * len(segs)}, geometry=segs, crs=UTM48)
+
+
+def to_lonlat(x, y):
+    return pyproj.Transformer.from_crs(UTM48, 4326, always_xy=True).transform(x, y)
+
+
+def community(population=10_000.0):
+    return gpd.GeoDataFrame(
+        {"社区名称": ["北关社区"], "常住人口": [population]},
+        geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 2000)],
+        crs=UTM48,
+    )
+
+
+def kindergarten_at(x, y) -> pd.DataFrame:
+    lon, lat = to_lonlat(x, y)
+    return pd.DataFrame({"名称": ["角落幼儿园"], "类型": ["幼儿园"], "经度": [lon], "纬度": [lat]})
+
+
+def street_length_within(limit_m: float, start_m: float = 0.0) -> float:
+    """By hand: grid street length whose Manhattan distance from the corner, plus
+    ``start_m``, is at most ``limit_m`` (lines y = c: x ≤ limit − start − c; same for x = c)."""
+    reach = limit_m - start_m
+    return 2 * sum(max(0.0, min(2000.0, reach - c)) for c in np.arange(0.0, 2001.0, 200.0))
+
+
+def test_community_in_a_corner_is_covered_by_its_street_share():
+    """10,000 residents, one kindergarten in a corner: covered = share of the community's
+    44 km of streets within 1,000 m walk (6 km) = 1,363.6 residents, not 0 or 10,000."""
+    res = run_coverage(
+        grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
+        require_standards=False,
+    )  # fmt: skip
+    total = 2 * 11 * 2000.0
+    expected = 10_000 * street_length_within(1000.0) / total
+    assert street_length_within(1000.0) == 6000.0
+    info = res.summary["categories"]["kindergarten"]
+    assert info["covered_population"] == pytest.approx(expected, abs=1e-6)
+    row = res.by_area.iloc[0]
+    assert row["name"] == "北关社区" and row["kindergarten_share"] == pytest.approx(6000 / total)
+    assert res.demand["population"].sum() == pytest.approx(10_000)
+    assert (res.demand["area_id"] == res.by_area["area_id"].iloc[0]).all()
+
+
+def test_facility_outside_the_boundaries_serves_residents_inside():
+    """The kindergarten stands 100 m outside the community boundary on a street leading in:
+    it is kept, counted as outside, and covers the streets within 900 m of the corner."""
+    lon, lat = to_lonlat(X0 - 100.0, Y0)
+    fac = pd.DataFrame({"name": ["across the line"], "category": ["kindergarten"],
+                        "lon": [lon], "lat": [lat]})  # fmt: skip
+    res = run_coverage(grid_streets(stub_m=200.0), [fac], community(), community(),
+                       require_standards=False)  # fmt: skip
+    assert res.summary["outside_facilities"] == 1
+    # the community's streets reach BOUNDARY_TOLERANCE_M onto the stub (walked from 98 m)
+    tol = BOUNDARY_TOLERANCE_M
+    expected = 10_000 * (street_length_within(1000.0, start_m=100.0) + tol) / (44_000 + tol)
+    assert street_length_within(1000.0, start_m=100.0) == 5000.0
+    cov = res.summary["categories"]["kindergarten"]["covered_population"]
+    assert cov == pytest.approx(expected, abs=1e-6)
+
+
+def test_small_polygons_and_points_stay_one_point_and_streetless_polygons_use_a_grid():
+    lines = grid_streets()
+    from hzspatial.network import read_network
+
+    graph = read_network(lines)
+    small = shapely.box(X0 + 20, Y0 + 20, X0 + 80, Y0 + 80)  # 0.36 ha, no street inside
+    block = shapely.box(X0 + 10, Y0 + 10, X0 + 190, Y0 + 190)  # 3.2 ha, no street inside
+    point = shapely.Point(X0 + 300, Y0 + 300)
+    d = spread_residents(np.array([small, block, point], dtype=object),
+                         np.array([50.0, 400.0, 7.0]), graph)  # fmt: skip
+    assert np.bincount(d.owner).tolist() == [1, 4, 1]  # the block gets a 2 × 2 grid of 100 m
+    assert sorted(set(d.how)) == ["grid", "point", "polygon"]
+    assert np.bincount(d.owner, weights=d.population).tolist() == [50.0, 400.0, 7.0]
