@@ -209,6 +209,23 @@ def crs_of_input(declared, own, default, label: str, what: str):
     return crs
 
 
+def table_crs(declared, said, default, df: pd.DataFrame, lon_col: str, lat_col: str,
+              label: str, what: str):  # fmt: skip
+    """:func:`crs_of_input` for a table's coordinate columns, except that a projected
+    ``--crs-in`` default is not applied to columns that plainly hold degrees in China
+    (``经度`` 107.03, ``纬度`` 33.07): those are read as WGS84 and the log says so."""
+    crs, how = pick_crs(declared, said, default)
+    if how == "--crs-in" and not isinstance(_crs.parse_crs_in(crs), str) and lon_col != lat_col:
+        x = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=float)
+        ok = ~(np.isnan(x) | np.isnan(y))
+        if ok.any() and _crs.in_china(x[ok], y[ok]).all():
+            logger.info("%s: columns %s/%s hold degrees; read as WGS84, not %s (declare "
+                        "--%s-crs to override)", label, lon_col, lat_col, crs, what)  # fmt: skip
+            return "wgs84"
+    return crs_of_input(declared, said, default, label, what)
+
+
 def pick_crs(declared, own, default) -> tuple:
     """``(crs, how)`` by the rule of :func:`crs_of_input`; ``how`` is ``declared``, ``file``,
     ``--crs-in`` or ``assumed``."""

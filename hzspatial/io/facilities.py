@@ -19,13 +19,13 @@ from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
-    crs_of_input,
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
     parse_flags,
     parse_numbers,
     points_from_table,
+    table_crs,
     table_rows,
 )
 from hzspatial.io.poi import (
@@ -148,7 +148,8 @@ def read_facilities(
                 logger.info("%s: %s (column %r): coordinates read as %s — declare "
                             "--facilities-crs if they were converted", path_s, source.label,
                             source.column, source.crs.upper())  # fmt: skip
-        used = crs_of_input(crs, said, default_crs, path_s, "facilities")
+        used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
+                         "facilities")  # fmt: skip
         points = points_from_table(df, found["lon"], found["lat"], used, path_s)
         polygon_area = np.full(len(df), np.nan)
     else:

@@ -18,12 +18,12 @@ from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
     check_within,
-    crs_of_input,
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
     parse_numbers,
     points_from_table,
+    table_crs,
     table_rows,
 )
 from hzspatial.io.poi import crs_from_headers
@@ -86,8 +86,8 @@ def read_population(
         rows_of = table_rows(df)
         found = find_columns(df.columns, fields, columns, path_s)
         require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
-        used = crs_of_input(crs, crs_from_headers({found["lon"], found["lat"]}, df),
-                            default_crs, path_s, "population")  # fmt: skip
+        used = table_crs(crs, crs_from_headers({found["lon"], found["lat"]}, df), default_crs,
+                         df, found["lon"], found["lat"], path_s, "population")  # fmt: skip
         geoms = points_from_table(df, found["lon"], found["lat"], used, path_s)
     else:
         gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
