@@ -93,10 +93,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     cov.add_argument(
         "--facilities",
-        required=True,
         type=Path,
         action="append",
-        help="facility file (CSV/XLSX/GeoJSON/GPKG/SHP); repeatable",
+        default=[],
+        help="facility file (CSV/XLSX/GeoJSON/GPKG/SHP; Amap/Baidu/Tencent POI exports "
+        "recognised); repeatable",
+    )
+    cov.add_argument(
+        "--facilities-from-osm",
+        action="store_true",
+        help="also take facilities from the tags of the --network OpenStreetMap file "
+        "(amenity=kindergarten, leisure=pitch + sport=soccer, … see config/osm_facilities.toml)",
+    )
+    cov.add_argument(
+        "--residents-from-osm",
+        action="store_true",
+        help="instead of --population: spread --population-total (or the boundaries' "
+        "population per district) over the residential buildings of the --network OSM file",
+    )
+    cov.add_argument(
+        "--population-total",
+        type=float,
+        default=None,
+        help="persons in the area, for --residents-from-osm",
     )
     cov.add_argument(
         "--category",
@@ -113,9 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cov.add_argument(
         "--population",
-        required=True,
         type=Path,
-        help="residents: polygons/points with population or households",
+        help="residents: polygons/points with population or households (community polygons "
+        "are spread over their streets)",
     )
     cov.add_argument(
         "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
@@ -466,6 +485,9 @@ def _run(args: argparse.Namespace) -> int:
                 for p, c, k in zip(args.facilities, per_file, fcrs, strict=True)
             ],
             "population": args.population,
+            "facilities_from_osm": args.facilities_from_osm,
+            "residents_from_osm": args.residents_from_osm,
+            "population_total": args.population_total,
             "persons_per_household": args.persons_per_household,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,

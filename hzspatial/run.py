@@ -40,7 +40,8 @@ from hzspatial.io import (
 )
 from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
-from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network
+from hzspatial.io.osm import read_osm_facilities, read_osm_residents
+from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network
 from hzspatial.network.datum import check_datum
 from hzspatial.population import GRID_M, PIECE_M, spread_residents
 from hzspatial.standards import Standard, load_standards
@@ -206,9 +207,12 @@ def _underserved_areas(geoms, points, people, district, category, limit, reason)
 def run_coverage(
     network: str | Path | WalkGraph | gpd.GeoDataFrame,
     facilities: Sequence[FacilityInput | str | Path | pd.DataFrame],
-    population: str | Path | pd.DataFrame,
+    population: str | Path | pd.DataFrame | None,
     boundaries: str | Path | gpd.GeoDataFrame | None = None,
     *,
+    facilities_from_osm: bool = False,
+    residents_from_osm: bool = False,
+    population_total: float | None = None,
     minutes: float = 15.0,
     speed_kmh: float = 4.0,
     category_minutes: Mapping[str, float] | None = None,
@@ -240,12 +244,23 @@ def run_coverage(
         :func:`hzspatial.network.graph_from_osmnx_query`).
     facilities : sequence of FacilityInput, paths or (Geo)DataFrames
         Facility files or frames; category from a column or ``FacilityInput.category``.
-    population : path, DataFrame or GeoDataFrame
+    population : path, DataFrame or GeoDataFrame, or None
         Residents (polygons or points with population / households). Polygons of 1 ha or
-        more are spread over the streets inside them (:mod:`hzspatial.population`).
+        more are spread over the streets inside them (:mod:`hzspatial.population`). None
+        with ``residents_from_osm``.
     boundaries : path or GeoDataFrame, optional
         Area polygons (districts, subdistricts or communities); default the bundled
         Hanzhong counties. Residents are limited to them; facilities outside are kept.
+    facilities_from_osm : bool
+        Also take facilities from the tags of the OpenStreetMap ``network`` file
+        (``config/osm_facilities.toml``).
+    residents_from_osm : bool
+        Take residents from the ``network`` file's residential buildings (or
+        ``landuse=residential``): ``population_total`` persons, or each district's
+        ``population`` from the boundaries, spread by floor area (dasymetric). Homes
+        outside the boundaries are left out.
+    population_total : float, optional
+        Persons for ``residents_from_osm``.
     minutes : float
         Walking threshold (minutes); default 15.
     speed_kmh : float
@@ -304,11 +319,12 @@ def run_coverage(
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
     items = [_facility_input(f, facilities_crs, category_map) for f in facilities]
-    if not items:
+    if not items and not facilities_from_osm:
         raise InputError(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
         )
-    fac = read_facility_inputs(items, crs_in, extra)
+    osm_file = _osm_source(network) if (facilities_from_osm or residents_from_osm) else None
+    fac = _read_all_facilities(items, crs_in, extra, osm_file if facilities_from_osm else None)
     fac_crs = fac.attrs["crs_in"]
     if exclude_facilities:
         unknown = sorted(set(exclude_facilities) - set(fac["facility_id"]))
@@ -319,13 +335,29 @@ def run_coverage(
                 hint="use ids of the facility files",
             )
         fac = fac[~fac["facility_id"].isin(list(exclude_facilities))].reset_index(drop=True)
-    pop = read_population(
-        population,
-        crs=population_crs,
-        default_crs=crs_in,
-        study_area=study_area,
-        persons_per_household=persons_per_household,
-    )
+    if residents_from_osm:
+        pop = read_osm_residents(osm_file, population_total=population_total, boundaries=bnd)
+        population = f"{osm_file} (OpenStreetMap homes)"
+        inside = shapely.contains_xy(shapely.buffer(study_area, 0), *shapely.get_coordinates(
+            shapely.point_on_surface(pop.geometry.to_numpy())).T)  # fmt: skip
+        if not inside.any():
+            raise InputError("no home of the extract lies inside the boundaries", file=osm_file,
+                             hint="pass --boundaries of the extract's area")  # fmt: skip
+        if (~inside).any():
+            logger.info("%d homes outside the boundaries left out", int((~inside).sum()))
+        pop = pop[inside].reset_index(drop=True)
+        pop.attrs["crs_in"] = "wgs84"
+    elif population is None:
+        raise InputError("no residents given", column="--population",
+                         hint="pass --population FILE, or --residents-from-osm")  # fmt: skip
+    else:
+        pop = read_population(
+            population,
+            crs=population_crs,
+            default_crs=crs_in,
+            study_area=study_area,
+            persons_per_household=persons_per_household,
+        )
     graph = (network if isinstance(network, WalkGraph)
              else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
     _check_boundaries_cover(graph, bnd, input_label(boundaries))
@@ -575,6 +607,38 @@ def run_coverage(
         by_area=by_area,
         residents=residents,
     )
+
+
+def _osm_source(network) -> str:
+    """The network's OpenStreetMap file, for facilities / residents from its tags."""
+    if isinstance(network, str | Path) and network_format(network) == "osm":
+        return str(network)
+    raise InputError(
+        "facilities or residents from OpenStreetMap need --network to be an .osm.pbf/.osm file",
+        column="--facilities-from-osm",
+        hint="pass the OpenStreetMap extract as --network",
+    )
+
+
+def _read_all_facilities(items, crs_in, extra, osm_file) -> gpd.GeoDataFrame:
+    """Facility files and, with ``osm_file``, the facilities tagged in it (``input`` names
+    each source; ``attrs["crs_in"]`` the coordinate system of each)."""
+    frames, used = [], {}
+    if items:
+        files = read_facility_inputs(items, crs_in, extra)
+        frames.append(files)
+        used |= files.attrs["crs_in"]
+    if osm_file is not None:
+        osm = read_osm_facilities(osm_file)
+        if osm.empty:
+            raise InputError("no facility tagged in the extract", file=osm_file,
+                             hint="see config/osm_facilities.toml for the tags read")  # fmt: skip
+        osm["input"] = f"{osm_file} (OpenStreetMap tags)"
+        frames.append(osm)
+        used[osm["input"].iloc[0]] = "wgs84"
+    fac = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+    fac.attrs["crs_in"] = used
+    return fac
 
 
 def _facility_input(f, crs, category_map) -> FacilityInput:

@@ -37,10 +37,10 @@ def osmnx_walk_predicate():
     return ok
 
 
-def highway_ways() -> dict[int, dict]:
-    """Tags of every way tagged highway in the extract."""
+def highway_ways(source=None) -> dict[int, dict]:
+    """Tags of every way tagged highway in the extract (default Helsinki)."""
     ways = {}
-    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.WAY).with_filter(
+    fp = osmium.FileProcessor(str(source or HELSINKI), osmium.osm.WAY).with_filter(
         osmium.filter.KeyFilter("highway")
     )
     for w in fp:
@@ -48,13 +48,15 @@ def highway_ways() -> dict[int, dict]:
     return ways
 
 
-def osmnx_walk_graph(folder: Path):
-    """osmnx's graph (graph_from_xml) of an XML copy holding the ways osmnx's filter keeps."""
+def osmnx_walk_graph(folder: Path, source=None):
+    """osmnx's graph (graph_from_xml) of an XML copy holding the ways osmnx's filter keeps
+    (of the extract ``source``, default Helsinki)."""
+    source = source or HELSINKI
     ref = osmnx_walk_predicate()
-    keep = {i for i, t in highway_ways().items() if ref(t)}
-    xml = folder / "helsinki_walk.osm"
+    keep = {i for i, t in highway_ways(source).items() if ref(t)}
+    xml = folder / f"{Path(source).name.split('.')[0]}_walk.osm"
     writer = osmium.SimpleWriter(str(xml))
-    fp = osmium.FileProcessor(str(HELSINKI), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+    fp = osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for obj in fp:
         if obj.is_node():
             writer.add_node(obj)

@@ -21,6 +21,7 @@ import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.errors import InputError
+from hzspatial.io.osm import osm_read_error
 from hzspatial.network._graph import WalkGraph, graph_from_edges
 
 __all__ = ["walk_filter", "is_walkable", "read_osm"]
@@ -73,11 +74,7 @@ def _ways(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, i
             lats.extend(y)
             counts.append(len(nodes))
     except RuntimeError as exc:
-        raise InputError(
-            f"cannot read as OpenStreetMap data ({exc})",
-            file=str(path),
-            hint="check the file is a complete .osm.pbf or .osm XML extract",
-        ) from exc
+        raise osm_read_error(path, exc) from exc
     way = np.repeat(np.arange(len(counts)), counts)
     return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way, n_ways)
 
