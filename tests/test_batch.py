@@ -130,3 +130,24 @@ def test_bad_scenario_files(tmp_path, text, expect):
     with pytest.raises(InputError, match=expect.replace("(", r"\(").replace(")", r"\)")) as e:
         load_scenarios(p)
     assert "s.toml" in str(e.value) or "not found" in str(e.value)
+
+
+def test_per_input_coordinate_systems_in_scenarios(tmp_path):
+    d = data_dir()
+    p = tmp_path / "s.toml"
+    p.write_text(f"""
+[defaults]
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
+facilities_crs = "gcj02"
+strict = true
+category_map = {{ "综合医院" = "hospital" }}
+
+[[scenario]]
+name = "amap"
+boundary_level = "district"
+""")
+    (s,), _ = load_scenarios(p)
+    assert (s.facilities_crs, s.strict, s.boundary_level) == ("gcj02", True, "district")
+    assert s.category_map == {"综合医院": "hospital"} and s.network_crs is None

@@ -100,3 +100,12 @@ def test_small_polygons_and_points_stay_one_point_and_streetless_polygons_use_a_
     assert np.bincount(d.owner).tolist() == [1, 4, 1]  # the block gets a 2 × 2 grid of 100 m
     assert sorted(set(d.how)) == ["grid", "point", "polygon"]
     assert np.bincount(d.owner, weights=d.population).tolist() == [50.0, 400.0, 7.0]
+
+
+def test_map_shades_each_community_by_its_share_covered():
+    from hzspatial.maps import coverage_map
+
+    res = run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
+                       require_standards=False)  # fmt: skip
+    html = coverage_map(res).get_root().render()
+    assert "share covered per area" in html and "13.6%" in html

@@ -138,6 +138,7 @@ def coverage_map(
     ).add_to(m)
     _standards_layers(m, result, show)
     _category_layers(m, result, show)
+    _area_share_layers(m, result, show)
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(result, bm)))
     m.get_root().header.add_child(folium.Element(
@@ -190,6 +191,42 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
                 ],
             ),  # fmt: skip
         ).add_to(m)
+
+
+def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
+    """Per category, residents polygons (communities) shaded by their share covered — drawn
+    when polygons were spread over their streets, so a share between 0 and 1 means something."""
+    if result.residents is None or not (result.demand["placed"] == "street").any():
+        return
+    spread = result.demand.loc[result.demand["placed"] == "street", "area_id"].unique()
+    polys = result.residents[result.residents["demand_id"].isin(spread)]
+    table = result.by_area.set_index("area_id").loc[polys["demand_id"]]
+    scale = cm.LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=0.0, vmax=1.0)
+    for cat, info in result.summary["categories"].items():
+        c = _cat(cat)
+        gdf = polys[["name", "geometry"]].copy()
+        gdf["residents"] = table["residents_analysed"].round(0).to_numpy()
+        share = table[f"{cat}_share"].to_numpy(dtype=float)
+        gdf["share"] = np.where(np.isnan(share), None, share).astype(object)
+        gdf["share_text"] = [("—" if v != v else f"{v * 100:.1f}%") for v in share]
+        fg = folium.FeatureGroup(name=f"{c.label} — 片区覆盖率 / share covered per area",
+                                 show=False)  # fmt: skip
+        folium.GeoJson(
+            show.gdf(gdf[["name", "residents", "share", "share_text", "geometry"]]),
+            style_function=lambda f: {
+                "color": "#555",
+                "weight": 0.8,
+                "fillOpacity": 0.45,
+                "fillColor": "#999999" if f["properties"]["share"] is None
+                else scale(f["properties"]["share"]),
+            },  # fmt: skip
+            tooltip=folium.GeoJsonTooltip(
+                ["name", "residents", "share_text"],
+                aliases=["片区 / Area", "居民 / Residents",
+                         f"{info['threshold_m']:.0f} m 内 / within"],
+            ),  # fmt: skip
+        ).add_to(fg)
+        fg.add_to(m)
 
 
 def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
