@@ -592,8 +592,9 @@ def _review(args: argparse.Namespace) -> int:
     if args.json:
         print((out / "review.json").read_text("utf-8"))
     elif not args.quiet:
-        if any("synthetic" in x for x in result.report["data_labels"]):
-            print("DATA: synthetic demo data — generated streets, facilities and proposals")
+        if result.report["synthetic_inputs"]:
+            print(f"DATA: synthetic demo data in {', '.join(result.report['synthetic_inputs'])} "
+                  "— generated, not surveyed")  # fmt: skip
         for p in result.report["proposals"]:
             print(
                 f"{p['proposal_id']} {p['name']}: {p['residents']:,.0f} residents — "

@@ -43,7 +43,7 @@ from hzspatial.io import (
     staged_output,
     write_json,
 )
-from hzspatial.io._columns import aliases, find_columns
+from hzspatial.io._columns import aliases, find_columns, source_labels
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
@@ -123,6 +123,7 @@ def read_proposals(
         geometry=gdf.geometry.to_numpy(),
         crs=4326,
     )
+    out.attrs["labels"] = sorted({x for x in source_labels(gdf) if x})
     known = known_categories()
     for field, col in found.items():
         m = _ONSITE.match(field)
@@ -357,24 +358,30 @@ def review_districts(
             "verdicts": counts, "checks": checks, "not_assessed": not_assessed,
         })  # fmt: skip
     exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
-    labels = set(graph.labels)
-    if fac is not None:
-        labels |= {x for x in fac["source"] if x}
-    inputs = [{"role": "districts", "path": str(districts)}]
+    fac_labels = (fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
+                  if fac is not None else {})  # fmt: skip
+    inputs = [{"role": "districts", "path": str(districts), "labels": props.attrs["labels"]}]
     inputs += (
-        [{"role": "network", "path": str(network)}] if not isinstance(network, WalkGraph) else []
-    )
-    inputs += [{"role": "facilities", "path": str(i.path)} for i in items]
+        [{"role": "network", "path": str(network), "labels": sorted(graph.labels)}]
+        if not isinstance(network, WalkGraph) else []
+    )  # fmt: skip
+    inputs += [{"role": "facilities", "path": str(i.path),
+                "labels": fac_labels.get(str(i.path), [])} for i in items]  # fmt: skip
     if residents_file is not None:
-        inputs.append({"role": "residents", "path": str(residents_file)})
+        inputs.append({"role": "residents", "path": str(residents_file),
+                       "labels": sorted({x for x in existing["source"] if x})})  # fmt: skip
     if streets is not None:
-        inputs.append({"role": "streets", "path": str(streets)})
+        inputs.append({"role": "streets", "path": str(streets), "labels": []})
     for x in inputs:
         x["sha256"] = file_sha256(x["path"])
+        x["synthetic"] = any("synthetic" in y for y in x["labels"])
+    labels = {y for x in inputs for y in x["labels"]}
     report = {"version": __version__, "threshold_minutes": float(minutes),
               "speed_kmh": float(speed_kmh), "threshold_m": limit15,
               "persons_per_household": pph, "standards": str(standards),
               "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
+              "synthetic_inputs": [f"{x['role']} ({Path(x['path']).name})" for x in inputs
+                                   if x["synthetic"]],
               "proposals": rows}  # fmt: skip
     cgdf = gpd.GeoDataFrame({"proposal_id": props["proposal_id"], "metres": limit15},
                             geometry=catchments, crs=graph.crs).to_crs(4326)  # fmt: skip
@@ -523,8 +530,9 @@ _HEAD = [
 
 def _markdown(report: dict) -> str:
     lines = ["# 居住区公共服务设施审查 / Residential district review", ""]
-    if any("synthetic" in x for x in report["data_labels"]):
-        lines += ["**合成演示数据 / SYNTHETIC DEMO DATA** — generated streets and facilities.", ""]
+    if report["synthetic_inputs"]:
+        lines += [f"**合成演示数据 / SYNTHETIC DEMO DATA** — generated, not surveyed: "
+                  f"{', '.join(report['synthetic_inputs'])}.", ""]  # fmt: skip
     lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
               f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
               f"{report['version']}.", ""]  # fmt: skip
@@ -565,9 +573,9 @@ def _html(report: dict) -> str:
             f"{p['area_m2'] / 1e4:,.1f} ha</p><table><tr>{head}</tr>{body}</table>{na}</section>"
         )
     badge = ""
-    if any("synthetic" in x for x in report["data_labels"]):
-        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — streets and facilities "
-                 "are generated, not surveyed</p>")  # fmt: skip
+    if report["synthetic_inputs"]:
+        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
+                 f"{html.escape(', '.join(report['synthetic_inputs']))}</p>")  # fmt: skip
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>居住区公共服务设施审查 / Residential district review</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px}}

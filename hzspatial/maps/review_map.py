@@ -68,10 +68,11 @@ def review_map(result: ReviewResult) -> folium.Map:
     fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     badge = ""
-    if any("synthetic" in x for x in result.report["data_labels"]):
+    if result.report["synthetic_inputs"]:
         badge = ("<div id='hz-synthetic-badge' style='background:#fff3cd;border:1px solid "
                  "#e0a800;padding:3px 6px;margin-top:4px;font-weight:bold'>合成演示数据 / "
-                 "synthetic demo data</div>")  # fmt: skip
+                 "synthetic demo data: "
+                 f"{html.escape(', '.join(result.report['synthetic_inputs']))}</div>")  # fmt: skip
     legend = "".join(
         f"<div><span style='display:inline-block;width:10px;height:10px;background:{col}'>"
         f"</span> {html.escape(v)}</div>"
