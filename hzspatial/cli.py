@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
         "population per district) over the residential buildings of the --network OSM file",
     )
     cov.add_argument(
+        "--buildings",
+        type=Path,
+        help="residential building footprints (polygons, floors column 层数 optional): "
+        "residents polygons are spread over the buildings inside them by floor area",
+    )
+    cov.add_argument(
         "--population-total",
         type=float,
         default=None,
@@ -151,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="when residents are given as households (default: 2020 census, 2.46)",
     )
-    _crs_options(cov, ("network", "population", "boundaries"))
+    _crs_options(cov, ("network", "population", "boundaries", "buildings"))
     cov.add_argument(
         "--facilities-crs",
         action="append",
@@ -488,6 +494,8 @@ def _run(args: argparse.Namespace) -> int:
             "facilities_from_osm": args.facilities_from_osm,
             "residents_from_osm": args.residents_from_osm,
             "population_total": args.population_total,
+            "buildings": args.buildings,
+            "buildings_crs": args.buildings_crs,
             "persons_per_household": args.persons_per_household,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,

@@ -5,7 +5,9 @@ most often hold. Counted as one point, a community half inside a catchment would
 100 % covered. Instead, its population is spread over demand points along the walkable
 streets inside it (and on its boundary), in proportion to street length (people live along
 streets); a polygon with no street inside gets points on a regular grid; a polygon smaller
-than one grid cell, and every resident point, stays one demand point.
+than one grid cell, and every resident point, stays one demand point. When residential
+buildings are given, a polygon holding any is spread over them instead, one point per
+building weighted by footprint × floors.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ class Demand:
         The part of the residents polygon each point stands for (for drawing areas), or the
         point itself for resident points.
     how : ndarray of str
-        ``street`` (spread by street length), ``grid``, ``polygon`` (one point for a small
-        polygon) or ``point``.
+        ``building`` (spread by floor area), ``street`` (by street length), ``grid``,
+        ``polygon`` (one point for a small polygon) or ``point``.
     """
 
     owner: np.ndarray
@@ -62,6 +64,8 @@ def spread_residents(
     graph: WalkGraph,
     piece_m: float = PIECE_M,
     grid_m: float = GRID_M,
+    buildings: np.ndarray | None = None,
+    floors: np.ndarray | None = None,
 ) -> Demand:
     """Demand points for residents polygons and points.
 
@@ -78,6 +82,11 @@ def spread_residents(
         demand point at each piece's middle with the piece's share of the population.
     grid_m : float
         Grid spacing (metres) for polygons with no street inside.
+    buildings : array of Polygon, optional
+        Residential building footprints (metres). A residents polygon holding buildings is
+        spread over them instead — one point per building, weighted by footprint × floors.
+    floors : array of float, optional
+        Storeys per building (default 1).
 
     Returns
     -------
@@ -87,9 +96,14 @@ def spread_residents(
     population = np.asarray(population, dtype=float)
     n = len(geoms)
     areal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    big = areal & (shapely.area(geoms) >= grid_m * grid_m)
     out = []
-    single = np.flatnonzero(~big)
+    housed = np.zeros(n, dtype=bool)
+    if buildings is not None and len(buildings) and areal.any():
+        homes = _building_points(geoms, np.flatnonzero(areal), buildings, floors)
+        out.append(homes)
+        housed[homes[0]] = True
+    big = areal & ~housed & (shapely.area(geoms) >= grid_m * grid_m)
+    single = np.flatnonzero(~big & ~housed)
     out.append((single, np.ones(len(single)), shapely.point_on_surface(geoms[single]),
                 geoms[single], np.where(areal[single], "polygon", "point")))  # fmt: skip
     big_idx = np.flatnonzero(big)
@@ -109,6 +123,18 @@ def spread_residents(
     total = np.bincount(owner, weights=weight, minlength=n)
     share = weight / total[owner]
     return Demand(owner, population[owner] * share, points, cells, how)
+
+
+def _building_points(geoms, idx, buildings, floors):
+    """One point per building inside polygons ``geoms[idx]``, weighted by floor area."""
+    buildings = np.asarray(buildings, dtype=object)
+    floors = np.ones(len(buildings)) if floors is None else np.asarray(floors, dtype=float)
+    pts = shapely.point_on_surface(buildings)
+    bi, pi = shapely.STRtree(geoms[idx]).query(pts, predicate="within")
+    bi, first = np.unique(bi, return_index=True)  # a building counts once
+    owner = idx[pi[first]]
+    weight = shapely.area(buildings[bi]) * floors[bi]
+    return owner, weight, pts[bi], buildings[bi], np.full(len(bi), "building", dtype=object)
 
 
 def _street_points(geoms, idx, graph: WalkGraph, piece_m: float):

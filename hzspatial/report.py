@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from hzspatial.io.boundaries import LEVELS
+
 if TYPE_CHECKING:
     from hzspatial.run import CoverageResult
 
@@ -53,11 +55,19 @@ def report_tables(result: CoverageResult) -> dict[str, pd.DataFrame]:
                                           "places", "district_id", "snapped"]])  # fmt: skip
     return {
         "概要 summary": cats,
-        "区县 districts": result.districts,
+        area_sheet(result): result.districts,
         "标准 standards": result.ratios,
         "服务不足 underserved": under,
         "设施 facilities": fac,
+        "居民片区 residents areas": result.by_area,
     }
+
+
+def area_sheet(result: CoverageResult) -> str:
+    """Sheet name of the per-area table by the boundaries' level: ``"区县 districts"``,
+    ``"街道 subdistricts"`` or ``"社区 communities"``."""
+    zh, _, plural = LEVELS[result.summary.get("boundary_level", "district")]
+    return f"{zh} {plural.split(' ')[0].lower()}"
 
 
 def write_tables_xlsx(result: CoverageResult, path: str | Path) -> Path:
@@ -93,6 +103,7 @@ def write_report_html(
     standards with sources and verification status, gaps and data provenance."""
     s = result.summary
     t = report_tables(result)
+    zh, en, _ = LEVELS[s.get("boundary_level", "district")]
     badge = ""
     if result.synthetic:
         badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not "
@@ -127,7 +138,7 @@ iframe {{ width: 100%; height: 640px; border: 1px solid #999; }}
 (路网距离 / network distance) · 居民 / residents: {s["population"]:,} ·
 hzspatial {html.escape(s["version"])}</p>
 <h2>覆盖概要 / Coverage by facility category</h2>{_table(t["概要 summary"])}
-<h2>区县覆盖与人均指标 / Coverage and ratios by district</h2>{_table(t["区县 districts"])}
+<h2>{zh}覆盖与人均指标 / Coverage and ratios by {en.lower()}</h2>{_table(t[area_sheet(result)])}
 <h2>标准达标情况 / Standards: met or not, with sources</h2>
 <p>“已核实 / Verified” ✘ = the target was not read in the source text where hzspatial was built;
 check it before using it as a hard rule.</p>{_table(std)}

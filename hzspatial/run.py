@@ -32,6 +32,7 @@ from hzspatial.io import (
     FacilityInput,
     file_sha256,
     read_boundaries,
+    read_buildings,
     read_facility_inputs,
     read_population,
     staged_output,
@@ -213,6 +214,8 @@ def run_coverage(
     facilities_from_osm: bool = False,
     residents_from_osm: bool = False,
     population_total: float | None = None,
+    buildings: str | Path | gpd.GeoDataFrame | None = None,
+    buildings_crs: str | int | None = None,
     minutes: float = 15.0,
     speed_kmh: float = 4.0,
     category_minutes: Mapping[str, float] | None = None,
@@ -261,6 +264,11 @@ def run_coverage(
         outside the boundaries are left out.
     population_total : float, optional
         Persons for ``residents_from_osm``.
+    buildings : path or GeoDataFrame, optional
+        Residential building footprints (with floors, ``层数``, when known): residents
+        polygons holding buildings are spread over them by floor area instead of streets.
+    buildings_crs : optional
+        The buildings' coordinate system, declared.
     minutes : float
         Walking threshold (minutes); default 15.
     speed_kmh : float
@@ -387,15 +395,20 @@ def run_coverage(
 
     residents = pop
     fac_m = fac.to_crs(graph.crs)
-    spread = spread_residents(pop.to_crs(graph.crs).geometry.to_numpy(),
-                              pop["population"].to_numpy(dtype=float), graph)  # fmt: skip
-    spreads = np.isin(spread.how, ("street", "grid"))
+    homes = (read_buildings(buildings, crs=buildings_crs, default_crs=crs_in).to_crs(graph.crs)
+             if buildings is not None else None)  # fmt: skip
+    spread = spread_residents(
+        pop.to_crs(graph.crs).geometry.to_numpy(), pop["population"].to_numpy(dtype=float), graph,
+        buildings=None if homes is None else homes.geometry.to_numpy(),
+        floors=None if homes is None else homes["floors"].to_numpy(),
+    )  # fmt: skip
+    spreads = np.isin(spread.how, ("street", "grid", "building"))
     if spreads.any():
-        logger.info("%d residents polygons of 1 ha or more spread over %d points: %d along "
-                    "their streets (≤ %g m apart), %d on a %g m grid",
+        logger.info("%d residents polygons spread over %d points: %d buildings, %d along "
+                    "streets (≤ %g m apart), %d on a %g m grid",
                     len(np.unique(spread.owner[spreads])), int(spreads.sum()),
-                    int((spread.how == "street").sum()), PIECE_M,
-                    int((spread.how == "grid").sum()), GRID_M)  # fmt: skip
+                    int((spread.how == "building").sum()), int((spread.how == "street").sum()),
+                    PIECE_M, int((spread.how == "grid").sum()), GRID_M)  # fmt: skip
     pop = _demand_frame(pop, spread, graph.crs)
     demand_pts = spread.points
     cells = spread.cells

@@ -138,6 +138,7 @@ def test_tables_xlsx_sheets_and_bilingual_headers(demo_out):
         "标准 standards",
         "服务不足 underserved",
         "设施 facilities",
+        "居民片区 residents areas",
     ]
     header = [c.value for c in next(wb["标准 standards"].iter_rows(max_row=1))]
     assert (

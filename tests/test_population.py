@@ -109,3 +109,19 @@ def test_map_shades_each_community_by_its_share_covered():
                        require_standards=False)  # fmt: skip
     html = coverage_map(res).get_root().render()
     assert "share covered per area" in html and "13.6%" in html
+
+
+def test_community_spread_over_its_buildings_by_floor_area():
+    """Two buildings: 20 × 20 m, 6 floors (2,400 m²) near the kindergarten's corner, and
+    40 × 30 m, 2 floors (2,400 m²) in the far corner: half the residents each, and only the
+    near half is within 1,000 m. A building outside the community is ignored."""
+    near = shapely.box(X0 + 100, Y0 + 20, X0 + 120, Y0 + 40)
+    far = shapely.box(X0 + 1900, Y0 + 1920, X0 + 1940, Y0 + 1950)
+    outside = shapely.box(X0 - 100, Y0 - 100, X0 - 80, Y0 - 80)
+    bld = gpd.GeoDataFrame({"层数": [6, 2, 30]}, geometry=[near, far, outside], crs=UTM48)
+    res = run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
+                       buildings=bld, require_standards=False)  # fmt: skip
+    d = res.demand
+    assert sorted(d["placed"]) == ["building", "building"]
+    assert d["population"].tolist() == pytest.approx([5_000, 5_000])
+    assert res.summary["categories"]["kindergarten"]["covered_population"] == pytest.approx(5_000)

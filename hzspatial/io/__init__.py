@@ -14,7 +14,7 @@ from hzspatial.io.facilities import (
     read_facilities,
     read_facility_inputs,
 )
-from hzspatial.io.population import read_population
+from hzspatial.io.population import read_buildings, read_population
 from hzspatial.io.writers import jsonable, staged_output, write_geojson, write_json
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "detect_format",
     "known_categories",
     "read_boundaries",
+    "read_buildings",
     "read_facilities",
     "read_layer",
     "read_population",

@@ -13,7 +13,7 @@ import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.datasets import default_persons_per_household
-from hzspatial.errors import InputError
+from hzspatial.errors import InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
@@ -28,7 +28,7 @@ from hzspatial.io._geometry import (
 )
 from hzspatial.io.poi import crs_from_headers
 
-__all__ = ["read_population"]
+__all__ = ["read_buildings", "read_population"]
 
 logger = logging.getLogger(__name__)
 #: Community / subdistrict names and codes also name residents areas (社区名称 …).
@@ -160,3 +160,48 @@ def read_population(
     )
     out.attrs["crs_in"] = used if isinstance(used, str) else str(used)
     return out
+
+
+def read_buildings(
+    path: str | Path | gpd.GeoDataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    crs: _crs.CrsIn | None = None,
+    default_crs: _crs.CrsIn | None = None,
+) -> gpd.GeoDataFrame:
+    """Read residential buildings (polygons) that residents polygons are spread over.
+
+    Parameters
+    ----------
+    path : str, Path or GeoDataFrame
+        Polygon layer; a floors column (``层数``, ``floors``, ``building:levels`` …) is used
+        when present (blank = 1 storey).
+    columns : mapping, optional
+        ``{"floors": column}``.
+    crs, default_crs : optional
+        Declared coordinate system / the default for layers that state none.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326)
+        ``floors`` (storeys, ≥ 1) and the footprint geometry.
+    """
+    path_s = input_label(path)
+    gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
+                         what="buildings")  # fmt: skip
+    areal = np.isin(shapely.get_type_id(gdf.geometry.to_numpy()), (3, 6))
+    if not areal.all():
+        raise InputError("a building must be a polygon", where=format_rows(feature_rows(~areal)),
+                         file=path_s, column="geometry",
+                         hint="pass building footprints as polygons")  # fmt: skip
+    found = find_columns(gdf.columns, ["floors"], columns, path_s)
+    floors = np.ones(len(gdf))
+    if "floors" in found:
+        floors = parse_numbers(gdf[found["floors"]], path=path_s, column=found["floors"],
+                               rows_of=feature_rows, what="floors", allow_missing=True,
+                               minimum=0)  # fmt: skip
+        floors = np.where(np.isnan(floors) | (floors < 1), 1.0, floors)
+    logger.info("%s: %d buildings%s", path_s, len(gdf),
+                f", floors from column {found['floors']!r}" if "floors" in found
+                else " (no floors column: 1 storey each)")  # fmt: skip
+    return gpd.GeoDataFrame({"floors": floors}, geometry=gdf.geometry.to_numpy(), crs=4326)
