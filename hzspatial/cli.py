@@ -261,6 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
     rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES")
     rev.add_argument("--persons-per-household", type=float, default=None)
+    rev.add_argument("--strict", action="store_true",
+                     help="stop (exit 2) when an input looks like it is in another coordinate "
+                     "system")  # fmt: skip
     _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
     rev.add_argument("--out", type=Path, help="output folder (default maps/review)")
     rev.add_argument("--minutes", type=float, default=15.0)
@@ -592,7 +595,7 @@ def _review(args: argparse.Namespace) -> int:
         speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),
         standards=args.standards, crs_in=args.crs_in, network_crs=args.network_crs,
         facilities_crs=args.facilities_crs, residents_crs=args.residents_crs,
-        proposals_crs=args.proposals_crs, streets_crs=args.streets_crs,
+        proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
         persons_per_household=args.persons_per_household,
     )  # fmt: skip
     out = args.out or Path("maps") / "review"

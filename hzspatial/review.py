@@ -48,6 +48,7 @@ from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
+from hzspatial.network.datum import warn_datums
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["ReviewResult", "review_districts", "read_proposals", "VERDICTS"]
@@ -124,6 +125,7 @@ def read_proposals(
         crs=4326,
     )
     out.attrs["labels"] = sorted({x for x in source_labels(gdf) if x})
+    out.attrs["crs_in"] = gdf.attrs["crs_in"]
     known = known_categories()
     for field, col in found.items():
         m = _ONSITE.match(field)
@@ -222,6 +224,7 @@ def review_districts(
     streets_crs=None,
     max_snap_m: float = MAX_SNAP_M,
     persons_per_household: float | None = None,
+    strict: bool = False,
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -256,6 +259,9 @@ def review_districts(
         Metres: boundary points and facilities farther from every street are not connected.
     persons_per_household : float, optional
         Default from the 2020 census (≈ 2.46).
+    strict : bool
+        Raise instead of warning when an input looks like it is in another coordinate
+        system than the one it was read in (:mod:`hzspatial.network.datum`).
     """
     pph = persons_per_household or default_persons_per_household()
     stds = [s for s in load_standards(standards) if s.evaluated
@@ -276,6 +282,11 @@ def review_districts(
                                default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
         lines = shapely.get_parts(s_gdf.geometry.to_numpy())
         graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+    checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy())]
+    if fac is not None:
+        checks += [(label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"),
+                    grp.geometry.to_numpy()) for label, grp in fac.groupby("input", sort=False)]
+    warn_datums(graph, checks, strict)  # fmt: skip
     known = known_categories()
     thresholds = {resolve_category(k, known) or k: float(v)
                   for k, v in (category_minutes or {}).items()}  # fmt: skip
@@ -296,8 +307,10 @@ def review_districts(
     existing = None
     if residents_file is not None:
         existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
-                                   study_area=study_area,
-                                   persons_per_household=pph).to_crs(graph.crs)  # fmt: skip
+                                   study_area=study_area, persons_per_household=pph)  # fmt: skip
+        warn_datums(graph, [(str(residents_file), "residents", existing.attrs["crs_in"],
+                             existing.geometry.to_numpy())], strict)  # fmt: skip
+        existing = existing.to_crs(graph.crs)
         esnap = snap_points(graph, shapely.point_on_surface(existing.geometry.to_numpy()),
                             max_snap_m)  # fmt: skip
         people = existing["population"].to_numpy(dtype=float) * esnap.ok

@@ -43,7 +43,7 @@ from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
 from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network
-from hzspatial.network.datum import check_datum
+from hzspatial.network.datum import warn_datums
 from hzspatial.population import GRID_M, PIECE_M, spread_residents
 from hzspatial.standards import Standard, load_standards
 
@@ -710,31 +710,11 @@ def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, fac_crs: dict,
                   pop: gpd.GeoDataFrame, pop_label: str, strict: bool) -> None:  # fmt: skip
     """Warn (or with ``strict`` raise) when facilities or residents sit on the streets as if
     they were in another coordinate system than the one they were read in."""
-    checks = []
-    for label, grp in fac.groupby("input", sort=False):
-        checks.append((label, "facilities", fac_crs.get(label, "wgs84"),
-                       shapely.get_coordinates(grp.geometry.to_numpy())))  # fmt: skip
-    geoms = pop.geometry.to_numpy()
-    areal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    xy = np.vstack([shapely.get_coordinates(geoms[~areal]),
-                    shapely.get_coordinates(shapely.boundary(geoms[areal]))])  # fmt: skip
-    checks.append((pop_label, "population", pop.attrs.get("crs_in", "wgs84"), xy))
-    for label, what, read_as, xy in checks:
-        found = check_datum(graph, xy[:, 0], xy[:, 1], read_as)
-        if found is None:
-            continue
-        if found.system == "network-gcj02":
-            fix = "--network-crs gcj02 (the streets look like GCJ-02)"
-        else:
-            fix = f"--{what}-crs {found.system}"
-        msg = (f"{label}: the {what} look like {found.system.replace('network-', '').upper()} "
-               f"coordinates, not {read_as.upper()}: median distance to the nearest street "
-               f"{found.median_m:.0f} m as read, {found.better_median_m:.0f} m converted "
-               f"(random placement: {found.random_median_m:.0f} m)")  # fmt: skip
-        if strict:
-            raise InputError(msg, hint=f"declare the coordinate system with {fix}")
-        warnings.warn(f"{msg} — if so, declare it with {fix} (--strict makes this an error)",
-                      DataWarning, stacklevel=3)  # fmt: skip
+    checks = [(label, "facilities", fac_crs.get(label, "wgs84"), grp.geometry.to_numpy())
+              for label, grp in fac.groupby("input", sort=False)]  # fmt: skip
+    checks.append((pop_label, "population", pop.attrs.get("crs_in", "wgs84"),
+                   pop.geometry.to_numpy()))  # fmt: skip
+    warn_datums(graph, checks, strict)
 
 
 def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -> np.ndarray:

@@ -246,3 +246,23 @@ def test_demo_review_runs(tmp_path):
     land = next(c for c in p1["checks"] if c["standard"] == "elderly_land_per_resident")
     assert land["requirement"] == pytest.approx(1200) and land["provided_on_site"] == 1200
     assert land["verdict"] == "pass"
+
+
+def test_gcj02_facilities_beside_wgs84_streets_stop_a_strict_review(tmp_path):
+    """An Amap kindergarten list read as WGS84 next to the demo streets (synthetic demo data):
+    --strict stops with the option that fixes it; declared, the review runs."""
+    from _demo import near_street_points
+
+    from hzspatial import crs
+    from hzspatial.datasets import demo_paths
+    from hzspatial.network import read_network
+
+    p = demo_paths()
+    lon, lat = crs.wgs84_to_gcj02(*near_street_points(read_network(p["network"])))
+    pd.DataFrame({"名称": [f"幼儿园{i}" for i in range(len(lon))], "类别": "幼儿园",
+                  "经度": lon, "纬度": lat}).to_csv(tmp_path / "kg.csv", index=False)  # fmt: skip
+    args = (p["proposals"], p["network"], [FacilityInput(tmp_path / "kg.csv")])
+    with pytest.raises(InputError, match=r"kg\.csv.*--facilities-crs gcj02"):
+        review_districts(*args, strict=True)
+    res = review_districts(*args, facilities_crs="gcj02", strict=True)
+    assert res.report["proposals"]

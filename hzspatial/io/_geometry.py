@@ -293,7 +293,8 @@ def check_within(
             f"{what} outside the study area (e.g. lon={p.x:.5f}, lat={p.y:.5f})",
             where=format_rows(rows),
             file=path,
-            hint="check the coordinates and their --crs-in, or remove those rows",
+            hint="check the coordinates and their coordinate system (--crs-in, or the "
+            "input's own --…-crs), or remove those rows",
         )
 
 

@@ -19,6 +19,7 @@ Thresholds are configuration (``config/datum_check.toml``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -27,10 +28,11 @@ import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.config import load
+from hzspatial.errors import DataWarning, InputError
 from hzspatial.network._graph import WalkGraph
 from hzspatial.network.snap import snap_points
 
-__all__ = ["DatumFinding", "check_datum", "sample_points"]
+__all__ = ["DatumFinding", "check_datum", "sample_points", "warn_datums"]
 
 
 def _settings() -> dict:
@@ -125,3 +127,38 @@ def check_datum(
     if clearly_closer or (aligned and as_read_random):
         return DatumFinding(best, m0, best_m, float(np.median(moved)))
     return None
+
+
+def warn_datums(graph: WalkGraph, inputs, strict: bool = False) -> None:
+    """Check inputs and warn (``DataWarning``), or with ``strict`` raise ``InputError``, for
+    each that looks like it is in another coordinate system.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+    inputs : iterable of (label, what, read_as, geometries)
+        File label, the option stem (``facilities`` → ``--facilities-crs``), the system it was
+        read in, and its WGS84 geometries: points are checked as they are, polygons by the
+        vertices of their boundaries (community boundaries follow streets).
+    strict : bool
+    """
+    for label, what, read_as, geoms in inputs:
+        geoms = np.asarray(geoms, dtype=object)
+        areal = np.isin(shapely.get_type_id(geoms), (3, 6))
+        xy = np.vstack([shapely.get_coordinates(geoms[~areal]),
+                        shapely.get_coordinates(shapely.boundary(geoms[areal]))])  # fmt: skip
+        found = check_datum(graph, xy[:, 0], xy[:, 1], read_as)
+        if found is None:
+            continue
+        if found.system == "network-gcj02":
+            fix = "--network-crs gcj02 (the streets look like GCJ-02)"
+        else:
+            fix = f"--{what}-crs {found.system}"
+        msg = (f"{label}: the {what} look like {found.system.replace('network-', '').upper()} "
+               f"coordinates, not {read_as.upper()}: median distance to the nearest street "
+               f"{found.median_m:.0f} m as read, {found.better_median_m:.0f} m converted "
+               f"(random placement: {found.random_median_m:.0f} m)")  # fmt: skip
+        if strict:
+            raise InputError(msg, hint=f"declare the coordinate system with {fix}")
+        warnings.warn(f"{msg} — if so, declare it with {fix} (--strict makes this an error)",
+                      DataWarning, stacklevel=3)  # fmt: skip
