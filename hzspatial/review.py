@@ -284,8 +284,10 @@ def review_districts(
         graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
     checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy())]
     if fac is not None:
-        checks += [(label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"),
-                    grp.geometry.to_numpy()) for label, grp in fac.groupby("input", sort=False)]
+        checks += [
+            (label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"), grp.geometry.to_numpy())
+            for label, grp in fac.groupby("input", sort=False)
+        ]
     warn_datums(graph, checks, strict)  # fmt: skip
     known = known_categories()
     thresholds = {resolve_category(k, known) or k: float(v)

@@ -217,13 +217,17 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
                 "color": "#555",
                 "weight": 0.8,
                 "fillOpacity": 0.45,
-                "fillColor": "#999999" if f["properties"]["share"] is None
+                "fillColor": "#999999"
+                if f["properties"]["share"] is None
                 else scale(f["properties"]["share"]),
             },  # fmt: skip
             tooltip=folium.GeoJsonTooltip(
                 ["name", "residents", "share_text"],
-                aliases=["片区 / Area", "居民 / Residents",
-                         f"{info['threshold_m']:.0f} m 内 / within"],
+                aliases=[
+                    "片区 / Area",
+                    "居民 / Residents",
+                    f"{info['threshold_m']:.0f} m 内 / within",
+                ],
             ),  # fmt: skip
         ).add_to(fg)
         fg.add_to(m)
