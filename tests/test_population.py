@@ -12,7 +12,7 @@ from hzspatial import run_coverage
 from hzspatial.population import BOUNDARY_TOLERANCE_M, spread_residents
 
 UTM48 = pyproj.CRS.from_epsg(32648)
-X0, Y0 = 510_000.0, 3_660_000.0  # central Hanzhong in UTM 48N
+X0, Y0 = 510_000.0, 3_660_000.0  # UTM 48N, near 105.1° E 33.1° N (southern Shaanxi)
 
 
 def grid_streets(stub_m: float = 0.0) -> gpd.GeoDataFrame:
