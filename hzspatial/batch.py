@@ -28,6 +28,7 @@ import pandas as pd
 from hzspatial import __version__
 from hzspatial.errors import InputError
 from hzspatial.io import FacilityInput, file_sha256, staged_output, write_json
+from hzspatial.io.writers import write_csv, write_xlsx
 
 __all__ = ["Scenario", "ScenarioResult", "load_scenarios", "run_scenario", "run_batch",
            "comparison_table"]  # fmt: skip
@@ -262,8 +263,8 @@ def run_batch(
     results = _run_on_dask(scenarios, out, workers, scheduler, force, progress)
     table = comparison_table(results, baseline)
     with staged_output(out) as stage:
-        table.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
-        table.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison 比较")
+        write_csv(table, stage / "comparison.csv")
+        write_xlsx({"comparison 比较": table}, stage / "comparison.xlsx")
         write_json({"version": __version__, "baseline": baseline, "scenarios": [
             {"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error,
              "fingerprint": r.fingerprint} for r in results]},

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from hzspatial.io.boundaries import LEVELS
+from hzspatial.io.writers import write_xlsx
 
 if TYPE_CHECKING:
     from hzspatial.run import CoverageResult
@@ -72,9 +73,7 @@ def area_sheet(result: CoverageResult) -> str:
 
 def write_tables_xlsx(result: CoverageResult, path: str | Path) -> Path:
     """``tables.xlsx``: one sheet per table, bilingual headings."""
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for sheet, df in report_tables(result).items():
-            df.rename(columns=bilingual).to_excel(xw, sheet_name=sheet[:31], index=False)
+    write_xlsx({k: df.rename(columns=bilingual) for k, df in report_tables(result).items()}, path)
     return Path(path)
 
 

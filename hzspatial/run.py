@@ -36,6 +36,7 @@ from hzspatial.io import (
     read_facility_inputs,
     read_population,
     staged_output,
+    write_csv,
     write_geojson,
     write_json,
 )
@@ -132,13 +133,9 @@ class CoverageResult:
         fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
         with staged_output(out_dir) as stage:
             write_json(self.summary, stage / "summary.json")
-            # utf-8-sig: Excel opens the Chinese names correctly
-            self.districts.round(4).to_csv(
-                stage / "coverage_by_district.csv", index=False, encoding="utf-8-sig"
-            )
-            self.ratios.round(4).to_csv(stage / "ratios.csv", index=False, encoding="utf-8-sig")
-            self.by_area.round(4).to_csv(stage / "coverage_by_area.csv", index=False,
-                                         encoding="utf-8-sig")  # fmt: skip
+            write_csv(self.districts, stage / "coverage_by_district.csv")
+            write_csv(self.ratios, stage / "ratios.csv")
+            write_csv(self.by_area, stage / "coverage_by_area.csv")
             write_geojson(self.catchments, stage / "catchments.geojson")
             write_geojson(self.underserved, stage / "underserved.geojson")
             map_html = fmap.get_root().render()

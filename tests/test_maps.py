@@ -191,3 +191,80 @@ def test_tianditu_needs_a_key(demo_result):
 def test_unknown_basemap(demo_result):
     with pytest.raises(InputError, match="unknown basemap 'bing'"):
         coverage_map(demo_result, basemap="bing")
+
+
+HOSTILE = [
+    '</script><img src=x onerror=alert("XSS")>',
+    "`${alert(2)}`\\",
+    '=HYPERLINK("http://example.invalid","click")',
+    "@SUM(1+1)",
+]
+
+BAD_CATEGORY = "<b onmouseover=alert(3)>x</b>"
+OPEN_POPUPS = """() => {
+  const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  const texts = [];
+  window[key].eachLayer(l => { if (l instanceof L.CircleMarker && l.getPopup()) {
+      l.openPopup(); texts.push(l.getPopup().getElement().innerText); } });
+  return texts;
+}"""
+
+
+@pytest.fixture(scope="module")
+def hostile_out(tmp_path_factory):
+    """A run whose facility names, ids, category and residents' names are hostile text."""
+    import pandas as pd
+    from test_population import X0, Y0, community, grid_streets, to_lonlat
+
+    tmp = tmp_path_factory.mktemp("hostile")
+    lon, lat = to_lonlat([X0 + 10, X0 + 500, X0 + 1000, X0 + 1500], [Y0, Y0 + 600, Y0 + 1200, Y0])
+    fac = pd.DataFrame({"id": [f"{h}#{i}" for i, h in enumerate(HOSTILE)], "name": HOSTILE,
+                        "category": BAD_CATEGORY, "lon": lon, "lat": lat})  # fmt: skip
+    com = community()
+    com["社区名称"] = [HOSTILE[0]]
+    res = run_coverage(grid_streets(), [fac], com, com, require_standards=False,
+                       extra_categories=[BAD_CATEGORY])  # fmt: skip
+    out = tmp / "out"
+    res.write(out)
+    return out
+
+
+def test_hostile_text_is_escaped_in_map_and_report(hostile_out):
+    html_text = (hostile_out / "map.html").read_text("utf-8")
+    assert "</script><img" not in html_text and "${alert" not in html_text
+    assert "&lt;/script&gt;&lt;img" in html_text
+    report = (hostile_out / "report.html").read_text("utf-8")
+    assert "</script><img" not in report and "<b onmouseover" not in report
+
+
+def test_hostile_names_are_text_in_tables(hostile_out):
+    wb = openpyxl.load_workbook(hostile_out / "tables.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert any(c.value == HOSTILE[2] for c in cells)  # shown as written …
+    assert all(c.data_type != "f" for c in cells)  # … never a formula
+    import pandas as pd
+
+    area = pd.read_csv(hostile_out / "coverage_by_area.csv", encoding="utf-8-sig")
+    assert area["name"].tolist() == [HOSTILE[0]]
+    ratios = (hostile_out / "catchments.geojson").read_text("utf-8")
+    assert "onerror" in ratios  # data files keep the text as it is; only display escapes it
+
+
+def test_hostile_map_runs_no_script_and_draws_everything(browser, hostile_out):
+    dialogs = []
+    for name in ("map.html", "report.html"):
+        ctx, page, errors, requests = _open(browser, hostile_out / name)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        try:
+            page.reload()
+            page.wait_for_timeout(1500)
+            assert dialogs == [] and errors == [] and requests == []
+            if name == "map.html":
+                stats = page.evaluate(MAP_STATS)
+                assert stats["markers"] == 4 and stats["paths"] > 0
+                assert page.locator("img[src=x]").count() == 0
+                shown = page.evaluate(OPEN_POPUPS)
+                assert any(HOSTILE[0] in t for t in shown)  # shown as text, not run
+                assert page.locator("img[src=x]").count() == 0 and dialogs == []
+        finally:
+            ctx.close()

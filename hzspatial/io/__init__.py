@@ -15,16 +15,27 @@ from hzspatial.io.facilities import (
     read_facility_inputs,
 )
 from hzspatial.io.population import read_buildings, read_population
-from hzspatial.io.writers import jsonable, staged_output, write_geojson, write_json
+from hzspatial.io.writers import (
+    html_text,
+    jsonable,
+    staged_output,
+    write_csv,
+    write_geojson,
+    write_json,
+    write_xlsx,
+)
 
 __all__ = [
     "FACILITY_COLUMNS",
     "FacilityInput",
     "file_sha256",
+    "html_text",
     "jsonable",
     "read_facility_inputs",
+    "write_csv",
     "write_geojson",
     "write_json",
+    "write_xlsx",
     "decode_text",
     "detect_format",
     "known_categories",

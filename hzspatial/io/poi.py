@@ -89,8 +89,10 @@ def match_type_paths(
 ) -> np.ndarray:
     """Category id per row from type paths, or None where nothing matches.
 
-    Each path (``"医疗保健服务;综合医院;卫生院"``, alternatives joined by ``|``) is matched
-    from its most specific part up: first the user's ``category_map`` (type name → category),
+    A value that is itself a category or alias (even one holding a separator, e.g. a user
+    category "体育/健身") matches as a whole. Otherwise each path
+    (``"医疗保健服务;综合医院;卫生院"``, alternatives joined by ``|``) is matched from its
+    most specific part up: first the user's ``category_map`` (type name → category),
     then the categories' aliases. A six-digit Amap ``typecode`` listed in ``config/poi.toml``
     wins over names.
     """
@@ -99,6 +101,11 @@ def match_type_paths(
 
     @cache
     def one(path: str) -> str | None:
+        whole = path.strip()
+        if whole.lower() in cmap:
+            return resolve_category(cmap[whole.lower()], known) or cmap[whole.lower()]
+        if (cat := resolve_category(whole, known)) is not None:
+            return cat
         for alt in _parts(path):
             for part in reversed(alt):
                 key = part.lower()

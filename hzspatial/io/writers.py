@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import math
 import shutil
@@ -14,7 +15,63 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["jsonable", "staged_output", "write_geojson", "write_json"]
+__all__ = [
+    "html_text",
+    "jsonable",
+    "spreadsheet_safe",
+    "staged_output",
+    "write_csv",
+    "write_geojson",
+    "write_json",
+    "write_xlsx",
+]
+
+#: Characters that make a spreadsheet cell a formula (OWASP "CSV injection"): = + - @ and
+#: the tab / carriage return that some spreadsheets skip before them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_JS_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def html_text(value) -> str:
+    """User text made safe for HTML and for JavaScript strings inside HTML.
+
+    ``< > & " '`` are escaped as HTML entities (no ``</script>`` can close a script and no
+    tag can open), and the backtick, ``$`` and backslash become entities too, so the text
+    cannot end or interpolate a JavaScript template literal (folium's popups) or a quoted
+    string. Browsers show the original characters.
+    """
+    return html.escape("" if value is None else str(value), quote=True).translate(_JS_ENTITIES)
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells that a spreadsheet would run as a formula (starting with
+    ``= + - @``) are prefixed with ``'`` — for CSV files that planners open in Excel."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col]
+            risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                out[col] = s.where(~risky, "'" + s.astype(str))
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV for Excel (UTF-8 with BOM), numbers rounded to 4 decimals, formulas defused."""
+    spreadsheet_safe(df.round(4)).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    """An XLSX workbook, one sheet per frame; every text cell is stored as text (a name
+    such as ``=HYPERLINK(…)`` is shown, never run as a formula)."""
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+            for row in xw.sheets[name[:31]].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+                        cell.quotePrefix = True
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import tomllib
 from functools import cache
 from importlib import resources
@@ -12,12 +11,14 @@ import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.errors import InputError
 from hzspatial.io.boundaries import LEVELS, level_label
+from hzspatial.io.writers import html_text
 from hzspatial.maps.assets import embed_leaflet
 
 if TYPE_CHECKING:
@@ -47,6 +48,19 @@ def _fmt(v, unit: str = "", digits: int = 0) -> str:
     return f"{v:,.{digits}f}{unit}"
 
 
+def safe_properties(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy whose text attributes (names, ids …) are escaped with :func:`html_text`."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col != out.geometry.name and (
+            out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
+        ):
+            out[col] = out[col].astype(object).map(
+                lambda v: html_text(v) if isinstance(v, str) else v
+            )
+    return out
+
+
 class _Display:
     """Prepares WGS84 layers for display: simplified, and shifted to GCJ-02 for Amap tiles."""
 
@@ -54,10 +68,12 @@ class _Display:
         self.gcj = datum == "gcj02"
 
     def gdf(self, gdf: gpd.GeoDataFrame, metres: float = SIMPLIFY_M) -> gpd.GeoDataFrame:
+        """Simplified, shifted when needed, and every text property made safe for the map's
+        HTML and scripts (:func:`hzspatial.io.writers.html_text`)."""
         if gdf.empty:
             return gdf
         utm = gdf.estimate_utm_crs()
-        out = gdf.to_crs(utm)
+        out = safe_properties(gdf).to_crs(utm)
         out["geometry"] = out.geometry.simplify(metres)
         out = out.to_crs(4326)
         if self.gcj:
@@ -173,7 +189,7 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
         unverified = "" if std["verified"] else " (未核实 / unverified)"
         folium.GeoJson(
             show.gdf(b[["name", "met_text", "value_text", "gap_text", "met_key", "geometry"]], 20),
-            name=f"标准 / Standard: {std['label']}{unverified}",
+            name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
             show=False,
             style_function=lambda f: {
                 "color": "#333",
@@ -209,7 +225,7 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
         share = table[f"{cat}_share"].to_numpy(dtype=float)
         gdf["share"] = np.where(np.isnan(share), None, share).astype(object)
         gdf["share_text"] = [("—" if v != v else f"{v * 100:.1f}%") for v in share]
-        fg = folium.FeatureGroup(name=f"{c.label} — 片区覆盖率 / share covered per area",
+        fg = folium.FeatureGroup(name=html_text(f"{c.label} — 片区覆盖率 / share covered per area"),
                                  show=False)  # fmt: skip
         folium.GeoJson(
             show.gdf(gdf[["name", "residents", "share", "share_text", "geometry"]]),
@@ -244,7 +260,8 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         minutes = info["threshold_minutes"]
         catch = result.catchments[result.catchments["category"] == cat]
         fg = folium.FeatureGroup(
-            name=f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk", show=first
+            name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
+            show=first,
         )
         folium.GeoJson(
             show.gdf(catch[["facility_id", "name", "area_m2", "geometry"]]),
@@ -262,7 +279,8 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
 
         under = under_all[under_all["category"] == cat]
         if not under.empty:
-            ug = folium.FeatureGroup(name=f"{c.label} — 服务不足 / underserved", show=first)
+            ug = folium.FeatureGroup(name=html_text(f"{c.label} — 服务不足 / underserved"),
+                                     show=first)  # fmt: skip
             folium.GeoJson(
                 show.gdf(under[["category", "district_id", "residents", "geometry"]]),
                 style_function=lambda f: {
@@ -279,12 +297,12 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             ug.add_to(m)
 
         fac = result.facilities[result.facilities["category"] == cat]
-        mg = folium.FeatureGroup(name=f"{c.label} — 设施 / facilities ({len(fac)})")
+        mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
         areas = dict(zip(catch["facility_id"], catch["area_m2"], strict=True))
         lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
         for row, x, y in zip(fac.itertuples(), lon, lat, strict=True):
             popup = (
-                f"<b>{html.escape(str(row.name))}</b><br>{html.escape(c.label)}<br>"
+                f"<b>{html_text(str(row.name))}</b><br>{html_text(c.label)}<br>"
                 f"用地 / land: {_fmt(row.area_m2, ' m²')}<br>"
                 f"床位 / beds: {_fmt(row.beds)} · 托位 / places: {_fmt(row.places)}<br>"
                 f"{minutes:g}分钟步行范围 / walk catchment: "
@@ -294,7 +312,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             folium.CircleMarker(
                 [y, x], radius=5, color="#222", weight=1, fill=True, fill_color=c.colour,
                 fill_opacity=0.95, popup=folium.Popup(popup, max_width=320),
-                tooltip=str(row.name),
+                tooltip=html_text(row.name),
             ).add_to(mg)  # fmt: skip
         mg.add_to(m)
         first = False
@@ -304,7 +322,7 @@ def _legend_html(result: CoverageResult, bm: dict) -> str:
     s = result.summary
     rows = "".join(
         f"<tr><td><span style='display:inline-block;width:10px;height:10px;border-radius:5px;"
-        f"background:{_cat(cat).colour}'></span> {html.escape(_cat(cat).label)}</td>"
+        f"background:{_cat(cat).colour}'></span> {html_text(_cat(cat).label)}</td>"
         f"<td style='text-align:right'>{info['threshold_m']:.0f} m</td>"
         f"<td style='text-align:right'>{info['coverage_share'] * 100:.0f}%</td></tr>"
         for cat, info in s["categories"].items()
@@ -314,7 +332,7 @@ def _legend_html(result: CoverageResult, bm: dict) -> str:
         badge = (
             "<div id='hz-synthetic-badge' style='background:#fff3cd;border:1px solid #e0a800;"
             "padding:3px 6px;margin-top:6px;font-weight:bold'>合成演示数据 / synthetic demo data"
-            f": {html.escape(result.synthetic_note)} — generated, not surveyed</div>"
+            f": {html_text(result.synthetic_note)} — generated, not surveyed</div>"
         )
     shift = ("<div>叠加图层已转换为GCJ-02 / overlays shifted to GCJ-02</div>"
              if bm["crs"] == "gcj02" else "")  # fmt: skip
@@ -336,5 +354,5 @@ def _legend_html(result: CoverageResult, bm: dict) -> str:
         f"<div><span style='display:inline-block;width:10px;height:10px;background:"
         f"{MET_COLOURS[True]}'></span> 达标 / met &nbsp; <span style='display:inline-block;"
         f"width:10px;height:10px;background:{MET_COLOURS[False]}'></span> 未达标 / not met</div>"
-        f"<div>底图 / basemap: {html.escape(bm['label'])}</div>{shift}{badge}</div>"
+        f"<div>底图 / basemap: {html_text(bm['label'])}</div>{shift}{badge}</div>"
     )

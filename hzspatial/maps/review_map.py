@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 import folium
 
 from hzspatial.categories import builtin_categories, user_category
+from hzspatial.io.writers import html_text
 from hzspatial.maps.assets import embed_leaflet
+from hzspatial.maps.interactive import safe_properties
 
 if TYPE_CHECKING:
     from hzspatial.review import ReviewResult
@@ -41,7 +42,7 @@ def review_map(result: ReviewResult) -> folium.Map:
         style_function=lambda _: {"color": "#3182bd", "weight": 1, "fillOpacity": 0.12},
     ).add_to(m)  # fmt: skip
     folium.GeoJson(
-        props[["proposal_id", "name", "residents", "verdict", "geometry"]],
+        safe_properties(props[["proposal_id", "name", "residents", "verdict", "geometry"]]),
         name="拟建居住区 / proposed districts",
         style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0.4,
                                   "fillColor": _VERDICT_COLOUR[f["properties"]["verdict"]]},
@@ -55,15 +56,15 @@ def review_map(result: ReviewResult) -> folium.Map:
         first = rows.iloc[0]
         cat = builtin_categories().get(first["category"]) or user_category(first["category"])
         lines = "".join(
-            f"<br>{html.escape(str(r.proposal_id))} · {html.escape(r.standard)}: "
+            f"<br>{html_text(str(r.proposal_id))} · {html_text(r.standard)}: "
             f"{r.distance_m:,.0f} m, spare {_spare(r.spare)}"
             for r in rows.itertuples()
         )
         folium.CircleMarker(
             [first.geometry.y, first.geometry.x], radius=6, color="#222", weight=1, fill=True,
             fill_color=cat.colour, fill_opacity=0.95, tooltip=str(first["name"]),
-            popup=folium.Popup(f"<b>{html.escape(str(first['name']))}</b> ({html.escape(fid)})"
-                               f"<br>{html.escape(cat.label)}{lines}", max_width=360),
+            popup=folium.Popup(f"<b>{html_text(str(first['name']))}</b> ({html_text(fid)})"
+                               f"<br>{html_text(cat.label)}{lines}", max_width=360),
         ).add_to(fg)  # fmt: skip
     fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -72,10 +73,10 @@ def review_map(result: ReviewResult) -> folium.Map:
         badge = ("<div id='hz-synthetic-badge' style='background:#fff3cd;border:1px solid "
                  "#e0a800;padding:3px 6px;margin-top:4px;font-weight:bold'>合成演示数据 / "
                  "synthetic demo data: "
-                 f"{html.escape(', '.join(result.report['synthetic_inputs']))}</div>")  # fmt: skip
+                 f"{html_text(', '.join(result.report['synthetic_inputs']))}</div>")  # fmt: skip
     legend = "".join(
         f"<div><span style='display:inline-block;width:10px;height:10px;background:{col}'>"
-        f"</span> {html.escape(v)}</div>"
+        f"</span> {html_text(v)}</div>"
         for v, col in _VERDICT_COLOUR.items()
     )
     m.get_root().html.add_child(folium.Element(
