@@ -28,7 +28,7 @@ import pandas as pd
 from hzspatial import __version__
 from hzspatial.errors import InputError
 from hzspatial.io import FacilityInput, file_sha256, staged_output, write_json
-from hzspatial.io.writers import write_csv, write_xlsx
+from hzspatial.io.writers import safe_folder_name, write_csv, write_xlsx
 
 __all__ = ["Scenario", "ScenarioResult", "load_scenarios", "run_scenario", "run_batch",
            "comparison_table"]  # fmt: skip
@@ -68,6 +68,7 @@ class Scenario:
     remove_facilities: tuple[str, ...] = ()
     tiles: str | None = None
     require_standards: bool = True
+    folder: str = ""
 
     def fingerprint(self) -> str:
         """SHA-256 of the configuration, the input files' contents and hzspatial's version."""
@@ -78,6 +79,7 @@ class Scenario:
         cfg = asdict(self) | {"version": __version__,
                               "files": {f: file_sha256(f) for f in files}}  # fmt: skip
         cfg.pop("name")
+        cfg.pop("folder")
         return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -98,7 +100,9 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
     if not p.is_file():
         raise InputError("scenarios file not found", file=str(p), hint="check the path")
     try:
-        raw = tomllib.loads(p.read_text("utf-8"))
+        raw = tomllib.loads(p.read_text("utf-8-sig"))  # Windows editors may add a BOM
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", file=str(p), hint="save the file as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", file=str(p)) from exc
     defaults = raw.get("defaults", {})
@@ -133,11 +137,10 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
             if key in kw:
                 kw[key] = tuple(str(x) for x in (kw[key] if isinstance(kw[key], list)
                                                   else [kw[key]]))  # fmt: skip
-        for f in (kw["network"], kw["population"], *kw["facilities"],
-                  *kw.get("add_facilities", ())):  # fmt: skip
-            if not Path(f).is_file():
-                raise InputError("input file not found", file=f, where=where,
-                                 hint=f"paths are relative to {base}")  # fmt: skip
+        if not isinstance(kw["name"], str):
+            raise InputError(f"name must be text (got {kw['name']!r})", file=str(p),
+                             where=where, hint='write name = "…"')  # fmt: skip
+        kw["folder"] = safe_folder_name(kw["name"], {s.folder for s in out})
         out.append(Scenario(**kw))
     names = [s.name for s in out]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -165,12 +168,13 @@ class ScenarioResult:
 
 def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
                  submit: Callable | None = None) -> ScenarioResult:  # fmt: skip
-    """Run one scenario into ``out_root/<name>`` (skipped when already complete)."""
+    """Run one scenario into ``out_root/<folder>`` (skipped when already complete); the
+    folder name is derived from the scenario's name so that it stays inside ``out_root``."""
     from hzspatial.run import run_coverage
 
-    out = Path(out_root) / s.name
+    out = Path(out_root) / s.folder
     t0 = time.perf_counter()
-    log_path = Path(out_root) / f"{s.name}.log"
+    log_path = Path(out_root) / f"{s.folder}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -179,6 +183,10 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
     try:
+        for f in (s.network, s.population, *s.facilities, *s.add_facilities):
+            if not Path(f).is_file():
+                raise InputError("input file not found", file=f, where=f"scenario {s.name!r}",
+                                 hint="paths are relative to the scenarios file")  # fmt: skip
         fp = s.fingerprint()
         marker = out / MARKER
         if not force and marker.is_file() and marker.read_text().strip() == fp:
@@ -259,15 +267,15 @@ def run_batch(
     """
     scenarios, baseline = load_scenarios(path)
     out = Path(out_root)
-    out.mkdir(parents=True, exist_ok=True)
     results = _run_on_dask(scenarios, out, workers, scheduler, force, progress)
     table = comparison_table(results, baseline)
     with staged_output(out) as stage:
         write_csv(table, stage / "comparison.csv")
         write_xlsx({"comparison 比较": table}, stage / "comparison.xlsx")
         write_json({"version": __version__, "baseline": baseline, "scenarios": [
-            {"name": r.name, "status": r.status, "seconds": r.seconds, "error": r.error,
-             "fingerprint": r.fingerprint} for r in results]},
+            {"name": r.name, "folder": s.folder, "status": r.status, "seconds": r.seconds,
+             "error": r.error, "fingerprint": r.fingerprint}
+            for r, s in zip(results, scenarios, strict=True)]},
             stage / "batch.json")  # fmt: skip
     return results, table
 
@@ -280,12 +288,19 @@ def _run_on_dask(scenarios, out, workers, scheduler, force, progress) -> list[Sc
             "batch runs need dask.distributed: pip install 'dask[distributed]'"
         ) from exc
     if scheduler:
-        client, cluster = Client(scheduler), None
+        try:
+            client, cluster = Client(scheduler, timeout="10s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler {scheduler!r} ({exc})",
+                             column="--scheduler",
+                             hint="check the address, or leave --scheduler out to run "
+                             "locally") from exc  # fmt: skip
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)  # fmt: skip
         client = Client(cluster)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         futures = {client.submit(run_scenario, s, str(out), force, key=f"scenario-{s.name}-"
                                  f"{time.time_ns()}", pure=False): s.name
                    for s in scenarios}  # fmt: skip

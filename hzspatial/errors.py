@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["InputError", "DataWarning", "format_rows"]
+__all__ = ["InputError", "DataWarning", "format_rows", "check_number"]
 
 
 class DataWarning(UserWarning):
@@ -73,3 +73,22 @@ class InputError(ValueError):
         if self.hint:
             text += f" — {self.hint}"
         return " ".join(text.split())
+
+
+def check_number(value, option: str, *, minimum: float = 0.0, strict: bool = True) -> float:
+    """``value`` as a finite float above ``minimum`` (or at least it with ``strict=False``),
+    else an :class:`InputError` naming the option — for ``--minutes inf``, ``--max-snap nan``,
+    ``minutes = "fifteen"`` in a scenarios file and the like."""
+    import math
+
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if isinstance(value, bool) or not math.isfinite(x) or (x <= minimum if strict else x < minimum):
+        need = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
+        raise InputError(
+            f"{option} must be a finite number {need} (got {value!r})",
+            hint=f"give a plain number {need}",
+        )
+    return x

@@ -32,7 +32,7 @@ from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
-from hzspatial.errors import InputError, format_rows
+from hzspatial.errors import InputError, check_number, format_rows
 from hzspatial.io import (
     FacilityInput,
     file_sha256,
@@ -263,6 +263,17 @@ def review_districts(
         Raise instead of warning when an input looks like it is in another coordinate
         system than the one it was read in (:mod:`hzspatial.network.datum`).
     """
+    minutes = check_number(minutes, "--minutes")
+    speed_kmh = check_number(speed_kmh, "--speed")
+    max_snap_m = check_number(max_snap_m, "--max-snap")
+    if persons_per_household is not None:
+        persons_per_household = check_number(persons_per_household, "--persons-per-household")
+    if residents is not None:
+        residents = check_number(residents, "--population", strict=False)
+    if households is not None:
+        households = check_number(households, "--households", strict=False)
+    category_minutes = {k: check_number(v, f"--threshold {k}")
+                        for k, v in (category_minutes or {}).items()}  # fmt: skip
     pph = persons_per_household or default_persons_per_household()
     stds = [s for s in load_standards(standards) if s.evaluated
             and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip

@@ -26,7 +26,7 @@ from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.engine import EngineInput, compute, compute_tiled
-from hzspatial.errors import DataWarning, InputError
+from hzspatial.errors import DataWarning, InputError, check_number
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.io import (
     FacilityInput,
@@ -312,11 +312,15 @@ def run_coverage(
     exclude_facilities : sequence of str
         Facility ids to leave out (what-if scenarios).
     """
-    if not (minutes > 0 and speed_kmh > 0):
-        raise InputError(
-            f"minutes and speed must be > 0 (got {minutes}, {speed_kmh})",
-            column="--minutes/--speed",
-        )
+    minutes = check_number(minutes, "--minutes")
+    speed_kmh = check_number(speed_kmh, "--speed")
+    max_snap_m = check_number(max_snap_m, "--max-snap")
+    if persons_per_household is not None:
+        persons_per_household = check_number(persons_per_household, "--persons-per-household")
+    if population_total is not None:
+        population_total = check_number(population_total, "--population-total")
+    category_minutes = {k: check_number(v, f"--threshold {k}")
+                        for k, v in (category_minutes or {}).items()}  # fmt: skip
     stds = load_standards(standards)
     extra = list(extra_categories)
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries

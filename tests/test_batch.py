@@ -151,3 +151,74 @@ boundary_level = "district"
     (s,), _ = load_scenarios(p)
     assert (s.facilities_crs, s.strict, s.boundary_level) == ("gcj02", True, "district")
     assert s.category_map == {"综合医院": "hospital"} and s.network_crs is None
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory):
+    """The hand-worked 2 km community (tests/test_population.py) written as files."""
+    from test_population import X0, Y0, community, grid_streets, kindergarten_at
+
+    tmp = tmp_path_factory.mktemp("tiny")
+    grid_streets().to_file(tmp / "streets.gpkg")
+    community().to_file(tmp / "community.geojson")
+    kindergarten_at(X0, Y0).to_csv(tmp / "kg.csv", index=False)
+    return tmp
+
+
+def test_hostile_scenario_names_stay_inside_out_and_failures_stay_alone(tiny_world, tmp_path):
+    from hzspatial.batch import run_batch
+
+    escape = Path("/tmp") / f"hz-escape-{tmp_path.name}"
+    text = f"""[defaults]
+network = "{tiny_world / "streets.gpkg"}"
+facilities = ["{tiny_world / "kg.csv"}"]
+population = "{tiny_world / "community.geojson"}"
+boundaries = "{tiny_world / "community.geojson"}"
+require_standards = false
+
+[[scenario]]
+name = "{escape}"
+
+[[scenario]]
+name = "."
+
+[[scenario]]
+name = "../escaped"
+
+[[scenario]]
+name = "missing input"
+population = "nope.geojson"
+
+[[scenario]]
+name = "fifteen"
+minutes = "fifteen"
+"""
+    p = tmp_path / "s.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # with a BOM, as Notepad saves
+    out = tmp_path / "out"
+    results, _ = run_batch(p, out, workers=2)
+    status = {r.name: (r.status, r.error) for r in results}
+    assert [status[n][0] for n in (str(escape), ".", "../escaped")] == ["done"] * 3
+    assert status["missing input"][0] == "failed" and "nope.geojson" in status["missing input"][1]
+    assert status["fifteen"][0] == "failed"
+    assert "--minutes must be a finite number > 0 (got 'fifteen')" in status["fifteen"][1]
+    assert not escape.exists() and not (tmp_path / "escaped").exists()
+    folders = sorted(x.name for x in out.iterdir() if x.is_dir())
+    assert folders == ["escaped", "scenario", escape.as_posix().strip("/").replace("/", "_")]
+    batch = json.loads((out / "batch.json").read_text("utf-8"))
+    assert {s["name"] for s in batch["scenarios"]} == set(status)
+
+
+def test_unreachable_scheduler_is_one_line_and_writes_nothing(tiny_world, tmp_path):
+    from hzspatial.batch import run_batch
+
+    p = tmp_path / "s.toml"
+    p.write_text(f"""[[scenario]]
+name = "a"
+network = "{tiny_world / "streets.gpkg"}"
+facilities = ["{tiny_world / "kg.csv"}"]
+population = "{tiny_world / "community.geojson"}"
+""")
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
+        run_batch(p, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert not (tmp_path / "out").exists()

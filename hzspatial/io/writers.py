@@ -18,6 +18,7 @@ import pandas as pd
 __all__ = [
     "html_text",
     "jsonable",
+    "safe_folder_name",
     "spreadsheet_safe",
     "staged_output",
     "write_csv",
@@ -30,6 +31,35 @@ __all__ = [
 #: the tab / carriage return that some spreadsheets skip before them.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _JS_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+             *(f"lpt{i}" for i in range(1, 10))}  # fmt: skip
+
+
+def safe_folder_name(text: str, taken: set[str] | None = None) -> str:
+    """A folder name derived from user text (a scenario name) that stays inside its parent.
+
+    Letters (any script), digits, ``-``, ``_`` and ``.`` are kept; anything else (``/``,
+    ``\\``, ``:``, spaces, control characters) becomes ``_``; leading dots are dropped (no
+    ``.``, ``..`` or hidden folders), Windows device names get a ``_`` prefix, the length is
+    capped at 80 characters and ``taken`` names (compared case-insensitively) get ``-2``,
+    ``-3`` … appended. Never empty, never absolute, never a parent reference.
+    """
+    import re
+    import unicodedata
+
+    name = unicodedata.normalize("NFKC", str(text))
+    name = re.sub(r"[^\w.\-]+", "_", name, flags=re.UNICODE).lstrip("._")[:80].rstrip(". ")
+    name = name or "scenario"
+    if name.split(".")[0].lower() in _RESERVED:
+        name = "_" + name
+    used = {t.lower() for t in (taken or ())}
+    base, k = name, 2
+    while name.lower() in used:
+        name = f"{base}-{k}"
+        k += 1
+    return name
 
 
 def html_text(value) -> str:
