@@ -120,7 +120,7 @@ def test_rerun_skips_completed(scenarios):
         (
             "[defaults]\nbaseline='zz'\n[[scenario]]\nname='a'\nnetwork='n.geojson'\n"
             "facilities=['f.csv']\npopulation='p.geojson'\n",
-            "input file not found",
+            "baseline 'zz' is not a scenario",
         ),
     ],
 )
