@@ -27,7 +27,14 @@ import pandas as pd
 
 from hzspatial import __version__
 from hzspatial.errors import InputError
-from hzspatial.io import FacilityInput, file_sha256, staged_output, write_json
+from hzspatial.io import (
+    FacilityInput,
+    file_sha256,
+    output_lock,
+    prepare_out_dir,
+    staged_output,
+    write_json,
+)
 from hzspatial.io.writers import safe_folder_name, write_csv, write_xlsx
 
 __all__ = ["Scenario", "ScenarioResult", "load_scenarios", "run_scenario", "run_batch",
@@ -259,6 +266,7 @@ def run_batch(
     scheduler: str | None = None,
     force: bool = False,
     progress: Callable[[ScenarioResult], None] | None = None,
+    overwrite: bool = False,
 ) -> tuple[list[ScenarioResult], pd.DataFrame]:
     """Run every scenario of a file on Dask (a LocalCluster, or ``scheduler`` if given).
 
@@ -266,10 +274,13 @@ def run_batch(
     ``comparison.csv`` and ``comparison.xlsx`` with ``batch.json`` into ``out_root``.
     """
     scenarios, baseline = load_scenarios(path)
-    out = Path(out_root)
-    results = _run_on_dask(scenarios, out, workers, scheduler, force, progress)
+    out = prepare_out_dir(out_root, overwrite=overwrite)
+    client, cluster = _client(workers, scheduler)
+    with output_lock(out):
+        results = _run_on_dask(client, cluster, scenarios, out, force, progress)
     table = comparison_table(results, baseline)
-    with staged_output(out) as stage:
+    owned = [x for s in scenarios for x in (s.folder, f"{s.folder}.log")]
+    with staged_output(out, overwrite=True, keep=owned) as stage:
         write_csv(table, stage / "comparison.csv")
         write_xlsx({"comparison 比较": table}, stage / "comparison.xlsx")
         write_json({"version": __version__, "baseline": baseline, "scenarios": [
@@ -280,13 +291,10 @@ def run_batch(
     return results, table
 
 
-def _run_on_dask(scenarios, out, workers, scheduler, force, progress) -> list[ScenarioResult]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover - a core dependency
-        raise ImportError(
-            "batch runs need dask.distributed: pip install 'dask[distributed]'"
-        ) from exc
+def _client(workers: int, scheduler: str | None):
+    """A Dask client on ``scheduler``, or on a new LocalCluster of ``workers`` processes."""
+    from distributed import Client, LocalCluster
+
     if scheduler:
         try:
             client, cluster = Client(scheduler, timeout="10s"), None
@@ -299,8 +307,13 @@ def _run_on_dask(scenarios, out, workers, scheduler, force, progress) -> list[Sc
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)  # fmt: skip
         client = Client(cluster)
+    return client, cluster
+
+
+def _run_on_dask(client, cluster, scenarios, out, force, progress) -> list[ScenarioResult]:
+    from distributed import as_completed
+
     try:
-        out.mkdir(parents=True, exist_ok=True)
         futures = {client.submit(run_scenario, s, str(out), force, key=f"scenario-{s.name}-"
                                  f"{time.time_ns()}", pure=False): s.name
                    for s in scenarios}  # fmt: skip

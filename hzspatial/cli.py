@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import unicodedata
@@ -23,12 +24,13 @@ from hzspatial.errors import DataWarning, InputError
 __all__ = ["main"]
 
 DEFAULT_DEMO_OUT = Path("maps") / "hanzhong_demo"
+DEFAULT_COVERAGE_OUT = Path("maps") / "coverage"
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, help="output folder")
+    _out_options(p, "maps/coverage (demo: maps/hanzhong_demo)")
     p.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
     p.add_argument(
         "--speed",
@@ -50,6 +52,28 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+
+
+def _out_options(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder (default {default}); it must be new, empty or hold an earlier "
+        "hzspatial output",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an --out folder that holds files hzspatial did not write (files "
+        "with the names of the outputs are replaced; others are left alone)",
+    )
+
+
+def _out_dir(args: argparse.Namespace, default: Path) -> Path:
+    """The checked output folder, refused in one line before any work is done."""
+    from hzspatial.io import prepare_out_dir
+
+    return prepare_out_dir(default if args.out is None else args.out, overwrite=args.overwrite)
 
 
 def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
@@ -265,7 +289,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip
     _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
-    rev.add_argument("--out", type=Path, help="output folder (default maps/review)")
+    _out_options(rev, "maps/review")
     rev.add_argument("--minutes", type=float, default=15.0)
     rev.add_argument("--speed", type=float, default=4.0)
     rev.add_argument("--standards", default="hanzhong")
@@ -279,7 +303,7 @@ def _parser() -> argparse.ArgumentParser:
         help="address of an existing Dask scheduler, e.g. "
         "tcp://10.0.0.5:8786 (then --workers is ignored)",
     )
-    bat.add_argument("--out", type=Path, help="output folder (default maps/batch)")
+    _out_options(bat, "maps/batch")
     bat.add_argument("--force", action="store_true", help="rerun completed scenarios")
     bat.add_argument("--quiet", action="store_true")
     bat.add_argument("--json", action="store_true", help="print batch results as JSON")
@@ -321,11 +345,6 @@ class _RunLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
-
-    def write(self, folder: Path) -> None:
-        tmp = folder / ".run.log.partial"
-        tmp.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
-        tmp.replace(folder / "run.log")
 
 
 RUN_LOG = _RunLog()
@@ -441,10 +460,12 @@ def _run(args: argparse.Namespace) -> int:
         return _review(args)
     if args.command == "batch":
         return _batch(args)
+    from hzspatial.io import output_lock
+
     t0 = time.perf_counter()
+    out = _out_dir(args, DEFAULT_DEMO_OUT if args.command == "demo" else DEFAULT_COVERAGE_OUT)
     if args.command == "demo":
         kwargs = demo_inputs()
-        out = args.out or DEFAULT_DEMO_OUT
         if not args.quiet:
             print(
                 "hzspatial demo — central Hanzhong, 15-minute walking coverage "
@@ -509,13 +530,13 @@ def _run(args: argparse.Namespace) -> int:
             "strict": args.strict,
             "extra_categories": [*cats, *args.extra_category],
         }
-        out = args.out or Path("maps") / "coverage"
-    result = run_coverage(
-        **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
-    )
-    files = result.write(out, basemap=args.basemap, tianditu_key=os.environ.get("TIANDITU_KEY"))
-    RUN_LOG.write(out)
-    files.append(out / "run.log")
+    with output_lock(out):
+        result = run_coverage(
+            **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
+        )
+        files = result.write(out, basemap=args.basemap, overwrite=args.overwrite,
+                             tianditu_key=os.environ.get("TIANDITU_KEY"),
+                             run_log=RUN_LOG.lines)  # fmt: skip
     _close_progress()
     if args.json:
         print((out / "summary.json").read_text("utf-8"))
@@ -563,9 +584,9 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
 
 def _review(args: argparse.Namespace) -> int:
     from hzspatial.datasets import demo_paths
-    from hzspatial.review import review_districts
-    from hzspatial.run import FacilityInput
+    from hzspatial.io import output_lock
 
+    out = _out_dir(args, Path("maps") / "review")
     if args.demo:
         p = demo_paths()
         district = args.district or p["proposals"]
@@ -587,7 +608,17 @@ def _review(args: argparse.Namespace) -> int:
             column="--category",
             hint="give one per file, or none",
         )
-    result = review_districts(
+    with output_lock(out):
+        result = _review_run(args, district, network, facilities, residents, cats)
+        files = result.write(out, overwrite=args.overwrite)
+    return _review_print(args, result, out, files)
+
+
+def _review_run(args, district, network, facilities, residents, cats):
+    from hzspatial.review import review_districts
+    from hzspatial.run import FacilityInput
+
+    return review_districts(
         district, network, [FacilityInput(f, c) for f, c in
                             zip(facilities, cats or [None] * len(facilities), strict=True)],
         residents_file=residents, boundaries=args.boundaries, residents=args.population,
@@ -598,8 +629,9 @@ def _review(args: argparse.Namespace) -> int:
         proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
         persons_per_household=args.persons_per_household,
     )  # fmt: skip
-    out = args.out or Path("maps") / "review"
-    files = result.write(out)
+
+
+def _review_print(args, result, out: Path, files: list[Path]) -> int:
     if args.json:
         print((out / "review.json").read_text("utf-8"))
     elif not args.quiet:
@@ -631,7 +663,7 @@ def _batch(args: argparse.Namespace) -> int:
     for noisy in ("distributed", "tornado"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    out = args.out or Path("maps") / "batch"
+    out = _out_dir(args, Path("maps") / "batch")
     bar = None
     if not args.quiet and not args.json and sys.stderr.isatty():
         from tqdm import tqdm
@@ -656,6 +688,7 @@ def _batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         force=args.force,
         progress=progress,
+        overwrite=args.overwrite,
     )
     if bar is not None:
         bar.close()
@@ -695,13 +728,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hzspatial`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     _setup_logging(getattr(args, "quiet", False))
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return _run(args)
     except InputError as exc:
         print(f"hzspatial: error: {exc.line()}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("hzspatial: interrupted; no output was written", file=sys.stderr)
+        print("hzspatial: interrupted; the output folder is left as it was", file=sys.stderr)
         return 130
     except Exception:  # a bug, not a user error: show it, and keep exit codes 1/2 meaningful
         import traceback
@@ -713,6 +747,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame):
+    """SIGTERM (what ``timeout`` and service managers send) ends a run like Ctrl-C: staged
+    outputs are removed, the previous outputs stay, one line is printed."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

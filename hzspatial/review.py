@@ -188,13 +188,14 @@ class ReviewResult:
         """0 when every check passes, 1 when any fails or cannot be checked."""
         return int(self.report["exit_code"])
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html`` atomically."""
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html``, all or
+        nothing (a folder holding files hzspatial did not write needs ``overwrite``)."""
         from hzspatial.maps.review_map import review_map
 
         names = ["review.json", "review.html", "review.md", "map.html"]
         m = review_map(self)
-        with staged_output(out_dir) as stage:
+        with staged_output(out_dir, overwrite=overwrite) as stage:
             write_json(self.report, stage / "review.json")
             (stage / "review.html").write_text(_html(self.report), encoding="utf-8")
             (stage / "review.md").write_text(_markdown(self.report), encoding="utf-8")

@@ -114,14 +114,22 @@ class CoverageResult:
         return ", ".join(self.summary["synthetic_inputs"])
 
     def write(
-        self, out_dir: str | Path, *, basemap: str = "none", tianditu_key: str | None = None
+        self,
+        out_dir: str | Path,
+        *,
+        basemap: str = "none",
+        tianditu_key: str | None = None,
+        overwrite: bool = False,
+        run_log: Sequence[str] | None = None,
     ) -> list[Path]:
-        """Write all outputs into ``out_dir`` atomically; return their paths.
+        """Write all outputs into ``out_dir``, all or nothing; return their paths.
 
         Files: ``summary.json``, ``coverage_by_district.csv``, ``coverage_by_area.csv``,
-        ``ratios.csv``,
-        ``catchments.geojson``, ``underserved.geojson``, ``map.html`` (interactive, offline),
-        ``map.png`` (static), ``report.html`` (self-contained) and ``tables.xlsx``.
+        ``ratios.csv``, ``catchments.geojson``, ``underserved.geojson``, ``map.html``
+        (interactive, offline), ``map.png`` (static), ``report.html`` (self-contained),
+        ``tables.xlsx``, and ``run.log`` when ``run_log`` lines are given. A folder holding
+        files hzspatial did not write is refused unless ``overwrite``
+        (:func:`hzspatial.io.staged_output`).
         """
         from hzspatial.maps import coverage_map, coverage_png
         from hzspatial.report import write_report_html, write_tables_xlsx
@@ -131,7 +139,7 @@ class CoverageResult:
                  "map.png", "report.html", "tables.xlsx"]  # fmt: skip
         logger.info("drawing the map")
         fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
-        with staged_output(out_dir) as stage:
+        with staged_output(out_dir, overwrite=overwrite) as stage:
             write_json(self.summary, stage / "summary.json")
             write_csv(self.districts, stage / "coverage_by_district.csv")
             write_csv(self.ratios, stage / "ratios.csv")
@@ -144,6 +152,9 @@ class CoverageResult:
             png = coverage_png(self, stage / "map.png")
             write_report_html(self, stage / "report.html", map_html, png)
             write_tables_xlsx(self, stage / "tables.xlsx")
+            if run_log is not None:
+                (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
+                names.append("run.log")
         return [Path(out_dir) / n for n in names]
 
 

@@ -14,11 +14,11 @@ from hzspatial.io.facilities import (
     read_facilities,
     read_facility_inputs,
 )
+from hzspatial.io.outdir import output_lock, prepare_out_dir, staged_output
 from hzspatial.io.population import read_buildings, read_population
 from hzspatial.io.writers import (
     html_text,
     jsonable,
-    staged_output,
     write_csv,
     write_geojson,
     write_json,
@@ -45,5 +45,7 @@ __all__ = [
     "read_layer",
     "read_population",
     "read_table",
+    "output_lock",
+    "prepare_out_dir",
     "staged_output",
 ]

@@ -1,14 +1,10 @@
-"""Atomic output: files are staged in a temporary folder and moved into place when complete."""
+"""Writers: JSON, GeoJSON, CSV and XLSX made safe for where they land; text escaping."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +16,6 @@ __all__ = [
     "jsonable",
     "safe_folder_name",
     "spreadsheet_safe",
-    "staged_output",
     "write_csv",
     "write_geojson",
     "write_json",
@@ -102,31 +97,6 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
                     if cell.data_type == "f":
                         cell.data_type = "s"
                         cell.quotePrefix = True
-
-
-@contextlib.contextmanager
-def staged_output(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into ``out_dir``.
-
-    Files are written into a temporary sibling folder of ``out_dir``. Only when
-    the block finishes without an exception is each file renamed into
-    ``out_dir`` (an atomic rename on the same file system), so an interrupted
-    or failed run never leaves half-written outputs; on failure the staging
-    folder is removed and ``out_dir`` is untouched.
-    """
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        yield stage
-        out.mkdir(parents=True, exist_ok=True)
-        for item in sorted(stage.rglob("*")):
-            if item.is_file():
-                target = out / item.relative_to(stage)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                item.replace(target)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:

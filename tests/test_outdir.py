@@ -1,0 +1,158 @@
+"""Output folders: checked before the work, locked, written all or nothing, never over the
+user's own files, staged on the destination's own file system, cleaned after a killed run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hzspatial.errors import InputError
+from hzspatial.io import output_lock, prepare_out_dir, staged_output
+from hzspatial.io.outdir import BACKUP_PREFIX, LOCK, MANIFEST, STAGE_PREFIX
+
+EXE = str(Path(sys.executable).parent / "hzspatial")
+
+
+def write_outputs(out: Path, text: str, **kw) -> None:
+    with staged_output(out, **kw) as stage:
+        for name in ("summary.json", "map.png"):
+            (stage / name).write_text(json.dumps({"version": "t", "text": text}))
+
+
+def test_new_empty_and_earlier_output_folders_are_written(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    write_outputs(out, "one")
+    assert json.loads((out / MANIFEST).read_text())["files"] == ["map.png", "summary.json"]
+    write_outputs(out, "two")
+    assert json.loads((out / "summary.json").read_text())["text"] == "two"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "map.png", "summary.json"]
+
+
+def test_the_users_own_files_are_never_overwritten_silently(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "summary.json").write_text("my own notes")
+    (out / "plan.docx").write_text("draft")
+    with pytest.raises(InputError, match=r"did not write \(plan.docx, summary.json\).*--overwrite"):
+        write_outputs(out, "x")
+    assert (out / "summary.json").read_text() == "my own notes"
+    write_outputs(out, "x", overwrite=True)  # asked for: outputs replaced, the rest left alone
+    assert (out / "plan.docx").read_text() == "draft"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "afile", "afile/sub"])
+def test_impossible_out_folders_are_refused_before_any_work(tmp_path, bad):
+    (tmp_path / "afile").write_text("x")
+    os.chdir(tmp_path)
+    with pytest.raises(InputError) as e:
+        prepare_out_dir(bad)
+    assert "\n" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_unwritable_place_is_refused():
+    with pytest.raises(InputError, match="cannot write there"):
+        prepare_out_dir("/proc/hzspatial-test-out")
+
+
+def test_a_failed_swap_restores_the_previous_outputs(tmp_path, monkeypatch):
+    """Fault injection: on Windows a file open in Excel cannot be moved; no such lock exists
+    on Linux, so moving the old summary.json aside is made to fail as it would there (after
+    map.png was already moved aside, which must be put back)."""
+    out = tmp_path / "out"
+    write_outputs(out, "old")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = Path.replace
+
+    def replace(self, target):
+        if self == out / "summary.json":
+            raise PermissionError(13, "The process cannot access the file")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises(InputError) as e:
+        write_outputs(out, "new")
+    monkeypatch.undo()
+    assert "could not replace summary.json" in str(e.value) and "restored unchanged" in str(e.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.skipif(not os.path.ismount("/dev/shm") or not os.access("/dev/shm", os.W_OK),
+                    reason="no writable mount point to test on")  # fmt: skip
+def test_staging_works_when_out_is_a_mount_point():
+    """/dev/shm is its own file system: staging beside it (in /dev) would need a move across
+    devices (EXDEV); staging inside it does not."""
+    out = Path("/dev/shm")
+    assert os.stat(out).st_dev != os.stat(out.parent).st_dev
+    name = f"hzspatial-test-{os.getpid()}.txt"
+    try:
+        with staged_output(out, overwrite=True) as stage:
+            assert stage.parent == out
+            (stage / name).write_text("ok")
+        assert (out / name).read_text() == "ok"
+    finally:
+        (out / name).unlink(missing_ok=True)
+        (out / MANIFEST).unlink(missing_ok=True)
+
+
+def test_a_second_run_is_refused_and_a_stale_lock_taken_over(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from hzspatial.io import output_lock\n"
+        f"with output_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError, match=rf"another hzspatial run \(pid {holder.pid}"):
+            write_outputs(out, "second")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / LOCK).exists()  # the killed holder could not clean up …
+    write_outputs(out, "third")  # … and its lock is taken over
+    assert not (out / LOCK).exists()
+
+
+def test_leftovers_of_a_killed_run_are_cleaned(tmp_path):
+    out = tmp_path / "out"
+    write_outputs(out, "old")
+    (out / f"{STAGE_PREFIX}abc").mkdir()
+    (out / f"{STAGE_PREFIX}abc" / "map.png").write_text("half")
+    aside = out / f"{BACKUP_PREFIX}def"
+    aside.mkdir()
+    (out / "summary.json").replace(aside / "summary.json")  # killed mid-swap
+    with output_lock(out):
+        names = sorted(p.name for p in out.iterdir())
+        assert names == sorted([LOCK, MANIFEST, "map.png", "summary.json"])
+    assert json.loads((out / "summary.json").read_text())["text"] == "old"
+
+
+def test_sigterm_ends_like_ctrl_c_and_leaves_the_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    write_outputs(out, "previous")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = subprocess.Popen([EXE, "demo", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == (
+        "hzspatial: interrupted; the output folder is left as it was"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_cli_refuses_a_bad_out_before_the_analysis(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = subprocess.run([EXE, "demo", "--out", str(tmp_path / "afile" / "sub")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("hzspatial: error:")
+    assert "threshold" not in proc.stderr  # stopped before reading any input
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
