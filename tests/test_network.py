@@ -99,3 +99,17 @@ def test_edge_list_graph_snaps_like_geometry_graph():
     p2 = shapely.line_interpolate_point(bare.edge_geometry[s2.edge[ok]], s2.offset_m[ok])
     assert shapely.distance(p1, p2).max() < 1e-6
     assert shapely.equals_exact(bare.edge_geometry, with_geom.edge_geometry, 1e-9).all()
+
+
+def test_truncated_cache_file_is_discarded_and_rebuilt(tmp_path, monkeypatch, caplog):
+    """A cache entry cut short (disk full, killed run) must not break every later run."""
+    from hzspatial.datasets import demo_paths
+    from hzspatial.network import read_network
+
+    monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path))
+    first = read_network(demo_paths()["network"])
+    (entry,) = (tmp_path / "graphs").glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    again = read_network(demo_paths()["network"])
+    assert again.n_edges == first.n_edges and "discarding unreadable cached graph" in caplog.text
+    assert np.load(entry)["edge_u"].shape == first.edge_u.shape  # cached again, whole

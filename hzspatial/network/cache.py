@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,9 @@ def save_graph(graph: WalkGraph, folder: Path, key: str) -> Path:
 
 
 def load_graph(folder: Path, key: str) -> WalkGraph | None:
-    """The cached graph for ``key``, or None (also when the file is unreadable)."""
+    """The cached graph for ``key``, or None. A cache file that cannot be read (truncated by
+    a full disk or a killed run, or written by another version) is deleted with a warning, so
+    the graph is rebuilt and cached again."""
     path = folder / f"{key}.npz"
     if not path.is_file():
         return None
@@ -85,8 +88,10 @@ def load_graph(folder: Path, key: str) -> WalkGraph | None:
             adjacency=adj, node_id=node_id, dropped_nodes=meta["dropped_nodes"],
             dropped_length_m=meta["dropped_length_m"], labels=tuple(meta["labels"]),
         )  # fmt: skip
-    except (OSError, ValueError, KeyError) as exc:
-        logger.warning("ignoring unreadable cached graph %s (%s)", path, exc)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        logger.warning("discarding unreadable cached graph %s (%s); rebuilding it", path,
+                       type(exc).__name__)  # fmt: skip
+        path.unlink(missing_ok=True)
         return None
     logger.info("loaded cached graph %s", path.name)
     return graph
