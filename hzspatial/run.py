@@ -332,8 +332,8 @@ def run_coverage(
         population_total = check_number(population_total, "--population-total")
     category_minutes = {k: check_number(v, f"--threshold {k}")
                         for k, v in (category_minutes or {}).items()}  # fmt: skip
-    stds = load_standards(standards)
     extra = list(extra_categories)
+    stds = load_standards(standards, extra)
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip

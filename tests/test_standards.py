@@ -44,6 +44,23 @@ def test_user_file(tmp_path):
         (GOOD + "colour = 'red'\n", "unknown field(s) colour"),
         ("[[standard]\n", "not valid TOML"),
         (GOOD + GOOD, "duplicate standard id(s) x"),
+        (GOOD + 'comparison = "=>"\n', "unknown comparison '=>'"),
+        (GOOD.replace("target = 8", "target = -8"), "target must be a finite number ≥ 0"),
+        (GOOD.replace("target = 8", "target = inf"), "target must be a finite number ≥ 0"),
+        (GOOD.replace("per = 1000", "per = 0"), "per must be a finite number > 0"),
+        (GOOD.replace('"clinic"', '"elder_care"'), "unknown category 'elder_care'"),
+        (
+            GOOD.replace(
+                'metric = "supply_per_capita"', 'metric = "share_within"\ndistance_m = 300'
+            ).replace("target = 8", "target = 90"),
+            "90 looks like a percentage: write 0.9",
+        ),
+        (
+            GOOD.replace(
+                'metric = "supply_per_capita"', 'metric = "share_within"\ndistance_m = -3'
+            ).replace("target = 8", "target = 1"),
+            "distance_m must be a finite number > 0",
+        ),
     ],
 )
 def test_bad_user_files(tmp_path, text, expect):
@@ -58,3 +75,13 @@ def test_bad_user_files(tmp_path, text, expect):
 def test_missing_standards_file():
     with pytest.raises(InputError, match="standards file not found"):
         load_standards("no_such_catalogue")
+
+
+def test_category_aliases_and_user_categories(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace('"clinic"', '"社区卫生服务站"'))
+    assert load_standards(p)[0].category == "clinic"
+    p.write_text(GOOD.replace('"clinic"', '"library"'))
+    with pytest.raises(InputError, match="unknown category 'library'"):
+        load_standards(p)
+    assert load_standards(p, ["library"])[0].category == "library"

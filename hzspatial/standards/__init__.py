@@ -8,14 +8,17 @@ reads the built-in one by name or a user's file by path.
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from hzspatial.categories import builtin_categories, resolve_category, user_category
 from hzspatial.errors import InputError
 
-__all__ = ["Standard", "load_standards", "METRICS", "SUPPLIES", "PER_UNITS"]
+__all__ = ["Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]
 
 METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served")
 SUPPLIES = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses", "count")
@@ -92,8 +95,22 @@ class Standard:
         return bool(value >= self.target if self.comparison == ">=" else value <= self.target)
 
 
-def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
+#: Comparisons a target may use: the value must be at least (>=) or at most (<=) the target.
+COMPARISONS = (">=", "<=")
+#: Metrics whose value is a share (0–1).
+_SHARE_METRICS = ("share_within", "supply_share", "areas_served")
+
+
+def load_standards(
+    name_or_path: str | Path = "hanzhong", extra_categories: Iterable[str] = ()
+) -> list[Standard]:
     """Load a standards catalogue: ``"hanzhong"`` (built in) or a TOML file path.
+
+    Every entry is validated: required fields, a known metric, supply and per-unit, a
+    comparison of ``>=`` or ``<=``, a finite non-negative target (a share within 0–1; a share
+    above 1 is reported as a probable percentage), ``per`` and ``distance_m`` finite and > 0,
+    and a known facility category (id or alias; ``extra_categories`` adds user-named ones;
+    ``*`` marks a reference rule for every category).
 
     Raises
     ------
@@ -131,6 +148,10 @@ def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
         )
     out: list[Standard] = []
     fields = set(Standard.__dataclass_fields__)
+    known = dict(builtin_categories())
+    for name in extra_categories:
+        if resolve_category(name, known) is None:
+            known[name] = user_category(name)
     for i, e in enumerate(entries, start=1):
         where = f"standard {i}"
         missing = [f for f in _REQUIRED if f not in e]
@@ -172,6 +193,7 @@ def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
                 where=where,
                 column="target",
             )
+        _check_values(e, label, where, known)
         if e.get("per_unit", "residents") not in PER_UNITS:
             raise InputError(
                 f"unknown per_unit {e['per_unit']!r}",
@@ -196,7 +218,8 @@ def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
                 column="distance_m",
                 hint="give the walking distance in metres",
             )
-        out.append(Standard(**e))
+        cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
+        out.append(Standard(**(e | {"category": cat})))
     ids = [s.id for s in out]
     dup = sorted({x for x in ids if ids.count(x) > 1})
     if dup:
@@ -206,3 +229,34 @@ def load_standards(name_or_path: str | Path = "hanzhong") -> list[Standard]:
             hint="give each standard its own id",
         )
     return out
+
+
+def _check_values(e: dict, label: str, where: str, known: dict) -> None:
+    """Raise for values that would silently give wrong verdicts."""
+
+    def bad(problem: str, column: str, hint: str) -> InputError:
+        return InputError(problem, file=label, where=where, column=column, hint=hint)
+
+    comparison = e.get("comparison", ">=")
+    if comparison not in COMPARISONS:
+        raise bad(f"unknown comparison {comparison!r}", "comparison",
+                  'use ">=" (at least the target) or "<=" (at most)')  # fmt: skip
+    target = float(e["target"])
+    if not math.isfinite(target) or target < 0:
+        raise bad(f"target must be a finite number ≥ 0 (got {e['target']!r})", "target",
+                  "give the standard's figure in its unit")  # fmt: skip
+    if e["metric"] in _SHARE_METRICS and target > 1:
+        raise bad(f"a share must be within 0–1 (got {e['target']!r})", "target",
+                  f"{target:g} looks like a percentage: write {target / 100:g} for {target:g} %"
+                  if target <= 100 else "write the share as a fraction, e.g. 0.9")  # fmt: skip
+    for field in ("per", "distance_m"):
+        if field in e:
+            v = e[field]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not (
+                math.isfinite(v) and v > 0
+            ):
+                raise bad(f"{field} must be a finite number > 0 (got {v!r})", field,
+                          "e.g. per = 10000 for a count per 10,000 residents")  # fmt: skip
+    if e["category"] != "*" and resolve_category(str(e["category"]), known) is None:
+        raise bad(f"unknown category {e['category']!r}", "category",
+                  f"use one of {', '.join(known)} (or an alias such as 幼儿园)")  # fmt: skip
