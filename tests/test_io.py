@@ -507,3 +507,19 @@ def test_boundaries_at_any_level(tmp_path, columns, level, ids, names):
     b = read_boundaries(tmp_path / "b.geojson")
     assert b.attrs["level"] == level
     assert b["district_id"].tolist() == ids and b["name"].tolist() == names
+
+
+def test_duplicate_and_conflicting_coordinate_columns(tmp_path):
+    """Two 'lon' columns, or 'lon' and '经度' that disagree: the reader cannot know which is
+    right and says so (identical copies are fine)."""
+    dup = write(tmp_path, "d.csv", "name,category,lon,lat,lon\nx,clinic,107.03,33.07,107.05\n")
+    with pytest.raises(InputError, match="column 'lon' more than once"):
+        read_facilities(dup)
+    both = write(tmp_path, "b.csv", "name,category,lon,lat,经度\nx,clinic,107.03,33.07,107.35\n")
+    with pytest.raises(InputError) as e:
+        read_facilities(both)
+    assert "'lon' and '经度' both mean lon but hold different values" in one_line(e)
+    same = write(tmp_path, "s.csv", "name,category,lon,lat,经度\nx,clinic,107.03,33.07,107.030\n")
+    assert read_facilities(same).geometry.x.tolist() == [107.03]
+    ok = write(tmp_path, "n.csv", "name,category,lon,lat,备注,备注\nx,clinic,107.03,33.07,a,b\n")
+    assert len(read_facilities(ok)) == 1

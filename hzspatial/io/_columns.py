@@ -36,11 +36,17 @@ def known_headers() -> frozenset[str]:
     return frozenset(norm_header(a) for names in aliases().values() for a in names)
 
 
+#: Fields where two columns meaning the same thing must agree (they change the results).
+CHECKED_FIELDS = ("lon", "lat", "population", "households", "area_m2", "floor_area_m2", "beds",
+                  "places", "pitches", "capacity", "doctors", "nurses")  # fmt: skip
+
+
 def find_columns(
     columns: Iterable[str],
     fields: Iterable[str],
     mapping: Mapping[str, str] | None,
     path: str,
+    frame: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Map each wanted field to a column of the file.
 
@@ -54,6 +60,9 @@ def find_columns(
         Explicit ``{field: column}`` from the user; each named column must exist.
     path : str
         File name for error messages.
+    frame : DataFrame, optional
+        The data: two columns that both mean a :data:`CHECKED_FIELDS` field (``lon`` and
+        ``经度``) must hold the same values, else the choice is the user's.
 
     Returns
     -------
@@ -61,6 +70,18 @@ def find_columns(
         ``{field: column}`` for the fields found (missing ones are absent).
     """
     cols = [str(c) for c in columns]
+    fields = list(fields)
+    table = aliases()
+    wanted = {norm_header(a) for f in fields for a in table.get(f, (f,))}
+    wanted |= {norm_header(c) for c in (mapping or {}).values()}
+    dup = sorted({c for c in cols if cols.count(c) > 1 and norm_header(c) in wanted})
+    if dup:
+        raise InputError(
+            f"the header has column {dup[0]!r} more than once",
+            file=path,
+            column=dup[0],
+            hint="rename one of them so that every column has its own name",
+        )
     found: dict[str, str] = {}
     for field, col in (mapping or {}).items():
         if col not in cols:
@@ -72,16 +93,30 @@ def find_columns(
             )
         found[field] = col
     normed = {norm_header(c): c for c in reversed(cols)}
-    table = aliases()
     for field in fields:
         if field in found:
             continue
-        for alias in table.get(field, (field,)):
-            col = normed.get(norm_header(alias))
-            if col is not None and col not in found.values():
-                found[field] = col
-                break
+        matches = [normed[norm_header(a)] for a in table.get(field, (field,))
+                   if norm_header(a) in normed]  # fmt: skip
+        matches = [c for c in dict.fromkeys(matches) if c not in found.values()]
+        if matches:
+            found[field] = matches[0]
+        if frame is not None and field in CHECKED_FIELDS and len(matches) > 1:
+            _same_values(frame, matches[0], matches[1], field, path)
     return found
+
+
+def _same_values(frame: pd.DataFrame, a: str, b: str, field: str, path: str) -> None:
+    x, y = frame[a], frame[b]
+    xn, yn = pd.to_numeric(x, errors="coerce"), pd.to_numeric(y, errors="coerce")
+    same = ((xn - yn).abs() < 1e-9) | (xn.isna() & yn.isna() & (
+        x.astype("string").str.strip().fillna("") == y.astype("string").str.strip().fillna("")))
+    if not same.all():
+        raise InputError(
+            f"columns {a!r} and {b!r} both mean {field} but hold different values",
+            file=path,
+            hint=f"keep one of them, or choose with a column mapping ({field}={a})",
+        )
 
 
 def require(

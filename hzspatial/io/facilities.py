@@ -134,7 +134,7 @@ def read_facilities(
         df = read_table(path, sheet=sheet, header_row=header_row,
                         names=(columns or {}).values())  # fmt: skip
         rows_of = table_rows(df)
-        found = find_columns(df.columns, fields, columns, path_s)
+        found = find_columns(df.columns, fields, columns, path_s, frame=df)
         source = detect_source(df.columns)
         if "lon" not in found or "lat" not in found:
             if "location" in found:
@@ -158,7 +158,7 @@ def read_facilities(
         gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="facilities")
         used = gdf.attrs["crs_in"]
         rows_of = feature_rows
-        found = find_columns(gdf.columns, fields, columns, path_s)
+        found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
         geoms = gdf.geometry.to_numpy()
         gtype = shapely.get_type_id(geoms)
         lines = np.isin(gtype, (1, 2, 5))

@@ -189,13 +189,20 @@ def staged_output(
         file could not be replaced.
     """
     out = prepare_out_dir(out_dir, overwrite=overwrite)
-    with output_lock(out):
-        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
-        try:
-            yield stage
-            _swap(out, stage, list(keep))
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+    created = not out.exists()
+    try:
+        with output_lock(out):
+            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+            try:
+                yield stage
+                _swap(out, stage, list(keep))
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+    except BaseException:
+        if created:  # a folder made for this output and left empty goes again
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
 
 
 def _swap(out: Path, stage: Path, keep: list[str]) -> None:

@@ -84,7 +84,7 @@ def read_population(
         df = read_table(path, sheet=sheet, header_row=header_row,
                         names=(columns or {}).values())  # fmt: skip
         rows_of = table_rows(df)
-        found = find_columns(df.columns, fields, columns, path_s)
+        found = find_columns(df.columns, fields, columns, path_s, frame=df)
         require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
         used = table_crs(crs, crs_from_headers({found["lon"], found["lat"]}, df), default_crs,
                          df, found["lon"], found["lat"], path_s, "population")  # fmt: skip
@@ -94,7 +94,7 @@ def read_population(
                              what="population")  # fmt: skip
         used = gdf.attrs["crs_in"]
         rows_of = feature_rows
-        found = find_columns(gdf.columns, fields, columns, path_s)
+        found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
         geoms = gdf.geometry.to_numpy()
         lines = np.isin(shapely.get_type_id(geoms), (1, 2, 5))
         if lines.any():
