@@ -523,3 +523,33 @@ def test_duplicate_and_conflicting_coordinate_columns(tmp_path):
     assert read_facilities(same).geometry.x.tolist() == [107.03]
     ok = write(tmp_path, "n.csv", "name,category,lon,lat,备注,备注\nx,clinic,107.03,33.07,a,b\n")
     assert len(read_facilities(ok)) == 1
+
+
+def test_workbook_with_data_on_several_sheets(tmp_path):
+    """34 kindergartens over two district sheets plus a notes sheet: all 34 are read (not
+    just the first sheet's 20); sheets with different columns must be chosen."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "填表说明"
+    wb.active.append(["本表由教育局提供"])
+    for name, n, x0 in (("汉台区", 20, 107.00), ("南郑区", 14, 106.95)):
+        ws = wb.create_sheet(name)
+        ws.append(["名称", "类型", "经度", "纬度"])
+        for i in range(n):
+            ws.append([f"{name}幼儿园{i}", "幼儿园", x0 + i * 0.001, 33.05])
+    wb.save(tmp_path / "kg.xlsx")
+    f = read_facilities(tmp_path / "kg.xlsx")
+    assert len(f) == 34 and f["name"].str.startswith("南郑区").sum() == 14
+    assert len(read_facilities(tmp_path / "kg.xlsx", sheet="南郑区")) == 14
+    ws = wb["南郑区"]
+    ws.cell(1, 5, "学位数")
+    wb.save(tmp_path / "kg2.xlsx")
+    with pytest.raises(InputError) as e:
+        read_facilities(tmp_path / "kg2.xlsx")
+    assert "汉台区, 南郑区" in one_line(e) and "--sheet" in one_line(e)
+    ws.delete_cols(5)
+    ws.cell(3, 3, "107.0x")
+    wb.save(tmp_path / "kg3.xlsx")
+    with pytest.raises(InputError, match="row 南郑区:3, column '经度'"):
+        read_facilities(tmp_path / "kg3.xlsx")

@@ -100,21 +100,92 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
                 file=str(p),
                 hint="check the delimiter and quoting",
             ) from exc
+    names = _sheet_names(p)
+    if sheet is not None and not isinstance(sheet, int) and str(sheet) not in names:
+        raise InputError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", file=str(p),
+                         column="--sheet", hint="pass one of the sheet names")  # fmt: skip
+    return pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, header=None,
+                         engine="openpyxl")  # fmt: skip
+
+
+def _with_header(
+    raw: pd.DataFrame, header_row: int | None, known: set[str], label: str, strict: bool = False
+) -> pd.DataFrame | None:
+    """The sheet below its header row (given, or the first top row with two known column
+    names, else the first non-blank row — or None with ``strict``); index = row numbers."""
+    raw = raw.copy()
+    raw.index = pd.RangeIndex(1, len(raw) + 1)
+    if raw.dropna(how="all").empty:
+        return None
+    if header_row is not None:
+        if not 1 <= header_row <= len(raw):
+            raise InputError(f"header row {header_row} is outside the sheet (1–{len(raw)})",
+                             file=label, column="--header-row",
+                             hint="give the row number Excel shows")  # fmt: skip
+        head = header_row
+    else:
+        top = raw.head(HEADER_SEARCH_ROWS)
+        head = next((i for i in top.index if _header_score(top.loc[i], known) >= 2), None)
+        if head is None:
+            if strict:
+                return None
+            head = int(raw.dropna(how="all").index[0])
+    if head > 1:
+        logger.info("%s: header on row %d (rows above it skipped as titles)", label, head)
+    cols = [str(c).strip() if isinstance(c, str) else f"column {j + 1}"
+            for j, c in enumerate(raw.loc[head])]  # fmt: skip
+    df = raw.loc[head + 1 :].copy()
+    df.columns = cols
+    return df
+
+
+def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFrame:
+    """Every sheet of a workbook that holds a table: one sheet as it is; several with the
+    same columns joined (rows numbered ``sheet:row``); different columns → name them."""
+    names = _sheet_names(p)
+    tables, skipped = {}, []
+    for name in names:
+        raw = pd.read_excel(p, sheet_name=name, dtype=str, header=None, engine="openpyxl")
+        df = _with_header(raw, header_row, known, f"{p} [{name}]", strict=True)
+        if df is None or df.dropna(how="all").empty:
+            skipped.append(name)
+        else:
+            tables[name] = df
+    if not tables:
+        raise InputError(f"no sheet holds a table with known column names (sheets: "
+                         f"{', '.join(names)})", file=str(p),
+                         hint="check the header row, or pass --sheet and --header-row")  # fmt: skip
+    if skipped and len(names) > 1:
+        logger.info("%s: sheet(s) %s skipped (no table with known column names)", p,
+                    ", ".join(skipped))  # fmt: skip
+    if len(tables) == 1:
+        return next(iter(tables.values()))
+    columns = {tuple(df.columns) for df in tables.values()}
+    if len(columns) > 1:
+        raise InputError(
+            f"data on several sheets with different columns ({', '.join(tables)})",
+            file=str(p),
+            column="--sheet",
+            hint="pass --sheet NAME for the sheet to read, or give the sheets the same columns",
+        )
+    logger.info("%s: %d sheets with the same columns read together (%s)", p, len(tables),
+                ", ".join(tables))  # fmt: skip
+    for name, df in tables.items():
+        df.index = [f"{name}:{i}" for i in df.index]
+    return pd.concat(tables.values())
+
+
+def _sheet_names(p: Path) -> list[str]:
     try:
         import openpyxl
 
-        names = openpyxl.load_workbook(p, read_only=True).sheetnames
+        return openpyxl.load_workbook(p, read_only=True).sheetnames
     except Exception as exc:  # openpyxl raises zipfile / KeyError on corrupt files
         raise InputError(
             f"not a valid XLSX workbook ({type(exc).__name__})",
             file=str(p),
             hint="open and save it again in Excel",
         ) from exc
-    if sheet is not None and not isinstance(sheet, int) and str(sheet) not in names:
-        raise InputError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", file=str(p),
-                         column="--sheet", hint="pass one of the sheet names")  # fmt: skip
-    return pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, header=None,
-                         engine="openpyxl")  # fmt: skip
 
 
 def _header_score(cells: pd.Series, known: frozenset[str]) -> int:
@@ -140,7 +211,10 @@ def read_table(
     path : path or DataFrame
         A file, or a DataFrame already in memory (its columns are the header).
     sheet : str or int, optional
-        XLSX sheet name or 0-based index (default: the first sheet).
+        XLSX sheet name or 0-based index. Default: every sheet that holds a table — one is
+        read as it is, several with the same columns together (rows numbered
+        ``sheet:row``); sheets with different columns must be chosen with ``sheet``; sheets
+        without a table (notes) are skipped and logged.
     header_row : int, optional
         Row number of the header as the spreadsheet shows it (1 = first row).
     names : iterable of str
@@ -162,34 +236,16 @@ def read_table(
         fmt = detect_format(p)
         if fmt not in ("csv", "tsv", "xlsx"):
             raise InputError("expected a table (CSV/XLSX)", file=str(p))
-        raw = _raw_table(p, fmt, sheet)
         label = str(p)
-        raw.index = pd.RangeIndex(1, len(raw) + 1)
-        if raw.dropna(how="all").empty:
-            raise InputError(
-                "the table has no data rows",
-                file=label,
-                hint="check that the file has a header row and data below it",
-            )
-        if header_row is not None:
-            if not 1 <= header_row <= len(raw):
-                raise InputError(f"header row {header_row} is outside the sheet (1–{len(raw)})",
-                                 file=label, column="--header-row",
-                                 hint="give the row number Excel shows")  # fmt: skip
-            head = header_row
+        known = known_headers() | {norm_header(n) for n in names}
+        if fmt == "xlsx" and sheet is None:
+            df = _all_sheets(p, header_row, known)
         else:
-            known = known_headers() | {norm_header(n) for n in names}
-            top = raw.head(HEADER_SEARCH_ROWS)
-            scores = [_header_score(top.loc[i], known) for i in top.index]
-            head = next((i for i, sc in zip(top.index, scores, strict=True) if sc >= 2), None)
-            if head is None:
-                head = int(raw.dropna(how="all").index[0])
-        if head > 1:
-            logger.info("%s: header on row %d (rows above it skipped as titles)", label, head)
-        cols = [str(c).strip() if isinstance(c, str) else f"column {j + 1}"
-                for j, c in enumerate(raw.loc[head])]  # fmt: skip
-        df = raw.loc[head + 1 :].copy()
-        df.columns = cols
+            df = _with_header(_raw_table(p, fmt, sheet), header_row, known, label)
+            if df is None:
+                raise InputError("the table has no data rows", file=label,
+                                 hint="check that the file has a header row and data below "
+                                 "it")  # fmt: skip
     blank = df.isna().all(axis=1) | df.apply(
         lambda c: c.astype("string").str.strip().fillna("") == ""
     ).all(axis=1)

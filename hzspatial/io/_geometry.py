@@ -18,9 +18,10 @@ logger = logging.getLogger(__name__)
 
 def table_rows(df: pd.DataFrame):
     """Row numbering of a table from :func:`~hzspatial.io.read_table`: ``mask`` → the rows'
-    numbers as the spreadsheet shows them (its index)."""
+    numbers as the spreadsheet shows them (its index: ``5``, or ``设施:5`` when several
+    sheets were read together)."""
     numbers = df.index.to_numpy()
-    return lambda mask: [int(numbers[i]) for i in np.flatnonzero(mask)]
+    return lambda mask: [numbers[i] for i in np.flatnonzero(mask)]
 
 
 def feature_rows(mask: np.ndarray) -> list[int]:
