@@ -117,11 +117,13 @@ def _alive(pid: int) -> bool:
 @contextlib.contextmanager
 def output_lock(out: Path) -> Iterator[Path]:
     """Hold the folder's lock (re-entrant within a process); refuse when another running
-    process holds it, take it over when its holder is gone, and clean up leftovers."""
+    process holds it, take it over when its holder is gone, and clean up leftovers. A folder
+    created here and still empty at the end is removed."""
     out = Path(out).absolute()
     if _held.get(out) == os.getpid():
         yield out
         return
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK
     me = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -152,6 +154,9 @@ def output_lock(out: Path) -> Iterator[Path]:
     finally:
         _held.pop(out, None)
         lock.unlink(missing_ok=True)
+        if created:  # a folder made for a run that wrote nothing goes again
+            with contextlib.suppress(OSError):
+                out.rmdir()
 
 
 def _clean_leftovers(out: Path) -> None:
@@ -189,20 +194,13 @@ def staged_output(
         file could not be replaced.
     """
     out = prepare_out_dir(out_dir, overwrite=overwrite)
-    created = not out.exists()
-    try:
-        with output_lock(out):
-            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
-            try:
-                yield stage
-                _swap(out, stage, list(keep))
-            finally:
-                shutil.rmtree(stage, ignore_errors=True)
-    except BaseException:
-        if created:  # a folder made for this output and left empty goes again
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise
+    with output_lock(out):
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+        try:
+            yield stage
+            _swap(out, stage, list(keep))
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def _swap(out: Path, stage: Path, keep: list[str]) -> None:
