@@ -267,3 +267,28 @@ def test_fast_segment_crossings_equal_shapely():
     np.testing.assert_array_equal(hit, ref)
     inter = shapely.intersection(lines[a[ref]], lines[b[ref]])
     assert shapely.distance(pts, inter).max() < 1e-9
+
+
+def test_centerline_layer_skips_bad_features_and_unwalkable_highways(tmp_path):
+    """A street layer with an OSM-style highway column: motorways are not walked; a feature
+    with a NaN coordinate, one without geometry and a point are skipped with counts."""
+    import warnings
+
+    from hzspatial.errors import DataWarning
+
+    grid = [shapely.LineString([(0, y), (300, y)]) for y in (0, 100)]
+    grid += [shapely.LineString([(x, 0), (x, 100)]) for x in (0, 300)]
+    motorway = shapely.LineString([(0, 50), (300, 50)])  # would cut the block in two
+    nan = shapely.LineString([(0, 0), (np.nan, 80)])
+    geoms = [*grid, motorway, nan, None, shapely.Point(5, 5)]
+    gdf = gpd.GeoDataFrame({"highway": ["residential"] * 4 + ["motorway", "residential",
+                                                              "residential", None]},
+                           geometry=geoms, crs=32648)  # fmt: skip
+    gdf.to_file(tmp_path / "streets.gpkg")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        g = read_network(tmp_path / "streets.gpkg", use_cache=False)
+    text = " ".join(str(w.message) for w in caught)
+    assert "1 features with a NaN or infinite coordinate skipped" in text
+    assert "1 features without geometry skipped" in text and "not lines" in text
+    assert g.edge_length.sum() == pytest.approx(800.0)  # the motorway is not walked

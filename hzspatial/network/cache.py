@@ -20,7 +20,7 @@ from hzspatial.network._graph import WalkGraph
 __all__ = ["cache_key", "load_graph", "save_graph"]
 
 logger = logging.getLogger(__name__)
-_FORMAT = 1
+_FORMAT = 2  # 2: centre-line layers filtered by their highway tags
 
 
 def cache_key(path: str | Path, options: dict) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,12 +22,13 @@ import pyproj
 import shapely
 
 from hzspatial import crs as _crs
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.geometry import split_at_distances
 from hzspatial.io import read_layer
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import clean_geometries, layer_to_wgs84, pick_crs
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
+from hzspatial.network.osm import is_walkable
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
@@ -188,7 +190,7 @@ def graph_from_centerlines(
         already split at every junction, which is faster.
     """
     path_s = input_label(path)
-    raw = read_layer(path)
+    raw = _walkable_lines(read_layer(path), path_s)
     own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
     keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected
     if keep_own:  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
@@ -234,6 +236,49 @@ def graph_from_centerlines(
         path_s, graph.n_nodes, graph.n_edges, graph.edge_length.sum() / 1000, target.name,
     )  # fmt: skip
     return graph
+
+
+def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
+    """The layer's usable street lines: features without geometry, with a NaN or infinite
+    coordinate, or that are not lines are skipped with a count; when the layer carries
+    OSM-style ``highway`` tags, the walk filter of ``config/osm_walk.toml`` applies to the
+    lines that have one (motorways, private ways … are not walkable)."""
+    geoms = gdf.geometry.to_numpy()
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    coords_ok = np.ones(len(gdf), dtype=bool)
+    if usable.any():
+        xy = shapely.get_coordinates(geoms[usable])
+        owner = np.repeat(np.flatnonzero(usable), shapely.get_num_coordinates(geoms[usable]))
+        coords_ok[owner[~np.isfinite(xy).all(axis=1)]] = False
+    kinds = shapely.get_type_id(geoms)
+    line = np.isin(kinds, (1, 5))
+    for mask, what in ((~usable, "without geometry"), (usable & ~coords_ok,
+                       "with a NaN or infinite coordinate"), (usable & coords_ok & ~line,
+                       "that are not lines (points, polygons)")):  # fmt: skip
+        if mask.any():
+            warnings.warn(f"{path}: {int(mask.sum())} features {what} skipped "
+                          f"({format_rows(np.flatnonzero(mask) + 1).replace('row', 'feature')})",
+                          DataWarning, stacklevel=3)  # fmt: skip
+    keep = usable & coords_ok & line
+    cols = {str(c).lower(): c for c in gdf.columns}
+    if "highway" in cols:
+        tag_cols = [c for c in gdf.columns if c != gdf.geometry.name]
+        tags = gdf[tag_cols].astype("string").to_dict("records")
+        walk = np.array([is_walkable(clean) if "highway" in clean else True
+                         for clean in ({str(k).lower(): v for k, v in t.items() if pd.notna(v)}
+                                       for t in tags)])  # fmt: skip
+        dropped = keep & ~walk
+        if dropped.any():
+            logger.info("%s: %d lines not walkable by their highway tags (motorway, private "
+                        "…) left out", path, int(dropped.sum()))  # fmt: skip
+        keep &= walk
+    if not keep.any():
+        raise InputError(
+            "no walkable street lines in the layer",
+            file=path,
+            hint="pass a road centre-line layer (lines, with walkable highway tags if any)",
+        )
+    return gdf[keep]
 
 
 def _with_labels(graph: WalkGraph, labels: tuple[str, ...]) -> WalkGraph:
