@@ -24,6 +24,7 @@ from hzspatial import __version__
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
+from hzspatial.config import load
 from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.engine import EngineInput, compute, compute_tiled
 from hzspatial.errors import DataWarning, InputError, check_number
@@ -404,6 +405,7 @@ def run_coverage(
         pop = pop[inside].reset_index(drop=True)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
+    _check_overlaps(pop, input_label(population))
 
     residents = pop
     fac_m = fac.to_crs(graph.crs)
@@ -570,6 +572,7 @@ def run_coverage(
         )
     )  # fmt: skip
     districts = _district_table(bnd, pop, fac, people, categories, cat_summary, ratios)
+    _check_against_boundaries(districts, input_label(population))
 
     fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
     inputs = [
@@ -727,6 +730,58 @@ def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, fac_crs: dict,
     checks.append((pop_label, "population", pop.attrs.get("crs_in", "wgs84"),
                    pop.geometry.to_numpy()))  # fmt: skip
     warn_datums(graph, checks, strict)
+
+
+def _check_overlaps(pop: gpd.GeoDataFrame, label: str) -> None:
+    """Warn about residents counted twice: identical features, or polygons overlapping by
+    more than ``overlap_share`` of the smaller one (``config/checks.toml``)."""
+    geoms = pop.geometry.to_numpy()
+    wkb = pd.Series(shapely.to_wkb(geoms, hex=True))
+    key = wkb + "|" + pop["population"].astype(str).to_numpy()
+    dup = key.duplicated(keep="first").to_numpy()
+    if dup.any():
+        ids = pop.loc[dup, "demand_id"].astype(str).tolist()
+        warnings.warn(
+            f"{label}: {len(ids)} residents features repeat an earlier one exactly "
+            f"({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}); their residents are "
+            "counted twice — remove the copies",
+            DataWarning,
+            stacklevel=3,
+        )
+    areal = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)) & ~dup)
+    if len(areal) < 2:
+        return
+    metric = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(pop.estimate_utm_crs()).to_numpy()
+    a, b = shapely.STRtree(metric).query(metric, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    if not len(a):
+        return
+    shared = shapely.area(shapely.intersection(metric[a], metric[b]))
+    smaller = np.minimum(shapely.area(metric[a]), shapely.area(metric[b]))
+    over = shared > load("checks.toml")["overlap_share"] * smaller
+    if over.any():
+        pairs = [f"{pop['demand_id'].iat[areal[i]]}/{pop['demand_id'].iat[areal[j]]}"
+                 for i, j in zip(a[over][:3], b[over][:3], strict=True)]  # fmt: skip
+        warnings.warn(f"{label}: {int(over.sum())} pairs of residents polygons overlap "
+                      f"({', '.join(pairs)}{' …' if over.sum() > 3 else ''}); people in the "
+                      "overlap are counted in both", DataWarning, stacklevel=3)  # fmt: skip
+
+
+def _check_against_boundaries(districts: pd.DataFrame, label: str) -> None:
+    """Warn where the residents analysed exceed what the boundaries record by more than
+    ``residents_over_boundary_factor`` (``config/checks.toml``)."""
+    factor = load("checks.toml")["residents_over_boundary_factor"]
+    rec = districts["census_population"].astype(float)
+    high = districts[(rec > 0) & (districts["residents_analysed"] > factor * rec)]
+    for r in high.itertuples():
+        warnings.warn(
+            f"{label}: {r.residents_analysed:,.0f} residents analysed in {r.name} "
+            f"({r.district_id}), {r.residents_analysed / r.census_population:.1f}× the "
+            f"{r.census_population:,.0f} its boundaries record — check for overlapping or "
+            "repeated blocks, households given as persons, or a figure for a larger area",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -> np.ndarray:

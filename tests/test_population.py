@@ -125,3 +125,26 @@ def test_community_spread_over_its_buildings_by_floor_area():
     assert sorted(d["placed"]) == ["building", "building"]
     assert d["population"].tolist() == pytest.approx([5_000, 5_000])
     assert res.summary["categories"]["kindergarten"]["covered_population"] == pytest.approx(5_000)
+
+
+def test_residents_counted_twice_or_beyond_the_boundaries_population_are_reported():
+    """Two copies of the community, a block overlapping it, and boundaries that record
+    only 5,000 residents: each is said, the run still finishes."""
+    from hzspatial.errors import DataWarning
+
+    com = community()
+    extra = gpd.GeoDataFrame({"社区名称": ["北关社区", "新村"], "常住人口": [10_000.0, 500.0]},
+                             geometry=[com.geometry.iloc[0],
+                                       shapely.box(X0 + 1500, Y0 + 1500, X0 + 2500, Y0 + 2500)],
+                             crs=UTM48)  # fmt: skip
+    residents = pd.concat([com, extra], ignore_index=True)
+    area = community(population=None).drop(columns="常住人口")
+    area["population"] = 5_000.0
+    area.geometry = area.buffer(1200)
+    with pytest.warns(DataWarning) as caught:
+        run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], residents, area,
+                     require_standards=False)  # fmt: skip
+    text = " ".join(str(w.message) for w in caught)
+    assert "1 residents features repeat an earlier one exactly (d2)" in text
+    assert "1 pairs of residents polygons overlap (d1/d3)" in text
+    assert "20,500 residents analysed in" in text and "4.1× the 5,000" in text
