@@ -743,7 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(
             "hzspatial: internal error (a bug — please report it with the traceback above); "
-            "no output was written",
+            "the output folder is left as it was",
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR

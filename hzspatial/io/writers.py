@@ -88,9 +88,17 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     """An XLSX workbook, one sheet per frame; every text cell is stored as text (a name
-    such as ``=HYPERLINK(…)`` is shown, never run as a formula)."""
+    such as ``=HYPERLINK(…)`` is shown, never run as a formula), control characters that
+    XLSX cannot hold are shown as ``�``."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean(v):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v
+
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for name, df in sheets.items():
+            df = df.rename(columns=lambda c: clean(str(c)))
+            df = df.map(clean)
             df.to_excel(xw, sheet_name=name[:31], index=False)
             for row in xw.sheets[name[:31]].iter_rows():
                 for cell in row:

@@ -130,7 +130,10 @@ def load_standards(
                 file=key,
                 hint="use 'hanzhong' or the path of a TOML standards file",
             )
-        text, label = path.read_text("utf-8"), key
+        try:
+            text, label = path.read_text("utf-8-sig"), key  # Windows editors may add a BOM
+        except UnicodeDecodeError as exc:
+            raise InputError("not UTF-8 text", file=key, hint="save the file as UTF-8") from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
