@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import logging
@@ -94,7 +95,7 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
             return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else None,
                                engine="python", dtype=str, header=None,
                                skipinitialspace=True, skip_blank_lines=False)  # fmt: skip
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
             raise InputError(
                 f"not a readable table ({str(exc).splitlines()[0]})",
                 file=str(p),
