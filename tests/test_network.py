@@ -105,11 +105,17 @@ def test_truncated_cache_file_is_discarded_and_rebuilt(tmp_path, monkeypatch, ca
     """A cache entry cut short (disk full, killed run) must not break every later run."""
     from hzspatial.datasets import demo_paths
     from hzspatial.network import read_network
+    from hzspatial.settings import get_settings
 
     monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path))
-    first = read_network(demo_paths()["network"])
-    (entry,) = (tmp_path / "graphs").glob("*.npz")
-    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
-    again = read_network(demo_paths()["network"])
-    assert again.n_edges == first.n_edges and "discarding unreadable cached graph" in caplog.text
-    assert np.load(entry)["edge_u"].shape == first.edge_u.shape  # cached again, whole
+    get_settings.cache_clear()
+    try:
+        first = read_network(demo_paths()["network"])
+        (entry,) = (tmp_path / "graphs").glob("*.npz")
+        entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+        again = read_network(demo_paths()["network"])
+        assert again.n_edges == first.n_edges
+        assert "discarding unreadable cached graph" in caplog.text
+        assert np.load(entry)["edge_u"].shape == first.edge_u.shape  # cached again, whole
+    finally:
+        get_settings.cache_clear()
