@@ -262,3 +262,28 @@ def test_cli_bad_thresholds(tmp_path, value, expect):
     )
     _assert_user_error(proc, expect)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["demo", "--minutes", "inf"], "--minutes must be a finite number > 0 (got inf)"),
+        (["demo", "--speed", "nan"], "--speed must be a finite number > 0 (got nan)"),
+        (["review", "--demo", "--households", "-5"], "--households must be a finite number ≥ 0"),
+        (["review", "--demo", "--population", "nan"], "--population must be a finite number ≥ 0"),
+        (["review", "--demo", "--minutes", "0"], "--minutes must be a finite number > 0"),
+    ],
+)
+def test_nonsense_numbers_are_one_line_errors(tmp_path, args, needle):
+    proc = run(*args, "--out", tmp_path / "out")
+    _assert_user_error(proc, needle)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("snap", ["nan", "0", "-1", "inf"])
+def test_max_snap_must_be_finite_and_positive(tmp_path, snap):
+    p = demo_paths()
+    proc = run("coverage", "--network", p["network"], "--facilities", p["facilities"],
+               "--population", p["population"], "--max-snap", snap,
+               "--out", tmp_path / "o")  # fmt: skip
+    _assert_user_error(proc, "--max-snap must be a finite number > 0")
