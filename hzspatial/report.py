@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from hzspatial.io.boundaries import LEVELS
-from hzspatial.io.writers import write_xlsx
+from hzspatial.io.writers import html_text, write_xlsx
 
 if TYPE_CHECKING:
     from hzspatial.run import CoverageResult
@@ -87,9 +87,9 @@ def _table(df: pd.DataFrame, digits: int = 3) -> str:
             if v == float("inf"):
                 return "unreachable"
             return f"{v:,.{digits}f}" if abs(v) < 10 else f"{v:,.0f}"
-        return html.escape("" if v is None else str(v))
+        return html_text("" if v is None else str(v))
 
-    head = "".join(f"<th>{html.escape(bilingual(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html_text(bilingual(c))}</th>" for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>"
                    for r in df.itertuples(index=False))  # fmt: skip
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -106,7 +106,7 @@ def write_report_html(
     badge = ""
     if result.synthetic:
         badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not "
-                 f"surveyed: {html.escape(result.synthetic_note)}.</p>")  # fmt: skip
+                 f"surveyed: {html_text(result.synthetic_note)}.</p>")  # fmt: skip
     std = t["标准 standards"]
     gap_cols = ["district", "label", "value", "target", "unit", "gap", "verified"]
     gaps = std[std["met"].eq(False)][gap_cols] if not std.empty else pd.DataFrame()
@@ -114,10 +114,10 @@ def write_report_html(
     if png is not None and Path(png).is_file():
         b64 = base64.b64encode(Path(png).read_bytes()).decode()
         png_tag = f"<img alt='static map' src='data:image/png;base64,{b64}' style='width:100%'>"
-    inputs = "".join(f"<li>{html.escape(i['role'])}: <code>{html.escape(i['path'])}</code> "
-                     f"<small>sha256 {html.escape(i.get('sha256', '—')[:16])}…</small></li>"
+    inputs = "".join(f"<li>{html_text(i['role'])}: <code>{html_text(i['path'])}</code> "
+                     f"<small>sha256 {html_text(i.get('sha256', '—')[:16])}…</small></li>"
                      for i in s["inputs"])  # fmt: skip
-    labels = ", ".join(html.escape(x) for x in s["data_labels"]) or "—"
+    labels = ", ".join(html_text(x) for x in s["data_labels"]) or "—"
     doc = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>公共服务设施15分钟生活圈评估 / 15-minute facility coverage report</title>
@@ -135,7 +135,7 @@ iframe {{ width: 100%; height: 640px; border: 1px solid #999; }}
 {badge}
 <p>步行 {s["threshold_minutes"]:g} 分钟 @ {s["speed_kmh"]:g} km/h = {s["threshold_m"]:.0f} m
 (路网距离 / network distance) · 居民 / residents: {s["population"]:,} ·
-hzspatial {html.escape(s["version"])}</p>
+hzspatial {html_text(s["version"])}</p>
 <h2>覆盖概要 / Coverage by facility category</h2>{_table(t["概要 summary"])}
 <h2>{zh}覆盖与人均指标 / Coverage and ratios by {en.lower()}</h2>{_table(t[area_sheet(result)])}
 <h2>标准达标情况 / Standards: met or not, with sources</h2>

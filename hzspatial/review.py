@@ -15,7 +15,6 @@ its supply minus the load it receives (never below 0).
 from __future__ import annotations
 
 import dataclasses
-import html
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ from hzspatial.io._columns import aliases, find_columns, source_labels
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
+from hzspatial.io.writers import html_text
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
 from hzspatial.network.datum import warn_datums
 from hzspatial.standards import Standard, load_standards
@@ -579,30 +579,30 @@ def _markdown(report: dict) -> str:
 def _html(report: dict) -> str:
     parts = []
     for p in report["proposals"]:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+        head = "".join(f"<th>{html_text(h)}</th>" for h in _HEAD)
+        body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in r) + "</tr>"
                        for r in _rows(p))  # fmt: skip
         na = ""
         if p["not_assessed"]:
             na = (
                 "<p>未评估 / Not assessed: "
-                + html.escape(
+                + html_text(
                     "; ".join(f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])
                 )
                 + "</p>"
             )
         parts.append(
-            f"<section class='page'><h2>{html.escape(str(p['name']))} "
-            f"({html.escape(str(p['proposal_id']))}) — "
+            f"<section class='page'><h2>{html_text(str(p['name']))} "
+            f"({html_text(str(p['proposal_id']))}) — "
             f"<span class='v-{p['verdict'].replace(' ', '-')}'>{_VERDICT_ZH[p['verdict']]}"
             f"</span></h2><p>居民 / Residents: {p['residents']:,.0f} "
-            f"({html.escape(p['residents_from'])}); 用地 / area "
+            f"({html_text(p['residents_from'])}); 用地 / area "
             f"{p['area_m2'] / 1e4:,.1f} ha</p><table><tr>{head}</tr>{body}</table>{na}</section>"
         )
     badge = ""
     if report["synthetic_inputs"]:
         badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
-                 f"{html.escape(', '.join(report['synthetic_inputs']))}</p>")  # fmt: skip
+                 f"{html_text(', '.join(report['synthetic_inputs']))}</p>")  # fmt: skip
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>居住区公共服务设施审查 / Residential district review</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px}}
@@ -612,5 +612,5 @@ th{{background:#f2f2f2}}.v-pass{{color:#1a7f37}}.v-fail{{color:#c62828}}
 .page{{page-break-after:always;margin-bottom:32px}}</style></head><body>
 <h1>居住区公共服务设施审查<br><small>Residential district review</small></h1>{badge}
 <p>步行 {report["threshold_minutes"]:g} 分钟 @ {report["speed_kmh"]:g} km/h =
-{report["threshold_m"]:.0f} m · hzspatial {html.escape(report["version"])}</p>
+{report["threshold_m"]:.0f} m · hzspatial {html_text(report["version"])}</p>
 {"".join(parts)}</body></html>"""

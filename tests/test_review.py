@@ -266,3 +266,21 @@ def test_gcj02_facilities_beside_wgs84_streets_stop_a_strict_review(tmp_path):
         review_districts(*args, strict=True)
     res = review_districts(*args, facilities_crs="gcj02", strict=True)
     assert res.report["proposals"]
+
+
+def test_hostile_proposal_names_are_escaped(tmp_path):
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    props = gpd.read_file(p["proposals"])
+    props["name"] = '</script><img src=x onerror=alert("XSS")>'
+    props["id"] = [f"`${{alert({i})}}`" for i in range(len(props))]
+    props.to_file(tmp_path / "hostile.geojson")
+    res = review_districts(
+        tmp_path / "hostile.geojson", p["network"], [FacilityInput(p["facilities"])],
+        residents_file=p["population"],
+    )  # fmt: skip
+    res.write(tmp_path / "out")
+    for name in ("map.html", "review.html"):
+        text = (tmp_path / "out" / name).read_text("utf-8")
+        assert "</script><img" not in text and "${alert" not in text, name

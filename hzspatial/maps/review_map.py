@@ -37,7 +37,7 @@ def review_map(result: ReviewResult) -> folium.Map:
     embed_leaflet(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     folium.GeoJson(
-        result.catchments, name=f"步行范围 / walking catchment "
+        safe_properties(result.catchments), name=f"步行范围 / walking catchment "
         f"({result.report['threshold_m']:.0f} m)",
         style_function=lambda _: {"color": "#3182bd", "weight": 1, "fillOpacity": 0.12},
     ).add_to(m)  # fmt: skip
