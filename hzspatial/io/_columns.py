@@ -109,8 +109,11 @@ def find_columns(
 def _same_values(frame: pd.DataFrame, a: str, b: str, field: str, path: str) -> None:
     x, y = frame[a], frame[b]
     xn, yn = pd.to_numeric(x, errors="coerce"), pd.to_numeric(y, errors="coerce")
-    same = ((xn - yn).abs() < 1e-9) | (xn.isna() & yn.isna() & (
-        x.astype("string").str.strip().fillna("") == y.astype("string").str.strip().fillna("")))
+    same = ((xn - yn).abs() < 1e-9) | (
+        xn.isna()
+        & yn.isna()
+        & (x.astype("string").str.strip().fillna("") == y.astype("string").str.strip().fillna(""))
+    )
     if not same.all():
         raise InputError(
             f"columns {a!r} and {b!r} both mean {field} but hold different values",

@@ -55,8 +55,8 @@ def safe_properties(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col != out.geometry.name and (
             out[col].dtype == object or pd.api.types.is_string_dtype(out[col])
         ):
-            out[col] = out[col].astype(object).map(
-                lambda v: html_text(v) if isinstance(v, str) else v
+            out[col] = (
+                out[col].astype(object).map(lambda v: html_text(v) if isinstance(v, str) else v)
             )
     return out
 

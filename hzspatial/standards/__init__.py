@@ -255,8 +255,10 @@ def _check_values(e: dict, label: str, where: str, known: dict) -> None:
     for field in ("per", "distance_m"):
         if field in e:
             v = e[field]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not (
-                math.isfinite(v) and v > 0
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not (math.isfinite(v) and v > 0)
             ):
                 raise bad(f"{field} must be a finite number > 0 (got {v!r})", field,
                           "e.g. per = 10000 for a count per 10,000 residents")  # fmt: skip
