@@ -69,7 +69,7 @@ def test_network_without_lines(tmp_path):
 
     p = tmp_path / "pts.geojson"
     gpd.GeoDataFrame(geometry=[shapely.Point(107, 33)], crs=4326).to_file(p)
-    with pytest.raises(InputError, match="no line geometries") as e:
+    with pytest.raises(InputError, match="no walkable street lines") as e:
         read_network(p)
     assert "pts.geojson" in str(e.value)
 

@@ -203,15 +203,6 @@ def graph_from_centerlines(
         src = np.arange(len(geoms))
     else:
         geoms, src = shapely.get_parts(geoms, return_index=True)
-    is_line = shapely.get_type_id(geoms) == 1
-    if not is_line.any():
-        raise InputError(
-            "no line geometries (streets) in the layer",
-            file=path_s,
-            column="geometry",
-            hint="pass a road centre-line layer",
-        )
-    geoms, src = geoms[is_line], src[is_line]
     if keep_own:
         target, projected = own, geoms
     else:
