@@ -721,6 +721,8 @@ def _standards(args: argparse.Namespace) -> int:
         ver = "verified" if s.verified else "UNVERIFIED"
         print(f"{s.id:28} {s.category:15} {s.comparison} {s.target:g} {s.unit}  [{ver}]")
         print(f"{'':28} {s.label_zh} / {s.label_en} — {s.source}")
+        if s.plan_line:
+            print(f"{'':28} plan line {s.plan_line}: {s.plan_quote.replace(chr(9), ' ')}")
     return 0
 
 

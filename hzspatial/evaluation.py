@@ -53,6 +53,9 @@ class StandardsInput:
         Category → :class:`Pairs` within the category's threshold (for 2SFCA).
     persons_per_household : float
         Converts residents to households for ``per_unit = "households"`` standards.
+    area_level : str
+        Level of the areas (``district``, ``street``, ``community``): a standard scoped to
+        communities is only evaluated on community areas.
     """
 
     facilities: pd.DataFrame
@@ -64,6 +67,7 @@ class StandardsInput:
     distance_m: dict[str, np.ndarray]
     pairs: dict[str, Pairs] = field(default_factory=dict)
     persons_per_household: float = 2.46
+    area_level: str = "district"
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,10 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 "label": std.label, "target": std.target, "unit": std.unit,
                 "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
         sel = (fac["category"] == std.category).to_numpy() & on_net
+        if std.scope == "community" and data.area_level != "community":
+            rows.append(base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
+                                       "communities (pass community boundaries)"))  # fmt: skip
+            continue
         if not sel.any():
             rows.append(base | _cannot(std, f"no {std.category} facilities in the input"))
             continue

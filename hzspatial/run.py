@@ -547,7 +547,7 @@ def run_coverage(
         facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
         area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
         distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in categories}, pairs=pairs,
-        persons_per_household=pph,
+        persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
     ))  # fmt: skip
     ratios = ev.ratios
     for sid, acc in ev.access.items():

@@ -148,3 +148,18 @@ def test_residents_counted_twice_or_beyond_the_boundaries_population_are_reporte
     assert "1 residents features repeat an earlier one exactly (d2)" in text
     assert "1 pairs of residents polygons overlap (d1/d3)" in text
     assert "20,500 residents analysed in" in text and "4.1× the 5,000" in text
+
+
+def test_community_standards_need_community_boundaries():
+    """daycare_in_every_community is read on 社区 areas only; on districts it says so."""
+    lon, lat = to_lonlat(X0 + 10, Y0 + 10)
+    fac = pd.DataFrame({"名称": ["日间照料中心"], "类型": ["日间照料中心"],
+                        "经度": [lon], "纬度": [lat]})  # fmt: skip
+    on_communities = run_coverage(grid_streets(), [fac], community(), community())
+    row = on_communities.ratios.set_index(["standard", "district_id"]).loc[
+        ("daycare_in_every_community", "study area")]  # fmt: skip
+    assert on_communities.boundaries.attrs["level"] == "community" and row["value"] == 1.0
+    district = community().rename(columns={"社区名称": "name"})
+    on_districts = run_coverage(grid_streets(), [fac], community(), district)
+    note = on_districts.ratios.set_index("standard").loc["daycare_in_every_community", "note"]
+    assert note.startswith("cannot check: the areas are district boundaries, not communities")

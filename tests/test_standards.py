@@ -10,7 +10,7 @@ def test_builtin_catalogue():
     stds = {s.id: s for s in load_standards()}
     land = stds["elderly_land_per_resident"]
     assert land.target == 0.1 and land.per == 1 and land.supply == "area_m2"
-    assert "第七章第一节" in land.source and land.verified is False
+    assert "第七章第一节" in land.source and land.verified is True and land.plan_line == 464
     pitch = stds["football_pitches_per_10000"]
     assert pitch.target == 1.0 and pitch.per == 10000
 
@@ -85,3 +85,22 @@ def test_category_aliases_and_user_categories(tmp_path):
     with pytest.raises(InputError, match="unknown category 'library'"):
         load_standards(p)
     assert load_standards(p, ["library"])[0].category == "library"
+
+
+def test_plan_figures_are_read_in_the_plans_own_text():
+    """Every plan standard cites a line of the shipped plan text: the line holds the quoted
+    words and the figure (a share as its percentage)."""
+    from hzspatial.datasets import data_dir
+
+    lines = (data_dir() / "reference" / "hanzhong_14th_fyp_public_services_2022.txt").read_text(
+        "utf-8").splitlines()  # fmt: skip
+    plan = [s for s in load_standards() if "十四五" in s.source]
+    assert len(plan) >= 12 and all(s.verified and s.plan_line for s in plan)
+    for s in plan:
+        line = lines[s.plan_line - 1]
+        assert s.plan_quote in line, s.id
+        figure = s.target * 100 if s.unit.startswith("share") else s.target
+        assert f"{figure:g}" in s.plan_quote, s.id
+    gb = [s for s in load_standards() if s.source.startswith("GB 50180") and s.distance_m
+          and s.category != "*"]  # fmt: skip
+    assert gb and not any(s.verified for s in gb)  # the standard's text is not at hand

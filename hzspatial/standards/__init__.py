@@ -56,6 +56,9 @@ class Standard:
     scope, source, label_zh, label_en : str
     verified : bool
         Whether the figure was read in the source text.
+    plan_line : int or None
+        Line of ``data/reference/hanzhong_14th_fyp_public_services_2022.txt`` where the
+        figure stands; ``plan_quote`` the words on that line.
     """
 
     id: str
@@ -77,6 +80,8 @@ class Standard:
     label_zh: str = ""
     label_en: str = ""
     verified: bool = False
+    plan_line: int | None = None
+    plan_quote: str = ""
 
     @property
     def label(self) -> str:
