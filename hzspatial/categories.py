@@ -10,7 +10,39 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["Category", "builtin_categories", "resolve_category", "user_category"]
+__all__ = [
+    "Category",
+    "Subtype",
+    "builtin_categories",
+    "resolve_category",
+    "resolve_subtype",
+    "user_category",
+]
+
+
+@dataclass(frozen=True)
+class Subtype:
+    """A kind of facility within a category (e.g. a day-care centre among elderly care).
+
+    Attributes
+    ----------
+    id : str
+    label_zh, label_en : str
+    aliases : tuple of str
+        Lower-cased category / type values that name it exactly.
+    keywords : tuple of str
+        Lower-cased words that mark it inside a facility's name.
+    """
+
+    id: str
+    label_zh: str
+    label_en: str
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.label_zh} / {self.label_en}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +61,8 @@ class Category:
         Hex colour for maps.
     aliases : tuple of str
         Lower-cased names accepted in a category column.
+    subtypes : tuple of Subtype
+        Kinds of facility within the category (``config/categories.toml``).
     """
 
     id: str
@@ -37,6 +71,7 @@ class Category:
     capacity: str = "capacity"
     colour: str = "#34495e"
     aliases: tuple[str, ...] = ()
+    subtypes: tuple[Subtype, ...] = ()
 
     @property
     def label(self) -> str:
@@ -58,6 +93,12 @@ def builtin_categories() -> dict[str, Category]:
             capacity=v.get("capacity", "capacity"),
             colour=v.get("colour", "#34495e"),
             aliases=tuple(a.lower() for a in v.get("aliases", ())) + (key.lower(),),
+            subtypes=tuple(
+                Subtype(sid, sv["label_zh"], sv["label_en"],
+                        tuple(a.lower() for a in sv.get("aliases", ())) + (sid.lower(),),
+                        tuple(k.lower() for k in sv.get("keywords", ())))
+                for sid, sv in v.get("subtypes", {}).items()
+            ),  # fmt: skip
         )
         for key, v in raw.items()
     }
@@ -74,4 +115,19 @@ def resolve_category(value: str, known: dict[str, Category]) -> str | None:
     for cat in known.values():
         if key == cat.id.lower() or key in cat.aliases:
             return cat.id
+    return None
+
+
+def resolve_subtype(category: Category, values: list[str], name: str = "") -> str | None:
+    """The subtype of a facility of ``category``: the first subtype one of whose aliases
+    equals one of ``values`` (its category / type value and the parts of a type path), else
+    the first whose keyword appears in ``name``; None when nothing says."""
+    keys = [str(v).strip().lower() for v in values if v is not None and str(v).strip()]
+    for sub in category.subtypes:
+        if any(k in sub.aliases for k in keys):
+            return sub.id
+    text = str(name).lower()
+    for sub in category.subtypes:
+        if any(k in text for k in sub.keywords):
+            return sub.id
     return None

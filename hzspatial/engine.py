@@ -44,6 +44,9 @@ class EngineInput:
     unbounded : bool
         Whether nearest-facility distances are searched without bound (for medians and
         p90 beyond the threshold). Tiled runs bound them by the tile buffer.
+    groups : dict
+        Key → boolean mask over the facilities (e.g. the day-care centres among elderly
+        care): nearest distances to each group are searched too, under its key.
     """
 
     graph: WalkGraph
@@ -53,6 +56,7 @@ class EngineInput:
     limits: dict[str, float]
     max_snap_m: float = 300.0
     unbounded: bool = True
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,6 +114,11 @@ def compute(inp: EngineInput, *, bound_m: float = np.inf,
             polys[draw] = ct.facility_catchments(g, fsnap.take(draw), limit)
         di, fj, d = ct.facility_demand_pairs(g, fsnap.take(sel), dsnap, limit)
         out.pairs[cat] = (di, sel[fj], d)
+    for key, mask in inp.groups.items():
+        sel = np.flatnonzero(mask)
+        near = ct.nearest_facility(g, fsnap, bound, members=sel, sources=sources)
+        out.distance_m[key], out.nearest[key] = ct.demand_distances(g, near, dsnap, fsnap,
+                                                                    members=sel)  # fmt: skip
     out.catchments = polys
     return out
 
@@ -143,9 +152,10 @@ def _unpack(packed: tuple):
 
 def _tile_task(args: tuple) -> tuple:
     """One tile, self-contained for a Dask worker: (inputs) → (tile index arrays, output)."""
-    packed, fac_idx, fac_cat, own_fac, dem_idx, limits, max_snap, bound = args
+    packed, fac_idx, fac_cat, own_fac, dem_idx, limits, max_snap, bound, groups = args
     sub, fac_pts, dem_pts = _unpack(packed)
-    inp = EngineInput(sub, fac_pts, fac_cat, dem_pts, limits, max_snap, unbounded=True)
+    inp = EngineInput(sub, fac_pts, fac_cat, dem_pts, limits, max_snap, unbounded=True,
+                      groups=groups)  # fmt: skip
     r = compute(inp, bound_m=bound, catchment_of=own_fac)
     r.catchments = shapely.to_wkb(r.catchments)  # bytes travel back fast
     return fac_idx, dem_idx, own_fac, r
@@ -178,7 +188,7 @@ def compute_tiled(
     n_f, n_d = len(inp.facility_points), len(inp.demand_points)
     out = EngineOutput(facility_ok=np.zeros(n_f, bool), demand_ok=np.zeros(n_d, bool))
     out.catchments = np.array([shapely.Polygon()] * n_f, dtype=object)
-    for cat in inp.limits:
+    for cat in [*inp.limits, *inp.groups]:
         out.distance_m[cat] = np.full(n_d, np.inf)
         out.nearest[cat] = np.full(n_d, -1, dtype=np.int64)
     pair_parts: dict[str, list] = {cat: [] for cat in inp.limits}
@@ -195,7 +205,8 @@ def compute_tiled(
         sub = subgraph(inp.graph, area)
         packed = _pack(sub, inp.facility_points[fac_idx], inp.demand_points[dem_idx])
         args = (packed, fac_idx, inp.facility_category[fac_idx], own[fac_idx], dem_idx,
-                inp.limits, inp.max_snap_m, buffer_m)  # fmt: skip
+                inp.limits, inp.max_snap_m, buffer_m,
+                {k: m[fac_idx] for k, m in inp.groups.items()})  # fmt: skip
         jobs.append(submit(_tile_task, args) if submit else _tile_task(args))
         logger.info("tile %d: %d nodes, %d facilities, %d demand points", t, sub.n_nodes,
                     len(fac_idx), len(dem_idx))  # fmt: skip
@@ -204,10 +215,11 @@ def compute_tiled(
         out.demand_ok[dem_idx] = r.demand_ok
         out.facility_ok[fac_idx[own_fac]] = r.facility_ok[own_fac]
         out.catchments[fac_idx[own_fac]] = shapely.from_wkb(r.catchments[own_fac])
-        for cat in inp.limits:
+        for cat in [*inp.limits, *inp.groups]:
             out.distance_m[cat][dem_idx] = r.distance_m[cat]
             which = r.nearest[cat]
             out.nearest[cat][dem_idx] = np.where(which >= 0, fac_idx[np.maximum(which, 0)], -1)
+        for cat in inp.limits:
             di, fj, d = r.pairs[cat]
             pair_parts[cat].append((dem_idx[di], fac_idx[fj], d))
     for cat, parts in pair_parts.items():

@@ -119,12 +119,16 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 "label": std.label, "target": std.target, "unit": std.unit,
                 "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
         sel = (fac["category"] == std.category).to_numpy() & on_net
+        if std.subtypes:
+            sel &= fac["subtype"].isin(list(std.subtypes)).to_numpy() if "subtype" in fac else False
         if std.scope == "community" and data.area_level != "community":
             rows.append(base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
                                        "communities (pass community boundaries)"))  # fmt: skip
             continue
         if not sel.any():
-            rows.append(base | _cannot(std, f"no {std.category} facilities in the input"))
+            what = (f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes
+                    else std.category)  # fmt: skip
+            rows.append(base | _cannot(std, f"no {what} facilities in the input"))
             continue
         f_area = data.facility_area[sel]
         note = ""
@@ -170,7 +174,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 )  # fmt: skip
                 access[std.id] = acc
         elif std.metric == "share_within":
-            dist = data.distance_m[std.category]
+            dist = data.distance_m[std.distance_key]
 
             def fn(_fa, da, k, dist=dist, std=std):
                 return an.share_within(dist, data.people, da, k, std)

@@ -46,7 +46,7 @@ from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
 from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network
 from hzspatial.network.datum import warn_datums
-from hzspatial.population import GRID_M, PIECE_M, spread_residents
+from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
@@ -428,11 +428,13 @@ def run_coverage(
     cells = spread.cells
     bnd_m = bnd.to_crs(graph.crs)
     areas = bnd_m.geometry.to_numpy()
-    area_of_demand = an.assign_to_areas(demand_pts, areas)
+    area_of_demand = _with_edge_points(demand_pts, areas, an.assign_to_areas(demand_pts, areas))
     pop["district_id"] = np.where(
         area_of_demand >= 0, bnd["district_id"].to_numpy()[area_of_demand], None
     )
-    fac_area = an.assign_to_areas(fac_m.geometry.to_numpy(), areas)
+    fac_pts = fac_m.geometry.to_numpy()
+    fac_area = _with_edge_points(fac_pts, areas, an.assign_to_areas(fac_pts, areas),
+                                 BOUNDARY_TOLERANCE_M)  # on the line: inside  # fmt: skip
     fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
     outside = int((fac_area < 0).sum())
     if outside:
@@ -465,8 +467,15 @@ def run_coverage(
             )
     cat_minutes = {c: thresholds.get(c, float(minutes)) for c in categories}
     limits = {c: ct.minutes_to_metres(m, speed_kmh) for c, m in cat_minutes.items()}
+    groups = {
+        s.distance_key: mask
+        for s in stds
+        if s.evaluated and s.subtypes and s.category in limits
+        and (mask := ((fac["category"] == s.category)
+                      & fac["subtype"].isin(list(s.subtypes))).to_numpy()).any()
+    }  # fmt: skip
     inp = EngineInput(graph, fac_m.geometry.to_numpy(), fac["category"].to_numpy(), demand_pts,
-                      limits, max_snap_m)  # fmt: skip
+                      limits, max_snap_m, groups=groups)  # fmt: skip
     if tiles is None:
         eng = compute(inp)
     elif tiles == "district":
@@ -546,7 +555,8 @@ def run_coverage(
     ev = evaluate_standards(stds, StandardsInput(
         facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
         area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
-        distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in categories}, pairs=pairs,
+        distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in categories}
+        | {k: eng.distance_m[k] for k in groups}, pairs=pairs,
         persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
     ))  # fmt: skip
     ratios = ev.ratios
@@ -782,6 +792,25 @@ def _check_against_boundaries(districts: pd.DataFrame, label: str) -> None:
             DataWarning,
             stacklevel=3,
         )
+
+
+#: Demand points this close to an area (metres) belong to it: residents spread over a
+#: community's boundary street lie on the boundary, not inside (the readers accept residents
+#: up to 50 m outside the study area, for the same reason).
+EDGE_TOLERANCE_M = 50.0
+
+
+def _with_edge_points(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray,
+                      tolerance_m: float = EDGE_TOLERANCE_M) -> np.ndarray:  # fmt: skip
+    """``assigned`` with points on or within ``tolerance_m`` outside an area's edge given the
+    nearest area."""
+    out = assigned.copy()
+    miss = np.flatnonzero(out < 0)
+    if len(miss) and len(areas):
+        pi, ai = shapely.STRtree(areas).query_nearest(points[miss], max_distance=tolerance_m,
+                                                       all_matches=False)  # fmt: skip
+        out[miss[pi]] = ai
+    return out
 
 
 def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -> np.ndarray:

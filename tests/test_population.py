@@ -163,3 +163,21 @@ def test_community_standards_need_community_boundaries():
     on_districts = run_coverage(grid_streets(), [fac], community(), district)
     note = on_districts.ratios.set_index("standard").loc["daycare_in_every_community", "note"]
     assert note.startswith("cannot check: the areas are district boundaries, not communities")
+
+
+def test_daycare_radius_counts_day_care_centres_not_nursing_homes():
+    """A nursing home (养老院) in one corner, a day-care centre (日间照料中心) in the opposite
+    one. By hand: streets within 300 m of a corner = 300 + 100 m on each of the two grid
+    directions = 800 m of the community's 44,000 m. Counting the nursing home too would
+    double it."""
+    lon, lat = to_lonlat([X0, X0 + 2000], [Y0, Y0 + 2000])
+    fac = pd.DataFrame({"名称": ["北关养老院", "城南日间照料中心"], "类型": ["养老服务设施"] * 2,
+                        "经度": lon, "纬度": lat, "床位": [100, 20]})  # fmt: skip
+    res = run_coverage(grid_streets(), [fac], community(), community())
+    assert res.facilities["subtype"].tolist() == ["nursing_home", "daycare"]
+    row = res.ratios.set_index(["standard", "district_id"]).loc[
+        ("daycare_within_300m", "study area")]  # fmt: skip
+    assert row["value"] == pytest.approx(800 / 44_000)
+    beds = res.ratios.set_index(["standard", "district_id"]).loc[
+        ("elderly_beds_per_1000", "study area")]  # fmt: skip
+    assert beds["value"] == pytest.approx(120 / 10_000 * 1000)  # totals count every subtype

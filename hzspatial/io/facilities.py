@@ -14,7 +14,13 @@ import pandas as pd
 import shapely
 
 from hzspatial import crs as _crs
-from hzspatial.categories import Category, builtin_categories, resolve_category, user_category
+from hzspatial.categories import (
+    Category,
+    builtin_categories,
+    resolve_category,
+    resolve_subtype,
+    user_category,
+)
 from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
@@ -34,6 +40,7 @@ from hzspatial.io.poi import (
     level_columns,
     looks_like_paths,
     match_type_paths,
+    type_parts,
 )
 
 __all__ = [
@@ -48,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 #: Columns of the GeoDataFrame returned by :func:`read_facilities`.
 FACILITY_COLUMNS = [
-    "facility_id", "name", "category", "area_m2", "floor_area_m2", "beds", "places",
+    "facility_id", "name", "category", "subtype", "area_m2", "floor_area_m2", "beds", "places",
     "pitches", "doctors", "nurses", "capacity", "inclusive", "area_from", "source", "geometry",
 ]  # fmt: skip
 _NUMERIC = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses",
@@ -241,7 +248,10 @@ def read_facilities(
     default_ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
     ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
 
-    out = {"facility_id": ids, "name": names, "category": cats}
+    type_values = (pd.Series([category] * n) if category is not None
+                   else raw_cat.reset_index(drop=True))  # fmt: skip
+    out = {"facility_id": ids, "name": names, "category": cats,
+           "subtype": subtypes_of(cats, type_values, names, known)}  # fmt: skip
     for field in _NUMERIC:
         if field in found:
             out[field] = parse_numbers(
@@ -276,6 +286,18 @@ def read_facilities(
     result = result[FACILITY_COLUMNS]
     result.attrs["crs_in"] = used if isinstance(used, str) else str(used)
     return result
+
+
+def subtypes_of(cats: np.ndarray, type_values: pd.Series, names: np.ndarray,
+                known: Mapping[str, Category]) -> np.ndarray:  # fmt: skip
+    """Subtype per facility (``config/categories.toml``): from its category / type value and
+    the parts of a type path, else from keywords in its name; None when nothing says."""
+    out = np.full(len(cats), None, dtype=object)
+    for i, (cat, value, name) in enumerate(zip(cats, type_values, names, strict=True)):
+        if cat in known and known[cat].subtypes:
+            values = [] if pd.isna(value) else [value, *type_parts(str(value))]
+            out[i] = resolve_subtype(known[cat], values, str(name))
+    return out
 
 
 def _check_mapping(columns: Mapping[str, str] | None, fields: Sequence[str]) -> None:

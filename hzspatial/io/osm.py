@@ -98,14 +98,16 @@ def read_osm_facilities(path: str | Path, categories: set[str] | None = None) ->
         ``area_m2`` of areas, ``capacity`` from the ``capacity`` tag, ``source`` =
         :data:`OSM_SOURCE`.
     """
-    from hzspatial.io.facilities import FACILITY_COLUMNS
+    from hzspatial.categories import builtin_categories
+    from hzspatial.io.facilities import FACILITY_COLUMNS, subtypes_of
 
     rules = load("osm_facilities.toml")["rule"]
     feats = _features(Path(path))
-    cats = np.array([next((r["category"] for r in rules if _matches(t, r["tags"])), None)
-                     for t in feats["tags"]], dtype=object)  # fmt: skip
+    hits = [next((r for r in rules if _matches(t, r["tags"])), None) for t in feats["tags"]]
+    cats = np.array([None if r is None else r["category"] for r in hits], dtype=object)
+    said = np.array([None if r is None else r.get("subtype") for r in hits], dtype=object)
     keep = pd.notna(cats) & (np.isin(cats, list(categories)) if categories else True)
-    feats, cats = feats[keep].reset_index(drop=True), cats[keep]
+    feats, cats, said = feats[keep].reset_index(drop=True), cats[keep], said[keep]
     geoms = np.array(feats["geometry"].tolist(), dtype=object)
     areal = shapely.get_type_id(geoms) != 0
     dup = np.zeros(len(feats), dtype=bool)
@@ -117,6 +119,7 @@ def read_osm_facilities(path: str | Path, categories: set[str] | None = None) ->
             logger.info("%s: %d facility points inside an area of the same category dropped "
                         "(mapped twice)", path, int(dup.sum()))  # fmt: skip
     feats, cats, geoms, areal = feats[~dup], cats[~dup], geoms[~dup], areal[~dup]
+    said = said[~dup]
     points = np.where(areal, shapely.point_on_surface(geoms), geoms)
     area = np.full(len(feats), np.nan)
     if areal.any():
@@ -126,8 +129,11 @@ def read_osm_facilities(path: str | Path, categories: set[str] | None = None) ->
     tags = feats["tags"].tolist()
     ids = [f"osm-{k}-{i}" for k, i in zip(feats["osm_type"], feats["osm_id"], strict=True)]
     names = [t.get("name:zh") or t.get("name") or fid for t, fid in zip(tags, ids, strict=True)]
+    by_name = subtypes_of(cats, pd.Series([None] * len(cats)), np.array(names, dtype=object),
+                          builtin_categories())  # fmt: skip
     out = gpd.GeoDataFrame(
         {"facility_id": ids, "name": names, "category": cats, "area_m2": area,
+         "subtype": np.where(pd.isna(said), by_name, said),
          "area_from": np.where(areal, "polygon", "missing"),
          "capacity": pd.to_numeric(pd.Series([t.get("capacity") for t in tags], dtype=object),
                                    errors="coerce").to_numpy(dtype=float),

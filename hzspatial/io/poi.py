@@ -74,6 +74,11 @@ def crs_from_headers(headers: Iterable[str], values: pd.DataFrame | None = None)
     return None
 
 
+def type_parts(path: str) -> list[str]:
+    """Every part of a type path (``"医疗保健服务;综合医院;卫生院"`` → its three names)."""
+    return [p for alt in _parts(path) for p in alt]
+
+
 def _parts(path: str) -> list[list[str]]:
     """A type path split into alternatives (``|``) of parts, most specific last."""
     seps = [s for s in _config()["separators"] if s != "|"]

@@ -59,6 +59,10 @@ class Standard:
     plan_line : int or None
         Line of ``data/reference/hanzhong_14th_fyp_public_services_2022.txt`` where the
         figure stands; ``plan_quote`` the words on that line.
+    subtypes : tuple of str
+        Only facilities of these subtypes count (``config/categories.toml``), e.g.
+        ``("daycare",)``: nursing homes are not day-care centres. Empty = every facility of
+        the category.
     """
 
     id: str
@@ -82,6 +86,15 @@ class Standard:
     verified: bool = False
     plan_line: int | None = None
     plan_quote: str = ""
+    subtypes: tuple[str, ...] = ()
+
+    @property
+    def distance_key(self) -> str:
+        """Key of the walking distances this standard reads: its category, or
+        ``category:subtype+subtype`` when it counts only some subtypes."""
+        if not self.subtypes:
+            return self.category
+        return f"{self.category}:{'+'.join(sorted(self.subtypes))}"
 
     @property
     def label(self) -> str:
@@ -227,7 +240,7 @@ def load_standards(
                 hint="give the walking distance in metres",
             )
         cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
-        out.append(Standard(**(e | {"category": cat})))
+        out.append(Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))})))
     ids = [s.id for s in out]
     dup = sorted({x for x in ids if ids.count(x) > 1})
     if dup:
@@ -267,6 +280,12 @@ def _check_values(e: dict, label: str, where: str, known: dict) -> None:
             ):
                 raise bad(f"{field} must be a finite number > 0 (got {v!r})", field,
                           "e.g. per = 10000 for a count per 10,000 residents")  # fmt: skip
-    if e["category"] != "*" and resolve_category(str(e["category"]), known) is None:
+    cat = None if e["category"] == "*" else resolve_category(str(e["category"]), known)
+    if e["category"] != "*" and cat is None:
         raise bad(f"unknown category {e['category']!r}", "category",
                   f"use one of {', '.join(known)} (or an alias such as 幼儿园)")  # fmt: skip
+    subs = e.get("subtypes", [])
+    own = [s.id for s in known[cat].subtypes] if cat else []
+    if not isinstance(subs, list) or any(s not in own for s in subs):
+        raise bad(f"unknown subtypes {subs!r} for {e['category']}", "subtypes",
+                  f"use a list of {', '.join(own) or '(this category has none)'}")  # fmt: skip
