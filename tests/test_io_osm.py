@@ -1,5 +1,5 @@
 """Facilities and residents straight from a real OpenStreetMap extract of Longgang, Shenzhen
-(ODbL, ../shared/data/osm), against an independent computation: osmnx's features and walk
+(ODbL, tests/data/osm), against an independent computation: osmnx's features and walk
 graph, edges densified every 2 m, homes and facilities joined to the nearest vertex by a
 straight geodesic leg, networkx Dijkstra."""
 
