@@ -283,17 +283,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
-    rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES")
-    rev.add_argument("--persons-per-household", type=float, default=None)
+    rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES",
+                     help="a category's own walking threshold, e.g. kindergarten=4.5 "
+                     "(300 m at 4 km/h); repeatable")  # fmt: skip
+    rev.add_argument("--persons-per-household", type=float, default=None,
+                     help="converts households to residents (default: 2020 census, 2.46)")  # fmt: skip
     rev.add_argument("--strict", action="store_true",
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip
     _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
     _out_options(rev, "maps/review")
-    rev.add_argument("--minutes", type=float, default=15.0)
-    rev.add_argument("--speed", type=float, default=4.0)
-    rev.add_argument("--standards", default="hanzhong")
-    rev.add_argument("--quiet", action="store_true")
+    rev.add_argument("--minutes", type=float, default=15.0,
+                     help="walking threshold in minutes (default 15)")  # fmt: skip
+    rev.add_argument("--speed", type=float, default=4.0,
+                     help="walking speed in km/h (default 4.0: 15 min = 1000 m)")  # fmt: skip
+    rev.add_argument("--standards", default="hanzhong",
+                     help="built-in catalogue name or a TOML file (default hanzhong)")  # fmt: skip
+    rev.add_argument("--quiet", action="store_true", help="print nothing but errors")
     rev.add_argument("--json", action="store_true", help="print review.json to stdout")
     bat = sub.add_parser("batch", help="run the scenarios of a TOML file in parallel on Dask")
     bat.add_argument("scenarios", type=Path, help="scenarios file (see data/scenarios/)")
@@ -305,11 +311,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _out_options(bat, "maps/batch")
     bat.add_argument("--force", action="store_true", help="rerun completed scenarios")
-    bat.add_argument("--quiet", action="store_true")
+    bat.add_argument("--quiet", action="store_true", help="print nothing but errors")
     bat.add_argument("--json", action="store_true", help="print batch results as JSON")
     std = sub.add_parser("standards", help="list the standards catalogue")
-    std.add_argument("--standards", default="hanzhong")
-    std.add_argument("--json", action="store_true")
+    std.add_argument("--standards", default="hanzhong",
+                     help="built-in catalogue name or a TOML file (default hanzhong)")  # fmt: skip
+    std.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     return ap
 
 

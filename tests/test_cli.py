@@ -287,3 +287,16 @@ def test_max_snap_must_be_finite_and_positive(tmp_path, snap):
                "--population", p["population"], "--max-snap", snap,
                "--out", tmp_path / "o")  # fmt: skip
     _assert_user_error(proc, "--max-snap must be a finite number > 0")
+
+
+def test_every_option_of_every_subcommand_has_help():
+    import argparse
+
+    from hzspatial.cli import _parser
+
+    ap = _parser()
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {a.option_strings or a.dest}" for name, p in sub.choices.items()
+               for a in p._actions if not a.help and not isinstance(a, argparse._HelpAction)]  # fmt: skip
+    assert missing == []
+    assert set(sub.choices) == {"demo", "coverage", "review", "batch", "standards"}
