@@ -286,8 +286,12 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES",
                      help="a category's own walking threshold, e.g. kindergarten=4.5 "
                      "(300 m at 4 km/h); repeatable")  # fmt: skip
-    rev.add_argument("--persons-per-household", type=float, default=None,
-                     help="converts households to residents (default: 2020 census, 2.46)")  # fmt: skip
+    rev.add_argument(
+        "--persons-per-household",
+        type=float,
+        default=None,
+        help="converts households to residents (default: 2020 census, 2.46)",
+    )
     rev.add_argument("--strict", action="store_true",
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip

@@ -296,7 +296,11 @@ def test_every_option_of_every_subcommand_has_help():
 
     ap = _parser()
     sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
-    missing = [f"{name} {a.option_strings or a.dest}" for name, p in sub.choices.items()
-               for a in p._actions if not a.help and not isinstance(a, argparse._HelpAction)]  # fmt: skip
+    missing = [
+        f"{name} {a.option_strings or a.dest}"
+        for name, p in sub.choices.items()
+        for a in p._actions
+        if not a.help and not isinstance(a, argparse._HelpAction)
+    ]
     assert missing == []
     assert set(sub.choices) == {"demo", "coverage", "review", "batch", "standards"}
