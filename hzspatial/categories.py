@@ -94,9 +94,13 @@ def builtin_categories() -> dict[str, Category]:
             colour=v.get("colour", "#34495e"),
             aliases=tuple(a.lower() for a in v.get("aliases", ())) + (key.lower(),),
             subtypes=tuple(
-                Subtype(sid, sv["label_zh"], sv["label_en"],
-                        tuple(a.lower() for a in sv.get("aliases", ())) + (sid.lower(),),
-                        tuple(k.lower() for k in sv.get("keywords", ())))
+                Subtype(
+                    sid,
+                    sv["label_zh"],
+                    sv["label_en"],
+                    tuple(a.lower() for a in sv.get("aliases", ())) + (sid.lower(),),
+                    tuple(k.lower() for k in sv.get("keywords", ())),
+                )
                 for sid, sv in v.get("subtypes", {}).items()
             ),  # fmt: skip
         )
