@@ -344,8 +344,17 @@ def review_districts(
             ep = (ep[0], sel[ep[1]], ep[2])
         near = ct.nearest_facility(graph, fsnap, members=sel)
         nearest, _ = ct.demand_distances(graph, near, asnap, fsnap, members=sel)
+        # the whole category's distances, under the key standards without subtypes read
         per_cat[cat] = {"sel": sel, "limit": limit, "access": (ai, sel[fj], d), "existing": ep,
-                        "nearest": nearest}  # fmt: skip
+                        "nearest": nearest, cat: nearest}  # fmt: skip
+        for std in stds:
+            if std.category == cat and std.subtypes:
+                members = sel[fac["subtype"].to_numpy()[sel].astype(object) != None]  # noqa: E711
+                members = members[np.isin(fac["subtype"].to_numpy()[members], std.subtypes)]
+                if len(members):
+                    near_s = ct.nearest_facility(graph, fsnap, members=members)
+                    per_cat[cat][std.distance_key] = ct.demand_distances(
+                        graph, near_s, asnap, fsnap, members=members)[0]  # fmt: skip
 
     rows, counted, catchments = [], [], []
     limit15 = ct.minutes_to_metres(minutes, speed_kmh)
@@ -359,11 +368,6 @@ def review_districts(
             onsite = float(getattr(prop, onsite_col, np.nan)) if onsite_col in props else np.nan
             declared = any(np.nan_to_num(props.loc[i, c]) > 0 for c in onsite_any)
             info = per_cat.get(std.category)
-            if info is None and not declared:
-                not_assessed.append({"standard": std.id, "category": std.category,
-                                     "reason": f"no {std.category} facilities given and none "
-                                               "declared on site"})  # fmt: skip
-                continue
             check, used = _check(std, prop, owner, i, info, fac, onsite, declared, pph,
                                  people if existing is not None else None)  # fmt: skip
             checks.append(check)
@@ -428,18 +432,22 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     # the proposal's access points are owned by proposal i: pick its pairs
     mine = owner[ai] == i
     fj, d = fj[mine], d[mine]
+    what = _what(std)
     if std.metric == "share_within":
-        near_all = info["nearest"][owner == i] if info else np.array([np.inf])
+        dist = info.get(std.distance_key) if info else None
+        near_all = dist[owner == i] if dist is not None else np.array([np.inf])
         nearest = float(near_all.min()) if len(near_all) else float("inf")
         ok = declared or nearest <= std.distance_m
+        none = dist is None
         return base | {
-            "requirement": f"a {std.category} within {std.distance_m:g} m",
+            "requirement": f"a {what} within {std.distance_m:g} m",
             "distance_m": std.distance_m, "provided_on_site": declared,
             "nearest_existing_m": nearest if np.isfinite(nearest) else None,
             "reachable_existing_supply": None, "spare_capacity": None,
             "verdict": "pass" if ok else "fail",
             "reason": "provided on site" if declared and nearest > std.distance_m else (
-                "within distance" if ok else "distance"),
+                "within distance" if ok else (f"none in the input (no {what} given)" if none
+                                              else "too far")),
             "shortfall": 0.0 if ok else (nearest - std.distance_m if np.isfinite(nearest)
                                          else None),
             "shortfall_unit": "m",
@@ -483,8 +491,23 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     if have >= req:
         return out | {"verdict": "pass", "reason": "on site + spare capacity",
                       "shortfall": 0.0}, used  # fmt: skip
-    reason = "capacity" if len(reach_fac) else "distance"
+    if info is None:
+        reason = f"none in the input (no {what} given)" + ("; on site short" if onsite else "")
+    elif len(reach_fac):
+        reason = "not enough spare capacity" + ("; on site short" if onsite else "")
+    else:
+        reason = f"too far (no {what} within {limit:.0f} m)"
     return out | {"verdict": "fail", "reason": reason, "shortfall": req - have}, used
+
+
+def _what(std: Standard) -> str:
+    """``"幼儿园 / Kindergarten"`` (or its subtypes' labels) for messages."""
+    cat = known_categories().get(std.category)
+    if cat is None:
+        return std.category
+    if std.subtypes:
+        return " or ".join(s.label for s in cat.subtypes if s.id in std.subtypes)
+    return cat.label
 
 
 def _closest(fj: np.ndarray, d: np.ndarray, limit: float) -> np.ndarray:

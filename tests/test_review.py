@@ -66,7 +66,8 @@ def world(tmp_path_factory):
     pd.DataFrame(
         {
             "id": ["C1", "E1", "F1", "T1", "K1"],
-            "category": ["clinic", "elderly_care", "football_pitch", "childcare", "kindergarten"],
+            "category": ["社区卫生服务中心", "elderly_care", "football_pitch", "childcare",
+                         "kindergarten"],  # fmt: skip
             "x": X0 + np.array([100, 3500, 3600, 3700, 3000]),
             "y": Y0 - 5,
             "area_m2": [200, 800, 4000, 300, 3000],
@@ -117,7 +118,7 @@ def test_requirements_for_12000_residents(world):
 def test_across_the_river_from_the_only_clinic_fails(world):
     d = proposals(world, [box(50, 110, 250, 300)], id=["A"], population=[12000])
     c = check(review(world, d), "A", "health_centre_within_1000m")
-    assert c["verdict"] == "fail" and c["reason"] == "distance"
+    assert c["verdict"] == "fail" and c["reason"] == "too far"
     # from the boundary's east corner (x = 250): a 10 m step onto the north street,
     # 1,750 m east, the 100 m bridge, 1,900 m back west, the clinic's 5 m leg
     assert c["nearest_existing_m"] == pytest.approx(10 + 1750 + 100 + 1900 + 5, abs=0.01)
@@ -133,7 +134,7 @@ def test_full_kindergarten_fails_on_capacity_not_distance(world):
     assert cap["requirement"] == pytest.approx(60)  # 30 per 1,000 × 2,000
     assert cap["reachable_existing_supply"] == pytest.approx(100)
     assert cap["spare_capacity"] == pytest.approx(0)  # 5,000 residents need 150 > 100
-    assert cap["verdict"] == "fail" and cap["reason"] == "capacity"
+    assert cap["verdict"] == "fail" and cap["reason"] == "not enough spare capacity"
     assert cap["shortfall"] == pytest.approx(60)
     assert res.exit_code == 1
 
@@ -284,3 +285,20 @@ def test_hostile_proposal_names_are_escaped(tmp_path):
     for name in ("map.html", "review.html"):
         text = (tmp_path / "out" / name).read_text("utf-8")
         assert "</script><img" not in text and "${alert" not in text, name
+
+
+def test_every_requirement_is_stated_even_without_such_facilities():
+    """The demo has no childcare centre: a 12,000-resident proposal still gets its 55.2
+    places (4.6 per 1,000, plan line 174) listed, with a fail and the reason."""
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    res = review_districts(p["proposals"], p["network"], [FacilityInput(p["facilities"])],
+                           residents_file=p["population"])  # fmt: skip
+    (p1,) = [x for x in res.report["proposals"] if x["residents"] == 12000]
+    c = next(c for c in p1["checks"] if c["standard"] == "childcare_places_per_1000")
+    assert c["requirement"] == pytest.approx(55.2) and c["provided_on_site"] == 0
+    assert c["verdict"] == "fail" and c["reason"].startswith("none in the input (no 托育机构")
+    assert c["shortfall"] == pytest.approx(55.2)
+    k = next(c for c in p1["checks"] if c["standard"] == "kindergarten_within_300m")
+    assert k["requirement"] == "a 幼儿园 / Kindergarten within 300 m"
