@@ -254,12 +254,15 @@ def _parser() -> argparse.ArgumentParser:
         help="use the embedded demo network, facilities, residents and proposals",
     )
     rev.add_argument(
-        "--population",
+        "--proposal-population",
         type=float,
-        help="residents of each proposal (if the layer has no population or households column)",
+        help="residents of each proposal (if the layer has no population / 规划人口 column)",
     )
     rev.add_argument(
-        "--households", type=float, help="households of each proposal (× persons per household)"
+        "--proposal-households",
+        type=float,
+        help="households of each proposal (× persons per household; if the layer has no "
+        "households / 规划户数 column)",
     )
     rev.add_argument("--network", type=Path, help="walking network file")
     rev.add_argument(
@@ -276,10 +279,36 @@ def _parser() -> argparse.ArgumentParser:
         help="category of the matching --facilities file (one per file)",
     )
     rev.add_argument(
+        "--population",
         "--residents",
+        dest="residents",
         type=Path,
-        help="existing residents (polygons/points with population or households), "
-        "for the spare capacity of existing facilities",
+        help="existing residents (polygons/points with population or households, as in "
+        "coverage), for the spare capacity of existing facilities",
+    )
+    rev.add_argument(
+        "--columns",
+        default=None,
+        help="explicit column mapping for the facility files, e.g. 'name=设施名称,lon=X,lat=Y'",
+    )
+    rev.add_argument(
+        "--extra-category",
+        action="append",
+        default=[],
+        help="accept this new category name in facility category columns; repeatable",
+    )
+    rev.add_argument(
+        "--category-map",
+        default=None,
+        metavar="TYPE=CATEGORY,…",
+        help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic'",
+    )
+    rev.add_argument(
+        "--max-snap",
+        type=float,
+        default=300.0,
+        help="metres: boundary points and facilities farther from every street are not "
+        "connected (300)",
     )
     rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
@@ -629,11 +658,14 @@ def _review_run(args, district, network, facilities, residents, cats):
     from hzspatial.review import review_districts
     from hzspatial.run import FacilityInput
 
+    mapping = _parse_mapping(args.columns)
+    cmap = _parse_mapping(args.category_map, "--category-map", "TYPE=CATEGORY")
     return review_districts(
-        district, network, [FacilityInput(f, c) for f, c in
+        district, network, [FacilityInput(f, c, mapping, None, cmap) for f, c in
                             zip(facilities, cats or [None] * len(facilities), strict=True)],
-        residents_file=residents, boundaries=args.boundaries, residents=args.population,
-        households=args.households, streets=args.streets, minutes=args.minutes,
+        residents_file=residents, boundaries=args.boundaries, residents=args.proposal_population,
+        households=args.proposal_households, streets=args.streets, minutes=args.minutes,
+        extra_categories=[*cats, *args.extra_category], max_snap_m=args.max_snap,
         speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),
         standards=args.standards, crs_in=args.crs_in, network_crs=args.network_crs,
         facilities_crs=args.facilities_crs, residents_crs=args.residents_crs,

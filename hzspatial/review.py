@@ -226,6 +226,7 @@ def review_districts(
     max_snap_m: float = MAX_SNAP_M,
     persons_per_household: float | None = None,
     strict: bool = False,
+    extra_categories: Sequence[str] = (),
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -263,6 +264,8 @@ def review_districts(
     strict : bool
         Raise instead of warning when an input looks like it is in another coordinate
         system than the one it was read in (:mod:`hzspatial.network.datum`).
+    extra_categories : sequence of str
+        Category names accepted besides the built-in ones.
     """
     minutes = check_number(minutes, "--minutes")
     speed_kmh = check_number(speed_kmh, "--speed")
@@ -270,13 +273,13 @@ def review_districts(
     if persons_per_household is not None:
         persons_per_household = check_number(persons_per_household, "--persons-per-household")
     if residents is not None:
-        residents = check_number(residents, "--population", strict=False)
+        residents = check_number(residents, "--proposal-population", strict=False)
     if households is not None:
-        households = check_number(households, "--households", strict=False)
+        households = check_number(households, "--proposal-households", strict=False)
     category_minutes = {k: check_number(v, f"--threshold {k}")
                         for k, v in (category_minutes or {}).items()}  # fmt: skip
     pph = persons_per_household or default_persons_per_household()
-    stds = [s for s in load_standards(standards) if s.evaluated
+    stds = [s for s in load_standards(standards, extra_categories) if s.evaluated
             and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip
     bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
     study_area = shapely.union_all(bnd.geometry.to_numpy())
@@ -286,7 +289,7 @@ def review_districts(
     items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
     items = [dataclasses.replace(f, crs=f.crs if f.crs is not None else facilities_crs)
              for f in items]  # fmt: skip
-    fac = read_facility_inputs(items, crs_in) if items else None
+    fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
     graph = (network if isinstance(network, WalkGraph)
              else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
     if streets is not None:
