@@ -269,10 +269,14 @@ def test_cli_bad_thresholds(tmp_path, value, expect):
     [
         (["demo", "--minutes", "inf"], "--minutes must be a finite number > 0 (got inf)"),
         (["demo", "--speed", "nan"], "--speed must be a finite number > 0 (got nan)"),
-        (["review", "--demo", "--proposal-households", "-5"],
-         "--proposal-households must be a finite number ≥ 0"),
-        (["review", "--demo", "--proposal-population", "nan"],
-         "--proposal-population must be a finite number ≥ 0"),
+        (
+            ["review", "--demo", "--proposal-households", "-5"],
+            "--proposal-households must be a finite number ≥ 0",
+        ),
+        (
+            ["review", "--demo", "--proposal-population", "nan"],
+            "--proposal-population must be a finite number ≥ 0",
+        ),
         (["review", "--demo", "--minutes", "0"], "--minutes must be a finite number > 0"),
     ],
 )

@@ -66,8 +66,13 @@ def world(tmp_path_factory):
     pd.DataFrame(
         {
             "id": ["C1", "E1", "F1", "T1", "K1"],
-            "category": ["社区卫生服务中心", "elderly_care", "football_pitch", "childcare",
-                         "kindergarten"],  # fmt: skip
+            "category": [
+                "社区卫生服务中心",
+                "elderly_care",
+                "football_pitch",
+                "childcare",
+                "kindergarten",
+            ],  # fmt: skip
             "x": X0 + np.array([100, 3500, 3600, 3700, 3000]),
             "y": Y0 - 5,
             "area_m2": [200, 800, 4000, 300, 3000],
