@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hzspatial import __version__
@@ -76,6 +77,7 @@ class Scenario:
     tiles: str | None = None
     require_standards: bool = True
     folder: str = ""
+    facility_options: dict = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """SHA-256 of the configuration, the input files' contents and hzspatial's version."""
@@ -90,9 +92,35 @@ class Scenario:
         return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
 
 
+#: Per-file keys of a facility entry written as a table, as the CLI's per-file options.
+FACILITY_KEYS = {"path", "category", "columns", "crs", "category_map", "sheet", "header_row"}
+
+
 def _paths(value, base: Path) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
-    return tuple(str((base / str(v)).resolve()) for v in items)
+    return tuple(str((base / str(v["path"] if isinstance(v, dict) else v)).resolve())
+                 for v in items)  # fmt: skip
+
+
+def _facility_options(value, base: Path, file: str, where: str) -> dict:
+    """``{path: {category, columns, crs, …}}`` for facility entries written as tables, e.g.
+    ``{ path = "amap.csv", category = "clinic", crs = "gcj02", category_map = {…} }``."""
+    out = {}
+    for v in value if isinstance(value, list) else [value]:
+        if not isinstance(v, dict):
+            continue
+        unknown = sorted(set(v) - FACILITY_KEYS)
+        if unknown or "path" not in v:
+            raise InputError(
+                f"facility entry {v!r}: unknown key(s) {', '.join(unknown)}"
+                if unknown
+                else f"facility entry {v!r} has no path",
+                file=file,
+                where=where,
+                hint=f"keys: {', '.join(sorted(FACILITY_KEYS))}",
+            )
+        out[str((base / str(v["path"])).resolve())] = {k: x for k, x in v.items() if k != "path"}
+    return out
 
 
 def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
@@ -134,9 +162,12 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
         for key in ("network", "population", "boundaries"):
             if key in kw:
                 kw[key] = _paths(kw[key], base)[0]
+        options = {}
         for key in ("facilities", "add_facilities"):
             if key in kw:
+                options |= _facility_options(kw[key], base, str(p), where)
                 kw[key] = _paths(kw[key], base)
+        kw["facility_options"] = options
         std = base / str(kw.get("standards", "hanzhong"))
         if std.suffix == ".toml":
             kw["standards"] = str(std.resolve())
@@ -199,7 +230,8 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
         if not force and marker.is_file() and marker.read_text().strip() == fp:
             summary = json.loads((out / "summary.json").read_text("utf-8"))
             return ScenarioResult(s.name, "skipped", 0.0, "", fp, summary)
-        facilities = [FacilityInput(f) for f in (*s.facilities, *s.add_facilities)]
+        facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
+                      for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
         res = run_coverage(
             s.network, facilities, s.population, s.boundaries, minutes=s.minutes,
             speed_kmh=s.speed_kmh, category_minutes=s.thresholds, standards=s.standards,
@@ -229,32 +261,43 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
         handler.close()
 
 
-def _indicators(summary: dict) -> dict[str, float]:
+def _indicators(summary: dict) -> dict[str, tuple[str, float]]:
+    """Indicator id → (bilingual label, value) of one scenario's summary."""
     out = {}
     for cat, c in summary["categories"].items():
-        out[f"{cat} coverage share"] = c["coverage_share"]
-        out[f"{cat} residents covered"] = c["covered_population"]
-        out[f"{cat} median walk (m)"] = c["median_distance_m"]
-        out[f"{cat} facilities"] = c["facilities"]
+        out[f"{cat} coverage share"] = (f"{c['label']} — 覆盖率 / share covered",
+                                        c["coverage_share"])  # fmt: skip
+        out[f"{cat} residents covered"] = (f"{c['label']} — 覆盖居民 / residents covered",
+                                           c["covered_population"])  # fmt: skip
+        out[f"{cat} median walk (m)"] = (f"{c['label']} — 步行距离中位数 / median walk (m)",
+                                         c["median_distance_m"])  # fmt: skip
+        out[f"{cat} facilities"] = (f"{c['label']} — 设施数 / facilities", c["facilities"])
     for st in summary["standards"]:
         if st.get("value") is not None:
-            out[f"{st['id']} ({st['unit']})"] = st["value"]
-    out["residents"] = summary["population"]
+            out[f"{st['id']} ({st['unit']})"] = (f"{st['label']} ({st['unit']})", st["value"])
+    out["residents"] = ("居民 / residents", summary["population"])
     return out
 
 
 def comparison_table(results: Iterable[ScenarioResult], baseline: str) -> pd.DataFrame:
-    """Scenario × indicator (long format) with the difference to the baseline scenario."""
+    """Scenario × indicator (long format) with bilingual labels and the difference to the
+    baseline scenario; an indicator the baseline lacks (e.g. a category it has no facilities
+    of) shows "—" and says so in ``note``."""
     rows = [
-        {"scenario": r.name, "indicator": k, "value": v}
+        {"scenario": r.name, "indicator": k, "label": label, "value": v}
         for r in results
         if r.summary
-        for k, v in _indicators(r.summary).items()
+        for k, (label, v) in _indicators(r.summary).items()
     ]
-    df = pd.DataFrame(rows, columns=["scenario", "indicator", "value"])
+    df = pd.DataFrame(rows, columns=["scenario", "indicator", "label", "value"])
     base = df[df["scenario"] == baseline].set_index("indicator")["value"]
     df["baseline"] = df["indicator"].map(base)
     df["difference"] = pd.to_numeric(df["value"]) - pd.to_numeric(df["baseline"])
+    missing = ~df["indicator"].isin(base.index)
+    df["note"] = np.where(missing, f"not in the baseline ({baseline}): e.g. no facilities of "
+                          "this category there", "")  # fmt: skip
+    for col in ("baseline", "difference"):
+        df[col] = df[col].astype(object).where(~missing, "—")
     return df
 
 

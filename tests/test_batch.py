@@ -222,3 +222,38 @@ population = "{tiny_world / "community.geojson"}"
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_batch(p, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
     assert not (tmp_path / "out").exists()
+
+
+def test_facility_entries_carry_per_file_options(tmp_path):
+    """A facility entry written as a table gets the CLI's per-file options."""
+    d = data_dir()
+    fac = d / "facilities/hanzhong_demo_facilities.csv"
+    entry = f'{{ path = "{fac}", crs = "wgs84", category_map = {{ "综合医院" = "hospital" }} }}'
+    p = tmp_path / "s.toml"
+    p.write_text(f"""[[scenario]]
+name = "amap"
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+facilities = [{entry}]
+""")
+    (s,), _ = load_scenarios(p)
+    (opts,) = s.facility_options.values()
+    assert opts == {"crs": "wgs84", "category_map": {"综合医院": "hospital"}}
+    p.write_text(p.read_text().replace("crs =", "colour ="))
+    with pytest.raises(InputError, match="unknown key"):
+        load_scenarios(p)
+
+
+def test_comparison_is_labelled_and_says_what_the_baseline_lacks():
+    from hzspatial.batch import ScenarioResult, comparison_table
+
+    cat = {"label": "幼儿园 / Kindergarten", "coverage_share": 0.5, "covered_population": 5.0,
+           "median_distance_m": 400.0, "facilities": 2}  # fmt: skip
+    base = {"categories": {}, "standards": [], "population": 10}
+    more = {"categories": {"kindergarten": cat}, "standards": [], "population": 10}
+    t = comparison_table([ScenarioResult("base", "done", summary=base),
+                          ScenarioResult("plus", "done", summary=more)], "base")  # fmt: skip
+    row = t[(t["scenario"] == "plus") & (t["indicator"] == "kindergarten coverage share")].iloc[0]
+    assert row["label"] == "幼儿园 / Kindergarten — 覆盖率 / share covered"
+    assert row["baseline"] == "—" and row["difference"] == "—"
+    assert "not in the baseline" in row["note"]
