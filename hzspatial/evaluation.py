@@ -92,6 +92,34 @@ def _cannot(std: Standard, note: str) -> dict:
             "note": f"cannot check: {note}"}  # fmt: skip
 
 
+def _built_since(std: Standard, fac: pd.DataFrame, sel: np.ndarray) -> dict:
+    """Progress on a build target for the whole study area: the supply of the category's
+    facilities built in or after ``since_year``, the planned ones beside it."""
+    built = pd.to_numeric(fac["built"], errors="coerce") if "built" in fac else None
+    planned = fac["planned"].eq(True) if "planned" in fac else None
+    known = np.zeros(len(fac), bool)
+    if built is not None:
+        known |= built.notna().to_numpy()
+    if planned is not None:
+        known |= fac["planned"].notna().to_numpy()
+    if not (sel & known).any():
+        return _cannot(std, f"the {std.category} facilities carry no build year (建成年份) or "
+                       "planned flag (规划)")  # fmt: skip
+    new = sel & (built.to_numpy() >= std.since_year if built is not None else False)
+    plan = sel & ~new & (planned.to_numpy() if planned is not None else False)
+    done = float(an.facility_supply(fac.loc[new], std)[0].sum()) if new.any() else 0.0
+    coming = float(an.facility_supply(fac.loc[plan], std)[0].sum()) if plan.any() else 0.0
+    unknown = int((sel & ~known).sum())
+    note = (
+        f"built since {std.since_year}: {done:g}; planned: {coming:g}; built + planned "
+        f"{done + coming:g} of {std.target:g}"
+        + (f"; {unknown} facilities without a build year or planned flag" if unknown else "")
+    )
+    return {"district_id": STUDY_AREA, "district": _STUDY_NAME, "value": done,
+            "met": std.met(done), "supply": done, "residents": np.nan, "required": std.target,
+            "gap": max(std.target - done, 0.0), "note": note}  # fmt: skip
+
+
 def _per_area_and_whole(fn, area_idx_fac, area_idx_dem, n):
     """Evaluate ``fn(fac_area, dem_area, n_areas)`` per area and for the whole study area."""
     per = fn(area_idx_fac, area_idx_dem, n)
@@ -118,9 +146,11 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
         base = {"standard": std.id, "category": std.category, "metric": std.metric,
                 "label": std.label, "target": std.target, "unit": std.unit,
                 "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
-        sel = (fac["category"] == std.category).to_numpy() & on_net
+        cat_sel = (fac["category"] == std.category).to_numpy()
         if std.subtypes:
-            sel &= fac["subtype"].isin(list(std.subtypes)).to_numpy() if "subtype" in fac else False
+            cat_sel = cat_sel & (fac["subtype"].isin(list(std.subtypes)).to_numpy()
+                                 if "subtype" in fac else False)  # fmt: skip
+        sel = cat_sel & on_net
         if std.scope == "community" and data.area_level != "community":
             rows.append(base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
                                        "communities (pass community boundaries)"))  # fmt: skip
@@ -129,6 +159,9 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
             what = (f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes
                     else std.category)  # fmt: skip
             rows.append(base | _cannot(std, f"no {what} facilities in the input"))
+            continue
+        if std.metric == "built_since":
+            rows.append(base | _built_since(std, fac, cat_sel))
             continue
         f_area = data.facility_area[sel]
         note = ""

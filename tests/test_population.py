@@ -181,3 +181,21 @@ def test_daycare_radius_counts_day_care_centres_not_nursing_homes():
     beds = res.ratios.set_index(["standard", "district_id"]).loc[
         ("elderly_beds_per_1000", "study area")]  # fmt: skip
     assert beds["value"] == pytest.approx(120 / 10_000 * 1000)  # totals count every subtype
+
+
+def test_build_target_progress_from_build_years_and_planned_flags():
+    """Four pitch records: built 2019, 2021 (two pitches), 2023年, and one planned. Since
+    2021 the plan's target counts 3 pitches built; the planned one is reported beside."""
+    lon, lat = to_lonlat([X0 + 400, X0 + 800, X0 + 1200, X0 + 1600], [Y0 + 400] * 4)
+    fac = pd.DataFrame({"名称": ["旧场", "新场", "新场二", "规划场"], "类型": ["足球场"] * 4,
+                        "经度": lon, "纬度": lat, "球场数": [1, 2, None, 1],
+                        "建成年份": ["2019", "2021", "2023年", None],
+                        "规划": ["否", "否", "否", "是"]})  # fmt: skip
+    res = run_coverage(grid_streets(), [fac], community(), community())
+    row = res.ratios.set_index("standard").loc["new_football_pitches_2021_2025"]
+    assert row["value"] == 3 and not row["met"]
+    assert "planned: 1" in row["note"] and "of 81" in row["note"]
+    demo_like = fac.drop(columns=["建成年份", "规划"])
+    res = run_coverage(grid_streets(), [demo_like], community(), community())
+    note = res.ratios.set_index("standard").loc["new_football_pitches_2021_2025", "note"]
+    assert note.startswith("cannot check: the football_pitch facilities carry no build year")

@@ -71,8 +71,9 @@ def parse_numbers(
     return nums
 
 
-_TRUE = {"1", "true", "yes", "y", "t", "是", "普惠", "普惠性", "公办"}
-_FALSE = {"0", "false", "no", "n", "f", "否", "非普惠", "民办"}
+_TRUE = {"1", "true", "yes", "y", "t", "是", "普惠", "普惠性", "公办", "规划", "拟建", "在建",
+         "planned"}  # fmt: skip
+_FALSE = {"0", "false", "no", "n", "f", "否", "非普惠", "民办", "已建", "建成", "现状", "existing"}
 
 
 def parse_flags(values: pd.Series, *, path: str, column: str, rows_of) -> np.ndarray:

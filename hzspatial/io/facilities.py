@@ -56,11 +56,12 @@ logger = logging.getLogger(__name__)
 #: Columns of the GeoDataFrame returned by :func:`read_facilities`.
 FACILITY_COLUMNS = [
     "facility_id", "name", "category", "subtype", "area_m2", "floor_area_m2", "beds", "places",
-    "pitches", "doctors", "nurses", "capacity", "inclusive", "area_from", "source", "geometry",
+    "pitches", "doctors", "nurses", "capacity", "inclusive", "built", "planned", "area_from",
+    "source", "geometry",
 ]  # fmt: skip
 _NUMERIC = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses",
-            "capacity")  # fmt: skip
-_FLAGS = ("inclusive",)
+            "capacity", "built")  # fmt: skip
+_FLAGS = ("inclusive", "planned")
 
 
 def known_categories(extra: Iterable[str] = ()) -> dict[str, Category]:
@@ -254,8 +255,12 @@ def read_facilities(
            "subtype": subtypes_of(cats, type_values, names, known)}  # fmt: skip
     for field in _NUMERIC:
         if field in found:
+            values = df[found[field]]
+            if field == "built":  # 2023年 / 2023-06 → 2023
+                values = values.astype("string").str.extract(r"^\s*(\d{4})")[0].where(
+                    values.notna(), None).fillna(values.astype("string"))  # fmt: skip
             out[field] = parse_numbers(
-                df[found[field]],
+                values,
                 path=path_s,
                 column=found[field],
                 rows_of=rows_of,

@@ -142,7 +142,7 @@ def read_osm_facilities(path: str | Path, categories: set[str] | None = None) ->
     )  # fmt: skip
     for col in FACILITY_COLUMNS:
         if col not in out.columns:
-            out[col] = None if col == "inclusive" else np.nan
+            out[col] = None if col in ("inclusive", "planned") else np.nan
     counts = ", ".join(f"{k} {v}" for k, v in out["category"].value_counts().items())
     logger.info("%s: %d facilities from OpenStreetMap tags (%s)", path, len(out), counts)
     out = out[FACILITY_COLUMNS]

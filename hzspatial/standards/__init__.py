@@ -20,7 +20,7 @@ from hzspatial.errors import InputError
 
 __all__ = ["Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]
 
-METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served")
+METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served", "built_since")
 SUPPLIES = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses", "count")
 PER_UNITS = ("residents", "households")
 _REQUIRED = ("id", "category", "metric", "target", "unit", "source")
@@ -59,6 +59,9 @@ class Standard:
     plan_line : int or None
         Line of ``data/reference/hanzhong_14th_fyp_public_services_2022.txt`` where the
         figure stands; ``plan_quote`` the words on that line.
+    since_year : int or None
+        For ``built_since``: facilities built in or after this year (``built`` column)
+        count towards the target; ``planned`` ones are reported beside them.
     subtypes : tuple of str
         Only facilities of these subtypes count (``config/categories.toml``), e.g.
         ``("daycare",)``: nursing homes are not day-care centres. Empty = every facility of
@@ -87,6 +90,7 @@ class Standard:
     plan_line: int | None = None
     plan_quote: str = ""
     subtypes: tuple[str, ...] = ()
+    since_year: int | None = None
 
     @property
     def distance_key(self) -> str:
@@ -230,6 +234,14 @@ def load_standards(
                 where=where,
                 column="flag",
                 hint='name the boolean facility attribute, e.g. flag = "inclusive"',
+            )
+        if e["metric"] == "built_since" and not isinstance(e.get("since_year"), int):
+            raise InputError(
+                "built_since needs since_year",
+                file=label,
+                where=where,
+                column="since_year",
+                hint="give the first year that counts, e.g. since_year = 2021",
             )
         if e["metric"] == "share_within" and not e.get("distance_m"):
             raise InputError(
