@@ -290,9 +290,10 @@ def comparison_table(results: Iterable[ScenarioResult], baseline: str) -> pd.Dat
         for k, (label, v) in _indicators(r.summary).items()
     ]
     df = pd.DataFrame(rows, columns=["scenario", "indicator", "label", "value"])
+    df["value"] = pd.to_numeric(df["value"]).round(4)  # as written: difference of what is shown
     base = df[df["scenario"] == baseline].set_index("indicator")["value"]
     df["baseline"] = df["indicator"].map(base)
-    df["difference"] = pd.to_numeric(df["value"]) - pd.to_numeric(df["baseline"])
+    df["difference"] = (df["value"] - pd.to_numeric(df["baseline"])).round(4)
     missing = ~df["indicator"].isin(base.index)
     df["note"] = np.where(missing, f"not in the baseline ({baseline}): e.g. no facilities of "
                           "this category there", "")  # fmt: skip
