@@ -681,6 +681,10 @@ def _review_print(args, result, out: Path, files: list[Path]) -> int:
         if result.report["synthetic_inputs"]:
             print(f"DATA: synthetic demo data in {', '.join(result.report['synthetic_inputs'])} "
                   "— generated, not surveyed")  # fmt: skip
+        for c in result.report["compliance"]:
+            value = "—" if c["value"] is None else f"{c['value']:.0%}"
+            print(f"{c['label']}: {value} of {c['proposals']} proposals (target "
+                  f"{c['target']:.0%})")  # fmt: skip
         for p in result.report["proposals"]:
             print(
                 f"{p['proposal_id']} {p['name']}: {p['residents']:,.0f} residents — "

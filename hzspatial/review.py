@@ -279,7 +279,8 @@ def review_districts(
     category_minutes = {k: check_number(v, f"--threshold {k}")
                         for k, v in (category_minutes or {}).items()}  # fmt: skip
     pph = persons_per_household or default_persons_per_household()
-    stds = [s for s in load_standards(standards, extra_categories) if s.evaluated
+    catalogue = load_standards(standards, extra_categories)
+    stds = [s for s in catalogue if s.evaluated
             and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip
     bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
     study_area = shapely.union_all(bnd.geometry.to_numpy())
@@ -392,6 +393,7 @@ def review_districts(
             "verdicts": counts, "checks": checks, "not_assessed": not_assessed,
         })  # fmt: skip
     exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
+    compliance = _compliance(catalogue, rows)
     fac_labels = (fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
                   if fac is not None else {})  # fmt: skip
     inputs = [{"role": "districts", "path": str(districts), "labels": props.attrs["labels"]}]
@@ -416,7 +418,7 @@ def review_districts(
               "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
               "synthetic_inputs": [f"{x['role']} ({Path(x['path']).name})" for x in inputs
                                    if x["synthetic"]],
-              "proposals": rows}  # fmt: skip
+              "compliance": compliance, "proposals": rows}  # fmt: skip
     cgdf = gpd.GeoDataFrame({"proposal_id": props["proposal_id"], "metres": limit15},
                             geometry=catchments, crs=graph.crs).to_crs(4326)  # fmt: skip
     counted_gdf = (gpd.GeoDataFrame(counted, geometry="geometry", crs=4326) if counted else
@@ -503,6 +505,36 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     return out | {"verdict": "fail", "reason": reason, "shortfall": req - have}, used
 
 
+def _compliance_text(c: dict) -> str:
+    value = "—" if c["value"] is None else f"{c['value']:.0%}"
+    return (
+        f"{c['label']}: {value} of {c['proposals']} proposals (target {c['target']:.0%}; "
+        f"{c['source']})"
+    )
+
+
+def _compliance_html(report: dict) -> str:
+    return "".join(f"<p class='compliance'>{html_text(_compliance_text(c))}</p>"
+                   for c in report["compliance"])  # fmt: skip
+
+
+def _compliance(catalogue: list[Standard], rows: list[dict]) -> list[dict]:
+    """Review-level standards (``proposals_compliant``): the share of the reviewed proposals
+    that pass the standard each names — e.g. the plan's 100 % of new districts providing
+    elderly-care land (line 194)."""
+    out = []
+    for std in catalogue:
+        if std.metric != "proposals_compliant":
+            continue
+        verdicts = [c["verdict"] for r in rows for c in r["checks"] if c["standard"] == std.of]
+        value = sum(v == "pass" for v in verdicts) / len(verdicts) if verdicts else None
+        out.append({"standard": std.id, "label": std.label, "of": std.of, "target": std.target,
+                    "unit": std.unit, "value": value, "proposals": len(verdicts),
+                    "met": None if value is None else std.met(value), "source": std.source,
+                    "verified": std.verified})  # fmt: skip
+    return out
+
+
 def _what(std: Standard) -> str:
     """``"幼儿园 / Kindergarten"`` (or its subtypes' labels) for messages."""
     cat = known_categories().get(std.category)
@@ -586,6 +618,7 @@ def _markdown(report: dict) -> str:
     if report["synthetic_inputs"]:
         lines += [f"**合成演示数据 / SYNTHETIC DEMO DATA** — generated, not surveyed: "
                   f"{', '.join(report['synthetic_inputs'])}.", ""]  # fmt: skip
+    lines += [f"- {_compliance_text(c)}" for c in report["compliance"]]
     lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
               f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
               f"{report['version']}.", ""]  # fmt: skip
@@ -639,4 +672,4 @@ th{{background:#f2f2f2}}.v-pass{{color:#1a7f37}}.v-fail{{color:#c62828}}
 <h1>居住区公共服务设施审查<br><small>Residential district review</small></h1>{badge}
 <p>步行 {report["threshold_minutes"]:g} 分钟 @ {report["speed_kmh"]:g} km/h =
 {report["threshold_m"]:.0f} m · hzspatial {html_text(report["version"])}</p>
-{"".join(parts)}</body></html>"""
+{_compliance_html(report)}{"".join(parts)}</body></html>"""

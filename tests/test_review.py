@@ -307,3 +307,19 @@ def test_every_requirement_is_stated_even_without_such_facilities():
     assert c["shortfall"] == pytest.approx(55.2)
     k = next(c for c in p1["checks"] if c["standard"] == "kindergarten_within_300m")
     assert k["requirement"] == "a 幼儿园 / Kindergarten within 300 m"
+
+
+def test_new_district_compliance_is_the_share_of_proposals_passing(tmp_path):
+    """The plan's 配套建设养老服务设施达标率 100 % (line 194), over the reviewed proposals."""
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    res = review_districts(p["proposals"], p["network"], [FacilityInput(p["facilities"])],
+                           residents_file=p["population"])  # fmt: skip
+    (c,) = res.report["compliance"]
+    verdicts = [x["verdict"] for r in res.report["proposals"] for x in r["checks"]
+                if x["standard"] == "elderly_land_per_resident"]  # fmt: skip
+    assert c["proposals"] == len(verdicts) == 2
+    assert c["value"] == verdicts.count("pass") / 2 and c["met"] == (c["value"] >= 1)
+    res.write(tmp_path / "out")
+    assert "配套建设养老服务设施达标率" in (tmp_path / "out" / "review.html").read_text("utf-8")

@@ -20,7 +20,8 @@ from hzspatial.errors import InputError
 
 __all__ = ["Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]
 
-METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served", "built_since")
+METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served", "built_since",
+           "proposals_compliant")  # fmt: skip
 SUPPLIES = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses", "count")
 PER_UNITS = ("residents", "households")
 _REQUIRED = ("id", "category", "metric", "target", "unit", "source")
@@ -59,6 +60,9 @@ class Standard:
     plan_line : int or None
         Line of ``data/reference/hanzhong_14th_fyp_public_services_2022.txt`` where the
         figure stands; ``plan_quote`` the words on that line.
+    of : str or None
+        For ``proposals_compliant`` (scope ``review``): the standard every proposal must pass;
+        the value is the share of reviewed proposals that pass it.
     since_year : int or None
         For ``built_since``: facilities built in or after this year (``built`` column)
         count towards the target; ``planned`` ones are reported beside them.
@@ -91,6 +95,7 @@ class Standard:
     plan_quote: str = ""
     subtypes: tuple[str, ...] = ()
     since_year: int | None = None
+    of: str | None = None
 
     @property
     def distance_key(self) -> str:
@@ -107,8 +112,9 @@ class Standard:
 
     @property
     def evaluated(self) -> bool:
-        """False for reference entries (``scope = "reference"``) that document a rule only."""
-        return self.scope != "reference"
+        """False for reference entries (``scope = "reference"``) that document a rule only,
+        and for review-level ones (``scope = "review"``) that ``review`` evaluates."""
+        return self.scope not in ("reference", "review")
 
     def met(self, value: float) -> bool | None:
         """Whether ``value`` satisfies the target (None when value is unknown)."""
@@ -234,6 +240,15 @@ def load_standards(
                 where=where,
                 column="flag",
                 hint='name the boolean facility attribute, e.g. flag = "inclusive"',
+            )
+        if e["metric"] == "proposals_compliant" and not e.get("of"):
+            raise InputError(
+                "proposals_compliant needs of",
+                file=label,
+                where=where,
+                column="of",
+                hint="name the standard each proposal must pass, e.g. "
+                'of = "elderly_land_per_resident"',
             )
         if e["metric"] == "built_since" and not isinstance(e.get("since_year"), int):
             raise InputError(
