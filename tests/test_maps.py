@@ -268,3 +268,34 @@ def test_hostile_map_runs_no_script_and_draws_everything(browser, hostile_out):
                 assert page.locator("img[src=x]").count() == 0 and dialogs == []
         finally:
             ctx.close()
+
+
+SCALE_TEXT = (
+    "() => Array.from(document.querySelectorAll('.leaflet-control-scale-line'), e => e.textContent)"
+)
+
+
+def test_scale_bars_are_metric_and_review_map_has_a_category_key(browser, demo_out, tmp_path):
+    from hzspatial import FacilityInput
+    from hzspatial.datasets import demo_paths
+    from hzspatial.review import review_districts
+
+    p = demo_paths()
+    res = review_districts(p["proposals"], p["network"], [FacilityInput(p["facilities"])],
+                           residents_file=p["population"])  # fmt: skip
+    res.write(tmp_path / "review")
+    for path in (demo_out[0] / "map.html", tmp_path / "review" / "map.html"):
+        ctx, page, errors, requests = _open(browser, path)
+        try:
+            assert errors == [] and requests == []
+            scale = page.evaluate(SCALE_TEXT)
+            assert len(scale) == 1 and scale[0].strip().endswith(("m", "km"))
+            if "review" in str(path):
+                legend = page.locator("#hz-legend").inner_text()
+                assert "计入的设施 / facilities counted" in legend
+                from hzspatial.categories import builtin_categories
+
+                counted = set(res.counted["category"])
+                assert counted and all(builtin_categories()[c].label in legend for c in counted)
+        finally:
+            ctx.close()

@@ -45,3 +45,18 @@ def embed_leaflet(m: folium.Map) -> folium.Map:
     header.add_child(folium.Element(f"<script>{js}</script>"), name="hz_leaflet_js", index=1)
     header.add_child(folium.Element(f"<script>{_JQUERY_SHIM}</script>"), name="hz_jq", index=2)
     return m
+
+
+def metric_scale(m) -> None:
+    """A scale bar in metres only (Leaflet's default also shows feet and miles); rendered as a
+    child of the map so that it runs after the map exists."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    scale = MacroElement()
+    scale._template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+    m.add_child(scale)

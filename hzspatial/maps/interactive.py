@@ -19,7 +19,7 @@ from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.errors import InputError
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
-from hzspatial.maps.assets import embed_leaflet
+from hzspatial.maps.assets import embed_leaflet, metric_scale
 
 if TYPE_CHECKING:
     from hzspatial.run import CoverageResult
@@ -121,9 +121,10 @@ def coverage_map(
     show = _Display(bm["crs"])
     minx, miny, maxx, maxy = result.demand.total_bounds
     (x0, x1), (y0, y1) = show.xy(np.array([minx, maxx]), np.array([miny, maxy]))
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=True,
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=False,
                    prefer_canvas=True, zoom_start=13)  # fmt: skip
     embed_leaflet(m)
+    metric_scale(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     for key in ("url", "labels_url"):
         if key in bm:

@@ -8,7 +8,7 @@ import folium
 
 from hzspatial.categories import builtin_categories, user_category
 from hzspatial.io.writers import html_text
-from hzspatial.maps.assets import embed_leaflet
+from hzspatial.maps.assets import embed_leaflet, metric_scale
 from hzspatial.maps.interactive import safe_properties
 
 if TYPE_CHECKING:
@@ -32,9 +32,10 @@ def review_map(result: ReviewResult) -> folium.Map:
     x0, y0, x1, y1 = (
         result.catchments.total_bounds if len(result.catchments) else props.total_bounds
     )
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=True,
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=False,
                    zoom_start=14)  # fmt: skip
     embed_leaflet(m)
+    metric_scale(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     folium.GeoJson(
         safe_properties(result.catchments), name=f"步行范围 / walking catchment "
@@ -62,7 +63,7 @@ def review_map(result: ReviewResult) -> folium.Map:
         )
         folium.CircleMarker(
             [first.geometry.y, first.geometry.x], radius=6, color="#222", weight=1, fill=True,
-            fill_color=cat.colour, fill_opacity=0.95, tooltip=str(first["name"]),
+            fill_color=cat.colour, fill_opacity=0.95, tooltip=html_text(first["name"]),
             popup=folium.Popup(f"<b>{html_text(str(first['name']))}</b> ({html_text(fid)})"
                                f"<br>{html_text(cat.label)}{lines}", max_width=360),
         ).add_to(fg)  # fmt: skip
@@ -79,8 +80,16 @@ def review_map(result: ReviewResult) -> folium.Map:
         f"</span> {html_text(v)}</div>"
         for v, col in _VERDICT_COLOUR.items()
     )
+    cats = dict.fromkeys(c["category"]) if len(c) else {}
+    key = "".join(
+        f"<div><span style='display:inline-block;width:10px;height:10px;border-radius:5px;"
+        f"background:{cat.colour}'></span> {html_text(cat.label)}</div>"
+        for cat in (builtin_categories().get(k) or user_category(k) for k in cats)
+    )
+    if key:
+        key = "<div style='margin-top:4px'><b>计入的设施 / facilities counted</b></div>" + key
     m.get_root().html.add_child(folium.Element(
         "<div id='hz-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
         "background:white;padding:8px 10px;border:1px solid #999;font:12px sans-serif'>"
-        "<b>居住区审查 / District review</b>" + legend + badge + "</div>"))  # fmt: skip
+        "<b>居住区审查 / District review</b>" + legend + key + badge + "</div>"))  # fmt: skip
     return m
