@@ -171,6 +171,31 @@ def share_within(
     )
 
 
+def supply_ratio(
+    supply: np.ndarray, part: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+) -> pd.DataFrame:
+    """Σ ``part`` ÷ Σ ``supply`` per area (e.g. nursing-type beds among institutional beds).
+
+    A facility whose ``part`` is unknown (NaN) makes its area's value unknown.
+    ``gap`` = part that would have to be added at the same supply to meet the target.
+    """
+    inside = supply_area >= 0
+    known = ~np.isnan(part)
+    total = np.bincount(supply_area[inside], weights=supply[inside], minlength=n_areas)
+    have = np.bincount(supply_area[inside], weights=np.nan_to_num(part)[inside],
+                       minlength=n_areas)  # fmt: skip
+    unknown = np.bincount(supply_area[inside], weights=(~known)[inside].astype(float),
+                          minlength=n_areas) > 0  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where((total > 0) & ~unknown, have / total, np.nan)
+    required = std.target * total
+    return pd.DataFrame({"supply": have, "residents": np.nan, "value": value,
+                         "target": std.target, "met": [std.met(v) for v in value],
+                         "required": required,
+                         "gap": np.where(np.isnan(value), np.nan,
+                                         np.maximum(required - have, 0))})  # fmt: skip
+
+
 def supply_share(
     supply: np.ndarray, flagged: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
 ) -> pd.DataFrame:

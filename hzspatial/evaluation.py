@@ -227,6 +227,19 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 return an.supply_share(supply, flags, fa, k, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
+        elif std.metric == "supply_ratio":
+            part = (pd.to_numeric(fac.loc[sel, std.numerator], errors="coerce").to_numpy(float)
+                    if std.numerator in fac else np.full(int(sel.sum()), np.nan))  # fmt: skip
+            if np.isnan(part).all():
+                rows.append(base | _cannot(std, f"the {std.category} facilities have no "
+                                           f"'{std.numerator}' values"))  # fmt: skip
+                continue
+            supply, _ = an.facility_supply(fac.loc[sel], std)
+
+            def fn(fa, _da, k, supply=supply, part=part, std=std):
+                return an.supply_ratio(supply, part, fa, k, std)
+
+            per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
         else:  # areas_served: over the areas with residents
             per = an.areas_served(f_area, res_area, std)
             served = per["value"].to_numpy()[present]

@@ -199,3 +199,16 @@ def test_build_target_progress_from_build_years_and_planned_flags():
     res = run_coverage(grid_streets(), [demo_like], community(), community())
     note = res.ratios.set_index("standard").loc["new_football_pitches_2021_2025", "note"]
     assert note.startswith("cannot check: the football_pitch facilities carry no build year")
+
+
+def test_nursing_bed_share_counts_nursing_homes_only():
+    """Two nursing homes: 100 beds (60 nursing-type) and 50 (20); a day-care centre with 30
+    beds does not count. By hand: 80 / 150 = 53.3 % < 55 % (plan line 193)."""
+    lon, lat = to_lonlat([X0 + 400, X0 + 800, X0 + 1200], [Y0 + 400] * 3)
+    fac = pd.DataFrame({"名称": ["甲养老院", "乙敬老院", "丙日间照料中心"],
+                        "类型": ["养老服务设施"] * 3, "经度": lon, "纬度": lat,
+                        "床位": [100, 50, 30], "护理型床位": [60, 20, None]})  # fmt: skip
+    res = run_coverage(grid_streets(), [fac], community(), community())
+    row = res.ratios.set_index(["standard", "district_id"]).loc[("nursing_bed_share", "study area")]
+    assert row["value"] == pytest.approx(80 / 150) and not row["met"]
+    assert row["gap"] == pytest.approx(0.55 * 150 - 80)

@@ -55,12 +55,13 @@ logger = logging.getLogger(__name__)
 
 #: Columns of the GeoDataFrame returned by :func:`read_facilities`.
 FACILITY_COLUMNS = [
-    "facility_id", "name", "category", "subtype", "area_m2", "floor_area_m2", "beds", "places",
+    "facility_id", "name", "category", "subtype", "area_m2", "floor_area_m2", "beds",
+    "nursing_beds", "places",
     "pitches", "doctors", "nurses", "capacity", "inclusive", "built", "planned", "area_from",
     "source", "geometry",
 ]  # fmt: skip
-_NUMERIC = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses",
-            "capacity", "built")  # fmt: skip
+_NUMERIC = ("area_m2", "floor_area_m2", "beds", "nursing_beds", "places", "pitches", "doctors",
+            "nurses", "capacity", "built")  # fmt: skip
 _FLAGS = ("inclusive", "planned")
 
 

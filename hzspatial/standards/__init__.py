@@ -20,9 +20,10 @@ from hzspatial.errors import InputError
 
 __all__ = ["Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]
 
-METRICS = ("supply_per_capita", "share_within", "supply_share", "areas_served", "built_since",
-           "proposals_compliant")  # fmt: skip
-SUPPLIES = ("area_m2", "floor_area_m2", "beds", "places", "pitches", "doctors", "nurses", "count")
+METRICS = ("supply_per_capita", "share_within", "supply_share", "supply_ratio", "areas_served",
+           "built_since", "proposals_compliant")  # fmt: skip
+SUPPLIES = ("area_m2", "floor_area_m2", "beds", "nursing_beds", "places", "pitches", "doctors",
+            "nurses", "count")  # fmt: skip
 PER_UNITS = ("residents", "households")
 _REQUIRED = ("id", "category", "metric", "target", "unit", "source")
 
@@ -60,6 +61,9 @@ class Standard:
     plan_line : int or None
         Line of ``data/reference/hanzhong_14th_fyp_public_services_2022.txt`` where the
         figure stands; ``plan_quote`` the words on that line.
+    numerator : str or None
+        For ``supply_ratio``: the facility attribute summed over ``supply`` (e.g.
+        ``nursing_beds`` over ``beds``).
     of : str or None
         For ``proposals_compliant`` (scope ``review``): the standard every proposal must pass;
         the value is the share of reviewed proposals that pass it.
@@ -96,6 +100,7 @@ class Standard:
     subtypes: tuple[str, ...] = ()
     since_year: int | None = None
     of: str | None = None
+    numerator: str | None = None
 
     @property
     def distance_key(self) -> str:
@@ -241,6 +246,14 @@ def load_standards(
                 column="flag",
                 hint='name the boolean facility attribute, e.g. flag = "inclusive"',
             )
+        if e["metric"] == "supply_ratio" and e.get("numerator") not in SUPPLIES:
+            raise InputError(
+                f"supply_ratio needs numerator, one of {', '.join(SUPPLIES)}",
+                file=label,
+                where=where,
+                column="numerator",
+                hint='e.g. numerator = "nursing_beds" with supply = "beds"',
+            )
         if e["metric"] == "proposals_compliant" and not e.get("of"):
             raise InputError(
                 "proposals_compliant needs of",
@@ -293,7 +306,7 @@ def _check_values(e: dict, label: str, where: str, known: dict) -> None:
     if not math.isfinite(target) or target < 0:
         raise bad(f"target must be a finite number ≥ 0 (got {e['target']!r})", "target",
                   "give the standard's figure in its unit")  # fmt: skip
-    if e["metric"] in _SHARE_METRICS and target > 1:
+    if (e["metric"] in _SHARE_METRICS or e["metric"] == "supply_ratio") and target > 1:
         raise bad(f"a share must be within 0–1 (got {e['target']!r})", "target",
                   f"{target:g} looks like a percentage: write {target / 100:g} for {target:g} %"
                   if target <= 100 else "write the share as a fraction, e.g. 0.9")  # fmt: skip
