@@ -50,6 +50,13 @@ def test_user_file(tmp_path):
         (GOOD.replace("per = 1000", "per = 0"), "per must be a finite number > 0"),
         (GOOD.replace('"clinic"', '"elder_care"'), "unknown category 'elder_care'"),
         (
+            GOOD.replace("supply_per_capita", "supply_ratio").replace("target = 8", "target = 0.5"),
+            "supply_ratio needs numerator",
+        ),
+        (GOOD.replace("supply_per_capita", "built_since"), "built_since needs since_year"),
+        (GOOD.replace("supply_per_capita", "proposals_compliant"), "proposals_compliant needs of"),
+        (GOOD + 'subtypes = ["daycare"]\n', "unknown subtypes ['daycare'] for clinic"),
+        (
             GOOD.replace(
                 'metric = "supply_per_capita"', 'metric = "share_within"\ndistance_m = 300'
             ).replace("target = 8", "target = 90"),

@@ -130,6 +130,17 @@ class Standard:
 
 #: Comparisons a target may use: the value must be at least (>=) or at most (<=) the target.
 COMPARISONS = (">=", "<=")
+#: Per metric: the field it needs, whether a value will do, and how to give it.
+_METRIC_FIELDS = {
+    "supply_share": ("flag", bool, 'name the boolean facility attribute, e.g. flag = "inclusive"'),
+    "supply_ratio": ("numerator", lambda v: v in SUPPLIES,
+                     'one of the supplies, e.g. numerator = "nursing_beds" with supply = "beds"'),
+    "proposals_compliant": ("of", bool, "name the standard each proposal must pass, e.g. "
+                            'of = "elderly_land_per_resident"'),
+    "built_since": ("since_year", lambda v: isinstance(v, int) and not isinstance(v, bool),
+                    "give the first year that counts, e.g. since_year = 2021"),
+    "share_within": ("distance_m", bool, "give the walking distance in metres"),
+}  # fmt: skip
 #: Metrics whose value is a share (0–1).
 _SHARE_METRICS = ("share_within", "supply_share", "areas_served")
 
@@ -238,46 +249,14 @@ def load_standards(
                 column="per_unit",
                 hint=f"use one of {', '.join(PER_UNITS)}",
             )
-        if e["metric"] == "supply_share" and not e.get("flag"):
+        need = _METRIC_FIELDS.get(e["metric"])
+        if need is not None and not need[1](e.get(need[0])):
             raise InputError(
-                "supply_share needs flag",
+                f"{e['metric']} needs {need[0]}",
                 file=label,
                 where=where,
-                column="flag",
-                hint='name the boolean facility attribute, e.g. flag = "inclusive"',
-            )
-        if e["metric"] == "supply_ratio" and e.get("numerator") not in SUPPLIES:
-            raise InputError(
-                f"supply_ratio needs numerator, one of {', '.join(SUPPLIES)}",
-                file=label,
-                where=where,
-                column="numerator",
-                hint='e.g. numerator = "nursing_beds" with supply = "beds"',
-            )
-        if e["metric"] == "proposals_compliant" and not e.get("of"):
-            raise InputError(
-                "proposals_compliant needs of",
-                file=label,
-                where=where,
-                column="of",
-                hint="name the standard each proposal must pass, e.g. "
-                'of = "elderly_land_per_resident"',
-            )
-        if e["metric"] == "built_since" and not isinstance(e.get("since_year"), int):
-            raise InputError(
-                "built_since needs since_year",
-                file=label,
-                where=where,
-                column="since_year",
-                hint="give the first year that counts, e.g. since_year = 2021",
-            )
-        if e["metric"] == "share_within" and not e.get("distance_m"):
-            raise InputError(
-                "share_within needs distance_m",
-                file=label,
-                where=where,
-                column="distance_m",
-                hint="give the walking distance in metres",
+                column=need[0],
+                hint=need[2],
             )
         cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
         out.append(Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))})))
