@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["InputError", "DataWarning", "format_rows", "check_number"]
+__all__ = ["InputError", "DataWarning", "format_rows", "check_number", "check_walk_options"]
 
 
 class DataWarning(UserWarning):
@@ -92,3 +92,17 @@ def check_number(value, option: str, *, minimum: float = 0.0, strict: bool = Tru
             hint=f"give a plain number {need}",
         )
     return x
+
+
+def check_walk_options(minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes):
+    """The walking options every analysis takes (coverage, review), each checked with
+    :func:`check_number`: ``(minutes, speed_kmh, max_snap_m, persons_per_household or None,
+    {category: minutes})``."""
+    pph = persons_per_household
+    return (
+        check_number(minutes, "--minutes"),
+        check_number(speed_kmh, "--speed"),
+        check_number(max_snap_m, "--max-snap"),
+        None if pph is None else check_number(pph, "--persons-per-household"),
+        {k: check_number(v, f"--threshold {k}") for k, v in (category_minutes or {}).items()},
+    )

@@ -14,7 +14,6 @@ its supply minus the load it receives (never below 0).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,7 @@ from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
-from hzspatial.errors import InputError, check_number, format_rows
+from hzspatial.errors import InputError, check_number, check_walk_options, format_rows
 from hzspatial.io import (
     FacilityInput,
     file_sha256,
@@ -267,17 +266,13 @@ def review_districts(
     extra_categories : sequence of str
         Category names accepted besides the built-in ones.
     """
-    minutes = check_number(minutes, "--minutes")
-    speed_kmh = check_number(speed_kmh, "--speed")
-    max_snap_m = check_number(max_snap_m, "--max-snap")
-    if persons_per_household is not None:
-        persons_per_household = check_number(persons_per_household, "--persons-per-household")
+    minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
+        minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
+    )
     if residents is not None:
         residents = check_number(residents, "--proposal-population", strict=False)
     if households is not None:
         households = check_number(households, "--proposal-households", strict=False)
-    category_minutes = {k: check_number(v, f"--threshold {k}")
-                        for k, v in (category_minutes or {}).items()}  # fmt: skip
     pph = persons_per_household or default_persons_per_household()
     catalogue = load_standards(standards, extra_categories)
     stds = [s for s in catalogue if s.evaluated
@@ -287,9 +282,7 @@ def review_districts(
     props = read_proposals(districts, residents=residents, households=households,
                            persons_per_household=pph, crs=proposals_crs,
                            default_crs=crs_in)  # fmt: skip
-    items = [f if isinstance(f, FacilityInput) else FacilityInput(f) for f in facilities]
-    items = [dataclasses.replace(f, crs=f.crs if f.crs is not None else facilities_crs)
-             for f in items]  # fmt: skip
+    items = [FacilityInput.of(f, facilities_crs) for f in facilities]
     fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
     graph = (network if isinstance(network, WalkGraph)
              else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip

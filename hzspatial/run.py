@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,7 +26,7 @@ from hzspatial.categories import resolve_category
 from hzspatial.config import load
 from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.engine import EngineInput, compute, compute_tiled
-from hzspatial.errors import DataWarning, InputError, check_number
+from hzspatial.errors import DataWarning, InputError, check_number, check_walk_options
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.io import (
     FacilityInput,
@@ -324,22 +323,18 @@ def run_coverage(
     exclude_facilities : sequence of str
         Facility ids to leave out (what-if scenarios).
     """
-    minutes = check_number(minutes, "--minutes")
-    speed_kmh = check_number(speed_kmh, "--speed")
-    max_snap_m = check_number(max_snap_m, "--max-snap")
-    if persons_per_household is not None:
-        persons_per_household = check_number(persons_per_household, "--persons-per-household")
+    minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
+        minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
+    )
     if population_total is not None:
         population_total = check_number(population_total, "--population-total")
-    category_minutes = {k: check_number(v, f"--threshold {k}")
-                        for k, v in (category_minutes or {}).items()}  # fmt: skip
     extra = list(extra_categories)
     stds = load_standards(standards, extra)
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
-    items = [_facility_input(f, facilities_crs, category_map) for f in facilities]
+    items = [FacilityInput.of(f, facilities_crs, category_map) for f in facilities]
     if not items and not facilities_from_osm:
         raise InputError(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
@@ -677,17 +672,6 @@ def _read_all_facilities(items, crs_in, extra, osm_file) -> gpd.GeoDataFrame:
     fac = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
     fac.attrs["crs_in"] = used
     return fac
-
-
-def _facility_input(f, crs, category_map) -> FacilityInput:
-    """A FacilityInput, with the run's facility coordinate system and category map as
-    defaults for inputs that do not give their own."""
-    item = f if isinstance(f, FacilityInput) else FacilityInput(f)
-    return dataclasses.replace(
-        item,
-        crs=item.crs if item.crs is not None else crs,
-        category_map=item.category_map if item.category_map is not None else category_map,
-    )
 
 
 def _demand_frame(residents: gpd.GeoDataFrame, spread, crs) -> gpd.GeoDataFrame:

@@ -58,3 +58,17 @@ def demo_out(tmp_path_factory):
                           timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return out, proc
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """The hand-worked 2 km community of tests/test_population.py written as files:
+    streets.gpkg, community.geojson (residents and boundaries) and kg.csv (one kindergarten
+    in the south-west corner)."""
+    from test_population import X0, Y0, community, grid_streets, kindergarten_at
+
+    tmp = tmp_path_factory.mktemp("tiny")
+    grid_streets().to_file(tmp / "streets.gpkg")
+    community().to_file(tmp / "community.geojson")
+    kindergarten_at(X0, Y0).to_csv(tmp / "kg.csv", index=False)
+    return tmp

@@ -153,18 +153,6 @@ boundary_level = "district"
     assert s.category_map == {"综合医院": "hospital"} and s.network_crs is None
 
 
-@pytest.fixture(scope="module")
-def tiny_world(tmp_path_factory):
-    """The hand-worked 2 km community (tests/test_population.py) written as files."""
-    from test_population import X0, Y0, community, grid_streets, kindergarten_at
-
-    tmp = tmp_path_factory.mktemp("tiny")
-    grid_streets().to_file(tmp / "streets.gpkg")
-    community().to_file(tmp / "community.geojson")
-    kindergarten_at(X0, Y0).to_csv(tmp / "kg.csv", index=False)
-    return tmp
-
-
 def test_hostile_scenario_names_stay_inside_out_and_failures_stay_alone(tiny_world, tmp_path):
     from hzspatial.batch import run_batch
 

@@ -18,30 +18,19 @@ def digest(folder: Path, skip: Path | None = None) -> dict[str, str]:
             if p.is_file() and (skip is None or skip not in p.parents)}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from test_population import X0, Y0, community, grid_streets, kindergarten_at
-
-    tmp = tmp_path_factory.mktemp("world")
-    grid_streets().to_file(tmp / "streets.gpkg")
-    community().to_file(tmp / "community.geojson")
-    kindergarten_at(X0, Y0).to_csv(tmp / "kg.csv", index=False)
-    return tmp
-
-
 @pytest.mark.parametrize("bad", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
-def test_cli_over_the_hostile_corpus(bad, world, tmp_path, monkeypatch, capsys):
+def test_cli_over_the_hostile_corpus(bad, tiny_world, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my_notes.txt").write_text("the user's own file")
     corpus_before = digest(CORPUS)
-    args = {"facilities": str(world / "kg.csv"), "population": str(world / "community.geojson"),
-            "standards": "hanzhong"}  # fmt: skip
+    args = {"facilities": str(tiny_world / "kg.csv"),
+            "population": str(tiny_world / "community.geojson"), "standards": "hanzhong"}  # fmt: skip
     args[bad.parent.name] = str(bad)
     out = tmp_path / "out"
-    rc = main(["coverage", "--network", str(world / "streets.gpkg"),
+    rc = main(["coverage", "--network", str(tiny_world / "streets.gpkg"),
                "--facilities", args["facilities"], "--category", "kindergarten",
                "--population", args["population"], "--boundaries",
-               str(world / "community.geojson"), "--standards", args["standards"],
+               str(tiny_world / "community.geojson"), "--standards", args["standards"],
                "--no-standards-check", "--out", str(out), "--quiet"])  # fmt: skip
     err = capsys.readouterr().err
     assert rc in (0, 2), err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -329,6 +329,17 @@ class FacilityInput:
     category_map: Mapping[str, str] | None = None
     sheet: str | int | None = None
     header_row: int | None = None
+
+    @classmethod
+    def of(cls, item, crs=None, category_map=None) -> FacilityInput:
+        """``item`` (a FacilityInput, path or frame) with a run's facility coordinate system
+        and category map as defaults for what it does not give itself."""
+        item = item if isinstance(item, FacilityInput) else cls(item)
+        return replace(
+            item,
+            crs=item.crs if item.crs is not None else crs,
+            category_map=item.category_map if item.category_map is not None else category_map,
+        )
 
 
 def read_facility_inputs(
