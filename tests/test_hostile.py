@@ -23,8 +23,11 @@ def test_cli_over_the_hostile_corpus(bad, tiny_world, tmp_path, monkeypatch, cap
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my_notes.txt").write_text("the user's own file")
     corpus_before = digest(CORPUS)
-    args = {"facilities": str(tiny_world / "kg.csv"),
-            "population": str(tiny_world / "community.geojson"), "standards": "hanzhong"}  # fmt: skip
+    args = {
+        "facilities": str(tiny_world / "kg.csv"),
+        "population": str(tiny_world / "community.geojson"),
+        "standards": "hanzhong",
+    }
     args[bad.parent.name] = str(bad)
     out = tmp_path / "out"
     rc = main(["coverage", "--network", str(tiny_world / "streets.gpkg"),
