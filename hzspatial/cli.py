@@ -76,6 +76,58 @@ def _out_dir(args: argparse.Namespace, default: Path) -> Path:
     return prepare_out_dir(default if args.out is None else args.out, overwrite=args.overwrite)
 
 
+def _input_options(p: argparse.ArgumentParser) -> None:
+    """How facility files are read and walked to: the same in coverage and review."""
+    p.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        help="category of all rows of the matching --facilities file (one per file, in order); "
+        "may be a new category name",
+    )
+    p.add_argument(
+        "--extra-category",
+        action="append",
+        default=[],
+        help="accept this new category name in facility category columns; repeatable",
+    )
+    p.add_argument(
+        "--columns",
+        default=None,
+        help="explicit column mapping for the facility files, e.g. "
+        "'name=设施名称,lon=X,lat=Y,category=分类'",
+    )
+    p.add_argument(
+        "--category-map",
+        default=None,
+        metavar="TYPE=CATEGORY,…",
+        help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic' (matched "
+        "from a type path's most specific part, before the built-in aliases)",
+    )
+    p.add_argument("--sheet", default=None, help="XLSX sheet name of the table inputs")
+    p.add_argument(
+        "--header-row",
+        type=int,
+        default=None,
+        help="row number of the header in the table inputs (as Excel shows it; default: found "
+        "below any title rows)",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="CATEGORY=MINUTES",
+        help="a category's own walking threshold, e.g. kindergarten=4.5 (300 m at 4 km/h); "
+        "repeatable",
+    )
+    p.add_argument(
+        "--max-snap",
+        type=float,
+        default=300.0,
+        help="metres: points farther from every street are not connected to it (300)",
+    )
+
+
 def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
     p.add_argument(
         "--crs-in",
@@ -148,19 +200,6 @@ def _parser() -> argparse.ArgumentParser:
         help="persons in the area, for --residents-from-osm",
     )
     cov.add_argument(
-        "--category",
-        action="append",
-        default=[],
-        help="category of all rows of the matching --facilities file (one per file, in order); "
-        "may be a new category name",
-    )
-    cov.add_argument(
-        "--extra-category",
-        action="append",
-        default=[],
-        help="accept this new category name in facility category columns; repeatable",
-    )
-    cov.add_argument(
         "--population",
         type=Path,
         help="residents: polygons/points with population or households (community polygons "
@@ -170,18 +209,13 @@ def _parser() -> argparse.ArgumentParser:
         "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
     )
     cov.add_argument(
-        "--columns",
-        default=None,
-        help="explicit column mapping for the facility files, e.g. "
-        "'name=设施名称,lon=X,lat=Y,category=分类'",
-    )
-    cov.add_argument(
         "--persons-per-household",
         type=float,
         default=None,
         help="when residents are given as households (default: 2020 census, 2.46)",
     )
     _crs_options(cov, ("network", "population", "boundaries", "buildings"))
+    _input_options(cov)
     cov.add_argument(
         "--facilities-crs",
         action="append",
@@ -203,38 +237,9 @@ def _parser() -> argparse.ArgumentParser:
         "community, 街道名称/乡镇 → street, else district)",
     )
     cov.add_argument(
-        "--category-map",
-        default=None,
-        metavar="TYPE=CATEGORY,…",
-        help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic' (matched "
-        "from a type path's most specific part, before the built-in aliases)",
-    )
-    cov.add_argument("--sheet", default=None, help="XLSX sheet name of the table inputs")
-    cov.add_argument(
-        "--header-row",
-        type=int,
-        default=None,
-        help="row number of the header in the table inputs (as Excel shows it; default: found "
-        "below any title rows)",
-    )
-    cov.add_argument(
-        "--threshold",
-        action="append",
-        default=[],
-        metavar="CATEGORY=MINUTES",
-        help="a category's own walking threshold, e.g. kindergarten=4.5 (300 m at 4 km/h); "
-        "repeatable",
-    )
-    cov.add_argument(
         "--no-standards-check",
         action="store_true",
         help="report coverage for categories that have no standard instead of stopping",
-    )
-    cov.add_argument(
-        "--max-snap",
-        type=float,
-        default=300.0,
-        help="metres: points farther from every street are excluded with a warning (300)",
     )
     _common(cov)
     rev = sub.add_parser(
@@ -273,12 +278,6 @@ def _parser() -> argparse.ArgumentParser:
         help="existing facility file; repeatable",
     )
     rev.add_argument(
-        "--category",
-        action="append",
-        default=[],
-        help="category of the matching --facilities file (one per file)",
-    )
-    rev.add_argument(
         "--population",
         "--residents",
         dest="residents",
@@ -286,35 +285,8 @@ def _parser() -> argparse.ArgumentParser:
         help="existing residents (polygons/points with population or households, as in "
         "coverage), for the spare capacity of existing facilities",
     )
-    rev.add_argument(
-        "--columns",
-        default=None,
-        help="explicit column mapping for the facility files, e.g. 'name=设施名称,lon=X,lat=Y'",
-    )
-    rev.add_argument(
-        "--extra-category",
-        action="append",
-        default=[],
-        help="accept this new category name in facility category columns; repeatable",
-    )
-    rev.add_argument(
-        "--category-map",
-        default=None,
-        metavar="TYPE=CATEGORY,…",
-        help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic'",
-    )
-    rev.add_argument(
-        "--max-snap",
-        type=float,
-        default=300.0,
-        help="metres: boundary points and facilities farther from every street are not "
-        "connected (300)",
-    )
     rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
-    rev.add_argument("--threshold", action="append", default=[], metavar="CATEGORY=MINUTES",
-                     help="a category's own walking threshold, e.g. kindergarten=4.5 "
-                     "(300 m at 4 km/h); repeatable")  # fmt: skip
     rev.add_argument(
         "--persons-per-household",
         type=float,
@@ -325,6 +297,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip
     _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
+    _input_options(rev)
     _out_options(rev, "maps/review")
     rev.add_argument("--minutes", type=float, default=15.0,
                      help="walking threshold in minutes (default 15)")  # fmt: skip
@@ -661,7 +634,8 @@ def _review_run(args, district, network, facilities, residents, cats):
     mapping = _parse_mapping(args.columns)
     cmap = _parse_mapping(args.category_map, "--category-map", "TYPE=CATEGORY")
     return review_districts(
-        district, network, [FacilityInput(f, c, mapping, None, cmap) for f, c in
+        district, network, [FacilityInput(f, c, mapping, None, cmap, args.sheet, args.header_row)
+                            for f, c in
                             zip(facilities, cats or [None] * len(facilities), strict=True)],
         residents_file=residents, boundaries=args.boundaries, residents=args.proposal_population,
         households=args.proposal_households, streets=args.streets, minutes=args.minutes,
