@@ -542,6 +542,14 @@ def test_workbook_with_data_on_several_sheets(tmp_path):
     f = read_facilities(tmp_path / "kg.xlsx")
     assert len(f) == 34 and f["name"].str.startswith("南郑区").sum() == 14
     assert len(read_facilities(tmp_path / "kg.xlsx", sheet="南郑区")) == 14
+    odd = wb.create_sheet("勉县")  # data under headers hzspatial does not know: said, not dropped
+    odd.append(["园名", "X坐标", "Y坐标"])
+    for i in range(5):
+        odd.append([f"勉县幼儿园{i}", 106.7, 33.15])
+    wb.save(tmp_path / "kg_odd.xlsx")
+    with pytest.warns(DataWarning, match="勉县 hold rows but no header"):
+        assert len(read_facilities(tmp_path / "kg_odd.xlsx")) == 34
+    del wb["勉县"]
     ws = wb["南郑区"]
     ws.cell(1, 5, "学位数")
     wb.save(tmp_path / "kg2.xlsx")

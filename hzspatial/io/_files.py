@@ -144,19 +144,25 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFram
     """Every sheet of a workbook that holds a table: one sheet as it is; several with the
     same columns joined (rows numbered ``sheet:row``); different columns → name them."""
     names = _sheet_names(p)
-    tables, skipped = {}, []
+    tables, skipped, unread = {}, [], []
     for name in names:
         raw = pd.read_excel(p, sheet_name=name, dtype=str, header=None, engine="openpyxl")
         df = _with_header(raw, header_row, known, f"{p} [{name}]", strict=True)
         if df is None or df.dropna(how="all").empty:
             skipped.append(name)
+            if len(raw.dropna(how="all")) > 3:  # rows of data, but no header hzspatial knows
+                unread.append(name)
         else:
             tables[name] = df
     if not tables:
         raise InputError(f"no sheet holds a table with known column names (sheets: "
                          f"{', '.join(names)})", file=str(p),
                          hint="check the header row, or pass --sheet and --header-row")  # fmt: skip
-    if skipped and len(names) > 1:
+    if unread and tables:
+        warnings.warn(f"{p}: sheet(s) {', '.join(unread)} hold rows but no header with known "
+                      "column names and are not read — pass --sheet and --columns to read one",
+                      DataWarning, stacklevel=4)  # fmt: skip
+    elif skipped and len(names) > 1:
         logger.info("%s: sheet(s) %s skipped (no table with known column names)", p,
                     ", ".join(skipped))  # fmt: skip
     if len(tables) == 1:
