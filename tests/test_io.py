@@ -483,6 +483,10 @@ def test_csv_title_line_and_forced_header_row(tmp_path):
     assert f["category"].tolist() == ["elderly_care"]
     g = read_facilities(write(tmp_path, "t.csv", text), header_row=2)
     assert g["name"].tolist() == ["颐养院"]
+    # a header-less first data row above the detected header is said, not dropped in silence
+    odd = "院甲,养老院,107.02,33.07\n名称,类别,经度,纬度\n颐养院,养老院,107.03,33.07\n"
+    with pytest.warns(DataWarning, match=r"rows above it that look like data.*row 1"):
+        read_facilities(write(tmp_path, "o.csv", odd))
 
 
 @pytest.mark.parametrize(

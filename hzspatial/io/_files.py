@@ -132,6 +132,13 @@ def _with_header(
                 return None
             head = int(raw.dropna(how="all").index[0])
     if head > 1:
+        above = raw.loc[: head - 1].notna().sum(axis=1)
+        width = int(raw.loc[head].notna().sum())
+        if (above >= max(width, 2)).any():  # a full row above the header is data, not a title
+            warnings.warn(f"{label}: header found on row {head}; rows above it that look like "
+                          f"data are not read ({format_rows(above.index[above >= max(width, 2)])})"
+                          " — pass --header-row if the header is elsewhere", DataWarning,
+                          stacklevel=4)  # fmt: skip
         logger.info("%s: header on row %d (rows above it skipped as titles)", label, head)
     cols = [str(c).strip() if isinstance(c, str) else f"column {j + 1}"
             for j, c in enumerate(raw.loc[head])]  # fmt: skip
