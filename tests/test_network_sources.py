@@ -292,3 +292,19 @@ def test_centerline_layer_skips_bad_features_and_unwalkable_highways(tmp_path):
     assert "1 features with a NaN or infinite coordinate skipped" in text
     assert "1 features without geometry skipped" in text and "not lines" in text
     assert g.edge_length.sum() == pytest.approx(800.0)  # the motorway is not walked
+
+
+def test_centerline_walk_filter_equals_the_osm_way_filter():
+    """Every highway way of the Helsinki extract as a line with its tags in columns: the
+    vectorised centre-line filter keeps exactly the ways is_walkable keeps."""
+    import pandas as pd
+
+    from hzspatial.network.centerlines import _walkable_lines
+
+    ways = highway_ways()
+    frame = pd.DataFrame(list(ways.values()))
+    lines = [shapely.LineString([(i, 0), (i, 1)]) for i in range(len(frame))]
+    gdf = gpd.GeoDataFrame(frame, geometry=lines, crs=32635)
+    kept = _walkable_lines(gdf, "helsinki").index.to_numpy()
+    expected = np.flatnonzero([is_walkable(t) for t in ways.values()])
+    assert len(expected) > 1000 and (kept == expected).all()

@@ -28,7 +28,7 @@ from hzspatial.io import read_layer
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import clean_geometries, layer_to_wgs84, pick_crs
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
-from hzspatial.network.osm import is_walkable
+from hzspatial.network.osm import walk_filter
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
@@ -253,11 +253,15 @@ def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
     keep = usable & coords_ok & line
     cols = {str(c).lower(): c for c in gdf.columns}
     if "highway" in cols:
-        tag_cols = [c for c in gdf.columns if c != gdf.geometry.name]
-        tags = gdf[tag_cols].astype("string").to_dict("records")
-        walk = np.array([is_walkable(clean) if "highway" in clean else True
-                         for clean in ({str(k).lower(): v for k, v in t.items() if pd.notna(v)}
-                                       for t in tags)])  # fmt: skip
+        highway = gdf[cols["highway"]].astype("string").str.strip()
+        tagged = (highway.notna() & (highway != "")).to_numpy(dtype=bool)
+        excluded = np.zeros(len(gdf), dtype=bool)
+        for key, rx in walk_filter()[1]:  # the same rules as OSM ways, one column at a time
+            if key in cols:
+                values = gdf[cols[key]].astype("string")
+                excluded |= values.str.contains(rx.pattern, regex=True).fillna(False).to_numpy(
+                    dtype=bool)  # fmt: skip
+        walk = ~(tagged & excluded)
         dropped = keep & ~walk
         if dropped.any():
             logger.info("%s: %d lines not walkable by their highway tags (motorway, private "
