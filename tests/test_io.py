@@ -387,7 +387,8 @@ def test_baidu_export_is_bd09(tmp_path):
         f"u{i},诊所{i},医疗;诊所,{x:.7f},{y:.7f}\n"
         for i, (x, y) in enumerate(zip(blon, blat, strict=True))
     )
-    f = read_facilities(write(tmp_path, "baidu.csv", text))
+    with pytest.warns(DataWarning, match="Baidu.*read as BD09.*--facilities-crs wgs84"):
+        f = read_facilities(write(tmp_path, "baidu.csv", text))
     assert f.attrs["crs_in"] == "bd09" and set(f["category"]) == {"clinic"}
     assert np.all(crs.haversine_m(f.geometry.x, f.geometry.y, lon, lat) < 0.05)
     # declared WGS84 wins over the source's own system

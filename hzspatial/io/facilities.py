@@ -153,10 +153,11 @@ def read_facilities(
         said = crs_from_headers({found["lon"], found["lat"]}, df)
         if said is None and source is not None:
             said = source.crs
-            if crs is None:
-                logger.info("%s: %s (column %r): coordinates read as %s — declare "
-                            "--facilities-crs if they were converted", path_s, source.label,
-                            source.column, source.crs.upper())  # fmt: skip
+            if crs is None:  # a guess from the columns that moves points ~500 m: say so
+                warnings.warn(f"{path_s}: looks like an {source.label} (column "
+                              f"{source.column!r}): coordinates read as {source.crs.upper()} — "
+                              "declare --facilities-crs wgs84 if they were converted",
+                              DataWarning, stacklevel=2)  # fmt: skip
         used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
                          "facilities")  # fmt: skip
         points = points_from_table(df, found["lon"], found["lat"], used, path_s)
