@@ -22,6 +22,8 @@ __all__ = [
     "share_within",
     "supply_share",
     "two_step_fca",
+    "underserved_areas",
+    "underserved_table",
     "weighted_quantile",
 ]
 
@@ -303,3 +305,128 @@ def two_step_fca(
         ratio = np.where(served > 0, np.asarray(supply, dtype=float) / served, 0.0)
     access = np.bincount(di, weights=w * ratio[fj], minlength=len(pop))
     return ratio * per, access * per
+
+
+def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geometry:
+    """Union of demand geometries (metric CRS): polygons closed over 12 m street gaps,
+    points drawn as ``point_radius_m`` discs."""
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    is_point = shapely.get_type_id(geoms) == 0
+    grown = np.where(
+        is_point,
+        shapely.buffer(geoms, point_radius_m, quad_segs=4),
+        shapely.buffer(geoms, 12.0, join_style="mitre"),
+    )
+    return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
+
+
+def underserved_areas(
+    cells: np.ndarray,
+    points: np.ndarray,
+    people: np.ndarray,
+    district: np.ndarray,
+    category: str,
+    threshold_m: float,
+    kind: str,
+    reason: str,
+) -> list[dict]:
+    """Connected areas of underserved demand points per district, each with its residents.
+
+    Parameters
+    ----------
+    cells, points : arrays of geometries (metric CRS)
+        The demand points' cells (blocks, street pieces) and points.
+    people : array
+        Residents (persons) per demand point.
+    district : array
+        District id per demand point (None outside).
+    kind : {"no_facility", "below_standard"}
+        Why these residents are underserved.
+
+    Returns
+    -------
+    list of dict
+        ``category``, ``district_id``, ``kind``, ``residents``, ``locations``,
+        ``threshold_m``, ``reason`` and ``geometry`` (metric CRS) per area.
+    """
+    rows = []
+    for did in pd.unique(district):
+        sel = district == did if did is not None else pd.isna(district)
+        parts = shapely.get_parts(_dissolve(cells[sel]))
+        if len(parts) == 0:
+            continue
+        owner = np.full(int(sel.sum()), -1)
+        pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
+        owner[pi] = ai
+        res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
+                          minlength=len(parts))  # fmt: skip
+        cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
+        rows += [{"category": category, "district_id": did, "kind": kind, "residents": float(r),
+                  "locations": int(c), "threshold_m": threshold_m, "reason": reason,
+                  "geometry": part}
+                 for part, r, c in zip(parts, res, cnt, strict=True) if c]  # fmt: skip
+    return rows
+
+
+def underserved_table(
+    category: str,
+    area: np.ndarray,
+    people: np.ndarray,
+    far: np.ndarray,
+    short: np.ndarray,
+    missed: list[tuple[Standard, np.ndarray]],
+    areas: pd.DataFrame,
+) -> pd.DataFrame:
+    """Underserved residents of one category per area, each resident counted once.
+
+    Parameters
+    ----------
+    category : str
+    area : array of int
+        Area index of each demand point (−1 outside every area).
+    people : array
+        Residents (persons) per demand point.
+    far : array of bool
+        Demand points with no facility within the threshold.
+    short : array of bool
+        Demand points within reach whose catchment falls below a per-capita standard
+        (disjoint from ``far``).
+    missed : list of (Standard, bool array)
+        Per catchment standard of the category, the demand points below it (a resident
+        below two standards is counted once in ``below_standard``).
+    areas : DataFrame
+        ``district_id`` and ``name`` of the areas, in index order.
+
+    Returns
+    -------
+    DataFrame
+        One row per area holding residents: ``category``, ``district_id``, ``name``,
+        ``residents_analysed``, ``underserved`` (= ``no_facility`` + ``below_standard``, never
+        more than the residents analysed), ``no_facility``, ``below_standard``,
+        ``underserved_share`` and ``below_<standard id>`` per standard.
+    """
+    if (far & short).any():
+        raise ValueError("a demand point cannot be both beyond reach and in reach")
+    n = len(areas)
+    inside = area >= 0
+    idx = area[inside]
+
+    def per_area(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(idx, weights=(people * mask)[inside], minlength=n)
+
+    total = per_area(np.ones(len(people), bool))
+    out = pd.DataFrame({
+        "category": category,
+        "district_id": areas["district_id"].to_numpy(),
+        "name": areas["name"].to_numpy(),
+        "residents_analysed": total,
+        "no_facility": per_area(far),
+        "below_standard": per_area(short),
+    })  # fmt: skip
+    out.insert(4, "underserved", out["no_facility"] + out["below_standard"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.insert(5, "underserved_share", np.where(total > 0, out["underserved"] / total, np.nan))
+    for std, low in missed:
+        out[f"below_{std.id}"] = per_area(low)
+    return out[total > 0].reset_index(drop=True)

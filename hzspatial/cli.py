@@ -450,6 +450,12 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
             print(f"  {'':42} 2SFCA: {_pct(st['share_residents_below_target'])} of residents "
                   f"have a catchment ratio below the target")  # fmt: skip
     print()
+    print("underserved residents (each counted once):")
+    for cat, u in s.get("underserved", {}).items():
+        print(f"  {_pad(s['categories'][cat]['label'], 36)} {_num(u['underserved']):>10} "
+              f"= {_num(u['no_facility'])} with no facility in reach + "
+              f"{_num(u['below_standard'])} in reach of a catchment below a standard")  # fmt: skip
+    print()
     for d in s["districts"]:
         census = (
             f"census 2020: {d['census_population']:,.0f}"

@@ -1,41 +1,49 @@
-"""One-page HTML report and XLSX tables of a coverage run (bilingual headings)."""
+"""The planner's report (``report.html`` laid out for A4, printed to ``report.pdf``) and the
+XLSX tables of a coverage run. Chinese first, English beside it.
+
+Page 1 says what was analysed and the key findings, in sentences generated from the numbers;
+then one section per category (static map, walking-distance distribution, coverage by area),
+the standards with their sources, and the method and provenance of every input.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
-import tomllib
-from functools import cache
-from importlib import resources
+import io
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from hzspatial.io.boundaries import LEVELS
 from hzspatial.io.writers import html_text, write_xlsx
+from hzspatial.labels import bilingual, fmt_number, fmt_target, gap_text, is_share, labels, pct
 
 if TYPE_CHECKING:
-    from hzspatial.run import CoverageResult
+    from hzspatial.results import CoverageResult
+    from hzspatial.standards import Standard
 
-__all__ = ["bilingual", "report_tables", "write_report_html", "write_tables_xlsx"]
+__all__ = [
+    "PdfJob",
+    "findings",
+    "report_tables",
+    "write_report_html",
+    "write_tables_xlsx",
+]
 
+logger = logging.getLogger(__name__)
 
-@cache
-def _labels() -> dict:
-    text = resources.files("hzspatial.config").joinpath("labels.toml").read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def bilingual(column: str) -> str:
-    """``"coverage_share"`` → ``"覆盖率 / Share covered"``; per-category columns keep a prefix."""
-    lab = _labels()
-    if column in lab["columns"]:
-        return lab["columns"][column]
-    for suffix, text in lab["suffixes"].items():
-        if column.endswith(suffix):
-            return f"{column[: -len(suffix)]} {text}"
-    return column
+#: Browsers that can print the report to PDF, tried in order ($HZSPATIAL_CHROMIUM first).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge")
 
 
 def report_tables(result: CoverageResult) -> dict[str, pd.DataFrame]:
@@ -48,12 +56,9 @@ def report_tables(result: CoverageResult) -> dict[str, pd.DataFrame]:
                           "median_distance_m": v["median_distance_m"],
                           "p90_distance_m": v["p90_distance_m"]}
                          for v in s["categories"].values()])  # fmt: skip
-    under = pd.DataFrame(result.underserved.drop(columns="geometry"))
-    if not under.empty:
-        under = (under.groupby(["category", "district_id"], as_index=False)
-                 [["residents", "locations"]].sum())  # fmt: skip
     fac = pd.DataFrame(result.facilities[["facility_id", "name", "category", "area_m2", "beds",
                                           "places", "district_id", "snapped"]])  # fmt: skip
+    under = result.underserved_table if result.underserved_table is not None else pd.DataFrame()
     return {
         "概要 summary": cats,
         area_sheet(result): result.districts,
@@ -77,77 +82,412 @@ def write_tables_xlsx(result: CoverageResult, path: str | Path) -> Path:
     return Path(path)
 
 
-def _table(df: pd.DataFrame, digits: int = 3) -> str:
-    def cell(v):
-        if isinstance(v, bool):
-            return "✔" if v else "✘"
-        if isinstance(v, float):
-            if v != v:
-                return "—"
-            if v == float("inf"):
-                return "unreachable"
-            return f"{v:,.{digits}f}" if abs(v) < 10 else f"{v:,.0f}"
-        return html_text("" if v is None else str(v))
-
-    head = "".join(f"<th>{html_text(bilingual(c))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>"
-                   for r in df.itertuples(index=False))  # fmt: skip
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+def _value_text(value: float, unit: str) -> tuple[str, str]:
+    if is_share(unit):
+        return pct(value), pct(value)
+    return fmt_number(value), fmt_number(value)
 
 
-def write_report_html(
-    result: CoverageResult, path: str | Path, map_html: str, png: Path | None = None
-) -> Path:
-    """Self-contained ``report.html``: tables, the interactive map (embedded), the static map,
-    standards with sources and verification status, gaps and data provenance."""
+def findings(result: CoverageResult) -> list[tuple[str, str]]:
+    """Key findings as (中文, English) sentences generated from the numbers: per area, each
+    category's share of residents within the threshold, then every standard's value, target,
+    met or not and the gap in the standard's own unit.
+
+    e.g. ``("汉台区：每万人拥有足球场地 0.524 块/万人，目标 1，未达标，尚缺 16 块", …)``.
+    """
     s = result.summary
-    t = report_tables(result)
-    zh, en, _ = LEVELS[s.get("boundary_level", "district")]
+    stds = {x.id: x for x in result.standards}
+    units_zh = labels()["units_zh"]
+    out = []
+    areas = [(d["adcode"], d["name"]) for d in s["districts"]]
+    for did, name in areas:
+        cov = next(d for d in s["districts"] if d["adcode"] == did)["coverage"]
+        parts_zh, parts_en = [], []
+        for cat, c in cov.items():
+            info = s["categories"][cat]
+            zh, en = _cat_names(info["label"])
+            parts_zh.append(f"{pct(c['coverage_share'], 0)} 的居民步行 "
+                            f"{info['threshold_minutes']:g} 分钟内可达{zh}")  # fmt: skip
+            parts_en.append(f"{pct(c['coverage_share'], 0)} within {info['threshold_m']:,.0f} m "
+                            f"of {en.lower()}")  # fmt: skip
+        out.append((f"{name}：" + "；".join(parts_zh) + "。",
+                    f"{name}: " + "; ".join(parts_en) + "."))  # fmt: skip
+        rows = result.ratios[(result.ratios["district_id"] == did) & result.ratios["value"].notna()]
+        for r in rows.to_dict("records"):
+            out.append(_standard_sentence(r, stds.get(r["standard"]), name, units_zh))
+    study = result.ratios[result.ratios["district_id"] == "study area"]
+    for r in study.to_dict("records"):
+        if r["value"] != r["value"] or r["metric"] == "built_since":
+            continue
+        if len(areas) > 1:
+            out.append(_standard_sentence(r, stds.get(r["standard"]), "全区 / study area",
+                                          units_zh))  # fmt: skip
+    return out
+
+
+def _cat_names(label: str) -> tuple[str, str]:
+    zh, _, en = label.partition(" / ")
+    return zh, en or zh
+
+
+def _standard_sentence(r: dict, std: Standard | None, area: str, units_zh: dict):
+    zh_label, en_label = _cat_names(r["label"])
+    unit = r["unit"]
+    vz, ve = _value_text(r["value"], unit)
+    tz = pct(r["target"], 0) if is_share(unit) else fmt_target(r["target"])
+    uz = "" if is_share(unit) else f" {units_zh.get(unit, unit)}"
+    ue = "" if is_share(unit) else f" {unit}"
+    area_zh, _, area_en = area.partition(" / ")
+    area_en = area_en or area_zh
+    if r["met"] is True:
+        return (f"{area_zh}：{zh_label} {vz}{uz}，规划目标 {tz}{uz}，达标。",
+                f"{area_en}: {en_label} {ve}{ue}, target {tz}{ue}: met.")  # fmt: skip
+    gap_zh, gap_en = gap_text(std, r["gap"]) if std is not None else (fmt_number(r["gap"]),) * 2
+    return (
+        f"{area_zh}：{zh_label} {vz}{uz}，规划目标 {tz}{uz}，未达标，尚缺 {gap_zh}。",
+        f"{area_en}: {en_label} {ve}{ue}, target {tz}{ue}: not met, {gap_en} short.",
+    )
+
+
+# --- charts --------------------------------------------------------------------------------
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _charts(result: CoverageResult, cat: str) -> str:
+    """Walking-distance distribution (share of residents within x metres, per area and the
+    whole study area, the threshold marked) beside coverage by area as bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hzspatial.maps.static import _rc
+
+    info = result.summary["categories"][cat]
+    limit = info["threshold_m"]
+    d = result.demand
+    dist = d[f"dist_{cat}_m"].to_numpy(dtype=float)
+    people = d["population"].to_numpy(dtype=float)
+    xs = np.linspace(0, 2 * limit, 121)
+    with plt.rc_context(_rc() | {"font.size": 7.5}):
+        fig, (a, b) = plt.subplots(1, 2, figsize=(6.3, 2.3), width_ratios=(1.25, 1))
+        groups = [("全区 / all", np.ones(len(d), bool))]
+        if len(result.districts) > 1:
+            groups += [(str(n), (d["district_id"] == i).to_numpy())
+                       for i, n in zip(result.districts["district_id"], result.districts["name"],
+                                       strict=True)]  # fmt: skip
+        for k, (name, sel) in enumerate(groups):
+            order = np.sort(dist[sel])
+            w = people[sel][np.argsort(dist[sel], kind="stable")]
+            cum = np.cumsum(w) / max(w.sum(), 1e-9)
+            share = np.interp(xs, order, cum, left=0.0) if len(order) else xs * 0
+            share[xs > order.max()] = cum[-1] if len(order) else 0
+            a.plot(xs, share * 100, lw=2 if k == 0 else 1, color="black" if k == 0 else None,
+                   label=name)  # fmt: skip
+        a.axvline(limit, color="#cb181d", ls="--", lw=1)
+        a.text(limit, 3, f" {limit:,.0f} m", color="#cb181d", fontsize=7)
+        a.set_xlabel("步行距离(米) / walking distance (m)")
+        a.set_ylabel("居民比例 / share of residents (%)")
+        a.set_ylim(0, 100)
+        a.set_xlim(0, 2 * limit)
+        a.grid(alpha=0.3)
+        a.legend(fontsize=6.5, frameon=False, loc="lower right")
+        names = list(result.districts["name"].astype(str))
+        shares = result.districts[f"{cat}_coverage_share"].to_numpy(dtype=float) * 100
+        y = np.arange(len(names))
+        b.barh(y, shares, color="#4d4d4d", height=0.6)
+        for yi, v in zip(y, shares, strict=True):
+            b.text(min(v, 88) + 1, yi, f"{v:.1f}%", va="center", fontsize=7)
+        b.set_yticks(y, names)
+        b.invert_yaxis()
+        b.set_xlim(0, 100)
+        b.set_xlabel(f"{limit:,.0f} m 内居民比例 / share within (%)")
+        b.grid(axis="x", alpha=0.3)
+        fig.tight_layout()
+        return _png(fig)
+
+
+# --- HTML ----------------------------------------------------------------------------------
+
+_CSS = """
+@page { size: A4; margin: 14mm 14mm 16mm 14mm; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif;
+       color: #222; font-size: 10pt; line-height: 1.45; margin: 0 auto; max-width: 182mm; }
+h1 { font-size: 17pt; margin: 0 0 4pt; } h1 small { display: block; font-size: 11pt;
+     color: #555; font-weight: normal; }
+h2 { font-size: 13pt; border-bottom: 1.5pt solid #333; padding-bottom: 2pt; margin-top: 12pt; }
+h3 { font-size: 11pt; margin: 10pt 0 4pt; }
+.en { color: #555; font-size: 8.5pt; }
+section.page { break-after: page; }
+section.page:last-child { break-after: auto; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 8.5pt;
+        margin: 4pt 0 8pt; }
+th, td { border: 0.5pt solid #bbb; padding: 2pt 4pt; vertical-align: top;
+         overflow-wrap: anywhere; }
+th { background: #eee; text-align: left; font-weight: 600; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+dl.facts { display: grid; grid-template-columns: 34mm 1fr; gap: 2pt 8pt; margin: 6pt 0; }
+dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
+ul.findings { padding-left: 14pt; margin: 4pt 0; } ul.findings li { margin-bottom: 3pt; }
+.met { color: #1a7f37; font-weight: 600; } .notmet { color: #c62828; font-weight: 600; }
+.badge { background: #fff3cd; border: 1pt solid #e0a800; padding: 4pt 8pt; font-weight: 600; }
+img { max-width: 100%; display: block; margin: 4pt auto; }
+code, .hash { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 7.5pt;
+              overflow-wrap: anywhere; }
+footer { color: #777; font-size: 8pt; margin-top: 10pt; }
+"""
+
+
+def _td(v, *, num: bool = False) -> str:
+    if isinstance(v, bool) or v is None and not num:
+        text = {True: "✔ 是 / yes", False: "✘ 否 / no", None: "—"}[v]
+        return f"<td>{text}</td>"
+    return f"<td class='n'>{html_text(v)}</td>" if num else f"<td>{html_text(v)}</td>"
+
+
+def _table(head: list[str], rows: list[list[str]], widths: list[int] | None = None,
+           numeric: set[int] = frozenset()) -> str:  # fmt: skip
+    cols = ""
+    if widths:
+        cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>"
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(
+        f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
+        + "</tr>" for r in rows)  # fmt: skip
+    return f"<table>{cols}<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _met(v) -> str:
+    if v is True:
+        return "<span class='met'>达标 / met</span>"
+    if v is False:
+        return "<span class='notmet'>未达标 / not met</span>"
+    return "无法判断 / cannot check"
+
+
+def _first_page(result: CoverageResult) -> str:
+    s = result.summary
+    level = s.get("boundary_level", "district")
+    zh_level, en_level, _ = LEVELS[level]
+    areas = "、".join(html_text(str(d["name"])) for d in s["districts"])
+    sources = "<br>".join(
+        f"{html_text(i['role'])}: {html_text(Path(i['path']).name)}"
+        + (" <b>(合成 / synthetic)</b>" if i.get("synthetic") else "")
+        for i in s["inputs"]
+    )
     badge = ""
     if result.synthetic:
-        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not "
-                 f"surveyed: {html_text(result.synthetic_note)}.</p>")  # fmt: skip
-    std = t["标准 standards"]
-    gap_cols = ["district", "label", "value", "target", "unit", "gap", "verified"]
-    gaps = std[std["met"].eq(False)][gap_cols] if not std.empty else pd.DataFrame()
-    png_tag = ""
-    if png is not None and Path(png).is_file():
-        b64 = base64.b64encode(Path(png).read_bytes()).decode()
-        png_tag = f"<img alt='static map' src='data:image/png;base64,{b64}' style='width:100%'>"
-    inputs = "".join(f"<li>{html_text(i['role'])}: <code>{html_text(i['path'])}</code> "
-                     f"<small>sha256 {html_text(i.get('sha256', '—')[:16])}…</small></li>"
-                     for i in s["inputs"])  # fmt: skip
-    labels = ", ".join(html_text(x) for x in s["data_labels"]) or "—"
+        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
+                 f"{html_text(result.synthetic_note)}. 结论仅用于演示 / Findings illustrate the "
+                 "tool only.</p>")  # fmt: skip
+    cats = "、".join(html_text(_cat_names(v["label"])[0]) for v in s["categories"].values())
+    items = "".join(f"<li>{html_text(zh)}<br><span class='en'>{html_text(en)}</span></li>"
+                    for zh, en in findings(result))  # fmt: skip
+    return f"""<section class="page">
+<h1>公共服务设施15分钟生活圈评估报告<small>15-minute walking access to public services — report</small></h1>
+{badge}
+<dl class="facts">
+<dt>分析范围 / Area</dt><dd>{areas} （{html_text(zh_level)} / {html_text(en_level)}）</dd>
+<dt>居民 / Residents</dt><dd>{s["population"]:,} 人 analysed</dd>
+<dt>设施类别 / Facilities</dt><dd>{cats}</dd>
+<dt>步行阈值 / Threshold</dt><dd>{s["threshold_minutes"]:g} 分钟 @ {s["speed_kmh"]:g} km/h =
+{s["threshold_m"]:,.0f} m 路网步行距离 / walking distance on the street network</dd>
+<dt>数据来源 / Data</dt><dd>{sources}</dd>
+</dl>
+<h2>主要结论 / Key findings</h2>
+<ul class="findings">{items}</ul>
+</section>"""  # noqa: E501
+
+
+def _category_section(result: CoverageResult, cat: str, scene) -> str:
+    from hzspatial.maps.static import category_png
+
+    info = result.summary["categories"][cat]
+    zh, en = _cat_names(info["label"])
+    img = base64.b64encode(category_png(result, cat, scene=scene)).decode()
+    chart = _charts(result, cat)
+    ut = result.underserved_table
+    mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
+    under = {r["district_id"]: r for r in mine.to_dict("records")}
+    rows = []
+    for r in result.districts.to_dict("records"):
+        u = under.get(r["district_id"], {})
+        rows.append([html_text(str(r["name"])), fmt_number(r["residents_analysed"]),
+                     fmt_number(r[f"{cat}_covered"]), pct(r[f"{cat}_coverage_share"]),
+                     fmt_number(r[f"{cat}_median_distance_m"]),
+                     fmt_number(u.get("no_facility")), fmt_number(u.get("below_standard")),
+                     str(r[f"{cat}_facilities"])])  # fmt: skip
+    head = ["区域 / Area", "居民 / Residents", "覆盖居民 / Covered", "覆盖率 / Share",
+            "中位步行距离 / Median walk (m)", "范围内无设施 / No facility in reach",
+            "可达但低于标准 / In reach, below standard", "设施数 / Facilities"]  # fmt: skip
+    return f"""<section class="page">
+<h2>{html_text(zh)} / {html_text(en)}</h2>
+<p>{info["facilities"]} 处设施 / facilities · 步行 {info["threshold_minutes"]:g} 分钟
+({info["threshold_m"]:,.0f} m) 内居民 {pct(info["coverage_share"])} / of residents within reach ·
+中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
+<img alt="{html_text(en)} map" src="data:image/png;base64,{img}" style="max-height:150mm">
+<img alt="{html_text(en)} distance distribution and coverage" src="data:image/png;base64,{chart}">
+{_table(head, rows, [16, 12, 12, 9, 12, 14, 15, 10], numeric={1, 2, 3, 4, 5, 6, 7})}
+<p class="en">服务不足居民每人只计一次 / each underserved resident is counted once: either no
+facility within {info["threshold_m"]:,.0f} m, or in reach of one whose catchment falls below a
+per-capita standard.</p>
+</section>"""
+
+
+def _standards_section(result: CoverageResult) -> str:
+    stds = {x.id: x for x in result.standards}
+    units_zh = labels()["units_zh"]
+    rows, notes = [], []
+    for sid, grp in result.ratios.groupby("standard", sort=False):
+        std = stds.get(sid)
+        first = grp.iloc[0]
+        flag = "" if first["verified"] else " <i>(未核实 / unverified)</i>"
+        notes.append(f"<li><b>{html_text(first['label'])}</b> — "
+                     f"{html_text(first['source'])}{flag}</li>")  # fmt: skip
+        for r in grp.to_dict("records"):
+            unit = r["unit"]
+            value = pct(r["value"]) if is_share(unit) else fmt_number(r["value"])
+            target = pct(r["target"], 0) if is_share(unit) else fmt_target(r["target"])
+            gap = "—"
+            if r["met"] is False and std is not None and r["gap"] == r["gap"]:
+                gap = " / ".join(dict.fromkeys(gap_text(std, r["gap"])))
+            note = r.get("note") or ""
+            rows.append([html_text(_cat_names(r["label"])[0]), html_text(str(r["district"])),
+                         value, target,
+                         html_text(f"{units_zh.get(unit, unit)} / {unit}"), _met(r["met"]),
+                         html_text(gap), "✔" if r["verified"] else "✘",
+                         html_text(note)])  # fmt: skip
+    head = ["指标 / Indicator", "区域 / Area", "现状 / Value", "目标 / Target", "单位 / Unit",
+            "结果 / Result", "缺口 / Gap", "核实 / Verified", "说明 / Note"]  # fmt: skip
+    return f"""<section class="page">
+<h2>标准达标情况 / Standards: value, target and gap</h2>
+{_table(head, rows, [15, 10, 8, 7, 13, 10, 11, 6, 20], numeric={2, 3})}
+<h3>来源 / Sources</h3><ol class="en">{"".join(notes)}</ol>
+<p class="en">“核实 / Verified” ✘: the target was not read in the source text where hzspatial was
+built; check it before using it as a hard rule.</p>
+</section>"""
+
+
+def _versions() -> str:
+    names = ("numpy", "scipy", "shapely", "geopandas", "pyproj", "pandas", "folium", "matplotlib")
+    out = [f"Python {platform.python_version()}"]
+    for n in names:
+        try:
+            out.append(f"{n} {metadata.version(n)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return " · ".join(out)
+
+
+def _method_section(result: CoverageResult) -> str:
+    s = result.summary
+    rows = [[html_text(i["role"]), f"<code>{html_text(str(i['path']))}</code>",
+             html_text(str(i.get("crs") or "—")),
+             f"<span class='hash'>{html_text(i.get('sha256', '—'))}</span>",
+             html_text(", ".join(i.get("labels", [])) or "—")] for i in s["inputs"]]  # fmt: skip
+    thresholds = "；".join(
+        f"{html_text(_cat_names(v['label'])[0])} {v['threshold_minutes']:g} 分钟 = "
+        f"{v['threshold_m']:,.0f} m"
+        for v in s["categories"].values()
+    )
+    net = s["network"]
+    return f"""<section class="page">
+<h2>方法与数据来源 / Method and provenance</h2>
+<p>居民到最近设施的距离沿道路网络计算（点接入最近道路边，多源有界最短路径）；居民片区按其内部道路
+分布到居民点。阈值 / thresholds: {thresholds}（步速 / speed {s["speed_kmh"]:g} km/h）。</p>
+<p class="en">Distances are walked on the street network: each resident location and facility
+joins its nearest street edge, and bounded multi-source shortest paths give every resident the
+distance to the nearest facility of each category. Residents polygons are spread over their
+streets; per-capita standards are evaluated per area and, for catchment standards, with the
+two-step floating catchment method. Network: {net["nodes"]:,} nodes, {net["edges"]:,} edges,
+{net["length_km"]:,.1f} km ({html_text(net["crs"])}).</p>
+{
+        _table(
+            ["角色 / Role", "文件 / File", "坐标系 / CRS", "SHA-256", "标注 / Labels"],
+            rows,
+            [11, 25, 12, 32, 20],
+        )
+    }
+<p class="en">hzspatial {html_text(s["version"])} · {html_text(_versions())}</p>
+<footer>地图与报告 / Maps and report: hzspatial. OpenStreetMap data © OpenStreetMap
+contributors (ODbL) where used.</footer>
+</section>"""
+
+
+def write_report_html(result: CoverageResult, path: str | Path, png: Path | None = None) -> Path:
+    """``report.html``: a self-contained, A4-paged report (see the module docstring); the static
+    map ``png`` is not embedded again — each category's section draws its own panel."""
+    from hzspatial.maps.static import scene
+
+    sc = scene(result)
+    body = "".join([_first_page(result)]
+                   + [_category_section(result, c, sc) for c in result.summary["categories"]]
+                   + [_standards_section(result), _method_section(result)])  # fmt: skip
     doc = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>公共服务设施15分钟生活圈评估 / 15-minute facility coverage report</title>
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px;
-       max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 8px 0 20px; font-size: 13px; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 7px; text-align: right; }}
-th {{ background: #f2f2f2; }} td:first-child, th:first-child {{ text-align: left; }}
-.badge {{ background: #fff3cd; border: 1px solid #e0a800; padding: 6px 10px; font-weight: bold; }}
-iframe {{ width: 100%; height: 640px; border: 1px solid #999; }}
-</style></head><body>
-<h1>公共服务设施15分钟生活圈评估<br>
-<small>15-minute walking coverage of public services</small></h1>
-{badge}
-<p>步行 {s["threshold_minutes"]:g} 分钟 @ {s["speed_kmh"]:g} km/h = {s["threshold_m"]:.0f} m
-(路网距离 / network distance) · 居民 / residents: {s["population"]:,} ·
-hzspatial {html_text(s["version"])}</p>
-<h2>覆盖概要 / Coverage by facility category</h2>{_table(t["概要 summary"])}
-<h2>{zh}覆盖与人均指标 / Coverage and ratios by {en.lower()}</h2>{_table(t[area_sheet(result)])}
-<h2>标准达标情况 / Standards: met or not, with sources</h2>
-<p>“已核实 / Verified” ✘ = the target was not read in the source text where hzspatial was built;
-check it before using it as a hard rule.</p>{_table(std)}
-<h2>缺口 / Gaps to the standards</h2>{_table(gaps)}
-<h2>服务不足 / Residents without a facility within the threshold</h2>
-{_table(t["服务不足 underserved"])}
-<h2>交互地图 / Interactive map</h2>
-<iframe id="hz-map" srcdoc="{html.escape(map_html, quote=True)}"></iframe>
-<h2>静态地图 / Static map</h2>{png_tag}
-<h2>数据来源 / Data provenance</h2><p>Labels: {labels}</p><ul>{inputs}</ul>
-</body></html>"""
+<title>公共服务设施15分钟生活圈评估报告 / 15-minute walking access report</title>
+<style>{_CSS}</style></head><body>{body}</body></html>"""
     Path(path).write_text(doc, encoding="utf-8")
     return Path(path)
+
+
+# --- PDF -----------------------------------------------------------------------------------
+
+
+def find_browser() -> str | None:
+    """A Chromium-family browser to print PDFs with: ``$HZSPATIAL_CHROMIUM`` or the first of
+    :data:`BROWSERS` on the PATH."""
+    env = os.environ.get("HZSPATIAL_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    return next((p for b in BROWSERS if (p := shutil.which(b))), None)
+
+
+@dataclass
+class PdfJob:
+    """``report.pdf`` printed by headless Chromium in the background (it uses the second core
+    while the other outputs are written). :meth:`finish` waits and says whether it worked."""
+
+    proc: subprocess.Popen | None
+    pdf: Path
+    profile: str | None
+
+    @classmethod
+    def start(cls, html: Path, pdf: Path) -> PdfJob:
+        browser = find_browser()
+        if browser is None:
+            logger.info("report.pdf not written: no Chromium-family browser found (install "
+                        "chromium, or set HZSPATIAL_CHROMIUM)")  # fmt: skip
+            return cls(None, Path(pdf), None)
+        profile = tempfile.mkdtemp(prefix="hzspatial-chromium-")
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
+               "--no-first-run", "--disable-dev-shm-usage", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={Path(pdf).resolve()}",
+               Path(html).resolve().as_uri()]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return cls(proc, Path(pdf), profile)
+
+    def finish(self, timeout_s: float = 180.0) -> bool:
+        if self.proc is None:
+            return False
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+        ok = self.pdf.is_file() and self.pdf.stat().st_size > 0
+        if not ok:
+            self.pdf.unlink(missing_ok=True)
+            logger.warning("report.pdf not written: the browser did not print the report")
+        return ok

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,16 +37,14 @@ from hzspatial.io import (
     read_facility_inputs,
     read_layer,
     read_population,
-    staged_output,
-    write_json,
 )
 from hzspatial.io._columns import aliases, find_columns, source_labels
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
-from hzspatial.io.writers import html_text
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
 from hzspatial.network.datum import warn_datums
+from hzspatial.results import ReviewResult
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["ReviewResult", "review_districts", "read_proposals", "VERDICTS"]
@@ -158,48 +155,6 @@ def _loads(pairs: tuple[np.ndarray, np.ndarray], supply: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(reach_supply[di] > 0, supply[fj] / reach_supply[di], 0.0)
     return np.bincount(fj, weights=requirement[di] * share, minlength=len(supply))
-
-
-@dataclass(frozen=True)
-class ReviewResult:
-    """Everything a review produced (geo layers in WGS84).
-
-    Attributes
-    ----------
-    report : dict
-        The ``review.json`` contract: ``version``, ``threshold_minutes``, ``speed_kmh``,
-        ``data_labels``, ``inputs``, ``exit_code`` and ``proposals`` (see README).
-    proposals : GeoDataFrame
-        The proposed districts.
-    catchments : GeoDataFrame
-        Each proposal's walking catchment (``threshold_minutes`` from its boundary).
-    counted : GeoDataFrame
-        The existing facilities counted for each proposal, with distance and spare capacity.
-    """
-
-    report: dict
-    proposals: gpd.GeoDataFrame
-    catchments: gpd.GeoDataFrame
-    counted: gpd.GeoDataFrame
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every check passes, 1 when any fails or cannot be checked."""
-        return int(self.report["exit_code"])
-
-    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
-        """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html``, all or
-        nothing (a folder holding files hzspatial did not write needs ``overwrite``)."""
-        from hzspatial.maps.review_map import review_map
-
-        names = ["review.json", "review.html", "review.md", "map.html"]
-        m = review_map(self)
-        with staged_output(out_dir, overwrite=overwrite) as stage:
-            write_json(self.report, stage / "review.json")
-            (stage / "review.html").write_text(_html(self.report), encoding="utf-8")
-            (stage / "review.md").write_text(_markdown(self.report), encoding="utf-8")
-            (stage / "map.html").write_text(m.get_root().render(), encoding="utf-8")
-        return [Path(out_dir) / n for n in names]
 
 
 def review_districts(
@@ -498,19 +453,6 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     return out | {"verdict": "fail", "reason": reason, "shortfall": req - have}, used
 
 
-def _compliance_text(c: dict) -> str:
-    value = "—" if c["value"] is None else f"{c['value']:.0%}"
-    return (
-        f"{c['label']}: {value} of {c['proposals']} proposals (target {c['target']:.0%}; "
-        f"{c['source']})"
-    )
-
-
-def _compliance_html(report: dict) -> str:
-    return "".join(f"<p class='compliance'>{html_text(_compliance_text(c))}</p>"
-                   for c in report["compliance"])  # fmt: skip
-
-
 def _compliance(catalogue: list[Standard], rows: list[dict]) -> list[dict]:
     """Review-level standards (``proposals_compliant``): the share of the reviewed proposals
     that pass the standard each names — e.g. the plan's 100 % of new districts providing
@@ -554,115 +496,3 @@ def _supply_unit(std: Standard) -> str:
     return {"area_m2": "m²", "floor_area_m2": "m² floor area", "beds": "beds",
             "places": "places", "pitches": "pitches", "doctors": "doctors",
             "nurses": "nurses", "count": "facilities"}[std.supply]  # fmt: skip
-
-
-_VERDICT_ZH = {
-    "pass": "通过 / pass",
-    "fail": "不通过 / fail",
-    "cannot check": "无法判断 / cannot check",
-}
-
-
-def _fmt(v, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float | int):
-        return f"{v:,.{digits}f}"
-    return str(v)
-
-
-def _rows(p: dict) -> list[list[str]]:
-    out = []
-    for c in p["checks"]:
-        req = (
-            c["requirement"]
-            if isinstance(c["requirement"], str)
-            else f"{_fmt(c['requirement'], 1)} {c.get('requirement_unit', '')}"
-        )
-        short = (
-            ""
-            if c["shortfall"] in (None, 0.0)
-            else f"{_fmt(c['shortfall'], 1)} "
-            f"{c.get('requirement_unit', c.get('shortfall_unit', ''))}"
-        )
-        out.append([c["label"], req, _fmt(c["provided_on_site"]),
-                    _fmt(c.get("reachable_existing_supply")), _fmt(c.get("spare_capacity")),
-                    _VERDICT_ZH[c["verdict"]] + (f" ({c['reason']})" if c["reason"] else ""),
-                    short, "✔" if c["verified"] else "✘ unverified"])  # fmt: skip
-    return out
-
-
-_HEAD = [
-    "标准 / Standard",
-    "要求 / Requirement",
-    "自建 / On site",
-    "可达现有供给 / Reachable",
-    "剩余容量 / Spare",
-    "结论 / Verdict",
-    "缺口 / Shortfall",
-    "核实 / Verified",
-]
-
-
-def _markdown(report: dict) -> str:
-    lines = ["# 居住区公共服务设施审查 / Residential district review", ""]
-    if report["synthetic_inputs"]:
-        lines += [f"**合成演示数据 / SYNTHETIC DEMO DATA** — generated, not surveyed: "
-                  f"{', '.join(report['synthetic_inputs'])}.", ""]  # fmt: skip
-    lines += [f"- {_compliance_text(c)}" for c in report["compliance"]]
-    lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
-              f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
-              f"{report['version']}.", ""]  # fmt: skip
-    for p in report["proposals"]:
-        lines += [f"## {p['name']} ({p['proposal_id']}) — {_VERDICT_ZH[p['verdict']]}", "",
-                  f"Residents / 居民: {p['residents']:,.0f} ({p['residents_from']}); "
-                  f"area {p['area_m2'] / 1e4:,.1f} ha.", "",
-                  "| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]  # fmt: skip
-        lines += ["| " + " | ".join(r) + " |" for r in _rows(p)]
-        if p["not_assessed"]:
-            lines += ["", "Not assessed / 未评估: " + "; ".join(
-                f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])]  # fmt: skip
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _html(report: dict) -> str:
-    parts = []
-    for p in report["proposals"]:
-        head = "".join(f"<th>{html_text(h)}</th>" for h in _HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in r) + "</tr>"
-                       for r in _rows(p))  # fmt: skip
-        na = ""
-        if p["not_assessed"]:
-            na = (
-                "<p>未评估 / Not assessed: "
-                + html_text(
-                    "; ".join(f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])
-                )
-                + "</p>"
-            )
-        parts.append(
-            f"<section class='page'><h2>{html_text(str(p['name']))} "
-            f"({html_text(str(p['proposal_id']))}) — "
-            f"<span class='v-{p['verdict'].replace(' ', '-')}'>{_VERDICT_ZH[p['verdict']]}"
-            f"</span></h2><p>居民 / Residents: {p['residents']:,.0f} "
-            f"({html_text(p['residents_from'])}); 用地 / area "
-            f"{p['area_m2'] / 1e4:,.1f} ha</p><table><tr>{head}</tr>{body}</table>{na}</section>"
-        )
-    badge = ""
-    if report["synthetic_inputs"]:
-        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
-                 f"{html_text(', '.join(report['synthetic_inputs']))}</p>")  # fmt: skip
-    return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>居住区公共服务设施审查 / Residential district review</title>
-<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px}}
-table{{border-collapse:collapse;font-size:13px}}th,td{{border:1px solid #ccc;padding:3px 6px}}
-th{{background:#f2f2f2}}.v-pass{{color:#1a7f37}}.v-fail{{color:#c62828}}
-.v-cannot-check{{color:#a66300}}.badge{{background:#fff3cd;border:1px solid #e0a800;padding:6px}}
-.page{{page-break-after:always;margin-bottom:32px}}</style></head><body>
-<h1>居住区公共服务设施审查<br><small>Residential district review</small></h1>{badge}
-<p>步行 {report["threshold_minutes"]:g} 分钟 @ {report["speed_kmh"]:g} km/h =
-{report["threshold_m"]:.0f} m · hzspatial {html_text(report["version"])}</p>
-{_compliance_html(report)}{"".join(parts)}</body></html>"""

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,10 +37,6 @@ from hzspatial.io import (
     read_buildings,
     read_facility_inputs,
     read_population,
-    staged_output,
-    write_csv,
-    write_geojson,
-    write_json,
 )
 from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
@@ -46,116 +44,12 @@ from hzspatial.io.osm import read_osm_facilities, read_osm_residents
 from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network
 from hzspatial.network.datum import warn_datums
 from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
-from hzspatial.standards import Standard, load_standards
+from hzspatial.results import CoverageResult, cov_column
+from hzspatial.standards import load_standards
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
 
 logger = logging.getLogger(__name__)
-
-
-def cov_column(category: str, minutes: float) -> str:
-    """Output column name for coverage, e.g. ``cov_kindergarten_15min``."""
-    return f"cov_{category}_{minutes:g}min"
-
-
-@dataclass(frozen=True)
-class CoverageResult:
-    """Everything a coverage run produced. Geo layers are in WGS84 (EPSG:4326).
-
-    Attributes
-    ----------
-    summary : dict
-        The ``summary.json`` contract (see README).
-    demand : GeoDataFrame
-        Demand points (WGS84): a residents point, or a point along the streets of a residents
-        polygon (``area_id`` = the polygon's id, ``placed`` = street / grid / polygon /
-        point) with its share of the ``population``; ``district_id``, and per category
-        ``dist_<category>_m`` (walking metres, inf = unreachable), ``nearest_<category>``
-        (facility id) and ``cov_<category>_<T>min`` (bool).
-    facilities : GeoDataFrame
-        Facilities with ``snapped`` and ``district_id``.
-    catchments : GeoDataFrame
-        One street-following walking catchment per facility.
-    underserved : GeoDataFrame
-        Dissolved areas per category whose residents have no facility within the threshold.
-    districts : DataFrame
-        Coverage and ratios per district (``coverage_by_district.csv``).
-    ratios : DataFrame
-        Standards evaluated per district and for the whole study area (``ratios.csv``).
-    boundaries : GeoDataFrame
-        Area boundaries used (``attrs["level"]``: district, street or community).
-    residents : GeoDataFrame
-        The residents features as read (polygons or points, WGS84).
-    by_area : DataFrame
-        Per residents feature (community, block or point): residents analysed and, per
-        category, residents covered and share (``coverage_by_area.csv``).
-    """
-
-    summary: dict
-    demand: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    catchments: gpd.GeoDataFrame
-    underserved: gpd.GeoDataFrame
-    districts: pd.DataFrame
-    ratios: pd.DataFrame
-    boundaries: gpd.GeoDataFrame
-    standards: tuple[Standard, ...] = field(default=())
-    by_area: pd.DataFrame | None = None
-    residents: gpd.GeoDataFrame | None = None
-
-    @property
-    def synthetic(self) -> bool:
-        """True when any input actually used is labelled synthetic."""
-        return bool(self.summary["synthetic_inputs"])
-
-    @property
-    def synthetic_note(self) -> str:
-        """Which inputs are synthetic, e.g. ``"network (hanzhong_demo_streets.geojson)"``."""
-        return ", ".join(self.summary["synthetic_inputs"])
-
-    def write(
-        self,
-        out_dir: str | Path,
-        *,
-        basemap: str = "none",
-        tianditu_key: str | None = None,
-        overwrite: bool = False,
-        run_log: Sequence[str] | None = None,
-    ) -> list[Path]:
-        """Write all outputs into ``out_dir``, all or nothing; return their paths.
-
-        Files: ``summary.json``, ``coverage_by_district.csv``, ``coverage_by_area.csv``,
-        ``ratios.csv``, ``catchments.geojson``, ``underserved.geojson``, ``map.html``
-        (interactive, offline), ``map.png`` (static), ``report.html`` (self-contained),
-        ``tables.xlsx``, and ``run.log`` when ``run_log`` lines are given. A folder holding
-        files hzspatial did not write is refused unless ``overwrite``
-        (:func:`hzspatial.io.staged_output`).
-        """
-        from hzspatial.maps import coverage_map, coverage_png
-        from hzspatial.report import write_report_html, write_tables_xlsx
-
-        names = ["summary.json", "coverage_by_district.csv", "coverage_by_area.csv",
-                 "ratios.csv", "catchments.geojson", "underserved.geojson", "map.html",
-                 "map.png", "report.html", "tables.xlsx"]  # fmt: skip
-        logger.info("drawing the map")
-        fmap = coverage_map(self, basemap=basemap, tianditu_key=tianditu_key)
-        with staged_output(out_dir, overwrite=overwrite) as stage:
-            write_json(self.summary, stage / "summary.json")
-            write_csv(self.districts, stage / "coverage_by_district.csv")
-            write_csv(self.ratios, stage / "ratios.csv")
-            write_csv(self.by_area, stage / "coverage_by_area.csv")
-            write_geojson(self.catchments, stage / "catchments.geojson")
-            write_geojson(self.underserved, stage / "underserved.geojson")
-            map_html = fmap.get_root().render()
-            (stage / "map.html").write_text(map_html, encoding="utf-8")
-            logger.info("writing map.png, report.html and tables.xlsx")
-            png = coverage_png(self, stage / "map.png")
-            write_report_html(self, stage / "report.html", map_html, png)
-            write_tables_xlsx(self, stage / "tables.xlsx")
-            if run_log is not None:
-                (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
-                names.append("run.log")
-        return [Path(out_dir) / n for n in names]
 
 
 def demo_inputs() -> dict:
@@ -167,50 +61,6 @@ def demo_inputs() -> dict:
         "population": p["population"],
         "boundaries": p["boundaries"],
     }
-
-
-def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geometry:
-    """Union of demand geometries (metric CRS): polygons closed over 12 m street gaps,
-    points drawn as ``point_radius_m`` discs."""
-    if len(geoms) == 0:
-        return shapely.Polygon()
-    is_point = shapely.get_type_id(geoms) == 0
-    grown = np.where(
-        is_point,
-        shapely.buffer(geoms, point_radius_m, quad_segs=4),
-        shapely.buffer(geoms, 12.0, join_style="mitre"),
-    )
-    return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
-
-
-def _underserved_areas(geoms, points, people, district, category, limit, reason) -> list[dict]:
-    """Connected underserved areas per district, each with the residents inside it."""
-    rows = []
-    for did in pd.unique(district):
-        sel = district == did if did is not None else pd.isna(district)
-        parts = shapely.get_parts(_dissolve(geoms[sel]))
-        if len(parts) == 0:
-            continue
-        owner = np.full(int(sel.sum()), -1)
-        pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
-        owner[pi] = ai
-        res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
-                          minlength=len(parts))  # fmt: skip
-        cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
-        for part, r, c in zip(parts, res, cnt, strict=True):
-            if c:
-                rows.append(
-                    {
-                        "category": category,
-                        "district_id": did,
-                        "residents": float(r),
-                        "locations": int(c),
-                        "threshold_m": limit,
-                        "reason": reason,
-                        "geometry": part,
-                    }
-                )
-    return rows
 
 
 def run_coverage(
@@ -328,9 +178,85 @@ def run_coverage(
     )
     if population_total is not None:
         population_total = check_number(population_total, "--population-total")
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
     extra = list(extra_categories)
     stds = load_standards(standards, extra)
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
+    with clock("read"):
+        src = _load_inputs(
+            network, facilities, population, boundaries, extra,
+            facilities_from_osm=facilities_from_osm, residents_from_osm=residents_from_osm,
+            population_total=population_total, crs_in=crs_in, facilities_crs=facilities_crs,
+            population_crs=population_crs, boundaries_crs=boundaries_crs,
+            boundary_level=boundary_level, category_map=category_map,
+            persons_per_household=persons_per_household, exclude_facilities=exclude_facilities,
+        )  # fmt: skip
+    with clock("graph"):
+        graph = (network if isinstance(network, WalkGraph)
+                 else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
+    with clock("checks"):
+        _check_boundaries_cover(graph, src.boundaries, input_label(boundaries))
+        _check_datums(graph, src.facilities, src.facilities.attrs["crs_in"], src.residents,
+                      src.population_label, strict)  # fmt: skip
+        if area is not None:
+            src = _select_area(src, area, input_label(boundaries))
+        _check_overlaps(src.residents, src.population_label)
+    metres = ct.minutes_to_metres(minutes, speed_kmh)
+    logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
+    with clock("residents"):
+        dem = _place_demand(src, graph, buildings, buildings_crs, crs_in)
+    with clock("search"):
+        walk = _walk_limits(src.facilities, stds, extra, category_minutes, minutes, speed_kmh,
+                            require_standards, standards)  # fmt: skip
+        eng = _search(graph, src, dem, walk, stds, max_snap_m, tiles, submit)
+    with clock("catchments"):
+        people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
+        cat = _per_category(graph, src.facilities, dem, walk, eng, people, max_snap_m)
+    with clock("standards"):
+        pph = persons_per_household or default_persons_per_household()
+        ratios, access = _evaluate(stds, src, dem, walk, eng, cat, people, pph)
+    with clock("underserved"):
+        under, under_table = _underserved(stds, src.boundaries, dem, cat, access, people)
+    with clock("assemble"):
+        result = _assemble(
+            src, graph, dem, cat, ratios, under, under_table, people, stds,
+            minutes=minutes, speed_kmh=speed_kmh, metres=metres, pph=pph, network=network,
+            boundaries=boundaries, timings=timings,
+        )  # fmt: skip
+    return result
+
+
+class _Clock:
+    """``with clock("stage"):`` adds the seconds spent to ``timings["stage"]``."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t = time.perf_counter()
+        yield
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t
+
+
+@dataclass
+class _Inputs:
+    """Stage 1 — what was read: boundaries, facilities (WGS84, ``attrs["crs_in"]``), residents
+    features (WGS84) and the label naming the residents' source."""
+
+    boundaries: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    residents: gpd.GeoDataFrame
+    population_label: str
+    items: list[FacilityInput]
+
+
+def _load_inputs(network, facilities, population, boundaries, extra, *, facilities_from_osm,
+                 residents_from_osm, population_total, crs_in, facilities_crs, population_crs,
+                 boundaries_crs, boundary_level, category_map, persons_per_household,
+                 exclude_facilities) -> _Inputs:  # fmt: skip
+    """Read boundaries, facilities and residents, each in its own coordinate system."""
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
@@ -341,7 +267,6 @@ def run_coverage(
         )
     osm_file = _osm_source(network) if (facilities_from_osm or residents_from_osm) else None
     fac = _read_all_facilities(items, crs_in, extra, osm_file if facilities_from_osm else None)
-    fac_crs = fac.attrs["crs_in"]
     if exclude_facilities:
         unknown = sorted(set(exclude_facilities) - set(fac["facility_id"]))
         if unknown:
@@ -350,10 +275,13 @@ def run_coverage(
                 column="remove_facilities",
                 hint="use ids of the facility files",
             )
-        fac = fac[~fac["facility_id"].isin(list(exclude_facilities))].reset_index(drop=True)
+        keep = ~fac["facility_id"].isin(list(exclude_facilities))
+        crs_used = fac.attrs["crs_in"]
+        fac = fac[keep].reset_index(drop=True)
+        fac.attrs["crs_in"] = crs_used
     if residents_from_osm:
         pop = read_osm_residents(osm_file, population_total=population_total, boundaries=bnd)
-        population = f"{osm_file} (OpenStreetMap homes)"
+        label = f"{osm_file} (OpenStreetMap homes)"
         inside = shapely.contains_xy(shapely.buffer(study_area, 0), *shapely.get_coordinates(
             shapely.point_on_surface(pop.geometry.to_numpy())).T)  # fmt: skip
         if not inside.any():
@@ -367,43 +295,56 @@ def run_coverage(
         raise InputError("no residents given", column="--population",
                          hint="pass --population FILE, or --residents-from-osm")  # fmt: skip
     else:
-        pop = read_population(
-            population,
-            crs=population_crs,
-            default_crs=crs_in,
-            study_area=study_area,
-            persons_per_household=persons_per_household,
-        )
-    graph = (network if isinstance(network, WalkGraph)
-             else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
-    _check_boundaries_cover(graph, bnd, input_label(boundaries))
-    _check_datums(graph, fac, fac_crs, pop, input_label(population), strict)
-    if area is not None:
-        wanted = [str(a) for a in area]
-        missing = sorted(set(wanted) - set(bnd["district_id"]))
-        if missing:
-            raise InputError(
-                f"area district(s) {', '.join(missing)} not in the boundaries",
-                file=input_label(boundaries),
-                column="area",
-                hint=f"use ids of {', '.join(bnd['district_id'][:12])}",
-            )
-        bnd = bnd[bnd["district_id"].isin(wanted)].reset_index(drop=True)
-        inside = an.assign_to_areas(shapely.point_on_surface(pop.geometry.to_numpy()),
-                                    bnd.geometry.to_numpy()) >= 0  # fmt: skip
-        if not inside.any():
-            raise InputError(
-                "no residents inside the selected area",
-                column="area",
-                hint="check the district ids",
-            )
-        pop = pop[inside].reset_index(drop=True)
-    metres = ct.minutes_to_metres(minutes, speed_kmh)
-    logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
-    _check_overlaps(pop, input_label(population))
+        label = input_label(population)
+        pop = read_population(population, crs=population_crs, default_crs=crs_in,
+                              study_area=study_area,
+                              persons_per_household=persons_per_household)  # fmt: skip
+    return _Inputs(bnd, fac, pop, label, items)
 
-    residents = pop
-    fac_m = fac.to_crs(graph.crs)
+
+def _select_area(src: _Inputs, area: Sequence[str], label: str) -> _Inputs:
+    """Keep the districts ``area`` names and the residents inside them."""
+    bnd = src.boundaries
+    wanted = [str(a) for a in area]
+    missing = sorted(set(wanted) - set(bnd["district_id"]))
+    if missing:
+        raise InputError(
+            f"area district(s) {', '.join(missing)} not in the boundaries",
+            file=label,
+            column="area",
+            hint=f"use ids of {', '.join(bnd['district_id'][:12])}",
+        )
+    bnd = bnd[bnd["district_id"].isin(wanted)].reset_index(drop=True)
+    pop = src.residents
+    inside = an.assign_to_areas(shapely.point_on_surface(pop.geometry.to_numpy()),
+                                bnd.geometry.to_numpy()) >= 0  # fmt: skip
+    if not inside.any():
+        raise InputError("no residents inside the selected area", column="area",
+                         hint="check the district ids")  # fmt: skip
+    crs_used = pop.attrs.get("crs_in")
+    pop = pop[inside].reset_index(drop=True)
+    pop.attrs["crs_in"] = crs_used
+    return _Inputs(bnd, src.facilities, pop, src.population_label, src.items)
+
+
+@dataclass
+class _Demand:
+    """Stage 2 — residents placed on the network: one row per demand point (WGS84) with its
+    metric point and cell, and the area (district) index of each demand point and facility."""
+
+    frame: gpd.GeoDataFrame
+    points: np.ndarray
+    cells: np.ndarray
+    area: np.ndarray
+    facility_area: np.ndarray
+    facilities_m: gpd.GeoDataFrame
+    outside_facilities: int
+
+
+def _place_demand(src: _Inputs, graph: WalkGraph, buildings, buildings_crs, crs_in) -> _Demand:
+    """Spread residents polygons over their streets (or buildings) and assign demand points
+    and facilities to areas."""
+    pop, fac, bnd = src.residents, src.facilities, src.boundaries
     homes = (read_buildings(buildings, crs=buildings_crs, default_crs=crs_in).to_crs(graph.crs)
              if buildings is not None else None)  # fmt: skip
     spread = spread_residents(
@@ -418,15 +359,11 @@ def run_coverage(
                     len(np.unique(spread.owner[spreads])), int(spreads.sum()),
                     int((spread.how == "building").sum()), int((spread.how == "street").sum()),
                     PIECE_M, int((spread.how == "grid").sum()), GRID_M)  # fmt: skip
-    pop = _demand_frame(pop, spread, graph.crs)
-    demand_pts = spread.points
-    cells = spread.cells
-    bnd_m = bnd.to_crs(graph.crs)
-    areas = bnd_m.geometry.to_numpy()
-    area_of_demand = _with_edge_points(demand_pts, areas, an.assign_to_areas(demand_pts, areas))
-    pop["district_id"] = np.where(
-        area_of_demand >= 0, bnd["district_id"].to_numpy()[area_of_demand], None
-    )
+    frame = _demand_frame(pop, spread, graph.crs)
+    areas = bnd.to_crs(graph.crs).geometry.to_numpy()
+    area = _with_edge_points(spread.points, areas, an.assign_to_areas(spread.points, areas))
+    frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
+    fac_m = fac.to_crs(graph.crs)
     fac_pts = fac_m.geometry.to_numpy()
     fac_area = _with_edge_points(fac_pts, areas, an.assign_to_areas(fac_pts, areas),
                                  BOUNDARY_TOLERANCE_M)  # on the line: inside  # fmt: skip
@@ -435,7 +372,22 @@ def run_coverage(
     if outside:
         logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
                     "residents inside", outside)  # fmt: skip
+    return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside)
 
+
+@dataclass
+class _Walk:
+    """Categories in the run, their thresholds (minutes, metres) and subtype searches."""
+
+    categories: list[str]
+    minutes: dict[str, float]
+    limits: dict[str, float]
+    groups: dict[str, np.ndarray]
+
+
+def _walk_limits(fac, stds, extra, category_minutes, minutes, speed_kmh, require_standards,
+                 standards) -> _Walk:  # fmt: skip
+    """Thresholds per category, checked against the standards catalogue."""
     categories = list(dict.fromkeys(fac["category"]))
     known = known_categories(extra)
     thresholds = {}
@@ -469,32 +421,41 @@ def run_coverage(
         and (mask := ((fac["category"] == s.category)
                       & fac["subtype"].isin(list(s.subtypes))).to_numpy()).any()
     }  # fmt: skip
-    inp = EngineInput(graph, fac_m.geometry.to_numpy(), fac["category"].to_numpy(), demand_pts,
-                      limits, max_snap_m, groups=groups)  # fmt: skip
+    return _Walk(categories, cat_minutes, limits, groups)
+
+
+def _search(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, tiles, submit):
+    """Stage 3 — bounded multi-source searches: per category the nearest facility of every
+    demand point, pairs within the threshold and each facility's catchment."""
+    fac = src.facilities
+    inp = EngineInput(graph, dem.facilities_m.geometry.to_numpy(), fac["category"].to_numpy(),
+                      dem.points, walk.limits, max_snap_m, groups=walk.groups)  # fmt: skip
     if tiles is None:
         eng = compute(inp)
     elif tiles == "district":
+        areas = src.boundaries.to_crs(graph.crs).geometry.to_numpy()
         reach = [x.distance_m for x in stds if x.evaluated and x.distance_m]
-        buffer_m = max([*limits.values(), *reach, max_snap_m]) + 50.0
-        eng = compute_tiled(inp, areas, _nearest_area(demand_pts, areas, area_of_demand),
-                            _nearest_area(fac_m.geometry.to_numpy(), areas, fac_area), buffer_m,
-                            submit=submit)  # fmt: skip
+        buffer_m = max([*walk.limits.values(), *reach, max_snap_m]) + 50.0
+        eng = compute_tiled(inp, areas, _nearest_area(dem.points, areas, dem.area),
+                            _nearest_area(dem.facilities_m.geometry.to_numpy(), areas,
+                                          dem.facility_area), buffer_m, submit=submit)  # fmt: skip
     else:
         raise InputError(f"unknown tiling {tiles!r}", column="tiles", hint="use 'district'")
+    pop = dem.frame
     if not eng.demand_ok.any():
         raise InputError(
             f"no resident location lies within {max_snap_m:g} m of the network",
-            file=input_label(population),
+            file=src.population_label,
             hint="check that network and residents overlap and share a coordinate system",
         )
     if (~eng.demand_ok).any():
         ids = pop.loc[~eng.demand_ok, "demand_id"].astype(str).tolist()
         warnings.warn(
-            f"{input_label(population)}: {len(ids)} resident locations farther than "
+            f"{src.population_label}: {len(ids)} resident locations farther than "
             f"{max_snap_m:g} m from the network are excluded ({', '.join(ids[:8])}"
             f"{'…' if len(ids) > 8 else ''})",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     fac["snapped"] = eng.facility_ok
     if (~eng.facility_ok).any():
@@ -503,17 +464,29 @@ def run_coverage(
             f"{len(ids)} facilities farther than {max_snap_m:g} m from the network are "
             f"excluded: {', '.join(ids[:8])}{'…' if len(ids) > 8 else ''}",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return eng
 
-    people = pop["population"].to_numpy(dtype=float) * eng.demand_ok
-    pph = persons_per_household or default_persons_per_household()
-    cat_summary: dict[str, dict] = {}
-    catchment_frames, underserved_rows = [], []
-    pairs: dict[str, Pairs] = {}
-    for cat in categories:
+
+@dataclass
+class _PerCategory:
+    """Coverage per category: summary dicts, catchment polygons and pairs within reach."""
+
+    summary: dict[str, dict]
+    catchments: gpd.GeoDataFrame
+    pairs: dict[str, Pairs]
+
+
+def _per_category(graph, fac, dem: _Demand, walk: _Walk, eng, people, max_snap_m) -> _PerCategory:
+    """Distances, coverage columns and statistics per category; catchment polygons."""
+    pop = dem.frame
+    known = known_categories(list(walk.categories))
+    summary, frames, pairs = {}, [], {}
+    in_reach, served = np.zeros(len(fac)), np.zeros(len(fac))
+    for cat in walk.categories:
         sel = np.flatnonzero(fac["category"].to_numpy() == cat)
-        cat_min, limit = cat_minutes[cat], limits[cat]
+        cat_min, limit = walk.minutes[cat], walk.limits[cat]
         if not eng.facility_ok[sel].any():
             raise InputError(
                 f"no {cat} facility lies within {max_snap_m:g} m of the network",
@@ -522,71 +495,108 @@ def run_coverage(
                 hint="check the facilities' coordinates and --crs-in",
             )
         dist, which = eng.distance_m[cat], eng.nearest[cat]
-        covered = dist <= limit
         pop[f"dist_{cat}_m"] = dist
         pop[f"nearest_{cat}"] = np.where(
             which >= 0, fac["facility_id"].to_numpy()[np.maximum(which, 0)], None
         )
-        pop[cov_column(cat, cat_min)] = covered
-        stats = an.coverage_stats(dist, people, limit)
-        cat_summary[cat] = {
+        pop[cov_column(cat, cat_min)] = dist <= limit
+        summary[cat] = {
             "label": known[cat].label if cat in known else cat,
             "facilities": int(eng.facility_ok[sel].sum()),
             "threshold_minutes": cat_min,
             "threshold_m": limit,
-            **stats,
+            **an.coverage_stats(dist, people, limit),
         }
-        catchment_frames.append(ct.catchments_gdf(fac.iloc[sel], eng.catchments[sel], graph.crs,
-                                                  cat_min, limit))  # fmt: skip
+        frames.append(ct.catchments_gdf(fac.iloc[sel], eng.catchments[sel], graph.crs,
+                                        cat_min, limit))  # fmt: skip
         pairs[cat] = Pairs(*eng.pairs[cat], limit)
-        lacking = np.flatnonzero(~covered & (people > 0))
-        underserved_rows += _underserved_areas(
-            cells[lacking], demand_pts[lacking], people[lacking],
-            pop["district_id"].to_numpy()[lacking], cat, limit,
-            reason=f"no facility within {limit:.0f} m",
-        )  # fmt: skip
+        di, fj, _ = eng.pairs[cat]
+        in_reach += np.bincount(fj, weights=people[di], minlength=len(fac))
+        near = (which >= 0) & (dist <= limit)
+        served += np.bincount(which[near], weights=people[near], minlength=len(fac))
+    fac["residents_in_reach"] = in_reach
+    fac["residents_served"] = served
+    catchments = pd.concat(frames, ignore_index=True).to_crs(4326)
+    return _PerCategory(summary, catchments, pairs)
 
+
+def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCategory, people,
+              pph) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
+    """Stage 4 — the standards per area and for the study area, and 2SFCA accessibility per
+    demand point (added to the demand frame as ``access_<standard>``)."""
+    bnd, pop = src.boundaries, dem.frame
     logger.info("evaluating %d standards", len(stds))
     ev = evaluate_standards(stds, StandardsInput(
-        facilities=fac, facility_area=fac_area, area_ids=bnd["district_id"].to_numpy(),
-        area_names=bnd["name"].to_numpy(), demand_area=area_of_demand, people=people,
-        distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in categories}
-        | {k: eng.distance_m[k] for k in groups}, pairs=pairs,
+        facilities=src.facilities, facility_area=dem.facility_area,
+        area_ids=bnd["district_id"].to_numpy(), area_names=bnd["name"].to_numpy(),
+        demand_area=dem.area, people=people,
+        distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in walk.categories}
+        | {k: eng.distance_m[k] for k in walk.groups}, pairs=cat.pairs,
         persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
     ))  # fmt: skip
-    ratios = ev.ratios
     for sid, acc in ev.access.items():
-        std = next(x for x in stds if x.id == sid)
         pop[f"access_{sid}"] = acc
-        cat = std.category
-        low = np.flatnonzero((acc < std.target) & pop[cov_column(cat, cat_summary[cat][
-            "threshold_minutes"])].to_numpy() & (people > 0))  # fmt: skip
-        underserved_rows += _underserved_areas(
-            cells[low], demand_pts[low], people[low],
-            pop["district_id"].to_numpy()[low], cat, cat_summary[cat]["threshold_m"],
-            reason=f"catchment ratio below {std.id} ({std.target:g} {std.unit})",
-        )  # fmt: skip
+    return ev.ratios, ev.access
 
-    catchments = pd.concat(catchment_frames, ignore_index=True).to_crs(4326)
-    underserved = (
-        gpd.GeoDataFrame(underserved_rows, geometry="geometry", crs=graph.crs).to_crs(4326)
-        if underserved_rows
+
+def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
+    """Underserved residents per category, each counted once: the areas (layer) and the table
+    per category and area (:func:`hzspatial.analysis.underserved_table`)."""
+    pop = dem.frame
+    by_id = {s.id: s for s in stds}
+    rows, tables = [], []
+    for c, info in cat.summary.items():
+        covered = pop[cov_column(c, info["threshold_minutes"])].to_numpy()
+        short = np.zeros(len(pop), bool)
+        missed = []
+        for sid, acc in access.items():
+            std = by_id[sid]
+            if std.category == c:
+                low = covered & (acc < std.target)
+                short |= low
+                missed.append((std, low))
+        far = ~covered & (people > 0)
+        short &= people > 0
+        district = pop["district_id"].to_numpy()
+        rows += an.underserved_areas(dem.cells[far], dem.points[far], people[far],
+                                     district[far], c, info["threshold_m"], "no_facility",
+                                     f"no facility within {info['threshold_m']:.0f} m")  # fmt: skip
+        if short.any():
+            why = "in reach, catchment " + "; ".join(
+                f"{s.id} below {s.target:g} {s.unit}" for s, _ in missed
+            )
+            rows += an.underserved_areas(dem.cells[short], dem.points[short], people[short],
+                                         district[short], c, info["threshold_m"],
+                                         "below_standard", why)  # fmt: skip
+        tables.append(an.underserved_table(c, dem.area, people, far, short, missed, bnd))
+    layer = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=dem.facilities_m.crs).to_crs(4326)
+        if rows
         else gpd.GeoDataFrame(
-            {"category": [], "district_id": [], "residents": [], "reason": []},
+            {"category": [], "district_id": [], "kind": [], "residents": [], "reason": []},
             geometry=[], crs=4326,
         )
     )  # fmt: skip
-    districts = _district_table(bnd, pop, fac, people, categories, cat_summary, ratios)
-    _check_against_boundaries(districts, input_label(population))
+    return layer, pd.concat(tables, ignore_index=True)
 
+
+def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, under, under_table,
+              people, stds, *, minutes, speed_kmh, metres, pph, network, boundaries,
+              timings) -> CoverageResult:  # fmt: skip
+    """Stage 5 — tables, provenance and ``summary.json`` into a :class:`CoverageResult`."""
+    bnd, fac, pop, residents = src.boundaries, src.facilities, dem.frame, src.residents
+    categories = list(cat.summary)
+    districts = _district_table(bnd, pop, fac, people, categories, cat.summary, ratios)
+    _check_against_boundaries(districts, src.population_label)
+    fac_crs = fac.attrs["crs_in"]
     fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
     inputs = [
         {"role": "network", "path": input_label(network) if not isinstance(network, WalkGraph)
-         else "(graph object)", "labels": sorted(graph.labels)},
+         else "(graph object)", "labels": sorted(graph.labels), "crs": graph.crs.to_string()},
         *({"role": "facilities", "path": input_label(i.path),
            "labels": fac_labels.get(input_label(i.path), []),
-           "crs": fac_crs.get(input_label(i.path))} for i in items),
-        {"role": "population", "path": input_label(population),
+           "crs": fac_crs.get(input_label(i.path))} for i in src.items),
+        {"role": "population", "path": src.population_label,
          "labels": sorted({x for x in residents["source"] if x}),
          "crs": residents.attrs.get("crs_in")},
         {"role": "boundaries", "path": input_label(boundaries), "labels": [],
@@ -597,7 +607,7 @@ def run_coverage(
         if Path(i["path"]).is_file():
             i["sha256"] = file_sha256(i["path"])
     labels = sorted({x for i in inputs for x in i["labels"]})
-    by_area = _area_table(residents, pop, people, categories, cat_summary)
+    by_area = _area_table(residents, pop, people, categories, cat.summary)
     study = ratios[ratios["district_id"] == STUDY_AREA]
     summary = {
         "version": __version__,
@@ -614,32 +624,43 @@ def run_coverage(
             "dropped_nodes": graph.dropped_nodes,
             "dropped_length_km": graph.dropped_length_m / 1000,
         },
-        "categories": cat_summary,
+        "categories": cat.summary,
         "districts": [
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
         ],  # fmt: skip
         "standards": [_standard_summary(r) for r in study.to_dict("records")],
+        "underserved": _underserved_summary(under_table),
         "data_labels": labels,
         "synthetic_inputs": [
             f"{i['role']} ({Path(i['path']).name})" for i in inputs if i["synthetic"]
         ],
         "boundary_level": bnd.attrs.get("level", "district"),
-        "outside_facilities": outside,
+        "outside_facilities": dem.outside_facilities,
         "inputs": inputs,
     }
     return CoverageResult(
         summary=summary,
         demand=pop,
         facilities=fac,
-        catchments=catchments,
-        underserved=underserved,
+        catchments=cat.catchments,
+        underserved=under,
         districts=districts,
         ratios=ratios,
         boundaries=bnd,
         standards=tuple(stds),
         by_area=by_area,
         residents=residents,
+        underserved_table=under_table,
+        streets=gpd.GeoSeries(graph.edge_geometry, crs=graph.crs),
+        timings=timings,
     )
+
+
+def _underserved_summary(table: pd.DataFrame) -> dict:
+    """Per category, the study area's underserved residents, counted once, by reason."""
+    cols = ["underserved", "no_facility", "below_standard"]
+    total = table.groupby("category", sort=False)[cols].sum()
+    return {c: {k: float(v) for k, v in row.items()} for c, row in total.iterrows()}
 
 
 def _osm_source(network) -> str:

@@ -153,3 +153,26 @@ def test_supply_share_and_areas_served():
     r = an.areas_served(np.array([0, 0, 2]), np.array([10.0, 20.0, 0.0, 5.0]), every)
     assert r["value"].tolist()[:2] == [1.0, 0.0] and np.isnan(r["value"].iloc[2])
     assert r["met"].tolist()[:2] == [True, False]
+
+
+def test_underserved_table_counts_each_resident_once():
+    """Hand-worked: 4 demand points in 2 areas. Point 1 is below two standards at once, point 2
+    below one, point 3 has no facility in reach. Each is counted once in ``underserved``."""
+    area = np.array([0, 0, 1, 1])
+    people = np.array([100.0, 50.0, 30.0, 20.0])
+    far = np.array([False, False, True, False])
+    below_land = np.array([True, True, False, False])
+    below_beds = np.array([True, False, False, False])
+    short = below_land | below_beds
+    areas = pd.DataFrame({"district_id": ["A", "B"], "name": ["甲", "乙"]})
+    beds = Standard(id="beds", category="elderly_care", metric="supply_per_capita", target=43.5,
+                    unit="per 1,000", source="test", per=1000, supply="beds")  # fmt: skip
+    t = an.underserved_table("elderly_care", area, people, far, short,
+                             [(LAND, below_land), (beds, below_beds)], areas)  # fmt: skip
+    assert t["underserved"].tolist() == [150, 30]
+    assert t["no_facility"].tolist() == [0, 30] and t["below_standard"].tolist() == [150, 0]
+    assert t["below_land"].tolist() == [150, 0] and t["below_beds"].tolist() == [100, 0]
+    assert t["residents_analysed"].tolist() == [150, 50]
+    assert (t["underserved"] <= t["residents_analysed"]).all()
+    with pytest.raises(ValueError):
+        an.underserved_table("x", area, people, far, far, [], areas)

@@ -168,10 +168,24 @@ def test_share_within_and_gap(world):
 def test_underserved_areas(world):
     _, res = world
     u = res.underserved
-    far = u[u["reason"].str.startswith("no facility")]
+    far = u[u["kind"] == "no_facility"]
     assert far["residents"].sum() == 500 and set(far["district_id"]) == {"B"}
-    low = u[u["reason"].str.contains("catchment ratio below land")]
+    low = u[u["kind"] == "below_standard"]
     assert low["residents"].sum() == 2000 and set(low["district_id"]) == {"B"}
+    assert "land below 0.1" in low["reason"].iloc[0]
+
+
+def test_underserved_counted_once_per_category_and_area(world):
+    """H3/H4 (2,000 in B) are in reach but below the land standard, H5 (500) has no centre in
+    reach: B's 2,500 residents are all underserved once, A's none (the old table summed the
+    reasons' rows and could exceed the residents)."""
+    _, res = world
+    t = res.underserved_table.set_index(["category", "district_id"])
+    b = t.loc[("elderly_care", "B")]
+    assert (b["residents_analysed"], b["no_facility"], b["below_standard"]) == (2500, 500, 2000)
+    assert b["underserved"] == 2500 and b["underserved_share"] == 1.0
+    assert t.loc[("elderly_care", "A"), "underserved"] == 0
+    assert res.summary["underserved"]["elderly_care"]["underserved"] == 2500
 
 
 def test_category_without_standard_is_an_error(world, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from functools import cache
 from importlib import resources
@@ -19,15 +20,21 @@ from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.errors import InputError
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
+from hzspatial.labels import fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import embed_leaflet, metric_scale
+from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
-    from hzspatial.run import CoverageResult
+    from hzspatial.results import CoverageResult
 
 __all__ = ["coverage_map", "basemaps", "MET_COLOURS"]
 
-#: Simplification tolerance (metres) for display geometries.
-SIMPLIFY_M = 5.0
+#: Simplification tolerance (metres) for displayed catchments and areas.
+SIMPLIFY_M = 10.0
+#: Underserved areas (dissolved street blocks) are drawn simplified to this (metres).
+UNDERSERVED_SIMPLIFY_M = 15.0
+#: Holes smaller than this (m², a few street blocks) are filled in displayed catchments.
+FILL_HOLES_M2 = 40_000.0
 MET_COLOURS = {True: "#1a9850", False: "#d73027", None: "#bdbdbd"}
 
 
@@ -62,26 +69,53 @@ def safe_properties(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 class _Display:
-    """Prepares WGS84 layers for display: simplified, and shifted to GCJ-02 for Amap tiles."""
+    """Prepares WGS84 layers for display: simplified, small holes filled, coordinates rounded
+    to about 1 m, and shifted to GCJ-02 for Amap tiles. Display only: figures are unchanged."""
 
-    def __init__(self, datum: str):
+    def __init__(self, datum: str, crs=None):
         self.gcj = datum == "gcj02"
+        self.crs = crs
 
-    def gdf(self, gdf: gpd.GeoDataFrame, metres: float = SIMPLIFY_M) -> gpd.GeoDataFrame:
+    def gdf(self, gdf: gpd.GeoDataFrame, metres: float = SIMPLIFY_M,
+            fill_holes_m2: float = 0.0) -> gpd.GeoDataFrame:  # fmt: skip
         """Simplified, shifted when needed, and every text property made safe for the map's
         HTML and scripts (:func:`hzspatial.io.writers.html_text`)."""
         if gdf.empty:
             return gdf
-        utm = gdf.estimate_utm_crs()
-        out = safe_properties(gdf).to_crs(utm)
-        out["geometry"] = out.geometry.simplify(metres)
+        out = safe_properties(gdf).to_crs(self.crs or gdf.estimate_utm_crs())
+        geoms = shapely.simplify(out.geometry.to_numpy(), metres)
+        if fill_holes_m2 > 0:
+            geoms = _fill_holes(geoms, fill_holes_m2)
+        out["geometry"] = geoms
         out = out.to_crs(4326)
+        geoms = out.geometry.to_numpy()
         if self.gcj:
-            out["geometry"] = _crs.geometries_from_wgs84(out.geometry.to_numpy(), "gcj02")
-        return out
+            geoms = _crs.geometries_from_wgs84(geoms, "gcj02")
+        out["geometry"] = shapely.transform(geoms, lambda c: np.round(c, 5))
+        return out[~out.geometry.is_empty]
+
+    def data(self, gdf: gpd.GeoDataFrame, metres: float = SIMPLIFY_M,
+             fill_holes_m2: float = 0.0) -> dict:  # fmt: skip
+        """:meth:`gdf` as a GeoJSON dict without per-feature bounding boxes (smaller maps)."""
+        return json.loads(self.gdf(gdf, metres, fill_holes_m2).to_json(drop_id=True))
 
     def xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _crs.wgs84_to_gcj02(lon, lat) if self.gcj else (np.asarray(lon), np.asarray(lat))
+
+
+def _fill_holes(geoms: np.ndarray, max_m2: float) -> np.ndarray:
+    """Polygons with interior rings smaller than ``max_m2`` removed (street blocks inside a
+    catchment), for display."""
+    out = geoms.copy()
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty or shapely.get_type_id(g) not in (3, 6):
+            continue
+        parts = []
+        for poly in shapely.get_parts(g):
+            keep = [r for r in poly.interiors if shapely.area(shapely.Polygon(r)) >= max_m2]
+            parts.append(shapely.Polygon(poly.exterior, keep))
+        out[i] = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+    return out
 
 
 def coverage_map(
@@ -89,11 +123,16 @@ def coverage_map(
 ) -> folium.Map:
     """Build the coverage map.
 
-    Layers: district boundaries; a district choropleth per standard (met / not met, value
-    vs target); per facility category its walking catchments, its underserved areas shaded
-    by residents affected, and its facilities (popups: name, capacity, land area, catchment).
-    Layer control, scale bar, bilingual title and legend, and a "synthetic demo data" badge
-    when inputs are so labelled. Leaflet is embedded: the HTML renders with no network.
+    Layers, listed in a collapsed layer control: boundaries; without a basemap, the walking
+    network in faint grey; per standard a choropleth of the areas (met / not met; tooltip:
+    value, target, gap in the standard's unit); per category its walking catchments (its own
+    colour), the residents with no facility in reach (reds, shaded by residents per km²), those
+    in reach of a catchment below a per-capita standard (dashed dark red) and its facilities
+    (popups: name, capacity, residents in reach and served, supply per 1,000 in reach = the
+    2SFCA ratio). A panel carries the bilingual key, a zoom-to-area selector and the
+    synthetic-data badge; the scale is metric. Leaflet is embedded: the HTML renders with no
+    network. Display geometry is simplified (≈5 m, block holes in catchments filled,
+    coordinates to ≈1 m); the figures are not.
 
     Parameters
     ----------
@@ -118,7 +157,8 @@ def coverage_map(
             column="--basemap",
             hint="set the TIANDITU_KEY environment variable",
         )
-    show = _Display(bm["crs"])
+    utm = result.streets.crs if result.streets is not None else result.demand.estimate_utm_crs()
+    show = _Display(bm["crs"], utm)
     minx, miny, maxx, maxy = result.demand.total_bounds
     (x0, x1), (y0, y1) = show.xy(np.array([minx, maxx]), np.array([miny, maxy]))
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=False,
@@ -134,16 +174,21 @@ def coverage_map(
                 subdomains=bm.get("subdomains", "abc"), max_zoom=18, overlay=key != "url",
                 control=False,
             ).add_to(m)  # fmt: skip
+    if "url" not in bm and result.streets is not None:
+        _streets_layer(m, result, show)
 
     bnd = result.boundaries.copy()
     level = bnd.attrs.get("level", "district")
+    # boundaries are clipped to the analysed area (+1 km) so a county does not fill the map
+    bnd["geometry"] = shapely.intersection(bnd.geometry.to_numpy(), shapely.box(
+        minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01))  # fmt: skip
     bnd["population_text"] = [
         "人口未知 / population unknown" if p != p else f"{p:,.0f}" for p in bnd["population"]
     ]
     folium.GeoJson(
-        show.gdf(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
+        show.data(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
         name=f"{level_label(level)} 边界 / boundaries",
-        style_function=lambda _: {"color": "#555", "weight": 2, "fill": False, "dashArray": "6 4"},
+        style_function=lambda _: {"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
         tooltip=folium.GeoJsonTooltip(
             ["name", "district_id", "population_text"],
             aliases=[
@@ -156,12 +201,45 @@ def coverage_map(
     _standards_layers(m, result, show)
     _category_layers(m, result, show)
     _area_share_layers(m, result, show)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(result, bm)))
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend_html(result, bm, show, m.get_name())))
     m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-control-layers-expanded{font-size:11px;max-height:55vh;"
+        "<style>.leaflet-control-layers-expanded{font-size:11px;max-height:70vh;"
         "overflow-y:auto}</style>"))  # fmt: skip
     return m
+
+
+def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> None:
+    """The walking network as one faint grey polyline layer (no basemap: streets to read by),
+    shipped as integer steps of 1e-5° (≈1 m) decoded in the page — a third of GeoJSON's size."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    lines = shapely.line_merge(shapely.multilinestrings(result.streets.to_numpy()))
+    gdf = show.gdf(gpd.GeoDataFrame(geometry=[lines], crs=result.streets.crs), 3.0)
+    parts = shapely.get_parts(gdf.geometry.to_numpy())
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    q = np.round(coords * 1e5).astype(np.int64)
+    origin = q.min(axis=0)
+    q -= origin
+    step = np.diff(q, axis=0, prepend=q[:1])
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    step[first] = q[first]
+    chunks = np.split(step.ravel(), np.flatnonzero(first)[1:] * 2)
+    data = "[" + ",".join("[" + ",".join(map(str, c.tolist())) + "]" for c in chunks) + "]"
+    fg = folium.FeatureGroup(name="步行路网 / walking network", show=True)
+    el = MacroElement()
+    el._template = Template(
+        "{% macro script(this, kwargs) %}(function () {"
+        f"var o = [{int(origin[0])}, {int(origin[1])}], d = {data}, out = [];"
+        "d.forEach(function (a) { var x = 0, y = 0, pts = [];"
+        " for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1];"
+        " pts.push([(o[1] + y) / 1e5, (o[0] + x) / 1e5]); } out.push(pts); });"
+        f"L.polyline(out, {{color: '{STREET_GREY}', weight: 1, opacity: 0.8, interactive: false}})"
+        ".addTo({{ this._parent.get_name() }}); })();{% endmacro %}"
+    )  # fmt: skip
+    fg.add_child(el)
+    fg.add_to(m)
 
 
 def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
@@ -185,11 +263,38 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
         ]
         b["value_text"] = [f"{_fmt(v, '', 3)} vs {t:g} {u}" for v, t, u in
                            zip(b["value"], b["target"], b["unit"], strict=True)]  # fmt: skip
-        b["gap_text"] = [_fmt(g, "", 1) for g in b["gap"]]
+        std_obj = next((x for x in result.standards if x.id == std["standard"]), None)
+        b["gap_text"] = [
+            (
+                "—"
+                if g != g or m is not False
+                else " / ".join(dict.fromkeys(gap_text(std_obj, g)))
+                if std_obj is not None
+                else _fmt(g, "", 1)
+            )
+            for g, m in zip(b["gap"], b["met"], strict=True)
+        ]
+        b["value_text"] = [f"{fmt_number(v)} {u}" for v, u in
+                           zip(b["value"], b["unit"], strict=True)]  # fmt: skip
+        b["target_text"] = [f"{fmt_target(t)} {u}" for t, u in
+                            zip(b["target"], b["unit"], strict=True)]  # fmt: skip
         b["met_key"] = [None if x is None or x != x else bool(x) for x in b["met"]]
         unverified = "" if std["verified"] else " (未核实 / unverified)"
         folium.GeoJson(
-            show.gdf(b[["name", "met_text", "value_text", "gap_text", "met_key", "geometry"]], 20),
+            show.data(
+                b[
+                    [
+                        "name",
+                        "met_text",
+                        "value_text",
+                        "target_text",
+                        "gap_text",
+                        "met_key",
+                        "geometry",
+                    ]
+                ],
+                20,
+            ),
             name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
             show=False,
             style_function=lambda f: {
@@ -199,11 +304,12 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
                 "fillColor": MET_COLOURS[f["properties"]["met_key"]],
             },  # fmt: skip
             tooltip=folium.GeoJsonTooltip(
-                ["name", "met_text", "value_text", "gap_text"],
+                ["name", "met_text", "value_text", "target_text", "gap_text"],
                 aliases=[
-                    "区县 / District",
+                    "区域 / Area",
                     "结果 / Result",
-                    "数值 / Value vs target",
+                    "现状 / Value",
+                    "目标 / Target",
                     "缺口 / Gap",
                 ],
             ),  # fmt: skip
@@ -229,7 +335,7 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
         fg = folium.FeatureGroup(name=html_text(f"{c.label} — 片区覆盖率 / share covered per area"),
                                  show=False)  # fmt: skip
         folium.GeoJson(
-            show.gdf(gdf[["name", "residents", "share", "share_text", "geometry"]]),
+            show.data(gdf[["name", "residents", "share", "share_text", "geometry"]]),
             style_function=lambda f: {
                 "color": "#555",
                 "weight": 0.8,
@@ -251,81 +357,117 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
 
 
 def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
+    under_all = result.underserved.copy()
+    if len(under_all):
+        area_km2 = under_all.to_crs(show.crs or under_all.estimate_utm_crs()).area / 1e6
+        under_all["density"] = under_all["residents"] / np.maximum(area_km2, 1e-6)
+    far_all = under_all[under_all["kind"] == "no_facility"] if len(under_all) else under_all
+    top = float(far_all["density"].quantile(0.95)) if len(far_all) else 1.0
+    ramp = cm.LinearColormap(list(NO_FACILITY_RAMP), vmin=0, vmax=max(top, 1.0))
     first = True
-    under_all = result.underserved
-    scale = cm.LinearColormap(["#fee0d2", "#de2d26"],
-                              vmin=0, vmax=max(float(under_all["residents"].max()), 1.0)
-                              if len(under_all) else 1.0)  # fmt: skip
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
-        minutes = info["threshold_minutes"]
+        minutes, metres = info["threshold_minutes"], info["threshold_m"]
         catch = result.catchments[result.catchments["category"] == cat]
         fg = folium.FeatureGroup(
             name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
             show=first,
         )
         folium.GeoJson(
-            show.gdf(catch[["facility_id", "name", "area_m2", "geometry"]]),
+            show.data(catch[["name", "geometry"]].assign(area_m2=catch["area_m2"].round()),
+                      fill_holes_m2=FILL_HOLES_M2),
             style_function=lambda _, col=c.colour: {
-                "color": col,
-                "weight": 1,
-                "fillColor": col,
-                "fillOpacity": 0.12,
-            },  # fmt: skip
+                "color": col, "weight": 1, "fillColor": col, "fillOpacity": 0.18,
+            },
             tooltip=folium.GeoJsonTooltip(
-                ["name", "area_m2"], aliases=["设施 / Facility", "面积 / Area (m²)"]
+                ["name", "area_m2"], aliases=["设施 / Facility", "用地 / Land (m²)"]
             ),
-        ).add_to(fg)
+        ).add_to(fg)  # fmt: skip
         fg.add_to(m)
 
-        under = under_all[under_all["category"] == cat]
-        if not under.empty:
-            ug = folium.FeatureGroup(name=html_text(f"{c.label} — 服务不足 / underserved"),
-                                     show=first)  # fmt: skip
+        for kind, name in (
+            ("no_facility", f"{metres:,.0f} m 内无设施 / no facility within {metres:,.0f} m"),
+            ("below_standard", "可达但低于人均标准 / in reach, below standard"),
+        ):
+            under = under_all[(under_all["category"] == cat) & (under_all["kind"] == kind)] \
+                if len(under_all) else under_all  # fmt: skip
+            if under.empty:
+                continue
+            ug = folium.FeatureGroup(name=html_text(f"{c.label} — {name}"), show=first)
+            gdf = under[["district_id", "residents", "density", "geometry"]].copy()
+            gdf["residents_text"] = [f"{v:,.0f}" for v in gdf["residents"]]
+            gdf["density"] = gdf["density"].round(0)
+            gdf["density_text"] = [f"{v:,.0f}" for v in gdf["density"]]
+            style = _far_style(ramp) if kind == "no_facility" else _short_style
             folium.GeoJson(
-                show.gdf(under[["category", "district_id", "residents", "geometry"]]),
-                style_function=lambda f: {
-                    "color": "#a50f15",
-                    "weight": 0.5,
-                    "fillOpacity": 0.55,
-                    "fillColor": scale(f["properties"]["residents"]),
-                },  # fmt: skip
+                show.data(gdf[["district_id", "residents_text", "density_text", "density",
+                              "geometry"]], UNDERSERVED_SIMPLIFY_M, 10_000.0),
+                style_function=style,
                 tooltip=folium.GeoJsonTooltip(
-                    ["residents", "district_id"],
-                    aliases=["受影响居民 / Residents affected", "区县 / District"],
+                    ["residents_text", "density_text", "district_id"],
+                    aliases=[f"{name} — 居民 / residents", "居民每平方公里 / residents per km²",
+                             "区域 / Area"],
                 ),
-            ).add_to(ug)
+            ).add_to(ug)  # fmt: skip
             ug.add_to(m)
 
         fac = result.facilities[result.facilities["category"] == cat]
         mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
-        areas = dict(zip(catch["facility_id"], catch["area_m2"], strict=True))
         lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
-        for row, x, y in zip(fac.itertuples(), lon, lat, strict=True):
+        cap = c.capacity if c.capacity in fac.columns else None
+        for row, x, y in zip(fac.to_dict("records"), lon, lat, strict=True):
+            reach = row.get("residents_in_reach", np.nan)
+            supply = row.get(cap) if cap else None
+            ratio = (supply / reach * 1000 if supply is not None and supply == supply
+                     and reach and reach > 0 else None)  # fmt: skip
             popup = (
-                f"<b>{html_text(str(row.name))}</b><br>{html_text(c.label)}<br>"
-                f"用地 / land: {_fmt(row.area_m2, ' m²')}<br>"
-                f"床位 / beds: {_fmt(row.beds)} · 托位 / places: {_fmt(row.places)}<br>"
-                f"{minutes:g}分钟步行范围 / walk catchment: "
-                f"{_fmt(areas.get(row.facility_id, np.nan) / 1e6, ' km²', 2)}"
-                + ("" if row.snapped else "<br><i>未接入路网 / not on the network</i>")
-            )
+                f"<b>{html_text(str(row['name']))}</b><br>{html_text(c.label)}<br>"
+                f"用地 / land: {_fmt(row['area_m2'], ' m²')}<br>"
+                + (f"{_CAP_ZH.get(cap, cap)} / {cap}: {_fmt(supply)}<br>" if cap else "")
+                + f"{metres:,.0f} m 内居民 / residents in reach: {_fmt(reach)}<br>"
+                f"最近设施为本设施的居民 / residents served (nearest): "
+                f"{_fmt(row.get('residents_served'))}<br>"
+                + (f"每千名可达居民{_CAP_ZH.get(cap, cap)} / {cap} per 1,000 in reach (2SFCA): "
+                   f"{_fmt(ratio, '', 2)}" if cap else "")
+                + ("" if row["snapped"] else "<br><i>未接入路网 / not on the network</i>")
+            )  # fmt: skip
             folium.CircleMarker(
                 [y, x], radius=5, color="#222", weight=1, fill=True, fill_color=c.colour,
-                fill_opacity=0.95, popup=folium.Popup(popup, max_width=320),
-                tooltip=html_text(row.name),
+                fill_opacity=0.95, popup=folium.Popup(popup, max_width=340),
+                tooltip=html_text(str(row["name"])),
             ).add_to(mg)  # fmt: skip
         mg.add_to(m)
         first = False
 
 
-def _legend_html(result: CoverageResult, bm: dict) -> str:
+def _far_style(ramp):
+    """No facility in reach: reds by residents per km²."""
+
+    def style(f):
+        return {"color": "#67000d", "weight": 0.4, "fillOpacity": 0.6,
+                "fillColor": ramp(min(f["properties"]["density"], ramp.vmax))}  # fmt: skip
+
+    return style
+
+
+def _short_style(_):
+    """In reach, below a per-capita standard: dashed dark red outline, faint fill."""
+    return {"color": BELOW_STANDARD, "weight": 1.5, "dashArray": "4 3",
+            "fillColor": BELOW_STANDARD, "fillOpacity": 0.12}  # fmt: skip
+
+
+_CAP_ZH = {"beds": "床位", "places": "学位/托位", "pitches": "场地", "capacity": "容量"}
+
+
+def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str) -> str:
     s = result.summary
+    sw = "display:inline-block;width:11px;height:11px;vertical-align:middle;margin-right:3px"
     rows = "".join(
-        f"<tr><td><span style='display:inline-block;width:10px;height:10px;border-radius:5px;"
-        f"background:{_cat(cat).colour}'></span> {html_text(_cat(cat).label)}</td>"
-        f"<td style='text-align:right'>{info['threshold_m']:.0f} m</td>"
-        f"<td style='text-align:right'>{info['coverage_share'] * 100:.0f}%</td></tr>"
+        f"<tr><td><span style='{sw};border-radius:6px;border:1px solid #222;"
+        f"background:{_cat(cat).colour}'></span><span style='{sw};background:"
+        f"{tint(_cat(cat).colour)}'></span>{html_text(_cat(cat).label)}</td>"
+        f"<td style='text-align:right'>{info['threshold_m']:,.0f} m</td>"
+        f"<td style='text-align:right'>{info['coverage_share'] * 100:.1f}%</td></tr>"
         for cat, info in s["categories"].items()
     )
     badge = ""
@@ -337,23 +479,49 @@ def _legend_html(result: CoverageResult, bm: dict) -> str:
         )
     shift = ("<div>叠加图层已转换为GCJ-02 / overlays shifted to GCJ-02</div>"
              if bm["crs"] == "gcj02" else "")  # fmt: skip
+    ramp = f"linear-gradient(to right, {', '.join(NO_FACILITY_RAMP)})"
+    bnd = result.boundaries
+    b = bnd.geometry.bounds.to_numpy()
+    lon, lat = show.xy(b[:, [0, 2]].ravel(), b[:, [1, 3]].ravel())
+    areas = [{"name": str(n), "b": [[float(lat[2 * i]), float(lon[2 * i])],
+                                    [float(lat[2 * i + 1]), float(lon[2 * i + 1])]]}
+             for i, n in enumerate(bnd["name"])]  # fmt: skip
+    areas_js = json.dumps(areas, ensure_ascii=True).replace("<", "\\u003c")
     return (
-        "<div id='hz-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
-        "background:white;padding:8px 10px;border:1px solid #999;border-radius:4px;"
-        "font:12px sans-serif;max-width:340px'>"
-        "<div style='font-weight:bold;font-size:14px'>15分钟生活圈设施覆盖 / "
-        "15-minute walking coverage</div>"
+        "<details id='hz-legend' open style='position:fixed;bottom:34px;left:10px;z-index:9999;"
+        "background:rgba(255,255,255,.95);padding:6px 9px;border:1px solid #999;"
+        "border-radius:4px;font:12px sans-serif;max-width:330px;max-height:70vh;"
+        "overflow-y:auto'>"
+        "<summary style='font-weight:bold;font-size:13px;cursor:pointer'>15分钟生活圈设施覆盖 / "
+        "15-minute walking coverage</summary>"
         f"<div>步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h = "
-        f"{s['threshold_m']:.0f} m 路网距离 / network distance</div>"
+        f"{s['threshold_m']:,.0f} m 路网距离 / network distance</div>"
         f"<div>居民 / residents: {s['population']:,}</div>"
-        "<table style='width:100%;margin-top:4px'><tr><th style='text-align:left'>设施 / Facility"
-        "</th><th style='text-align:right'>步行 / walk</th>"
-        f"<th style='text-align:right'>覆盖 / Covered</th></tr>{rows}</table>"
-        "<div style='margin-top:4px'><span style='display:inline-block;width:10px;height:10px;"
-        "background:#de2d26;opacity:.7'></span> 服务不足 (颜色越深居民越多) / underserved "
-        "(darker = more residents)</div>"
-        f"<div><span style='display:inline-block;width:10px;height:10px;background:"
-        f"{MET_COLOURS[True]}'></span> 达标 / met &nbsp; <span style='display:inline-block;"
-        f"width:10px;height:10px;background:{MET_COLOURS[False]}'></span> 未达标 / not met</div>"
-        f"<div>底图 / basemap: {html_text(bm['label'])}</div>{shift}{badge}</div>"
+        "<table style='width:100%;margin-top:4px;border-collapse:collapse'><tr>"
+        "<th style='text-align:left'>设施·步行范围 / Facility·walk</th>"
+        "<th style='text-align:right'>步行 / walk</th>"
+        f"<th style='text-align:right'>覆盖 / covered</th></tr>{rows}</table>"
+        f"<div style='margin-top:4px'><span style='{sw};width:60px;background:{ramp}'></span>"
+        " 范围内无设施，按每平方公里居民着色 / no facility in reach, shaded by residents per km²"
+        "</div>"
+        f"<div><span style='{sw};border:2px dashed {BELOW_STANDARD};background:"
+        f"{tint(BELOW_STANDARD, 0.15)}'></span> 可达但所在服务范围低于人均标准 / in reach, "
+        "catchment below a per-capita standard</div>"
+        f"<div><span style='{sw};background:{MET_COLOURS[True]}'></span>达标 / met "
+        f"<span style='{sw};background:{MET_COLOURS[False]}'></span>未达标 / not met "
+        "(标准图层 / standard layers)</div>"
+        f"<div>底图 / basemap: {html_text(bm['label'])}</div>{shift}"
+        "<div style='margin-top:4px'>定位 / zoom to: <select id='hz-zoom'>"
+        "<option value=''>全部 / all</option></select></div>"
+        f"{badge}</details>"
+        "<script>window.addEventListener('load', function () {"
+        f"var areas = {areas_js}; var sel = document.getElementById('hz-zoom');"
+        "areas.forEach(function (a, i) { var o = document.createElement('option');"
+        " o.value = String(i); o.textContent = a.name; sel.appendChild(o); });"
+        f"var map = window['{map_name}']; var home = map.getBounds();"
+        "sel.addEventListener('change', function () { map.fitBounds(sel.value === '' ? home :"
+        " areas[Number(sel.value)].b); });"
+        "if (window.innerHeight < 800 || window.innerWidth < 1100) {"
+        " document.getElementById('hz-legend').open = false; }"
+        "});</script>"
     )

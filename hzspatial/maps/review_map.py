@@ -12,7 +12,7 @@ from hzspatial.maps.assets import embed_leaflet, metric_scale
 from hzspatial.maps.interactive import safe_properties
 
 if TYPE_CHECKING:
-    from hzspatial.review import ReviewResult
+    from hzspatial.results import ReviewResult
 
 __all__ = ["review_map"]
 

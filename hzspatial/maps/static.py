@@ -1,21 +1,42 @@
-"""Static PNG of coverage and underserved areas for printed reports (matplotlib)."""
+"""Static maps for print (matplotlib): ``map.png`` and one panel per category for the report.
+
+Each panel is drawn in the analysis' metric CRS from a handful of collections — streets as one
+line collection, residents as one polygon collection (or a raster of demand points when there
+are very many), catchments as one opaque tint (overlaps do not darken), underserved areas as
+one collection per reason — so drawing time does not grow with per-feature plotting calls.
+Every panel carries a bilingual title, key, scale bar and north arrow.
+"""
 
 from __future__ import annotations
 
+import io
 import math
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import shapely
+
 from hzspatial.categories import builtin_categories, user_category
+from hzspatial.maps.style import (
+    BELOW_STANDARD,
+    NO_FACILITY,
+    RESIDENTS_GREY,
+    STREET_GREY,
+    tint,
+)
 
 if TYPE_CHECKING:
-    from hzspatial.run import CoverageResult
+    from hzspatial.results import CoverageResult
 
-__all__ = ["coverage_png"]
+__all__ = ["category_png", "coverage_png"]
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC",
               "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
+#: Above this many residents features, residents are drawn as a raster of demand points.
+MAX_RESIDENT_POLYGONS = 30_000
 
 
 @cache
@@ -27,60 +48,272 @@ def _cjk_font() -> str | None:
     return next((f for f in _CJK_FONTS if f in names), None)
 
 
-def coverage_png(result: CoverageResult, path: str | Path, *, dpi: int = 110) -> Path:
-    """Draw one panel per category — catchments, underserved areas, facilities, district
-    boundaries — in the analysis' metric CRS, and save a PNG.
+def _paths(geoms: np.ndarray) -> list:
+    """Matplotlib paths of polygons (holes kept), one per polygon part."""
+    from matplotlib.path import Path as MPath
 
-    Titles are bilingual when a CJK font is installed, English otherwise.
+    polys = shapely.get_parts(geoms[~shapely.is_empty(geoms)])
+    polys = polys[np.isin(shapely.get_type_id(polys), (3,))]
+    out = []
+    for poly in polys:
+        rings = [np.asarray(poly.exterior.coords)] + [np.asarray(r.coords) for r in poly.interiors]
+        verts = np.concatenate(rings)
+        codes = np.full(len(verts), MPath.LINETO, dtype=np.uint8)
+        start = np.cumsum([0] + [len(r) for r in rings[:-1]])
+        codes[start] = MPath.MOVETO
+        codes[np.cumsum([len(r) for r in rings]) - 1] = MPath.CLOSEPOLY
+        out.append(MPath(verts, codes))
+    return out
+
+
+def _segments(lines: np.ndarray) -> list[np.ndarray]:
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    cuts = np.flatnonzero(np.diff(idx)) + 1
+    return np.split(coords, cuts)
+
+
+@dataclass
+class _Scene:
+    """Everything drawn, prepared once in the metric CRS."""
+
+    extent: tuple[float, float, float, float]
+    streets: list
+    residents: list | None
+    raster: tuple | None
+    boundary: list
+    crs: object
+
+
+def _scene(result: CoverageResult) -> _Scene:
+    utm = result.streets.crs if result.streets is not None else result.demand.estimate_utm_crs()
+    demand = result.demand.to_crs(utm)
+    x0, y0, x1, y1 = demand.total_bounds
+    pad = 0.03 * max(x1 - x0, y1 - y0, 200.0)
+    extent = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    box = shapely.box(*extent)
+    streets = []
+    if result.streets is not None:
+        s = result.streets.to_numpy()
+        streets = _segments(s[shapely.intersects(s, box)])
+    res = result.residents
+    polys = raster = None
+    if res is not None and np.isin(shapely.get_type_id(res.geometry.to_numpy()), (3, 6)).any():
+        if len(res) <= MAX_RESIDENT_POLYGONS:
+            polys = _paths(res.to_crs(utm).geometry.to_numpy())
+    if polys is None:
+        xy = shapely.get_coordinates(demand.geometry.to_numpy())
+        span = [[extent[0], extent[2]], [extent[1], extent[3]]]
+        h, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=300, range=span)
+        raster = (h.T > 0, (xe[0], xe[-1], ye[0], ye[-1]))
+    bnd = result.boundaries.to_crs(utm).geometry.to_numpy()
+    boundary = _segments(shapely.intersection(shapely.boundary(bnd), box))
+    return _Scene(extent, streets, polys, raster, boundary, utm)
+
+
+def _labels(cat: str):
+    c = builtin_categories().get(cat) or user_category(cat)
+    return c, (c.label if _cjk_font() else c.label_en)
+
+
+def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: bool) -> None:
+    from matplotlib.collections import LineCollection, PathCollection
+
+    zh = _cjk_font() is not None
+    c, label = _labels(cat)
+    info = result.summary["categories"][cat]
+    utm = scene.crs
+    x0, y0, x1, y1 = scene.extent
+    catch = result.catchments[result.catchments["category"] == cat].to_crs(utm)
+    ax.add_collection(PathCollection(_paths(catch.geometry.to_numpy()), facecolor=tint(c.colour),
+                                     edgecolor="none", zorder=1))  # fmt: skip
+    if scene.residents is not None:
+        ax.add_collection(PathCollection(scene.residents, facecolor=RESIDENTS_GREY, alpha=0.45,
+                                         edgecolor="none", zorder=2))  # fmt: skip
+    elif scene.raster is not None:
+        mask, ext = scene.raster
+        ax.imshow(np.where(mask, 0.5, np.nan), extent=ext, origin="lower", cmap="Greys",
+                  vmin=0, vmax=1, alpha=0.45, zorder=2, interpolation="nearest")  # fmt: skip
+    ax.add_collection(LineCollection(scene.streets, colors=STREET_GREY, linewidths=0.35,
+                                     zorder=3))  # fmt: skip
+    under = result.underserved
+    under = under[under["category"] == cat].to_crs(utm)
+    far = under[under["kind"] == "no_facility"]
+    short = under[under["kind"] == "below_standard"]
+    ax.add_collection(PathCollection(_paths(far.geometry.to_numpy()), facecolor=NO_FACILITY,
+                                     alpha=0.6, edgecolor="none", zorder=4))  # fmt: skip
+    ax.add_collection(PathCollection(_paths(short.geometry.to_numpy()), facecolor="none",
+                                     edgecolor=BELOW_STANDARD, hatch="////", linewidth=0,
+                                     zorder=5))  # fmt: skip
+    ax.add_collection(LineCollection(scene.boundary, colors="#333333", linewidths=1.0,
+                                     linestyles=(0, (5, 3)), zorder=6))  # fmt: skip
+    fac = result.facilities[result.facilities["category"] == cat].to_crs(utm)
+    ax.scatter(fac.geometry.x, fac.geometry.y, s=22, c=c.colour, edgecolors="black",
+               linewidths=0.6, zorder=7)  # fmt: skip
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    share = info["coverage_share"] * 100
+    metres = info["threshold_m"]
+    title = (f"{c.label_zh} {c.label_en}\n{metres:,.0f} m 内居民 {share:.1f}% / {share:.1f}% "
+             f"within {metres:,.0f} m" if zh
+             else f"{c.label_en}\n{share:.1f}% of residents within {metres:,.0f} m")  # fmt: skip
+    ax.set_title(title, fontsize=9)
+    _scale_bar(ax, scene.extent)
+    _north_arrow(ax)
+    if key:
+        _legend(ax, _key([cat], result), loc="upper center", bbox_to_anchor=(0.5, -0.01))
+
+
+def _legend(where, key: list, **kw) -> None:
+    from matplotlib.legend_handler import HandlerTuple
+
+    where.legend([h for h, _ in key], [t for _, t in key], ncol=2, fontsize=7, frameon=False,
+                 handlelength=1.8, columnspacing=1.5,
+                 handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, **kw)  # fmt: skip
+
+
+def _key(cats: list[str], result: CoverageResult) -> list:
+    """Legend handles: each category's facility and catchment colours, then the shared ones."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    zh = _cjk_font() is not None
+    handles = []
+    for cat in cats:
+        c, label = _labels(cat)
+        minutes = result.summary["categories"][cat]["threshold_minutes"]
+        dot = Line2D([], [], marker="o", linestyle="none", markerfacecolor=c.colour,
+                     markeredgecolor="black", markersize=6)  # fmt: skip
+        text = (f"{c.label_zh}及{minutes:g}分钟步行范围 / {c.label_en}, {minutes:g}-min walk"
+                if zh else f"{c.label_en} and its {minutes:g}-min walk")  # fmt: skip
+        handles.append(((Patch(facecolor=tint(c.colour)), dot), text))
+    return handles + [(h, h.get_label()) for h in [
+        Patch(facecolor=NO_FACILITY, alpha=0.6, label=("步行范围外无设施 / no facility in reach"
+                                                       if zh else "No facility in reach")),
+        Patch(facecolor="white", edgecolor=BELOW_STANDARD, hatch="////", label=(
+            "可达但人均供给低于标准 / in reach, below standard" if zh
+            else "In reach, below the per-capita standard")),
+        Patch(facecolor=RESIDENTS_GREY, alpha=0.45, label=("居民片区 / residents" if zh
+                                                          else "Residents")),
+        Line2D([], [], color=STREET_GREY, label="道路 / streets" if zh else "Streets"),
+        Line2D([], [], color="#333333", linestyle=(0, (5, 3)),
+               label=("行政边界 / boundary" if zh else "Boundary")),
+    ]]  # fmt: skip
+
+
+def _scale_bar(ax, extent) -> None:
+    x0, y0, x1, y1 = extent
+    width = x1 - x0
+    raw = width / 5
+    step = 10 ** math.floor(math.log10(raw))
+    length = max(m * step for m in (1, 2, 5) if m * step <= raw)
+    bx, by = x0 + 0.04 * width, y0 + 0.04 * (y1 - y0)
+    h = 0.012 * (y1 - y0)
+    ax.fill([bx, bx + length / 2, bx + length / 2, bx], [by, by, by + h, by + h], color="black",
+            zorder=9)  # fmt: skip
+    ax.fill([bx + length / 2, bx + length, bx + length, bx + length / 2],
+            [by, by, by + h, by + h], facecolor="white", edgecolor="black", linewidth=0.6,
+            zorder=9)  # fmt: skip
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(bx + length / 2, by + 1.6 * h, text, ha="center", va="bottom", fontsize=7, zorder=9,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})  # fmt: skip
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate("", xy=(0.95, 0.96), xytext=(0.95, 0.86), xycoords="axes fraction",
+                arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},
+                zorder=9)  # fmt: skip
+    ax.text(0.95, 0.83, "N 北" if _cjk_font() else "N", transform=ax.transAxes, ha="center",
+            va="top", fontsize=8, fontweight="bold", zorder=9)  # fmt: skip
+
+
+def _footer(fig, result: CoverageResult) -> None:
+    s = result.summary
+    zh = _cjk_font() is not None
+    note = (f"步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h，路网距离 / network "
+            f"distance · 居民 / residents {s['population']:,} · hzspatial {s['version']}"
+            if zh else f"Walking at {s['speed_kmh']:g} km/h on the street network · residents "
+            f"{s['population']:,} · hzspatial {s['version']}")  # fmt: skip
+    if result.synthetic:
+        note += f"\n{'合成演示数据 / ' if zh else ''}SYNTHETIC DEMO DATA — generated, not surveyed"
+    fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=7.5,
+             color="#b35900" if result.synthetic else "#333333")  # fmt: skip
+
+
+def _rc() -> dict:
+    font = _cjk_font()
+    return {"font.family": [font, "DejaVu Sans"]} if font else {}
+
+
+def coverage_png(result: CoverageResult, path: str | Path, *, dpi: int = 150) -> Path:
+    """``map.png``: one panel per category (two columns), each with its key, a scale bar and a
+    north arrow, a bilingual title and a footer naming the method and any synthetic input.
+
+    Sized for A4 portrait (180 mm wide); titles are bilingual when a CJK font is installed,
+    English otherwise.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    font = _cjk_font()
-    rc = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    scene = _scene(result)
     cats = list(result.summary["categories"])
     ncol = 2 if len(cats) > 1 else 1
     nrow = math.ceil(len(cats) / ncol)
-    utm = result.demand.estimate_utm_crs()
-    demand = result.demand.to_crs(utm)
-    x0, y0, x1, y1 = demand.total_bounds
-    bnd = result.boundaries.to_crs(utm)
-    residents = (result.residents if result.residents is not None else result.demand).to_crs(utm)
-    with plt.rc_context(rc):
-        fig, axes = plt.subplots(nrow, ncol, figsize=(6.5 * ncol, 6.2 * nrow), squeeze=False)
-        for ax, cat in zip(axes.ravel(), cats, strict=False):
-            info = result.summary["categories"][cat]
-            c = builtin_categories().get(cat) or user_category(cat)
-            residents.plot(ax=ax, color="#dddddd", linewidth=0, markersize=1)
-            catch = result.catchments[result.catchments["category"] == cat].to_crs(utm)
-            catch.plot(ax=ax, color=c.colour, alpha=0.18, linewidth=0)
-            under = result.underserved[result.underserved["category"] == cat].to_crs(utm)
-            if len(under):
-                under.plot(ax=ax, color="#de2d26", alpha=0.55, linewidth=0)
-            fac = result.facilities[result.facilities["category"] == cat].to_crs(utm)
-            fac.plot(ax=ax, color=c.colour, edgecolor="black", markersize=18, linewidth=0.5)
-            bnd.boundary.plot(ax=ax, color="#555555", linewidth=1, linestyle="--")
-            ax.set_xlim(x0, x1)
-            ax.set_ylim(y0, y1)
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            label = c.label if font else c.label_en
-            ax.set_title(f"{label}\n{info['threshold_m']:.0f} m: "
-                         f"{info['coverage_share'] * 100:.0f}% covered", fontsize=11)  # fmt: skip
-        for ax in axes.ravel()[len(cats) :]:
-            ax.axis("off")
-        title = ("15分钟步行覆盖 / 15-minute walking coverage" if font
-                 else "15-minute walking coverage")  # fmt: skip
-        note = "red = underserved residents; shaded = walking catchments"
-        if result.synthetic:
-            note += f"  ·  SYNTHETIC DEMO DATA: {result.synthetic_note}"
-        fig.suptitle(title, fontsize=14)
-        fig.text(0.5, 0.01, note, ha="center", fontsize=9,
-                 color="#b35900" if result.synthetic else "#333333")  # fmt: skip
-        fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    x0, y0, x1, y1 = scene.extent
+    aspect = (y1 - y0) / (x1 - x0)
+    width = 7.1
+    panel_h = width / ncol * aspect
+    key_rows = math.ceil((len(cats) + 5) / 2)
+    key_h = 0.2 * key_rows + 0.2
+    height = nrow * (panel_h + 0.55) + 0.5 + key_h + 0.45
+    zh = _cjk_font() is not None
+    with plt.rc_context(_rc()):
+        fig = plt.figure(figsize=(width, height))
+        top = 1 - 0.95 / height
+        bottom = (key_h + 0.45) / height
+        gs = fig.add_gridspec(nrow, ncol, left=0.02, right=0.98, top=top, bottom=bottom,
+                              hspace=0.55 / panel_h, wspace=0.04)  # fmt: skip
+        for i, cat in enumerate(cats):
+            ax = fig.add_subplot(gs[i // ncol, i % ncol])
+            _draw_panel(ax, result, cat, scene, key=False)
+        _legend(fig, _key(cats, result), loc="lower center",
+                bbox_to_anchor=(0.5, 0.45 / height))  # fmt: skip
+        fig.suptitle("公共服务设施15分钟步行覆盖 / 15-minute walking coverage of public services"
+                     if zh else "15-minute walking coverage of public services", fontsize=12,
+                     y=1 - 0.12 / height, va="top")  # fmt: skip
+        _footer(fig, result)
         fig.savefig(path, dpi=dpi)
         plt.close(fig)
     return Path(path)
+
+
+def category_png(result: CoverageResult, cat: str, *, dpi: int = 150,
+                 scene: _Scene | None = None) -> bytes:  # fmt: skip
+    """One category's panel (PNG bytes, 16 cm wide) for the report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scene = scene or _scene(result)
+    x0, y0, x1, y1 = scene.extent
+    aspect = (y1 - y0) / (x1 - x0)
+    width = 6.3
+    height = width * aspect + 1.3
+    with plt.rc_context(_rc()):
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0.01, 1.0 / height, 0.98, (width * aspect) / height))
+        _draw_panel(ax, result, cat, scene, key=True)
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=dpi, format="png")
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def scene(result: CoverageResult) -> _Scene:
+    """What every panel draws, prepared once (pass to :func:`category_png`)."""
+    return _scene(result)

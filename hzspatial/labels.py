@@ -1,0 +1,79 @@
+"""Labels and numbers as people read them: bilingual column headings, thousands separators,
+targets never rounded, gaps in the standard's own unit (``config/labels.toml``)."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hzspatial.standards import Standard
+
+__all__ = ["bilingual", "fmt_number", "fmt_target", "gap_text", "is_share", "labels", "pct"]
+
+
+@cache
+def labels() -> dict:
+    text = resources.files("hzspatial.config").joinpath("labels.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def bilingual(column: str) -> str:
+    """``"coverage_share"`` → ``"覆盖率 / Share covered"``; per-category columns keep a prefix."""
+    lab = labels()
+    if column in lab["columns"]:
+        return lab["columns"][column]
+    for suffix, text in lab["suffixes"].items():
+        if column.endswith(suffix):
+            return f"{column[: -len(suffix)]} {text}"
+    return column
+
+
+def fmt_number(v, digits: int | None = None) -> str:
+    """Thousands separators and sensible decimals: 459,244 · 15.4 · 3.92 · 0.108; ``—`` when
+    unknown."""
+    if v is None or isinstance(v, str):
+        return "—" if v is None else v
+    v = float(v)
+    if not math.isfinite(v):
+        return "—" if math.isnan(v) else "∞"
+    if digits is None:
+        a = abs(v)
+        digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
+    return f"{v:,.{digits}f}"
+
+
+def fmt_target(v: float) -> str:
+    """A target exactly as the standard states it (43.5 stays 43.5; never rounded)."""
+    v = float(v)
+    return f"{v:,.0f}" if v.is_integer() else repr(v)
+
+
+def is_share(unit: str) -> bool:
+    """True for units that are shares (shown as percentages)."""
+    return str(unit).startswith("share")
+
+
+def pct(v: float, digits: int = 1) -> str:
+    """0.449 → ``44.9%``; ``—`` when unknown."""
+    return "—" if v is None or v != v else f"{v * 100:.{digits}f}%"
+
+
+def _gap_unit(std: Standard) -> tuple[str, str, bool]:
+    """(Chinese, English, countable) unit of a standard's gap."""
+    if std.metric == "share_within":
+        return "名居民", "residents", True
+    if std.metric == "areas_served":
+        return "个区域", "areas", True
+    return tuple(labels()["supply_units"].get(std.supply, ["", std.supply, False]))
+
+
+def gap_text(std: Standard, gap: float) -> tuple[str, str]:
+    """The gap in the standard's own unit, (中文, English); countable units rounded up."""
+    zh, en, countable = _gap_unit(std)
+    n = math.ceil(gap - 1e-9) if countable else gap
+    num = f"{n:,}" if countable else fmt_number(n)
+    return f"{num} {zh}".strip(), f"{num} {en}"

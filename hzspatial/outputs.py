@@ -1,0 +1,105 @@
+"""Writing a run's outputs into ``--out``, all or nothing (:func:`hzspatial.io.staged_output`).
+
+Depends on the results and the writers (maps, report, tables); nothing imports it back except
+the results' ``write`` convenience, at call time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from hzspatial.io import staged_output, write_csv, write_geojson, write_json
+from hzspatial.results import CoverageResult, ReviewResult
+
+__all__ = ["COVERAGE_FILES", "write_coverage", "write_review"]
+
+logger = logging.getLogger(__name__)
+
+#: Files of a coverage run, in the order they are listed (``report.pdf`` when a Chromium-family
+#: browser is installed, ``run.log`` when the CLI passes its log).
+COVERAGE_FILES = ("summary.json", "coverage_by_district.csv", "coverage_by_area.csv",
+                  "ratios.csv", "underserved.csv", "catchments.geojson", "underserved.geojson",
+                  "map.html", "map.png", "report.html", "report.pdf", "tables.xlsx")  # fmt: skip
+
+
+@contextmanager
+def _timed(timings: dict | None, name: str):
+    t = time.perf_counter()
+    yield
+    if timings is not None:
+        timings[name] = time.perf_counter() - t
+
+
+def write_coverage(
+    result: CoverageResult,
+    out_dir: str | Path,
+    *,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    overwrite: bool = False,
+    run_log: Sequence[str] | None = None,
+    pdf: bool = True,
+    timings: dict | None = None,
+) -> list[Path]:
+    """Write a coverage run's files into ``out_dir``; return their paths.
+
+    ``summary.json``; tables ``coverage_by_district.csv``, ``coverage_by_area.csv``,
+    ``ratios.csv``, ``underserved.csv`` and all of them in ``tables.xlsx`` (bilingual
+    headings); layers ``catchments.geojson``, ``underserved.geojson`` (WGS84); ``map.html``
+    (interactive, offline), ``map.png`` (static, A4-legible); ``report.html`` (A4 pages) and
+    ``report.pdf`` (printed by headless Chromium while the other files are written; left out
+    with a log line when no browser is installed or ``pdf`` is False); ``run.log`` when
+    ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
+    """
+    from hzspatial.maps import coverage_map, coverage_png
+    from hzspatial.report import PdfJob, write_report_html, write_tables_xlsx
+
+    names = [n for n in COVERAGE_FILES if n != "report.pdf"]
+    with staged_output(out_dir, overwrite=overwrite) as stage:
+        with _timed(timings, "map.png"):
+            png = coverage_png(result, stage / "map.png")
+        with _timed(timings, "report.html"):
+            write_report_html(result, stage / "report.html", png)
+        job = PdfJob.start(stage / "report.html", stage / "report.pdf") if pdf else None
+        with _timed(timings, "map.html"):
+            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
+            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+        with _timed(timings, "tables"):
+            write_json(result.summary, stage / "summary.json")
+            write_csv(result.districts, stage / "coverage_by_district.csv")
+            write_csv(result.ratios, stage / "ratios.csv")
+            write_csv(result.by_area, stage / "coverage_by_area.csv")
+            write_csv(result.underserved_table, stage / "underserved.csv")
+            write_tables_xlsx(result, stage / "tables.xlsx")
+        with _timed(timings, "layers"):
+            write_geojson(result.catchments, stage / "catchments.geojson")
+            write_geojson(result.underserved, stage / "underserved.geojson")
+        if run_log is not None:
+            (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
+            names.append("run.log")
+        if job is not None:
+            with _timed(timings, "report.pdf (wait)"):
+                if job.finish():
+                    names.insert(names.index("report.html") + 1, "report.pdf")
+    return [Path(out_dir) / n for n in names]
+
+
+def write_review(
+    result: ReviewResult, out_dir: str | Path, *, overwrite: bool = False
+) -> list[Path]:
+    """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html`` into ``out_dir``."""
+    from hzspatial.maps.review_map import review_map
+    from hzspatial.review_report import review_html, review_markdown
+
+    names = ["review.json", "review.html", "review.md", "map.html"]
+    m = review_map(result)
+    with staged_output(out_dir, overwrite=overwrite) as stage:
+        write_json(result.report, stage / "review.json")
+        (stage / "review.html").write_text(review_html(result.report), encoding="utf-8")
+        (stage / "review.md").write_text(review_markdown(result.report), encoding="utf-8")
+        (stage / "map.html").write_text(m.get_root().render(), encoding="utf-8")
+    return [Path(out_dir) / n for n in names]
