@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PdfJob",
+    "chart_png",
     "findings",
     "report_tables",
     "write_report_html",
@@ -152,22 +153,12 @@ def _standard_sentence(r: dict, std: Standard | None, area: str, units_zh: dict)
 # --- charts --------------------------------------------------------------------------------
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def _charts(result: CoverageResult, cat: str) -> str:
+def chart_png(result: CoverageResult, cat: str) -> bytes:
     """Walking-distance distribution (share of residents within x metres, per area and the
-    whole study area, the threshold marked) beside coverage by area as bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    whole study area, the threshold marked) beside coverage by area as bars (PNG bytes)."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from hzspatial.maps.static import _rc
 
@@ -177,8 +168,10 @@ def _charts(result: CoverageResult, cat: str) -> str:
     dist = d[f"dist_{cat}_m"].to_numpy(dtype=float)
     people = d["population"].to_numpy(dtype=float)
     xs = np.linspace(0, 2 * limit, 121)
-    with plt.rc_context(_rc() | {"font.size": 7.5}):
-        fig, (a, b) = plt.subplots(1, 2, figsize=(6.3, 2.3), width_ratios=(1.25, 1))
+    with mpl.rc_context(_rc() | {"font.size": 7.5}):
+        fig = Figure(figsize=(6.3, 2.3))
+        FigureCanvasAgg(fig)
+        a, b = fig.subplots(1, 2, width_ratios=(1.25, 1))
         groups = [("全区 / all", np.ones(len(d), bool))]
         if len(result.districts) > 1:
             groups += [(str(n), (d["district_id"] == i).to_numpy())
@@ -212,7 +205,9 @@ def _charts(result: CoverageResult, cat: str) -> str:
         b.set_xlabel(f"{limit:,.0f} m 内居民比例 / share within (%)")
         b.grid(axis="x", alpha=0.3)
         fig.tight_layout()
-        return _png(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, pil_kwargs={"compress_level": 3})
+    return buf.getvalue()
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -308,13 +303,11 @@ def _first_page(result: CoverageResult) -> str:
 </section>"""  # noqa: E501
 
 
-def _category_section(result: CoverageResult, cat: str, scene) -> str:
-    from hzspatial.maps.static import category_png
-
+def _category_section(result: CoverageResult, cat: str, panel: bytes, chart: bytes) -> str:
     info = result.summary["categories"][cat]
     zh, en = _cat_names(info["label"])
-    img = base64.b64encode(category_png(result, cat, scene=scene)).decode()
-    chart = _charts(result, cat)
+    img = base64.b64encode(panel).decode()
+    chart = base64.b64encode(chart).decode()
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
     under = {r["district_id"]: r for r in mine.to_dict("records")}
@@ -423,14 +416,19 @@ contributors (ODbL) where used.</footer>
 </section>"""
 
 
-def write_report_html(result: CoverageResult, path: str | Path, png: Path | None = None) -> Path:
-    """``report.html``: a self-contained, A4-paged report (see the module docstring); the static
-    map ``png`` is not embedded again — each category's section draws its own panel."""
-    from hzspatial.maps.static import scene
+def write_report_html(result: CoverageResult, path: str | Path,
+                      drawn: dict[str, tuple[bytes, bytes]] | None = None) -> Path:  # fmt: skip
+    """``report.html``: a self-contained, A4-paged report (see the module docstring).
+    ``drawn`` maps each category to its static map and chart (PNG bytes) when already drawn
+    (:func:`hzspatial.outputs.draw_figures`)."""
+    from hzspatial.maps.static import category_png, scene
 
-    sc = scene(result)
+    if drawn is None:
+        sc = scene(result)
+        drawn = {c: (category_png(result, c, scene=sc), chart_png(result, c))
+                 for c in result.summary["categories"]}  # fmt: skip
     body = "".join([_first_page(result)]
-                   + [_category_section(result, c, sc) for c in result.summary["categories"]]
+                   + [_category_section(result, c, *drawn[c]) for c in result.summary["categories"]]
                    + [_standards_section(result), _method_section(result)])  # fmt: skip
     doc = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -544,7 +546,8 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
     per category and area (:func:`hzspatial.analysis.underserved_table`)."""
     pop = dem.frame
     by_id = {s.id: s for s in stds}
-    rows, tables = [], []
+    jobs, tables = [], []
+    district = pop["district_id"].to_numpy()
     for c, info in cat.summary.items():
         covered = pop[cov_column(c, info["threshold_minutes"])].to_numpy()
         short = np.zeros(len(pop), bool)
@@ -557,18 +560,23 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
                 missed.append((std, low))
         far = ~covered & (people > 0)
         short &= people > 0
-        district = pop["district_id"].to_numpy()
-        rows += an.underserved_areas(dem.cells[far], dem.points[far], people[far],
-                                     district[far], c, info["threshold_m"], "no_facility",
-                                     f"no facility within {info['threshold_m']:.0f} m")  # fmt: skip
+        jobs.append((far, c, info["threshold_m"], "no_facility",
+                     f"no facility within {info['threshold_m']:.0f} m"))  # fmt: skip
         if short.any():
             why = "in reach, catchment " + "; ".join(
                 f"{s.id} below {s.target:g} {s.unit}" for s, _ in missed
             )
-            rows += an.underserved_areas(dem.cells[short], dem.points[short], people[short],
-                                         district[short], c, info["threshold_m"],
-                                         "below_standard", why)  # fmt: skip
+            jobs.append((short, c, info["threshold_m"], "below_standard", why))
         tables.append(an.underserved_table(c, dem.area, people, far, short, missed, bnd))
+
+    def dissolve(job):
+        sel, *rest = job
+        return an.underserved_areas(dem.cells[sel], dem.points[sel], people[sel], district[sel],
+                                    *rest)  # fmt: skip
+
+    # GEOS releases the GIL: the dissolves run side by side on the machine's cores
+    with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, 4))) as pool:
+        rows = [row for part in pool.map(dissolve, jobs) for row in part]
     layer = (
         gpd.GeoDataFrame(rows, geometry="geometry", crs=dem.facilities_m.crs).to_crs(4326)
         if rows

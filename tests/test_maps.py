@@ -247,14 +247,13 @@ def demo_result():
 
 
 def _markers(m):
-    import folium
-
+    """(lat, lon) of every facility marker of a coverage map."""
     found = []
 
     def walk(el):
         for child in el._children.values():
-            if isinstance(child, folium.CircleMarker):
-                found.append(child.location)
+            if type(child).__name__ == "_Markers":
+                found.extend(p[:2] for p in json.loads(child.data.replace("\\u003c", "<")))
             walk(child)
 
     walk(m)

@@ -14,6 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
@@ -415,6 +417,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
         lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
         cap = c.capacity if c.capacity in fac.columns else None
+        points = []
         for row, x, y in zip(fac.to_dict("records"), lon, lat, strict=True):
             reach = row.get("residents_in_reach", np.nan)
             supply = row.get(cap) if cap else None
@@ -431,13 +434,32 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
                    f"{_fmt(ratio, '', 2)}" if cap else "")
                 + ("" if row["snapped"] else "<br><i>未接入路网 / not on the network</i>")
             )  # fmt: skip
-            folium.CircleMarker(
-                [y, x], radius=5, color="#222", weight=1, fill=True, fill_color=c.colour,
-                fill_opacity=0.95, popup=folium.Popup(popup, max_width=340),
-                tooltip=html_text(str(row["name"])),
-            ).add_to(mg)  # fmt: skip
+            points.append([round(float(y), 6), round(float(x), 6), popup,
+                           html_text(str(row["name"]))])  # fmt: skip
+        mg.add_child(_Markers(points, c.colour))
         mg.add_to(m)
         first = False
+
+
+class _Markers(MacroElement):
+    """A category's facilities as circle markers built in the page from one JSON array
+    ``[lat, lon, popup HTML, tooltip]`` — the texts already escaped with
+    :func:`~hzspatial.io.writers.html_text`, the array with ``<`` written ``\\u003c`` so no text
+    can close the script."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this.data }}.forEach(function (p) { L.circleMarker([p[0], p[1]], {radius: 5,"
+        " color: '#222', weight: 1, fill: true, fillColor: '{{ this.colour }}',"
+        " fillOpacity: 0.95}).bindPopup(p[2], {maxWidth: 340}).bindTooltip(p[3])"
+        ".addTo({{ this._parent.get_name() }}); });{% endmacro %}"
+    )
+
+    def __init__(self, points: list, colour: str):
+        super().__init__()
+        self._name = "HzMarkers"
+        self.data = json.dumps(points, ensure_ascii=False).replace("<", "\\u003c")
+        self.colour = colour
 
 
 def _far_style(ramp):

@@ -229,17 +229,17 @@ def _north_arrow(ax) -> None:
             va="top", fontsize=8, fontweight="bold", zorder=9)  # fmt: skip
 
 
-def _footer(fig, result: CoverageResult) -> None:
+def _footer_text(result: CoverageResult) -> list[str]:
     s = result.summary
     zh = _cjk_font() is not None
-    note = (f"步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h，路网距离 / network "
-            f"distance · 居民 / residents {s['population']:,} · hzspatial {s['version']}"
-            if zh else f"Walking at {s['speed_kmh']:g} km/h on the street network · residents "
-            f"{s['population']:,} · hzspatial {s['version']}")  # fmt: skip
+    lines = [f"步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h，路网距离 / network "
+             f"distance · 居民 / residents {s['population']:,} · hzspatial {s['version']}"
+             if zh else f"Walking at {s['speed_kmh']:g} km/h on the street network · residents "
+             f"{s['population']:,} · hzspatial {s['version']}"]  # fmt: skip
     if result.synthetic:
-        note += f"\n{'合成演示数据 / ' if zh else ''}SYNTHETIC DEMO DATA — generated, not surveyed"
-    fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=7.5,
-             color="#b35900" if result.synthetic else "#333333")  # fmt: skip
+        lines.append(f"{'合成演示数据 / ' if zh else ''}SYNTHETIC DEMO DATA — generated, not "
+                     "surveyed")  # fmt: skip
+    return lines
 
 
 def _rc() -> dict:
@@ -247,71 +247,110 @@ def _rc() -> dict:
     return {"font.family": [font, "DejaVu Sans"]} if font else {}
 
 
-def coverage_png(result: CoverageResult, path: str | Path, *, dpi: int = 150) -> Path:
-    """``map.png``: one panel per category (two columns), each with its key, a scale bar and a
-    north arrow, a bilingual title and a footer naming the method and any synthetic input.
-
-    Sized for A4 portrait (180 mm wide); titles are bilingual when a CJK font is installed,
-    English otherwise.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    scene = _scene(result)
-    cats = list(result.summary["categories"])
-    ncol = 2 if len(cats) > 1 else 1
-    nrow = math.ceil(len(cats) / ncol)
-    x0, y0, x1, y1 = scene.extent
-    aspect = (y1 - y0) / (x1 - x0)
-    width = 7.1
-    panel_h = width / ncol * aspect
-    key_rows = math.ceil((len(cats) + 5) / 2)
-    key_h = 0.2 * key_rows + 0.2
-    height = nrow * (panel_h + 0.55) + 0.5 + key_h + 0.45
-    zh = _cjk_font() is not None
-    with plt.rc_context(_rc()):
-        fig = plt.figure(figsize=(width, height))
-        top = 1 - 0.95 / height
-        bottom = (key_h + 0.45) / height
-        gs = fig.add_gridspec(nrow, ncol, left=0.02, right=0.98, top=top, bottom=bottom,
-                              hspace=0.55 / panel_h, wspace=0.04)  # fmt: skip
-        for i, cat in enumerate(cats):
-            ax = fig.add_subplot(gs[i // ncol, i % ncol])
-            _draw_panel(ax, result, cat, scene, key=False)
-        _legend(fig, _key(cats, result), loc="lower center",
-                bbox_to_anchor=(0.5, 0.45 / height))  # fmt: skip
-        fig.suptitle("公共服务设施15分钟步行覆盖 / 15-minute walking coverage of public services"
-                     if zh else "15-minute walking coverage of public services", fontsize=12,
-                     y=1 - 0.12 / height, va="top")  # fmt: skip
-        _footer(fig, result)
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
-    return Path(path)
+#: Resolution of printed panels (dots per inch; 16 cm wide → 1,000 px).
+DPI = 160
 
 
-def category_png(result: CoverageResult, cat: str, *, dpi: int = 150,
+def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
                  scene: _Scene | None = None) -> bytes:  # fmt: skip
-    """One category's panel (PNG bytes, 16 cm wide) for the report."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """One category's panel (PNG bytes, 16 cm wide): catchments, underserved areas,
+    residents, streets, boundaries and facilities, with its bilingual title and key, a scale
+    bar and a north arrow."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     scene = scene or _scene(result)
     x0, y0, x1, y1 = scene.extent
     aspect = (y1 - y0) / (x1 - x0)
     width = 6.3
-    height = width * aspect + 1.3
-    with plt.rc_context(_rc()):
-        fig = plt.figure(figsize=(width, height))
+    height = width * aspect + 1.45
+    import matplotlib as mpl
+
+    with mpl.rc_context(_rc()):
+        fig = Figure(figsize=(width, height))
+        FigureCanvasAgg(fig)
         ax = fig.add_axes((0.01, 1.0 / height, 0.98, (width * aspect) / height))
         _draw_panel(ax, result, cat, scene, key=True)
         buf = io.BytesIO()
-        fig.savefig(buf, dpi=dpi, format="png")
-        plt.close(fig)
+        fig.savefig(buf, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})
     return buf.getvalue()
+
+
+@cache
+def _pil_font(size: int):
+    """The CJK font (Simplified Chinese face of a collection) for PIL, or PIL's default."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
+
+    name = _cjk_font()
+    if name is None:
+        return ImageFont.load_default(size)
+    path = font_manager.findfont(font_manager.FontProperties(family=name))
+    for index in range(8):
+        try:
+            font = ImageFont.truetype(path, size, index=index)
+        except OSError:
+            break
+        if font.getname()[0].endswith(" SC"):
+            return font
+    return ImageFont.truetype(path, size)
+
+
+def coverage_png(result: CoverageResult, path: str | Path, *,
+                 drawn: dict[str, bytes] | None = None) -> Path:  # fmt: skip
+    """``map.png``: the categories' panels (:func:`category_png`, each with its own key, scale
+    bar and north arrow; ``drawn`` when already drawn) two to a row under a bilingual title,
+    with a footer naming the method and any synthetic input; legible printed on A4."""
+    from PIL import Image, ImageDraw
+
+    if drawn is None:
+        sc = _scene(result)
+        drawn = {c: category_png(result, c, scene=sc) for c in result.summary["categories"]}
+    imgs = [Image.open(io.BytesIO(b)).convert("RGB") for b in drawn.values()]
+    ncol = 2 if len(imgs) > 1 else 1
+    pw, ph = max(i.width for i in imgs), max(i.height for i in imgs)
+    gap = 20
+    width = ncol * pw + (ncol + 1) * gap
+    zh = _cjk_font() is not None
+    title = ("公共服务设施15分钟步行覆盖 / 15-minute walking coverage of public services" if zh
+             else "15-minute walking coverage of public services")  # fmt: skip
+    big, small = _pil_font(34), _pil_font(22)
+    titles = _fit([title], big, width - 2 * gap, " / ")
+    footer = _fit(_footer_text(result), small, width - 2 * gap, " · ")
+    line_t, line_f = 46, 32
+    title_h = len(titles) * line_t + 24
+    nrow = math.ceil(len(imgs) / ncol)
+    height = title_h + nrow * (ph + gap) + len(footer) * line_f + gap
+    out = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(out)
+    for k, line in enumerate(titles):
+        draw.text((width / 2, 12 + (k + 0.5) * line_t), line, fill="black", font=big, anchor="mm")
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, ncol)
+        out.paste(img, (gap + c * (pw + gap), title_h + r * (ph + gap)))
+    y = title_h + nrow * (ph + gap)
+    colour = "#b35900" if result.synthetic else "#333333"
+    for line in footer:
+        draw.text((width / 2, y + line_f / 2), line, fill=colour, font=small, anchor="mm")
+        y += line_f
+    out.save(path, optimize=False, compress_level=3)
+    return Path(path)
+
+
+def _fit(lines: list[str], font, width: float, sep: str) -> list[str]:
+    """``lines`` with any wider than ``width`` pixels broken at ``sep`` (greedily)."""
+    out = []
+    for line in lines:
+        words = line.split(sep)
+        cur = words[0]
+        for w in words[1:]:
+            if font.getlength(cur + sep + w) <= width:
+                cur += sep + w
+            else:
+                out.append(cur)
+                cur = w
+        out.append(cur)
+    return out
 
 
 def scene(result: CoverageResult) -> _Scene:
