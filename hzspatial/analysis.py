@@ -353,12 +353,15 @@ def underserved_areas(
     rows = []
     for did in pd.unique(district):
         sel = district == did if did is not None else pd.isna(district)
-        parts = shapely.get_parts(_dissolve(cells[sel]))
-        if len(parts) == 0:
-            continue
-        owner = np.full(int(sel.sum()), -1)
-        pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
-        owner[pi] = ai
+        if int(sel.sum()) > RASTER_ABOVE:
+            parts, owner = _dissolve_raster(cells[sel], points[sel])
+        else:
+            parts = shapely.get_parts(_dissolve(cells[sel]))
+            if len(parts) == 0:
+                continue
+            owner = np.full(int(sel.sum()), -1)
+            pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
+            owner[pi] = ai
         res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
                           minlength=len(parts))  # fmt: skip
         cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
@@ -367,6 +370,76 @@ def underserved_areas(
                   "geometry": part}
                  for part, r, c in zip(parts, res, cnt, strict=True) if c]  # fmt: skip
     return rows
+
+
+#: Above this many demand points in one district and layer, underserved areas are traced on a
+#: raster (:func:`_dissolve_raster`) instead of a union of polygons: linear in the input.
+RASTER_ABOVE = 20_000
+#: Pixel size (metres) of that raster.
+RASTER_M = 5.0
+
+
+def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RASTER_M,
+                     close_m: float = 12.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Connected areas covering ``cells`` (metric CRS) traced on a ``pixel_m`` raster, and the
+    area of each point.
+
+    Each cell's bounding box and each point's pixel are set, grown by ``close_m`` and shrunk by
+    half of it (streets closed, as :func:`_dissolve` does); connected pixels form an area
+    (outlines traced with contourpy) and each point belongs to the area of its pixel. For very
+    many cells, where a polygon union is too slow; areas follow the cells to about a pixel
+    (boxes of irregular cells a little more).
+    """
+    from contourpy import FillType, contour_generator
+    from scipy import ndimage
+
+    b = shapely.bounds(cells)
+    pxy = shapely.get_coordinates(points)
+    pad = int(np.ceil(close_m / pixel_m)) + 2
+    x0 = min(np.nanmin(b[:, 0]), pxy[:, 0].min()) - pad * pixel_m
+    y0 = min(np.nanmin(b[:, 1]), pxy[:, 1].min()) - pad * pixel_m
+    nx = int(np.ceil((max(np.nanmax(b[:, 2]), pxy[:, 0].max()) - x0) / pixel_m)) + pad
+    ny = int(np.ceil((max(np.nanmax(b[:, 3]), pxy[:, 1].max()) - y0) / pixel_m)) + pad
+    ok = np.isfinite(b).all(axis=1)
+    i0 = np.floor((b[ok, 0] - x0) / pixel_m).astype(np.int64)
+    j0 = np.floor((b[ok, 1] - y0) / pixel_m).astype(np.int64)
+    i1 = np.maximum(np.ceil((b[ok, 2] - x0) / pixel_m).astype(np.int64), i0 + 1)
+    j1 = np.maximum(np.ceil((b[ok, 3] - y0) / pixel_m).astype(np.int64), j0 + 1)
+    diff = np.zeros((ny + 1, nx + 1), np.int32)
+    for jj, ii, sign in ((j0, i0, 1), (j0, i1, -1), (j1, i0, -1), (j1, i1, 1)):
+        np.add.at(diff, (jj, ii), sign)
+    mask = diff.cumsum(axis=0).cumsum(axis=1)[:ny, :nx] > 0
+    pj = ((pxy[:, 1] - y0) // pixel_m).astype(np.int64)
+    pi = ((pxy[:, 0] - x0) // pixel_m).astype(np.int64)
+    mask[pj, pi] = True
+    # as the polygon union: grown by close_m, shrunk by half of it (mitre-like square steps)
+    square = np.ones((3, 3), bool)
+    mask = ndimage.binary_dilation(mask, square, iterations=max(1, round(close_m / pixel_m)))
+    mask = ndimage.binary_erosion(mask, square, iterations=max(1, round(close_m / 2 / pixel_m)))
+    mask[pj, pi] = True
+    labels, n = ndimage.label(mask, structure=square)
+    xs = x0 + (np.arange(nx) + 0.5) * pixel_m
+    ys = y0 + (np.arange(ny) + 0.5) * pixel_m
+    gen = contour_generator(xs, ys, mask.astype(np.float64), fill_type=FillType.OuterOffset)
+    outlines, offsets = gen.filled(0.5, 1.5)
+    polys = np.array([shapely.Polygon(r[0], r[1:]) for r in
+                      (np.split(pts, off[1:-1]) for pts, off in zip(outlines, offsets,
+                                                                    strict=True))],
+                     dtype=object)  # fmt: skip
+    # each traced polygon belongs to the labelled region under a point inside it
+    inner = shapely.get_coordinates(shapely.point_on_surface(polys))
+    which = labels[((inner[:, 1] - y0) // pixel_m).astype(np.int64).clip(0, ny - 1),
+                   ((inner[:, 0] - x0) // pixel_m).astype(np.int64).clip(0, nx - 1)]  # fmt: skip
+    parts = np.empty(n, dtype=object)
+    for lab, box in enumerate(ndimage.find_objects(labels), start=1):
+        mine = polys[which == lab]
+        if len(mine) == 0:  # a region too thin to trace: its pixels' box
+            (ja, jb), (ia, ib) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
+            mine = [shapely.box(x0 + ia * pixel_m, y0 + ja * pixel_m, x0 + ib * pixel_m,
+                                y0 + jb * pixel_m)]  # fmt: skip
+        parts[lab - 1] = mine[0] if len(mine) == 1 else shapely.multipolygons(list(mine))
+    owner = labels[pj, pi] - 1
+    return parts, owner
 
 
 def underserved_table(

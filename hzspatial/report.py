@@ -77,9 +77,25 @@ def area_sheet(result: CoverageResult) -> str:
     return f"{zh} {plural.split(' ')[0].lower()}"
 
 
+#: A sheet of tables.xlsx holds at most this many rows; a longer table (residents areas of a
+#: city of blocks or buildings) is in its CSV, and the sheet says so.
+XLSX_MAX_ROWS = 50_000
+_CSV_OF_SHEET = {"居民片区 residents areas": "coverage_by_area.csv"}
+
+
 def write_tables_xlsx(result: CoverageResult, path: str | Path) -> Path:
-    """``tables.xlsx``: one sheet per table, bilingual headings."""
-    write_xlsx({k: df.rename(columns=bilingual) for k, df in report_tables(result).items()}, path)
+    """``tables.xlsx``: one sheet per table, bilingual headings. A table longer than
+    :data:`XLSX_MAX_ROWS` rows is replaced by a note naming the CSV that holds all its rows."""
+    sheets = {}
+    for name, df in report_tables(result).items():
+        if len(df) > XLSX_MAX_ROWS:
+            csv = _CSV_OF_SHEET.get(name, "the CSV files")
+            logger.info("tables.xlsx: %s has %d rows; the sheet points to %s", name, len(df), csv)
+            df = pd.DataFrame({"说明 / Note": [
+                f"{len(df):,} 行，过多不便在表格中查看，完整数据见 {csv} / {len(df):,} rows, too "
+                f"many for a useful sheet: all rows are in {csv}"]})  # fmt: skip
+        sheets[name] = df.rename(columns=bilingual)
+    write_xlsx(sheets, path)
     return Path(path)
 
 
