@@ -424,3 +424,24 @@ def test_static_map_keeps_everything_inside_with_1_to_6_categories(demo_result, 
     assert _margins_white(path)
     img = Image.open(path)
     assert img.size[0] >= 1000  # 180 mm wide at 150 dpi: legible printed on A4
+
+
+def test_category_colours_are_never_the_underserved_reds():
+    """Catchments take the category's colour and underserved areas reds: no category may be
+    red or pink, or a clinic's catchment reads as an underserved area (issue 13)."""
+    import colorsys
+
+    from hzspatial.categories import builtin_categories
+    from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY, NO_FACILITY_RAMP
+
+    def hue(colour):
+        r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        h, s, v = colorsys.rgb_to_hsv(r, g, b)
+        return h * 360, s, v
+
+    for c in builtin_categories().values():
+        h, s, _ = hue(c.colour)
+        assert s < 0.25 or 25 < h < 300, f"{c.id} {c.colour} is red or pink"
+    for red in (NO_FACILITY, BELOW_STANDARD, *NO_FACILITY_RAMP):
+        h, s, _ = hue(red)
+        assert h < 25 or h > 330
