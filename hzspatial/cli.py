@@ -307,6 +307,67 @@ def _parser() -> argparse.ArgumentParser:
                      help="built-in catalogue name or a TOML file (default hanzhong)")  # fmt: skip
     rev.add_argument("--quiet", action="store_true", help="print nothing but errors")
     rev.add_argument("--json", action="store_true", help="print review.json to stdout")
+    site = sub.add_parser(
+        "site", help="choose sites for new facilities of one category on the walking network"
+    )
+    site.add_argument("--demo", action="store_true",
+                      help="the embedded demo: where to put 10 new football pitches, and how "
+                      "many the plan's 1 per 10,000 needs per district")  # fmt: skip
+    site.add_argument("--network", type=Path, help="walking network file")
+    site.add_argument("--facilities", type=Path, action="append", default=[],
+                      help="existing facility file; repeatable")  # fmt: skip
+    site.add_argument(
+        "--population",
+        "--residents",
+        dest="population",
+        type=Path,
+        help="residents (polygons or points with population or households)",
+    )
+    site.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
+    site.add_argument("--category", dest="site_category", default=None,
+                      help="category of the new facilities, e.g. football_pitch")  # fmt: skip
+    site.add_argument("--candidates", default="auto",
+                      help="'auto' (junctions of the walking network, --spacing apart) or a file "
+                      "of candidate points or parcels with id and name")  # fmt: skip
+    site.add_argument("--spacing", type=float, default=150.0,
+                      help="metres between automatic candidates (default 150)")  # fmt: skip
+    site.add_argument("--within", type=Path, help="polygons the candidates must lie in")
+    site.add_argument("--exclude", type=Path, help="polygons the candidates must not lie in")
+    site.add_argument("--objective", choices=("coverage", "target"), default="coverage",
+                      help="coverage: the --add sites newly covering the most residents; "
+                      "target: the fewest sites reaching --target-share")  # fmt: skip
+    site.add_argument("--add", type=int, default=None, help="number of new sites")
+    site.add_argument("--standard", default=None,
+                      help="a per-capita standard of the category: as many new sites as it says "
+                      "are missing (e.g. football_pitches_per_10000)")  # fmt: skip
+    site.add_argument(
+        "--target-share",
+        type=float,
+        default=None,
+        help="for --objective target: share of residents within reach, 0–1",
+    )
+    site.add_argument(
+        "--exact-curve",
+        action="store_true",
+        help="solve the coverage curve for each number of sites on its own",
+    )
+    site.add_argument("--time-limit", type=float, default=60.0,
+                      help="seconds for each exact solve (default 60); beyond it the best "
+                      "choice found is given with its bound and gap")  # fmt: skip
+    site.add_argument("--minutes", type=float, default=15.0,
+                      help="walking threshold in minutes (default 15)")  # fmt: skip
+    site.add_argument("--speed", type=float, default=4.0,
+                      help="walking speed in km/h (default 4.0: 15 min = 1000 m)")  # fmt: skip
+    site.add_argument(
+        "--max-snap",
+        type=float,
+        default=300.0,
+        help="metres: candidates farther from every street are left out (300)",
+    )
+    _crs_options(site, ("network", "facilities", "population", "boundaries", "candidates"))
+    _out_options(site, "maps/sites")
+    site.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    site.add_argument("--json", action="store_true", help="print site.json to stdout")
     bat = sub.add_parser("batch", help="run the scenarios of a TOML file in parallel on Dask")
     bat.add_argument("scenarios", type=Path, help="scenarios file (see data/scenarios/)")
     bat.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
@@ -479,6 +540,8 @@ def _run(args: argparse.Namespace) -> int:
         return _review(args)
     if args.command == "batch":
         return _batch(args)
+    if args.command == "site":
+        return _site(args)
     from hzspatial.io import output_lock
 
     t0 = time.perf_counter()
@@ -599,6 +662,67 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
             )
         out[name.strip()] = minutes
     return out
+
+
+def _site(args: argparse.Namespace) -> int:
+    from hzspatial.io import output_lock
+    from hzspatial.site import demo_site_inputs, select_sites
+
+    out = _out_dir(args, Path("maps") / "sites")
+    if args.demo:
+        kw = demo_site_inputs()
+        kw["standard"] = args.standard or "football_pitches_per_10000"
+        if args.add is not None:
+            kw["add"] = args.add
+    else:
+        if args.network is None or args.population is None or args.site_category is None:
+            raise InputError("site needs --network, --population and --category (or --demo)",
+                             column="site", hint="see hzspatial site --help")  # fmt: skip
+        kw = {
+            "network": args.network,
+            "facilities": list(args.facilities),
+            "population": args.population,
+            "boundaries": args.boundaries,
+            "category": args.site_category,
+            "add": args.add,
+            "standard": args.standard,
+        }
+    if args.site_category and args.demo:
+        kw["category"] = args.site_category
+    with output_lock(out):
+        result = select_sites(
+            **kw, candidates=args.candidates, spacing_m=args.spacing, within=args.within,
+            exclude=args.exclude, objective=args.objective, target_share=args.target_share,
+            curve="exact" if args.exact_curve else True, time_limit=args.time_limit,
+            minutes=args.minutes, speed_kmh=args.speed, crs_in=args.crs_in,
+            candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
+            network_crs=args.network_crs, facilities_crs=args.facilities_crs,
+            population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
+        )  # fmt: skip
+        files = result.write(out, overwrite=args.overwrite)
+    rep = result.report
+    if args.json:
+        print((out / "site.json").read_text("utf-8"))
+    elif not args.quiet:
+        if rep["synthetic_inputs"]:
+            print(f"DATA: synthetic demo data in {', '.join(rep['synthetic_inputs'])} — "
+                  "generated, not surveyed")  # fmt: skip
+        total = rep["residents"]
+        print(f"{rep['category']}: {rep['sites']} new sites ({rep['objective']}); residents "
+              f"within {rep['threshold_m']:,.0f} m {rep['already_served'] / total:.1%} → "
+              f"{rep['covered_after'] / total:.1%} (+{rep['newly_covered']:,.0f})")  # fmt: skip
+        print(f"solver {rep['solver']}: {rep['status']}, bound {rep['bound']:,.1f}, gap "
+              f"{rep['gap']:.2%}")  # fmt: skip
+        if rep.get("standard"):
+            s = rep["standard"]
+            print(f"{s['id']} (target {s['target']:g} {s['unit']}): "
+                  + ", ".join(f"{a} {n} more" for a, n in s["per_area"].items())
+                  + f" — {s['total']} in all")  # fmt: skip
+        for r in result.sites.head(20).itertuples():
+            print(f"  #{r.rank:<3} {r.id:12} {r.district_id or '':8} +{r.newly_covered:>9,.0f}"
+                  f"  {r.cumulative_share:6.1%}")  # fmt: skip
+        print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
+    return 0
 
 
 def _review(args: argparse.Namespace) -> int:

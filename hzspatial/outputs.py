@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hzspatial.io import staged_output, write_csv, write_geojson, write_json
-from hzspatial.results import CoverageResult, ReviewResult
+from hzspatial.results import CoverageResult, ReviewResult, SiteResult
 
-__all__ = ["COVERAGE_FILES", "draw_figures", "write_coverage", "write_review"]
+__all__ = ["COVERAGE_FILES", "draw_figures", "write_coverage", "write_review", "write_site"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,4 +142,28 @@ def write_review(
         (stage / "review.html").write_text(review_html(result.report), encoding="utf-8")
         (stage / "review.md").write_text(review_markdown(result.report), encoding="utf-8")
         (stage / "map.html").write_text(m.get_root().render(), encoding="utf-8")
+    return [Path(out_dir) / n for n in names]
+
+
+def write_site(result: SiteResult, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write a site selection into ``out_dir``, all or nothing: ``sites.csv`` (readable back
+    as a facility file: ``coverage --facilities sites.csv``), ``sites.geojson``, ``site.json``,
+    ``curve.csv`` and ``curve.png`` (residents covered against the number of new sites),
+    ``site_report.html`` and ``map.html``."""
+    from hzspatial.maps.site_map import curve_png, site_map
+    from hzspatial.report import write_site_report
+
+    names = ["sites.csv", "sites.geojson", "site.json", "map.html", "site_report.html"]
+    fmap = site_map(result)
+    with staged_output(out_dir, overwrite=overwrite) as stage:
+        write_csv(result.sites.drop(columns=["geometry", "site_id"]), stage / "sites.csv")
+        write_geojson(result.sites.drop(columns=["site_id"]), stage / "sites.geojson")
+        write_json(result.report, stage / "site.json")
+        png = None
+        if result.curve is not None:
+            write_csv(result.curve, stage / "curve.csv")
+            png = curve_png(result, stage / "curve.png")
+            names[3:3] = ["curve.csv", "curve.png"]
+        (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+        write_site_report(result, stage / "site_report.html", png)
     return [Path(out_dir) / n for n in names]

@@ -38,6 +38,7 @@ __all__ = [
     "findings",
     "report_tables",
     "write_report_html",
+    "write_site_report",
     "write_tables_xlsx",
 ]
 
@@ -505,3 +506,72 @@ class PdfJob:
             self.pdf.unlink(missing_ok=True)
             logger.warning("report.pdf not written: the browser did not print the report")
         return ok
+
+
+def write_site_report(result, path: str | Path, curve_png: Path | None = None) -> Path:
+    """``site_report.html``: the site selection for a plan (A4, Chinese first): what was asked,
+    the sites in rank order with the residents each newly brings within reach, the coverage
+    curve, the numbers a standard asks for per area, and the solver's proof (bound and gap)."""
+    rep = result.report
+    cat = rep["category"]
+    label = result.coverage.summary["categories"].get(cat, {}).get("label")
+    if label is None:
+        from hzspatial.categories import builtin_categories, user_category
+
+        c = builtin_categories().get(cat) or user_category(cat)
+        label = c.label
+    zh, en = _cat_names(label)
+    total = rep["residents"]
+    before, after = rep["already_served"] / total, rep["covered_after"] / total
+    proof = ("已证明最优 / proven optimal" if rep["status"] == "optimal"
+             else f"与上界差距 / gap to the bound {rep['gap']:.2%}")  # fmt: skip
+    lines = [(f"新增 {rep['sites']} 处{zh}，步行 {rep['threshold_m']:,.0f} 米内可达的居民由 "
+              f"{pct(before)} 增至 {pct(after)}（新增 {fmt_number(rep['newly_covered'])} 人）。",
+              f"{rep['sites']} new {en.lower()} sites bring the residents within "
+              f"{rep['threshold_m']:,.0f} m from {pct(before)} to {pct(after)} "
+              f"(+{fmt_number(rep['newly_covered'])}).")]  # fmt: skip
+    if rep.get("standard"):
+        s = rep["standard"]
+        for area, n in s["per_area"].items():
+            lines.append((f"{area}：按“{_cat_names(s['label'])[0]}”目标 {fmt_target(s['target'])}，"
+                          f"需新增 {n}。", f"{area}: {n} more needed for the target "
+                          f"{fmt_target(s['target'])} {s['unit']}."))  # fmt: skip
+    items = "".join(f"<li>{html_text(a)}<br><span class='en'>{html_text(b)}</span></li>"
+                    for a, b in lines)  # fmt: skip
+    rows = [[str(int(r["rank"])), html_text(str(r["id"])), html_text(str(r["name"])),
+             html_text(str(r["district_id"])), fmt_number(r["newly_covered"]),
+             pct(r["cumulative_share"]), f"{r['lon']:.6f}, {r['lat']:.6f}"]
+            for r in result.sites.to_dict("records")]  # fmt: skip
+    table = _table(["序号 / Rank", "编号 / Id", "名称 / Name", "区域 / Area",
+                    "新增覆盖居民 / Newly covered", "累计覆盖率 / Cumulative share",
+                    "经纬度 / Lon, lat"], rows, [8, 12, 22, 10, 14, 14, 20],
+                   numeric={0, 4, 5})  # fmt: skip
+    img = ""
+    if curve_png is not None and Path(curve_png).is_file():
+        img = ("<img alt='coverage curve' src='data:image/png;base64,"
+               f"{base64.b64encode(Path(curve_png).read_bytes()).decode()}'>")  # fmt: skip
+    badge = ""
+    if rep["synthetic_inputs"]:
+        badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
+                 f"{html_text(', '.join(rep['synthetic_inputs']))}.</p>")  # fmt: skip
+    inputs = "".join(f"<li>{html_text(i['role'])}: <code>{html_text(str(i['path']))}</code> "
+                     f"<span class='hash'>{html_text(i.get('sha256', '—'))}</span></li>"
+                     for i in rep["inputs"])  # fmt: skip
+    cands = rep["candidates"]
+    doc = f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>新设施选址 / Sites for new facilities</title><style>{_CSS}</style></head><body>
+<section class="page">
+<h1>{html_text(zh)}选址<small>Where to build new {html_text(en.lower())}</small></h1>{badge}
+<ul class="findings">{items}</ul>
+<p class="en">目标 / objective: {html_text(rep["objective"])} · 求解 / solver
+{html_text(rep["solver"])} ({html_text(rep["status"])}), {proof} · 候选 / candidates
+{cands["given"]:,} ({html_text(str(cands["source"]))}), {cands["within_reach"]:,} within reach
+of unserved residents, {cands["distinct_catchments"]:,} with distinct catchments.</p>
+{img}
+{table}
+<h3>数据 / Inputs</h3><ul class="en">{inputs}</ul>
+<footer>hzspatial {html_text(rep["version"])}</footer>
+</section></body></html>"""
+    Path(path).write_text(doc, encoding="utf-8")
+    return Path(path)

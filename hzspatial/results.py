@@ -16,7 +16,7 @@ import pandas as pd
 
 from hzspatial.standards import Standard
 
-__all__ = ["CoverageResult", "ReviewResult", "cov_column"]
+__all__ = ["CoverageResult", "ReviewResult", "SiteResult", "cov_column"]
 
 
 def cov_column(category: str, minutes: float) -> str:
@@ -146,3 +146,42 @@ class ReviewResult:
         from hzspatial.outputs import write_review
 
         return write_review(self, out_dir, overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """Sites chosen for new facilities (:func:`hzspatial.site.select_sites`; layers WGS84).
+
+    Attributes
+    ----------
+    report : dict
+        The ``site.json`` contract: objective, residents already served and newly covered,
+        bound and gap, solver and status, candidates, the standard's numbers per area when one
+        set the count, timings and inputs (with SHA-256).
+    sites : GeoDataFrame
+        One row per chosen site in rank order: ``rank``, ``id``, ``name``, ``category``,
+        ``lon``, ``lat``, ``district_id``, ``newly_covered`` (marginal residents),
+        ``cumulative_covered``, ``cumulative_share`` — readable back as a facility file.
+    curve : DataFrame or None
+        Residents covered with 0 … N new sites, each number solved on its own.
+    coverage : CoverageResult
+        The coverage run of the existing facilities.
+    unserved : GeoDataFrame
+        Demand points still beyond the threshold with the new sites.
+    catchments : GeoDataFrame
+        The chosen sites' walking catchments.
+    """
+
+    report: dict
+    sites: gpd.GeoDataFrame
+    curve: pd.DataFrame | None
+    coverage: CoverageResult
+    unserved: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write ``sites.csv``, ``sites.geojson``, ``site.json``, ``curve.csv``,
+        ``curve.png``, ``site_report.html`` and ``map.html``, all or nothing."""
+        from hzspatial.outputs import write_site
+
+        return write_site(self, out_dir, overwrite=overwrite)

@@ -449,14 +449,18 @@ class _Markers(MacroElement):
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "{{ this.data }}.forEach(function (p) { L.circleMarker([p[0], p[1]], {radius: 5,"
-        " color: '#222', weight: 1, fill: true, fillColor: '{{ this.colour }}',"
-        " fillOpacity: 0.95}).bindPopup(p[2], {maxWidth: 340}).bindTooltip(p[3])"
-        ".addTo({{ this._parent.get_name() }}); });{% endmacro %}"
+        "{{ this.data }}.forEach(function (p) { var c = L.circleMarker([p[0], p[1]], {"
+        " color: '#222', weight: {{ this.weight }}, radius: {{ this.radius }}, fill: true,"
+        " fillColor: '{{ this.colour }}', fillOpacity: 0.95});"
+        " if (p[2]) { c.bindPopup(p[2], {maxWidth: 340}); }"
+        " if (p[3]) { c.bindTooltip(p[3]); } c.addTo({{ this._parent.get_name() }}); });"
+        "{% endmacro %}"
     )
 
-    def __init__(self, points: list, colour: str):
+    def __init__(self, points: list, colour: str, radius: int = 5):
         super().__init__()
+        self.radius = radius
+        self.weight = 1 if radius > 3 else 0
         self._name = "HzMarkers"
         self.data = json.dumps(points, ensure_ascii=False).replace("<", "\\u003c")
         self.colour = colour

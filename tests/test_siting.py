@@ -1,0 +1,87 @@
+"""Site selection maths against hand-worked instances, brute force and PySAL spopt."""
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from hzspatial import siting
+
+# Six residents' groups of one person; S0 = {1,2,3,4} (0-based: 1..4), S1 = {0,1,2},
+# S2 = {3,4,5}. Greedy takes S0 first (4) and then gains 1: 5. S1 + S2 cover all 6.
+SETS = [[1, 2, 3, 4], [0, 1, 2], [3, 4, 5]]
+W6 = np.ones(6)
+
+
+def _matrix(sets, n):
+    rows = np.concatenate([np.array(s) for s in sets])
+    cols = np.concatenate([np.full(len(s), j) for j, s in enumerate(sets)])
+    return sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n, len(sets)))
+
+
+def _brute(a, w, p):
+    a = a.toarray()
+    return max(w[a[:, list(c)].any(axis=1)].sum() for c in combinations(range(a.shape[1]), p))
+
+
+def test_greedy_is_suboptimal_and_the_exact_solver_is_not():
+    a = _matrix(SETS, 6)
+    chosen, gains = siting.greedy(a, W6, 2)
+    assert chosen.tolist()[0] == 0 and gains.sum() == 5
+    sol = siting.maximal_covering(a, W6, 2)
+    assert sol.objective == 6 and sorted(sol.chosen.tolist()) == [1, 2]
+    assert sol.status == "optimal" and sol.gap == 0 and sol.bound == pytest.approx(6)
+    assert sorted(siting.swap_search(a, W6, chosen).tolist()) == [1, 2]
+
+
+def test_same_objective_as_spopt_mclp():
+    """spopt's MCLP (PuLP + CBC) on the same cost matrix finds the same optimum."""
+    pulp = pytest.importorskip("pulp")
+    locate = pytest.importorskip("spopt.locate")
+    rng = np.random.default_rng(3)
+    for a, w, p in [(_matrix(SETS, 6), W6, 2),
+                    (sp.csr_matrix(rng.random((40, 12)) < 0.15), rng.integers(1, 50, 40), 3)]:
+        cost = np.where(a.toarray(), 500.0, 5000.0)
+        m = locate.MCLP.from_cost_matrix(cost, np.asarray(w, float), service_radius=1000.0,
+                                         p_facilities=p)  # fmt: skip
+        m.solve(pulp.PULP_CBC_CMD(msg=False))
+        theirs = pulp.value(m.problem.objective)
+        ours = siting.maximal_covering(a, w, p).objective
+        assert ours == pytest.approx(theirs) == pytest.approx(_brute(a, np.asarray(w, float), p))
+
+
+def test_random_instances_match_brute_force_and_reduction_keeps_the_optimum():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        a = sp.csr_matrix(rng.random((50, 14)) < 0.12)
+        w = rng.integers(0, 30, 50).astype(float)
+        served = rng.random(50) < 0.2
+        wl = np.where(served, 0.0, w)
+        best = _brute(a, wl, 3)
+        red = siting.reduce_problem(a, w, served)
+        sol = siting.maximal_covering(red.cover, red.weight, 3)
+        assert sol.objective == pytest.approx(best)
+        picked = red.candidates[sol.chosen]
+        hit = a[:, picked].toarray().any(axis=1)
+        assert wl[hit].sum() == pytest.approx(best)
+        heur = siting.maximal_covering(red.cover, red.weight, 3, exact=False)
+        assert heur.objective <= best + 1e-9 <= heur.bound + 1e-6
+
+
+def test_reduction_merges_and_drops():
+    # points 0 and 1 are reached by the same candidates, point 2 by none, point 3 is served;
+    # candidates 0 and 2 reach the same points
+    a = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 1, 0]], bool))
+    red = siting.reduce_problem(a, np.array([5.0, 7.0, 9.0, 4.0]), np.array([0, 0, 0, 1], bool))
+    assert red.candidates.tolist() == [0, 1]
+    assert red.weight.tolist() == [12.0] and red.groups.tolist() == [0, 0, -1, -1]
+
+
+def test_set_covering_is_the_fewest_sites():
+    a = _matrix(SETS, 6)
+    sol = siting.set_covering(a, W6, 6)
+    assert sol.objective == 2 and sorted(sol.chosen.tolist()) == [1, 2] and sol.gap == 0
+    assert siting.set_covering(a, W6, 4).objective == 1
+    with pytest.raises(ValueError, match="short of"):
+        siting.set_covering(_matrix([[0, 1]], 6), W6, 3)
