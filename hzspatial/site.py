@@ -36,6 +36,7 @@ from hzspatial.io._files import input_label
 from hzspatial.io._geometry import layer_to_wgs84
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
+from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import SiteResult
 from hzspatial.run import run_coverage
 
@@ -167,7 +168,10 @@ def select_sites(
 
         limit = minutes_to_metres(minutes or 15.0, speed_kmh)
     t = time.perf_counter()
-    area_m = shapely.union_all(cov.boundaries.to_crs(graph.crs).geometry.to_numpy())
+    area_m = shapely.buffer(
+        shapely.union_all(cov.boundaries.to_crs(graph.crs).geometry.to_numpy()),
+        BOUNDARY_TOLERANCE_M,
+    )  # a site on the boundary line is inside
     cand = _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_in,
                        candidates_crs, max_snap_m)  # fmt: skip
     demand = cov.demand

@@ -40,8 +40,10 @@ def test_same_objective_as_spopt_mclp():
     pulp = pytest.importorskip("pulp")
     locate = pytest.importorskip("spopt.locate")
     rng = np.random.default_rng(3)
-    for a, w, p in [(_matrix(SETS, 6), W6, 2),
-                    (sp.csr_matrix(rng.random((40, 12)) < 0.15), rng.integers(1, 50, 40), 3)]:
+    for a, w, p in [
+        (_matrix(SETS, 6), W6, 2),
+        (sp.csr_matrix(rng.random((40, 12)) < 0.15), rng.integers(1, 50, 40), 3),
+    ]:
         cost = np.where(a.toarray(), 500.0, 5000.0)
         m = locate.MCLP.from_cost_matrix(cost, np.asarray(w, float), service_radius=1000.0,
                                          p_facilities=p)  # fmt: skip

@@ -1,0 +1,127 @@
+"""hzspatial site on the hand-worked 2 km community and through the CLI."""
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_population import X0, Y0, street_length_within, to_lonlat
+
+from hzspatial import FacilityInput, run_coverage
+from hzspatial.errors import DataWarning
+from hzspatial.site import auto_candidates, select_sites
+
+EXE = str(Path(sys.executable).parent / "hzspatial")
+#: By hand: the streets within 1,000 m of a corner of the 2 km grid hold 6,000 of its
+#: 44,000 m, so 10,000 × 6/44 residents; the two corners' reaches are 4 km apart (disjoint).
+CORNER = 10_000 * street_length_within(1000.0) / 44_000
+
+
+def _candidates(path: Path, points: dict) -> Path:
+    lon, lat = to_lonlat([p[0] for p in points.values()], [p[1] for p in points.values()])
+    pd.DataFrame({"id": list(points), "name": [f"候选 {k}" for k in points], "lon": lon,
+                  "lat": lat}).to_csv(path, index=False)  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def chosen(tiny_world, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("site")
+    cand = _candidates(
+        tmp / "cand.csv", {"NE": (X0 + 2000, Y0 + 2000), "SW2": (X0 + 200, Y0 + 200)}
+    )
+    res = select_sites(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                       tiny_world / "community.geojson", tiny_world / "community.geojson",
+                       category="kindergarten", candidates=cand, add=1)  # fmt: skip
+    out = tmp / "out"
+    res.write(out)
+    return res, out
+
+
+def test_the_far_corner_is_chosen_with_its_hand_worked_gain(chosen):
+    res, _ = chosen
+    assert res.sites["id"].tolist() == ["NE"]
+    assert res.report["already_served"] == pytest.approx(CORNER, rel=1e-3)
+    assert res.report["newly_covered"] == pytest.approx(CORNER, rel=1e-3)
+    assert res.report["status"] == "optimal" and res.report["gap"] == 0
+
+
+def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tiny_world):
+    """sites.csv read back as a facility file: the coverage engine (nearest-facility searches,
+    a different code path) finds the residents the choice said would be within reach."""
+    res, out = chosen
+    both = [FacilityInput(tiny_world / "kg.csv"), FacilityInput(out / "sites.csv")]
+    cov = run_coverage(tiny_world / "streets.gpkg", both, tiny_world / "community.geojson",
+                       tiny_world / "community.geojson")  # fmt: skip
+    got = cov.summary["categories"]["kindergarten"]["covered_population"]
+    assert got == pytest.approx(res.report["covered_after"], rel=1e-9)
+    assert got == pytest.approx(2 * CORNER, rel=1e-3)
+    written = json.loads((out / "site.json").read_text("utf-8"))
+    assert written["sites"] == 1 and (out / "curve.png").stat().st_size > 1000
+    curve = pd.read_csv(out / "curve.csv")
+    assert curve["in_rank_order"].tolist() == pytest.approx([CORNER, 2 * CORNER], rel=1e-3)
+
+
+def test_auto_candidates_are_thinned_junctions(tiny_world):
+    from hzspatial.network import read_network
+
+    g = read_network(tiny_world / "streets.gpkg")
+    every = auto_candidates(g, 1.0)
+    assert len(every) == 117  # 11 × 11 nodes but the 4 corners, where a street only bends
+    sparse = auto_candidates(g, 450.0)
+    xy = g.node_xy[sparse]
+    cells = {tuple(c) for c in np.floor(xy / 450.0).astype(int)}
+    assert len(cells) == len(sparse) < 40
+    assert (auto_candidates(g, 450.0) == sparse).all()  # the same on every run
+
+
+def _site(args, tiny_world, tmp):
+    cmd = [EXE, "site", "--network", str(tiny_world / "streets.gpkg"), "--facilities",
+           str(tiny_world / "kg.csv"), "--population", str(tiny_world / "community.geojson"),
+           "--boundaries", str(tiny_world / "community.geojson"), "--category", "kindergarten",
+           "--out", str(tmp / "o"), *args]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("too_many", "2 new sites asked for, but only 1 candidates"),
+        ("empty", "the table has no data rows"),
+        ("unreachable", "target 100% cannot be reached"),
+        ("none_left", "no candidate site is left"),
+    ],
+)
+def test_site_errors_are_one_line_exit_2(tiny_world, tmp_path, case, message):
+    if case == "empty":
+        path = tmp_path / "c.csv"
+        pd.DataFrame({"id": [], "name": [], "lon": [], "lat": []}).to_csv(path, index=False)
+    else:
+        far = (X0 + 9000, Y0) if case == "none_left" else (X0 + 2000, Y0 + 2000)
+        path = _candidates(tmp_path / "c.csv", {"A": far})
+    args = {"too_many": ["--add", "2"], "empty": ["--add", "1"], "none_left": ["--add", "1"],
+            "unreachable": ["--objective", "target", "--target-share", "1"]}[case]  # fmt: skip
+    proc = _site(["--candidates", str(path), *args], tiny_world, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    err = [x for x in proc.stderr.splitlines() if x.startswith("hzspatial: error")]
+    assert len(err) == 1 and message in err[0], proc.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_candidates_outside_or_off_the_network_are_reported(tiny_world, tmp_path):
+    path = _candidates(tmp_path / "c.csv", {"NE": (X0 + 2000, Y0 + 2000), "OUT": (X0 + 9000, Y0),
+                                            "FIELD": (X0 + 1100, Y0 + 1100)})  # fmt: skip
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        res = select_sites(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                           tiny_world / "community.geojson", tiny_world / "community.geojson",
+                           category="kindergarten", candidates=path, add=1,
+                           max_snap_m=50.0)  # fmt: skip
+    texts = [str(x.message) for x in w if issubclass(x.category, DataWarning)]
+    assert any("outside the boundaries" in t and "OUT" in t for t in texts)
+    assert any("from the network are left out" in t and "FIELD" in t for t in texts)
+    assert res.sites["id"].tolist() == ["NE"]
