@@ -333,9 +333,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="metres between automatic candidates (default 150)")  # fmt: skip
     site.add_argument("--within", type=Path, help="polygons the candidates must lie in")
     site.add_argument("--exclude", type=Path, help="polygons the candidates must not lie in")
-    site.add_argument("--objective", choices=("coverage", "target"), default="coverage",
+    site.add_argument("--objective", choices=("coverage", "distance", "target"),
+                      default="coverage",
                       help="coverage: the --add sites newly covering the most residents; "
+                      "distance: the --add sites making the total walk shortest (p-median); "
                       "target: the fewest sites reaching --target-share")  # fmt: skip
+    site.add_argument("--capacity", default=None,
+                      help="capacity-aware coverage: supply of each new site (e.g. 1 pitch, "
+                      "120 places), or 'file' to read it from the candidates; needs --standard "
+                      "for its per-capita rate")  # fmt: skip
     site.add_argument("--add", type=int, default=None, help="number of new sites")
     site.add_argument("--standard", default=None,
                       help="a per-capita standard of the category: as many new sites as it says "
@@ -664,6 +670,21 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _capacity(value: str | None):
+    if value is None:
+        return None
+    if value == "file":
+        return True
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise InputError(f"cannot read --capacity {value!r}", column="--capacity",
+                         hint="give the supply of each new site (> 0) or 'file'")  # fmt: skip
+    return number
+
+
 def _site(args: argparse.Namespace) -> int:
     from hzspatial.io import output_lock
     from hzspatial.site import demo_site_inputs, select_sites
@@ -698,6 +719,7 @@ def _site(args: argparse.Namespace) -> int:
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
             network_crs=args.network_crs, facilities_crs=args.facilities_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
+            capacity=_capacity(args.capacity),
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report

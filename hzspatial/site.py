@@ -18,6 +18,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -44,7 +45,7 @@ __all__ = ["OBJECTIVES", "auto_candidates", "demo_site_inputs", "select_sites"]
 
 logger = logging.getLogger(__name__)
 
-OBJECTIVES = ("coverage", "target")
+OBJECTIVES = ("coverage", "distance", "target")
 
 
 def demo_site_inputs() -> dict:
@@ -95,6 +96,8 @@ def select_sites(
     crs_in=None,
     candidates_crs=None,
     max_snap_m: float = MAX_SNAP_M,
+    capacity: float | bool | None = None,
+    reach_m: float | None = None,
     **coverage_options,
 ) -> SiteResult:
     """Choose sites for new facilities of one category.
@@ -112,10 +115,12 @@ def select_sites(
         planned sites — a parcel is taken at a point inside it) with an id and name column.
     within, exclude : path or GeoDataFrame, optional
         Polygons the candidates must lie in / outside (WGS84 unless they say otherwise).
-    objective : {"coverage", "target"}
+    objective : {"coverage", "distance", "target"}
         ``coverage``: the ``add`` sites newly covering the most residents (maximal covering);
-        ``target``: the fewest sites bringing the share of residents within the threshold to
-        ``target_share`` (set covering).
+        ``distance``: the ``add`` sites making the residents' total walk to their nearest
+        facility shortest, existing ones included (p-median; walks beyond ``reach_m`` count as
+        ``reach_m``); ``target``: the fewest sites bringing the share of residents within the
+        threshold to ``target_share`` (set covering).
     add : int, optional
         Number of new sites (``coverage``); default from ``standard``.
     standard : str, optional
@@ -135,6 +140,15 @@ def select_sites(
         Coordinate systems as in :func:`hzspatial.run_coverage`.
     max_snap_m : float
         Candidates farther from every street are left out (listed in a warning).
+    capacity : float or True, optional
+        Capacity-aware coverage: each site serves at most as many residents as its supply
+        (places, beds, pitches) allows at the ``standard``'s rate — ``per`` ÷ ``target``
+        residents per unit (1 pitch per 10,000 → 10,000). A number is every new site's supply;
+        True takes it from the candidate file's supply column. Existing facilities keep their
+        own supply and serve first; residents may be split between sites.
+    reach_m : float, optional
+        For ``distance``: how far the searches from each candidate go (default twice the
+        threshold).
     **coverage_options
         Passed to :func:`hzspatial.run_coverage` (``network_crs``, ``population_crs`` …).
     """
@@ -200,7 +214,8 @@ def select_sites(
                 len(cand), len(red.candidates), len(red.weight))  # fmt: skip
     need = _needed_by_standard(cov, cat, standard) if standard else None
     t = time.perf_counter()
-    if objective == "coverage":
+    saved = None
+    if objective in ("coverage", "distance"):
         n = add if add is not None else (need["total"] if need else None)
         if n is None or n < 1:
             raise InputError("how many new sites? pass --add N or --standard ID",
@@ -210,7 +225,20 @@ def select_sites(
                 f"{n} new sites asked for, but only {len(red.candidates)} candidates reach "
                 "residents not yet served", column="--add",
                 hint="lower --add, add candidates, or reduce --spacing")  # fmt: skip
-        sol = siting.maximal_covering(red.cover, red.weight, n, time_limit=time_limit)
+        if objective == "distance":
+            reach = reach_m or 2 * limit
+            pdi, pcj, pdist = ct.facility_demand_pairs(graph, csnap, dsnap, reach)
+            now = demand[dcol].to_numpy(float) if dcol in demand else np.full(len(demand), np.inf)
+            now = np.minimum(now, reach)
+            sol = siting.p_median(pdi, pcj, pdist, people, now, n, len(cand),
+                                  time_limit=time_limit)  # fmt: skip
+            order, saved = _saving_order(pdi, pcj, pdist, people, now, sol.chosen)
+            sol = replace(sol, chosen=sol.chosen[order])
+            saved = {"per_site": saved, "before_m": float((people * now).sum() / total),
+                     "after_m": float((people * now).sum() - sol.objective) / total,
+                     "reach_m": reach}  # fmt: skip
+        elif capacity is None:
+            sol = siting.maximal_covering(red.cover, red.weight, n, time_limit=time_limit)
     else:
         goal = target_share * total - already
         if goal <= 0:
@@ -224,9 +252,27 @@ def select_sites(
                              f"{already:,.0f} already served of {total:,.0f})",
                              column="--target-share",
                              hint="lower the target or give more candidates") from None  # fmt: skip
+    capacity_note = None
+    if capacity is not None:
+        if objective != "coverage":
+            raise InputError("--capacity works with --objective coverage", column="--capacity",
+                             hint="drop --capacity or use --objective coverage")  # fmt: skip
+        sol, already, cap_order, capacity_note = _capacitated(
+            cov, graph, cat, need, capacity, cand, cover, people, dsnap, limit, max_snap_m, n,
+            time_limit)  # fmt: skip
+        chosen = sol.chosen[cap_order]
     timings["solve"] = time.perf_counter() - t
-    chosen = red.candidates[sol.chosen]
+    if objective == "distance":
+        chosen = sol.chosen
+    elif capacity is None:
+        chosen = red.candidates[sol.chosen]
     sites = _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, total)
+    if saved is not None:
+        sites["distance_saved_m"] = saved.pop("per_site") / total
+    if capacity_note is not None:
+        sites["cumulative_covered"] = capacity_note["cumulative"]
+        sites["newly_covered"] = np.diff(np.concatenate([[already], capacity_note["cumulative"]]))
+        sites["cumulative_share"] = sites["cumulative_covered"] / total
     t = time.perf_counter()
     points = None
     if curve == "exact":
@@ -242,9 +288,13 @@ def select_sites(
         "threshold_m": limit,
         "residents": total,
         "already_served": already,
-        "newly_covered": sol.objective if objective == "coverage"
-        else float(people[remaining & ~served].sum()),
-        "covered_after": float(people[remaining].sum()),
+        "newly_covered": (sol.objective - already if capacity is not None else sol.objective)
+        if objective == "coverage" else float(people[remaining & ~served].sum()),
+        "covered_after": sol.objective if capacity is not None
+        else float(people[remaining].sum()),
+        "mean_walk_m": saved,
+        "capacity": capacity_note and {k: v for k, v in capacity_note.items()
+                                       if k != "cumulative"},
         "sites": int(len(chosen)),
         "bound": sol.bound,
         "gap": sol.gap,
@@ -335,6 +385,78 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
             hint="check the candidates' coordinates and coordinate system",
         )
     return gdf
+
+
+def _saving_order(di, sj, d, w, now, chosen):
+    """``chosen`` in the order of their person-metre savings (largest first, each counted
+    after the ones before it), and those savings."""
+    best = now.copy()
+    left = list(range(len(chosen)))
+    order, saved = [], []
+    for _ in range(len(chosen)):
+        gains = []
+        for k in left:
+            sel = sj == chosen[k]
+            gains.append(float((w[di[sel]] * np.maximum(best[di[sel]] - d[sel], 0)).sum()))
+        pick = left[int(np.argmax(gains))]
+        order.append(pick)
+        saved.append(max(gains))
+        sel = sj == chosen[pick]
+        np.minimum.at(best, di[sel], d[sel])
+        left.remove(pick)
+    return np.array(order, np.int64), np.array(saved)
+
+
+def _capacitated(cov, graph, cat, need, capacity, cand, cover, people, dsnap, limit, max_snap_m,
+                 n, time_limit):  # fmt: skip
+    """Capacity-aware choice: existing facilities (their supply) open, ``n`` new sites."""
+    from hzspatial import analysis as an
+
+    if need is None:
+        raise InputError("--capacity needs --standard: its per-capita rate turns places into "
+                         "residents served", column="--capacity",
+                         hint="e.g. --standard football_pitches_per_10000")  # fmt: skip
+    std = next(s for s in cov.standards if s.id == need["id"])
+    rate = std.per / std.target
+    fac = cov.facilities[(cov.facilities["category"] == cat) & cov.facilities["snapped"]]
+    supply = an.facility_supply(fac, std)[0] if len(fac) else np.zeros(0)
+    esnap = snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
+    edi, ej, _ = ct.facility_demand_pairs(graph, esnap, dsnap, limit)
+    ne = len(fac)
+    existing = sp.csr_matrix((np.ones(len(edi), bool), (edi, ej)), shape=(cover.shape[0], ne))
+    if capacity is True:
+        col = std.supply if std.supply in cand else "capacity"
+        own = pd.to_numeric(cand.get(col), errors="coerce")
+        if own is None or own.isna().any():
+            raise InputError(f"--capacity file: every candidate needs its {std.supply}",
+                             column=std.supply,
+                             hint="fill the column or give --capacity N")  # fmt: skip
+        per_site = own.to_numpy(float)
+    else:
+        per_site = np.full(len(cand), float(capacity))
+    full = sp.hstack([existing, cover], format="csr")
+    caps = np.concatenate([supply, per_site]) * rate
+    red = siting.reduce_problem(full, people, merge_candidates=False)
+    fixed = np.arange(full.shape[1]) < ne
+    base = siting.capacitated_covering(red.cover, red.weight, caps, 0, fixed, time_limit=time_limit)
+    sol = siting.capacitated_covering(red.cover, red.weight, caps, n, fixed, time_limit=time_limit)
+    new = sol.chosen - ne
+    # build order: largest capacity-capped gain first; cumulative residents by the exact LP
+    left = red.weight.copy()
+    rows_of = red.cover.tocsc()
+    for j in np.flatnonzero(fixed):
+        left[rows_of.indices[rows_of.indptr[j] : rows_of.indptr[j + 1]]] = 0
+    gain = np.minimum(np.asarray(rows_of[:, sol.chosen].T @ left).ravel(), caps[sol.chosen])
+    order = np.argsort(-gain, kind="stable")
+    open_ = fixed.copy()
+    cumulative = []
+    for k in order:
+        open_[sol.chosen[k]] = True
+        cumulative.append(siting._assignment_lp(red.cover, red.weight, caps, open_))
+    note = {"standard": std.id, "residents_per_unit": rate, "per_site": per_site.tolist()
+            if capacity is True else float(capacity), "existing_supply": float(supply.sum()),
+            "cumulative": np.array(cumulative)}  # fmt: skip
+    return replace(sol, chosen=new), base.objective, order, note
 
 
 def _needed_by_standard(cov, cat: str, sid: str) -> dict:

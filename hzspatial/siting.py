@@ -17,9 +17,11 @@ import scipy.sparse as sp
 
 __all__ = [
     "Solution",
+    "capacitated_covering",
     "coverage_curve",
     "greedy",
     "maximal_covering",
+    "p_median",
     "reduce_problem",
     "set_covering",
     "swap_search",
@@ -52,19 +54,23 @@ class Reduced:
     groups: np.ndarray
 
 
-def reduce_problem(cover: sp.spmatrix, weight: np.ndarray, served: np.ndarray | None = None
-                   ) -> Reduced:  # fmt: skip
-    """Shrink a maximal-covering problem (see :class:`Reduced`)."""
+def reduce_problem(cover: sp.spmatrix, weight: np.ndarray, served: np.ndarray | None = None,
+                   *, merge_candidates: bool = True) -> Reduced:  # fmt: skip
+    """Shrink a maximal-covering problem (see :class:`Reduced`); ``merge_candidates=False``
+    keeps every candidate (capacities differ)."""
     a = sp.csr_matrix(cover, dtype=bool)
     w = np.asarray(weight, dtype=float)
     keep = (w > 0) & (np.diff(a.indptr) > 0)
     if served is not None:
         keep &= ~np.asarray(served, bool)
     a_cols = a.tocsc()
-    # identical candidate columns: hash each column's row set, keep the first
-    col_key = _set_keys(a_cols.indptr, a_cols.indices)
-    _, first = np.unique(col_key, return_index=True)
-    cand = np.sort(first[np.diff(a_cols.indptr)[first] > 0])
+    if merge_candidates:
+        # identical candidate columns: each column's row set as a key, keep the first
+        col_key = _set_keys(a_cols.indptr, a_cols.indices)
+        _, first = np.unique(col_key, return_index=True)
+        cand = np.sort(first[np.diff(a_cols.indptr)[first] > 0])
+    else:
+        cand = np.arange(a.shape[1])
     sub = a[keep][:, cand].tocsr()
     sub.sort_indices()
     row_key = _set_keys(sub.indptr, sub.indices)
@@ -293,3 +299,172 @@ def coverage_curve(cover: sp.spmatrix, weight: np.ndarray, n_max: int, *,
     the best coverage for each number, not the greedy order's)."""
     return [maximal_covering(cover, weight, p, time_limit=time_limit)
             for p in range(1, n_max + 1)]  # fmt: skip
+
+
+def _assignment_lp(cover: sp.csr_matrix, weight: np.ndarray, capacity: np.ndarray,
+                   open_: np.ndarray) -> float:  # fmt: skip
+    """Residents served when the sites ``open_`` (bool) are open: the largest assignment of
+    each demand point's residents to open sites within reach, no site over its capacity."""
+    from scipy.optimize import linprog
+
+    a = cover[:, np.flatnonzero(open_)].tocoo()
+    if a.nnz == 0:
+        return 0.0
+    n, k = cover.shape[0], int(open_.sum())
+    w = np.asarray(weight, float)
+    cap = np.asarray(capacity, float)[open_]
+    nz = a.nnz
+    one_each = sp.csr_matrix((np.ones(nz), (a.row, np.arange(nz))), shape=(n, nz))
+    per_site = sp.csr_matrix((w[a.row], (a.col, np.arange(nz))), shape=(k, nz))
+    res = linprog(-w[a.row], A_ub=sp.vstack([one_each, per_site]).tocsr(),
+                  b_ub=np.concatenate([np.ones(n), cap]), bounds=(0, 1),
+                  method="highs")  # fmt: skip
+    return float(-res.fun) if res.status == 0 else 0.0
+
+
+def capacitated_covering(cover: sp.spmatrix, weight: np.ndarray, capacity: np.ndarray, p: int,
+                         fixed: np.ndarray | None = None, *, time_limit: float = 60.0
+                         ) -> Solution:  # fmt: skip
+    """Open ``p`` new sites so that the most residents are served within reach, each site
+    serving no more residents than its ``capacity`` (residents: places × the standard's rate).
+
+    Sites in ``fixed`` (existing facilities) are open already; residents may be split between
+    sites (a fractional assignment, exact for counts of people). ``objective`` = residents
+    served by all open sites, ``bound`` ≥ the optimum. Beyond the time limit: greedy on
+    capacity-capped gains, scored by the exact assignment LP, bounded by the LP relaxation.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    t0 = time.perf_counter()
+    a = sp.csr_matrix(cover, dtype=bool).tocoo()
+    w = np.asarray(weight, float)
+    cap = np.asarray(capacity, float)
+    n, m = cover.shape
+    fixed = np.zeros(m, bool) if fixed is None else np.asarray(fixed, bool)
+    free = np.flatnonzero(~fixed)
+    p = int(min(p, len(free)))
+    nz = a.nnz
+    # variables: x (m sites), then z (one per reachable pair)
+    c = np.concatenate([np.zeros(m), -w[a.row]])
+    one_each = sp.csr_matrix((np.ones(nz), (a.row, m + np.arange(nz))), shape=(n, m + nz))
+    load = sp.csr_matrix((np.concatenate([w[a.row], -cap]),
+                          (np.concatenate([a.col, np.arange(m)]),
+                           np.concatenate([m + np.arange(nz), np.arange(m)]))),
+                         shape=(m, m + nz))  # fmt: skip
+    count = sp.csr_matrix((np.ones(len(free)), (np.zeros(len(free), int), free)),
+                          shape=(1, m + nz))  # fmt: skip
+    cons = [LinearConstraint(one_each, -np.inf, 1.0), LinearConstraint(load, -np.inf, 0.0),
+            LinearConstraint(count, p, p)]  # fmt: skip
+    lo = np.concatenate([fixed.astype(float), np.zeros(nz)])
+    bounds = Bounds(lo, np.ones(m + nz))
+    integ = np.concatenate([np.ones(m), np.zeros(nz)])
+    res = milp(c, integrality=integ, bounds=bounds, constraints=cons,
+               options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+    if res.x is not None:
+        x = res.x[:m] > 0.5
+        val = -float(res.fun)
+        bound = max(-float(getattr(res, "mip_dual_bound", res.fun)), val)
+        status = "optimal" if res.status == 0 else "time limit"
+        new = np.flatnonzero(x & ~fixed)
+        gap = 0.0 if status == "optimal" else (bound - val) / max(val, 1.0)
+        return Solution(new, val, bound, gap, "highs", status, time.perf_counter() - t0,
+                        np.zeros(len(new)))  # fmt: skip
+    lp = milp(c, bounds=bounds, constraints=cons)
+    bound = -float(lp.fun) if lp.x is not None else float(w.sum())
+    csc = sp.csc_matrix(cover, dtype=float)
+    left = w.copy()
+    open_ = fixed.copy()
+    for j in np.flatnonzero(fixed):
+        left[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] = 0.0
+    for _ in range(p):
+        gain = np.minimum(csc.T @ left, cap)
+        gain[open_] = -1.0
+        j = int(np.argmax(gain))
+        open_[j] = True
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        take = min(cap[j], left[rows].sum())
+        left[rows] *= 1 - take / max(left[rows].sum(), 1e-12)
+    val = _assignment_lp(sp.csr_matrix(cover), w, cap, open_)
+    new = np.flatnonzero(open_ & ~fixed)
+    return Solution(new, val, max(bound, val), (max(bound, val) - val) / max(val, 1.0), "greedy",
+                    "heuristic", time.perf_counter() - t0, np.zeros(len(new)))  # fmt: skip
+
+
+def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.ndarray,
+             current: np.ndarray, p: int, n_sites: int, *, time_limit: float = 60.0
+             ) -> Solution:  # fmt: skip
+    """Open ``p`` sites so that the residents' total walking distance to their nearest
+    facility — an existing one at ``current`` metres, or an opened site — is least (p-median
+    with the existing facilities kept).
+
+    Parameters
+    ----------
+    demand, site, dist : arrays
+        Pairs (demand point, candidate site, metres) within the searched reach; only pairs
+        shorter than the demand point's ``current`` distance matter.
+    weight : array
+        Residents per demand point.
+    current : array
+        Metres to the nearest existing facility, capped at the reach (finite).
+    p, n_sites : int
+        Sites to open; number of candidate sites.
+
+    Returns
+    -------
+    Solution
+        ``objective`` = person-metres saved against today, ``bound`` ≥ the best saving.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    t0 = time.perf_counter()
+    w = np.asarray(weight, float)
+    cur = np.asarray(current, float)
+    keep = (dist < cur[demand]) & (w[demand] > 0)
+    di, sj, d = demand[keep], site[keep], dist[keep]
+    saving = w[di] * (cur[di] - d)  # person-metres saved if i walks to j instead
+    m, k = int(n_sites), len(di)
+    p = int(min(p, m))
+    # variables: x (m), z (k); maximise Σ saving z; Σ_j z_ij ≤ 1; z_ij ≤ x_j; Σ x = p
+    n = len(w)
+    one_each = sp.csr_matrix((np.ones(k), (di, m + np.arange(k))), shape=(n, m + k))
+    link = sp.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]),
+                          (np.concatenate([np.arange(k)] * 2),
+                           np.concatenate([m + np.arange(k), sj]))), shape=(k, m + k))  # fmt: skip
+    count = sp.csr_matrix((np.ones(m), (np.zeros(m, int), np.arange(m))), shape=(1, m + k))
+    cons = [LinearConstraint(one_each, -np.inf, 1.0), LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(count, p, p)]  # fmt: skip
+    c = np.concatenate([np.zeros(m), -saving])
+    bounds = Bounds(np.zeros(m + k), np.ones(m + k))
+    res = milp(c, integrality=np.concatenate([np.ones(m), np.zeros(k)]), bounds=bounds,
+               constraints=cons,
+               options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+
+    def saved(open_sites: np.ndarray) -> float:
+        best = cur.copy()
+        sel = np.isin(sj, open_sites)
+        np.minimum.at(best, di[sel], d[sel])
+        return float((w * (cur - best)).sum())
+
+    if res.x is not None:
+        x = np.flatnonzero(res.x[:m] > 0.5)
+        val = saved(x)
+        bound = max(-float(getattr(res, "mip_dual_bound", res.fun)), val)
+        status = "optimal" if res.status == 0 else "time limit"
+        gap = 0.0 if status == "optimal" else (bound - val) / max(val, 1.0)
+        return Solution(x, val, bound, gap, "highs", status, time.perf_counter() - t0)
+    # greedy on savings, bounded by the LP relaxation
+    lp = milp(c, bounds=bounds, constraints=cons)
+    best = cur.copy()
+    chosen = []
+    for _ in range(p):
+        gain = np.bincount(sj, weights=w[di] * np.maximum(best[di] - d, 0), minlength=m)
+        gain[chosen] = -1
+        j = int(np.argmax(gain))
+        chosen.append(j)
+        sel = sj == j
+        np.minimum.at(best, di[sel], d[sel])
+    x = np.array(chosen, np.int64)
+    val = saved(x)
+    bound = max(-float(lp.fun), val) if lp.x is not None else float((w * cur).sum())
+    return Solution(x, val, bound, (bound - val) / max(val, 1.0), "greedy", "heuristic",
+                    time.perf_counter() - t0)  # fmt: skip

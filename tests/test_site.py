@@ -125,3 +125,46 @@ def test_candidates_outside_or_off_the_network_are_reported(tiny_world, tmp_path
     assert any("outside the boundaries" in t and "OUT" in t for t in texts)
     assert any("from the network are left out" in t and "FIELD" in t for t in texts)
     assert res.sites["id"].tolist() == ["NE"]
+
+
+def test_capacity_aware_sites_serve_no_more_than_their_pitches_allow(tiny_world, tmp_path):
+    """100,000 residents on the 2 km grid; one existing pitch at the south-west corner and one
+    candidate at the north-east corner, each 1 pitch = 10,000 residents at the plan's 1 per
+    10,000. Each corner's reach holds 100,000 × 6/44 = 13,636 residents, so capacity binds:
+    10,000 served by the existing pitch, 10,000 more by the new one (27,273 without capacity)."""
+    from test_population import community
+
+    com = community(100_000.0)
+    cand = _candidates(tmp_path / "c.csv", {"NE": (X0 + 2000, Y0 + 2000)})
+    common = {"category": "football_pitch", "candidates": cand, "add": 1,
+              "standard": "football_pitches_per_10000"}  # fmt: skip
+    pitch = FacilityInput(tiny_world / "kg.csv", category="football_pitch")
+    capped = select_sites(tiny_world / "streets.gpkg", [pitch], com, com, capacity=1.0, **common)
+    assert capped.report["already_served"] == pytest.approx(10_000, rel=1e-6)
+    assert capped.report["covered_after"] == pytest.approx(20_000, rel=1e-6)
+    assert capped.sites["newly_covered"].tolist() == pytest.approx([10_000], rel=1e-6)
+    free = select_sites(tiny_world / "streets.gpkg", [pitch], com, com, **common)
+    assert free.report["covered_after"] == pytest.approx(2 * 100_000 * 6 / 44, rel=1e-3)
+
+
+def test_distance_objective_matches_the_coverage_engine_brute_force(tiny_world, tmp_path):
+    """p-median with one new site among three: the chosen one gives the least mean walk, and
+    the mean walk the choice reports equals the coverage engine's with that site added."""
+    pts = {"NE": (X0 + 2000, Y0 + 2000), "MID": (X0 + 1000, Y0 + 1000), "E": (X0 + 2000, Y0)}
+    cand = _candidates(tmp_path / "c.csv", pts)
+    kg = FacilityInput(tiny_world / "kg.csv")
+    args = (tiny_world / "streets.gpkg", [kg], tiny_world / "community.geojson",
+            tiny_world / "community.geojson")  # fmt: skip
+    res = select_sites(*args, category="kindergarten", candidates=cand, add=1,
+                       objective="distance", reach_m=5000.0)  # fmt: skip
+    means = {}
+    for key in pts:
+        one = _candidates(tmp_path / f"{key}.csv", {key: pts[key]})
+        cov = run_coverage(args[0], [kg, FacilityInput(one, category="kindergarten")], *args[2:])
+        d = cov.demand
+        means[key] = float((d["population"] * d["dist_kindergarten_m"]).sum()
+                           / d["population"].sum())  # fmt: skip
+    best = min(means, key=means.get)
+    assert res.sites["id"].tolist() == [best] == ["MID"]
+    assert res.report["mean_walk_m"]["after_m"] == pytest.approx(means[best], rel=1e-6)
+    assert res.report["status"] == "optimal"
