@@ -346,6 +346,9 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--standard", default=None,
                       help="a per-capita standard of the category: as many new sites as it says "
                       "are missing (e.g. football_pitches_per_10000)")  # fmt: skip
+    site.add_argument("--per-area", action="store_true",
+                      help="share the new sites among the districts in proportion to their "
+                      "shortfall against --standard")  # fmt: skip
     site.add_argument(
         "--target-share",
         type=float,
@@ -719,7 +722,7 @@ def _site(args: argparse.Namespace) -> int:
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
             network_crs=args.network_crs, facilities_crs=args.facilities_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
-            capacity=_capacity(args.capacity),
+            capacity=_capacity(args.capacity), per_area=args.per_area,
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report
@@ -740,6 +743,9 @@ def _site(args: argparse.Namespace) -> int:
             print(f"{s['id']} (target {s['target']:g} {s['unit']}): "
                   + ", ".join(f"{a} {n} more" for a, n in s["per_area"].items())
                   + f" — {s['total']} in all")  # fmt: skip
+            if s.get("sites_per_area"):
+                print("new sites per district: " + ", ".join(
+                    f"{a} {n}" for a, n in s["sites_per_area"].items()))  # fmt: skip
         for r in result.sites.head(20).itertuples():
             print(f"  #{r.rank:<3} {r.id:12} {r.district_id or '':8} +{r.newly_covered:>9,.0f}"
                   f"  {r.cumulative_share:6.1%}")  # fmt: skip

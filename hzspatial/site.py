@@ -98,6 +98,7 @@ def select_sites(
     max_snap_m: float = MAX_SNAP_M,
     capacity: float | bool | None = None,
     reach_m: float | None = None,
+    per_area: bool = False,
     **coverage_options,
 ) -> SiteResult:
     """Choose sites for new facilities of one category.
@@ -146,6 +147,10 @@ def select_sites(
         residents per unit (1 pitch per 10,000 → 10,000). A number is every new site's supply;
         True takes it from the candidate file's supply column. Existing facilities keep their
         own supply and serve first; residents may be split between sites.
+    per_area : bool
+        Share the ``add`` sites (default: the standard's total) among the districts in
+        proportion to their shortfall against ``standard`` (largest remainders), each district's
+        sites among its own candidates, all chosen together (coverage objective).
     reach_m : float, optional
         For ``distance``: how far the searches from each candidate go (default twice the
         threshold).
@@ -209,7 +214,7 @@ def select_sites(
     timings["candidate catchments"] = time.perf_counter() - t
     total = float(people.sum())
     already = float(people[served].sum())
-    red = siting.reduce_problem(cover, people, served)
+    red = siting.reduce_problem(cover, people, served, merge_candidates=not per_area)
     logger.info("%d candidates (%d after merging identical catchments), %d demand groups",
                 len(cand), len(red.candidates), len(red.weight))  # fmt: skip
     need = _needed_by_standard(cov, cat, standard) if standard else None
@@ -238,7 +243,9 @@ def select_sites(
                      "after_m": float((people * now).sum() - sol.objective) / total,
                      "reach_m": reach}  # fmt: skip
         elif capacity is None:
-            sol = siting.maximal_covering(red.cover, red.weight, n, time_limit=time_limit)
+            quota = _quota(cov, graph, cand, red, need, n, area_m) if per_area else None
+            sol = siting.maximal_covering(red.cover, red.weight, n, time_limit=time_limit,
+                                          quota=quota)  # fmt: skip
     else:
         goal = target_share * total - already
         if goal <= 0:
@@ -387,6 +394,38 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
     return gdf
 
 
+def _quota(cov, graph, cand, red, need, n, area_m) -> tuple[np.ndarray, np.ndarray]:
+    """Sites per district for ``per_area``: ``n`` shared in proportion to each district's
+    shortfall against the standard (largest remainders), and each candidate's district."""
+    if need is None:
+        raise InputError("--per-area needs --standard (the shortfall shares the sites out)",
+                         column="--per-area",
+                         hint="e.g. --standard football_pitches_per_10000")  # fmt: skip
+    ids = list(need["gap_by_id"])
+    gap = np.array([need["gap_by_id"][i] for i in ids])
+    if gap.sum() <= 0:
+        raise InputError(f"every district meets {need['id']}: nothing to share out",
+                         column="--per-area", hint="drop --per-area")  # fmt: skip
+    raw = n * gap / gap.sum()
+    share = np.floor(raw).astype(int)
+    for k in np.argsort(-(raw - share), kind="stable")[: n - share.sum()]:
+        share[k] += 1
+    bnd = cov.boundaries.set_index("district_id").loc[ids].to_crs(graph.crs)
+    pts = cand.to_crs(graph.crs).geometry.to_numpy()[red.candidates]
+    tree = shapely.STRtree(bnd.geometry.to_numpy())
+    pi, ai = tree.query_nearest(pts, max_distance=BOUNDARY_TOLERANCE_M, all_matches=False)
+    group = np.full(len(pts), len(ids))  # candidates in no district: a group with no sites
+    group[pi] = ai
+    have = np.bincount(group, minlength=len(ids) + 1)[: len(ids)]
+    short = [f"{i} ({share[k]} sites, {have[k]} candidates)" for k, i in enumerate(ids)
+             if have[k] < share[k]]  # fmt: skip
+    if short:
+        raise InputError("too few candidates in " + ", ".join(short), column="--per-area",
+                         hint="add candidates there or reduce --spacing")  # fmt: skip
+    need["sites_per_area"] = {i: int(share[k]) for k, i in enumerate(ids)}
+    return group, np.append(share, 0)
+
+
 def _saving_order(di, sj, d, w, now, chosen):
     """``chosen`` in the order of their person-metre savings (largest first, each counted
     after the ones before it), and those savings."""
@@ -470,7 +509,10 @@ def _needed_by_standard(cov, cat: str, sid: str) -> dict:
     rows = cov.ratios[(cov.ratios["standard"] == sid) & (cov.ratios["district_id"] != "study area")]
     per = {str(r["district"]): int(math.ceil(r["gap"] - 1e-9)) if r["gap"] == r["gap"] else 0
            for r in rows.to_dict("records")}  # fmt: skip
+    gaps = {str(r["district_id"]): float(r["gap"]) if r["gap"] == r["gap"] else 0.0
+            for r in rows.to_dict("records")}  # fmt: skip
     return {"id": sid, "label": std.label, "target": std.target, "unit": std.unit,
+            "gap_by_id": gaps,
             "per_area": per, "total": int(sum(per.values())), "source": std.source}  # fmt: skip
 
 

@@ -136,21 +136,29 @@ def _covered_weight(cover: sp.csr_matrix, weight: np.ndarray, chosen) -> float:
     return float(weight[hit].sum())
 
 
-def greedy(cover: sp.spmatrix, weight: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+def greedy(cover: sp.spmatrix, weight: np.ndarray, p: int,
+           quota: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The classic greedy choice: ``p`` times the candidate covering most residents not yet
-    covered (lowest index on ties). Returns (chosen, marginal gains)."""
+    covered (lowest index on ties), within each group's ``quota`` (group of each candidate,
+    sites per group) when given. Returns (chosen, marginal gains)."""
     a = sp.csc_matrix(cover, dtype=float)
     left = np.asarray(weight, dtype=float).copy()
     chosen, gains = [], []
+    room = None if quota is None else np.asarray(quota[1], float).copy()
     for _ in range(min(p, a.shape[1])):
         gain = a.T @ left
         if chosen:
             gain[chosen] = -1.0
+        if room is not None:
+            gain[room[quota[0]] <= 0] = -1.0
         j = int(np.argmax(gain))
-        if gain[j] <= 0:
+        if gain[j] < 0 or (gain[j] == 0 and room is None):
             break
         chosen.append(j)
         gains.append(float(gain[j]))
+        if room is not None:
+            room[quota[0][j]] -= 1
         left[a.indices[a.indptr[j] : a.indptr[j + 1]]] = 0.0
     return np.array(chosen, np.int64), np.array(gains)
 
@@ -192,7 +200,8 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, chosen: np.ndarray)
 
 
 def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
-                     time_limit: float = 60.0, exact: bool = True) -> Solution:  # fmt: skip
+                     time_limit: float = 60.0, exact: bool = True,
+                     quota: tuple[np.ndarray, np.ndarray] | None = None) -> Solution:  # fmt: skip
     """Choose ``p`` candidates covering the most residents (maximal covering location problem).
 
     Parameters
@@ -209,6 +218,9 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
         solver's dual bound.
     exact : bool
         False: greedy + swap search only, bounded by the LP relaxation.
+    quota : (array of int, array of int), optional
+        Group of each candidate (e.g. its district) and the number of sites each group gets
+        (summing to ``p``): the sites are chosen together, each group filling its quota.
 
     Returns
     -------
@@ -222,13 +234,19 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     w = np.asarray(weight, dtype=float)
     n, m = a.shape
     p = int(min(p, m))
-    start, _ = greedy(a, w, p)
-    start = swap_search(a, w, start)
+    start, _ = greedy(a, w, p, quota)
+    if quota is None:
+        start = swap_search(a, w, start)
     # variables: x (m sites) then y (n demand points); maximise Σ w y
     c = np.concatenate([np.zeros(m), -w])
     link = sp.hstack([-a, sp.identity(n, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
-    count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
-    cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
+    if quota is None:
+        count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
+        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
+    else:
+        group, want = np.asarray(quota[0]), np.asarray(quota[1], float)
+        count = sp.csr_matrix((np.ones(m), (group, np.arange(m))), shape=(len(want), m + n))
+        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, want, want)]
     bounds = Bounds(np.zeros(m + n), np.ones(m + n))
     integ = np.concatenate([np.ones(m), np.zeros(n)])
     if exact:

@@ -168,3 +168,25 @@ def test_distance_objective_matches_the_coverage_engine_brute_force(tiny_world, 
     assert res.sites["id"].tolist() == [best] == ["MID"]
     assert res.report["mean_walk_m"]["after_m"] == pytest.approx(means[best], rel=1e-6)
     assert res.report["status"] == "optimal"
+
+
+def test_site_demo_shares_pitches_by_shortfall(tmp_path):
+    """``hzspatial site --demo --add 12 --per-area``: the plan's 1 pitch per 10,000 leaves
+    汉台区 15.42 and 南郑区 4.50 pitches short (16 and 5 rounded up, 21 in all); 12 new pitches
+    shared by shortfall give 12 × 15.42/19.92 = 9.29 → 9 and 2.71 → 3 (largest remainder)."""
+    out = tmp_path / "s"
+    proc = subprocess.run([EXE, "site", "--demo", "--add", "12", "--per-area", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads((out / "site.json").read_text("utf-8"))
+    std = rep["standard"]
+    assert std["per_area"] == {"汉台区": 16, "南郑区": 5} and std["total"] == 21
+    gaps = std["gap_by_id"]
+    assert gaps["610702"] == pytest.approx(15.4236, abs=1e-3)
+    assert std["sites_per_area"] == {"610702": 9, "610703": 3}
+    sites = pd.read_csv(out / "sites.csv", dtype={"district_id": str})
+    assert sites["district_id"].value_counts().to_dict() == {"610702": 9, "610703": 3}
+    assert rep["status"] == "optimal" and rep["gap"] == 0
+    assert "synthetic" in proc.stdout.lower() and "汉台区 16 more" in proc.stdout
+    for name in ("sites.geojson", "curve.csv", "curve.png", "map.html", "site_report.html"):
+        assert (out / name).stat().st_size > 0

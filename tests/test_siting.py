@@ -143,3 +143,18 @@ def test_p_median_against_brute_force():
         sol = siting.p_median(di, sj, d, w, cur, 2, m)
         assert (w * cur).sum() - sol.objective == pytest.approx(best)
         assert sol.status == "optimal" and sol.gap == 0
+
+
+def test_quota_per_group_against_brute_force():
+    """Two sites in group 0 and one in group 1, chosen together."""
+    rng = np.random.default_rng(2)
+    a = sp.csr_matrix(rng.random((40, 10)) < 0.2)
+    w = rng.integers(1, 30, 40).astype(float)
+    group = np.array([0] * 5 + [1] * 5)
+    best = max(w[a.toarray()[:, [*c0, c1]].any(axis=1)].sum()
+               for c0 in combinations(range(5), 2) for c1 in range(5, 10))  # fmt: skip
+    sol = siting.maximal_covering(a, w, 3, quota=(group, np.array([2, 1])))
+    assert sol.objective == pytest.approx(best)
+    assert sorted(group[sol.chosen].tolist()) == [0, 0, 1]
+    heur = siting.maximal_covering(a, w, 3, quota=(group, np.array([2, 1])), exact=False)
+    assert sorted(group[heur.chosen].tolist()) == [0, 0, 1] and heur.objective <= best + 1e-9
