@@ -309,4 +309,4 @@ def test_every_option_of_every_subcommand_has_help():
         if not a.help and not isinstance(a, argparse._HelpAction)
     ]
     assert missing == []
-    assert set(sub.choices) == {"demo", "coverage", "review", "batch", "standards"}
+    assert set(sub.choices) == {"demo", "coverage", "review", "site", "batch", "standards"}
