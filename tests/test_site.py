@@ -190,3 +190,32 @@ def test_site_demo_shares_pitches_by_shortfall(tmp_path):
     assert "synthetic" in proc.stdout.lower() and "汉台区 16 more" in proc.stdout
     for name in ("sites.geojson", "curve.csv", "curve.png", "map.html", "site_report.html"):
         assert (out / name).stat().st_size > 0
+
+
+def test_within_and_exclude_mask_the_candidates_and_runs_repeat(tiny_world, tmp_path):
+    """Auto candidates masked: --exclude the north-east quarter, then --within it only; the
+    same input gives the same sites on every run."""
+    import geopandas as gpd
+    import shapely
+    from test_population import UTM48
+
+    quarter = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 1000, Y0 + 1000, X0 + 2100, Y0 + 2100)],
+                               crs=UTM48).to_crs(4326)  # fmt: skip
+    quarter.to_file(tmp_path / "ne.geojson")
+    args = (tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+            tiny_world / "community.geojson", tiny_world / "community.geojson")  # fmt: skip
+    inside = select_sites(*args, category="kindergarten", add=2, spacing_m=150.0,
+                          within=tmp_path / "ne.geojson")  # fmt: skip
+    outside = select_sites(*args, category="kindergarten", add=2, spacing_m=150.0,
+                           exclude=tmp_path / "ne.geojson")  # fmt: skip
+    again = select_sites(*args, category="kindergarten", add=2, spacing_m=150.0,
+                         exclude=tmp_path / "ne.geojson")  # fmt: skip
+    box = shapely.box(*quarter.total_bounds)
+    assert all(
+        shapely.contains_xy(box, x, y)
+        for x, y in zip(inside.sites["lon"], inside.sites["lat"], strict=True)
+    )
+    assert not any(shapely.contains_xy(box, x, y) for x, y in zip(outside.sites["lon"],
+                                                                  outside.sites["lat"],
+                                                                  strict=True))  # fmt: skip
+    assert again.sites["id"].tolist() == outside.sites["id"].tolist()
