@@ -346,6 +346,9 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--standard", default=None,
                       help="a per-capita standard of the category: as many new sites as it says "
                       "are missing (e.g. football_pitches_per_10000)")  # fmt: skip
+    site.add_argument("--budget", type=float, default=None,
+                      help="coverage within a budget: the candidates' cost column (cost, 造价, "
+                      "费用, 投资) summed over the chosen sites stays within it")  # fmt: skip
     site.add_argument("--per-area", action="store_true",
                       help="share the new sites among the districts in proportion to their "
                       "shortfall against --standard")  # fmt: skip
@@ -722,7 +725,7 @@ def _site(args: argparse.Namespace) -> int:
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
             network_crs=args.network_crs, facilities_crs=args.facilities_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
-            capacity=_capacity(args.capacity), per_area=args.per_area,
+            capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["substrings", "split_at_distances"]
+__all__ = ["boundary_points", "substrings", "split_at_distances"]
 
 
 def substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -99,3 +99,11 @@ def split_at_distances(
     a = np.flatnonzero(pair)
     src = li[a]
     return substrings(lines[src], d[a], d[a + 1]), src
+
+
+def boundary_points(polys: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``spacing`` metres along each polygon's boundary (metric CRS), and the
+    polygon each belongs to: where a parcel or a proposed district can be entered."""
+    rings = shapely.segmentize(shapely.boundary(polys), spacing)
+    pts, owner = shapely.get_coordinates(rings, return_index=True)
+    return shapely.points(pts), owner

@@ -30,6 +30,7 @@ from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import default_persons_per_household, demo_paths
 from hzspatial.errors import InputError, check_number, check_walk_options, format_rows
+from hzspatial.geometry import boundary_points
 from hzspatial.io import (
     FacilityInput,
     file_sha256,
@@ -137,13 +138,6 @@ def read_proposals(
             gdf[col], path=path_s, column=col, rows_of=feature_rows, what="on-site provision",
             allow_missing=True, minimum=0)  # fmt: skip
     return out
-
-
-def _access_points(polys: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points every ``spacing`` metres along each polygon's boundary (metric CRS)."""
-    rings = shapely.segmentize(shapely.boundary(polys), spacing)
-    pts, owner = shapely.get_coordinates(rings, return_index=True)
-    return shapely.points(pts), owner
 
 
 def _loads(pairs: tuple[np.ndarray, np.ndarray], supply: np.ndarray,
@@ -258,7 +252,7 @@ def review_districts(
                   for k, v in (category_minutes or {}).items()}  # fmt: skip
 
     props_m = props.to_crs(graph.crs)
-    pts, owner = _access_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
+    pts, owner = boundary_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
     asnap = snap_points(graph, pts, max_snap_m)
     for i, pid in enumerate(props["proposal_id"]):
         if not asnap.ok[owner == i].any():

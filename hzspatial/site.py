@@ -32,8 +32,9 @@ from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import demo_paths
 from hzspatial.errors import DataWarning, InputError
+from hzspatial.geometry import boundary_points
 from hzspatial.io import FacilityInput, read_facilities
-from hzspatial.io._files import input_label
+from hzspatial.io._files import input_label, read_layer, read_table
 from hzspatial.io._geometry import layer_to_wgs84
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
@@ -99,6 +100,7 @@ def select_sites(
     capacity: float | bool | None = None,
     reach_m: float | None = None,
     per_area: bool = False,
+    budget: float | None = None,
     **coverage_options,
 ) -> SiteResult:
     """Choose sites for new facilities of one category.
@@ -151,6 +153,10 @@ def select_sites(
         Share the ``add`` sites (default: the standard's total) among the districts in
         proportion to their shortfall against ``standard`` (largest remainders), each district's
         sites among its own candidates, all chosen together (coverage objective).
+    budget : float, optional
+        Coverage within a budget: the candidate file's cost column (``cost``, ``造价``,
+        ``费用``, ``投资``) summed over the chosen sites stays within it; ``add`` (if given)
+        becomes at most that many sites.
     reach_m : float, optional
         For ``distance``: how far the searches from each candidate go (default twice the
         threshold).
@@ -209,12 +215,20 @@ def select_sites(
                                                 distance=limit + 2 * max_snap_m)[0])  # fmt: skip
     cand = cand.iloc[near].reset_index(drop=True)
     csnap = snap_points(graph, cpts[near], max_snap_m)
-    di, cj, _ = ct.facility_demand_pairs(graph, csnap, dsnap, limit)
+    di, cj, _ = _site_pairs(graph, cand, dsnap, limit, max_snap_m)
     cover = sp.csr_matrix((np.ones(len(di), bool), (di, cj)), shape=(len(demand), len(cand)))
     timings["candidate catchments"] = time.perf_counter() - t
     total = float(people.sum())
     already = float(people[served].sum())
-    red = siting.reduce_problem(cover, people, served, merge_candidates=not per_area)
+    costs = None
+    if budget is not None:
+        if isinstance(candidates, str) and candidates == "auto":
+            raise InputError("--budget needs a candidate file with a cost column",
+                             column="--budget",
+                             hint="pass --candidates FILE with 造价/cost")  # fmt: skip
+        costs = cand["cost"].to_numpy(float)
+    red = siting.reduce_problem(cover, people, served,
+                                merge_candidates=not per_area and budget is None)  # fmt: skip
     logger.info("%d candidates (%d after merging identical catchments), %d demand groups",
                 len(cand), len(red.candidates), len(red.weight))  # fmt: skip
     need = _needed_by_standard(cov, cat, standard) if standard else None
@@ -222,17 +236,19 @@ def select_sites(
     saved = None
     if objective in ("coverage", "distance"):
         n = add if add is not None else (need["total"] if need else None)
+        if n is None and budget is not None:
+            n = len(red.candidates)
         if n is None or n < 1:
             raise InputError("how many new sites? pass --add N or --standard ID",
                              column="--add", hint="e.g. --add 10")  # fmt: skip
-        if n > len(red.candidates):
+        if n > len(red.candidates) and budget is None:
             raise InputError(
                 f"{n} new sites asked for, but only {len(red.candidates)} candidates reach "
                 "residents not yet served", column="--add",
                 hint="lower --add, add candidates, or reduce --spacing")  # fmt: skip
         if objective == "distance":
             reach = reach_m or 2 * limit
-            pdi, pcj, pdist = ct.facility_demand_pairs(graph, csnap, dsnap, reach)
+            pdi, pcj, pdist = _site_pairs(graph, cand, dsnap, reach, max_snap_m)
             now = demand[dcol].to_numpy(float) if dcol in demand else np.full(len(demand), np.inf)
             now = np.minimum(now, reach)
             sol = siting.p_median(pdi, pcj, pdist, people, now, n, len(cand),
@@ -244,8 +260,10 @@ def select_sites(
                      "reach_m": reach}  # fmt: skip
         elif capacity is None:
             quota = _quota(cov, graph, cand, red, need, n, area_m) if per_area else None
-            sol = siting.maximal_covering(red.cover, red.weight, n, time_limit=time_limit,
-                                          quota=quota)  # fmt: skip
+            sol = siting.maximal_covering(
+                red.cover, red.weight, min(n, len(red.candidates)), time_limit=time_limit,
+                quota=quota, budget=budget,
+                cost=None if costs is None else costs[red.candidates])  # fmt: skip
     else:
         goal = target_share * total - already
         if goal <= 0:
@@ -303,6 +321,9 @@ def select_sites(
         "capacity": capacity_note and {k: v for k, v in capacity_note.items()
                                        if k != "cumulative"},
         "sites": int(len(chosen)),
+        "budget": budget,
+        "cost": float(np.nansum(cand["cost"].to_numpy(float)[chosen]))
+        if "cost" in cand else None,
         "bound": sol.bound,
         "gap": sol.gap,
         "solver": sol.solver,
@@ -353,8 +374,13 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
             raise InputError("the candidate file holds no site", file=input_label(candidates),
                              hint="give points or parcels of possible sites")  # fmt: skip
         gdf = gpd.GeoDataFrame({"site_id": fac["facility_id"].astype(str), "name": fac["name"],
-                                "capacity": fac.get("capacity"), "area_m2": fac["area_m2"]},
+                                "capacity": fac.get("capacity"), "area_m2": fac["area_m2"],
+                                "parcel": _parcels(candidates, fac, candidates_crs, crs_in)},
                                geometry=fac.geometry.to_numpy(), crs=4326)  # fmt: skip
+        for supply in ("places", "beds", "pitches"):
+            if supply in fac:
+                gdf[supply] = fac[supply].to_numpy()
+        gdf["cost"] = _costs(candidates, fac, candidates_crs, crs_in)
         m = gdf.to_crs(graph.crs).geometry.to_numpy()
         outside = ~shapely.contains_xy(area_m, *shapely.get_coordinates(m).T)
         if outside.any():
@@ -392,6 +418,79 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
             hint="check the candidates' coordinates and coordinate system",
         )
     return gdf
+
+
+LAYER_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+#: Parcels are entered from points this far apart (metres) along their boundary.
+ACCESS_SPACING_M = 25.0
+
+
+def _site_pairs(graph, cand, dsnap, limit, max_snap_m):
+    """(demand point, candidate, metres) within ``limit``: a point candidate from its point, a
+    parcel from the nearest of the points every 25 m along its boundary (as review does)."""
+    pts = cand.to_crs(graph.crs).geometry.to_numpy()
+    owner = np.arange(len(cand))
+    par = cand["parcel"].to_numpy() if "parcel" in cand else np.full(len(cand), None)
+    has = pd.notna(par)
+    if has.any():
+        polys = gpd.GeoSeries(list(par[has]), crs=4326).to_crs(graph.crs).to_numpy()
+        bp, bo = boundary_points(polys, ACCESS_SPACING_M)
+        pts = np.concatenate([pts[~has], bp])
+        owner = np.concatenate([np.flatnonzero(~has), np.flatnonzero(has)[bo]])
+    snap = snap_points(graph, pts, max_snap_m)
+    di, pj, d = ct.facility_demand_pairs(graph, snap, dsnap, limit)
+    cj = owner[pj]
+    order = np.lexsort((d, cj, di))
+    di, cj, d = di[order], cj[order], d[order]
+    first = np.r_[True, (di[1:] != di[:-1]) | (cj[1:] != cj[:-1])]
+    return di[first], cj[first], d[first]
+
+
+def _parcels(candidates, fac, candidates_crs, crs_in) -> np.ndarray:
+    """The candidate file's polygons (WGS84) by row, None for points; all None for tables or
+    when the reader left rows out."""
+    none = np.full(len(fac), None, dtype=object)
+    layer = isinstance(candidates, gpd.GeoDataFrame) or (
+        isinstance(candidates, str | Path) and Path(candidates).suffix.lower() in LAYER_SUFFIXES
+    )
+    if not layer:
+        return none
+    raw = read_layer(candidates)
+    gdf = layer_to_wgs84(raw, input_label(candidates), crs=candidates_crs, default=crs_in,
+                         what="candidates")  # fmt: skip
+    if len(gdf) != len(fac):
+        logger.info("candidate parcels taken at a point inside them (rows were left out)")
+        return none
+    geoms = gdf.geometry.to_numpy()
+    areal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    return np.where(areal, geoms, None)
+
+
+#: Column names read as a candidate's cost (any unit; the budget is in the same unit).
+COST_COLUMNS = ("cost", "造价", "费用", "投资", "投资额", "估算投资")
+
+
+def _costs(candidates, fac, candidates_crs, crs_in) -> np.ndarray:
+    """Each candidate's cost from the file's cost column (NaN when there is none)."""
+    layer = isinstance(candidates, gpd.GeoDataFrame) or (
+        isinstance(candidates, str | Path) and Path(candidates).suffix.lower() in LAYER_SUFFIXES
+    )
+    raw = read_layer(candidates) if layer else read_table(candidates)
+    col = next((c for c in raw.columns if str(c).strip().lower() in COST_COLUMNS), None)
+    if col is None:
+        return np.full(len(fac), np.nan)
+    if len(raw) != len(fac):
+        raise InputError("cannot match the cost column to the candidates (rows were left out)",
+                         file=input_label(candidates), column=str(col),
+                         hint="fix the rows the reader reported")  # fmt: skip
+    cost = pd.to_numeric(raw[col], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(cost) | (cost < 0)
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} candidates have no cost or a negative one "
+                         f"(rows {', '.join(str(i + 2) for i in np.flatnonzero(bad)[:8])})",
+                         file=input_label(candidates), column=str(col),
+                         hint="give every candidate a cost ≥ 0")  # fmt: skip
+    return cost
 
 
 def _quota(cov, graph, cand, red, need, n, area_m) -> tuple[np.ndarray, np.ndarray]:
@@ -543,6 +642,8 @@ def _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, 
         "cumulative_share": np.array(cum) / total if total else np.nan,
         "already_served": already,
     }, geometry=pts.to_numpy(), crs=4326)  # fmt: skip
+    if "cost" in sites and sites["cost"].notna().any():
+        out.insert(10, "cost", sites["cost"].to_numpy(float))
     out["site_id"] = out["id"]
     return out
 

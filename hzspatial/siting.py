@@ -163,6 +163,24 @@ def greedy(cover: sp.spmatrix, weight: np.ndarray, p: int,
     return np.array(chosen, np.int64), np.array(gains)
 
 
+def _greedy_budget(a: sp.csc_matrix, w: np.ndarray, p: int, cost: np.ndarray,
+                   budget: float) -> np.ndarray:  # fmt: skip
+    """Greedy by residents newly covered per unit of cost, within the budget and ``p`` sites."""
+    left, spent, chosen = w.copy(), 0.0, []
+    for _ in range(min(p, a.shape[1])):
+        gain = a.T @ left
+        ratio = np.where(cost > 0, gain / np.maximum(cost, 1e-12), np.inf * (gain > 0))
+        ratio[chosen] = -1.0
+        ratio[spent + cost > budget + 1e-9] = -1.0
+        j = int(np.argmax(ratio))
+        if ratio[j] <= 0:
+            break
+        chosen.append(j)
+        spent += cost[j]
+        left[a.indices[a.indptr[j] : a.indptr[j + 1]]] = 0.0
+    return np.array(chosen, np.int64)
+
+
 def swap_search(cover: sp.spmatrix, weight: np.ndarray, chosen: np.ndarray,
                 max_rounds: int = 50) -> np.ndarray:  # fmt: skip
     """Improve a choice by single swaps (one chosen site out, one other in) while any swap
@@ -201,7 +219,9 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, chosen: np.ndarray)
 
 def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
                      time_limit: float = 60.0, exact: bool = True,
-                     quota: tuple[np.ndarray, np.ndarray] | None = None) -> Solution:  # fmt: skip
+                     quota: tuple[np.ndarray, np.ndarray] | None = None,
+                     cost: np.ndarray | None = None, budget: float | None = None
+                     ) -> Solution:  # fmt: skip
     """Choose ``p`` candidates covering the most residents (maximal covering location problem).
 
     Parameters
@@ -221,6 +241,9 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     quota : (array of int, array of int), optional
         Group of each candidate (e.g. its district) and the number of sites each group gets
         (summing to ``p``): the sites are chosen together, each group filling its quota.
+    cost, budget : optional
+        Cost of each candidate and the budget: the chosen sites cost at most ``budget`` and
+        are at most ``p`` (not exactly ``p``).
 
     Returns
     -------
@@ -234,13 +257,27 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     w = np.asarray(weight, dtype=float)
     n, m = a.shape
     p = int(min(p, m))
-    start, _ = greedy(a, w, p, quota)
-    if quota is None:
-        start = swap_search(a, w, start)
+    if budget is not None:
+        start = _greedy_budget(a, w, p, np.asarray(cost, float), float(budget))
+    else:
+        start, _ = greedy(a, w, p, quota)
+        if quota is None:
+            start = swap_search(a, w, start)
     # variables: x (m sites) then y (n demand points); maximise Σ w y
     c = np.concatenate([np.zeros(m), -w])
     link = sp.hstack([-a, sp.identity(n, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
-    if quota is None:
+    if budget is not None:
+        rows = sp.csr_matrix(
+            np.vstack(
+                [
+                    np.concatenate([np.ones(m), np.zeros(n)]),
+                    np.concatenate([np.asarray(cost, float), np.zeros(n)]),
+                ]
+            )
+        )
+        cons = [LinearConstraint(link, -np.inf, 0.0),
+                LinearConstraint(rows, [0, 0], [p, float(budget)])]  # fmt: skip
+    elif quota is None:
         count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
         cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
     else:

@@ -219,3 +219,39 @@ def test_within_and_exclude_mask_the_candidates_and_runs_repeat(tiny_world, tmp_
                                                                   outside.sites["lat"],
                                                                   strict=True))  # fmt: skip
     assert again.sites["id"].tolist() == outside.sites["id"].tolist()
+
+
+def test_a_parcel_is_entered_from_its_boundary(tiny_world, tmp_path):
+    """A 300 m parcel in the middle of the grid (its inside point 150 m from the nearest
+    junction) reaches what its edges reach: more residents than the point inside it alone."""
+    import geopandas as gpd
+    import shapely
+    from test_population import UTM48
+
+    box = shapely.box(X0 + 850, Y0 + 850, X0 + 1150, Y0 + 1150)
+    parcel = gpd.GeoDataFrame({"id": ["P"], "name": ["空地"]}, geometry=[box], crs=UTM48)
+    parcel.to_crs(4326).to_file(tmp_path / "p.geojson")
+    point = _candidates(tmp_path / "p.csv", {"P": (X0 + 1000, Y0 + 1000)})
+    args = (tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+            tiny_world / "community.geojson", tiny_world / "community.geojson")  # fmt: skip
+    from_edges = select_sites(*args, category="kindergarten", add=1,
+                              candidates=tmp_path / "p.geojson")  # fmt: skip
+    from_point = select_sites(*args, category="kindergarten", add=1, candidates=point)
+    assert from_edges.report["newly_covered"] > from_point.report["newly_covered"] > 0
+
+
+def test_budget_picks_the_best_affordable_sites(tiny_world, tmp_path):
+    """Three candidates with costs (造价): the far corner costs 10, two cheaper ones 4 and 3.
+    With a budget of 8 the far corner cannot be afforded; the choice costs at most 8 and is
+    the best of the affordable sets (checked by trying each)."""
+    pts = {"NE": (X0 + 2000, Y0 + 2000), "E": (X0 + 2000, Y0), "N": (X0, Y0 + 2000)}
+    lon, lat = to_lonlat([p[0] for p in pts.values()], [p[1] for p in pts.values()])
+    pd.DataFrame({"id": list(pts), "name": list(pts), "lon": lon, "lat": lat,
+                  "造价": [10.0, 4.0, 3.0]}).to_csv(tmp_path / "c.csv", index=False)  # fmt: skip
+    args = (tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+            tiny_world / "community.geojson", tiny_world / "community.geojson")  # fmt: skip
+    res = select_sites(*args, category="kindergarten", candidates=tmp_path / "c.csv",
+                       budget=8.0)  # fmt: skip
+    assert sorted(res.sites["id"]) == ["E", "N"] and res.report["cost"] == 7.0
+    assert res.sites["cost"].sum() <= 8.0
+    assert res.report["newly_covered"] == pytest.approx(2 * CORNER, rel=0.01)

@@ -158,3 +158,20 @@ def test_quota_per_group_against_brute_force():
     assert sorted(group[sol.chosen].tolist()) == [0, 0, 1]
     heur = siting.maximal_covering(a, w, 3, quota=(group, np.array([2, 1])), exact=False)
     assert sorted(group[heur.chosen].tolist()) == [0, 0, 1] and heur.objective <= best + 1e-9
+
+
+def test_budget_against_brute_force():
+    """Sites with costs and a budget: the best affordable set of at most 4 sites."""
+    rng = np.random.default_rng(9)
+    a = sp.csr_matrix(rng.random((40, 10)) < 0.2)
+    w = rng.integers(1, 30, 40).astype(float)
+    cost = rng.integers(1, 10, 10).astype(float)
+    budget = 12.0
+    dense = a.toarray()
+    best = max(w[dense[:, list(c)].any(axis=1)].sum() if c else 0.0
+               for k in range(5) for c in combinations(range(10), k)
+               if cost[list(c)].sum() <= budget)  # fmt: skip
+    sol = siting.maximal_covering(a, w, 4, cost=cost, budget=budget)
+    assert sol.objective == pytest.approx(best) and cost[sol.chosen].sum() <= budget
+    heur = siting.maximal_covering(a, w, 4, cost=cost, budget=budget, exact=False)
+    assert cost[heur.chosen].sum() <= budget and heur.objective <= best + 1e-9
