@@ -10,7 +10,7 @@ demand points existing facilities already serve. :mod:`hzspatial.site` builds th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,6 +22,7 @@ __all__ = [
     "greedy",
     "maximal_covering",
     "p_median",
+    "undominated",
     "reduce_problem",
     "set_covering",
     "swap_search",
@@ -127,6 +128,18 @@ class Solution:
     status: str
     seconds: float
     gains: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def undominated(cover: sp.spmatrix, p: int) -> np.ndarray:
+    """Candidates whose set of demand points is not strictly inside another's (a dominated
+    candidate never adds coverage its dominator does not), as long as at least ``p`` remain;
+    otherwise all. Sorted indices."""
+    a = sp.csc_matrix(cover, dtype=np.int32)
+    size = np.diff(a.indptr)
+    g = (a.T @ a).tocoo()
+    dom = (g.row != g.col) & (g.data == size[g.row]) & (size[g.col] > size[g.row])
+    kept = np.setdiff1d(np.arange(a.shape[1]), g.row[dom])
+    return kept if len(kept) >= p else np.arange(a.shape[1])
 
 
 def _covered_weight(cover: sp.csr_matrix, weight: np.ndarray, chosen) -> float:
@@ -255,6 +268,12 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=float)
     w = np.asarray(weight, dtype=float)
+    if quota is None and budget is None:
+        kept = undominated(a, p)
+        if len(kept) < a.shape[1]:
+            sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact)
+            return replace(sol, chosen=kept[sol.chosen],
+                           seconds=time.perf_counter() - t0)  # fmt: skip
     n, m = a.shape
     p = int(min(p, m))
     if budget is not None:

@@ -175,3 +175,15 @@ def test_budget_against_brute_force():
     assert sol.objective == pytest.approx(best) and cost[sol.chosen].sum() <= budget
     heur = siting.maximal_covering(a, w, 4, cost=cost, budget=budget, exact=False)
     assert cost[heur.chosen].sum() <= budget and heur.objective <= best + 1e-9
+
+
+def test_dominated_candidates_are_dropped_without_changing_the_optimum():
+    # candidate 1 reaches {0, 1}, inside candidate 0's {0, 1, 2}: dominated
+    a = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 1]], bool))
+    assert siting.undominated(a, 1).tolist() == [0, 2]
+    assert siting.undominated(a, 3).tolist() == [0, 1, 2]  # p needs them all
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        b = sp.csr_matrix(rng.random((30, 12)) < 0.25)
+        w = rng.integers(1, 20, 30).astype(float)
+        assert siting.maximal_covering(b, w, 3).objective == pytest.approx(_brute(b, w, 3))
