@@ -128,7 +128,9 @@ def curve_png(result: SiteResult, path: str | Path) -> Path:
         if rep.get("standard"):
             n = rep["standard"]["total"]
             ax.axvline(n, color="#cb181d", ls=":", lw=1)
-            ax.text(n, 2, f" 规划所需 / plan needs {n}", color="#cb181d", fontsize=7)
+            ax.text(n, 4, f"规划所需 / plan needs {n} ", color="#cb181d", fontsize=7,
+                    ha="right")  # fmt: skip
+            ax.set_xlim(-0.5, max(n, int(cv["new_sites"].max())) + 1)
         if rep.get("target_share"):
             ax.axhline(rep["target_share"] * 100, color="#cb181d", ls=":", lw=1)
         ax.set_xlabel("新增设施数 / new sites")
