@@ -4,6 +4,7 @@ centre-line layers, checked against osmnx + networkx and hand-built cases."""
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pyproj
 import pytest
 import shapely
 
@@ -100,9 +101,23 @@ def test_graphml_round_trip(tmp_path, osmnx_graph, helsinki):
     g = read_network(p, use_cache=False)
     assert g.n_nodes == len(osmnx_graph)
     assert set(g.node_id.tolist()) == set(osmnx_graph.nodes)
-    # shortest edge per node pair, measured independently on the ellipsoid
-    ref = sum(d["length"] for _, _, d in geodesic_graph(osmnx_graph).edges(data=True))
+    # every street once (parallel streets kept, a street's two directions once), measured
+    # independently on the ellipsoid; the search graph's shortest edge per pair as before
+    geod = pyproj.Geod(ellps="WGS84")
+    streets = {}
+    for a, b, d in osmnx_graph.to_undirected().edges(data=True):
+        if a == b:
+            continue
+        geom = d.get("geometry") or shapely.LineString(
+            [(osmnx_graph.nodes[n]["x"], osmnx_graph.nodes[n]["y"]) for n in (a, b)]
+        )
+        ends = tuple(sorted((a, b)))
+        streets.setdefault(ends, set()).add(round(geod.geometry_length(geom), 3))
+    ref = sum(sum(v) for v in streets.values())
     assert g.edge_length.sum() == pytest.approx(ref, rel=5e-4)
+    assert sum(len(v) > 1 for v in streets.values()) > 0  # the file holds parallel streets
+    shortest = sum(d["length"] for _, _, d in geodesic_graph(osmnx_graph).edges(data=True))
+    assert g.adjacency.sum() / 2 == pytest.approx(shortest, rel=5e-4)
 
 
 def test_osm_xml_reads_like_pbf(tmp_path, helsinki):

@@ -39,21 +39,46 @@ def graph_from_networkx(
     index = {n: i for i, n in enumerate(nodes)}
     xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes], dtype=float)
     src_crs = pyproj.CRS.from_user_input(G.graph.get("crs", "epsg:4326"))
-    edges = {}
+    edges: dict = {}
+    reversed_geoms = duplicates = 0
+    grid = 1e-3 if src_crs.is_projected else 1e-7  # ~1 mm / ~1 cm: the same street twice
     for a, b, data in G.edges(data=True):
         key = (a, b) if index[a] <= index[b] else (b, a)
         geom = data.get("geometry")
         if isinstance(geom, str):
             geom = shapely.from_wkt(geom)
         if geom is None:
-            geom = shapely.LineString([xy[index[a]], xy[index[b]]])
-        if key[0] != a:
-            geom = shapely.reverse(geom)
-        if key in edges and edges[key].length <= geom.length:
+            geom = shapely.LineString([xy[index[key[0]]], xy[index[key[1]]]])
+        else:
+            # a stored geometry may run either way (GraphML after to_undirected, other
+            # tools' exports): oriented by its end points, from a to b, then as the key
+            c = shapely.get_coordinates(geom)
+            pa, pb = xy[index[a]], xy[index[b]]
+            if np.hypot(*(c[0] - pa)) + np.hypot(*(c[-1] - pb)) > (
+                np.hypot(*(c[0] - pb)) + np.hypot(*(c[-1] - pa))
+            ):
+                geom = shapely.reverse(geom)
+                reversed_geoms += 1
+            if key[0] != a:
+                geom = shapely.reverse(geom)
+        # parallel edges with their own geometry stay (snapping targets); the two directions
+        # of one street (a MultiDiGraph's u→v and v→u) are one edge
+        fingerprint = shapely.to_wkb(shapely.set_precision(geom, grid))
+        if fingerprint in edges.setdefault(key, {}):
+            duplicates += 1
             continue
-        edges[key] = geom
-    u = np.array([index[k[0]] for k in edges], dtype=np.int64)
-    v = np.array([index[k[1]] for k in edges], dtype=np.int64)
+        edges[key][fingerprint] = geom
+    pairs = [(k, g) for k, by_geom in edges.items() for g in by_geom.values()]
+    parallel = sum(len(v) - 1 for v in edges.values())
+    if reversed_geoms or parallel:
+        logger.info("%s: %d edge geometries stored against their edge's direction were "
+                    "turned round; %d parallel edges kept as streets of their own (%d "
+                    "reverse directions of one street merged)", source, reversed_geoms,
+                    parallel, duplicates)  # fmt: skip
+    edges = {i: g for i, (_, g) in enumerate(pairs)}
+    keys = [k for k, _ in pairs]
+    u = np.array([index[k[0]] for k in keys], dtype=np.int64)
+    v = np.array([index[k[1]] for k in keys], dtype=np.int64)
     lines = np.array(list(edges.values()), dtype=object)
     if src_crs.is_projected:
         target = metric or src_crs
