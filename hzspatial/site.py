@@ -292,6 +292,7 @@ def select_sites(
     elif capacity is None:
         chosen = red.candidates[sol.chosen]
     sites = _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, total)
+    _provenance(sites, cov.summary["synthetic_inputs"])
     if saved is not None:
         sites["distance_saved_m"] = saved.pop("per_site") / total
     if capacity_note is not None:
@@ -646,6 +647,15 @@ def _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, 
         out.insert(10, "cost", sites["cost"].to_numpy(float))
     out["site_id"] = out["id"]
     return out
+
+
+def _provenance(sites: gpd.GeoDataFrame, synthetic: list[str]) -> None:
+    """A ``source`` column naming how the sites were made — read back as the facilities'
+    provenance label, so a coverage run on them says "synthetic" when its inputs were."""
+    label = f"proposed by hzspatial site {__version__}"
+    if synthetic:
+        label += " from synthetic demo data (" + ", ".join(synthetic) + ")"
+    sites.insert(len(sites.columns) - 2, "source", label)
 
 
 def _nearest_district(pts: gpd.GeoSeries, demand: gpd.GeoDataFrame) -> np.ndarray:

@@ -188,6 +188,8 @@ def test_site_demo_shares_pitches_by_shortfall(tmp_path):
     assert sites["district_id"].value_counts().to_dict() == {"610702": 9, "610703": 3}
     assert rep["status"] == "optimal" and rep["gap"] == 0
     assert "synthetic" in proc.stdout.lower() and "汉台区 16 more" in proc.stdout
+    # the proposed sites carry their provenance: fed back, the run says they are synthetic
+    assert sites["source"].str.contains("synthetic demo data").all()
     for name in ("sites.geojson", "curve.csv", "curve.png", "map.html", "site_report.html"):
         assert (out / name).stat().st_size > 0
 

@@ -138,6 +138,9 @@ def curve_png(result: SiteResult, path: str | Path) -> Path:
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, loc="lower right", fontsize=7)
+        if rep["synthetic_inputs"]:
+            ax.set_title("合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed",
+                         fontsize=7, color="#b35900")  # fmt: skip
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=150)
