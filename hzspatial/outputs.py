@@ -7,18 +7,15 @@ the results' ``write`` convenience, at call time.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from hzspatial.io import staged_output, write_csv, write_geojson, write_json
 from hzspatial.results import CoverageResult, ReviewResult, SiteResult
 
-__all__ = ["COVERAGE_FILES", "draw_figures", "write_coverage", "write_review", "write_site"]
+__all__ = ["COVERAGE_FILES", "write_coverage", "write_review", "write_site"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ def write_coverage(
     ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
     """
     from hzspatial.maps import coverage_map, coverage_png
-    from hzspatial.report import PdfJob, write_report_html, write_tables_xlsx
+    from hzspatial.report import PdfJob, draw_figures, write_report_html, write_tables_xlsx
 
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
@@ -91,41 +88,6 @@ def write_coverage(
                 if job.finish():
                     names.insert(names.index("report.html") + 1, "report.pdf")
     return [Path(out_dir) / n for n in names]
-
-
-_SHARED: tuple | None = None
-
-
-def _draw_one(cat: str) -> tuple[bytes, bytes]:
-    from hzspatial.maps.static import category_png
-    from hzspatial.report import chart_png
-
-    result, scene = _SHARED
-    return category_png(result, cat, scene=scene), chart_png(result, cat)
-
-
-def draw_figures(result: CoverageResult, workers: int | None = None) -> dict[str, tuple]:
-    """Each category's static map and chart (PNG bytes), drawn once for ``map.png`` and the
-    report; on ``workers`` forked processes when there are several categories (default: the
-    CPU count, at most 4; ``$HZSPATIAL_WORKERS`` overrides, 1 = in this process)."""
-    global _SHARED
-    from hzspatial.maps.static import scene
-
-    cats = list(result.summary["categories"])
-    if workers is None:
-        workers = int(os.environ.get("HZSPATIAL_WORKERS", min(os.cpu_count() or 1, 4)))
-    workers = max(1, min(workers, len(cats)))
-    _SHARED = (result, scene(result))
-    try:
-        forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
-        if workers > 1 and forkable:  # a batch worker (daemonic) draws in its own process
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                figures = list(pool.map(_draw_one, cats))
-        else:
-            figures = [_draw_one(c) for c in cats]
-    finally:
-        _SHARED = None
-    return dict(zip(cats, figures, strict=True))
 
 
 def write_review(

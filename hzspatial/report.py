@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import multiprocessing as mp
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PdfJob",
     "chart_png",
+    "draw_figures",
     "findings",
     "report_tables",
     "write_report_html",
@@ -177,7 +180,7 @@ def chart_png(result: CoverageResult, cat: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from hzspatial.maps.static import _rc
+    from hzspatial.maps.static import _rc, plain
 
     info = result.summary["categories"][cat]
     limit = info["threshold_m"]
@@ -201,7 +204,7 @@ def chart_png(result: CoverageResult, cat: str) -> bytes:
             share = np.interp(xs, order, cum, left=0.0) if len(order) else xs * 0
             share[xs > order.max()] = cum[-1] if len(order) else 0
             a.plot(xs, share * 100, lw=2 if k == 0 else 1, color="black" if k == 0 else None,
-                   label=name)  # fmt: skip
+                   label=plain(name))  # fmt: skip
         a.axvline(limit, color="#cb181d", ls="--", lw=1)
         a.text(limit, 3, f" {limit:,.0f} m", color="#cb181d", fontsize=7)
         a.set_xlabel("步行距离(米) / walking distance (m)")
@@ -210,7 +213,7 @@ def chart_png(result: CoverageResult, cat: str) -> bytes:
         a.set_xlim(0, 2 * limit)
         a.grid(alpha=0.3)
         a.legend(fontsize=6.5, frameon=False, loc="lower right")
-        names = list(result.districts["name"].astype(str))
+        names = [plain(n) for n in result.districts["name"].astype(str)]
         shares = result.districts[f"{cat}_coverage_share"].to_numpy(dtype=float) * 100
         y = np.arange(len(names))
         b.barh(y, shares, color="#4d4d4d", height=0.6)
@@ -257,13 +260,6 @@ code, .hash { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 7.5pt;
               overflow-wrap: anywhere; }
 footer { color: #777; font-size: 8pt; margin-top: 10pt; }
 """
-
-
-def _td(v, *, num: bool = False) -> str:
-    if isinstance(v, bool) or v is None and not num:
-        text = {True: "✔ 是 / yes", False: "✘ 否 / no", None: "—"}[v]
-        return f"<td>{text}</td>"
-    return f"<td class='n'>{html_text(v)}</td>" if num else f"<td>{html_text(v)}</td>"
 
 
 def _table(head: list[str], rows: list[list[str]], widths: list[int] | None = None,
@@ -437,13 +433,8 @@ def write_report_html(result: CoverageResult, path: str | Path,
                       drawn: dict[str, tuple[bytes, bytes]] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
     ``drawn`` maps each category to its static map and chart (PNG bytes) when already drawn
-    (:func:`hzspatial.outputs.draw_figures`)."""
-    from hzspatial.maps.static import category_png, scene
-
-    if drawn is None:
-        sc = scene(result)
-        drawn = {c: (category_png(result, c, scene=sc), chart_png(result, c))
-                 for c in result.summary["categories"]}  # fmt: skip
+    (:func:`draw_figures`)."""
+    drawn = drawn if drawn is not None else draw_figures(result, workers=1)
     body = "".join([_first_page(result)]
                    + [_category_section(result, c, *drawn[c]) for c in result.summary["categories"]]
                    + [_standards_section(result), _method_section(result)])  # fmt: skip
@@ -453,6 +444,40 @@ def write_report_html(result: CoverageResult, path: str | Path,
 <style>{_CSS}</style></head><body>{body}</body></html>"""
     Path(path).write_text(doc, encoding="utf-8")
     return Path(path)
+
+
+_SHARED: tuple | None = None
+
+
+def _draw_one(cat: str) -> tuple[bytes, bytes]:
+    from hzspatial.maps.static import category_png
+
+    result, scene = _SHARED
+    return category_png(result, cat, prepared=scene), chart_png(result, cat)
+
+
+def draw_figures(result: CoverageResult, workers: int | None = None) -> dict[str, tuple]:
+    """Each category's static map and chart (PNG bytes), drawn once for ``map.png`` and the
+    report; on ``workers`` forked processes when there are several categories (default: the
+    CPU count, at most 4; ``$HZSPATIAL_WORKERS`` overrides, 1 = in this process)."""
+    global _SHARED
+    from hzspatial.maps.static import scene
+
+    cats = list(result.summary["categories"])
+    if workers is None:
+        workers = int(os.environ.get("HZSPATIAL_WORKERS", min(os.cpu_count() or 1, 4)))
+    workers = max(1, min(workers, len(cats)))
+    _SHARED = (result, scene(result))
+    try:
+        forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+        if workers > 1 and forkable:  # a batch worker (daemonic) draws in its own process
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                figures = list(pool.map(_draw_one, cats))
+        else:
+            figures = [_draw_one(c) for c in cats]
+    finally:
+        _SHARED = None
+    return dict(zip(cats, figures, strict=True))
 
 
 # --- PDF -----------------------------------------------------------------------------------

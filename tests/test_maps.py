@@ -445,3 +445,20 @@ def test_category_colours_are_never_the_underserved_reds():
     for red in (NO_FACILITY, BELOW_STANDARD, *NO_FACILITY_RAMP):
         h, s, _ = hue(red)
         assert h < 25 or h > 330
+
+
+def test_names_with_dollar_signs_are_drawn_as_written(demo_result):
+    """A district or category name holding ``$…$`` is text in the static maps and charts, not
+    TeX for matplotlib (``$\\nosuchsymbol$`` used to stop the drawing)."""
+    import dataclasses
+
+    from hzspatial.maps.static import category_png, plain
+    from hzspatial.report import chart_png
+
+    bad = "汉台区 $\\nosuchsymbol$"
+    d = demo_result.districts.copy()
+    d.loc[0, "name"] = bad
+    res = dataclasses.replace(demo_result, districts=d)
+    assert chart_png(res, "clinic")[:4] == b"\x89PNG"
+    assert category_png(res, "clinic")[:4] == b"\x89PNG"
+    assert plain(bad) == "汉台区 \\$\\nosuchsymbol\\$"

@@ -84,7 +84,8 @@ class _Scene:
     crs: object
 
 
-def _scene(result: CoverageResult) -> _Scene:
+def scene(result: CoverageResult) -> _Scene:
+    """What every panel draws, prepared once in the metric CRS (pass to :func:`category_png`)."""
     utm = result.streets.crs if result.streets is not None else result.demand.estimate_utm_crs()
     demand = result.demand.to_crs(utm)
     x0, y0, x1, y1 = demand.total_bounds
@@ -108,6 +109,12 @@ def _scene(result: CoverageResult) -> _Scene:
     bnd = result.boundaries.to_crs(utm).geometry.to_numpy()
     boundary = _segments(shapely.intersection(shapely.boundary(bnd), box))
     return _Scene(extent, streets, polys, raster, boundary, utm)
+
+
+def plain(text: str) -> str:
+    """User text for matplotlib, shown as written: ``$…$`` is not parsed as mathematics (a
+    name with two dollar signs would otherwise be typeset or stop the drawing)."""
+    return str(text).replace("$", r"\$")
 
 
 def _labels(cat: str):
@@ -159,7 +166,7 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
     title = (f"{c.label_zh} {c.label_en}\n{metres:,.0f} m 内居民 {share:.1f}% / {share:.1f}% "
              f"within {metres:,.0f} m" if zh
              else f"{c.label_en}\n{share:.1f}% of residents within {metres:,.0f} m")  # fmt: skip
-    ax.set_title(title, fontsize=9)
+    ax.set_title(plain(title), fontsize=9)
     _scale_bar(ax, scene.extent)
     _north_arrow(ax)
     if key:
@@ -188,7 +195,7 @@ def _key(cats: list[str], result: CoverageResult) -> list:
                      markeredgecolor="black", markersize=6)  # fmt: skip
         text = (f"{c.label_zh}及{minutes:g}分钟步行范围 / {c.label_en}, {minutes:g}-min walk"
                 if zh else f"{c.label_en} and its {minutes:g}-min walk")  # fmt: skip
-        handles.append(((Patch(facecolor=tint(c.colour)), dot), text))
+        handles.append(((Patch(facecolor=tint(c.colour)), dot), plain(text)))
     return handles + [(h, h.get_label()) for h in [
         Patch(facecolor=NO_FACILITY, alpha=0.6, label=("步行范围外无设施 / no facility in reach"
                                                        if zh else "No facility in reach")),
@@ -252,15 +259,15 @@ DPI = 160
 
 
 def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
-                 scene: _Scene | None = None) -> bytes:  # fmt: skip
+                 prepared: _Scene | None = None) -> bytes:  # fmt: skip
     """One category's panel (PNG bytes, 16 cm wide): catchments, underserved areas,
     residents, streets, boundaries and facilities, with its bilingual title and key, a scale
     bar and a north arrow."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    scene = scene or _scene(result)
-    x0, y0, x1, y1 = scene.extent
+    sc = prepared if prepared is not None else scene(result)
+    x0, y0, x1, y1 = sc.extent
     aspect = (y1 - y0) / (x1 - x0)
     width = 6.3
     height = width * aspect + 1.45
@@ -270,7 +277,7 @@ def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.01, 1.0 / height, 0.98, (width * aspect) / height))
-        _draw_panel(ax, result, cat, scene, key=True)
+        _draw_panel(ax, result, cat, sc, key=True)
         buf = io.BytesIO()
         fig.savefig(buf, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})
     return buf.getvalue()
@@ -304,8 +311,8 @@ def coverage_png(result: CoverageResult, path: str | Path, *,
     from PIL import Image, ImageDraw
 
     if drawn is None:
-        sc = _scene(result)
-        drawn = {c: category_png(result, c, scene=sc) for c in result.summary["categories"]}
+        sc = scene(result)
+        drawn = {c: category_png(result, c, prepared=sc) for c in result.summary["categories"]}
     imgs = [Image.open(io.BytesIO(b)).convert("RGB") for b in drawn.values()]
     ncol = 2 if len(imgs) > 1 else 1
     pw, ph = max(i.width for i in imgs), max(i.height for i in imgs)
@@ -351,8 +358,3 @@ def _fit(lines: list[str], font, width: float, sep: str) -> list[str]:
                 cur = w
         out.append(cur)
     return out
-
-
-def scene(result: CoverageResult) -> _Scene:
-    """What every panel draws, prepared once (pass to :func:`category_png`)."""
-    return _scene(result)
