@@ -31,11 +31,11 @@ from hzspatial import __version__, siting
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import demo_paths
-from hzspatial.errors import DataWarning, InputError
+from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.geometry import boundary_points
 from hzspatial.io import FacilityInput, read_facilities
 from hzspatial.io._files import input_label, read_layer, read_table
-from hzspatial.io._geometry import layer_to_wgs84
+from hzspatial.io._geometry import feature_rows, layer_to_wgs84, table_rows
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
@@ -173,6 +173,19 @@ def select_sites(
     if cat is None:
         raise InputError(f"unknown category {category!r}", column="--category",
                          hint=f"use one of {', '.join(known_categories(extra))}")  # fmt: skip
+    options = (
+        ("--capacity", capacity is not None),
+        ("--per-area", per_area),
+        ("--budget", budget is not None),
+    )
+    only_coverage = [name for name, used in options if used]
+    if objective != "coverage" and only_coverage:
+        raise InputError(f"{' and '.join(only_coverage)} work with --objective coverage only",
+                         column=only_coverage[0],
+                         hint="drop it or use --objective coverage")  # fmt: skip
+    if len(only_coverage) > 1:
+        raise InputError(f"{' and '.join(only_coverage)} cannot be combined",
+                         column=only_coverage[1], hint="choose one of them")  # fmt: skip
     if objective == "target" and not (target_share and 0 < target_share <= 1):
         raise InputError("the target objective needs --target-share between 0 and 1",
                          column="--target-share", hint="e.g. --target-share 0.9")  # fmt: skip
@@ -222,11 +235,11 @@ def select_sites(
     already = float(people[served].sum())
     costs = None
     if budget is not None:
-        if isinstance(candidates, str) and candidates == "auto":
+        costs = cand["cost"].to_numpy(float) if "cost" in cand else np.full(len(cand), np.nan)
+        if np.isnan(costs).all():
             raise InputError("--budget needs a candidate file with a cost column",
                              column="--budget",
-                             hint="pass --candidates FILE with 造价/cost")  # fmt: skip
-        costs = cand["cost"].to_numpy(float)
+                             hint="pass --candidates FILE with a 造价 / cost column")  # fmt: skip
     red = siting.reduce_problem(cover, people, served,
                                 merge_candidates=not per_area and budget is None)  # fmt: skip
     logger.info("%d candidates (%d after merging identical catchments), %d demand groups",
@@ -279,9 +292,6 @@ def select_sites(
                              hint="lower the target or give more candidates") from None  # fmt: skip
     capacity_note = None
     if capacity is not None:
-        if objective != "coverage":
-            raise InputError("--capacity works with --objective coverage", column="--capacity",
-                             hint="drop --capacity or use --objective coverage")  # fmt: skip
         sol, already, cap_order, capacity_note = _capacitated(
             cov, graph, cat, need, capacity, cand, cover, people, dsnap, limit, max_snap_m, n,
             time_limit)  # fmt: skip
@@ -374,14 +384,16 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
         if fac.empty:
             raise InputError("the candidate file holds no site", file=input_label(candidates),
                              hint="give points or parcels of possible sites")  # fmt: skip
+        raw = _raw_candidates(candidates, len(fac))
         gdf = gpd.GeoDataFrame({"site_id": fac["facility_id"].astype(str), "name": fac["name"],
                                 "capacity": fac.get("capacity"), "area_m2": fac["area_m2"],
-                                "parcel": _parcels(candidates, fac, candidates_crs, crs_in)},
+                                "parcel": _parcels(raw, candidates, candidates_crs, crs_in,
+                                                   len(fac))},
                                geometry=fac.geometry.to_numpy(), crs=4326)  # fmt: skip
         for supply in ("places", "beds", "pitches"):
             if supply in fac:
                 gdf[supply] = fac[supply].to_numpy()
-        gdf["cost"] = _costs(candidates, fac, candidates_crs, crs_in)
+        gdf["cost"] = _costs(raw, candidates, len(fac))
         m = gdf.to_crs(graph.crs).geometry.to_numpy()
         outside = ~shapely.contains_xy(area_m, *shapely.get_coordinates(m).T)
         if outside.any():
@@ -447,50 +459,52 @@ def _site_pairs(graph, cand, dsnap, limit, max_snap_m):
     return di[first], cj[first], d[first]
 
 
-def _parcels(candidates, fac, candidates_crs, crs_in) -> np.ndarray:
-    """The candidate file's polygons (WGS84) by row, None for points; all None for tables or
-    when the reader left rows out."""
-    none = np.full(len(fac), None, dtype=object)
+def _raw_candidates(candidates, n_read: int):
+    """The candidate file as written (frame, row labels, is a layer), for the columns the
+    facility reader does not keep (parcel outlines, costs); None when the reader left rows out,
+    so the rows cannot be matched."""
     layer = isinstance(candidates, gpd.GeoDataFrame) or (
         isinstance(candidates, str | Path) and Path(candidates).suffix.lower() in LAYER_SUFFIXES
     )
-    if not layer:
+    raw = read_layer(candidates) if layer else read_table(candidates)
+    if len(raw) != n_read:
+        return None
+    rows = feature_rows if layer else table_rows(raw)
+    return raw, rows, layer
+
+
+def _parcels(raw, candidates, candidates_crs, crs_in, n: int) -> np.ndarray:
+    """The candidate file's polygons (WGS84) by row, None for points (and for tables)."""
+    none = np.full(n, None, dtype=object)
+    if raw is None or not raw[2]:
+        if raw is None:
+            warnings.warn(f"{input_label(candidates)}: rows were left out, so parcels are "
+                          "taken at a point inside them, not entered from their boundary",
+                          DataWarning, stacklevel=4)  # fmt: skip
         return none
-    raw = read_layer(candidates)
-    gdf = layer_to_wgs84(raw, input_label(candidates), crs=candidates_crs, default=crs_in,
+    gdf = layer_to_wgs84(raw[0], input_label(candidates), crs=candidates_crs, default=crs_in,
                          what="candidates")  # fmt: skip
-    if len(gdf) != len(fac):
-        logger.info("candidate parcels taken at a point inside them (rows were left out)")
-        return none
     geoms = gdf.geometry.to_numpy()
-    areal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    return np.where(areal, geoms, None)
+    return np.where(np.isin(shapely.get_type_id(geoms), (3, 6)), geoms, None)
 
 
 #: Column names read as a candidate's cost (any unit; the budget is in the same unit).
 COST_COLUMNS = ("cost", "造价", "费用", "投资", "投资额", "估算投资")
 
 
-def _costs(candidates, fac, candidates_crs, crs_in) -> np.ndarray:
+def _costs(raw, candidates, n: int) -> np.ndarray:
     """Each candidate's cost from the file's cost column (NaN when there is none)."""
-    layer = isinstance(candidates, gpd.GeoDataFrame) or (
-        isinstance(candidates, str | Path) and Path(candidates).suffix.lower() in LAYER_SUFFIXES
-    )
-    raw = read_layer(candidates) if layer else read_table(candidates)
-    col = next((c for c in raw.columns if str(c).strip().lower() in COST_COLUMNS), None)
+    frame = None if raw is None else raw[0]
+    col = None if frame is None else next(
+        (c for c in frame.columns if str(c).strip().lower() in COST_COLUMNS), None)  # fmt: skip
     if col is None:
-        return np.full(len(fac), np.nan)
-    if len(raw) != len(fac):
-        raise InputError("cannot match the cost column to the candidates (rows were left out)",
-                         file=input_label(candidates), column=str(col),
-                         hint="fix the rows the reader reported")  # fmt: skip
-    cost = pd.to_numeric(raw[col], errors="coerce").to_numpy(float)
+        return np.full(n, np.nan)
+    cost = pd.to_numeric(frame[col], errors="coerce").to_numpy(float)
     bad = ~np.isfinite(cost) | (cost < 0)
     if bad.any():
-        raise InputError(f"{int(bad.sum())} candidates have no cost or a negative one "
-                         f"(rows {', '.join(str(i + 2) for i in np.flatnonzero(bad)[:8])})",
-                         file=input_label(candidates), column=str(col),
-                         hint="give every candidate a cost ≥ 0")  # fmt: skip
+        raise InputError(f"{int(bad.sum())} candidates have no cost or a negative one",
+                         where=format_rows(raw[1](bad)), file=input_label(candidates),
+                         column=str(col), hint="give every candidate a cost ≥ 0")  # fmt: skip
     return cost
 
 
@@ -529,20 +543,22 @@ def _quota(cov, graph, cand, red, need, n, area_m) -> tuple[np.ndarray, np.ndarr
 def _saving_order(di, sj, d, w, now, chosen):
     """``chosen`` in the order of their person-metre savings (largest first, each counted
     after the ones before it), and those savings."""
+    pos = np.full(int(sj.max(initial=-1)) + 1, -1)
+    pos[chosen] = np.arange(len(chosen))
+    mine = (sj < len(pos)) & (pos[np.minimum(sj, len(pos) - 1)] >= 0)
+    di, k, d = di[mine], pos[sj[mine]], d[mine]
     best = now.copy()
-    left = list(range(len(chosen)))
+    done = np.zeros(len(chosen), bool)
     order, saved = [], []
     for _ in range(len(chosen)):
-        gains = []
-        for k in left:
-            sel = sj == chosen[k]
-            gains.append(float((w[di[sel]] * np.maximum(best[di[sel]] - d[sel], 0)).sum()))
-        pick = left[int(np.argmax(gains))]
+        gain = np.bincount(k, weights=w[di] * np.maximum(best[di] - d, 0), minlength=len(chosen))
+        gain[done] = -1.0
+        pick = int(np.argmax(gain))
         order.append(pick)
-        saved.append(max(gains))
-        sel = sj == chosen[pick]
+        saved.append(float(gain[pick]))
+        done[pick] = True
+        sel = k == pick
         np.minimum.at(best, di[sel], d[sel])
-        left.remove(pick)
     return np.array(order, np.int64), np.array(saved)
 
 

@@ -280,8 +280,6 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
         start = _greedy_budget(a, w, p, np.asarray(cost, float), float(budget))
     else:
         start, _ = greedy(a, w, p, quota)
-        if quota is None:
-            start = swap_search(a, w, start)
     # variables: x (m sites) then y (n demand points); maximise Σ w y
     c = np.concatenate([np.zeros(m), -w])
     link = sp.hstack([-a, sp.identity(n, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
@@ -319,6 +317,8 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
                 gap = (bound - val) / max(val, 1.0)
                 return Solution(chosen, val, bound, 0.0 if status == "optimal" else gap,
                                 "highs", status, time.perf_counter() - t0, gains)  # fmt: skip
+    if budget is None and quota is None:  # the fallback only: swaps improve on greedy
+        start = swap_search(a, w, start)
     lp = milp(c, bounds=bounds, constraints=cons)
     bound = -float(lp.fun) if lp.x is not None else float(w.sum())
     val = _covered_weight(a, w, start)

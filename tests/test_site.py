@@ -112,6 +112,33 @@ def test_site_errors_are_one_line_exit_2(tiny_world, tmp_path, case, message):
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--add", "1", "--capacity", "-3", "--standard", "football_pitches_per_10000"],
+         "cannot read --capacity '-3'"),
+        (["--add", "1", "--capacity", "1"], "--capacity needs --standard"),
+        (["--add", "1", "--per-area"], "--per-area needs --standard"),
+        (["--add", "1", "--budget", "5"], "--budget needs a candidate file with a cost column"),
+        (["--add", "1", "--objective", "distance", "--budget", "5"],
+         "--budget work with --objective coverage only"),
+        (["--add", "1", "--capacity", "1", "--per-area"], "cannot be combined"),
+        (["--objective", "target"], "needs --target-share between 0 and 1"),
+        (["--add", "1", "--standard", "no_such_standard"], "is not a per-capita standard"),
+        ([], "how many new sites?"),
+    ],
+)  # fmt: skip
+def test_site_option_errors_are_one_line_exit_2(tiny_world, tmp_path, args, message):
+    """Options that cannot go together, or lack what they need, stop before any output with
+    one line naming the option — none is silently ignored."""
+    proc = _site(args, tiny_world, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    err = [x for x in proc.stderr.splitlines() if x.startswith("hzspatial: error")]
+    assert len(err) == 1 and message in err[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
 def test_candidates_outside_or_off_the_network_are_reported(tiny_world, tmp_path):
     path = _candidates(tmp_path / "c.csv", {"NE": (X0 + 2000, Y0 + 2000), "OUT": (X0 + 9000, Y0),
                                             "FIELD": (X0 + 1100, Y0 + 1100)})  # fmt: skip
