@@ -508,7 +508,9 @@ class PdfJob:
             logger.info("report.pdf not written: no Chromium-family browser found (install "
                         "chromium, or set HZSPATIAL_CHROMIUM)")  # fmt: skip
             return cls(None, Path(pdf), None)
-        profile = tempfile.mkdtemp(prefix="hzspatial-chromium-")
+        # the browser's profile lives in the staging folder (inside --out) and is removed
+        # before the outputs are moved into place
+        profile = tempfile.mkdtemp(prefix=".chromium-profile-", dir=Path(pdf).parent)
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
                "--no-first-run", "--disable-dev-shm-usage", "--no-pdf-header-footer",
                f"--user-data-dir={profile}", f"--print-to-pdf={Path(pdf).resolve()}",
