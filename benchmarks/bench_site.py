@@ -31,10 +31,9 @@ def instance(n_demand: int, n_cand: int, seed: int = 1):
     logging.disable(logging.INFO)
     warnings.simplefilter("ignore")
     from hzspatial import catchments as ct
-    from hzspatial.network import snap_points
-    from hzspatial.site import auto_candidates
+    from hzspatial.network import read_network, snap_points
     from hzspatial.run import demo_inputs, run_coverage
-    from hzspatial.network import read_network
+    from hzspatial.site import auto_candidates
 
     inp = demo_inputs()
     graph = read_network(inp.pop("network"))

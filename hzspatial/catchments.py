@@ -90,11 +90,15 @@ def source_graph(graph: WalkGraph, snap: Snap) -> SourceGraph:
     du = snap.leg_m[fac] + snap.offset_m[fac]
     dv = snap.leg_m[fac] + graph.edge_length[e] - snap.offset_m[fac]
     k = len(fac)
-    indptr = np.concatenate([a.indptr, a.indptr[-1] + 2 * np.arange(1, k + 1)])
-    indices = np.concatenate(
-        [a.indices, np.column_stack([graph.edge_u[e], graph.edge_v[e]]).ravel()]
-    ).astype(a.indices.dtype)
-    data = np.concatenate([a.data, np.maximum(np.column_stack([du, dv]).ravel(), 1e-3)])
+    # two links per facility, one when its street is a loop (both ends the same node)
+    two = graph.edge_u[e] != graph.edge_v[e]
+    du = np.where(two, du, np.minimum(du, dv))
+    ends = np.column_stack([graph.edge_u[e], graph.edge_v[e]])
+    w = np.maximum(np.column_stack([du, dv]), 1e-3)
+    mask = np.column_stack([np.ones(k, dtype=bool), two])
+    indptr = np.concatenate([a.indptr, a.indptr[-1] + np.cumsum(1 + two)])
+    indices = np.concatenate([a.indices, ends[mask]]).astype(a.indices.dtype)
+    data = np.concatenate([a.data, w[mask]])
     m = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return SourceGraph(matrix=m, n_nodes=n, facility=fac)
 

@@ -129,7 +129,11 @@ def subgraph(graph: WalkGraph, area: shapely.Geometry) -> WalkGraph:
     keep = inside[graph.edge_u] & inside[graph.edge_v]
     return graph_from_edges(graph.node_xy, graph.edge_u[keep], graph.edge_v[keep],
                             graph.edge_geometry[keep], graph.crs, keep_largest=False,
-                            source="tile")  # fmt: skip
+                            source="tile", snap_ok=_joinable(graph)[keep])  # fmt: skip
+
+
+def _joinable(graph: WalkGraph) -> np.ndarray:
+    return np.ones(graph.n_edges, dtype=bool) if graph.snap_ok is None else graph.snap_ok
 
 
 def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
@@ -137,16 +141,17 @@ def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
     coords, owner = shapely.get_coordinates(graph.edge_geometry, return_index=True)
     counts = np.bincount(owner, minlength=graph.n_edges)
     return (graph.node_xy, graph.edge_u, graph.edge_v, coords, counts, graph.crs.to_wkt(),
-            shapely.get_coordinates(fac_pts), shapely.get_coordinates(dem_pts))  # fmt: skip
+            _joinable(graph), shapely.get_coordinates(fac_pts),
+            shapely.get_coordinates(dem_pts))  # fmt: skip
 
 
 def _unpack(packed: tuple):
     import pyproj
 
-    node_xy, u, v, coords, counts, wkt, fac_xy, dem_xy = packed
+    node_xy, u, v, coords, counts, wkt, joinable, fac_xy, dem_xy = packed
     lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
     g = graph_from_edges(node_xy, u, v, lines, pyproj.CRS.from_wkt(wkt), keep_largest=False,
-                         source="tile")  # fmt: skip
+                         source="tile", snap_ok=joinable)  # fmt: skip
     return g, shapely.points(fac_xy), shapely.points(dem_xy)
 
 

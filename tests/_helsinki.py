@@ -48,13 +48,15 @@ def highway_ways(source=None) -> dict[int, dict]:
     return ways
 
 
-def osmnx_walk_graph(folder: Path, source=None):
+def osmnx_walk_graph(folder: Path, source=None, *, simplify: bool = True):
     """osmnx's graph (graph_from_xml) of an XML copy holding the ways osmnx's filter keeps
-    (of the extract ``source``, default Helsinki)."""
+    (of the extract ``source``, default Helsinki); edges keep the ``layer`` tag too."""
     source = source or HELSINKI
     ref = osmnx_walk_predicate()
     keep = {i for i, t in highway_ways(source).items() if ref(t)}
     xml = folder / f"{Path(source).name.split('.')[0]}_walk.osm"
+    if xml.exists():
+        return _graph_from_xml(xml, simplify)
     writer = osmium.SimpleWriter(str(xml))
     fp = osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for obj in fp:
@@ -66,7 +68,16 @@ def osmnx_walk_graph(folder: Path, source=None):
             if len(nodes) >= 2:
                 writer.add_way(obj.replace(nodes=nodes))
     writer.close()
-    return ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
+    return _graph_from_xml(xml, simplify)
+
+
+def _graph_from_xml(xml: Path, simplify: bool):
+    tags = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = [*tags, "layer"] if "layer" not in tags else tags
+    try:
+        return ox.graph_from_xml(xml, bidirectional=True, simplify=simplify, retain_all=False)
+    finally:
+        ox.settings.useful_tags_way = tags
 
 
 def geodesic_graph(G) -> nx.Graph:

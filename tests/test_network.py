@@ -19,12 +19,22 @@ def test_shared_endpoints_become_junctions():
     assert (g.adjacency != g.adjacency.T).nnz == 0
 
 
-def test_parallel_edges_keep_shortest_and_loops_dropped():
-    g = graph_from_lines(
-        lines([(0, 0), (100, 0)], [(0, 0), (50, 40), (100, 0)], [(0, 0), (10, 10), (0, 0)]), UTM48
-    )
-    assert g.n_nodes == 2
+def test_parallel_edges_keep_shortest_and_loops_kept_for_snapping():
+    loop = [(0, 0), (-10, 10), (-20, 0), (-10, -10), (0, 0)]
+    g = graph_from_lines(lines([(0, 0), (100, 0)], [(0, 0), (50, 40), (100, 0)], loop), UTM48)
+    assert g.n_nodes == 2 and g.n_edges == 3
     assert g.adjacency[0, 1] == pytest.approx(100.0)
+    assert g.adjacency.diagonal().sum() == 0  # a loop never shortens a path
+    # a home beside the loop's far side joins the loop: 2 m leg + half its length
+    snap = snap_points(g, shapely.points([(-22, 0)]))
+    assert g.edge_u[snap.edge[0]] == g.edge_v[snap.edge[0]]
+    assert snap.leg_m[0] == pytest.approx(2.0)
+    from hzspatial import catchments as ct
+
+    fac = snap_points(g, shapely.points([(100, 0)]))
+    near = ct.nearest_facility(g, fac)
+    d, _ = ct.demand_distances(g, near, snap, fac)
+    assert d[0] == pytest.approx(100 + 2 * np.hypot(10, 10) + 2.0)
 
 
 def test_disconnected_piece_dropped_and_reported(caplog):

@@ -101,12 +101,12 @@ def test_graphml_round_trip(tmp_path, osmnx_graph, helsinki):
     g = read_network(p, use_cache=False)
     assert g.n_nodes == len(osmnx_graph)
     assert set(g.node_id.tolist()) == set(osmnx_graph.nodes)
-    # every street once (parallel streets kept, a street's two directions once), measured
-    # independently on the ellipsoid; the search graph's shortest edge per pair as before
+    # every street once (parallel streets and loops kept, a street's two directions once),
+    # measured independently on the ellipsoid; the search graph's shortest edge per pair
     geod = pyproj.Geod(ellps="WGS84")
     streets = {}
     for a, b, d in osmnx_graph.to_undirected().edges(data=True):
-        if a == b:
+        if a == b and "geometry" not in d:
             continue
         geom = d.get("geometry") or shapely.LineString(
             [(osmnx_graph.nodes[n]["x"], osmnx_graph.nodes[n]["y"]) for n in (a, b)]
@@ -116,6 +116,7 @@ def test_graphml_round_trip(tmp_path, osmnx_graph, helsinki):
     ref = sum(sum(v) for v in streets.values())
     assert g.edge_length.sum() == pytest.approx(ref, rel=5e-4)
     assert sum(len(v) > 1 for v in streets.values()) > 0  # the file holds parallel streets
+    assert sum(a == b for a, b in streets) > 0  # and loops
     shortest = sum(d["length"] for _, _, d in geodesic_graph(osmnx_graph).edges(data=True))
     assert g.adjacency.sum() / 2 == pytest.approx(shortest, rel=5e-4)
 

@@ -21,12 +21,14 @@ from hzspatial.network.cache import cache_key, load_graph, save_graph
 from hzspatial.network.centerlines import graph_from_centerlines, with_streets
 from hzspatial.network.nx import graph_from_networkx, graph_from_osmnx_query, read_graphml
 from hzspatial.network.osm import read_osm
+from hzspatial.network.rules import SnapRules, snap_rules
 from hzspatial.network.snap import MAX_SNAP_M, Snap, snap_points
 from hzspatial.settings import get_settings
 
 __all__ = [
     "MAX_SNAP_M",
     "Snap",
+    "SnapRules",
     "WalkGraph",
     "adjacency_matrix",
     "graph_from_centerlines",
@@ -39,6 +41,7 @@ __all__ = [
     "read_network",
     "read_osm",
     "snap_points",
+    "snap_rules",
     "with_streets",
 ]
 
@@ -81,6 +84,7 @@ def read_network(
     metric: pyproj.CRS | None = None,
     node: bool = True,
     use_cache: bool | None = None,
+    rules: SnapRules | None = None,
 ) -> WalkGraph:
     """Read a walking network from a file, using the on-disk cache when possible.
 
@@ -102,15 +106,19 @@ def read_network(
         Default from :func:`hzspatial.settings.get_settings` (``HZSPATIAL_NO_CACHE=1`` disables).
         Graphs are cached under the settings' cache folder, keyed by the file's SHA-256
         and these options.
+    rules : SnapRules, optional
+        Which streets homes and facilities may join (default :func:`snap_rules`: the
+        ``HZSPATIAL_SNAP_RULES`` file, else ``hzspatial/config/snapping.toml``).
 
     Returns
     -------
     WalkGraph
         Largest connected piece, metres, undirected.
     """
+    rules = rules or snap_rules()
     if isinstance(path, gpd.GeoDataFrame):
         return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
-                                      node=node)  # fmt: skip
+                                      node=node, rules=rules)  # fmt: skip
     fmt = network_format(path)
     if fmt != "lines" and crs is not None and parse_crs_in(crs) != "wgs84":
         raise InputError(
@@ -123,19 +131,19 @@ def read_network(
     settings = get_settings()
     cached = settings.use_cache if use_cache is None else use_cache
     options = {"fmt": fmt, "crs": str(crs), "default_crs": str(default_crs),
-               "metric": str(metric), "node": node}  # fmt: skip
+               "metric": str(metric), "node": node, "rules": rules.digest}  # fmt: skip
     key = cache_key(path, options) if cached else ""
     if cached:
         graph = load_graph(settings.cache_dir / "graphs", key)
         if graph is not None:
             return graph
     if fmt == "osm":
-        graph = read_osm(path, metric=metric)
+        graph = read_osm(path, metric=metric, rules=rules)
     elif fmt == "graphml":
-        graph = read_graphml(path, metric=metric)
+        graph = read_graphml(path, metric=metric, rules=rules)
     else:
         graph = graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
-                                       node=node)  # fmt: skip
+                                       node=node, rules=rules)  # fmt: skip
     if cached:
         try:
             save_graph(graph, settings.cache_dir / "graphs", key)

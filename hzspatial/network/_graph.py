@@ -12,6 +12,7 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from hzspatial.errors import InputError
 
@@ -50,6 +51,9 @@ class WalkGraph:
         Nodes and street length removed as disconnected pieces.
     labels : tuple of str
         Provenance labels found in the input (its ``source`` attribute).
+    snap_ok : ndarray of bool, shape (m,), optional
+        Edges a home or facility may join (see :mod:`hzspatial.network.rules`); None: all.
+        Excluded edges (tunnels, steps …) are still walked.
     """
 
     crs: pyproj.CRS
@@ -63,6 +67,7 @@ class WalkGraph:
     dropped_nodes: int = 0
     dropped_length_m: float = 0.0
     labels: tuple[str, ...] = ()
+    snap_ok: np.ndarray | None = field(default=None, repr=False)
 
     @cached_property
     def edge_geometry(self) -> np.ndarray:
@@ -124,8 +129,12 @@ def graph_from_edges(
     node_id: np.ndarray | None = None,
     keep_largest: bool = True,
     source: str = "network",
+    snap_ok: np.ndarray | None = None,
 ) -> WalkGraph:
-    """Build a :class:`WalkGraph` from nodes and edges (self-loops dropped).
+    """Build a :class:`WalkGraph` from nodes and edges.
+
+    Self-loops (a closed footway meeting the network at one node) with a geometry are kept
+    as streets to join; they never shorten a path, so the adjacency leaves them out.
 
     Parameters
     ----------
@@ -144,14 +153,20 @@ def graph_from_edges(
         Keep only the largest connected piece; what is dropped is logged and recorded.
     source : str
         Name used in messages.
+    snap_ok : ndarray of bool, optional
+        Per input edge: whether homes and facilities may join it (default all).
     """
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     keep = u != v
+    if lines is not None:  # a loop with a geometry is a street; without one it is nothing
+        lines = np.asarray(lines, dtype=object)
+        keep |= shapely.length(lines) > 0
+        lines = lines[keep]
     u, v = u[keep], v[keep]
-    if lines is not None:
-        lines = np.asarray(lines, dtype=object)[keep]
-    if len(u) == 0:
+    if snap_ok is not None:
+        snap_ok = np.asarray(snap_ok, dtype=bool)[keep]
+    if (u == v).all():
         raise InputError(
             "no street segments between distinct junctions",
             file=source,
@@ -166,7 +181,7 @@ def graph_from_edges(
     dropped_nodes, dropped_len = int((~used).sum()), 0.0
     node_keep = used
     if keep_largest:
-        ncomp, labels = connected_components(adjacency_matrix(n, u, v, length), directed=False)
+        ncomp, labels = connected_components(_adjacency(n, u, v, length), directed=False)
         if ncomp > 1:
             sizes = np.bincount(labels[used], minlength=ncomp)
             big = int(sizes.argmax())
@@ -184,6 +199,7 @@ def graph_from_edges(
                 )  # fmt: skip
             u, v, length = u[edge_keep], v[edge_keep], length[edge_keep]
             lines = lines[edge_keep] if lines is not None else None
+            snap_ok = snap_ok[edge_keep] if snap_ok is not None else None
     new_id = np.cumsum(node_keep) - 1
     u, v = new_id[u], new_id[v]
     node_xy = np.asarray(node_xy, dtype=float)[node_keep]
@@ -195,24 +211,60 @@ def graph_from_edges(
         edge_v=v,
         edge_length=length,
         lines=lines,
-        adjacency=adjacency_matrix(n, u, v, length),
+        adjacency=_adjacency(n, u, v, length),
         node_id=None if node_id is None else np.asarray(node_id)[node_keep],
         dropped_nodes=dropped_nodes if keep_largest else 0,
         dropped_length_m=dropped_len,
+        snap_ok=None if snap_ok is None or snap_ok.all() else snap_ok,
     )
 
 
+def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
+    """The search graph: shortest edge per node pair, self-loops left out."""
+    loop = u == v
+    if loop.any():
+        return adjacency_matrix(n, u[~loop], v[~loop], length[~loop])
+    return adjacency_matrix(n, u, v, length)
+
+
+def _cluster(xy: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points chained by gaps of at most ``tol`` metres as one: (cluster of each point, first
+    point of each cluster). Exact coincidences first, so a junction's ends count once."""
+    _, first, same = np.unique(xy, axis=0, return_index=True, return_inverse=True)
+    same = same.ravel()
+    u = xy[first]
+    pairs = cKDTree(u).query_pairs(tol, output_type="ndarray")
+    if len(pairs) == 0:
+        return same, first
+    k = len(u)
+    link = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(k, k))
+    n_clusters, label = connected_components(link, directed=False)
+    rep = np.full(n_clusters, len(xy), dtype=np.int64)
+    np.minimum.at(rep, label, first)  # each cluster's first point in the input
+    rank = np.argsort(np.argsort(rep))  # clusters numbered in input order
+    return rank[label][same], np.sort(rep)
+
+
 def graph_from_lines(
-    lines: np.ndarray, crs: pyproj.CRS, *, keep_largest: bool = True, source: str = "lines"
+    lines: np.ndarray,
+    crs: pyproj.CRS,
+    *,
+    keep_largest: bool = True,
+    source: str = "lines",
+    snap_ok: np.ndarray | None = None,
 ) -> WalkGraph:
     """Build a :class:`WalkGraph` from street segments joined at shared endpoints.
 
     Each LineString must run between junctions (see
     :func:`hzspatial.network.centerlines.node_lines` to split crossing lines first).
-    Endpoints within :data:`NODE_TOLERANCE_M` metres are the same node.
+    Endpoints within :data:`NODE_TOLERANCE_M` metres of each other (chained) are one node.
+    ``snap_ok`` (per line) marks the lines homes and facilities may join (default all).
     """
     lines = np.asarray(lines, dtype=object)
-    lines = lines[~shapely.is_empty(lines) & (shapely.length(lines) > 0)]
+    usable = ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
+    lines = lines[usable]
+    if snap_ok is not None:
+        snap_ok = np.asarray(snap_ok, dtype=bool)[usable]
     if len(lines) == 0:
         raise InputError(
             "no street segments with a length",
@@ -223,12 +275,9 @@ def graph_from_lines(
     last = np.flatnonzero(np.r_[owner[1:] != owner[:-1], True])
     first = np.r_[0, last[:-1] + 1]
     ends = np.vstack([coords[first], coords[last]])
-    grid = np.round(ends / NODE_TOLERANCE_M).astype(np.int64)
-    grid -= grid.min(axis=0)
-    key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]  # one int per grid cell
-    _, rep, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    inverse, rep = _cluster(ends, NODE_TOLERANCE_M)
     m = len(lines)
     return graph_from_edges(
-        ends[rep], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest, source=source
-    )
+        ends[rep], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest,
+        source=source, snap_ok=snap_ok,
+    )  # fmt: skip

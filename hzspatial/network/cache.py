@@ -20,7 +20,7 @@ from hzspatial.network._graph import WalkGraph
 __all__ = ["cache_key", "load_graph", "save_graph"]
 
 logger = logging.getLogger(__name__)
-_FORMAT = 2  # 2: centre-line layers filtered by their highway tags
+_FORMAT = 3  # 2: centre-line layers filtered by their highway tags; 3: snapping rules, loops
 
 
 def cache_key(path: str | Path, options: dict) -> str:
@@ -60,6 +60,7 @@ def save_graph(graph: WalkGraph, folder: Path, key: str) -> Path:
         edge_length=graph.edge_length, coords=coords, counts=counts, indptr=a.indptr,
         indices=a.indices, data=a.data,
         node_id=graph.node_id if graph.node_id is not None else np.empty(0, dtype=np.int64),
+        snap_ok=graph.snap_ok if graph.snap_ok is not None else np.empty(0, dtype=bool),
         meta=np.array(json.dumps(meta)),
     )  # fmt: skip
     target = folder / f"{key}.npz"
@@ -82,11 +83,13 @@ def load_graph(folder: Path, key: str) -> WalkGraph | None:
         n = len(z["node_xy"])
         adj = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
         node_id = z["node_id"] if len(z["node_id"]) else None
+        snap_ok = z["snap_ok"] if len(z["snap_ok"]) else None
         graph = WalkGraph(
             crs=pyproj.CRS.from_wkt(meta["crs"]), node_xy=z["node_xy"], edge_u=z["edge_u"],
             edge_v=z["edge_v"], edge_length=z["edge_length"], lines=lines,
             adjacency=adj, node_id=node_id, dropped_nodes=meta["dropped_nodes"],
             dropped_length_m=meta["dropped_length_m"], labels=tuple(meta["labels"]),
+            snap_ok=snap_ok,
         )  # fmt: skip
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         logger.warning("discarding unreadable cached graph %s (%s); rebuilding it", path,

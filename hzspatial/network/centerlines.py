@@ -29,6 +29,7 @@ from hzspatial.io._files import input_label
 from hzspatial.io._geometry import clean_geometries, layer_to_wgs84, pick_crs
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 from hzspatial.network.osm import walk_filter
+from hzspatial.network.rules import SnapRules, snap_rules
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
@@ -99,7 +100,13 @@ def _segment_crossings(lines: np.ndarray, a: np.ndarray, b: np.ndarray):
     return hit, shapely.points(xy)
 
 
-def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE_M) -> np.ndarray:
+def node_lines(
+    lines: np.ndarray,
+    level: np.ndarray,
+    tol: float = NODE_TOLERANCE_M,
+    *,
+    return_index: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Split lines into segments between junctions.
 
     Parameters
@@ -110,12 +117,16 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
         Level code per line (see :func:`levels`).
     tol : float
         Metres within which a line end touches another line.
+    return_index : bool
+        Also return the index of the line each segment came from.
 
     Returns
     -------
     ndarray of LineString
         Segments: split where same-level lines cross and where any line end meets
         another line's interior.
+    ndarray of int
+        With ``return_index``: the source line of each segment.
     """
     lines = np.asarray(lines, dtype=object)
     tree = shapely.STRtree(lines)
@@ -156,12 +167,12 @@ def node_lines(lines: np.ndarray, level: np.ndarray, tol: float = NODE_TOLERANCE
         split_line.append(li[interior])
         split_pt.append(ends[pi][interior])
     if not split_line:
-        return lines
+        return (lines, np.arange(len(lines))) if return_index else lines
     sl = np.concatenate(split_line)
     sp_ = np.concatenate(split_pt)
     dist = shapely.line_locate_point(lines[sl], sp_)
-    pieces, _ = split_at_distances(lines, sl, dist)
-    return pieces
+    pieces, src = split_at_distances(lines, sl, dist)
+    return (pieces, src) if return_index else pieces
 
 
 def graph_from_centerlines(
@@ -171,6 +182,7 @@ def graph_from_centerlines(
     default_crs=None,
     metric: pyproj.CRS | None = None,
     node: bool = True,
+    rules: SnapRules | None = None,
 ) -> WalkGraph:
     """Read a centre-line layer (GeoJSON / GeoPackage / Shapefile) as a walking graph.
 
@@ -188,7 +200,11 @@ def graph_from_centerlines(
     node : bool
         Split lines at crossings and T-junctions (default). Pass False for layers
         already split at every junction, which is faster.
+    rules : SnapRules, optional
+        Which lines homes and facilities may join, by the layer's ``highway`` / ``tunnel`` /
+        ``access`` / ``layer`` columns when it has them (default :func:`snap_rules`).
     """
+    rules = rules or snap_rules()
     path_s = input_label(path)
     raw = _walkable_lines(read_layer(path), path_s)
     own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
@@ -210,9 +226,11 @@ def graph_from_centerlines(
         target = metric or _crs.metric_crs(c[:, 0], c[:, 1])
         projected = gpd.GeoSeries(geoms, crs=4326).to_crs(target).to_numpy()
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).iloc[src].reset_index(drop=True)
+    joinable = rules.allowed_columns(attrs)
     if node:
-        projected = node_lines(projected, levels(attrs))
-    graph = graph_from_lines(projected, target, source=path_s)
+        projected, piece_of = node_lines(projected, levels(attrs), return_index=True)
+        joinable = joinable[piece_of]
+    graph = graph_from_lines(projected, target, source=path_s, snap_ok=joinable)
     if graph.n_edges and (np.bincount(np.r_[graph.edge_u, graph.edge_v]) > 1).sum() == 0:
         raise InputError(
             "the lines never meet: no two streets share an end or cross",
@@ -301,7 +319,11 @@ def with_streets(graph: WalkGraph, lines: np.ndarray, *, source: str = "streets"
     near = np.unique(tree.query(lines, predicate="dwithin", distance=NODE_TOLERANCE_M)[1])
     rest = np.setdiff1d(np.arange(graph.n_edges), near)
     mixed = np.concatenate([graph.edge_geometry[near], lines])
-    pieces = node_lines(mixed, np.zeros(len(mixed), dtype=np.int64))
-    merged = graph_from_lines(np.concatenate([graph.edge_geometry[rest], pieces]), graph.crs,
-                              source=source)  # fmt: skip
+    pieces, piece_of = node_lines(mixed, np.zeros(len(mixed), dtype=np.int64), return_index=True)
+    ok = np.ones(graph.n_edges, dtype=bool) if graph.snap_ok is None else graph.snap_ok
+    mixed_ok = np.r_[ok[near], np.ones(len(lines), dtype=bool)]  # new streets are joinable
+    merged = graph_from_lines(
+        np.concatenate([graph.edge_geometry[rest], pieces]), graph.crs, source=source,
+        snap_ok=np.r_[ok[rest], mixed_ok[piece_of]],
+    )  # fmt: skip
     return _with_labels(merged, graph.labels)

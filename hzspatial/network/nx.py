@@ -18,6 +18,7 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.network._graph import WalkGraph, graph_from_edges
+from hzspatial.network.rules import SnapRules, snap_rules
 
 __all__ = ["graph_from_networkx", "read_graphml", "graph_from_osmnx_query"]
 
@@ -25,14 +26,21 @@ logger = logging.getLogger(__name__)
 
 
 def graph_from_networkx(
-    G: nx.Graph, *, metric: pyproj.CRS | None = None, source: str = "graph"
+    G: nx.Graph,
+    *,
+    metric: pyproj.CRS | None = None,
+    source: str = "graph",
+    rules: SnapRules | None = None,
 ) -> WalkGraph:
     """Convert an osmnx-style networkx graph (nodes with ``x``/``y``, edges with optional
     ``geometry``) to a :class:`WalkGraph`. Direction is ignored (walking).
 
     The graph's ``crs`` attribute gives its coordinate system (default WGS84);
-    edge lengths are measured along the geometries in the metric CRS.
+    edge lengths are measured along the geometries in the metric CRS. Edge attributes
+    (``highway``, ``tunnel``, ``access``, ``layer``) decide which edges homes and facilities
+    may join (``rules``, default :func:`snap_rules`). Self-loops with a geometry are kept.
     """
+    rules = rules or snap_rules()
     if G.number_of_edges() == 0:
         raise InputError("the graph has no edges", file=source, hint="check the graph file")
     nodes = list(G.nodes)
@@ -61,13 +69,16 @@ def graph_from_networkx(
                 reversed_geoms += 1
             if key[0] != a:
                 geom = shapely.reverse(geom)
+            if a == b:  # a loop's two directions: one canonical orientation
+                back = shapely.reverse(geom)
+                geom = min(geom, back, key=shapely.to_wkb)
         # parallel edges with their own geometry stay (snapping targets); the two directions
         # of one street (a MultiDiGraph's u→v and v→u) are one edge
         fingerprint = shapely.to_wkb(shapely.set_precision(geom, grid))
         if fingerprint in edges.setdefault(key, {}):
             duplicates += 1
             continue
-        edges[key][fingerprint] = geom
+        edges[key][fingerprint] = (geom, rules.allowed(data))
     pairs = [(k, g) for k, by_geom in edges.items() for g in by_geom.values()]
     parallel = sum(len(v) - 1 for v in edges.values())
     if reversed_geoms or parallel:
@@ -75,11 +86,12 @@ def graph_from_networkx(
                     "turned round; %d parallel edges kept as streets of their own (%d "
                     "reverse directions of one street merged)", source, reversed_geoms,
                     parallel, duplicates)  # fmt: skip
-    edges = {i: g for i, (_, g) in enumerate(pairs)}
     keys = [k for k, _ in pairs]
     u = np.array([index[k[0]] for k in keys], dtype=np.int64)
     v = np.array([index[k[1]] for k in keys], dtype=np.int64)
-    lines = np.array(list(edges.values()), dtype=object)
+    lines = np.empty(len(pairs), dtype=object)
+    lines[:] = [g for _, (g, _) in pairs]
+    joinable = np.array([ok for _, (_, ok) in pairs], dtype=bool)
     if src_crs.is_projected:
         target = metric or src_crs
     else:
@@ -92,10 +104,16 @@ def graph_from_networkx(
         node_id = np.array(nodes, dtype=np.int64)
     except (TypeError, ValueError):
         node_id = None
-    return graph_from_edges(xy, u, v, lines, target, node_id=node_id, source=source)
+    if not joinable.all():
+        logger.info("%s: %d edges not joined by homes or facilities (%s)", source,
+                    int((~joinable).sum()), rules.source)  # fmt: skip
+    return graph_from_edges(xy, u, v, lines, target, node_id=node_id, source=source,
+                            snap_ok=joinable)  # fmt: skip
 
 
-def read_graphml(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph:
+def read_graphml(
+    path: str | Path, *, metric: pyproj.CRS | None = None, rules: SnapRules | None = None
+) -> WalkGraph:
     """Read a GraphML file written by osmnx (``ox.save_graphml``)."""
     import osmnx as ox
 
@@ -107,7 +125,7 @@ def read_graphml(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkG
             file=str(path),
             hint="save the graph with osmnx.save_graphml",
         ) from exc
-    return graph_from_networkx(G, metric=metric, source=str(path))
+    return graph_from_networkx(G, metric=metric, source=str(path), rules=rules)
 
 
 def graph_from_osmnx_query(

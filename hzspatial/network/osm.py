@@ -23,6 +23,7 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.io.osm import osm_read_error
 from hzspatial.network._graph import WalkGraph, graph_from_edges
+from hzspatial.network.rules import SnapRules, snap_rules
 
 __all__ = ["walk_filter", "is_walkable", "read_osm"]
 
@@ -46,13 +47,14 @@ def is_walkable(tags: dict[str, str]) -> bool:
     return not any(k in tags and rx.search(tags[k]) for k, rx in excluded)
 
 
-def _ways(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Node refs, lon, lat and way index of every vertex of every walkable way."""
+def _ways(path: Path, rules: SnapRules):
+    """Node refs, lon, lat and way index of every vertex of every walkable way; per way
+    whether homes and facilities may join it; the number of ways tagged highway."""
     try:
         import osmium
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise ImportError("reading OSM files needs pyosmium: pip install osmium") from exc
-    refs, lons, lats, counts = [], [], [], []
+    refs, lons, lats, counts, joinable = [], [], [], [], []
     n_ways = 0
     try:
         fp = (
@@ -63,7 +65,8 @@ def _ways(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, i
         )
         for way in fp:
             n_ways += 1
-            if not is_walkable(dict(way.tags)):
+            tags = dict(way.tags)
+            if not is_walkable(tags):
                 continue
             nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
             if len(nodes) < 2:
@@ -73,13 +76,17 @@ def _ways(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, i
             lons.extend(x)
             lats.extend(y)
             counts.append(len(nodes))
+            joinable.append(rules.allowed(tags))
     except RuntimeError as exc:
         raise osm_read_error(path, exc) from exc
     way = np.repeat(np.arange(len(counts)), counts)
-    return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way, n_ways)
+    return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way,
+            np.array(joinable, dtype=bool), n_ways)  # fmt: skip
 
 
-def read_osm(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph:
+def read_osm(
+    path: str | Path, *, metric: pyproj.CRS | None = None, rules: SnapRules | None = None
+) -> WalkGraph:
     """Read an OpenStreetMap extract as a walking graph.
 
     Parameters
@@ -89,6 +96,8 @@ def read_osm(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph
     metric : pyproj.CRS, optional
         Projected CRS; default the UTM zone of the data. Edge lengths are measured
         in it (within 0.1 % of great-circle lengths inside a UTM zone).
+    rules : SnapRules, optional
+        Which ways homes and facilities may join (default :func:`snap_rules`).
 
     Returns
     -------
@@ -96,7 +105,8 @@ def read_osm(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph
         With ``node_id`` = OSM node ids.
     """
     p = Path(path)
-    ref, lon, lat, way, n_highway = _ways(p)
+    rules = rules or snap_rules()
+    ref, lon, lat, way, way_ok, n_highway = _ways(p, rules)
     if len(ref) == 0:
         raise InputError(
             f"no walkable ways ({n_highway} ways tagged highway, none passes the walk filter)",
@@ -127,10 +137,11 @@ def read_osm(path: str | Path, *, metric: pyproj.CRS | None = None) -> WalkGraph
     node_xy = np.column_stack([x[pos[at]], y[pos[at]]])
     u = np.searchsorted(node_ref, u_ref)
     v = np.searchsorted(node_ref, v_ref)
-    graph = graph_from_edges(node_xy, u, v, lines, target, node_id=node_ref, source=str(p))
+    graph = graph_from_edges(node_xy, u, v, lines, target, node_id=node_ref, source=str(p),
+                             snap_ok=way_ok[way[vid[e_first]]])  # fmt: skip
     logger.info(
-        "%s: %d walkable ways → %d nodes, %d edges, %.1f km (%s)",
+        "%s: %d walkable ways → %d nodes, %d edges, %.1f km (%s); %d ways not joined (%s)",
         p, int(way.max()) + 1, graph.n_nodes, graph.n_edges,
-        graph.edge_length.sum() / 1000, target.name,
+        graph.edge_length.sum() / 1000, target.name, int((~way_ok).sum()), rules.source,
     )  # fmt: skip
     return graph

@@ -45,7 +45,11 @@ class Snap:
 
 
 def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SNAP_M) -> Snap:
-    """Snap points to their nearest edge (not node).
+    """Snap points to their nearest edge (not node) that may be joined.
+
+    Edges the snapping rules exclude (``graph.snap_ok``: tunnels, steps …) are skipped: a
+    point beside one joins the nearest allowed edge within ``max_snap_m``. Ties (equal
+    distances) go to the lowest edge index, so the same input always snaps the same way.
 
     Parameters
     ----------
@@ -53,15 +57,23 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     points : array of shapely.Point
         In ``graph.crs`` (metres).
     max_snap_m : float
-        Points farther than this (metres) from every edge get ``edge = -1``.
+        Points farther than this (metres) from every allowed edge get ``edge = -1``.
     """
     points = np.asarray(points, dtype=object)
     if graph.lines is None and len(points) and "edge_geometry" not in graph.__dict__:
         return _snap_straight(graph, shapely.get_coordinates(points), max_snap_m)
-    tree = shapely.STRtree(graph.edge_geometry)
+    allowed = (np.arange(graph.n_edges) if graph.snap_ok is None
+               else np.flatnonzero(graph.snap_ok))  # fmt: skip
+    geoms = graph.edge_geometry[allowed]
+    tree = shapely.STRtree(geoms)
     (pi, ei), dist = tree.query_nearest(
-        points, max_distance=max_snap_m, return_distance=True, all_matches=False
+        points, max_distance=max_snap_m, return_distance=True, all_matches=True
     )
+    ei = allowed[ei]
+    order = np.lexsort((ei, pi))  # equidistant edges: the lowest index
+    pi, ei, dist = pi[order], ei[order], dist[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
+    pi, ei, dist = pi[first], ei[first], dist[first]
     edge = np.full(len(points), -1, dtype=np.int64)
     leg = np.full(len(points), np.nan)
     offset = np.full(len(points), np.nan)
@@ -79,9 +91,11 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
     distances pick the nearest (ties: the lowest edge index, like the STRtree path).
     """
     a, b = graph.node_xy[graph.edge_u], graph.node_xy[graph.edge_v]
-    tree = cKDTree((a + b) / 2)
-    radius = max_snap_m + float(graph.edge_length.max()) / 2
-    cand = tree.query_ball_point(xy, radius)
+    allowed = (np.arange(graph.n_edges) if graph.snap_ok is None
+               else np.flatnonzero(graph.snap_ok))  # fmt: skip
+    tree = cKDTree((a[allowed] + b[allowed]) / 2)
+    radius = max_snap_m + float(graph.edge_length[allowed].max(initial=0)) / 2
+    cand = [allowed[c] for c in tree.query_ball_point(xy, radius)]
     counts = np.fromiter((len(c) for c in cand), dtype=np.int64, count=len(xy))
     pi = np.repeat(np.arange(len(xy)), counts)
     ei = np.fromiter((e for c in cand for e in c), dtype=np.int64, count=int(counts.sum()))

@@ -1,0 +1,142 @@
+"""Snapping rules: which streets a home or a facility may join (``config/snapping.toml``).
+
+Rules are data: ``[exclude]`` maps an OpenStreetMap key to a regular expression matched
+against the whole value, ``[levels] lowest_layer`` excludes underground ways. Excluded
+streets stay in the walking network; they are only not entry points.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hzspatial.config import load
+from hzspatial.errors import InputError
+
+__all__ = ["SnapRules", "snap_rules"]
+
+
+@dataclass(frozen=True)
+class SnapRules:
+    """Parsed snapping rules.
+
+    Attributes
+    ----------
+    exclude : tuple of (key, pattern)
+        A way whose ``key`` fully matches ``pattern`` (case-insensitive) is not joined.
+    lowest_layer : float
+        Ways with a ``layer`` below this are not joined (``-inf``: no level rule).
+    source : str
+        Where the rules came from (shown in logs and the cache key).
+    """
+
+    exclude: tuple[tuple[str, str], ...]
+    lowest_layer: float
+    source: str = "hzspatial/config/snapping.toml"
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str) -> SnapRules:
+        """Rules from the TOML structure (``exclude`` table, ``levels.lowest_layer``)."""
+        try:
+            exclude = tuple((str(k), str(v)) for k, v in raw.get("exclude", {}).items())
+            for _, pattern in exclude:
+                re.compile(pattern)
+            lowest = float(raw.get("levels", {}).get("lowest_layer", -np.inf))
+        except (AttributeError, TypeError, ValueError, re.error) as exc:
+            raise InputError(
+                f"bad snapping rules ({exc})",
+                file=source,
+                hint="see hzspatial/config/snapping.toml for the format",
+            ) from exc
+        return cls(exclude=exclude, lowest_layer=lowest, source=source)
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the rules (for cache keys)."""
+        text = json.dumps([self.exclude, self.lowest_layer])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _rx(self, pattern: str) -> re.Pattern:
+        return re.compile(f"(?:{pattern})", re.IGNORECASE)
+
+    def allowed(self, tags: dict) -> bool:
+        """Whether a way (OSM tags, or an osmnx edge's attributes) may be joined.
+
+        Values may be lists (an osmnx edge merged from several ways): a rule excludes the
+        edge only when every value matches.
+        """
+        for key, pattern in self.exclude:
+            values = _values(tags.get(key))
+            rx = self._rx(pattern)
+            if values and all(rx.fullmatch(v) for v in values):
+                return False
+        if np.isfinite(self.lowest_layer):
+            layers = [_number(v) for v in _values(tags.get("layer"))]
+            if layers and all(x is not None and x < self.lowest_layer for x in layers):
+                return False
+        return True
+
+    def allowed_columns(self, attrs: pd.DataFrame) -> np.ndarray:
+        """Per row of a centre-line layer's attributes (column names in any case)."""
+        ok = np.ones(len(attrs), dtype=bool)
+        cols = {str(c).lower(): c for c in attrs.columns}
+        for key, pattern in self.exclude:
+            if key.lower() in cols:
+                values = attrs[cols[key.lower()]].astype("string").str.strip()
+                hit = values.str.fullmatch(pattern, case=False).fillna(False)
+                ok &= ~hit.to_numpy(dtype=bool)
+        if np.isfinite(self.lowest_layer) and "layer" in cols:
+            layer = pd.to_numeric(attrs[cols["layer"]], errors="coerce").to_numpy(dtype=float)
+            ok &= ~(layer < self.lowest_layer)
+        return ok
+
+
+def _values(value) -> list[str]:
+    """A tag value as a list of strings (osmnx stores merged values as lists, and GraphML
+    as their text ``"['footway', 'steps']"``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return [value.strip()]
+    if isinstance(value, (list, tuple, set)):
+        return [str(v).strip() for v in value]
+    return [str(value).strip()]
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def snap_rules(path: str | Path | None = None) -> SnapRules:
+    """The snapping rules: from ``path``, else ``HZSPATIAL_SNAP_RULES``, else the shipped
+    ``hzspatial/config/snapping.toml``."""
+    from hzspatial.settings import get_settings
+
+    path = path or get_settings().snap_rules
+    if path is None:
+        return SnapRules.from_dict(load("snapping.toml"), "hzspatial/config/snapping.toml")
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(
+            f"cannot read the snapping rules ({exc})",
+            file=str(p),
+            column="HZSPATIAL_SNAP_RULES",
+            hint="a TOML file like hzspatial/config/snapping.toml",
+        ) from exc
+    return SnapRules.from_dict(raw, str(p))

@@ -1,0 +1,192 @@
+"""Snapping rules (config/snapping.toml): which streets homes and facilities may join, on
+hand-built OpenStreetMap files, GraphML and centre-line layers."""
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from hzspatial.errors import InputError
+from hzspatial.network import graph_from_networkx, read_network, snap_points, snap_rules
+from hzspatial.network.rules import SnapRules
+
+LON0, LAT0 = 107.02, 33.07
+M_LAT = 110_950.0  # metres per degree of latitude near 33° N (approximate: tests allow 1 %)
+M_LON = M_LAT * np.cos(np.radians(LAT0))
+
+
+def deg(x: float, y: float) -> tuple[float, float]:
+    return LON0 + x / M_LON, LAT0 + y / M_LAT
+
+
+def osm_file(path: Path, ways: list[tuple[list[tuple[float, float]], dict]]) -> Path:
+    """An .osm XML file of ways given as metre coordinates (shared points share a node)."""
+    ids: dict[tuple[float, float], int] = {}
+    for coords, _ in ways:
+        for c in coords:
+            ids.setdefault(c, len(ids) + 1)
+    lines = ["<?xml version='1.0' encoding='UTF-8'?>", "<osm version='0.6'>"]
+    for (x, y), i in ids.items():
+        lon, lat = deg(x, y)
+        lines.append(f"<node id='{i}' version='1' lat='{lat:.8f}' lon='{lon:.8f}'/>")
+    for w, (coords, tags) in enumerate(ways, start=1):
+        nds = "".join(f"<nd ref='{ids[c]}'/>" for c in coords)
+        tg = "".join(f"<tag k='{k}' v='{v}'/>" for k, v in tags.items())
+        lines.append(f"<way id='{w}' version='1'>{nds}{tg}</way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+STREET = {"highway": "residential"}
+# a street along y = 0 and, 10 m north of it, another way joining it at both ends
+BESIDE = [([(0, 0), (100, 0), (200, 0)], STREET)]
+
+
+def twin(tags: dict) -> list:
+    return [*BESIDE, ([(0, 0), (0, 10), (200, 10), (200, 0)], tags)]
+
+
+def home_leg(tmp_path: Path, tags: dict, **kw) -> float:
+    """Leg (m) of a home 2 m south of the northern way (8 m north of the street)."""
+    kw.setdefault("use_cache", False)
+    g = read_network(osm_file(tmp_path / "n.osm", twin(tags)), **kw)
+    x, y = deg(100, 8)
+    import pyproj
+
+    pt = pyproj.Transformer.from_crs(4326, g.crs, always_xy=True).transform(x, y)
+    snap = snap_points(g, shapely.points([pt]))
+    return float(snap.leg_m[0])
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"highway": "footway", "tunnel": "yes"},
+        {"highway": "footway", "layer": "-1"},
+        {"highway": "steps"},
+        {"highway": "trunk_link"},
+        {"highway": "service", "access": "no"},
+        {"highway": "footway", "tunnel": "YES"},
+    ],
+)
+def test_excluded_way_is_walked_but_not_joined(tmp_path, tags):
+    """The home is 2 m from the excluded way and 8 m from the street: it joins the street
+    (before the rules it joined whichever was nearest: 2 m)."""
+    assert home_leg(tmp_path, tags) == pytest.approx(8.0, rel=0.02)
+    g = read_network(tmp_path / "n.osm", use_cache=False)
+    assert g.snap_ok is not None and (~g.snap_ok).sum() == 1  # still part of the network
+    assert g.edge_length.sum() == pytest.approx(200 + 220, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [{"highway": "footway"}, {"highway": "footway", "tunnel": "no"}, {"highway": "footway",
+     "layer": "1", "bridge": "yes"}, {"highway": "footway", "access": "yes"}],
+)  # fmt: skip
+def test_allowed_way_is_joined(tmp_path, tags):
+    assert home_leg(tmp_path, tags) == pytest.approx(2.0, rel=0.02)
+
+
+def test_rules_file_replaces_the_shipped_rules(tmp_path, monkeypatch):
+    from hzspatial.settings import get_settings
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[exclude]\nhighway = "footway"\n', encoding="utf-8")
+    monkeypatch.setenv("HZSPATIAL_SNAP_RULES", str(rules))
+    monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    try:
+        assert snap_rules().source == str(rules)
+        # tunnels are joined now, footways not; the cache keeps the two apart
+        assert home_leg(tmp_path, {"highway": "path", "tunnel": "yes"}, use_cache=True) == (
+            pytest.approx(2.0, rel=0.02))  # fmt: skip
+        assert home_leg(tmp_path, {"highway": "footway"}, use_cache=True) == pytest.approx(
+            8.0, rel=0.02)  # fmt: skip
+        rules.write_text("[exclude]\nhighway = 'steps(\n", encoding="utf-8")
+        with pytest.raises(InputError, match="rules.toml"):
+            snap_rules()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_shipped_rules_say_what_the_readme_says():
+    r = snap_rules()
+    assert dict(r.exclude) == {"tunnel": "yes", "highway": "steps|motorway_link|trunk_link",
+                               "access": "no"}  # fmt: skip
+    assert r.lowest_layer == 0
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    assert "config/snapping.toml" in readme and "HZSPATIAL_SNAP_RULES" in readme
+
+
+def test_nothing_allowed_within_max_snap_leaves_the_point_off_network(tmp_path):
+    g = read_network(osm_file(tmp_path / "n.osm", twin({"highway": "steps"})), use_cache=False)
+    import pyproj
+
+    pt = pyproj.Transformer.from_crs(4326, g.crs, always_xy=True).transform(*deg(100, 12))
+    snap = snap_points(g, shapely.points([pt]), max_snap_m=5.0)  # steps 2 m, street 12 m
+    assert not snap.ok[0]
+
+
+def test_merged_osmnx_edges_are_excluded_only_when_every_part_is():
+    r = SnapRules.from_dict({"exclude": {"highway": "steps"}}, "t")
+    assert not r.allowed({"highway": "steps"})
+    assert not r.allowed({"highway": ["steps", "steps"]})
+    assert not r.allowed({"highway": "['steps', 'steps']"})  # as GraphML stores lists
+    assert r.allowed({"highway": ["footway", "steps"]})
+    assert r.allowed({"highway": "['footway', 'steps']"})
+    assert r.allowed({})
+
+
+def test_graphml_edge_attributes(tmp_path):
+    """An osmnx graph whose second street is a tunnel: the edge stays, homes skip it."""
+    import osmnx as ox
+
+    G = nx.MultiDiGraph(crs="epsg:32648")
+    for n, (x, y) in enumerate([(0, 0), (200, 0)]):
+        G.add_node(n, x=x + 500_000.0, y=y + 3_660_000.0)
+    north = shapely.LineString([(500_000, 3_660_000), (500_000, 3_660_010),
+                                (500_200, 3_660_010), (500_200, 3_660_000)])  # fmt: skip
+    G.add_edge(0, 1, highway="residential", length=200.0)
+    G.add_edge(0, 1, highway="footway", tunnel="yes", geometry=north, length=220.0)
+    ox.save_graphml(G, tmp_path / "g.graphml")
+    for g in (graph_from_networkx(G), read_network(tmp_path / "g.graphml", use_cache=False)):
+        assert g.n_edges == 2 and g.snap_ok.tolist().count(False) == 1
+        snap = snap_points(g, shapely.points([(500_100, 3_660_008)]))
+        assert snap.leg_m[0] == pytest.approx(8.0)
+
+
+def test_centerline_columns_and_pieces(tmp_path):
+    """A centre-line layer with a TUNNEL column: the tunnel line, split where a street
+    meets it, keeps its rule on every piece."""
+    gdf = gpd.GeoDataFrame(
+        {"TUNNEL": [None, "yes", None], "name": ["路", "隧道", "支路"]},
+        geometry=[shapely.LineString([(0, 0), (200, 0)]),
+                  shapely.LineString([(0, 0), (0, 10), (200, 10), (200, 0)]),
+                  shapely.LineString([(100, 10), (100, 60)])],
+        crs=32648,
+    )  # fmt: skip
+    gdf.geometry = gdf.geometry.translate(500_000, 3_660_000)
+    gdf.to_file(tmp_path / "c.gpkg")
+    g = read_network(tmp_path / "c.gpkg", use_cache=False)
+    assert g.n_edges == 4 and (~g.snap_ok).sum() == 2  # the tunnel in two pieces
+    snap = snap_points(g, shapely.points([(500_050, 3_660_008), (500_100, 3_660_030)]))
+    assert snap.leg_m == pytest.approx([8.0, 0.0])
+
+
+def test_equidistant_streets_go_to_the_lowest_edge():
+    from conftest import UTM48, lines
+
+    from hzspatial.network import graph_from_lines
+
+    g = graph_from_lines(lines([(0, 0), (0, 100)], [(0, 100), (20, 100)], [(20, 100), (20, 0)],
+                               [(20, 0), (0, 0)]), UTM48)  # fmt: skip
+    pts = shapely.points([(10, 50)] * 3)
+    snap = snap_points(g, pts)
+    left = [i for i in range(g.n_edges) if np.allclose(g.node_xy[[g.edge_u[i], g.edge_v[i]], 0], 0)]
+    right = [i for i in range(g.n_edges) if np.allclose(g.node_xy[[g.edge_u[i], g.edge_v[i]], 0],
+                                                         20)]  # fmt: skip
+    assert (snap.edge == min(left + right)).all()
