@@ -190,3 +190,18 @@ def test_equidistant_streets_go_to_the_lowest_edge():
     right = [i for i in range(g.n_edges) if np.allclose(g.node_xy[[g.edge_u[i], g.edge_v[i]], 0],
                                                          20)]  # fmt: skip
     assert (snap.edge == min(left + right)).all()
+
+
+def test_edge_list_graph_honours_the_rules_like_the_geometry_graph():
+    from conftest import UTM48
+
+    from hzspatial.network import graph_from_edges
+
+    xy = np.array([[0, 0], [100, 0], [0, 10], [100, 10]], dtype=float)
+    u, v, ok = np.array([0, 2, 0, 1]), np.array([1, 3, 2, 3]), np.array([True, False, True, True])
+    pts = shapely.points([(50, 8), (50, 2), (50, 30)])
+    straight = snap_points(graph_from_edges(xy, u, v, None, UTM48, snap_ok=ok), pts)
+    lines = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    drawn = snap_points(graph_from_edges(xy, u, v, lines, UTM48, snap_ok=ok), pts)
+    assert straight.edge.tolist() == drawn.edge.tolist() == [0, 0, 0]
+    assert straight.leg_m == pytest.approx([8.0, 2.0, 30.0])

@@ -95,7 +95,9 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
                else np.flatnonzero(graph.snap_ok))  # fmt: skip
     tree = cKDTree((a[allowed] + b[allowed]) / 2)
     radius = max_snap_m + float(graph.edge_length[allowed].max(initial=0)) / 2
-    cand = [allowed[c] for c in tree.query_ball_point(xy, radius)]
+    cand = tree.query_ball_point(xy, radius)
+    if graph.snap_ok is not None:
+        cand = [allowed[c] for c in cand]
     counts = np.fromiter((len(c) for c in cand), dtype=np.int64, count=len(xy))
     pi = np.repeat(np.arange(len(xy)), counts)
     ei = np.fromiter((e for c in cand for e in c), dtype=np.int64, count=int(counts.sum()))
