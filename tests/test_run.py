@@ -94,6 +94,7 @@ def test_coverage_agrees_with_networkx(case):
     clear = np.abs(ref - 1000) > 1.0  # UTM vs ellipsoid: ignore homes within 1 m of the cut
     cov = res.demand["cov_clinic_15min"].to_numpy()
     assert (cov == (ref <= 1000))[clear].all()
+    assert res.summary["network"]["edges_not_joined"] > 0  # Helsinki's tunnels and steps
     s = res.summary["categories"]["clinic"]
     assert s["covered_population"] == pytest.approx(
         people[ref <= 1000].sum(), abs=float(people[~clear].sum())
