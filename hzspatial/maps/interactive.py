@@ -108,15 +108,20 @@ class _Display:
 def _fill_holes(geoms: np.ndarray, max_m2: float) -> np.ndarray:
     """Polygons with interior rings smaller than ``max_m2`` removed (street blocks inside a
     catchment), for display."""
+    geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
-    for i, g in enumerate(geoms):
-        if g is None or g.is_empty or shapely.get_type_id(g) not in (3, 6):
-            continue
-        parts = []
-        for poly in shapely.get_parts(g):
-            keep = [r for r in poly.interiors if shapely.area(shapely.Polygon(r)) >= max_m2]
-            parts.append(shapely.Polygon(poly.exterior, keep))
-        out[i] = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+    poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6))
+                          & ~shapely.is_empty(geoms))  # fmt: skip
+    if len(poly) == 0:
+        return out
+    parts, owner = shapely.get_parts(geoms[poly], return_index=True)
+    rings, part = shapely.get_rings(parts, return_index=True)  # per part: exterior, holes
+    shell = np.r_[True, part[1:] != part[:-1]]
+    keep = shell | (shapely.area(shapely.polygons(rings)) >= max_m2)
+    filled = shapely.polygons(rings[keep], indices=part[keep])
+    out[poly] = shapely.multipolygons(filled, indices=owner)
+    one = poly[shapely.get_num_geometries(out[poly]) == 1]
+    out[one] = shapely.get_geometry(out[one], 0)
     return out
 
 
