@@ -68,8 +68,8 @@ class Reference:
     """Streets of an osmnx graph (WGS84) in local metres, largest connected piece only."""
 
     def __init__(self, G: nx.MultiDiGraph, rules=joinable, *, merge_within: float = 0.0):
-        """``merge_within`` (metres): junctions chained by smaller gaps are one (the rule of
-        centre-line layers, whose ends rarely meet exactly)."""
+        """``merge_within`` (metres): a dead end this close to other nodes joins the nearest
+        (the rule of centre-line layers, whose drawn ends do not always meet)."""
         lon = np.array([d["x"] for _, d in G.nodes(data=True)])
         lat = np.array([d["y"] for _, d in G.nodes(data=True)])
         self.crs = pyproj.CRS.from_proj4(
@@ -82,10 +82,20 @@ class Reference:
         if merge_within:
             nodes = list(G.nodes)
             pts = shapely.points(np.column_stack([x, y]))
-            a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=merge_within)
+            tree = shapely.STRtree(pts)
             C = nx.Graph()
             C.add_nodes_from(nodes)
-            C.add_edges_from((nodes[i], nodes[j]) for i, j in zip(a, b, strict=True) if i < j)
+            for i, n in enumerate(nodes):
+                if U.degree(n) != 1:
+                    continue
+                near = [
+                    j
+                    for j in tree.query(pts[i], predicate="dwithin", distance=merge_within)
+                    if j != i
+                ]
+                if near:
+                    j = min(near, key=lambda j: (shapely.distance(pts[i], pts[j]), j))
+                    C.add_edge(n, nodes[j])
             one = {n: min(c) for c in nx.connected_components(C) for n in c}
             U = nx.relabel_nodes(U, one)  # each merged junction at its lowest id's place
         big = max(nx.connected_components(U), key=len)

@@ -129,3 +129,25 @@ def test_truncated_cache_file_is_discarded_and_rebuilt(tmp_path, monkeypatch, ca
         assert np.load(entry)["edge_u"].shape == first.edge_u.shape  # cached again, whole
     finally:
         get_settings.cache_clear()
+
+
+def test_line_ends_meet_by_distance_without_folding_short_segments():
+    """A dead end 0.3 m from a junction closes the gap; two junctions 0.3 m apart stay two;
+    a 20 m curve drawn as 0.2 m segments keeps its 20 m (a 0.5 m grid folded it, and split
+    ends 0.1 m apart that straddle a cell edge)."""
+    from hzspatial import catchments as ct
+
+    r = 40 / np.pi  # a quarter circle of 20 m from (100, 0) to (100 + r, r), 0.2 m segments
+    t = np.linspace(0, np.pi / 2, 101)
+    arc = np.column_stack([100 + r * np.sin(t), r - r * np.cos(t)])
+    segs = [[tuple(arc[i]), tuple(arc[i + 1])] for i in range(100)]
+    g = graph_from_lines(lines(
+        [(0, 0), (50, 0)], [(50, 0), (50, 50)], [(50.3, 0.0), (100, 0)],  # a gap of 0.3 m
+        [(50, 50), (60, 30)], [(60, 30), (0, 0)],  # a junction, and 0.28 m from it another
+        [(60.2, 30.2), (50, 50)], [(60.2, 30.2), (90, 80)], *segs), UTM48)  # fmt: skip
+    fac = snap_points(g, shapely.points([(0, 0)]))
+    home = snap_points(g, shapely.points([(100 + r, r)]))
+    d, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), home, fac)
+    assert d[0] == pytest.approx(100 - 0.3 + 20, abs=0.01)
+    for xy in ((60.2, 30.2), (60, 30)):
+        assert (np.hypot(*(g.node_xy - xy).T) < 0.01).sum() == 1

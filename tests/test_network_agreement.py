@@ -66,7 +66,7 @@ def _source(name: str, graphs: dict) -> tuple[Path, Reference, nx.MultiDiGraph, 
     layer = gpd.GeoDataFrame(edges[cols].astype("string"), geometry=edges.geometry.to_numpy(),
                              crs=4326)  # fmt: skip
     layer.to_file(folder / "centrelines.gpkg")
-    # a layer's ends within 0.5 m are one junction (hzspatial's rule, applied here too);
+    # a dead end within 0.5 m of other ends joins the nearest (hzspatial's rule, here too);
     # it is already split at every junction (node=False: same-level crossings without a
     # shared OSM node stay apart, as in osmnx)
     return folder / "centrelines.gpkg", Reference(Gu, merge_within=0.5), Gu, {"node": False}

@@ -227,21 +227,43 @@ def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.c
     return adjacency_matrix(n, u, v, length)
 
 
-def _cluster(xy: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points chained by gaps of at most ``tol`` metres as one: (cluster of each point, first
-    point of each cluster). Exact coincidences first, so a junction's ends count once."""
-    _, first, same = np.unique(xy, axis=0, return_index=True, return_inverse=True)
+def _cluster(ends: np.ndarray, length: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Line ends → junctions: (junction of each end, first end of each junction).
+
+    ``ends`` holds the m lines' first points, then their last points; ``length`` the lines'
+    lengths (metres). Ends at the same coordinates are one junction. A *dangling* end (no
+    other line ends there) joins the nearest end within ``tol`` metres that short lines
+    (< 2 ``tol``) do not already connect it to: that closes the small gaps of drawn layers.
+    Places where lines do meet are never merged, and a curve drawn as segments shorter than
+    ``tol`` keeps its length.
+    """
+    _, first, same = np.unique(ends, axis=0, return_index=True, return_inverse=True)
     same = same.ravel()
-    u = xy[first]
+    u = ends[first]
+    k, m = len(u), len(length)
     pairs = cKDTree(u).query_pairs(tol, output_type="ndarray")
+    dangling = np.bincount(same, minlength=k) == 1
+    if len(pairs):
+        short = length < 2 * tol
+        chain = sp.coo_matrix((np.ones(int(short.sum())), (same[:m][short], same[m:][short])),
+                              shape=(k, k))  # fmt: skip
+        piece = connected_components(chain, directed=False)[1]
+        a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        on = dangling[a] & (piece[a] != piece[b])
+        a, b = a[on], b[on]
+        d = np.hypot(*(u[a] - u[b]).T)
+        order = np.lexsort((b, d, a))  # per dangling end: the nearest (then lowest) other end
+        a, b = a[order], b[order]
+        nearest = np.r_[True, a[1:] != a[:-1]] if len(a) else np.zeros(0, dtype=bool)
+        pairs = np.column_stack([a[nearest], b[nearest]])
     if len(pairs) == 0:
         return same, first
-    k = len(u)
     link = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(k, k))
     n_clusters, label = connected_components(link, directed=False)
-    rep = np.full(n_clusters, len(xy), dtype=np.int64)
-    np.minimum.at(rep, label, first)  # each cluster's first point in the input
-    rank = np.argsort(np.argsort(rep))  # clusters numbered in input order
+    rep = np.full(n_clusters, len(ends), dtype=np.int64)
+    np.minimum.at(rep, label, first)  # each junction's first end in the input
+    rank = np.argsort(np.argsort(rep))  # junctions numbered in input order
     return rank[label][same], np.sort(rep)
 
 
@@ -257,7 +279,8 @@ def graph_from_lines(
 
     Each LineString must run between junctions (see
     :func:`hzspatial.network.centerlines.node_lines` to split crossing lines first).
-    Endpoints within :data:`NODE_TOLERANCE_M` metres of each other (chained) are one node.
+    Ends at the same place are one node; a dangling end within :data:`NODE_TOLERANCE_M`
+    metres of other ends joins the nearest (see :func:`_cluster`).
     ``snap_ok`` (per line) marks the lines homes and facilities may join (default all).
     """
     lines = np.asarray(lines, dtype=object)
@@ -275,7 +298,7 @@ def graph_from_lines(
     last = np.flatnonzero(np.r_[owner[1:] != owner[:-1], True])
     first = np.r_[0, last[:-1] + 1]
     ends = np.vstack([coords[first], coords[last]])
-    inverse, rep = _cluster(ends, NODE_TOLERANCE_M)
+    inverse, rep = _cluster(ends, shapely.length(lines), NODE_TOLERANCE_M)
     m = len(lines)
     return graph_from_edges(
         ends[rep], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest,
