@@ -316,10 +316,20 @@ def _first_page(result: CoverageResult) -> str:
 </section>"""  # noqa: E501
 
 
-def _category_section(result: CoverageResult, cat: str, panel: bytes, chart: bytes) -> str:
+def _jpeg(pixels: np.ndarray) -> bytes:
+    """A map panel for the report: JPEG (a third of the PNG's bytes; Chromium puts it in the
+    PDF as it is instead of compressing the pixels again)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _category_section(result: CoverageResult, cat: str, panel: np.ndarray, chart: bytes) -> str:
     info = result.summary["categories"][cat]
     zh, en = _cat_names(info["label"])
-    img = base64.b64encode(panel).decode()
+    img = base64.b64encode(_jpeg(panel)).decode()
     chart = base64.b64encode(chart).decode()
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
@@ -340,7 +350,7 @@ def _category_section(result: CoverageResult, cat: str, panel: bytes, chart: byt
 <p>{info["facilities"]} 处设施 / facilities · 步行 {info["threshold_minutes"]:g} 分钟
 ({info["threshold_m"]:,.0f} m) 内居民 {pct(info["coverage_share"])} / of residents within reach ·
 中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
-<img alt="{html_text(en)} map" src="data:image/png;base64,{img}" style="max-height:150mm">
+<img alt="{html_text(en)} map" src="data:image/jpeg;base64,{img}" style="max-height:150mm">
 <img alt="{html_text(en)} distance distribution and coverage" src="data:image/png;base64,{chart}">
 {_table(head, rows, [16, 12, 12, 9, 12, 14, 15, 10], numeric={1, 2, 3, 4, 5, 6, 7})}
 <p class="en">服务不足居民每人只计一次 / each underserved resident is counted once: either no
@@ -436,8 +446,8 @@ contributors (ODbL) where used.</footer>
 def write_report_html(result: CoverageResult, path: str | Path,
                       drawn: dict[str, tuple[bytes, bytes]] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
-    ``drawn`` maps each category to its static map and chart (PNG bytes) when already drawn
-    (:func:`draw_figures`)."""
+    ``drawn`` maps each category to its static map (RGB pixels) and chart (PNG bytes) when
+    already drawn (:func:`draw_figures`)."""
     drawn = drawn if drawn is not None else draw_figures(result, workers=1)
     body = "".join([_first_page(result)]
                    + [_category_section(result, c, *drawn[c]) for c in result.summary["categories"]]
@@ -453,17 +463,18 @@ def write_report_html(result: CoverageResult, path: str | Path,
 _SHARED: tuple | None = None
 
 
-def _draw_one(cat: str) -> tuple[bytes, bytes]:
-    from hzspatial.maps.static import category_png
+def _draw_one(cat: str) -> tuple[np.ndarray, bytes]:
+    from hzspatial.maps.static import category_image
 
     result, scene = _SHARED
-    return category_png(result, cat, prepared=scene), chart_png(result, cat)
+    return category_image(result, cat, prepared=scene), chart_png(result, cat)
 
 
 def draw_figures(result: CoverageResult, workers: int | None = None) -> dict[str, tuple]:
-    """Each category's static map and chart (PNG bytes), drawn once for ``map.png`` and the
-    report; on ``workers`` forked processes when there are several categories (default: the
-    CPU count, at most 4; ``$HZSPATIAL_WORKERS`` overrides, 1 = in this process)."""
+    """Each category's static map (RGB pixels) and chart (PNG bytes), drawn once for
+    ``map.png`` and the report; on ``workers`` forked processes when there are several
+    categories (default: the CPU count, at most 4; ``$HZSPATIAL_WORKERS`` overrides, 1 = in
+    this process)."""
     global _SHARED
     from hzspatial.maps.static import scene
 

@@ -1,10 +1,11 @@
 """Static maps for print (matplotlib): ``map.png`` and one panel per category for the report.
 
-Each panel is drawn in the analysis' metric CRS from a handful of collections — streets as one
-line collection, residents as one polygon collection (or a raster of demand points when there
-are very many), catchments as one opaque tint (overlaps do not darken), underserved areas as
-one collection per reason — so drawing time does not grow with per-feature plotting calls.
-Every panel carries a bilingual title, key, scale bar and north arrow.
+Each panel is drawn in the analysis' metric CRS from a handful of collections: what every
+panel shares — residents (polygons, or a raster of demand points when there are very many) and
+streets — is rendered once into a transparent image that each panel lays over its catchments
+(one opaque tint: overlaps do not darken); underserved areas are one collection per reason.
+Drawing time does not grow with per-feature plotting calls. Every panel carries a bilingual
+title, key, scale bar and north arrow.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from hzspatial.maps.style import (
 if TYPE_CHECKING:
     from hzspatial.results import CoverageResult
 
-__all__ = ["category_png", "coverage_png"]
+__all__ = ["category_image", "category_png", "coverage_png"]
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC",
               "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
@@ -74,12 +75,11 @@ def _segments(lines: np.ndarray) -> list[np.ndarray]:
 
 @dataclass
 class _Scene:
-    """Everything drawn, prepared once in the metric CRS."""
+    """Everything drawn, prepared once in the metric CRS; ``base`` is the residents and streets
+    layer rendered once (RGBA pixels and their extent in metres)."""
 
     extent: tuple[float, float, float, float]
-    streets: list
-    residents: list | None
-    raster: tuple | None
+    base: tuple[np.ndarray, tuple] | None
     boundary: list
     crs: object
 
@@ -108,7 +108,52 @@ def scene(result: CoverageResult) -> _Scene:
         raster = (h.T > 0, (xe[0], xe[-1], ye[0], ye[-1]))
     bnd = result.boundaries.to_crs(utm).geometry.to_numpy()
     boundary = _segments(shapely.intersection(shapely.boundary(bnd), box))
-    return _Scene(extent, streets, polys, raster, boundary, utm)
+    return _Scene(extent, _base(extent, streets, polys, raster), boundary, utm)
+
+
+def _panel_figure(extent: tuple, dpi: int):
+    """A panel's figure and map axes (16 cm wide; room under the map for the key)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    x0, y0, x1, y1 = extent
+    aspect = (y1 - y0) / (x1 - x0)
+    width = 6.3
+    height = width * aspect + 1.45
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.01, 1.0 / height, 0.98, (width * aspect) / height))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig, ax
+
+
+def _base(extent: tuple, streets: list, residents: list | None, raster: tuple | None,
+          dpi: int = 0) -> tuple[np.ndarray, tuple]:  # fmt: skip
+    """Residents and streets rendered once at a panel's resolution, transparent elsewhere."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    fig, ax = _panel_figure(extent, dpi or DPI)
+    fig.patch.set_alpha(0)
+    ax.set_axis_off()
+    if residents is not None:
+        ax.add_collection(PathCollection(residents, facecolor=RESIDENTS_GREY, alpha=0.45,
+                                         edgecolor="none"))  # fmt: skip
+    elif raster is not None:
+        mask, ext = raster
+        ax.imshow(np.where(mask, 0.5, np.nan), extent=ext, origin="lower", cmap="Greys",
+                  vmin=0, vmax=1, alpha=0.45, interpolation="nearest")  # fmt: skip
+    ax.add_collection(LineCollection(streets, colors=STREET_GREY, linewidths=0.35))
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    h = rgba.shape[0]
+    r0, r1 = int(round(h - box.y1)), int(round(h - box.y0))
+    c0, c1 = int(round(box.x0)), int(round(box.x1))
+    return rgba[r0:r1, c0:c1].copy(), (*ax.get_xlim(), *ax.get_ylim())
 
 
 def plain(text: str) -> str:
@@ -133,15 +178,9 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
     catch = result.catchments[result.catchments["category"] == cat].to_crs(utm)
     ax.add_collection(PathCollection(_paths(catch.geometry.to_numpy()), facecolor=tint(c.colour),
                                      edgecolor="none", zorder=1))  # fmt: skip
-    if scene.residents is not None:
-        ax.add_collection(PathCollection(scene.residents, facecolor=RESIDENTS_GREY, alpha=0.45,
-                                         edgecolor="none", zorder=2))  # fmt: skip
-    elif scene.raster is not None:
-        mask, ext = scene.raster
-        ax.imshow(np.where(mask, 0.5, np.nan), extent=ext, origin="lower", cmap="Greys",
-                  vmin=0, vmax=1, alpha=0.45, zorder=2, interpolation="nearest")  # fmt: skip
-    ax.add_collection(LineCollection(scene.streets, colors=STREET_GREY, linewidths=0.35,
-                                     zorder=3))  # fmt: skip
+    if scene.base is not None:  # residents and streets, rendered once for every panel
+        pixels, ext = scene.base
+        ax.imshow(pixels, extent=ext, origin="upper", interpolation="none", zorder=2)
     under = result.underserved
     under = under[under["category"] == cat].to_crs(utm)
     far = under[under["kind"] == "no_facility"]
@@ -159,8 +198,6 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
     share = info["coverage_share"] * 100
     metres = info["threshold_m"]
     title = (f"{c.label_zh} {c.label_en}\n{metres:,.0f} m 内居民 {share:.1f}% / {share:.1f}% "
@@ -258,28 +295,29 @@ def _rc() -> dict:
 DPI = 160
 
 
-def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
-                 prepared: _Scene | None = None) -> bytes:  # fmt: skip
-    """One category's panel (PNG bytes, 16 cm wide): catchments, underserved areas,
-    residents, streets, boundaries and facilities, with its bilingual title and key, a scale
-    bar and a north arrow."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    sc = prepared if prepared is not None else scene(result)
-    x0, y0, x1, y1 = sc.extent
-    aspect = (y1 - y0) / (x1 - x0)
-    width = 6.3
-    height = width * aspect + 1.45
+def category_image(result: CoverageResult, cat: str, *, dpi: int = DPI,
+                   prepared: _Scene | None = None) -> np.ndarray:  # fmt: skip
+    """One category's panel as RGB pixels (16 cm wide at ``dpi``): catchments, underserved
+    areas, residents, streets, boundaries and facilities, with its bilingual title and key, a
+    scale bar and a north arrow."""
     import matplotlib as mpl
 
+    sc = prepared if prepared is not None else scene(result)
     with mpl.rc_context(_rc()):
-        fig = Figure(figsize=(width, height))
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.01, 1.0 / height, 0.98, (width * aspect) / height))
+        fig, ax = _panel_figure(sc.extent, dpi)
         _draw_panel(ax, result, cat, sc, key=True)
-        buf = io.BytesIO()
-        fig.savefig(buf, dpi=dpi, format="png", pil_kwargs={"compress_level": 3})
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
+                 prepared: _Scene | None = None) -> bytes:  # fmt: skip
+    """:func:`category_image` as PNG bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(category_image(result, cat, dpi=dpi, prepared=prepared)).save(
+        buf, format="PNG", compress_level=3)  # fmt: skip
     return buf.getvalue()
 
 
@@ -304,16 +342,16 @@ def _pil_font(size: int):
 
 
 def coverage_png(result: CoverageResult, path: str | Path, *,
-                 drawn: dict[str, bytes] | None = None) -> Path:  # fmt: skip
-    """``map.png``: the categories' panels (:func:`category_png`, each with its own key, scale
-    bar and north arrow; ``drawn`` when already drawn) two to a row under a bilingual title,
-    with a footer naming the method and any synthetic input; legible printed on A4."""
+                 drawn: dict[str, np.ndarray] | None = None) -> Path:  # fmt: skip
+    """``map.png``: the categories' panels (:func:`category_image`, each with its own key,
+    scale bar and north arrow; ``drawn`` when already drawn) two to a row under a bilingual
+    title, with a footer naming the method and any synthetic input; legible printed on A4."""
     from PIL import Image, ImageDraw
 
     if drawn is None:
         sc = scene(result)
-        drawn = {c: category_png(result, c, prepared=sc) for c in result.summary["categories"]}
-    imgs = [Image.open(io.BytesIO(b)).convert("RGB") for b in drawn.values()]
+        drawn = {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+    imgs = [Image.fromarray(a) for a in drawn.values()]
     ncol = 2 if len(imgs) > 1 else 1
     pw, ph = max(i.width for i in imgs), max(i.height for i in imgs)
     gap = 20

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pyproj
 import shapely
@@ -19,6 +19,9 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.network._graph import WalkGraph, graph_from_edges
 from hzspatial.network.rules import SnapRules, snap_rules
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["graph_from_networkx", "read_graphml", "graph_from_osmnx_query"]
 
