@@ -56,20 +56,23 @@ def write_coverage(
     ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
     """
     from hzspatial.maps import coverage_map, coverage_png
-    from hzspatial.report import PdfJob, draw_figures, write_report_html, write_tables_xlsx
+    from hzspatial.report import FigureJob, PdfJob, write_report_html, write_tables_xlsx
 
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
-        with _timed(timings, "static maps and charts"):
-            drawn = draw_figures(result)
+        # static maps and charts are drawn in a second process meanwhile; the report and its
+        # PDF (printed by Chromium in the background) follow as soon as they are ready
+        figures = FigureJob(result)
+        with _timed(timings, "map.html"):
+            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
+            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+        with _timed(timings, "static maps and charts (wait)"):
+            drawn = figures.result()
         with _timed(timings, "map.png"):
             coverage_png(result, stage / "map.png", drawn={c: p for c, (p, _) in drawn.items()})
         with _timed(timings, "report.html"):
             write_report_html(result, stage / "report.html", drawn)
         job = PdfJob.start(stage / "report.html", stage / "report.pdf") if pdf else None
-        with _timed(timings, "map.html"):
-            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
-            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
         with _timed(timings, "tables"):
             write_json(result.summary, stage / "summary.json")
             write_csv(result.districts, stage / "coverage_by_district.csv")

@@ -38,6 +38,7 @@ __all__ = [
     "PdfJob",
     "chart_png",
     "draw_figures",
+    "FigureJob",
     "findings",
     "report_tables",
     "write_report_html",
@@ -493,6 +494,45 @@ def draw_figures(result: CoverageResult, workers: int | None = None) -> dict[str
     finally:
         _SHARED = None
     return dict(zip(cats, figures, strict=True))
+
+
+def _draw_maps() -> dict[str, np.ndarray]:
+    from hzspatial.maps.static import category_image, scene
+
+    result = _SHARED[0]
+    sc = scene(result)
+    return {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+
+
+class FigureJob:
+    """The static maps drawn in one forked process while the caller writes other files (the
+    interactive map); :meth:`result` draws the charts here, then waits for the maps. Where
+    processes cannot be forked (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``),
+    :meth:`result` draws everything in this process (:func:`draw_figures`)."""
+
+    def __init__(self, result: CoverageResult):
+        global _SHARED
+        self._result = result
+        self._pool = self._future = None
+        forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+        if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
+            _SHARED = (result,)
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+                self._future = self._pool.submit(_draw_maps)
+            finally:
+                _SHARED = None
+
+    def result(self) -> dict[str, tuple]:
+        """Per category: (static map pixels, chart PNG bytes)."""
+        if self._future is None:
+            return draw_figures(self._result, workers=1)
+        try:
+            charts = {c: chart_png(self._result, c) for c in self._result.summary["categories"]}
+            maps = self._future.result()
+        finally:
+            self._pool.shutdown()
+        return {c: (maps[c], charts[c]) for c in charts}
 
 
 # --- PDF -----------------------------------------------------------------------------------
