@@ -126,6 +126,33 @@ def _input_options(p: argparse.ArgumentParser) -> None:
         default=300.0,
         help="metres: points farther from every street are not connected to it (300)",
     )
+    _snap_rules_option(p)
+
+
+def _snap_rules_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--snap-rules",
+        type=Path,
+        default=None,
+        metavar="TOML",
+        help="which streets homes and facilities may join (default "
+        "hzspatial/config/snapping.toml: not tunnels, steps, slip roads or access=no ways; "
+        "or $HZSPATIAL_SNAP_RULES)",
+    )
+
+
+def _use_snap_rules(args: argparse.Namespace) -> None:
+    """``--snap-rules``: checked now (a bad file stops the run in one line), then used by every
+    network read in this run, batch workers included (through the environment)."""
+    path = getattr(args, "snap_rules", None)
+    if path is None:
+        return
+    from hzspatial.network.rules import snap_rules
+    from hzspatial.settings import get_settings
+
+    snap_rules(path, option="--snap-rules")
+    os.environ["HZSPATIAL_SNAP_RULES"] = str(Path(path).resolve())
+    get_settings.cache_clear()
 
 
 def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
@@ -376,6 +403,7 @@ def _parser() -> argparse.ArgumentParser:
         default=300.0,
         help="metres: candidates farther from every street are left out (300)",
     )
+    _snap_rules_option(site)
     _crs_options(site, ("network", "facilities", "population", "boundaries", "candidates"))
     _out_options(site, "maps/sites")
     site.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -546,6 +574,7 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
 def _run(args: argparse.Namespace) -> int:
     from hzspatial.run import FacilityInput, demo_inputs, run_coverage
 
+    _use_snap_rules(args)
     if args.command == "standards":
         return _standards(args)
     if args.command == "review":
@@ -913,6 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _terminated)
+    rules_env = os.environ.get("HZSPATIAL_SNAP_RULES")
     try:
         return _run(args)
     except InputError as exc:
@@ -933,6 +963,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if os.environ.get("HZSPATIAL_SNAP_RULES") != rules_env:  # --snap-rules: this run only
+            if rules_env is None:
+                del os.environ["HZSPATIAL_SNAP_RULES"]
+            else:
+                os.environ["HZSPATIAL_SNAP_RULES"] = rules_env
+            from hzspatial.settings import get_settings
+
+            get_settings.cache_clear()
 
 
 def _terminated(signum, frame):

@@ -43,7 +43,7 @@ from hzspatial.io import (
 from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
-from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network
+from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network, snap_rules
 from hzspatial.network.datum import warn_datums
 from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
 from hzspatial.results import CoverageResult, cov_column
@@ -632,6 +632,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
             "dropped_nodes": graph.dropped_nodes,
             "dropped_length_km": graph.dropped_length_m / 1000,
             "edges_not_joined": 0 if graph.snap_ok is None else int((~graph.snap_ok).sum()),
+            "snapping_rules": None if isinstance(network, WalkGraph) else snap_rules().source,
         },
         "categories": cat.summary,
         "districts": [

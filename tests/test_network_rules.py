@@ -205,3 +205,35 @@ def test_edge_list_graph_honours_the_rules_like_the_geometry_graph():
     drawn = snap_points(graph_from_edges(xy, u, v, lines, UTM48, snap_ok=ok), pts)
     assert straight.edge.tolist() == drawn.edge.tolist() == [0, 0, 0]
     assert straight.leg_m == pytest.approx([8.0, 2.0, 30.0])
+
+
+def test_cli_snap_rules_option(tiny_world, tmp_path):
+    """--snap-rules replaces the shipped rules for the run (here: no street may be joined, so
+    no resident reaches the network) and a bad file stops the run in one line."""
+    import json
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).parent / "hzspatial")
+    args = [exe, "coverage", "--network", str(tiny_world / "streets.gpkg"), "--facilities",
+            str(tiny_world / "kg.csv"), "--population", str(tiny_world / "community.geojson"),
+            "--boundaries", str(tiny_world / "community.geojson"),
+            "--no-standards-check"]  # fmt: skip
+    env = {"HZSPATIAL_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}
+    ok = tmp_path / "ok.toml"
+    ok.write_text('[exclude]\nhighway = "steps"\n', encoding="utf-8")
+    proc = subprocess.run([*args, "--snap-rules", str(ok), "--out", str(tmp_path / "a"), "--json",
+                           "--quiet"], capture_output=True, text=True, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["network"]["snapping_rules"] == str(ok.resolve())
+    none = tmp_path / "none.toml"
+    none.write_text('[exclude]\nhighway = "residential"\n', encoding="utf-8")
+    proc = subprocess.run([*args, "--snap-rules", str(none), "--out", str(tmp_path / "b")],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "of the network" in proc.stderr, proc.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[exclude\n", encoding="utf-8")
+    proc = subprocess.run([*args, "--snap-rules", str(bad), "--out", str(tmp_path / "c")],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "bad.toml" in proc.stderr and "--snap-rules" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "c").exists()

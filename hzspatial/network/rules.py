@@ -121,9 +121,11 @@ def _number(value: str) -> float | None:
         return None
 
 
-def snap_rules(path: str | Path | None = None) -> SnapRules:
+def snap_rules(
+    path: str | Path | None = None, *, option: str = "HZSPATIAL_SNAP_RULES"
+) -> SnapRules:
     """The snapping rules: from ``path``, else ``HZSPATIAL_SNAP_RULES``, else the shipped
-    ``hzspatial/config/snapping.toml``."""
+    ``hzspatial/config/snapping.toml`` (``option`` names where a bad file came from)."""
     from hzspatial.settings import get_settings
 
     path = path or get_settings().snap_rules
@@ -136,7 +138,7 @@ def snap_rules(path: str | Path | None = None) -> SnapRules:
         raise InputError(
             f"cannot read the snapping rules ({exc})",
             file=str(p),
-            column="HZSPATIAL_SNAP_RULES",
+            column=option,
             hint="a TOML file like hzspatial/config/snapping.toml",
         ) from exc
     return SnapRules.from_dict(raw, str(p))
