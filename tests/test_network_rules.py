@@ -237,3 +237,25 @@ def test_cli_snap_rules_option(tiny_world, tmp_path):
                           capture_output=True, text=True, env=env)  # fmt: skip
     assert proc.returncode == 2 and "bad.toml" in proc.stderr and "--snap-rules" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "c").exists()
+
+
+def test_new_streets_of_a_proposal_are_joinable_and_old_rules_stay(tmp_path):
+    """with_streets (review): the tunnel stays not joinable after the merge, even the pieces
+    of it that a new street splits; the new street may be joined."""
+    from hzspatial.network import with_streets
+
+    g = read_network(osm_file(tmp_path / "n.osm", twin({"highway": "footway", "tunnel": "yes"})),
+                     use_cache=False)  # fmt: skip
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs(4326, g.crs, always_xy=True)
+    (ax, bx), (ay, by) = tr.transform([deg(100, 10)[0], deg(100, 60)[0]],
+                                      [deg(100, 10)[1], deg(100, 60)[1]])  # fmt: skip
+    merged = with_streets(g, np.array([shapely.LineString([(ax, ay), (bx, by)])]))
+    tunnel = ~merged.snap_ok
+    assert tunnel.sum() == 2  # the tunnel, split where the new street meets it
+    assert merged.edge_length[tunnel].sum() == pytest.approx(g.edge_length[~g.snap_ok].sum())
+    x, y = tr.transform(*deg(140, 8))  # 2 m from the tunnel, 8 m from the old street
+    assert snap_points(merged, shapely.points([(x, y)])).leg_m[0] == pytest.approx(8, rel=0.02)
+    x, y = tr.transform(*deg(103, 40))  # 3 m from the new street
+    assert snap_points(merged, shapely.points([(x, y)])).leg_m[0] == pytest.approx(3, rel=0.02)
