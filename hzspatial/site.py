@@ -60,11 +60,17 @@ def demo_site_inputs() -> dict:
 def auto_candidates(graph: WalkGraph, spacing_m: float = 150.0,
                     area: shapely.Geometry | None = None) -> np.ndarray:  # fmt: skip
     """Candidate sites at the network's junctions (nodes where three or more streets meet,
-    or dead ends), thinned to at most one per ``spacing_m`` square (the lowest node index in
-    each: the same on every run), optionally inside ``area`` (metric CRS). Returns node
-    indices."""
-    deg = np.bincount(np.concatenate([graph.edge_u, graph.edge_v]), minlength=graph.n_nodes)
+    or dead ends) on a street that may be joined (not only tunnels, steps …: see
+    :mod:`hzspatial.network.rules`), thinned to at most one per ``spacing_m`` square (the
+    lowest node index in each: the same on every run), optionally inside ``area`` (metric
+    CRS). Returns node indices."""
+    ends = np.concatenate([graph.edge_u, graph.edge_v])
+    deg = np.bincount(ends, minlength=graph.n_nodes)
     nodes = np.flatnonzero(deg != 2)
+    if graph.snap_ok is not None:
+        door = np.zeros(graph.n_nodes, dtype=bool)
+        door[ends[np.tile(graph.snap_ok, 2)]] = True
+        nodes = nodes[door[nodes]]
     xy = graph.node_xy[nodes]
     if area is not None:
         shapely.prepare(area)

@@ -259,3 +259,20 @@ def test_new_streets_of_a_proposal_are_joinable_and_old_rules_stay(tmp_path):
     assert snap_points(merged, shapely.points([(x, y)])).leg_m[0] == pytest.approx(8, rel=0.02)
     x, y = tr.transform(*deg(103, 40))  # 3 m from the new street
     assert snap_points(merged, shapely.points([(x, y)])).leg_m[0] == pytest.approx(3, rel=0.02)
+
+
+def test_auto_site_candidates_are_not_underground(tmp_path):
+    """Junctions reached only by excluded ways (a tunnel's dead end) are no candidate sites."""
+    from hzspatial.site import auto_candidates
+
+    ways = [*BESIDE, ([(100, 0), (100, -40)], {"highway": "footway", "tunnel": "yes"}),
+            ([(200, 0), (200, -40)], {"highway": "footway"})]  # fmt: skip
+    g = read_network(osm_file(tmp_path / "n.osm", ways), use_cache=False)
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs(4326, g.crs, always_xy=True)
+    xy = g.node_xy[auto_candidates(g, spacing_m=1.0)]
+    lonlat = np.column_stack(tr.transform(*xy.T, direction="INVERSE"))
+    dead_tunnel, dead_path = np.array(deg(100, -40)), np.array(deg(200, -40))
+    assert not np.isclose(lonlat, dead_tunnel, atol=1e-7).all(axis=1).any()
+    assert np.isclose(lonlat, dead_path, atol=1e-7).all(axis=1).any()
