@@ -131,12 +131,15 @@ def test_truncated_cache_file_is_discarded_and_rebuilt(tmp_path, monkeypatch, ca
         get_settings.cache_clear()
 
 
-def test_line_ends_meet_by_distance_without_folding_short_segments():
+def test_line_ends_meet_by_distance_without_folding_short_segments(caplog):
     """A dead end 0.3 m from a junction closes the gap; two junctions 0.3 m apart stay two;
     a 20 m curve drawn as 0.2 m segments keeps its 20 m (a 0.5 m grid folded it, and split
     ends 0.1 m apart that straddle a cell edge)."""
+    import logging
+
     from hzspatial import catchments as ct
 
+    caplog.set_level(logging.INFO, logger="hzspatial")
     r = 40 / np.pi  # a quarter circle of 20 m from (100, 0) to (100 + r, r), 0.2 m segments
     t = np.linspace(0, np.pi / 2, 101)
     arc = np.column_stack([100 + r * np.sin(t), r - r * np.cos(t)])
@@ -151,3 +154,4 @@ def test_line_ends_meet_by_distance_without_folding_short_segments():
     assert d[0] == pytest.approx(100 - 0.3 + 20, abs=0.01)
     for xy in ((60.2, 30.2), (60, 30)):
         assert (np.hypot(*(g.node_xy - xy).T) < 0.01).sum() == 1
+    assert "closed 1 gaps of less than 0.5 m between line ends" in caplog.text

@@ -261,6 +261,7 @@ def _cluster(ends: np.ndarray, length: np.ndarray, tol: float) -> tuple[np.ndarr
         return same, first
     link = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(k, k))
     n_clusters, label = connected_components(link, directed=False)
+    logger.info("closed %d gaps of less than %g m between line ends", len(pairs), tol)
     rep = np.full(n_clusters, len(ends), dtype=np.int64)
     np.minimum.at(rep, label, first)  # each junction's first end in the input
     rank = np.argsort(np.argsort(rep))  # junctions numbered in input order
