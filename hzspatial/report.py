@@ -449,7 +449,7 @@ def write_report_html(result: CoverageResult, path: str | Path,
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
     ``drawn`` maps each category to its static map (RGB pixels) and chart (PNG bytes) when
     already drawn (:func:`draw_figures`)."""
-    drawn = drawn if drawn is not None else draw_figures(result, workers=1)
+    drawn = drawn if drawn is not None else draw_figures(result)
     body = "".join([_first_page(result)]
                    + [_category_section(result, c, *drawn[c]) for c in result.summary["categories"]]
                    + [_standards_section(result), _method_section(result)])  # fmt: skip
@@ -461,39 +461,19 @@ def write_report_html(result: CoverageResult, path: str | Path,
     return Path(path)
 
 
-_SHARED: tuple | None = None
-
-
-def _draw_one(cat: str) -> tuple[np.ndarray, bytes]:
-    from hzspatial.maps.static import category_image
-
-    result, scene = _SHARED
-    return category_image(result, cat, prepared=scene), chart_png(result, cat)
-
-
-def draw_figures(result: CoverageResult, workers: int | None = None) -> dict[str, tuple]:
+def draw_figures(result: CoverageResult) -> dict[str, tuple]:
     """Each category's static map (RGB pixels) and chart (PNG bytes), drawn once for
-    ``map.png`` and the report; on ``workers`` forked processes when there are several
-    categories (default: the CPU count, at most 4; ``$HZSPATIAL_WORKERS`` overrides, 1 = in
-    this process)."""
-    global _SHARED
-    from hzspatial.maps.static import scene
+    ``map.png`` and the report, in this process (:class:`FigureJob` draws the maps in a second
+    one)."""
+    from hzspatial.maps.static import category_image, scene
 
-    cats = list(result.summary["categories"])
-    if workers is None:
-        workers = int(os.environ.get("HZSPATIAL_WORKERS", min(os.cpu_count() or 1, 4)))
-    workers = max(1, min(workers, len(cats)))
-    _SHARED = (result, scene(result))
-    try:
-        forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
-        if workers > 1 and forkable:  # a batch worker (daemonic) draws in its own process
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                figures = list(pool.map(_draw_one, cats))
-        else:
-            figures = [_draw_one(c) for c in cats]
-    finally:
-        _SHARED = None
-    return dict(zip(cats, figures, strict=True))
+    sc = scene(result)
+    return {c: (category_image(result, c, prepared=sc), chart_png(result, c))
+            for c in result.summary["categories"]}  # fmt: skip
+
+
+#: What a forked :class:`FigureJob` process draws from (set only while it is started).
+_SHARED: tuple | None = None
 
 
 def _draw_maps() -> dict[str, np.ndarray]:
@@ -526,7 +506,7 @@ class FigureJob:
     def result(self) -> dict[str, tuple]:
         """Per category: (static map pixels, chart PNG bytes)."""
         if self._future is None:
-            return draw_figures(self._result, workers=1)
+            return draw_figures(self._result)
         try:
             charts = {c: chart_png(self._result, c) for c in self._result.summary["categories"]}
             maps = self._future.result()
