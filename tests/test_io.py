@@ -566,3 +566,28 @@ def test_workbook_with_data_on_several_sheets(tmp_path):
     wb.save(tmp_path / "kg3.xlsx")
     with pytest.raises(InputError, match="row 南郑区:3, column '经度'"):
         read_facilities(tmp_path / "kg3.xlsx")
+
+
+def test_write_geojson_is_rfc7946_and_keeps_text_as_written(tmp_path):
+    """Written in WGS84 whatever the frame's CRS, 6 decimals, null for missing or infinite
+    values, names as written (JSON-escaped only), and read back by GDAL as they were."""
+    from hzspatial.io import write_geojson
+
+    utm = gpd.GeoDataFrame(
+        {"name": ['=HYPERLINK("x")', "汉台区 <b>\"'", None], "v": [np.inf, np.nan, 1 / 3]},
+        geometry=[shapely.Point(500_000, 3_660_000), None,
+                  shapely.box(500_000, 3_660_000, 500_100, 3_660_100)],
+        crs=32648,
+    )  # fmt: skip
+    write_geojson(utm, tmp_path / "a.geojson")
+    doc = json.loads((tmp_path / "a.geojson").read_text("utf-8"))
+    f = doc["features"]
+    assert [x["properties"]["name"] for x in f] == ['=HYPERLINK("x")', "汉台区 <b>\"'", None]
+    assert [x["properties"]["v"] for x in f] == [None, None, 0.333333333333333]
+    assert f[1]["geometry"] is None
+    lon, lat = f[0]["geometry"]["coordinates"]
+    assert (lon, lat) == (round(lon, 6), round(lat, 6)) and 104 < lon < 106 and 33 < lat < 33.1
+    back = gpd.read_file(tmp_path / "a.geojson")
+    assert back.crs.to_epsg() == 4326
+    ref = utm.to_crs(4326).geometry
+    assert shapely.equals_exact(back.geometry[2], ref[2], tolerance=1e-6)

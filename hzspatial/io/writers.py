@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 __all__ = [
     "html_text",
@@ -132,8 +133,24 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoJSON in WGS84 with 6-decimal coordinates (~0.1 m)."""
-    gdf.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=6)
+    """GeoJSON (RFC 7946: WGS84 longitude, latitude) with 6-decimal coordinates (~0.1 m), UTF-8
+    with Chinese kept readable; missing and infinite values are null. Geometries are written
+    by GEOS, properties by :mod:`json` (several times faster than going through GDAL)."""
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs(4326)
+    geoms = gdf.geometry.to_numpy()
+    text = shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, 6)))
+    props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    rows = props.astype(object).where(props.notna(), None).to_dict("records")
+    records = [{k: float(f"{v:.15g}") if isinstance(v, float) else v  # 5417.75, not …49999
+                for k, v in jsonable(r).items()} for r in rows]  # fmt: skip
+    features = ",\n".join(
+        f'{{"type":"Feature","properties":{json.dumps(r, ensure_ascii=False, default=str)},'
+        f'"geometry":{"null" if g is None else g}}}'
+        for r, g in zip(records, text, strict=True)
+    )
+    Path(path).write_text(f'{{"type":"FeatureCollection","features":[\n{features}\n]}}\n',
+                          encoding="utf-8")  # fmt: skip
 
 
 def jsonable(obj):
