@@ -109,6 +109,15 @@ def test_rules_file_replaces_the_shipped_rules(tmp_path, monkeypatch):
         rules.write_text("[exclude]\nhighway = 'steps(\n", encoding="utf-8")
         with pytest.raises(InputError, match="rules.toml"):
             snap_rules()
+        rules.write_text('[exlude]\nhighway = "steps"\n', encoding="utf-8")  # misspelt
+        with pytest.raises(InputError, match="unknown snapping rule 'exlude'"):
+            snap_rules()
+        rules.write_text('[exclude]\nhighway = ["steps", "trunk_link"]\n', encoding="utf-8")
+        with pytest.raises(InputError, match="exclude.highway is not text"):
+            snap_rules()
+        rules.write_text("[levels]\nlowest = 0\n", encoding="utf-8")
+        with pytest.raises(InputError, match="levels.lowest"):
+            snap_rules()
     finally:
         get_settings.cache_clear()
 

@@ -44,7 +44,19 @@ class SnapRules:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str) -> SnapRules:
-        """Rules from the TOML structure (``exclude`` table, ``levels.lowest_layer``)."""
+        """Rules from the TOML structure (``exclude`` table, ``levels.lowest_layer``); an
+        unknown table or key stops with one line (a misspelt rule would otherwise be ignored)."""
+        unknown = [k for k in raw if k not in ("exclude", "levels")] + [
+            f"levels.{k}" for k in (raw.get("levels") or {}) if k != "lowest_layer"]  # fmt: skip
+        if unknown:
+            raise InputError(f"unknown snapping rule {unknown[0]!r}", file=source,
+                             hint="use the tables [exclude] and [levels] (lowest_layer) of "
+                             "hzspatial/config/snapping.toml")  # fmt: skip
+        for key, value in (raw.get("exclude") or {}).items():
+            if not isinstance(value, str):
+                raise InputError(f"snapping rule exclude.{key} is not text", file=source,
+                                 hint='write one regular expression in quotes, e.g. '
+                                 'highway = "steps|motorway_link"')  # fmt: skip
         try:
             exclude = tuple((str(k), str(v)) for k, v in raw.get("exclude", {}).items())
             for _, pattern in exclude:
