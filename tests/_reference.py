@@ -22,7 +22,11 @@ import pyproj
 import shapely
 
 #: the shipped rules of config/snapping.toml, written out independently
-_EXCLUDE = {"tunnel": r"yes", "highway": r"steps|motorway_link|trunk_link", "access": r"no"}
+_EXCLUDE = {
+    "tunnel": r"yes|true|1|y|t|是",
+    "highway": r"steps|motorway_link|trunk_link",
+    "access": r"no",
+}
 
 
 def _values(v) -> list[str]:

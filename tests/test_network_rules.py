@@ -124,8 +124,8 @@ def test_rules_file_replaces_the_shipped_rules(tmp_path, monkeypatch):
 
 def test_shipped_rules_say_what_the_readme_says():
     r = snap_rules()
-    assert dict(r.exclude) == {"tunnel": "yes", "highway": "steps|motorway_link|trunk_link",
-                               "access": "no"}  # fmt: skip
+    assert dict(r.exclude) == {"tunnel": "yes|true|1|y|t|是", "access": "no",
+                               "highway": "steps|motorway_link|trunk_link"}  # fmt: skip
     assert r.lowest_layer == 0
     readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
     assert "config/snapping.toml" in readme and "HZSPATIAL_SNAP_RULES" in readme
@@ -166,6 +166,21 @@ def test_graphml_edge_attributes(tmp_path):
         assert g.n_edges == 2 and g.snap_ok.tolist().count(False) == 1
         snap = snap_points(g, shapely.points([(500_100, 3_660_008)]))
         assert snap.leg_m[0] == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize("flag", ["yes", "1", "TRUE", "Y", "是"])
+def test_centerline_tunnel_flags_as_planners_write_them(tmp_path, flag):
+    gdf = gpd.GeoDataFrame(
+        {"tunnel": [None, flag]},
+        geometry=[shapely.LineString([(0, 0), (200, 0)]),
+                  shapely.LineString([(0, 0), (0, 10), (200, 10), (200, 0)])],
+        crs=32648,
+    )  # fmt: skip
+    gdf.geometry = gdf.geometry.translate(500_000, 3_660_000)
+    gdf.to_file(tmp_path / "c.gpkg")
+    g = read_network(tmp_path / "c.gpkg", use_cache=False)
+    snap = snap_points(g, shapely.points([(500_050, 3_660_008)]))
+    assert snap.leg_m[0] == pytest.approx(8.0)
 
 
 def test_centerline_columns_and_pieces(tmp_path):
