@@ -47,7 +47,7 @@ _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes",
          "thresholds", "standards", "crs_in", "area", "add_facilities", "remove_facilities",
          "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
          "population_crs", "boundaries_crs", "boundary_level", "strict",
-         "category_map"}  # fmt: skip
+         "category_map", "snap_rules"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class Scenario:
     remove_facilities: tuple[str, ...] = ()
     tiles: str | None = None
     require_standards: bool = True
+    snap_rules: str | None = None
     folder: str = ""
     facility_options: dict = field(default_factory=dict)
 
@@ -85,6 +86,7 @@ class Scenario:
         files += [self.boundaries] if self.boundaries else []
         std = Path(self.standards)
         files += [str(std)] if std.is_file() else []
+        files += [self.snap_rules] if self.snap_rules else []
         cfg = asdict(self) | {"version": __version__,
                               "files": {f: file_sha256(f) for f in files}}  # fmt: skip
         cfg.pop("name")
@@ -159,7 +161,7 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
                 raise InputError(f"missing '{key}'", file=str(p), where=where,
                                  hint="give it in the scenario or in [defaults]")  # fmt: skip
         kw = {k: v for k, v in merged.items() if k in _KEYS - {"baseline"}}
-        for key in ("network", "population", "boundaries"):
+        for key in ("network", "population", "boundaries", "snap_rules"):
             if key in kw:
                 kw[key] = _paths(kw[key], base)[0]
         options = {}
@@ -221,7 +223,8 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
     try:
-        for f in (s.network, s.population, *s.facilities, *s.add_facilities):
+        rules = [s.snap_rules] if s.snap_rules else []
+        for f in (s.network, s.population, *s.facilities, *s.add_facilities, *rules):
             if not Path(f).is_file():
                 raise InputError("input file not found", file=f, where=f"scenario {s.name!r}",
                                  hint="paths are relative to the scenarios file")  # fmt: skip
@@ -241,6 +244,7 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
             category_map=s.category_map or None,
             require_standards=s.require_standards, tiles=s.tiles,
             submit=submit, area=s.area, exclude_facilities=s.remove_facilities,
+            snap_rules=s.snap_rules,
         )  # fmt: skip
         if marker.is_file():
             marker.unlink()

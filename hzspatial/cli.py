@@ -141,18 +141,13 @@ def _snap_rules_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _use_snap_rules(args: argparse.Namespace) -> None:
-    """``--snap-rules``: checked now (a bad file stops the run in one line), then used by every
-    network read in this run, batch workers included (through the environment)."""
-    path = getattr(args, "snap_rules", None)
-    if path is None:
-        return
+def _snap_rules(args: argparse.Namespace):
+    """``--snap-rules`` parsed now, so that a bad file stops the run in one line before any
+    work (None: the default rules)."""
     from hzspatial.network.rules import snap_rules
-    from hzspatial.settings import get_settings
 
-    snap_rules(path, option="--snap-rules")
-    os.environ["HZSPATIAL_SNAP_RULES"] = str(Path(path).resolve())
-    get_settings.cache_clear()
+    path = getattr(args, "snap_rules", None)
+    return None if path is None else snap_rules(path, option="--snap-rules")
 
 
 def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
@@ -574,7 +569,6 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
 def _run(args: argparse.Namespace) -> int:
     from hzspatial.run import FacilityInput, demo_inputs, run_coverage
 
-    _use_snap_rules(args)
     if args.command == "standards":
         return _standards(args)
     if args.command == "review":
@@ -632,6 +626,7 @@ def _run(args: argparse.Namespace) -> int:
             "network": network,
             "category_minutes": _parse_thresholds(args.threshold),
             "max_snap_m": args.max_snap,
+            "snap_rules": _snap_rules(args),
             "require_standards": not args.no_standards_check,
             "facilities": [
                 FacilityInput(p, c, mapping, k, cmap, args.sheet, args.header_row)
@@ -755,6 +750,7 @@ def _site(args: argparse.Namespace) -> int:
             network_crs=args.network_crs, facilities_crs=args.facilities_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
             capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
+            snap_rules=_snap_rules(args),
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report
@@ -834,7 +830,7 @@ def _review_run(args, district, network, facilities, residents, cats):
         standards=args.standards, crs_in=args.crs_in, network_crs=args.network_crs,
         facilities_crs=args.facilities_crs, residents_crs=args.residents_crs,
         proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
-        persons_per_household=args.persons_per_household,
+        persons_per_household=args.persons_per_household, snap_rules=_snap_rules(args),
     )  # fmt: skip
 
 
@@ -942,7 +938,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _terminated)
-    rules_env = os.environ.get("HZSPATIAL_SNAP_RULES")
     try:
         return _run(args)
     except InputError as exc:
@@ -963,14 +958,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if os.environ.get("HZSPATIAL_SNAP_RULES") != rules_env:  # --snap-rules: this run only
-            if rules_env is None:
-                del os.environ["HZSPATIAL_SNAP_RULES"]
-            else:
-                os.environ["HZSPATIAL_SNAP_RULES"] = rules_env
-            from hzspatial.settings import get_settings
-
-            get_settings.cache_clear()
 
 
 def _terminated(signum, frame):

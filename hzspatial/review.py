@@ -43,7 +43,15 @@ from hzspatial.io._columns import aliases, find_columns, source_labels
 from hzspatial.io._files import input_label
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
 from hzspatial.io.facilities import known_categories
-from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points, with_streets
+from hzspatial.network import (
+    MAX_SNAP_M,
+    SnapRules,
+    WalkGraph,
+    as_snap_rules,
+    read_network,
+    snap_points,
+    with_streets,
+)
 from hzspatial.network.datum import warn_datums
 from hzspatial.results import ReviewResult
 from hzspatial.standards import Standard, load_standards
@@ -175,6 +183,7 @@ def review_districts(
     persons_per_household: float | None = None,
     strict: bool = False,
     extra_categories: Sequence[str] = (),
+    snap_rules: SnapRules | str | Path | None = None,
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -214,6 +223,9 @@ def review_districts(
         system than the one it was read in (:mod:`hzspatial.network.datum`).
     extra_categories : sequence of str
         Category names accepted besides the built-in ones.
+    snap_rules : SnapRules or path, optional
+        Which streets homes and facilities may join (default ``config/snapping.toml``); a
+        proposal's new streets may always be joined.
     """
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
@@ -233,8 +245,8 @@ def review_districts(
                            default_crs=crs_in)  # fmt: skip
     items = [FacilityInput.of(f, facilities_crs) for f in facilities]
     fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
-    graph = (network if isinstance(network, WalkGraph)
-             else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
+    graph = (network if isinstance(network, WalkGraph) else read_network(
+        network, crs=network_crs, default_crs=crs_in, rules=as_snap_rules(snap_rules)))  # fmt: skip
     if streets is not None:
         s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
                                default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip

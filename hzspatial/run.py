@@ -43,7 +43,14 @@ from hzspatial.io import (
 from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
-from hzspatial.network import MAX_SNAP_M, WalkGraph, network_format, read_network, snap_rules
+from hzspatial.network import (
+    MAX_SNAP_M,
+    SnapRules,
+    WalkGraph,
+    as_snap_rules,
+    network_format,
+    read_network,
+)
 from hzspatial.network.datum import warn_datums
 from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
 from hzspatial.results import CoverageResult, cov_column
@@ -96,6 +103,7 @@ def run_coverage(
     submit: Callable | None = None,
     area: Sequence[str] | None = None,
     exclude_facilities: Sequence[str] = (),
+    snap_rules: SnapRules | str | Path | None = None,
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -174,6 +182,10 @@ def run_coverage(
         facilities anywhere may serve them.
     exclude_facilities : sequence of str
         Facility ids to leave out (what-if scenarios).
+    snap_rules : SnapRules or path, optional
+        Which streets homes and facilities may join: a TOML file like
+        ``hzspatial/config/snapping.toml`` (default: that file, or ``$HZSPATIAL_SNAP_RULES``).
+        A ``network`` given as a built graph keeps its own.
     """
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
@@ -194,9 +206,10 @@ def run_coverage(
             boundary_level=boundary_level, category_map=category_map,
             persons_per_household=persons_per_household, exclude_facilities=exclude_facilities,
         )  # fmt: skip
+    rules = as_snap_rules(snap_rules)
     with clock("graph"):
-        graph = (network if isinstance(network, WalkGraph)
-                 else read_network(network, crs=network_crs, default_crs=crs_in))  # fmt: skip
+        graph = network if isinstance(network, WalkGraph) else read_network(
+            network, crs=network_crs, default_crs=crs_in, rules=rules)  # fmt: skip
     with clock("checks"):
         _check_boundaries_cover(graph, src.boundaries, input_label(boundaries))
         _check_datums(graph, src.facilities, src.facilities.attrs["crs_in"], src.residents,
@@ -225,6 +238,7 @@ def run_coverage(
             src, graph, dem, cat, ratios, under, under_table, people, stds,
             minutes=minutes, speed_kmh=speed_kmh, metres=metres, pph=pph, network=network,
             boundaries=boundaries, timings=timings,
+            rules=None if isinstance(network, WalkGraph) else rules.source,
         )  # fmt: skip
     return result
 
@@ -590,7 +604,7 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
 
 def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, under, under_table,
               people, stds, *, minutes, speed_kmh, metres, pph, network, boundaries,
-              timings) -> CoverageResult:  # fmt: skip
+              timings, rules) -> CoverageResult:  # fmt: skip
     """Stage 5 — tables, provenance and ``summary.json`` into a :class:`CoverageResult`."""
     bnd, fac, pop, residents = src.boundaries, src.facilities, dem.frame, src.residents
     categories = list(cat.summary)
@@ -632,7 +646,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
             "dropped_nodes": graph.dropped_nodes,
             "dropped_length_km": graph.dropped_length_m / 1000,
             "edges_not_joined": 0 if graph.snap_ok is None else int((~graph.snap_ok).sum()),
-            "snapping_rules": None if isinstance(network, WalkGraph) else snap_rules().source,
+            "snapping_rules": rules,
         },
         "categories": cat.summary,
         "districts": [

@@ -37,7 +37,7 @@ from hzspatial.io import FacilityInput, read_facilities
 from hzspatial.io._files import input_label, read_layer, read_table
 from hzspatial.io._geometry import feature_rows, layer_to_wgs84, table_rows
 from hzspatial.io.facilities import known_categories
-from hzspatial.network import MAX_SNAP_M, WalkGraph, read_network, snap_points
+from hzspatial.network import MAX_SNAP_M, WalkGraph, as_snap_rules, read_network, snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import SiteResult
 from hzspatial.run import run_coverage
@@ -167,7 +167,8 @@ def select_sites(
         For ``distance``: how far the searches from each candidate go (default twice the
         threshold).
     **coverage_options
-        Passed to :func:`hzspatial.run_coverage` (``network_crs``, ``population_crs`` …).
+        Passed to :func:`hzspatial.run_coverage` (``network_crs``, ``population_crs``,
+        ``snap_rules`` …).
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -195,9 +196,10 @@ def select_sites(
     if objective == "target" and not (target_share and 0 < target_share <= 1):
         raise InputError("the target objective needs --target-share between 0 and 1",
                          column="--target-share", hint="e.g. --target-share 0.9")  # fmt: skip
+    rules = as_snap_rules(coverage_options.pop("snap_rules", None))
     graph = (network if isinstance(network, WalkGraph)
              else read_network(network, crs=coverage_options.get("network_crs"),
-                               default_crs=crs_in))  # fmt: skip
+                               default_crs=crs_in, rules=rules))  # fmt: skip
     cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
                        speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
                        require_standards=False, extra_categories=extra,

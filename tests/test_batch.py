@@ -245,3 +245,30 @@ def test_comparison_is_labelled_and_says_what_the_baseline_lacks():
     assert row["label"] == "幼儿园 / Kindergarten — 覆盖率 / share covered"
     assert row["baseline"] == "—" and row["difference"] == "—"
     assert "not in the baseline" in row["note"]
+
+
+def test_scenario_snap_rules_are_a_file_beside_the_scenarios(tiny_world, tmp_path):
+    """``snap_rules`` is read relative to the scenarios file, reaches the run (its summary
+    names it) and is part of the fingerprint (edited rules rerun the scenario)."""
+    from hzspatial.batch import run_scenario
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[exclude]\nhighway = "steps"\n', encoding="utf-8")
+    p = tmp_path / "s.toml"
+    p.write_text(f"""[[scenario]]
+name = "a"
+network = "{tiny_world / "streets.gpkg"}"
+facilities = ["{tiny_world / "kg.csv"}"]
+population = "{tiny_world / "community.geojson"}"
+boundaries = "{tiny_world / "community.geojson"}"
+require_standards = false
+snap_rules = "rules.toml"
+""", encoding="utf-8")  # fmt: skip
+    (s,), _ = load_scenarios(p)
+    assert s.snap_rules == str(rules.resolve())
+    r = run_scenario(s, tmp_path / "out")
+    assert r.status == "done", r.error
+    assert r.summary["network"]["snapping_rules"] == str(rules.resolve())
+    before = s.fingerprint()
+    rules.write_text('[exclude]\nhighway = "steps|footway"\n', encoding="utf-8")
+    assert s.fingerprint() != before

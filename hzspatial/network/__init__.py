@@ -21,7 +21,7 @@ from hzspatial.network.cache import cache_key, load_graph, save_graph
 from hzspatial.network.centerlines import graph_from_centerlines, with_streets
 from hzspatial.network.nx import graph_from_networkx, graph_from_osmnx_query, read_graphml
 from hzspatial.network.osm import read_osm
-from hzspatial.network.rules import SnapRules, snap_rules
+from hzspatial.network.rules import SnapRules, as_snap_rules, snap_rules
 from hzspatial.network.snap import MAX_SNAP_M, Snap, snap_points
 from hzspatial.settings import get_settings
 
@@ -31,6 +31,7 @@ __all__ = [
     "SnapRules",
     "WalkGraph",
     "adjacency_matrix",
+    "as_snap_rules",
     "graph_from_centerlines",
     "graph_from_edges",
     "graph_from_lines",

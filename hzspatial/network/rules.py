@@ -21,7 +21,7 @@ import pandas as pd
 from hzspatial.config import load
 from hzspatial.errors import InputError
 
-__all__ = ["SnapRules", "snap_rules"]
+__all__ = ["SnapRules", "as_snap_rules", "snap_rules"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,11 @@ def snap_rules(
             hint="a TOML file like hzspatial/config/snapping.toml",
         ) from exc
     return SnapRules.from_dict(raw, str(p))
+
+
+def as_snap_rules(rules: SnapRules | str | Path | None, *, option: str = "snap_rules") -> SnapRules:
+    """``rules`` as :class:`SnapRules`: given, read from a TOML file, or the default
+    (:func:`snap_rules`)."""
+    if isinstance(rules, SnapRules):
+        return rules
+    return snap_rules(rules, option=option) if rules is not None else snap_rules()
