@@ -197,16 +197,21 @@ minutes = "fifteen"
     assert {s["name"] for s in batch["scenarios"]} == set(status)
 
 
-def test_unreachable_scheduler_is_one_line_and_writes_nothing(tiny_world, tmp_path):
-    from hzspatial.batch import run_batch
-
-    p = tmp_path / "s.toml"
-    p.write_text(f"""[[scenario]]
+def _tiny_scenario(tiny_world) -> str:
+    """One scenario "a" on the tiny world (network, facilities, population)."""
+    return f"""[[scenario]]
 name = "a"
 network = "{tiny_world / "streets.gpkg"}"
 facilities = ["{tiny_world / "kg.csv"}"]
 population = "{tiny_world / "community.geojson"}"
-""")
+"""
+
+
+def test_unreachable_scheduler_is_one_line_and_writes_nothing(tiny_world, tmp_path):
+    from hzspatial.batch import run_batch
+
+    p = tmp_path / "s.toml"
+    p.write_text(_tiny_scenario(tiny_world), encoding="utf-8")
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_batch(p, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
     assert not (tmp_path / "out").exists()
@@ -255,12 +260,7 @@ def test_scenario_snap_rules_are_a_file_beside_the_scenarios(tiny_world, tmp_pat
     rules = tmp_path / "rules.toml"
     rules.write_text('[exclude]\nhighway = "steps"\n', encoding="utf-8")
     p = tmp_path / "s.toml"
-    p.write_text(f"""[[scenario]]
-name = "a"
-network = "{tiny_world / "streets.gpkg"}"
-facilities = ["{tiny_world / "kg.csv"}"]
-population = "{tiny_world / "community.geojson"}"
-boundaries = "{tiny_world / "community.geojson"}"
+    p.write_text(_tiny_scenario(tiny_world) + f"""boundaries = "{tiny_world / "community.geojson"}"
 require_standards = false
 snap_rules = "rules.toml"
 """, encoding="utf-8")  # fmt: skip
