@@ -129,11 +129,7 @@ def subgraph(graph: WalkGraph, area: shapely.Geometry) -> WalkGraph:
     keep = inside[graph.edge_u] & inside[graph.edge_v]
     return graph_from_edges(graph.node_xy, graph.edge_u[keep], graph.edge_v[keep],
                             graph.edge_geometry[keep], graph.crs, keep_largest=False,
-                            source="tile", snap_ok=_joinable(graph)[keep])  # fmt: skip
-
-
-def _joinable(graph: WalkGraph) -> np.ndarray:
-    return np.ones(graph.n_edges, dtype=bool) if graph.snap_ok is None else graph.snap_ok
+                            source="tile", snap_ok=graph.joinable[keep])  # fmt: skip
 
 
 def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
@@ -141,7 +137,7 @@ def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
     coords, owner = shapely.get_coordinates(graph.edge_geometry, return_index=True)
     counts = np.bincount(owner, minlength=graph.n_edges)
     return (graph.node_xy, graph.edge_u, graph.edge_v, coords, counts, graph.crs.to_wkt(),
-            _joinable(graph), shapely.get_coordinates(fac_pts),
+            graph.joinable, shapely.get_coordinates(fac_pts),
             shapely.get_coordinates(dem_pts))  # fmt: skip
 
 

@@ -417,15 +417,16 @@ def _method_section(result: CoverageResult) -> str:
         for v in s["categories"].values()
     )
     net = s["network"]
+    rules = html_text(net.get("snapping_rules") or "the graph's own")
     return f"""<section class="page">
 <h2>方法与数据来源 / Method and provenance</h2>
 <p>居民到最近设施的距离沿道路网络计算（点接入最近道路边，多源有界最短路径）；居民片区按其内部道路
 分布到居民点。阈值 / thresholds: {thresholds}（步速 / speed {s["speed_kmh"]:g} km/h）。</p>
 <p>{net.get("edges_not_joined", 0):,} 条道路边（隧道、台阶、匝道、禁止通行）可通行但不作为接入点
-（hzspatial/config/snapping.toml）。</p>
+（{rules}）。</p>
 <p class="en">Distances are walked on the street network: each resident location and facility
 joins its nearest street edge that may be joined ({net.get("edges_not_joined", 0):,} edges —
-tunnels, steps, slip roads, access=no — are walked but not joined; hzspatial/config/snapping.toml),
+tunnels, steps, slip roads, access=no — are walked but not joined; rules: {rules}),
 and bounded multi-source shortest paths give every resident the
 distance to the nearest facility of each category. Residents polygons are spread over their
 streets; per-capita standards are evaluated per area and, for catchment standards, with the

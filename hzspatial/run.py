@@ -645,7 +645,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
             "crs": graph.crs.to_string(),
             "dropped_nodes": graph.dropped_nodes,
             "dropped_length_km": graph.dropped_length_m / 1000,
-            "edges_not_joined": 0 if graph.snap_ok is None else int((~graph.snap_ok).sum()),
+            "edges_not_joined": int((~graph.joinable).sum()),
             "snapping_rules": rules,
         },
         "categories": cat.summary,

@@ -67,10 +67,9 @@ def auto_candidates(graph: WalkGraph, spacing_m: float = 150.0,
     ends = np.concatenate([graph.edge_u, graph.edge_v])
     deg = np.bincount(ends, minlength=graph.n_nodes)
     nodes = np.flatnonzero(deg != 2)
-    if graph.snap_ok is not None:
-        door = np.zeros(graph.n_nodes, dtype=bool)
-        door[ends[np.tile(graph.snap_ok, 2)]] = True
-        nodes = nodes[door[nodes]]
+    door = np.zeros(graph.n_nodes, dtype=bool)
+    door[ends[np.tile(graph.joinable, 2)]] = True
+    nodes = nodes[door[nodes]]
     xy = graph.node_xy[nodes]
     if area is not None:
         shapely.prepare(area)

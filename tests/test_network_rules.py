@@ -244,12 +244,14 @@ def test_cli_snap_rules_option(tiny_world, tmp_path):
             "--boundaries", str(tiny_world / "community.geojson"),
             "--no-standards-check"]  # fmt: skip
     env = {"HZSPATIAL_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}
-    ok = tmp_path / "ok.toml"
+    ok = tmp_path / "ok<b>.toml"  # the report names it, escaped
     ok.write_text('[exclude]\nhighway = "steps"\n', encoding="utf-8")
     proc = subprocess.run([*args, "--snap-rules", str(ok), "--out", str(tmp_path / "a"), "--json",
                            "--quiet"], capture_output=True, text=True, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["network"]["snapping_rules"] == str(ok.resolve())
+    report = (tmp_path / "a" / "report.html").read_text("utf-8")
+    assert "ok&lt;b&gt;.toml" in report and "ok<b>" not in report
     none = tmp_path / "none.toml"
     none.write_text('[exclude]\nhighway = "residential"\n', encoding="utf-8")
     proc = subprocess.run([*args, "--snap-rules", str(none), "--out", str(tmp_path / "b")],

@@ -80,6 +80,12 @@ class WalkGraph:
         )
 
     @property
+    def joinable(self) -> np.ndarray:
+        """Per edge, whether homes and facilities may join it (:attr:`snap_ok`, all when
+        None)."""
+        return np.ones(self.n_edges, dtype=bool) if self.snap_ok is None else self.snap_ok
+
+    @property
     def n_nodes(self) -> int:
         return int(self.node_xy.shape[0])
 

@@ -320,7 +320,7 @@ def with_streets(graph: WalkGraph, lines: np.ndarray, *, source: str = "streets"
     rest = np.setdiff1d(np.arange(graph.n_edges), near)
     mixed = np.concatenate([graph.edge_geometry[near], lines])
     pieces, piece_of = node_lines(mixed, np.zeros(len(mixed), dtype=np.int64), return_index=True)
-    ok = np.ones(graph.n_edges, dtype=bool) if graph.snap_ok is None else graph.snap_ok
+    ok = graph.joinable
     mixed_ok = np.r_[ok[near], np.ones(len(lines), dtype=bool)]  # new streets are joinable
     merged = graph_from_lines(
         np.concatenate([graph.edge_geometry[rest], pieces]), graph.crs, source=source,

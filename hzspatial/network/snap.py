@@ -62,8 +62,7 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     points = np.asarray(points, dtype=object)
     if graph.lines is None and len(points) and "edge_geometry" not in graph.__dict__:
         return _snap_straight(graph, shapely.get_coordinates(points), max_snap_m)
-    allowed = (np.arange(graph.n_edges) if graph.snap_ok is None
-               else np.flatnonzero(graph.snap_ok))  # fmt: skip
+    allowed = np.flatnonzero(graph.joinable)
     geoms = graph.edge_geometry[allowed]
     tree = shapely.STRtree(geoms)
     (pi, ei), dist = tree.query_nearest(
@@ -91,16 +90,14 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
     distances pick the nearest (ties: the lowest edge index, like the STRtree path).
     """
     a, b = graph.node_xy[graph.edge_u], graph.node_xy[graph.edge_v]
-    allowed = (np.arange(graph.n_edges) if graph.snap_ok is None
-               else np.flatnonzero(graph.snap_ok))  # fmt: skip
+    allowed = np.flatnonzero(graph.joinable)
     tree = cKDTree((a[allowed] + b[allowed]) / 2)
     radius = max_snap_m + float(graph.edge_length[allowed].max(initial=0)) / 2
     cand = tree.query_ball_point(xy, radius)
-    if graph.snap_ok is not None:
-        cand = [allowed[c] for c in cand]
     counts = np.fromiter((len(c) for c in cand), dtype=np.int64, count=len(xy))
     pi = np.repeat(np.arange(len(xy)), counts)
-    ei = np.fromiter((e for c in cand for e in c), dtype=np.int64, count=int(counts.sum()))
+    ei = allowed[np.fromiter((e for c in cand for e in c), dtype=np.int64,
+                             count=int(counts.sum()))]  # fmt: skip
     d = b[ei] - a[ei]
     len2 = (d**2).sum(axis=1)
     t = np.clip(((xy[pi] - a[ei]) * d).sum(axis=1) / np.where(len2 > 0, len2, 1.0), 0, 1)
