@@ -69,7 +69,7 @@ def write_coverage(
         with _timed(timings, "static maps and charts (wait)"):
             drawn = figures.result()
         with _timed(timings, "map.png"):
-            coverage_png(result, stage / "map.png", drawn={c: p for c, (p, _) in drawn.items()})
+            coverage_png(result, stage / "map.png", drawn=drawn)
         with _timed(timings, "report.html"):
             write_report_html(result, stage / "report.html", drawn)
         job = PdfJob.start(stage / "report.html", stage / "report.pdf") if pdf else None

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PdfJob",
-    "chart_png",
+    "chart_svg",
     "draw_figures",
     "FigureJob",
     "findings",
@@ -174,61 +174,25 @@ def _standard_sentence(r: dict, std: Standard | None, area: str, units_zh: dict)
 # --- charts --------------------------------------------------------------------------------
 
 
-def chart_png(result: CoverageResult, cat: str) -> bytes:
+def chart_svg(result: CoverageResult, cat: str) -> str:
     """Walking-distance distribution (share of residents within x metres, per area and the
-    whole study area, the threshold marked) beside coverage by area as bars (PNG bytes)."""
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from hzspatial.maps.static import _rc, plain
+    whole study area, the threshold marked) beside coverage by area as bars (inline SVG,
+    :func:`hzspatial.charts.distance_chart_svg`)."""
+    from hzspatial.charts import distance_chart_svg
 
     info = result.summary["categories"][cat]
-    limit = info["threshold_m"]
     d = result.demand
-    dist = d[f"dist_{cat}_m"].to_numpy(dtype=float)
-    people = d["population"].to_numpy(dtype=float)
-    xs = np.linspace(0, 2 * limit, 121)
-    with mpl.rc_context(_rc() | {"font.size": 7.5}):
-        fig = Figure(figsize=(6.3, 2.3))
-        FigureCanvasAgg(fig)
-        a, b = fig.subplots(1, 2, width_ratios=(1.25, 1))
-        groups = [("全区 / all", np.ones(len(d), bool))]
-        if len(result.districts) > 1:
-            groups += [(str(n), (d["district_id"] == i).to_numpy())
-                       for i, n in zip(result.districts["district_id"], result.districts["name"],
-                                       strict=True)]  # fmt: skip
-        for k, (name, sel) in enumerate(groups):
-            order = np.sort(dist[sel])
-            w = people[sel][np.argsort(dist[sel], kind="stable")]
-            cum = np.cumsum(w) / max(w.sum(), 1e-9)
-            share = np.interp(xs, order, cum, left=0.0) if len(order) else xs * 0
-            share[xs > order.max()] = cum[-1] if len(order) else 0
-            a.plot(xs, share * 100, lw=2 if k == 0 else 1, color="black" if k == 0 else None,
-                   label=plain(name))  # fmt: skip
-        a.axvline(limit, color="#cb181d", ls="--", lw=1)
-        a.text(limit, 3, f" {limit:,.0f} m", color="#cb181d", fontsize=7)
-        a.set_xlabel("步行距离(米) / walking distance (m)")
-        a.set_ylabel("居民比例 / share of residents (%)")
-        a.set_ylim(0, 100)
-        a.set_xlim(0, 2 * limit)
-        a.grid(alpha=0.3)
-        a.legend(fontsize=6.5, frameon=False, loc="lower right")
-        names = [plain(n) for n in result.districts["name"].astype(str)]
-        shares = result.districts[f"{cat}_coverage_share"].to_numpy(dtype=float) * 100
-        y = np.arange(len(names))
-        b.barh(y, shares, color="#4d4d4d", height=0.6)
-        for yi, v in zip(y, shares, strict=True):
-            b.text(min(v, 88) + 1, yi, f"{v:.1f}%", va="center", fontsize=7)
-        b.set_yticks(y, names)
-        b.invert_yaxis()
-        b.set_xlim(0, 100)
-        b.set_xlabel(f"{limit:,.0f} m 内居民比例 / share within (%)")
-        b.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150, pil_kwargs={"compress_level": 3})
-    return buf.getvalue()
+    groups = [("全区 / all", np.ones(len(d), bool))]
+    if len(result.districts) > 1:
+        groups += [(str(n), (d["district_id"] == i).to_numpy())
+                   for i, n in zip(result.districts["district_id"], result.districts["name"],
+                                   strict=True)]  # fmt: skip
+    bars = list(zip(result.districts["name"].astype(str),
+                    result.districts[f"{cat}_coverage_share"].to_numpy(dtype=float),
+                    strict=True))  # fmt: skip
+    return distance_chart_svg(d[f"dist_{cat}_m"].to_numpy(dtype=float),
+                              d["population"].to_numpy(dtype=float), info["threshold_m"],
+                              groups, bars)  # fmt: skip
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -257,6 +221,8 @@ ul.findings { padding-left: 14pt; margin: 4pt 0; } ul.findings li { margin-botto
 .met { color: #1a7f37; font-weight: 600; } .notmet { color: #c62828; font-weight: 600; }
 .badge { background: #fff3cd; border: 1pt solid #e0a800; padding: 4pt 8pt; font-weight: 600; }
 img { max-width: 100%; display: block; margin: 4pt auto; }
+figure.chart { margin: 4pt 0; break-inside: avoid; }
+figure.chart svg { display: block; width: 100%; height: auto; }
 code, .hash { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 7.5pt;
               overflow-wrap: anywhere; }
 footer { color: #777; font-size: 8pt; margin-top: 10pt; }
@@ -327,11 +293,10 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _category_section(result: CoverageResult, cat: str, panel: np.ndarray, chart: bytes) -> str:
+def _category_section(result: CoverageResult, cat: str, panel: np.ndarray) -> str:
     info = result.summary["categories"][cat]
     zh, en = _cat_names(info["label"])
     img = base64.b64encode(_jpeg(panel)).decode()
-    chart = base64.b64encode(chart).decode()
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
     under = {r["district_id"]: r for r in mine.to_dict("records")}
@@ -352,7 +317,8 @@ def _category_section(result: CoverageResult, cat: str, panel: np.ndarray, chart
 ({info["threshold_m"]:,.0f} m) 内居民 {pct(info["coverage_share"])} / of residents within reach ·
 中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
 <img alt="{html_text(en)} map" src="data:image/jpeg;base64,{img}" style="max-height:150mm">
-<img alt="{html_text(en)} distance distribution and coverage" src="data:image/png;base64,{chart}">
+<figure class="chart" aria-label="{html_text(en)}: distance distribution and coverage">
+{chart_svg(result, cat)}</figure>
 {_table(head, rows, [16, 12, 12, 9, 12, 14, 15, 10], numeric={1, 2, 3, 4, 5, 6, 7})}
 <p class="en">服务不足居民每人只计一次 / each underserved resident is counted once: either no
 facility within {info["threshold_m"]:,.0f} m, or in reach of one whose catchment falls below a
@@ -446,13 +412,13 @@ contributors (ODbL) where used.</footer>
 
 
 def write_report_html(result: CoverageResult, path: str | Path,
-                      drawn: dict[str, tuple[bytes, bytes]] | None = None) -> Path:  # fmt: skip
+                      drawn: dict[str, np.ndarray] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
-    ``drawn`` maps each category to its static map (RGB pixels) and chart (PNG bytes) when
-    already drawn (:func:`draw_figures`)."""
+    ``drawn`` maps each category to its static map (RGB pixels) when already drawn
+    (:func:`draw_figures`); the charts are inline SVG drawn here."""
     drawn = drawn if drawn is not None else draw_figures(result)
     body = "".join([_first_page(result)]
-                   + [_category_section(result, c, *drawn[c]) for c in result.summary["categories"]]
+                   + [_category_section(result, c, drawn[c]) for c in result.summary["categories"]]
                    + [_standards_section(result), _method_section(result)])  # fmt: skip
     doc = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -462,15 +428,13 @@ def write_report_html(result: CoverageResult, path: str | Path,
     return Path(path)
 
 
-def draw_figures(result: CoverageResult) -> dict[str, tuple]:
-    """Each category's static map (RGB pixels) and chart (PNG bytes), drawn once for
-    ``map.png`` and the report, in this process (:class:`FigureJob` draws the maps in a second
-    one)."""
+def draw_figures(result: CoverageResult) -> dict[str, np.ndarray]:
+    """Each category's static map (RGB pixels), drawn once for ``map.png`` and the report, in
+    this process (:class:`FigureJob` draws them in a second one)."""
     from hzspatial.maps.static import category_image, scene
 
     sc = scene(result)
-    return {c: (category_image(result, c, prepared=sc), chart_png(result, c))
-            for c in result.summary["categories"]}  # fmt: skip
+    return {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
 
 
 #: What a forked :class:`FigureJob` process draws from (set only while it is started).
@@ -478,18 +442,14 @@ _SHARED: tuple | None = None
 
 
 def _draw_maps() -> dict[str, np.ndarray]:
-    from hzspatial.maps.static import category_image, scene
-
-    result = _SHARED[0]
-    sc = scene(result)
-    return {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+    return draw_figures(_SHARED[0])
 
 
 class FigureJob:
     """The static maps drawn in one forked process while the caller writes other files (the
-    interactive map); :meth:`result` draws the charts here, then waits for the maps. Where
-    processes cannot be forked (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``),
-    :meth:`result` draws everything in this process (:func:`draw_figures`)."""
+    interactive map, the tables); :meth:`result` waits for them. Where processes cannot be
+    forked (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``), :meth:`result` draws them
+    in this process (:func:`draw_figures`)."""
 
     def __init__(self, result: CoverageResult):
         global _SHARED
@@ -504,16 +464,14 @@ class FigureJob:
             finally:
                 _SHARED = None
 
-    def result(self) -> dict[str, tuple]:
-        """Per category: (static map pixels, chart PNG bytes)."""
+    def result(self) -> dict[str, np.ndarray]:
+        """Per category: the static map's pixels."""
         if self._future is None:
             return draw_figures(self._result)
         try:
-            charts = {c: chart_png(self._result, c) for c in self._result.summary["categories"]}
-            maps = self._future.result()
+            return self._future.result()
         finally:
             self._pool.shutdown()
-        return {c: (maps[c], charts[c]) for c in charts}
 
 
 # --- PDF -----------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_report_is_a4_with_no_table_wider_than_the_page(browser, demo_out):
         assert "尚缺" in text and "Method and provenance" in text
         widths = page.evaluate("""() => {
           const body = document.body.getBoundingClientRect();
-          return Array.from(document.querySelectorAll('table, img'), t => {
+          return Array.from(document.querySelectorAll('table, img, figure.chart'), t => {
             const r = t.getBoundingClientRect();
             return [r.left - body.left, r.right - body.right, t.scrollWidth - t.clientWidth]; });
         }""")
@@ -204,6 +204,7 @@ def test_report_pdf_pages_hold_chinese_text(demo_out):
     assert "A4" in info
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "主要结论" in text and "汉台区" in text and "尚缺" in text
+    assert "walking distance (m)" in text  # the charts are vector with real text
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "2", str(pdf),
                     str(ARTEFACTS / "report_page")], check=True)  # fmt: skip
@@ -448,17 +449,18 @@ def test_category_colours_are_never_the_underserved_reds():
 
 
 def test_names_with_dollar_signs_are_drawn_as_written(demo_result):
-    """A district or category name holding ``$…$`` is text in the static maps and charts, not
-    TeX for matplotlib (``$\\nosuchsymbol$`` used to stop the drawing)."""
+    """A district or category name holding ``$…$`` is text in the static maps (not TeX for
+    matplotlib) and the charts (``$\\nosuchsymbol$`` used to stop the drawing)."""
     import dataclasses
+    import xml.etree.ElementTree as ET
 
     from hzspatial.maps.static import category_png, plain
-    from hzspatial.report import chart_png
+    from hzspatial.report import chart_svg
 
     bad = "汉台区 $\\nosuchsymbol$"
     d = demo_result.districts.copy()
     d.loc[0, "name"] = bad
     res = dataclasses.replace(demo_result, districts=d)
-    assert chart_png(res, "clinic")[:4] == b"\x89PNG"
+    assert bad in "".join(ET.fromstring(chart_svg(res, "clinic")).itertext())
     assert category_png(res, "clinic")[:4] == b"\x89PNG"
     assert plain(bad) == "汉台区 \\$\\nosuchsymbol\\$"
