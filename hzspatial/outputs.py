@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from hzspatial.io import staged_output, write_csv, write_geojson, write_json
@@ -56,40 +56,43 @@ def write_coverage(
     ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
     """
     from hzspatial.maps import coverage_map, coverage_png
-    from hzspatial.report import FigureJob, PdfJob, write_report_html, write_tables_xlsx
+    from hzspatial.printing import PdfJob
+    from hzspatial.report import FigureJob, write_report_html, write_tables_xlsx
 
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
-        # static maps and charts are drawn in a second process meanwhile; the report and its
-        # PDF (printed by Chromium in the background) follow as soon as they are ready
+        # static maps are drawn in a second process and the browser that prints the PDF
+        # starts meanwhile; the report and its PDF follow as soon as the maps are ready
         figures = FigureJob(result)
-        with _timed(timings, "map.html"):
-            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
-            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
-        with _timed(timings, "static maps and charts (wait)"):
-            drawn = figures.result()
-        with _timed(timings, "map.png"):
-            coverage_png(result, stage / "map.png", drawn=drawn)
-        with _timed(timings, "report.html"):
-            write_report_html(result, stage / "report.html", drawn)
-        job = PdfJob.start(stage / "report.html", stage / "report.pdf") if pdf else None
-        with _timed(timings, "tables"):
-            write_json(result.summary, stage / "summary.json")
-            write_csv(result.districts, stage / "coverage_by_district.csv")
-            write_csv(result.ratios, stage / "ratios.csv")
-            write_csv(result.by_area, stage / "coverage_by_area.csv")
-            write_csv(result.underserved_table, stage / "underserved.csv")
-            write_tables_xlsx(result, stage / "tables.xlsx")
-        with _timed(timings, "layers"):
-            write_geojson(result.catchments, stage / "catchments.geojson")
-            write_geojson(result.underserved, stage / "underserved.geojson")
-        if run_log is not None:
-            (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
-            names.append("run.log")
-        if job is not None:
-            with _timed(timings, "report.pdf (wait)"):
-                if job.finish():
-                    names.insert(names.index("report.html") + 1, "report.pdf")
+        with PdfJob.start(stage / "report.pdf") if pdf else nullcontext() as job:
+            with _timed(timings, "map.html"):
+                fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
+                (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+            with _timed(timings, "static maps (wait)"):
+                drawn = figures.result()
+            with _timed(timings, "map.png"):
+                coverage_png(result, stage / "map.png", drawn=drawn)
+            with _timed(timings, "report.html"):
+                write_report_html(result, stage / "report.html", drawn)
+            if job is not None:
+                job.print(stage / "report.html")
+            with _timed(timings, "tables"):
+                write_json(result.summary, stage / "summary.json")
+                write_csv(result.districts, stage / "coverage_by_district.csv")
+                write_csv(result.ratios, stage / "ratios.csv")
+                write_csv(result.by_area, stage / "coverage_by_area.csv")
+                write_csv(result.underserved_table, stage / "underserved.csv")
+                write_tables_xlsx(result, stage / "tables.xlsx")
+            with _timed(timings, "layers"):
+                write_geojson(result.catchments, stage / "catchments.geojson")
+                write_geojson(result.underserved, stage / "underserved.geojson")
+            if run_log is not None:
+                (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
+                names.append("run.log")
+            if job is not None:
+                with _timed(timings, "report.pdf (wait)"):
+                    if job.finish():
+                        names.insert(names.index("report.html") + 1, "report.pdf")
     return [Path(out_dir) / n for n in names]
 
 

@@ -14,11 +14,7 @@ import logging
 import multiprocessing as mp
 import os
 import platform
-import shutil
-import subprocess
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +31,6 @@ if TYPE_CHECKING:
     from hzspatial.standards import Standard
 
 __all__ = [
-    "PdfJob",
     "chart_svg",
     "draw_figures",
     "FigureJob",
@@ -47,9 +42,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Browsers that can print the report to PDF, tried in order ($HZSPATIAL_CHROMIUM first).
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge")
 
 
 def report_tables(result: CoverageResult) -> dict[str, pd.DataFrame]:
@@ -475,58 +467,6 @@ class FigureJob:
 
 
 # --- PDF -----------------------------------------------------------------------------------
-
-
-def find_browser() -> str | None:
-    """A Chromium-family browser to print PDFs with: ``$HZSPATIAL_CHROMIUM`` or the first of
-    :data:`BROWSERS` on the PATH."""
-    env = os.environ.get("HZSPATIAL_CHROMIUM")
-    if env:
-        return env if Path(env).is_file() else shutil.which(env)
-    return next((p for b in BROWSERS if (p := shutil.which(b))), None)
-
-
-@dataclass
-class PdfJob:
-    """``report.pdf`` printed by headless Chromium in the background (it uses the second core
-    while the other outputs are written). :meth:`finish` waits and says whether it worked."""
-
-    proc: subprocess.Popen | None
-    pdf: Path
-    profile: str | None
-
-    @classmethod
-    def start(cls, html: Path, pdf: Path) -> PdfJob:
-        browser = find_browser()
-        if browser is None:
-            logger.info("report.pdf not written: no Chromium-family browser found (install "
-                        "chromium, or set HZSPATIAL_CHROMIUM)")  # fmt: skip
-            return cls(None, Path(pdf), None)
-        # the browser's profile lives in the staging folder (inside --out) and is removed
-        # before the outputs are moved into place
-        profile = tempfile.mkdtemp(prefix=".chromium-profile-", dir=Path(pdf).parent)
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
-               "--no-first-run", "--disable-dev-shm-usage", "--no-pdf-header-footer",
-               f"--user-data-dir={profile}", f"--print-to-pdf={Path(pdf).resolve()}",
-               Path(html).resolve().as_uri()]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return cls(proc, Path(pdf), profile)
-
-    def finish(self, timeout_s: float = 180.0) -> bool:
-        if self.proc is None:
-            return False
-        try:
-            self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        finally:
-            shutil.rmtree(self.profile, ignore_errors=True)
-        ok = self.pdf.is_file() and self.pdf.stat().st_size > 0
-        if not ok:
-            self.pdf.unlink(missing_ok=True)
-            logger.warning("report.pdf not written: the browser did not print the report")
-        return ok
 
 
 def write_site_report(result, path: str | Path, curve_png: Path | None = None) -> Path:

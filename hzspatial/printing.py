@@ -1,0 +1,244 @@
+"""``report.pdf``: an HTML report printed by a headless Chromium-family browser.
+
+The browser is started as soon as the outputs begin to be written (its start-up, about half a
+second, overlaps the other writers) and driven over the DevTools protocol on a pipe
+(``--remote-debugging-pipe``: commands on its descriptor 3, replies on 4, each a JSON message
+ended by a NUL byte) — no network port, nothing leaves the machine. When the report is ready
+:meth:`PdfJob.print` loads it and prints it (A4 from the page's CSS) in a background thread;
+:meth:`PdfJob.finish` waits and says whether it worked.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import logging
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+__all__ = ["BROWSERS", "PdfJob", "find_browser"]
+
+logger = logging.getLogger(__name__)
+
+#: Browsers that can print the report to PDF, tried in order ($HZSPATIAL_CHROMIUM first).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge")
+#: Seconds the browser may take to load and print the report.
+TIMEOUT_S = 180.0
+
+
+def find_browser() -> str | None:
+    """A Chromium-family browser to print PDFs with: ``$HZSPATIAL_CHROMIUM`` or the first of
+    :data:`BROWSERS` on the PATH."""
+    env = os.environ.get("HZSPATIAL_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    return next((p for b in BROWSERS if (p := shutil.which(b))), None)
+
+
+#: Started in place of the browser: puts the two pipe ends it is given on descriptors 3 and 4
+#: (where the browser looks for them) and becomes the browser. Python rather than a shell: a
+#: POSIX shell may only name descriptors 0–9.
+_ON_3_AND_4 = (
+    "import os, sys; r, w = int(sys.argv[1]), int(sys.argv[2]); os.dup2(r, 3); "
+    "os.dup2(w, 4); os.close(r); os.close(w); os.execvp(sys.argv[3], sys.argv[3:])"
+)
+
+
+def _high_pipe() -> tuple[int, int]:
+    """``os.pipe()`` with both descriptors numbered 10 or more."""
+    ends = []
+    for fd in os.pipe():
+        ends.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10))
+        os.close(fd)
+    return ends[0], ends[1]
+
+
+class _Pipe:
+    """The DevTools protocol over the browser's pipe: :meth:`call` sends a command and returns
+    its result; events are kept until :meth:`wait_event` asks for them."""
+
+    def __init__(self, to_browser: int, from_browser: int):
+        self._out, self._in = to_browser, from_browser
+        self._buf = b""
+        self._next = 0
+        self._events: list[dict] = []
+
+    def _read(self, deadline: float) -> dict:
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._in], [], [], left)[0]:
+                raise TimeoutError("the browser did not answer in time")
+            chunk = os.read(self._in, 1 << 20)
+            if not chunk:
+                raise ConnectionError("the browser closed its pipe")
+            self._buf += chunk
+        msg, _, self._buf = self._buf.partition(b"\0")
+        return json.loads(msg)
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None,
+             deadline: float = float("inf")) -> dict:  # fmt: skip
+        self._next += 1
+        msg = {"id": self._next, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        data = json.dumps(msg).encode() + b"\0"
+        while data:
+            data = data[os.write(self._out, data) :]
+        while True:
+            reply = self._read(deadline)
+            if reply.get("id") == self._next:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self._events.append(reply)
+
+    def wait_event(self, method: str, session: str, deadline: float) -> dict:
+        while True:
+            for i, e in enumerate(self._events):
+                if e["method"] == method and e.get("sessionId") == session:
+                    return self._events.pop(i)
+            reply = self._read(deadline)
+            if "method" in reply:
+                self._events.append(reply)
+
+
+class PdfJob:
+    """A headless browser started now, printing an HTML file to PDF when asked (see the
+    module docstring). Without a browser every method does nothing and :meth:`finish` says
+    False, with a log line naming what to install."""
+
+    def __init__(self, browser: str | None, pdf: Path):
+        self.pdf = Path(pdf)
+        self.browser = browser
+        self._proc = self._pipe = self._thread = None
+        self._profile: str | None = None
+        self._error: str | None = None
+        self._fds: list[int] = []
+        if browser is None:
+            logger.info("report.pdf not written: no Chromium-family browser found (install "
+                        "chromium, or set HZSPATIAL_CHROMIUM)")  # fmt: skip
+            return
+        # the browser's profile lives beside the PDF (in the staging folder inside --out) and
+        # is removed before the outputs are moved into place
+        self._profile = tempfile.mkdtemp(prefix=".chromium-profile-", dir=self.pdf.parent)
+        # the ends the browser gets are numbered above 9 so that putting them on 3 and 4
+        # cannot overwrite one with the other
+        cmd_r, cmd_w = _high_pipe()
+        res_r, res_w = _high_pipe()
+        args = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+                "--disable-extensions", "--no-first-run", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--disable-default-apps", "--mute-audio",
+                f"--user-data-dir={self._profile}", "about:blank"]  # fmt: skip
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _ON_3_AND_4,
+                                           str(cmd_r), str(res_w), browser, *args],
+                                          pass_fds=(cmd_r, res_w), stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)  # fmt: skip
+        except OSError as e:
+            self._error = f"could not start {browser}: {e}"
+            os.close(cmd_w)
+            os.close(res_r)
+        else:
+            self._pipe = _Pipe(cmd_w, res_r)
+            self._fds = [cmd_w, res_r]
+        finally:
+            os.close(cmd_r)
+            os.close(res_w)
+
+    @classmethod
+    def start(cls, pdf: str | Path) -> PdfJob:
+        """Start the browser (:func:`find_browser`) that will print ``pdf``."""
+        return cls(find_browser(), Path(pdf))
+
+    def print(self, html: str | Path) -> None:
+        """Load ``html`` and print it to the PDF, in a background thread."""
+        if self._pipe is None:
+            return
+        self._thread = threading.Thread(target=self._print, args=(Path(html),), daemon=True)
+        self._thread.start()
+
+    def _print(self, html: Path) -> None:
+        deadline = time.monotonic() + TIMEOUT_S
+        call, pipe = self._pipe.call, self._pipe
+        try:
+            target = call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)
+            attach = {"targetId": target["targetId"], "flatten": True}
+            sid = call("Target.attachToTarget", attach, deadline=deadline)["sessionId"]
+            call("Page.enable", session=sid, deadline=deadline)
+            nav = call("Page.navigate", {"url": html.resolve().as_uri()}, sid, deadline)
+            if nav.get("errorText"):
+                raise RuntimeError(f"could not open the report: {nav['errorText']}")
+            pipe.wait_event("Page.loadEventFired", sid, deadline)
+            options = {"preferCSSPageSize": True, "printBackground": True,
+                       "displayHeaderFooter": False}  # fmt: skip
+            pdf = call("Page.printToPDF", options, sid, deadline)
+            self.pdf.write_bytes(base64.b64decode(pdf["data"]))
+        except (OSError, ValueError, KeyError, RuntimeError, TimeoutError) as e:
+            self._error = str(e) or type(e).__name__
+
+    def finish(self) -> bool:
+        """Wait for the print, close the browser; True when the PDF was written."""
+        if self._proc is None:
+            if self._error:
+                logger.warning("report.pdf not written: %s (%s)", self._error, self.browser)
+            return False
+        hung = False
+        try:
+            if self._thread is None:
+                self._error = self._error or "nothing was printed"
+            else:
+                self._thread.join(TIMEOUT_S)
+                hung = self._thread.is_alive()
+            if hung:
+                self._error = "the browser did not print the report in time"
+            else:
+                try:
+                    self._pipe.call("Browser.close", deadline=time.monotonic() + 5)
+                except (OSError, ValueError, RuntimeError, TimeoutError):
+                    pass
+        finally:
+            self._stop(kill=hung)
+        ok = self._error is None and self.pdf.is_file() and self.pdf.stat().st_size > 0
+        if not ok:
+            self.pdf.unlink(missing_ok=True)
+            logger.warning("report.pdf not written: %s (%s)",
+                           self._error or "the browser did not print the report",
+                           self.browser)  # fmt: skip
+        return ok
+
+    def abort(self) -> None:
+        """Stop the browser if it still runs (the other outputs failed); no PDF is kept."""
+        if self._proc is not None:
+            self._stop(kill=True)
+            self.pdf.unlink(missing_ok=True)
+
+    def _stop(self, kill: bool) -> None:
+        if kill:
+            self._proc.kill()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        self._proc = None
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def __enter__(self) -> PdfJob:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abort()

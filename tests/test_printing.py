@@ -1,0 +1,98 @@
+"""report.pdf through a headless browser driven on its DevTools pipe."""
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hzspatial.printing import PdfJob
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("pdftotext") is None,
+                    reason="needs Debian chromium and poppler-utils")  # fmt: skip
+def test_prints_an_a4_pdf_with_chinese_text(tmp_path):
+    html = tmp_path / "r & <x>.html"  # a name a URL must escape
+    page = ("<!DOCTYPE html><meta charset='utf-8'><style>@page { size: A4 }</style>"
+            "<h1>汉中市 15 分钟生活圈</h1><p>Walking access</p>")  # fmt: skip
+    html.write_text(page, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    job = PdfJob(CHROMIUM, out / "report.pdf")
+    job.print(html)
+    assert job.finish()
+    text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert "汉中市 15 分钟生活圈" in text and "Walking access" in text
+    info = subprocess.run(["pdfinfo", str(out / "report.pdf")], capture_output=True, text=True)
+    assert "A4" in info.stdout
+    assert _leftovers(out) == ["report.pdf"]  # the browser profile is gone
+
+
+def test_no_browser_says_so_and_writes_nothing(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="hzspatial.printing"):
+        job = PdfJob(None, tmp_path / "report.pdf")
+        job.print(tmp_path / "missing.html")
+        assert job.finish() is False
+    assert "no Chromium-family browser found" in caplog.text
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("browser", ["/bin/false", "/no/such/browser"])
+def test_a_browser_that_dies_is_reported_not_waited_for(tmp_path, caplog, browser):
+    """A program that exits at once (or is missing) gives a warning naming it, no PDF, no
+    profile folder left behind, and no wait for the timeout."""
+    html = tmp_path / "r.html"
+    html.write_text("<p>x</p>", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    with caplog.at_level(logging.WARNING, logger="hzspatial.printing"):
+        job = PdfJob(browser, out / "report.pdf")
+        job.print(html)
+        assert job.finish() is False
+    assert "report.pdf not written" in caplog.text and browser in caplog.text
+    assert _leftovers(out) == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium")
+def test_a_report_that_cannot_be_opened_is_reported(tmp_path, caplog):
+    out = tmp_path / "out"
+    out.mkdir()
+    with caplog.at_level(logging.WARNING, logger="hzspatial.printing"):
+        job = PdfJob(CHROMIUM, out / "report.pdf")
+        job.print(tmp_path / "nowhere" / "report.html")
+        assert job.finish() is False
+    assert "report.pdf not written" in caplog.text
+    assert _leftovers(out) == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium")
+def test_a_failed_write_leaves_no_browser_running(tiny_world, tmp_path, monkeypatch):
+    """The browser starts with the outputs; when a later writer fails it is stopped, and
+    nothing is left in --out."""
+    import hzspatial.report
+    from hzspatial import FacilityInput, run_coverage
+    from hzspatial.outputs import write_coverage
+
+    res = run_coverage(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                       tiny_world / "community.geojson", tiny_world / "community.geojson",
+                       require_standards=False)  # fmt: skip
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hzspatial.report, "write_tables_xlsx", broken)
+    monkeypatch.setenv("HZSPATIAL_CHROMIUM", CHROMIUM)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="disk full"):
+        write_coverage(res, out)
+    assert not out.exists() or _leftovers(out) == []
+    left = subprocess.run(["pgrep", "-f", f"user-data-dir={tmp_path}"], capture_output=True)
+    assert left.stdout == b""
