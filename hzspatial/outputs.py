@@ -55,27 +55,20 @@ def write_coverage(
     with a log line when no browser is installed or ``pdf`` is False); ``run.log`` when
     ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
     """
-    from hzspatial.maps import coverage_map, coverage_png
+    from hzspatial.maps import coverage_map
     from hzspatial.printing import PdfJob
     from hzspatial.report import FigureJob, write_report_html, write_tables_xlsx
 
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
-        # static maps are drawn in a second process and the browser that prints the PDF
-        # starts meanwhile; the report and its PDF follow as soon as the maps are ready
-        figures = FigureJob(result)
+        # the static maps are drawn (and map.png written) in a second process while this one
+        # writes the interactive map, tables and layers, and the browser that prints the PDF
+        # starts meanwhile; the report follows as soon as the maps are ready
+        figures = FigureJob(result, stage / "map.png")
         with PdfJob.start(stage / "report.pdf") if pdf else nullcontext() as job:
             with _timed(timings, "map.html"):
                 fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
                 (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
-            with _timed(timings, "static maps (wait)"):
-                drawn = figures.result()
-            with _timed(timings, "map.png"):
-                coverage_png(result, stage / "map.png", drawn=drawn)
-            with _timed(timings, "report.html"):
-                write_report_html(result, stage / "report.html", drawn)
-            if job is not None:
-                job.print(stage / "report.html")
             with _timed(timings, "tables"):
                 write_json(result.summary, stage / "summary.json")
                 write_csv(result.districts, stage / "coverage_by_district.csv")
@@ -89,7 +82,12 @@ def write_coverage(
             if run_log is not None:
                 (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
                 names.append("run.log")
+            with _timed(timings, "static maps and map.png (wait)"):
+                drawn = figures.result()
+            with _timed(timings, "report.html"):
+                write_report_html(result, stage / "report.html", drawn)
             if job is not None:
+                job.print(stage / "report.html")
                 with _timed(timings, "report.pdf (wait)"):
                     if job.finish():
                         names.insert(names.index("report.html") + 1, "report.pdf")

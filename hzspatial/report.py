@@ -285,10 +285,10 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _category_section(result: CoverageResult, cat: str, panel: np.ndarray) -> str:
+def _category_section(result: CoverageResult, cat: str, jpeg: bytes) -> str:
     info = result.summary["categories"][cat]
     zh, en = _cat_names(info["label"])
-    img = base64.b64encode(_jpeg(panel)).decode()
+    img = base64.b64encode(jpeg).decode()
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
     under = {r["district_id"]: r for r in mine.to_dict("records")}
@@ -404,9 +404,9 @@ contributors (ODbL) where used.</footer>
 
 
 def write_report_html(result: CoverageResult, path: str | Path,
-                      drawn: dict[str, np.ndarray] | None = None) -> Path:  # fmt: skip
+                      drawn: dict[str, bytes] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
-    ``drawn`` maps each category to its static map (RGB pixels) when already drawn
+    ``drawn`` maps each category to its static map (JPEG bytes) when already drawn
     (:func:`draw_figures`); the charts are inline SVG drawn here."""
     drawn = drawn if drawn is not None else draw_figures(result)
     body = "".join([_first_page(result)]
@@ -420,46 +420,49 @@ def write_report_html(result: CoverageResult, path: str | Path,
     return Path(path)
 
 
-def draw_figures(result: CoverageResult) -> dict[str, np.ndarray]:
-    """Each category's static map (RGB pixels), drawn once for ``map.png`` and the report, in
-    this process (:class:`FigureJob` draws them in a second one)."""
-    from hzspatial.maps.static import category_image, scene
+def draw_figures(result: CoverageResult, png: str | Path | None = None) -> dict[str, bytes]:
+    """Each category's static map drawn once: JPEG bytes for the report, and ``map.png``
+    (:func:`hzspatial.maps.static.coverage_png`) written to ``png`` when given."""
+    from hzspatial.maps.static import category_image, coverage_png, scene
 
     sc = scene(result)
-    return {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+    panels = {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+    if png is not None:
+        coverage_png(result, png, drawn=panels)
+    return {c: _jpeg(p) for c, p in panels.items()}
 
 
 #: What a forked :class:`FigureJob` process draws from (set only while it is started).
 _SHARED: tuple | None = None
 
 
-def _draw_maps() -> dict[str, np.ndarray]:
-    return draw_figures(_SHARED[0])
+def _draw_shared() -> dict[str, bytes]:
+    return draw_figures(*_SHARED)
 
 
 class FigureJob:
-    """The static maps drawn in one forked process while the caller writes other files (the
-    interactive map, the tables); :meth:`result` waits for them. Where processes cannot be
-    forked (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``), :meth:`result` draws them
-    in this process (:func:`draw_figures`)."""
+    """The static maps drawn (and ``map.png`` written) in one forked process while the caller
+    writes the other files; :meth:`result` waits for them. Where processes cannot be forked
+    (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``), :meth:`result` draws them in this
+    process (:func:`draw_figures`)."""
 
-    def __init__(self, result: CoverageResult):
+    def __init__(self, result: CoverageResult, png: str | Path | None = None):
         global _SHARED
-        self._result = result
+        self._args = (result, png)
         self._pool = self._future = None
         forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
         if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
-            _SHARED = (result,)
+            _SHARED = self._args
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-                self._future = self._pool.submit(_draw_maps)
+                self._future = self._pool.submit(_draw_shared)
             finally:
                 _SHARED = None
 
-    def result(self) -> dict[str, np.ndarray]:
-        """Per category: the static map's pixels."""
+    def result(self) -> dict[str, bytes]:
+        """Per category: the static map as JPEG bytes."""
         if self._future is None:
-            return draw_figures(self._result)
+            return draw_figures(*self._args)
         try:
             return self._future.result()
         finally:

@@ -464,3 +464,36 @@ def test_names_with_dollar_signs_are_drawn_as_written(demo_result):
     assert bad in "".join(ET.fromstring(chart_svg(res, "clinic")).itertext())
     assert category_png(res, "clinic")[:4] == b"\x89PNG"
     assert plain(bad) == "汉台区 \\$\\nosuchsymbol\\$"
+
+
+def test_static_fills_paint_overlaps_once_and_keep_holes_open():
+    """Static-map fills (one path per layer): two overlapping squares drawn translucent are
+    as light where they overlap as elsewhere, and a block hole stays open whichever way its
+    rings were drawn (a hole drawn in the exterior's direction used to be filled)."""
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from hzspatial.maps.static import _fill
+
+    cw_hole = shapely.Polygon([(5, 0), (9, 0), (9, 4), (5, 4)],
+                              [[(6, 1), (8, 1), (8, 3), (6, 3)]])  # fmt: skip
+    geoms = np.array([shapely.box(0, 0, 2, 2), shapely.box(1, 1, 3, 3), cw_hole,
+                      shapely.Point(0, 9), None], dtype=object)  # fmt: skip
+    fig = Figure(figsize=(1, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.set_axis_off()
+    _fill(ax, geoms, facecolor="red", alpha=0.5, edgecolor="none")
+    fig.canvas.draw()
+    px = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+    def at(x, y):
+        return tuple(px[int(100 - y * 10), int(x * 10)])
+
+    assert at(1.5, 1.5) == at(0.5, 0.5) == at(2.5, 2.5) != at(4, 8)  # overlap not darker
+    assert at(7, 2) == at(4, 8) == (255, 255, 255)  # the hole is open
+    assert at(5.5, 0.5) == at(0.5, 0.5)
+    assert ax.get_xlim() == (0, 10)  # the map's extent is not grown by what is drawn

@@ -36,6 +36,8 @@ __all__ = ["category_image", "category_png", "coverage_png"]
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC",
               "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
+#: Opacity of a catchment's tint over the residents and streets.
+CATCHMENT_ALPHA = 0.3
 #: Above this many residents features, residents are drawn as a raster of demand points.
 MAX_RESIDENT_POLYGONS = 30_000
 
@@ -49,22 +51,35 @@ def _cjk_font() -> str | None:
     return next((f for f in _CJK_FONTS if f in names), None)
 
 
-def _paths(geoms: np.ndarray) -> list:
-    """Matplotlib paths of polygons (holes kept), one per polygon part."""
+def _compound(geoms: np.ndarray):
+    """One matplotlib path of every polygon in ``geoms`` (holes kept), or None when there is
+    none. Exteriors run counter-clockwise and holes clockwise, so that filled by Agg's
+    non-zero rule overlapping polygons are painted once (a translucent fill does not darken
+    where they overlap) and holes stay open."""
     from matplotlib.path import Path as MPath
 
-    polys = shapely.get_parts(geoms[~shapely.is_empty(geoms)])
-    polys = polys[np.isin(shapely.get_type_id(polys), (3,))]
-    out = []
-    for poly in polys:
-        rings = [np.asarray(poly.exterior.coords)] + [np.asarray(r.coords) for r in poly.interiors]
-        verts = np.concatenate(rings)
-        codes = np.full(len(verts), MPath.LINETO, dtype=np.uint8)
-        start = np.cumsum([0] + [len(r) for r in rings[:-1]])
-        codes[start] = MPath.MOVETO
-        codes[np.cumsum([len(r) for r in rings]) - 1] = MPath.CLOSEPOLY
-        out.append(MPath(verts, codes))
-    return out
+    g = np.asarray(geoms, dtype=object)
+    g = g[~shapely.is_missing(g)]
+    polys = shapely.get_parts(g[~shapely.is_empty(g)])
+    polys = polys[shapely.get_type_id(polys) == 3]
+    if len(polys) == 0:
+        return None
+    rings = shapely.get_rings(shapely.orient_polygons(polys))
+    verts, ring = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(verts), MPath.LINETO, dtype=np.uint8)
+    first = np.r_[True, ring[1:] != ring[:-1]]
+    codes[first] = MPath.MOVETO
+    codes[np.r_[first[1:], True]] = MPath.CLOSEPOLY
+    return MPath(verts, codes)
+
+
+def _fill(ax, geoms: np.ndarray, **style) -> None:
+    """``geoms``' polygons as one patch (:func:`_compound`) styled by ``style``."""
+    from matplotlib.patches import PathPatch
+
+    path = _compound(geoms)
+    if path is not None:  # add_artist: the map's limits are set, not grown to the patch
+        ax.add_artist(PathPatch(path, **style))
 
 
 def _segments(lines: np.ndarray) -> list[np.ndarray]:
@@ -76,16 +91,19 @@ def _segments(lines: np.ndarray) -> list[np.ndarray]:
 @dataclass
 class _Scene:
     """Everything drawn, prepared once in the metric CRS; ``base`` is the residents and streets
-    layer rendered once (RGBA pixels and their extent in metres)."""
+    rendered once on white, as a whole panel's RGB pixels (0–1)."""
 
     extent: tuple[float, float, float, float]
-    base: tuple[np.ndarray, tuple] | None
+    base: np.ndarray
     boundary: list
     crs: object
+    dpi: int
 
 
-def scene(result: CoverageResult) -> _Scene:
-    """What every panel draws, prepared once in the metric CRS (pass to :func:`category_png`)."""
+def scene(result: CoverageResult, dpi: int = 0) -> _Scene:
+    """What every panel draws, prepared once in the metric CRS for panels at ``dpi`` (default
+    :data:`DPI`; pass to :func:`category_image`)."""
+    dpi = dpi or DPI
     utm = result.streets.crs if result.streets is not None else result.demand.estimate_utm_crs()
     demand = result.demand.to_crs(utm)
     x0, y0, x1, y1 = demand.total_bounds
@@ -100,7 +118,7 @@ def scene(result: CoverageResult) -> _Scene:
     polys = raster = None
     if res is not None and np.isin(shapely.get_type_id(res.geometry.to_numpy()), (3, 6)).any():
         if len(res) <= MAX_RESIDENT_POLYGONS:
-            polys = _paths(res.to_crs(utm).geometry.to_numpy())
+            polys = res.to_crs(utm).geometry.to_numpy()
     if polys is None:
         xy = shapely.get_coordinates(demand.geometry.to_numpy())
         span = [[extent[0], extent[2]], [extent[1], extent[3]]]
@@ -108,7 +126,7 @@ def scene(result: CoverageResult) -> _Scene:
         raster = (h.T > 0, (xe[0], xe[-1], ye[0], ye[-1]))
     bnd = result.boundaries.to_crs(utm).geometry.to_numpy()
     boundary = _segments(shapely.intersection(shapely.boundary(bnd), box))
-    return _Scene(extent, _base(extent, streets, polys, raster), boundary, utm)
+    return _Scene(extent, _base(extent, streets, polys, raster, dpi), boundary, utm, dpi)
 
 
 def _panel_figure(extent: tuple, dpi: int):
@@ -131,29 +149,30 @@ def _panel_figure(extent: tuple, dpi: int):
     return fig, ax
 
 
-def _base(extent: tuple, streets: list, residents: list | None, raster: tuple | None,
-          dpi: int = 0) -> tuple[np.ndarray, tuple]:  # fmt: skip
-    """Residents and streets rendered once at a panel's resolution, transparent elsewhere."""
-    from matplotlib.collections import LineCollection, PathCollection
+def _base(extent: tuple, streets: list, residents: np.ndarray | None, raster: tuple | None,
+          dpi: int) -> np.ndarray:  # fmt: skip
+    """Residents and streets rendered once on white at a panel's size and resolution: every
+    panel is drawn on a transparent figure and laid over these pixels (:func:`_over`)."""
+    from matplotlib.collections import LineCollection
 
-    fig, ax = _panel_figure(extent, dpi or DPI)
-    fig.patch.set_alpha(0)
+    fig, ax = _panel_figure(extent, dpi)
     ax.set_axis_off()
     if residents is not None:
-        ax.add_collection(PathCollection(residents, facecolor=RESIDENTS_GREY, alpha=0.45,
-                                         edgecolor="none"))  # fmt: skip
+        _fill(ax, residents, facecolor=RESIDENTS_GREY, alpha=0.45, edgecolor="none")
     elif raster is not None:
         mask, ext = raster
         ax.imshow(np.where(mask, 0.5, np.nan), extent=ext, origin="lower", cmap="Greys",
                   vmin=0, vmax=1, alpha=0.45, interpolation="nearest")  # fmt: skip
     ax.add_collection(LineCollection(streets, colors=STREET_GREY, linewidths=0.35))
     fig.canvas.draw()
-    box = ax.get_window_extent()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
-    h = rgba.shape[0]
-    r0, r1 = int(round(h - box.y1)), int(round(h - box.y0))
-    c0, c1 = int(round(box.x0)), int(round(box.x1))
-    return rgba[r0:r1, c0:c1].copy(), (*ax.get_xlim(), *ax.get_ylim())
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.float32) / 255
+
+
+def _over(rgba: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Straight-alpha RGBA pixels laid over RGB ``base`` (0–1): RGB bytes."""
+    a = rgba[..., 3:4].astype(np.float32) / 255
+    out = rgba[..., :3].astype(np.float32) / 255 * a + base * (1 - a)
+    return np.rint(out * 255).astype(np.uint8)
 
 
 def plain(text: str) -> str:
@@ -168,7 +187,7 @@ def _labels(cat: str):
 
 
 def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: bool) -> None:
-    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.collections import LineCollection
 
     zh = _cjk_font() is not None
     c, label = _labels(cat)
@@ -176,20 +195,17 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
     utm = scene.crs
     x0, y0, x1, y1 = scene.extent
     catch = result.catchments[result.catchments["category"] == cat].to_crs(utm)
-    ax.add_collection(PathCollection(_paths(catch.geometry.to_numpy()), facecolor=tint(c.colour),
-                                     edgecolor="none", zorder=1))  # fmt: skip
-    if scene.base is not None:  # residents and streets, rendered once for every panel
-        pixels, ext = scene.base
-        ax.imshow(pixels, extent=ext, origin="upper", interpolation="none", zorder=2)
+    # over the residents and streets (the base): one translucent tint, overlaps not darker
+    _fill(ax, catch.geometry.to_numpy(), facecolor=c.colour, alpha=CATCHMENT_ALPHA,
+          edgecolor="none", zorder=1)  # fmt: skip
     under = result.underserved
     under = under[under["category"] == cat].to_crs(utm)
     far = under[under["kind"] == "no_facility"]
     short = under[under["kind"] == "below_standard"]
-    ax.add_collection(PathCollection(_paths(far.geometry.to_numpy()), facecolor=NO_FACILITY,
-                                     alpha=0.6, edgecolor="none", zorder=4))  # fmt: skip
-    ax.add_collection(PathCollection(_paths(short.geometry.to_numpy()), facecolor="none",
-                                     edgecolor=BELOW_STANDARD, hatch="////", linewidth=0,
-                                     zorder=5))  # fmt: skip
+    _fill(ax, far.geometry.to_numpy(), facecolor=NO_FACILITY, alpha=0.6, edgecolor="none",
+          zorder=4)  # fmt: skip
+    _fill(ax, short.geometry.to_numpy(), facecolor="none", edgecolor=BELOW_STANDARD,
+          hatch="////", linewidth=0, zorder=5)  # fmt: skip
     ax.add_collection(LineCollection(scene.boundary, colors="#333333", linewidths=1.0,
                                      linestyles=(0, (5, 3)), zorder=6))  # fmt: skip
     fac = result.facilities[result.facilities["category"] == cat].to_crs(utm)
@@ -232,7 +248,7 @@ def _key(cats: list[str], result: CoverageResult) -> list:
                      markeredgecolor="black", markersize=6)  # fmt: skip
         text = (f"{c.label_zh}及{minutes:g}分钟步行范围 / {c.label_en}, {minutes:g}-min walk"
                 if zh else f"{c.label_en} and its {minutes:g}-min walk")  # fmt: skip
-        handles.append(((Patch(facecolor=tint(c.colour)), dot), plain(text)))
+        handles.append(((Patch(facecolor=tint(c.colour, CATCHMENT_ALPHA)), dot), plain(text)))
     return handles + [(h, h.get_label()) for h in [
         Patch(facecolor=NO_FACILITY, alpha=0.6, label=("步行范围外无设施 / no facility in reach"
                                                        if zh else "No facility in reach")),
@@ -297,17 +313,19 @@ DPI = 160
 
 def category_image(result: CoverageResult, cat: str, *, dpi: int = DPI,
                    prepared: _Scene | None = None) -> np.ndarray:  # fmt: skip
-    """One category's panel as RGB pixels (16 cm wide at ``dpi``): catchments, underserved
-    areas, residents, streets, boundaries and facilities, with its bilingual title and key, a
-    scale bar and a north arrow."""
+    """One category's panel as RGB pixels (16 cm wide at ``dpi``, or the ``prepared`` scene's):
+    catchments, underserved areas, residents, streets, boundaries and facilities, with its
+    bilingual title and key, a scale bar and a north arrow."""
     import matplotlib as mpl
 
-    sc = prepared if prepared is not None else scene(result)
+    sc = prepared if prepared is not None else scene(result, dpi)
     with mpl.rc_context(_rc()):
-        fig, ax = _panel_figure(sc.extent, dpi)
+        fig, ax = _panel_figure(sc.extent, sc.dpi)
+        fig.patch.set_alpha(0)
+        ax.patch.set_alpha(0)
         _draw_panel(ax, result, cat, sc, key=True)
         fig.canvas.draw()
-        return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        return _over(np.asarray(fig.canvas.buffer_rgba()), sc.base)
 
 
 def category_png(result: CoverageResult, cat: str, *, dpi: int = DPI,
