@@ -62,13 +62,20 @@ def write_coverage(
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
         # the static maps are drawn (and map.png written) in a second process while this one
-        # writes the interactive map, tables and layers, and the browser that prints the PDF
-        # starts meanwhile; the report follows as soon as the maps are ready
+        # writes the interactive map, and the browser that prints the PDF starts meanwhile;
+        # the report follows as soon as the maps are ready, and is printed while the tables
+        # and layers are written
         figures = FigureJob(result, stage / "map.png")
         with PdfJob.start(stage / "report.pdf") if pdf else nullcontext() as job:
             with _timed(timings, "map.html"):
                 fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
                 (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+            with _timed(timings, "static maps and map.png (wait)"):
+                drawn = figures.result()
+            with _timed(timings, "report.html"):
+                write_report_html(result, stage / "report.html", drawn)
+            if job is not None:
+                job.print(stage / "report.html")
             with _timed(timings, "tables"):
                 write_json(result.summary, stage / "summary.json")
                 write_csv(result.districts, stage / "coverage_by_district.csv")
@@ -82,12 +89,7 @@ def write_coverage(
             if run_log is not None:
                 (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
                 names.append("run.log")
-            with _timed(timings, "static maps and map.png (wait)"):
-                drawn = figures.result()
-            with _timed(timings, "report.html"):
-                write_report_html(result, stage / "report.html", drawn)
             if job is not None:
-                job.print(stage / "report.html")
                 with _timed(timings, "report.pdf (wait)"):
                     if job.finish():
                         names.insert(names.index("report.html") + 1, "report.pdf")
