@@ -318,7 +318,9 @@ def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geomet
         shapely.buffer(geoms, point_radius_m, quad_segs=4),
         shapely.buffer(geoms, 12.0, join_style="mitre"),
     )
-    return shapely.buffer(shapely.union_all(grown), -6.0, join_style="mitre")
+    # most blocks' grown outlines touch only their neighbours: GEOS unions such mostly
+    # disjoint groups faster than a general union, with the same result
+    return shapely.buffer(shapely.disjoint_subset_union_all(grown), -6.0, join_style="mitre")
 
 
 def underserved_areas(

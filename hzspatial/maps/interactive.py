@@ -225,7 +225,8 @@ def coverage_map(
 
 def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> None:
     """The walking network as one faint grey polyline layer (no basemap: streets to read by),
-    shipped as integer steps of 1e-5° (≈1 m) decoded in the page — a third of GeoJSON's size."""
+    shipped as integer steps of 1e-5° (≈1 m) decoded in the page — a third of GeoJSON's size:
+    ``d`` holds every line's steps one after another and ``n`` each line's number of points."""
     from branca.element import MacroElement
     from jinja2 import Template
 
@@ -239,15 +240,18 @@ def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> Non
     step = np.diff(q, axis=0, prepend=q[:1])
     first = np.r_[True, idx[1:] != idx[:-1]]
     step[first] = q[first]
-    chunks = np.split(step.ravel(), np.flatnonzero(first)[1:] * 2)
-    data = "[" + ",".join("[" + ",".join(map(str, c.tolist())) + "]" for c in chunks) + "]"
     fg = folium.FeatureGroup(name="步行路网 / walking network", show=True)
     el = MacroElement()
+    el.origin = f"[{int(origin[0])}, {int(origin[1])}]"
+    el.steps = "[" + ",".join(map(str, step.ravel().tolist())) + "]"
+    el.counts = (
+        "[" + ",".join(map(str, np.diff(np.r_[np.flatnonzero(first), len(q)]).tolist())) + "]"
+    )
     el._template = Template(
         "{% macro script(this, kwargs) %}(function () {"
-        f"var o = [{int(origin[0])}, {int(origin[1])}], d = {data}, out = [];"
-        "d.forEach(function (a) { var x = 0, y = 0, pts = [];"
-        " for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1];"
+        "var o = {{ this.origin }}, d = {{ this.steps }}, n = {{ this.counts }}, out = [];"
+        " var k = 0; n.forEach(function (c) { var x = 0, y = 0, pts = [];"
+        " for (var i = 0; i < c; i++, k += 2) { x += d[k]; y += d[k + 1];"
         " pts.push([(o[1] + y) / 1e5, (o[0] + x) / 1e5]); } out.push(pts); });"
         f"L.polyline(out, {{color: '{STREET_GREY}', weight: 1, opacity: 0.8, interactive: false}})"
         ".addTo({{ this._parent.get_name() }}); })();{% endmacro %}"
