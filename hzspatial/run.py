@@ -216,7 +216,7 @@ def run_coverage(
                       src.population_label, strict)  # fmt: skip
         if area is not None:
             src = _select_area(src, area, input_label(boundaries))
-        _check_overlaps(src.residents, src.population_label)
+        _check_overlaps(src.residents, src.population_label, graph.crs)
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
     with clock("residents"):
@@ -771,9 +771,10 @@ def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, fac_crs: dict,
     warn_datums(graph, checks, strict)
 
 
-def _check_overlaps(pop: gpd.GeoDataFrame, label: str) -> None:
+def _check_overlaps(pop: gpd.GeoDataFrame, label: str, metric_crs) -> None:
     """Warn about residents counted twice: identical features, or polygons overlapping by
-    more than ``overlap_share`` of the smaller one (``config/checks.toml``)."""
+    more than ``overlap_share`` of the smaller one (``config/checks.toml``; areas measured in
+    ``metric_crs``, the network's)."""
     geoms = pop.geometry.to_numpy()
     wkb = pd.Series(shapely.to_wkb(geoms, hex=True))
     key = wkb + "|" + pop["population"].astype(str).to_numpy()
@@ -790,7 +791,7 @@ def _check_overlaps(pop: gpd.GeoDataFrame, label: str) -> None:
     areal = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)) & ~dup)
     if len(areal) < 2:
         return
-    metric = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(pop.estimate_utm_crs()).to_numpy()
+    metric = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(metric_crs).to_numpy()
     a, b = shapely.STRtree(metric).query(metric, predicate="intersects")
     a, b = a[a < b], b[a < b]
     if not len(a):

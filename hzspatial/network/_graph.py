@@ -79,6 +79,13 @@ class WalkGraph:
             np.stack([self.node_xy[self.edge_u], self.node_xy[self.edge_v]], axis=1)
         )
 
+    @cached_property
+    def snap_tree(self) -> tuple[np.ndarray, shapely.STRtree]:
+        """The joinable edges' indices and a search tree of their geometries (built once:
+        every snap of homes, facilities and the datum checks queries it)."""
+        allowed = np.flatnonzero(self.joinable)
+        return allowed, shapely.STRtree(self.edge_geometry[allowed])
+
     @property
     def joinable(self) -> np.ndarray:
         """Per edge, whether homes and facilities may join it (:attr:`snap_ok`, all when

@@ -62,9 +62,7 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     points = np.asarray(points, dtype=object)
     if graph.lines is None and len(points) and "edge_geometry" not in graph.__dict__:
         return _snap_straight(graph, shapely.get_coordinates(points), max_snap_m)
-    allowed = np.flatnonzero(graph.joinable)
-    geoms = graph.edge_geometry[allowed]
-    tree = shapely.STRtree(geoms)
+    allowed, tree = graph.snap_tree
     (pi, ei), dist = tree.query_nearest(
         points, max_distance=max_snap_m, return_distance=True, all_matches=True
     )
