@@ -62,11 +62,18 @@ def write_coverage(
     names = [n for n in COVERAGE_FILES if n != "report.pdf"]
     with staged_output(out_dir, overwrite=overwrite) as stage:
         # the static maps are drawn (and map.png written) in a second process while this one
-        # writes the interactive map, and the browser that prints the PDF starts meanwhile;
-        # the report follows as soon as the maps are ready, and is printed while the tables
-        # and layers are written
+        # writes the tables and the interactive map, and the browser that prints the PDF
+        # starts meanwhile; the report follows as soon as the maps are ready, and is printed
+        # while the layers are written (this order measured fastest on two cores)
         figures = FigureJob(result, stage / "map.png")
         with PdfJob.start(stage / "report.pdf") if pdf else nullcontext() as job:
+            with _timed(timings, "tables"):
+                write_json(result.summary, stage / "summary.json")
+                write_csv(result.districts, stage / "coverage_by_district.csv")
+                write_csv(result.ratios, stage / "ratios.csv")
+                write_csv(result.by_area, stage / "coverage_by_area.csv")
+                write_csv(result.underserved_table, stage / "underserved.csv")
+                write_tables_xlsx(result, stage / "tables.xlsx")
             with _timed(timings, "map.html"):
                 fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
                 (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
@@ -76,13 +83,6 @@ def write_coverage(
                 write_report_html(result, stage / "report.html", drawn)
             if job is not None:
                 job.print(stage / "report.html")
-            with _timed(timings, "tables"):
-                write_json(result.summary, stage / "summary.json")
-                write_csv(result.districts, stage / "coverage_by_district.csv")
-                write_csv(result.ratios, stage / "ratios.csv")
-                write_csv(result.by_area, stage / "coverage_by_area.csv")
-                write_csv(result.underserved_table, stage / "underserved.csv")
-                write_tables_xlsx(result, stage / "tables.xlsx")
             with _timed(timings, "layers"):
                 write_geojson(result.catchments, stage / "catchments.geojson")
                 write_geojson(result.underserved, stage / "underserved.geojson")

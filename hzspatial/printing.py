@@ -83,8 +83,10 @@ class _Pipe:
         msg, _, self._buf = self._buf.partition(b"\0")
         return json.loads(msg)
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None,
-             deadline: float = float("inf")) -> dict:  # fmt: skip
+    def call(self, method: str, params: dict | None, session: str | None,
+             deadline: float) -> dict:  # fmt: skip
+        """Send ``method`` and wait (until ``deadline``, a ``time.monotonic()`` value) for its
+        result."""
         self._next += 1
         msg = {"id": self._next, "method": method, "params": params or {}}
         if session:
@@ -172,10 +174,10 @@ class PdfJob:
         deadline = time.monotonic() + TIMEOUT_S
         call, pipe = self._pipe.call, self._pipe
         try:
-            target = call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)
+            target = call("Target.createTarget", {"url": "about:blank"}, None, deadline)
             attach = {"targetId": target["targetId"], "flatten": True}
-            sid = call("Target.attachToTarget", attach, deadline=deadline)["sessionId"]
-            call("Page.enable", session=sid, deadline=deadline)
+            sid = call("Target.attachToTarget", attach, None, deadline)["sessionId"]
+            call("Page.enable", None, sid, deadline)
             nav = call("Page.navigate", {"url": html.resolve().as_uri()}, sid, deadline)
             if nav.get("errorText"):
                 raise RuntimeError(f"could not open the report: {nav['errorText']}")
@@ -184,8 +186,8 @@ class PdfJob:
                        "displayHeaderFooter": False}  # fmt: skip
             pdf = call("Page.printToPDF", options, sid, deadline)
             self.pdf.write_bytes(base64.b64decode(pdf["data"]))
-        except (OSError, ValueError, KeyError, RuntimeError, TimeoutError) as e:
-            self._error = str(e) or type(e).__name__
+        except Exception as e:  # noqa: BLE001 - reported by finish(), not lost in the thread
+            self._error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
     def finish(self) -> bool:
         """Wait for the print, close the browser; True when the PDF was written."""
@@ -204,7 +206,7 @@ class PdfJob:
                 self._error = "the browser did not print the report in time"
             else:
                 try:
-                    self._pipe.call("Browser.close", deadline=time.monotonic() + 5)
+                    self._pipe.call("Browser.close", None, None, time.monotonic() + 5)
                 except (OSError, ValueError, RuntimeError, TimeoutError):
                     pass
         finally:
