@@ -577,7 +577,7 @@ def _run(args: argparse.Namespace) -> int:
         return _batch(args)
     if args.command == "site":
         return _site(args)
-    from hzspatial.io import output_lock
+    from hzspatial.outputs import coverage_output
 
     t0 = time.perf_counter()
     out = _out_dir(args, DEFAULT_DEMO_OUT if args.command == "demo" else DEFAULT_COVERAGE_OUT)
@@ -648,13 +648,15 @@ def _run(args: argparse.Namespace) -> int:
             "strict": args.strict,
             "extra_categories": [*cats, *args.extra_category],
         }
-    with output_lock(out):
+    # the writer is made first: the map drawing process and the PDF browser start while the
+    # analysis runs; the output folder is locked from here and written all or nothing
+    with coverage_output(out, overwrite=args.overwrite) as writer:
         result = run_coverage(
             **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
         )
-        files = result.write(out, basemap=args.basemap, overwrite=args.overwrite,
-                             tianditu_key=os.environ.get("TIANDITU_KEY"),
-                             run_log=RUN_LOG.lines)  # fmt: skip
+        writer.write(result, basemap=args.basemap, tianditu_key=os.environ.get("TIANDITU_KEY"),
+                     run_log=RUN_LOG.lines)  # fmt: skip
+    files = [out / n for n in writer.names]
     _close_progress()
     if args.json:
         print((out / "summary.json").read_text("utf-8"))

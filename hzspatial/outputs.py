@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from hzspatial.io import staged_output, write_csv, write_geojson, write_json
 from hzspatial.results import CoverageResult, ReviewResult, SiteResult
 
-__all__ = ["COVERAGE_FILES", "write_coverage", "write_review", "write_site"]
+__all__ = [
+    "COVERAGE_FILES",
+    "CoverageWriter",
+    "coverage_output",
+    "write_coverage",
+    "write_review",
+    "write_site",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,99 @@ def _timed(timings: dict | None, name: str):
     yield
     if timings is not None:
         timings[name] = time.perf_counter() - t
+
+
+class CoverageWriter:
+    """Writes a coverage run's files into a staging folder (:func:`coverage_output`).
+
+    Made before the analysis, so that its helpers start while the analysis runs: the process
+    that draws the static maps (matplotlib and fonts loaded) and the headless browser that
+    prints ``report.pdf``. :meth:`write` then writes everything; ``names`` lists the files.
+    """
+
+    def __init__(self, stage: Path, *, pdf: bool = True):
+        from hzspatial.printing import PdfJob
+        from hzspatial.report import FigureJob
+
+        self.stage = Path(stage)
+        self.names: list[str] = []
+        self._figures = FigureJob()
+        self._pdf = PdfJob.start(self.stage / "report.pdf") if pdf else None
+
+    def write(
+        self,
+        result: CoverageResult,
+        *,
+        basemap: str = "none",
+        tianditu_key: str | None = None,
+        run_log: Sequence[str] | None = None,
+        timings: dict | None = None,
+    ) -> list[str]:
+        """Write ``result``'s files (see :func:`write_coverage`); return their names."""
+        from hzspatial.maps import coverage_map
+        from hzspatial.report import write_report_html, write_tables_xlsx
+
+        stage, job = self.stage, self._pdf
+        names = [n for n in COVERAGE_FILES if n != "report.pdf"]
+        # the static maps are drawn in the other process while this one writes the
+        # interactive map; the report follows as soon as they are ready and is printed while
+        # the tables and layers are written and the other process composes map.png
+        self._figures.draw(result, stage / "map.png")
+        with _timed(timings, "map.html"):
+            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
+            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
+        with _timed(timings, "static maps (wait)"):
+            drawn = self._figures.result()
+        with _timed(timings, "report.html"):
+            write_report_html(result, stage / "report.html", drawn)
+        if job is not None:
+            job.print(stage / "report.html")
+        with _timed(timings, "tables"):
+            write_json(result.summary, stage / "summary.json")
+            write_csv(result.districts, stage / "coverage_by_district.csv")
+            write_csv(result.ratios, stage / "ratios.csv")
+            write_csv(result.by_area, stage / "coverage_by_area.csv")
+            write_csv(result.underserved_table, stage / "underserved.csv")
+            write_tables_xlsx(result, stage / "tables.xlsx")
+        with _timed(timings, "layers"):
+            write_geojson(result.catchments, stage / "catchments.geojson")
+            write_geojson(result.underserved, stage / "underserved.geojson")
+        if run_log is not None:
+            (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
+            names.append("run.log")
+        with _timed(timings, "map.png (wait)"):
+            self._figures.finish()
+        if job is not None:
+            with _timed(timings, "report.pdf (wait)"):
+                if job.finish():
+                    names.insert(names.index("report.html") + 1, "report.pdf")
+        self.names = names
+        return names
+
+    def close(self) -> None:
+        """Stop the helpers (after :meth:`write`, or when the run failed)."""
+        self._figures.close()
+        if self._pdf is not None:
+            self._pdf.abort()
+
+
+@contextmanager
+def coverage_output(
+    out_dir: str | Path, *, overwrite: bool = False, pdf: bool = True
+) -> Iterator[CoverageWriter]:
+    """A :class:`CoverageWriter` whose files are moved into ``out_dir`` when the block ends
+    without an error (all or nothing, :func:`hzspatial.io.staged_output`); enter it before
+    the analysis so that the map drawing and the browser start while it runs::
+
+        with coverage_output("results") as writer:
+            writer.write(run_coverage(...))
+    """
+    with staged_output(out_dir, overwrite=overwrite) as stage:
+        writer = CoverageWriter(stage, pdf=pdf)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
 
 def write_coverage(
@@ -51,49 +151,14 @@ def write_coverage(
     ``ratios.csv``, ``underserved.csv`` and all of them in ``tables.xlsx`` (bilingual
     headings); layers ``catchments.geojson``, ``underserved.geojson`` (WGS84); ``map.html``
     (interactive, offline), ``map.png`` (static, A4-legible); ``report.html`` (A4 pages) and
-    ``report.pdf`` (printed by headless Chromium while the other files are written; left out
-    with a log line when no browser is installed or ``pdf`` is False); ``run.log`` when
-    ``run_log`` lines are given. ``timings`` (a dict) receives the seconds each writer took.
+    ``report.pdf`` (printed by a headless Chromium-family browser; left out with a log line
+    when none is installed or ``pdf`` is False); ``run.log`` when ``run_log`` lines are
+    given. ``timings`` (a dict) receives the seconds each writer took.
     """
-    from hzspatial.maps import coverage_map
-    from hzspatial.printing import PdfJob
-    from hzspatial.report import FigureJob, write_report_html, write_tables_xlsx
-
-    names = [n for n in COVERAGE_FILES if n != "report.pdf"]
-    with staged_output(out_dir, overwrite=overwrite) as stage:
-        # the static maps are drawn (and map.png written) in a second process while this one
-        # writes the tables and the interactive map, and the browser that prints the PDF
-        # starts meanwhile; the report follows as soon as the maps are ready, and is printed
-        # while the layers are written (this order measured fastest on two cores)
-        figures = FigureJob(result, stage / "map.png")
-        with PdfJob.start(stage / "report.pdf") if pdf else nullcontext() as job:
-            with _timed(timings, "tables"):
-                write_json(result.summary, stage / "summary.json")
-                write_csv(result.districts, stage / "coverage_by_district.csv")
-                write_csv(result.ratios, stage / "ratios.csv")
-                write_csv(result.by_area, stage / "coverage_by_area.csv")
-                write_csv(result.underserved_table, stage / "underserved.csv")
-                write_tables_xlsx(result, stage / "tables.xlsx")
-            with _timed(timings, "map.html"):
-                fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
-                (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
-            with _timed(timings, "static maps and map.png (wait)"):
-                drawn = figures.result()
-            with _timed(timings, "report.html"):
-                write_report_html(result, stage / "report.html", drawn)
-            if job is not None:
-                job.print(stage / "report.html")
-            with _timed(timings, "layers"):
-                write_geojson(result.catchments, stage / "catchments.geojson")
-                write_geojson(result.underserved, stage / "underserved.geojson")
-            if run_log is not None:
-                (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
-                names.append("run.log")
-            if job is not None:
-                with _timed(timings, "report.pdf (wait)"):
-                    if job.finish():
-                        names.insert(names.index("report.html") + 1, "report.pdf")
-    return [Path(out_dir) / n for n in names]
+    with coverage_output(out_dir, overwrite=overwrite, pdf=pdf) as writer:
+        writer.write(result, basemap=basemap, tianditu_key=tianditu_key, run_log=run_log,
+                     timings=timings)  # fmt: skip
+    return [Path(out_dir) / n for n in writer.names]
 
 
 def write_review(

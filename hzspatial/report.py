@@ -423,50 +423,100 @@ def write_report_html(result: CoverageResult, path: str | Path,
 def draw_figures(result: CoverageResult, png: str | Path | None = None) -> dict[str, bytes]:
     """Each category's static map drawn once: JPEG bytes for the report, and ``map.png``
     (:func:`hzspatial.maps.static.coverage_png`) written to ``png`` when given."""
-    from hzspatial.maps.static import category_image, coverage_png, scene
-
-    sc = scene(result)
-    panels = {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
+    panels = _draw_panels(result)
     if png is not None:
-        coverage_png(result, png, drawn=panels)
+        _write_png(result, png, panels)
     return {c: _jpeg(p) for c, p in panels.items()}
 
 
-#: What a forked :class:`FigureJob` process draws from (set only while it is started).
-_SHARED: tuple | None = None
+def _draw_panels(result: CoverageResult) -> dict[str, np.ndarray]:
+    from hzspatial.maps.static import category_image, scene
+
+    sc = scene(result)
+    return {c: category_image(result, c, prepared=sc) for c in result.summary["categories"]}
 
 
-def _draw_shared() -> dict[str, bytes]:
-    return draw_figures(*_SHARED)
+def _write_png(result: CoverageResult, png: str | Path, panels: dict[str, np.ndarray]) -> None:
+    from hzspatial.maps.static import coverage_png
+
+    coverage_png(result, png, drawn=panels)
+
+
+#: In a :class:`FigureJob` process: the result and panels last drawn, for ``map.png``.
+_DRAWN: tuple | None = None
+
+
+def _warm_up() -> None:
+    """Load what drawing needs (matplotlib, the static maps, the CJK fonts) ahead of time."""
+    from hzspatial.maps.static import _cjk_font, _pil_font
+
+    _cjk_font()
+    _pil_font(34)
+    _pil_font(22)
+
+
+def _draw_job(result: CoverageResult) -> dict[str, bytes]:
+    global _DRAWN
+    panels = _draw_panels(result)
+    _DRAWN = (result, panels)
+    return {c: _jpeg(p) for c, p in panels.items()}
+
+
+def _png_job(png: str) -> None:
+    global _DRAWN
+    result, panels = _DRAWN
+    _DRAWN = None
+    _write_png(result, png, panels)
 
 
 class FigureJob:
-    """The static maps drawn (and ``map.png`` written) in one forked process while the caller
-    writes the other files; :meth:`result` waits for them. Where processes cannot be forked
-    (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``), :meth:`result` draws them in this
-    process (:func:`draw_figures`)."""
+    """The static maps drawn in one other process, started (and warmed up: matplotlib and
+    fonts loaded) before there is anything to draw, so that this costs nothing while the
+    analysis runs. :meth:`draw` hands it a result, :meth:`result` waits for the report's
+    JPEGs and has it write ``map.png`` next, :meth:`finish` waits for that. Where processes
+    cannot be forked (a batch worker, ``$HZSPATIAL_WORKERS=1``, no ``fork``) everything is
+    drawn in this process."""
 
-    def __init__(self, result: CoverageResult, png: str | Path | None = None):
-        global _SHARED
-        self._args = (result, png)
-        self._pool = self._future = None
+    def __init__(self):
+        self._pool = self._future = self._png_future = self._panels = None
+        self._args: tuple | None = None
         forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
         if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
-            _SHARED = self._args
-            try:
-                self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-                self._future = self._pool.submit(_draw_shared)
-            finally:
-                _SHARED = None
+            self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+            self._pool.submit(_warm_up)
+
+    def draw(self, result: CoverageResult, png: str | Path | None = None) -> None:
+        """Start drawing ``result``'s static maps (``map.png`` into ``png`` when given)."""
+        self._args = (result, png)
+        if self._pool is not None:
+            self._future = self._pool.submit(_draw_job, result)
 
     def result(self) -> dict[str, bytes]:
-        """Per category: the static map as JPEG bytes."""
-        if self._future is None:
-            return draw_figures(*self._args)
-        try:
-            return self._future.result()
-        finally:
-            self._pool.shutdown()
+        """Per category: the static map as JPEG bytes (``map.png`` follows)."""
+        result, png = self._args
+        if self._pool is None:
+            self._panels = _draw_panels(result)
+            return {c: _jpeg(p) for c, p in self._panels.items()}
+        jpegs = self._future.result()
+        if png is not None:
+            self._png_future = self._pool.submit(_png_job, str(png))
+        return jpegs
+
+    def finish(self) -> None:
+        """Wait until ``map.png`` is written (raising what stopped it)."""
+        result, png = self._args
+        if self._pool is None:
+            if png is not None:
+                _write_png(result, png, self._panels)
+            self._panels = None
+        elif self._png_future is not None:
+            self._png_future.result()
+
+    def close(self) -> None:
+        """Stop the process (pending work is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 # --- PDF -----------------------------------------------------------------------------------

@@ -174,6 +174,10 @@ def test_cli_bad_rows_name_file_row_column(tmp_path):
     )
     _assert_user_error(proc, "fac.csv", "row 3", "column '经度'")
     assert not out.exists()
+    # the browser and the drawing process start with the output writer, before the analysis:
+    # a run that stops on bad input leaves neither running
+    left = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
+    assert left.stdout == ""
 
 
 def test_cli_coverage_with_category_option(tmp_path):
