@@ -1,6 +1,8 @@
 """Writing a run's outputs into ``--out``, all or nothing (:func:`hzspatial.io.staged_output`).
 
-Depends on the results and the writers (maps, report, tables); nothing imports it back except
+Depends on the results and the writers (maps, report, tables), loaded when used: making a
+:class:`CoverageWriter` loads only the standard library and the output folder checks, so that
+it can start before the analysis' libraries load. Nothing imports this module back except
 the results' ``write`` convenience, at call time.
 """
 
@@ -11,9 +13,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hzspatial.io import staged_output, write_csv, write_geojson, write_json
-from hzspatial.results import CoverageResult, ReviewResult, SiteResult
+from hzspatial.io.outdir import staged_output
+
+if TYPE_CHECKING:
+    from hzspatial.results import CoverageResult, ReviewResult, SiteResult
 
 __all__ = [
     "COVERAGE_FILES",
@@ -50,8 +55,8 @@ class CoverageWriter:
     """
 
     def __init__(self, stage: Path, *, pdf: bool = True):
+        from hzspatial.figures import FigureJob
         from hzspatial.printing import PdfJob
-        from hzspatial.report import FigureJob
 
         self.stage = Path(stage)
         self.names: list[str] = []
@@ -68,6 +73,7 @@ class CoverageWriter:
         timings: dict | None = None,
     ) -> list[str]:
         """Write ``result``'s files (see :func:`write_coverage`); return their names."""
+        from hzspatial.io import write_csv, write_geojson, write_json
         from hzspatial.maps import coverage_map
         from hzspatial.report import write_report_html, write_tables_xlsx
 
@@ -165,6 +171,7 @@ def write_review(
     result: ReviewResult, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """Write ``review.json``, ``review.html``, ``review.md`` and ``map.html`` into ``out_dir``."""
+    from hzspatial.io import write_json
     from hzspatial.maps.review_map import review_map
     from hzspatial.review_report import review_html, review_markdown
 
@@ -183,6 +190,7 @@ def write_site(result: SiteResult, out_dir: str | Path, *, overwrite: bool = Fal
     as a facility file: ``coverage --facilities sites.csv``), ``sites.geojson``, ``site.json``,
     ``curve.csv`` and ``curve.png`` (residents covered against the number of new sites),
     ``site_report.html`` and ``map.html``."""
+    from hzspatial.io import write_csv, write_geojson, write_json
     from hzspatial.maps.site_map import curve_png, site_map
     from hzspatial.report import write_site_report
 

@@ -3,49 +3,34 @@
 Every reader returns a GeoDataFrame in WGS84 (EPSG:4326) and raises
 :class:`hzspatial.errors.InputError` — one line naming file, row/feature and
 column — for any problem with the input.
+
+The names below are imported on first use: the output folder checks
+(:mod:`hzspatial.io.outdir`) load without pandas or geopandas.
 """
 
-from hzspatial.io._files import decode_text, detect_format, file_sha256, read_layer, read_table
-from hzspatial.io.boundaries import read_boundaries
-from hzspatial.io.facilities import (
-    FACILITY_COLUMNS,
-    FacilityInput,
-    known_categories,
-    read_facilities,
-    read_facility_inputs,
-)
-from hzspatial.io.outdir import output_lock, prepare_out_dir, staged_output
-from hzspatial.io.population import read_buildings, read_population
-from hzspatial.io.writers import (
-    html_text,
-    jsonable,
-    write_csv,
-    write_geojson,
-    write_json,
-    write_xlsx,
-)
+from importlib import import_module
 
-__all__ = [
-    "FACILITY_COLUMNS",
-    "FacilityInput",
-    "file_sha256",
-    "html_text",
-    "jsonable",
-    "read_facility_inputs",
-    "write_csv",
-    "write_geojson",
-    "write_json",
-    "write_xlsx",
-    "decode_text",
-    "detect_format",
-    "known_categories",
-    "read_boundaries",
-    "read_buildings",
-    "read_facilities",
-    "read_layer",
-    "read_population",
-    "read_table",
-    "output_lock",
-    "prepare_out_dir",
-    "staged_output",
-]
+_WHERE = {
+    "decode_text": "_files", "detect_format": "_files", "file_sha256": "_files",
+    "read_layer": "_files", "read_table": "_files",
+    "read_boundaries": "boundaries",
+    "FACILITY_COLUMNS": "facilities", "FacilityInput": "facilities",
+    "known_categories": "facilities", "read_facilities": "facilities",
+    "read_facility_inputs": "facilities",
+    "output_lock": "outdir", "prepare_out_dir": "outdir", "staged_output": "outdir",
+    "read_buildings": "population", "read_population": "population",
+    "html_text": "writers", "jsonable": "writers", "write_csv": "writers",
+    "write_geojson": "writers", "write_json": "writers", "write_xlsx": "writers",
+}  # fmt: skip
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"hzspatial.io.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'hzspatial.io' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
