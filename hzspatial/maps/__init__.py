@@ -8,7 +8,7 @@ from importlib import import_module
 
 __all__ = ["MET_COLOURS", "basemaps", "coverage_map", "coverage_png"]
 
-_WHERE = {"MET_COLOURS": "interactive", "basemaps": "interactive", "coverage_map": "interactive",
+_WHERE = {"MET_COLOURS": "interactive", "basemaps": "basemaps", "coverage_map": "interactive",
           "coverage_png": "static"}  # fmt: skip
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 import branca.colormap as cm
@@ -19,11 +16,11 @@ from jinja2 import Template
 
 from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
-from hzspatial.errors import InputError
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
 from hzspatial.labels import fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import embed_leaflet, metric_scale
+from hzspatial.maps.basemaps import basemap_spec, basemaps
 from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
@@ -38,13 +35,6 @@ UNDERSERVED_SIMPLIFY_M = 15.0
 #: Holes smaller than this (m², a few street blocks) are filled in displayed catchments.
 FILL_HOLES_M2 = 40_000.0
 MET_COLOURS = {True: "#1a9850", False: "#d73027", None: "#bdbdbd"}
-
-
-@cache
-def basemaps() -> dict[str, dict]:
-    """Basemap catalogue from ``config/basemaps.toml``."""
-    text = resources.files("hzspatial.config").joinpath("basemaps.toml").read_text("utf-8")
-    return tomllib.loads(text)
 
 
 def _cat(cat: str) -> Category:
@@ -157,20 +147,7 @@ def coverage_map(
     tianditu_key : str, optional
         Tianditu API key (the CLI reads ``$TIANDITU_KEY``).
     """
-    cat_bm = basemaps()
-    if basemap not in cat_bm:
-        raise InputError(
-            f"unknown basemap {basemap!r}",
-            column="--basemap",
-            hint=f"use one of {', '.join(cat_bm)}",
-        )
-    bm = cat_bm[basemap]
-    if bm.get("needs_key") and not tianditu_key:
-        raise InputError(
-            f"basemap {basemap!r} needs an API key",
-            column="--basemap",
-            hint="set the TIANDITU_KEY environment variable",
-        )
+    bm = basemap_spec(basemap, tianditu_key)
     utm = result.streets.crs if result.streets is not None else result.demand.estimate_utm_crs()
     show = _Display(bm["crs"], utm)
     minx, miny, maxx, maxy = result.demand.total_bounds
