@@ -46,6 +46,9 @@ __all__ = [
 CATCHMENT_BUFFER_M = 30.0
 #: Bytes of search results held at once in per-facility searches.
 _CHUNK_BYTES = 256 * 2**20
+#: Separation (metres) of the pairs of street-piece ends that meet at one junction
+#: (:func:`_through_lines`): far below any distance that matters, far above rounding.
+_PAIR_STEP_M = 1e-4
 
 
 def minutes_to_metres(minutes: float, speed_kmh: float) -> float:
@@ -329,6 +332,77 @@ def facility_demand_pairs(
     return key // len(facilities.edge), key % len(facilities.edge), d
 
 
+def _bend(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """0 where two line ends (outgoing directions ``x``, ``y`` in radians) continue each
+    other straight, up to pi for a U-turn."""
+    return np.abs(np.pi - np.abs((x - y + np.pi) % (2 * np.pi) - np.pi))
+
+
+def _through_lines(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Street pieces (LineStrings, metric CRS) whose ends at each junction are taken in pairs,
+    for :func:`shapely.line_merge` to join into lines that run through junctions; returned
+    with their owners, in an order and direction that do not depend on how they were found
+    (each from its lower end, sorted by owner and ends), so that a tiled run buffers exactly
+    what a whole run does.
+
+    A catchment's band is the buffer of its reached pieces; buffered piece by piece, every
+    piece ending at a junction adds a round cap there and GEOS spends most of its time
+    unioning those overlapping caps. Here the ends meeting at one point (per ``owner``) are
+    paired — opposite ones in angular order, at a T its straightest pair — and each pair (and
+    each end left alone) is moved ``_PAIR_STEP_M``·k along x, so that every pair is a point
+    where exactly two ends meet. The band is the same (to a tenth of a millimetre per
+    junction), buffered several times faster.
+    """
+    geoms, owner = np.asarray(geoms, dtype=object), np.asarray(owner)
+    if len(geoms) < 2:
+        return geoms, owner
+    qs = np.round(shapely.get_coordinates(shapely.get_point(geoms, 0)) * 1000)
+    qe = np.round(shapely.get_coordinates(shapely.get_point(geoms, -1)) * 1000)
+    flip = (qe[:, 0] < qs[:, 0]) | ((qe[:, 0] == qs[:, 0]) & (qe[:, 1] < qs[:, 1]))
+    geoms = geoms.copy()
+    geoms[flip] = shapely.reverse(geoms[flip])
+    lo, hi = np.where(flip[:, None], qe, qs), np.where(flip[:, None], qs, qe)
+    length = np.round(shapely.length(geoms) * 1000)
+    order = np.lexsort((length, hi[:, 1], hi[:, 0], lo[:, 1], lo[:, 0], owner))
+    geoms, owner = geoms[order], owner[order]
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(idx, minlength=len(geoms))
+    ok = np.flatnonzero(counts >= 2)
+    first = np.r_[0, np.cumsum(counts)[:-1]][ok]
+    last = first + counts[ok] - 1
+    end_at = np.concatenate([first, last])
+    step = coords[np.concatenate([first + 1, last - 1])] - coords[end_at]
+    angle = np.arctan2(step[:, 1], step[:, 0])
+    q = np.round(coords[end_at] * 1000).astype(np.int64)  # ends within 1 mm: one junction
+    far = coords[np.concatenate([last, first])]  # each end's other end: a tie-break, so
+    own = owner[np.concatenate([ok, ok])]  # the order of the input cannot matter
+    # directions to a microradian: pieces overlapping along one street (a facility's own
+    # piece and that street's) tie, and are ordered by their other ends, not by rounding noise
+    order = np.lexsort((np.round(far[:, 1] * 1000), np.round(far[:, 0] * 1000),
+                        np.round(angle * 1e6), q[:, 1], q[:, 0], own))  # fmt: skip
+    q, own, angle = q[order], own[order], angle[order]
+    new = np.r_[True, (own[1:] != own[:-1]) | (q[1:] != q[:-1]).any(axis=1)]
+    gstart = np.flatnonzero(new)
+    deg = np.diff(np.r_[gstart, len(order)])
+    g = np.cumsum(new) - 1
+    k = np.arange(len(order)) - gstart[g]  # rank by direction within the junction
+    half = deg[g] // 2
+    # the k-th end pairs with the (k + d//2)-th, opposite in angular order (a crossing's
+    # straight pairs); an odd one out gets its own place
+    slot = np.where(k < 2 * half, np.where(k < half, k, k - half), half + k)
+    three = gstart[deg == 3]
+    if len(three):  # a T: its straightest pair stays, the third end moves
+        a = [angle[three + j] for j in range(3)]
+        bends = np.column_stack([_bend(a[0], a[1]), _bend(a[1], a[2]), _bend(a[0], a[2])])
+        lone = np.array([2, 0, 1])[np.argmin(bends, axis=1)]
+        for j in range(3):
+            slot[three + j] = lone == j
+    shift = np.empty(len(order))
+    shift[order] = slot * _PAIR_STEP_M
+    coords[end_at, 0] += shift
+    return shapely.set_coordinates(geoms, coords), owner
+
+
 def facility_catchments(
     graph: WalkGraph,
     snap: Snap,
@@ -383,8 +457,23 @@ def facility_catchments(
         shapely.multilinestrings(geoms[order], indices=owner[order], out=part)
         multi[rows] = part
     has = ~shapely.is_missing(multi)
-    polys = _buffer_parallel(multi[has], buffer_m, workers)
+    polys = _buffer_parallel(_join_through(multi[has]), buffer_m, workers)
     out[sg.facility[has]] = polys
+    return out
+
+
+def _join_through(multi: np.ndarray) -> np.ndarray:
+    """Each MultiLineString's pieces merged where two meet (:func:`shapely.line_merge`), then
+    paired through junctions (:func:`_through_lines`): what is paired depends only on the
+    streets reached, not on how the search split them into pieces."""
+    parts, owner = shapely.get_parts(shapely.line_merge(multi), return_index=True)
+    parts, owner = _through_lines(parts, owner)
+    out = np.array([shapely.MultiLineString()] * len(multi), dtype=object)
+    if len(parts):
+        res = np.full(len(multi), None, dtype=object)
+        shapely.multilinestrings(parts, indices=owner, out=res)
+        got = ~shapely.is_missing(res)
+        out[got] = res[got]
     return out
 
 
@@ -445,5 +534,5 @@ def group_catchment(
     geoms = np.concatenate([geoms, substrings(graph.edge_geometry[e], s, t)])
     if len(geoms) == 0:
         return shapely.Polygon()
-    return shapely.buffer(shapely.line_merge(shapely.multilinestrings(geoms)), buffer_m,
-                          quad_segs=2)  # fmt: skip
+    lines = _join_through(np.array([shapely.multilinestrings(geoms)], dtype=object))[0]
+    return shapely.buffer(shapely.line_merge(lines), buffer_m, quad_segs=2)
