@@ -6,6 +6,7 @@ the analysis' libraries are loaded, and loads what drawing needs itself meanwhil
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing as mp
 import os
@@ -85,6 +86,10 @@ class FigureJob:
         self._args: tuple | None = None
         forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
         if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
+            # what exists now (the loaded libraries) is left out of garbage collection from
+            # here on: a collection would touch every object and so copy the memory pages
+            # the two processes share
+            gc.freeze()
             self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
             self._pool.submit(_warm_up)
 
