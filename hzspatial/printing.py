@@ -11,12 +11,14 @@ ended by a NUL byte) — no network port, nothing leaves the machine. When the r
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,6 +115,19 @@ class _Pipe:
                 self._events.append(reply)
 
 
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group ``group`` still runs (zombies, which write nothing,
+    aside); False where ``/proc`` cannot tell."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(group) and fields[0] != "Z":
+            return True
+    return False
+
+
 class PdfJob:
     """A headless browser started now, printing an HTML file to PDF when asked (see the
     module docstring). Without a browser every method does nothing and :meth:`finish` says
@@ -140,13 +155,20 @@ class PdfJob:
                 "--disable-extensions", "--no-first-run", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-sync",
                 "--disable-component-update", "--disable-default-apps", "--mute-audio",
+                "--disable-crash-reporter", "--disable-breakpad",
                 f"--user-data-dir={self._profile}", "about:blank"]  # fmt: skip
+        # its home is the profile folder too: what it keeps under ~/.config and ~/.cache
+        # (crash reports, dconf) stays inside --out and goes with the profile
+        home = {"HOME": self._profile, "XDG_CONFIG_HOME": f"{self._profile}/.config",
+                "XDG_CACHE_HOME": f"{self._profile}/.cache",
+                "XDG_DATA_HOME": f"{self._profile}/.local/share"}  # fmt: skip
         try:
             self._proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _ON_3_AND_4,
                                            str(cmd_r), str(res_w), browser, *args],
                                           pass_fds=(cmd_r, res_w), stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)  # fmt: skip
+                                          stderr=subprocess.DEVNULL, env=os.environ | home,
+                                          start_new_session=True)  # fmt: skip
         except OSError as e:
             self._error = f"could not start {browser}: {e}"
             os.close(cmd_w)
@@ -226,13 +248,22 @@ class PdfJob:
             self.pdf.unlink(missing_ok=True)
 
     def _stop(self, kill: bool) -> None:
+        group = self._proc.pid  # the browser runs in its own process group (session)
         if kill:
-            self._proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        # the browser's helpers (renderer, GPU, …) are gone before its profile is removed:
+        # one still starting up would write into the folder again
+        deadline = time.monotonic() + 5
+        while _group_alive(group) and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            time.sleep(0.01)
         for fd in self._fds:
             os.close(fd)
         self._fds = []

@@ -18,7 +18,13 @@ def _leftovers(folder: Path) -> list[str]:
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("pdftotext") is None,
                     reason="needs Debian chromium and poppler-utils")  # fmt: skip
-def test_prints_an_a4_pdf_with_chinese_text(tmp_path):
+def test_prints_an_a4_pdf_with_chinese_text(tmp_path, monkeypatch):
+    """…and the browser writes nothing outside the output folder (its crash reporter kept
+    writing under ~/.config)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     html = tmp_path / "r & <x>.html"  # a name a URL must escape
     page = ("<!DOCTYPE html><meta charset='utf-8'><style>@page { size: A4 }</style>"
             "<h1>汉中市 15 分钟生活圈</h1><p>Walking access</p>")  # fmt: skip
@@ -34,6 +40,7 @@ def test_prints_an_a4_pdf_with_chinese_text(tmp_path):
     info = subprocess.run(["pdfinfo", str(out / "report.pdf")], capture_output=True, text=True)
     assert "A4" in info.stdout
     assert _leftovers(out) == ["report.pdf"]  # the browser profile is gone
+    assert [p.relative_to(home) for p in home.rglob("*")] == []
 
 
 def test_no_browser_says_so_and_writes_nothing(tmp_path, caplog):
