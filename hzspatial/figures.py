@@ -49,12 +49,21 @@ _DRAWN: tuple | None = None
 
 
 def _warm_up() -> None:
-    """Load what drawing needs (the analysis' libraries to read the result, matplotlib, the
-    static maps, the CJK fonts) ahead of time."""
-    import hzspatial.results  # noqa: F401 - geopandas, pandas: the result arrives pickled
-    from hzspatial.maps.static import _cjk_font, _pil_font
+    """Load what drawing needs ahead of time: the analysis' libraries (the result arrives
+    pickled), matplotlib, the static maps, and the CJK fonts (a line of text is drawn so that
+    the font files are read now)."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    _cjk_font()
+    import hzspatial.results  # noqa: F401 - geopandas, pandas
+    from hzspatial.maps.static import _pil_font, _rc
+
+    with mpl.rc_context(_rc()):
+        fig = Figure(figsize=(1, 1), dpi=50)
+        FigureCanvasAgg(fig)
+        fig.text(0.5, 0.5, "汉中 Hanzhong 0123", fontsize=9)
+        fig.canvas.draw()
     _pil_font(34)
     _pil_font(22)
 

@@ -82,20 +82,35 @@ def _fill(ax, geoms: np.ndarray, **style) -> None:
         ax.add_artist(PathPatch(path, **style))
 
 
-def _segments(lines: np.ndarray) -> list[np.ndarray]:
-    coords, idx = shapely.get_coordinates(lines, return_index=True)
-    cuts = np.flatnonzero(np.diff(idx)) + 1
-    return np.split(coords, cuts)
+def _lines_path(lines: np.ndarray):
+    """One matplotlib path of every line in ``lines`` (a stroke, not filled), or None."""
+    from matplotlib.path import Path as MPath
+
+    parts = shapely.get_parts(np.asarray(lines, dtype=object))
+    verts, idx = shapely.get_coordinates(parts, return_index=True)
+    if len(verts) == 0:
+        return None
+    codes = np.full(len(verts), MPath.LINETO, dtype=np.uint8)
+    codes[np.r_[True, idx[1:] != idx[:-1]]] = MPath.MOVETO
+    return MPath(verts, codes)
+
+
+def _stroke(ax, path, **style) -> None:
+    """``path`` (:func:`_lines_path`) drawn as lines styled by ``style``."""
+    from matplotlib.patches import PathPatch
+
+    if path is not None:
+        ax.add_artist(PathPatch(path, fill=False, **style))
 
 
 @dataclass
 class _Scene:
     """Everything drawn, prepared once in the metric CRS; ``base`` is the residents and streets
-    rendered once on white, as a whole panel's RGB pixels (0–1)."""
+    rendered once on white, as a whole panel's pixels (an opaque RGBA image)."""
 
     extent: tuple[float, float, float, float]
-    base: np.ndarray
-    boundary: list
+    base: object
+    boundary: object
     crs: object
     dpi: int
 
@@ -113,7 +128,7 @@ def scene(result: CoverageResult, dpi: int = 0) -> _Scene:
     streets = []
     if result.streets is not None:
         s = result.streets.to_numpy()
-        streets = _segments(s[shapely.intersects(s, box)])
+        streets = s[shapely.intersects(s, box)]
     res = result.residents
     polys = raster = None
     if res is not None and np.isin(shapely.get_type_id(res.geometry.to_numpy()), (3, 6)).any():
@@ -125,7 +140,7 @@ def scene(result: CoverageResult, dpi: int = 0) -> _Scene:
         h, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=300, range=span)
         raster = (h.T > 0, (xe[0], xe[-1], ye[0], ye[-1]))
     bnd = result.boundaries.to_crs(utm).geometry.to_numpy()
-    boundary = _segments(shapely.intersection(shapely.boundary(bnd), box))
+    boundary = _lines_path(shapely.intersection(shapely.boundary(bnd), box))
     return _Scene(extent, _base(extent, streets, polys, raster, dpi), boundary, utm, dpi)
 
 
@@ -149,11 +164,11 @@ def _panel_figure(extent: tuple, dpi: int):
     return fig, ax
 
 
-def _base(extent: tuple, streets: list, residents: np.ndarray | None, raster: tuple | None,
-          dpi: int) -> np.ndarray:  # fmt: skip
-    """Residents and streets rendered once on white at a panel's size and resolution: every
-    panel is drawn on a transparent figure and laid over these pixels (:func:`_over`)."""
-    from matplotlib.collections import LineCollection
+def _base(extent: tuple, streets: np.ndarray, residents: np.ndarray | None,
+          raster: tuple | None, dpi: int):  # fmt: skip
+    """Residents and streets rendered once on white at a panel's size and resolution (a PIL
+    image): every panel is drawn on a transparent figure and laid over it (:func:`_over`)."""
+    from PIL import Image
 
     fig, ax = _panel_figure(extent, dpi)
     ax.set_axis_off()
@@ -163,16 +178,16 @@ def _base(extent: tuple, streets: list, residents: np.ndarray | None, raster: tu
         mask, ext = raster
         ax.imshow(np.where(mask, 0.5, np.nan), extent=ext, origin="lower", cmap="Greys",
                   vmin=0, vmax=1, alpha=0.45, interpolation="nearest")  # fmt: skip
-    ax.add_collection(LineCollection(streets, colors=STREET_GREY, linewidths=0.35))
+    _stroke(ax, _lines_path(streets), edgecolor=STREET_GREY, linewidth=0.35)
     fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.float32) / 255
+    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba()).copy(), "RGBA")
 
 
-def _over(rgba: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Straight-alpha RGBA pixels laid over RGB ``base`` (0–1): RGB bytes."""
-    a = rgba[..., 3:4].astype(np.float32) / 255
-    out = rgba[..., :3].astype(np.float32) / 255 * a + base * (1 - a)
-    return np.rint(out * 255).astype(np.uint8)
+def _over(rgba: np.ndarray, base) -> np.ndarray:
+    """Straight-alpha RGBA pixels laid over the opaque ``base`` image: RGB bytes."""
+    from PIL import Image
+
+    return np.asarray(Image.alpha_composite(base, Image.fromarray(rgba, "RGBA")).convert("RGB"))
 
 
 def plain(text: str) -> str:
@@ -187,7 +202,6 @@ def _labels(cat: str):
 
 
 def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: bool) -> None:
-    from matplotlib.collections import LineCollection
 
     zh = _cjk_font() is not None
     c, label = _labels(cat)
@@ -206,8 +220,8 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
           zorder=4)  # fmt: skip
     _fill(ax, short.geometry.to_numpy(), facecolor="none", edgecolor=BELOW_STANDARD,
           hatch="////", linewidth=0, zorder=5)  # fmt: skip
-    ax.add_collection(LineCollection(scene.boundary, colors="#333333", linewidths=1.0,
-                                     linestyles=(0, (5, 3)), zorder=6))  # fmt: skip
+    _stroke(ax, scene.boundary, edgecolor="#333333", linewidth=1.0, linestyle=(0, (5, 3)),
+            zorder=6)  # fmt: skip
     fac = result.facilities[result.facilities["category"] == cat].to_crs(utm)
     ax.scatter(fac.geometry.x, fac.geometry.y, s=22, c=c.colour, edgecolors="black",
                linewidths=0.6, zorder=7)  # fmt: skip
