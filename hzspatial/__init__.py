@@ -2,7 +2,8 @@
 
 Public modules: :mod:`hzspatial.crs`, :mod:`hzspatial.io`, :mod:`hzspatial.network`,
 :mod:`hzspatial.catchments`, :mod:`hzspatial.analysis`, :mod:`hzspatial.standards`,
-:mod:`hzspatial.results`, :mod:`hzspatial.maps`, :mod:`hzspatial.report`,
+:mod:`hzspatial.results`, :mod:`hzspatial.maps`, :mod:`hzspatial.charts`,
+:mod:`hzspatial.figures`, :mod:`hzspatial.report`, :mod:`hzspatial.printing`,
 :mod:`hzspatial.outputs`, :mod:`hzspatial.run`, :mod:`hzspatial.cli`.
 
 The names below are imported on first use, so ``hzspatial --help`` starts without loading

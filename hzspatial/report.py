@@ -391,7 +391,7 @@ def write_report_html(result: CoverageResult, path: str | Path,
                       drawn: dict[str, bytes] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
     ``drawn`` maps each category to its static map (JPEG bytes) when already drawn
-    (:func:`draw_figures`); the charts are inline SVG drawn here."""
+    (:func:`hzspatial.figures.draw_figures`); the charts are inline SVG drawn here."""
     if drawn is None:
         from hzspatial.figures import draw_figures
 
