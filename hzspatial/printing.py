@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge")
 #: Seconds the browser may take to load and print the report.
 TIMEOUT_S = 180.0
+#: Seconds a started browser may take to answer its first command (a program that is not a
+#: Chromium-family browser never does).
+HANDSHAKE_S = 30.0
 
 
 def find_browser() -> str | None:
@@ -196,7 +199,12 @@ class PdfJob:
         deadline = time.monotonic() + TIMEOUT_S
         call, pipe = self._pipe.call, self._pipe
         try:
-            target = call("Target.createTarget", {"url": "about:blank"}, None, deadline)
+            try:
+                target = call("Target.createTarget", {"url": "about:blank"}, None,
+                              min(deadline, time.monotonic() + HANDSHAKE_S))  # fmt: skip
+            except TimeoutError:
+                raise TimeoutError("it does not answer on its DevTools pipe (is it a "
+                                   "Chromium-family browser?)") from None  # fmt: skip
             attach = {"targetId": target["targetId"], "flatten": True}
             sid = call("Target.attachToTarget", attach, None, deadline)["sessionId"]
             call("Page.enable", None, sid, deadline)
@@ -217,22 +225,22 @@ class PdfJob:
             if self._error:
                 logger.warning("report.pdf not written: %s (%s)", self._error, self.browser)
             return False
-        hung = False
+        kill = True
         try:
             if self._thread is None:
                 self._error = self._error or "nothing was printed"
             else:
                 self._thread.join(TIMEOUT_S)
-                hung = self._thread.is_alive()
-            if hung:
-                self._error = "the browser did not print the report in time"
-            else:
+                if self._thread.is_alive():
+                    self._error = "the browser did not print the report in time"
+            if self._error is None:  # printed: closed the polite way; otherwise stopped
+                kill = False
                 try:
                     self._pipe.call("Browser.close", None, None, time.monotonic() + 5)
                 except (OSError, ValueError, RuntimeError, TimeoutError):
-                    pass
+                    kill = True
         finally:
-            self._stop(kill=hung)
+            self._stop(kill=kill)
         ok = self._error is None and self.pdf.is_file() and self.pdf.stat().st_size > 0
         if not ok:
             self.pdf.unlink(missing_ok=True)

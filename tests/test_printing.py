@@ -103,3 +103,29 @@ def test_a_failed_write_leaves_no_browser_running(tiny_world, tmp_path, monkeypa
     assert not out.exists() or _leftovers(out) == []
     left = subprocess.run(["pgrep", "-f", f"user-data-dir={tmp_path}"], capture_output=True)
     assert left.stdout == b""
+
+
+def test_a_program_that_is_not_a_browser_is_given_up_on(tmp_path, caplog, monkeypatch):
+    """HZSPATIAL_CHROMIUM naming a program that runs but never answers on the DevTools pipe:
+    the report is not printed, the warning says why, and nothing waits for the full print
+    timeout."""
+    import time
+
+    import hzspatial.printing
+
+    monkeypatch.setattr(hzspatial.printing, "HANDSHAKE_S", 1.0)
+    silent = tmp_path / "silent-browser"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
+    silent.chmod(0o755)
+    html = tmp_path / "r.html"
+    html.write_text("<p>x</p>", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    t = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="hzspatial.printing"):
+        job = PdfJob(str(silent), out / "report.pdf")
+        job.print(html)
+        assert job.finish() is False
+    assert time.monotonic() - t < 8
+    assert "does not answer on its DevTools pipe" in caplog.text
+    assert _leftovers(out) == []
