@@ -52,6 +52,9 @@ def _warm_up() -> None:
     """Load what drawing needs ahead of time: the analysis' libraries (the result arrives
     pickled), matplotlib, the static maps, and the CJK fonts (a line of text is drawn so that
     the font files are read now)."""
+    # what this process was forked with is left out of its garbage collection: a collection
+    # would touch every object and so copy the memory pages it shares with its parent
+    gc.freeze()
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -95,10 +98,6 @@ class FigureJob:
         self._args: tuple | None = None
         forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
         if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
-            # what exists now (the loaded libraries) is left out of garbage collection from
-            # here on: a collection would touch every object and so copy the memory pages
-            # the two processes share
-            gc.freeze()
             self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
             self._pool.submit(_warm_up)
 

@@ -129,3 +129,21 @@ def test_a_program_that_is_not_a_browser_is_given_up_on(tmp_path, caplog, monkey
     assert time.monotonic() - t < 8
     assert "does not answer on its DevTools pipe" in caplog.text
     assert _leftovers(out) == []
+
+
+def test_writing_leaves_the_callers_garbage_collection_alone(tiny_world, tmp_path):
+    """The drawing process freezes its own heap (so that collecting does not copy the memory
+    it shares with its parent); the caller's — a notebook or a service writing many runs —
+    is not frozen, or its cyclic garbage would never be freed."""
+    import gc
+
+    from hzspatial import FacilityInput, run_coverage
+    from hzspatial.outputs import write_coverage
+
+    res = run_coverage(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                       tiny_world / "community.geojson", tiny_world / "community.geojson",
+                       require_standards=False)  # fmt: skip
+    before = gc.get_freeze_count()
+    write_coverage(res, tmp_path / "out", pdf=False)
+    assert gc.get_freeze_count() == before
+    assert (tmp_path / "out" / "map.png").is_file()
