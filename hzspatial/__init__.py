@@ -14,17 +14,9 @@ __version__ = "0.1.0"
 
 __all__ = ["CoverageResult", "FacilityInput", "demo_inputs", "run_coverage", "__version__"]
 
-_LAZY = {"CoverageResult": "hzspatial.results", "FacilityInput": "hzspatial.io",
-         "demo_inputs": "hzspatial.run", "run_coverage": "hzspatial.run"}  # fmt: skip
+from hzspatial._lazy import lazy_names  # noqa: E402 - after the version, imported by all
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'hzspatial' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, {
+    "CoverageResult": "hzspatial.results", "FacilityInput": "hzspatial.io",
+    "demo_inputs": "hzspatial.run", "run_coverage": "hzspatial.run",
+})  # fmt: skip

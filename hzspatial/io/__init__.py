@@ -8,29 +8,19 @@ The names below are imported on first use: the output folder checks
 (:mod:`hzspatial.io.outdir`) load without pandas or geopandas.
 """
 
-from importlib import import_module
+from hzspatial._lazy import lazy_names
 
-_WHERE = {
-    "decode_text": "_files", "detect_format": "_files", "file_sha256": "_files",
-    "read_layer": "_files", "read_table": "_files",
-    "read_boundaries": "boundaries",
-    "FACILITY_COLUMNS": "facilities", "FacilityInput": "facilities",
-    "known_categories": "facilities", "read_facilities": "facilities",
-    "read_facility_inputs": "facilities",
-    "output_lock": "outdir", "prepare_out_dir": "outdir", "staged_output": "outdir",
-    "read_buildings": "population", "read_population": "population",
-    "html_text": "writers", "jsonable": "writers", "write_csv": "writers",
-    "write_geojson": "writers", "write_json": "writers", "write_xlsx": "writers",
+_MODULES = {
+    "_files": ("decode_text", "detect_format", "file_sha256", "read_layer", "read_table"),
+    "boundaries": ("read_boundaries",),
+    "facilities": ("FACILITY_COLUMNS", "FacilityInput", "known_categories", "read_facilities",
+                   "read_facility_inputs"),
+    "outdir": ("output_lock", "prepare_out_dir", "staged_output"),
+    "population": ("read_buildings", "read_population"),
+    "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json",
+                "write_xlsx"),
 }  # fmt: skip
+_WHERE = {name: f"hzspatial.io.{m}" for m, names in _MODULES.items() for name in names}
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"hzspatial.io.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'hzspatial.io' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

@@ -4,19 +4,11 @@ The names below are imported on first use, so that drawing static maps (matplotl
 load folium and the interactive map does not load matplotlib.
 """
 
-from importlib import import_module
+from hzspatial._lazy import lazy_names
 
 __all__ = ["MET_COLOURS", "basemaps", "coverage_map", "coverage_png"]
 
-_WHERE = {"MET_COLOURS": "interactive", "basemaps": "basemaps", "coverage_map": "interactive",
-          "coverage_png": "static"}  # fmt: skip
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"hzspatial.maps.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'hzspatial.maps' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, {
+    "MET_COLOURS": "hzspatial.maps.interactive", "basemaps": "hzspatial.maps.basemaps",
+    "coverage_map": "hzspatial.maps.interactive", "coverage_png": "hzspatial.maps.static",
+})  # fmt: skip
