@@ -28,7 +28,7 @@ def draw_figures(result: CoverageResult, png: str | Path | None = None) -> dict[
     panels = _draw_panels(result)
     if png is not None:
         _write_png(result, png, panels)
-    return {c: _jpeg(p) for c, p in panels.items()}
+    return _jpegs(panels)
 
 
 def _draw_panels(result: CoverageResult) -> dict[str, np.ndarray]:
@@ -75,7 +75,7 @@ def _draw_job(result: CoverageResult) -> dict[str, bytes]:
     global _DRAWN
     panels = _draw_panels(result)
     _DRAWN = (result, panels)
-    return {c: _jpeg(p) for c, p in panels.items()}
+    return _jpegs(panels)
 
 
 def _png_job(png: str) -> None:
@@ -112,7 +112,7 @@ class FigureJob:
         result, png = self._args
         if self._pool is None:
             self._panels = _draw_panels(result)
-            return {c: _jpeg(p) for c, p in self._panels.items()}
+            return _jpegs(self._panels)
         jpegs = self._future.result()
         if png is not None:
             self._png_future = self._pool.submit(_png_job, str(png))
@@ -135,11 +135,14 @@ class FigureJob:
             self._pool = None
 
 
-def _jpeg(pixels: np.ndarray) -> bytes:
-    """A map panel for the report: JPEG (a third of the PNG's bytes; Chromium puts it in the
-    PDF as it is instead of compressing the pixels again)."""
+def _jpegs(panels: dict[str, np.ndarray]) -> dict[str, bytes]:
+    """Map panels for the report as JPEG (a third of the PNG's bytes; Chromium puts them in
+    the PDF as they are instead of compressing the pixels again)."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
+    out = {}
+    for cat, pixels in panels.items():
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="JPEG", quality=90)
+        out[cat] = buf.getvalue()
+    return out
