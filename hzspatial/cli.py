@@ -577,10 +577,12 @@ def _run(args: argparse.Namespace) -> int:
         return _batch(args)
     if args.command == "site":
         return _site(args)
+    from hzspatial.maps.basemaps import basemap_spec
     from hzspatial.outputs import coverage_output
 
     t0 = time.perf_counter()
     out = _out_dir(args, DEFAULT_DEMO_OUT if args.command == "demo" else DEFAULT_COVERAGE_OUT)
+    basemap_spec(args.basemap, os.environ.get("TIANDITU_KEY"))  # a missing key: before any work
     if args.command == "demo":
         kwargs = demo_inputs()
         if not args.quiet:

@@ -314,3 +314,17 @@ def test_every_option_of_every_subcommand_has_help():
     ]
     assert missing == []
     assert set(sub.choices) == {"demo", "coverage", "review", "site", "batch", "standards"}
+
+
+def test_tianditu_without_a_key_stops_before_the_analysis(tmp_path):
+    """The Tianditu basemap needs $TIANDITU_KEY: said in one line before any work (it was found
+    only when the map was written, after the whole analysis)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TIANDITU_KEY"}
+    out = tmp_path / "out"
+    proc = subprocess.run([EXE, "demo", "--basemap", "tianditu", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    _assert_user_error(proc, "basemap 'tianditu' needs an API key", "TIANDITU_KEY")
+    assert "walking distances" not in proc.stderr  # no analysis was run
+    assert not out.exists()
