@@ -591,3 +591,44 @@ def test_write_geojson_is_rfc7946_and_keeps_text_as_written(tmp_path):
     assert back.crs.to_epsg() == 4326
     ref = utm.to_crs(4326).geometry
     assert shapely.equals_exact(back.geometry[2], ref[2], tolerance=1e-6)
+
+
+def test_write_xlsx_cells_read_back_by_openpyxl(tmp_path):
+    """hzspatial's XLSX writer against an independent reader: types, values, text that looks
+    like a formula, characters XML cannot hold, blanks, infinities, header and sheet names."""
+    import openpyxl
+
+    from hzspatial.io import write_xlsx
+
+    text = ['=HYPERLINK("http://x","y")', "+8613800000000", "@SUM(A1)", " 两端空格 ", "a\x01b",
+            "<&>]]>\"'", None]  # fmt: skip
+    df = pd.DataFrame({
+        "文本 / text": text,
+        "float": [0.1, 1e-300, -2.5, np.nan, np.inf, -np.inf, 43.5],
+        "int": [2**53 + 1, -7, 0, 1, 2, 3, 4],
+        "Int64": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
+        "bool": [True, False, True, False, True, False, True],
+        "mixed": [np.float64(1.25), np.int64(9), True, None, float("nan"), np.inf, "x"],
+    })  # fmt: skip
+    long = pd.DataFrame({"long": ["x" * 40_000]})
+    names = ["a/b: [1]?", "A/B: [1]?", "x" * 40, "long"]
+    path = write_xlsx(dict(zip(names, [df, df.head(1), df.head(2), long], strict=True)),
+                      tmp_path / "t.xlsx")  # fmt: skip
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["a_b_ _1__", "A_B_ _1__ (2)", "x" * 31, "long"]
+    ws = wb.worksheets[0]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b and not ws["A2"].font.b
+    assert [c.value for c in ws[1]] == list(df.columns)
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    cells = list(ws.iter_rows(min_row=2))
+    assert [r[0] for r in rows] == [*text[:4], "a\ufffdb", text[5], None]
+    assert all(c[0].data_type == "s" for c in cells[:6])  # text, never a formula
+    assert [r[1] for r in rows[:3]] == [0.1, 1e-300, -2.5]  # exact: repr round-trips
+    assert rows[3][1] is None and rows[6][1] == 43.5
+    assert [(c[1].data_type, c[1].value) for c in cells[4:6]] == [("e", "#NUM!")] * 2
+    assert [r[2] for r in rows] == [2**53 + 1, -7, 0, 1, 2, 3, 4]
+    assert [r[3] for r in rows] == [1, None, 3, 4, 5, 6, 7]
+    assert [r[4] for r in rows] == [True, False] * 3 + [True]
+    assert [r[5] for r in rows] == [1.25, 9, True, None, None, "#NUM!", "x"]
+    assert wb["long"]["A2"].value == "x" * 32_767  # Excel's most characters in a cell
+    assert pd.read_excel(path, sheet_name=2).shape == (2, 6)

@@ -17,8 +17,8 @@ _MODULES = {
                    "read_facility_inputs"),
     "outdir": ("output_lock", "prepare_out_dir", "staged_output"),
     "population": ("read_buildings", "read_population"),
-    "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json",
-                "write_xlsx"),
+    "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json"),
+    "xlsx": ("write_xlsx",),
 }  # fmt: skip
 _WHERE = {name: f"hzspatial.io.{m}" for m, names in _MODULES.items() for name in names}
 

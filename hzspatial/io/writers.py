@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hzspatial.io.xlsx import write_xlsx
+
 __all__ = [
     "html_text",
     "jsonable",
@@ -43,7 +45,6 @@ def safe_folder_name(text: str, taken: set[str] | None = None) -> str:
     capped at 80 characters and ``taken`` names (compared case-insensitively) get ``-2``,
     ``-3`` … appended. Never empty, never absolute, never a parent reference.
     """
-    import re
     import unicodedata
 
     name = unicodedata.normalize("NFKC", str(text))
@@ -86,50 +87,6 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """CSV for Excel (UTF-8 with BOM), numbers rounded to 4 decimals, formulas defused."""
     spreadsheet_safe(df.round(4)).to_csv(path, index=False, encoding="utf-8-sig")
-
-
-#: Control characters an XLSX cell cannot hold.
-_XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-
-
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    """An XLSX workbook, one sheet per frame (xlsxwriter, rows streamed); every text cell is
-    stored as text (a name such as ``=HYPERLINK(…)`` is shown, never run as a formula or
-    link), control characters that XLSX cannot hold are shown as ``�``, missing values are
-    blank and infinite ones (unreachable) Excel's ``#NUM!``."""
-    import xlsxwriter
-
-    def clean(v):
-        if isinstance(v, str):
-            return _XLSX_ILLEGAL.sub("\ufffd", v)
-        return v.item() if isinstance(v, np.generic) else v
-
-    options = {"strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False, "nan_inf_to_errors": True,
-               "constant_memory": True}  # fmt: skip
-    wb = xlsxwriter.Workbook(str(path), options)
-    try:
-        bold = wb.add_format({"bold": True})
-        for name, df in sheets.items():
-            ws = wb.add_worksheet(clean(name[:31]))
-            ws.write_row(0, 0, [clean(str(c)) for c in df.columns], bold)
-            cols = []
-            for c in df.columns:
-                v = df[c]
-                if v.dtype == object or pd.api.types.is_string_dtype(v):
-                    v = v.astype(object).map(clean)
-                    cols.append(v.where(v.notna(), None).to_numpy())
-                elif pd.api.types.is_bool_dtype(v):
-                    cols.append(v.to_numpy().astype(object))
-                else:
-                    a = v.to_numpy(dtype=float, na_value=np.nan).astype(object)
-                    a[pd.isna(v).to_numpy()] = None
-                    cols.append(a)
-            for r, row in enumerate(zip(*cols, strict=True), start=1):
-                ws.write_row(r, 0, row)
-            ws.freeze_panes(1, 0)
-    finally:
-        wb.close()
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
