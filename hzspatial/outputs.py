@@ -73,25 +73,16 @@ class CoverageWriter:
         timings: dict | None = None,
     ) -> list[str]:
         """Write ``result``'s files (see :func:`write_coverage`); return their names."""
-        from hzspatial.io import write_csv, write_geojson, write_json
-        from hzspatial.maps import coverage_map
-        from hzspatial.report import write_report_html, write_tables_xlsx
-
         stage, job = self.stage, self._pdf
         names = [n for n in COVERAGE_FILES if n != "report.pdf"]
-        # the static maps are drawn in the other process while this one writes the
-        # interactive map; the report follows as soon as they are ready and is printed while
-        # the tables and layers are written and the other process composes map.png
+        # the static maps are drawn in the other process while this one writes the tables
+        # and layers and loads folium; the report follows as soon as they are ready and is
+        # printed while this process writes the interactive map and the other one composes
+        # map.png
         self._figures.draw(result, stage / "map.png")
-        with _timed(timings, "map.html"):
-            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
-            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
-        with _timed(timings, "static maps (wait)"):
-            drawn = self._figures.result()
-        with _timed(timings, "report.html"):
-            write_report_html(result, stage / "report.html", drawn)
-        if job is not None:
-            job.print(stage / "report.html")
+        from hzspatial.io import write_csv, write_geojson, write_json
+        from hzspatial.report import write_report_html, write_tables_xlsx
+
         with _timed(timings, "tables"):
             write_json(result.summary, stage / "summary.json")
             write_csv(result.districts, stage / "coverage_by_district.csv")
@@ -102,6 +93,17 @@ class CoverageWriter:
         with _timed(timings, "layers"):
             write_geojson(result.catchments, stage / "catchments.geojson")
             write_geojson(result.underserved, stage / "underserved.geojson")
+        from hzspatial.maps import coverage_map
+
+        with _timed(timings, "static maps (wait)"):
+            drawn = self._figures.result()
+        with _timed(timings, "report.html"):
+            write_report_html(result, stage / "report.html", drawn)
+        if job is not None:
+            job.print(stage / "report.html")
+        with _timed(timings, "map.html"):
+            fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
+            (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")
         if run_log is not None:
             (stage / "run.log").write_text("\n".join(run_log) + "\n", encoding="utf-8")
             names.append("run.log")

@@ -225,7 +225,6 @@ class PdfJob:
             if self._error:
                 logger.warning("report.pdf not written: %s (%s)", self._error, self.browser)
             return False
-        kill = True
         try:
             if self._thread is None:
                 self._error = self._error or "nothing was printed"
@@ -233,14 +232,10 @@ class PdfJob:
                 self._thread.join(TIMEOUT_S)
                 if self._thread.is_alive():
                     self._error = "the browser did not print the report in time"
-            if self._error is None:  # printed: closed the polite way; otherwise stopped
-                kill = False
-                try:
-                    self._pipe.call("Browser.close", None, None, time.monotonic() + 5)
-                except (OSError, ValueError, RuntimeError, TimeoutError):
-                    kill = True
         finally:
-            self._stop(kill=kill)
+            # the PDF's bytes are in hand: the browser is stopped at once rather than asked
+            # to close (which takes it ~0.1 s longer), printed or not
+            self._stop()
         ok = self._error is None and self.pdf.is_file() and self.pdf.stat().st_size > 0
         if not ok:
             self.pdf.unlink(missing_ok=True)
@@ -252,14 +247,13 @@ class PdfJob:
     def abort(self) -> None:
         """Stop the browser if it still runs (the other outputs failed); no PDF is kept."""
         if self._proc is not None:
-            self._stop(kill=True)
+            self._stop()
             self.pdf.unlink(missing_ok=True)
 
-    def _stop(self, kill: bool) -> None:
+    def _stop(self) -> None:
         group = self._proc.pid  # the browser runs in its own process group (session)
-        if kill:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
