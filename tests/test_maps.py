@@ -497,3 +497,74 @@ def test_static_fills_paint_overlaps_once_and_keep_holes_open():
     assert at(7, 2) == at(4, 8) == (255, 255, 255)  # the hole is open
     assert at(5.5, 0.5) == at(0.5, 0.5)
     assert ax.get_xlim() == (0, 10)  # the map's extent is not grown by what is drawn
+
+
+def test_feature_collection_matches_geopandas_geojson():
+    """The overlays' GeoJSON text against geopandas' own writer: same geometries and
+    properties; NaN as null; empty geometries left out; nothing can close the script."""
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.maps.layers import feature_collection, script_json
+
+    gdf = gpd.GeoDataFrame(
+        {"name": ["a</script>", "b", "c"], "v": [1.5, np.nan, 3.0], "ok": [True, None, False]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.Point(2, 3), shapely.Polygon()], crs=4326,
+    )  # fmt: skip
+    ours = json.loads(feature_collection(gdf))["features"]
+    theirs = json.loads(gdf.iloc[:2].to_json(na="null", drop_id=True))["features"]
+    assert len(ours) == 2
+    for a, b in zip(ours, theirs, strict=True):
+        assert shapely.from_geojson(json.dumps(a["geometry"])).equals(
+            shapely.from_geojson(json.dumps(b["geometry"])))  # fmt: skip
+        assert a["properties"] == b["properties"]
+    assert ours[1]["properties"] == {"name": "b", "v": None, "ok": None}
+    text = script_json(feature_collection(gdf))
+    assert "<" not in text and json.loads(text)["features"][0]["properties"]["name"] == "a</script>"
+
+
+LAYER_STYLES = """() => {
+  const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  const out = [];
+  const walk = l => { if (l.feature && l.options) { out.push({p: l.feature.properties,
+      fill: l.options.fillColor || null, tip: l.getTooltip() ? 1 : 0}); }
+      if (l.eachLayer) l.eachLayer(walk); };
+  window[key].eachLayer(walk);
+  return out;
+}"""
+
+
+def test_map_layers_are_coloured_by_their_values(browser, demo_out):
+    """Drawn in Chromium: standards areas coloured met/not met from their value, no-facility
+    areas on the red ramp by residents per km² (densest = the ramp's last colour), every
+    area with a tooltip that shows the standard's value, target and gap."""
+    from hzspatial.maps.interactive import MET_COLOURS
+    from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP
+
+    out, _ = demo_out
+    ctx, page, errors, _ = _open(browser, out / "map.html")
+    try:
+        page.evaluate("""() => document.querySelectorAll('.leaflet-control-layers-overlays input')
+            .forEach(i => { if (!i.checked) i.click(); })""")  # every layer shown
+        feats = page.evaluate(LAYER_STYLES)
+        std = [f for f in feats if "met_key" in f["p"]]
+        assert std and all(f["fill"] == MET_COLOURS[f["p"]["met_key"]] for f in std)
+        assert {f["p"]["met_key"] for f in std} == {True, False}
+        far = [f for f in feats if "density" in f["p"] and f["fill"] != BELOW_STANDARD]
+        assert any(f["fill"] == BELOW_STANDARD for f in feats)
+        dens = np.array([f["p"]["density"] for f in far])
+        top = [f for f in far if f["p"]["density"] == dens.max()][0]
+        assert top["fill"] == NO_FACILITY_RAMP[-1]
+        low = [f for f in far if f["p"]["density"] == dens.min()][0]
+        assert low["fill"] != NO_FACILITY_RAMP[-1]
+        assert all(f["tip"] for f in feats)
+        texts = page.evaluate("""() => { const key = Object.keys(window).find(k =>
+            k.startsWith('map_') && window[k] instanceof L.Map); let t = null;
+            const walk = l => { if (!t && l.feature && 'gap_text' in l.feature.properties) {
+              l.openTooltip(l.getBounds().getCenter()); t = l.getTooltip().getElement().innerText; }
+              if (l.eachLayer) l.eachLayer(walk); };
+            window[key].eachLayer(walk); return t; }""")
+        assert "现状 / Value" in texts and "目标 / Target" in texts and "缺口 / Gap" in texts
+        assert errors == []
+    finally:
+        ctx.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
@@ -21,6 +20,7 @@ from hzspatial.io.writers import html_text
 from hzspatial.labels import fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
+from hzspatial.maps.layers import GeoJsonOverlay
 from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
@@ -34,7 +34,16 @@ SIMPLIFY_M = 10.0
 UNDERSERVED_SIMPLIFY_M = 15.0
 #: Holes smaller than this (m², a few street blocks) are filled in displayed catchments.
 FILL_HOLES_M2 = 40_000.0
+#: Metres in a degree of latitude (display simplification in degrees).
+M_PER_DEGREE = 110_574.0
 MET_COLOURS = {True: "#1a9850", False: "#d73027", None: "#bdbdbd"}
+#: Share of an area's residents covered: red (none) → yellow → green (all).
+SHARE_RAMP = ["#d73027", "#fee08b", "#1a9850"]
+#: No facility in reach: dark red outline, fill from the ramp by residents per km².
+FAR_STYLE = {"color": "#67000d", "weight": 0.4, "fillOpacity": 0.6}
+#: In reach, below a per-capita standard: dashed dark red outline, faint fill.
+SHORT_STYLE = {"color": BELOW_STANDARD, "weight": 1.5, "dashArray": "4 3",
+               "fillColor": BELOW_STANDARD, "fillOpacity": 0.12}  # fmt: skip
 
 
 def _cat(cat: str) -> Category:
@@ -74,37 +83,27 @@ class _Display:
         HTML and scripts (:func:`hzspatial.io.writers.html_text`)."""
         if gdf.empty:
             return gdf
-        out = safe_properties(gdf).to_crs(self.crs or gdf.estimate_utm_crs())
-        geoms = shapely.simplify(out.geometry.to_numpy(), metres)
+        out = safe_properties(gdf).to_crs(4326)
+        # simplified in degrees, without keeping topology (display only): a tolerance of
+        # `metres` along a meridian is at most `metres` in any direction, a degree of
+        # longitude being shorter; hole areas are compared at the layer's mean latitude
+        geoms = shapely.simplify(out.geometry.to_numpy(), metres / M_PER_DEGREE,
+                                 preserve_topology=False)  # fmt: skip
         if fill_holes_m2 > 0:
-            geoms = _fill_holes(geoms, fill_holes_m2)
-        out["geometry"] = geoms
-        out = out.to_crs(4326)
-        geoms = out.geometry.to_numpy()
+            lat = np.radians(out.total_bounds[1::2].mean())
+            geoms = _fill_holes(geoms, fill_holes_m2 / (M_PER_DEGREE**2 * np.cos(lat)))
         if self.gcj:
             geoms = _crs.geometries_from_wgs84(geoms, "gcj02")
         out["geometry"] = shapely.transform(geoms, lambda c: np.round(c, 5))
         return out[~out.geometry.is_empty]
 
-    def data(self, gdf: gpd.GeoDataFrame, metres: float = SIMPLIFY_M,
-             fill_holes_m2: float = 0.0) -> dict:  # fmt: skip
-        """:meth:`gdf` as a GeoJSON dict without per-feature bounding boxes (smaller maps),
-        built directly (no JSON text in between: folium writes it once)."""
-        out = self.gdf(gdf, metres, fill_holes_m2)
-        props = out.drop(columns=out.geometry.name)
-        props = props.astype(object).where(props.notna(), None)  # NaN → null
-        rows = zip(props.to_dict("records"), out.geometry.to_numpy(), strict=True)
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g)}
-            for p, g in rows]}  # fmt: skip
-
     def xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _crs.wgs84_to_gcj02(lon, lat) if self.gcj else (np.asarray(lon), np.asarray(lat))
 
 
-def _fill_holes(geoms: np.ndarray, max_m2: float) -> np.ndarray:
-    """Polygons with interior rings smaller than ``max_m2`` removed (street blocks inside a
-    catchment), for display."""
+def _fill_holes(geoms: np.ndarray, max_area: float) -> np.ndarray:
+    """Polygons with interior rings smaller than ``max_area`` (in the geometries' units
+    squared) removed — street blocks inside a catchment, for display."""
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
     poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6))
@@ -114,7 +113,7 @@ def _fill_holes(geoms: np.ndarray, max_m2: float) -> np.ndarray:
     parts, owner = shapely.get_parts(geoms[poly], return_index=True)
     rings, part = shapely.get_rings(parts, return_index=True)  # per part: exterior, holes
     shell = np.r_[True, part[1:] != part[:-1]]
-    keep = shell | (shapely.area(shapely.polygons(rings)) >= max_m2)
+    keep = shell | (shapely.area(shapely.polygons(rings)) >= max_area)
     filled = shapely.polygons(rings[keep], indices=part[keep])
     out[poly] = shapely.multipolygons(filled, indices=owner)
     one = poly[shapely.get_num_geometries(out[poly]) == 1]
@@ -176,19 +175,14 @@ def coverage_map(
     bnd["population_text"] = [
         "人口未知 / population unknown" if p != p else f"{p:,.0f}" for p in bnd["population"]
     ]
-    folium.GeoJson(
-        show.data(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
-        name=f"{level_label(level)} 边界 / boundaries",
-        style_function=lambda _: {"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
-        tooltip=folium.GeoJsonTooltip(
-            ["name", "district_id", "population_text"],
-            aliases=[
-                f"{LEVELS[level][0]} / {LEVELS[level][1]}",
-                "代码 / Code",
-                "人口 / Population",
-            ],
-        ),
-    ).add_to(m)
+    fg = folium.FeatureGroup(name=f"{level_label(level)} 边界 / boundaries")
+    GeoJsonOverlay(
+        show.gdf(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
+        style={"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
+        tooltip=[("name", f"{LEVELS[level][0]} / {LEVELS[level][1]}"),
+                 ("district_id", "代码 / Code"), ("population_text", "人口 / Population")],
+    ).add_to(fg)  # fmt: skip
+    fg.add_to(m)
     _standards_layers(m, result, show)
     _category_layers(m, result, show)
     _area_share_layers(m, result, show)
@@ -196,7 +190,8 @@ def coverage_map(
     m.get_root().html.add_child(folium.Element(_legend_html(result, bm, show, m.get_name())))
     m.get_root().header.add_child(folium.Element(
         "<style>.leaflet-control-layers-expanded{font-size:11px;max-height:70vh;"
-        "overflow-y:auto}</style>"))  # fmt: skip
+        "overflow-y:auto} table.hz-tip th{text-align:left;padding:1px 8px 1px 0}"
+        "</style>"))  # fmt: skip
     return m
 
 
@@ -275,40 +270,20 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
                             zip(b["target"], b["unit"], strict=True)]  # fmt: skip
         b["met_key"] = [None if x is None or x != x else bool(x) for x in b["met"]]
         unverified = "" if std["verified"] else " (未核实 / unverified)"
-        folium.GeoJson(
-            show.data(
-                b[
-                    [
-                        "name",
-                        "met_text",
-                        "value_text",
-                        "target_text",
-                        "gap_text",
-                        "met_key",
-                        "geometry",
-                    ]
-                ],
-                20,
-            ),
-            name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
-            show=False,
-            style_function=lambda f: {
-                "color": "#333",
-                "weight": 1,
-                "fillOpacity": 0.35,
-                "fillColor": MET_COLOURS[f["properties"]["met_key"]],
-            },  # fmt: skip
-            tooltip=folium.GeoJsonTooltip(
-                ["name", "met_text", "value_text", "target_text", "gap_text"],
-                aliases=[
-                    "区域 / Area",
-                    "结果 / Result",
-                    "现状 / Value",
-                    "目标 / Target",
-                    "缺口 / Gap",
-                ],
-            ),  # fmt: skip
-        ).add_to(m)
+        fg = folium.FeatureGroup(name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
+                                 show=False)  # fmt: skip
+        GeoJsonOverlay(
+            show.gdf(b[["name", "met_text", "value_text", "target_text", "gap_text", "met_key",
+                        "geometry"]], 20),
+            style={"color": "#333", "weight": 1, "fillOpacity": 0.35},
+            fill_by="met_key",
+            colours={"true": MET_COLOURS[True], "false": MET_COLOURS[False],
+                     "null": MET_COLOURS[None]},
+            tooltip=[("name", "区域 / Area"), ("met_text", "结果 / Result"),
+                     ("value_text", "现状 / Value"), ("target_text", "目标 / Target"),
+                     ("gap_text", "缺口 / Gap")],
+        ).add_to(fg)  # fmt: skip
+        fg.add_to(m)
 
 
 def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
@@ -319,7 +294,6 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
     spread = result.demand.loc[result.demand["placed"] == "street", "area_id"].unique()
     polys = result.residents[result.residents["demand_id"].isin(spread)]
     table = result.by_area.set_index("area_id").loc[polys["demand_id"]]
-    scale = cm.LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=0.0, vmax=1.0)
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
         gdf = polys[["name", "geometry"]].copy()
@@ -329,25 +303,14 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
         gdf["share_text"] = [("—" if v != v else f"{v * 100:.1f}%") for v in share]
         fg = folium.FeatureGroup(name=html_text(f"{c.label} — 片区覆盖率 / share covered per area"),
                                  show=False)  # fmt: skip
-        folium.GeoJson(
-            show.data(gdf[["name", "residents", "share", "share_text", "geometry"]]),
-            style_function=lambda f: {
-                "color": "#555",
-                "weight": 0.8,
-                "fillOpacity": 0.45,
-                "fillColor": "#999999"
-                if f["properties"]["share"] is None
-                else scale(f["properties"]["share"]),
-            },  # fmt: skip
-            tooltip=folium.GeoJsonTooltip(
-                ["name", "residents", "share_text"],
-                aliases=[
-                    "片区 / Area",
-                    "居民 / Residents",
-                    f"{info['threshold_m']:.0f} m 内 / within",
-                ],
-            ),  # fmt: skip
-        ).add_to(fg)
+        GeoJsonOverlay(
+            show.gdf(gdf[["name", "residents", "share", "share_text", "geometry"]]),
+            style={"color": "#555", "weight": 0.8, "fillOpacity": 0.45},
+            fill_by="share",
+            ramp=(SHARE_RAMP, 0.0, 1.0, "#999999"),
+            tooltip=[("name", "片区 / Area"), ("residents", "居民 / Residents"),
+                     ("share_text", f"{info['threshold_m']:.0f} m 内 / within")],
+        ).add_to(fg)  # fmt: skip
         fg.add_to(m)
 
 
@@ -358,7 +321,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         under_all["density"] = under_all["residents"] / np.maximum(area_km2, 1e-6)
     far_all = under_all[under_all["kind"] == "no_facility"] if len(under_all) else under_all
     top = float(far_all["density"].quantile(0.95)) if len(far_all) else 1.0
-    ramp = cm.LinearColormap(list(NO_FACILITY_RAMP), vmin=0, vmax=max(top, 1.0))
+    far_ramp = (list(NO_FACILITY_RAMP), 0.0, max(top, 1.0), NO_FACILITY_RAMP[0])
     first = True
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
@@ -368,15 +331,11 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
             show=first,
         )
-        folium.GeoJson(
-            show.data(catch[["name", "geometry"]].assign(area_m2=catch["area_m2"].round()),
-                      fill_holes_m2=FILL_HOLES_M2),
-            style_function=lambda _, col=c.colour: {
-                "color": col, "weight": 1, "fillColor": col, "fillOpacity": 0.18,
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["name", "area_m2"], aliases=["设施 / Facility", "用地 / Land (m²)"]
-            ),
+        GeoJsonOverlay(
+            show.gdf(catch[["name", "geometry"]].assign(area_m2=catch["area_m2"].round()),
+                     fill_holes_m2=FILL_HOLES_M2),
+            style={"color": c.colour, "weight": 1, "fillColor": c.colour, "fillOpacity": 0.18},
+            tooltip=[("name", "设施 / Facility"), ("area_m2", "用地 / Land (m²)")],
         ).add_to(fg)  # fmt: skip
         fg.add_to(m)
 
@@ -393,16 +352,16 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             gdf["residents_text"] = [f"{v:,.0f}" for v in gdf["residents"]]
             gdf["density"] = gdf["density"].round(0)
             gdf["density_text"] = [f"{v:,.0f}" for v in gdf["density"]]
-            style = _far_style(ramp) if kind == "no_facility" else _short_style
-            folium.GeoJson(
-                show.data(gdf[["district_id", "residents_text", "density_text", "density",
+            far = kind == "no_facility"
+            GeoJsonOverlay(
+                show.gdf(gdf[["district_id", "residents_text", "density_text", "density",
                               "geometry"]], UNDERSERVED_SIMPLIFY_M, 10_000.0),
-                style_function=style,
-                tooltip=folium.GeoJsonTooltip(
-                    ["residents_text", "density_text", "district_id"],
-                    aliases=[f"{name} — 居民 / residents", "居民每平方公里 / residents per km²",
-                             "区域 / Area"],
-                ),
+                style=FAR_STYLE if far else SHORT_STYLE,
+                fill_by="density" if far else None,
+                ramp=far_ramp if far else None,
+                tooltip=[("residents_text", f"{name} — 居民 / residents"),
+                         ("density_text", "居民每平方公里 / residents per km²"),
+                         ("district_id", "区域 / Area")],
             ).add_to(ug)  # fmt: skip
             ug.add_to(m)
 
@@ -457,22 +416,6 @@ class _Markers(MacroElement):
         self._name = "HzMarkers"
         self.data = json.dumps(points, ensure_ascii=False).replace("<", "\\u003c")
         self.colour = colour
-
-
-def _far_style(ramp):
-    """No facility in reach: reds by residents per km²."""
-
-    def style(f):
-        return {"color": "#67000d", "weight": 0.4, "fillOpacity": 0.6,
-                "fillColor": ramp(min(f["properties"]["density"], ramp.vmax))}  # fmt: skip
-
-    return style
-
-
-def _short_style(_):
-    """In reach, below a per-capita standard: dashed dark red outline, faint fill."""
-    return {"color": BELOW_STANDARD, "weight": 1.5, "dashArray": "4 3",
-            "fillColor": BELOW_STANDARD, "fillOpacity": 0.12}  # fmt: skip
 
 
 _CAP_ZH = {"beds": "床位", "places": "学位/托位", "pitches": "场地", "capacity": "容量"}
