@@ -320,7 +320,15 @@ def _dissolve(geoms: np.ndarray, point_radius_m: float = 60.0) -> shapely.Geomet
     # disjoint groups faster than a general union; the separate areas are then shrunk one by
     # one (the same as shrinking them together, without noding them against each other)
     union = shapely.get_parts(shapely.disjoint_subset_union_all(grown))
+    # the outlines' runs of nearly collinear vertices (mitred corners of neighbouring blocks)
+    # are thinned to 0.5 m first, which halves the work of shrinking; the areas, 6 m outside
+    # their cells, still hold every point they held
+    union = shapely.simplify(union, SIMPLIFY_M)
     return shapely.multipolygons(shapely.get_parts(shapely.buffer(union, -6.0, join_style="mitre")))
+
+
+#: Tolerance (metres) to which underserved areas' outlines are simplified before shrinking.
+SIMPLIFY_M = 0.5
 
 
 def underserved_areas(
