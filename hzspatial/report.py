@@ -209,7 +209,7 @@ ul.findings { padding-left: 14pt; margin: 4pt 0; } ul.findings li { margin-botto
 img { max-width: 100%; display: block; margin: 4pt auto; }
 figure.chart { margin: 4pt 0; break-inside: avoid; }
 figure.chart svg { display: block; width: 100%; height: auto; }
-code, .hash { font-family: "Noto Sans Mono CJK SC", monospace; font-size: 7.5pt;
+code, .hash { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 7.5pt;
               overflow-wrap: anywhere; }
 footer { color: #777; font-size: 8pt; margin-top: 10pt; }
 """
