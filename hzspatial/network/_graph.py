@@ -12,7 +12,6 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from hzspatial.errors import InputError
 
@@ -250,6 +249,8 @@ def _cluster(ends: np.ndarray, length: np.ndarray, tol: float) -> tuple[np.ndarr
     Places where lines do meet are never merged, and a curve drawn as segments shorter than
     ``tol`` keeps its length.
     """
+    from scipy.spatial import cKDTree  # loaded here: ~0.1 s that most runs do not need
+
     _, first, same = np.unique(ends, axis=0, return_index=True, return_inverse=True)
     same = same.ravel()
     u = ends[first]

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from hzspatial.network._graph import WalkGraph
 
@@ -87,6 +86,8 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
     half its length, so a k-d tree of midpoints gives every candidate; exact point–segment
     distances pick the nearest (ties: the lowest edge index, like the STRtree path).
     """
+    from scipy.spatial import cKDTree  # loaded here: ~0.1 s that most runs do not need
+
     a, b = graph.node_xy[graph.edge_u], graph.node_xy[graph.edge_v]
     allowed = np.flatnonzero(graph.joinable)
     tree = cKDTree((a[allowed] + b[allowed]) / 2)
