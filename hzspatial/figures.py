@@ -10,6 +10,7 @@ import gc
 import io
 import multiprocessing as mp
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,12 +95,20 @@ class FigureJob:
     drawn in this process."""
 
     def __init__(self):
-        self._pool = self._future = self._png_future = self._panels = None
+        self._pool = self._future = self._png_future = self._panels = self._warm = None
         self._args: tuple | None = None
         forkable = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
         if forkable and os.environ.get("HZSPATIAL_WORKERS") != "1":
             self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-            self._pool.submit(_warm_up)
+            self._warm = self._pool.submit(_warm_up)
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in another thread) once the drawing process has loaded what it
+        needs — at once where everything is drawn in this process."""
+        if self._warm is None:
+            callback()
+        else:
+            self._warm.add_done_callback(lambda _: callback())
 
     def draw(self, result: CoverageResult, png: str | Path | None = None) -> None:
         """Start drawing ``result``'s static maps (``map.png`` into ``png`` when given)."""
