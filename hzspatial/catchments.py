@@ -356,17 +356,25 @@ def _through_lines(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np
     geoms, owner = np.asarray(geoms, dtype=object), np.asarray(owner)
     if len(geoms) < 2:
         return geoms, owner
-    qs = np.round(shapely.get_coordinates(shapely.get_point(geoms, 0)) * 1000)
-    qe = np.round(shapely.get_coordinates(shapely.get_point(geoms, -1)) * 1000)
+    # the pieces' coordinates are handled as one array: each piece turned to start from its
+    # lower end and the pieces put in order by moving coordinates, not geometries
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(idx, minlength=len(geoms))
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    qs = np.full((len(geoms), 2), np.nan)
+    qe = qs.copy()
+    qs[has] = np.round(coords[start[has]] * 1000)
+    qe[has] = np.round(coords[start[has] + counts[has] - 1] * 1000)
     flip = (qe[:, 0] < qs[:, 0]) | ((qe[:, 0] == qs[:, 0]) & (qe[:, 1] < qs[:, 1]))
-    geoms = geoms.copy()
-    geoms[flip] = shapely.reverse(geoms[flip])
     lo, hi = np.where(flip[:, None], qe, qs), np.where(flip[:, None], qs, qe)
     length = np.round(shapely.length(geoms) * 1000)
     order = np.lexsort((length, hi[:, 1], hi[:, 0], lo[:, 1], lo[:, 0], owner))
-    geoms, owner = geoms[order], owner[order]
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(idx, minlength=len(geoms))
+    geoms, owner, counts, flip = geoms[order], owner[order], counts[order], flip[order]
+    new_start = np.r_[0, np.cumsum(counts)[:-1]]
+    rank = np.arange(len(coords)) - np.repeat(new_start, counts)
+    rank = np.where(np.repeat(flip, counts), np.repeat(counts, counts) - 1 - rank, rank)
+    coords = coords[np.repeat(start[order], counts) + rank]
     ok = np.flatnonzero(counts >= 2)
     first = np.r_[0, np.cumsum(counts)[:-1]][ok]
     last = first + counts[ok] - 1
@@ -400,7 +408,9 @@ def _through_lines(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np
     shift = np.empty(len(order))
     shift[order] = slot * _PAIR_STEP_M
     coords[end_at, 0] += shift
-    return shapely.set_coordinates(geoms, coords), owner
+    out = geoms.copy()  # pieces without coordinates stay as they are
+    shapely.linestrings(coords, indices=np.repeat(np.arange(len(geoms)), counts), out=out)
+    return out, owner
 
 
 def facility_catchments(
