@@ -62,10 +62,11 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     if graph.lines is None and len(points) and "edge_geometry" not in graph.__dict__:
         return _snap_straight(graph, shapely.get_coordinates(points), max_snap_m)
     allowed, tree = graph.snap_tree
-    (pi, ei), dist = tree.query_nearest(
-        points, max_distance=max_snap_m, return_distance=True, all_matches=True
-    )
-    ei = allowed[ei]
+    # the nearest edge of every point, then those too far dropped: given max_distance, GEOS
+    # first gathers every edge in a box that size around each point (3-4× slower here)
+    (pi, ei), dist = tree.query_nearest(points, return_distance=True, all_matches=True)
+    near = dist <= max_snap_m
+    pi, ei, dist = pi[near], allowed[ei[near]], dist[near]
     order = np.lexsort((ei, pi))  # equidistant edges: the lowest index
     pi, ei, dist = pi[order], ei[order], dist[order]
     first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
