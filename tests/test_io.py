@@ -632,3 +632,17 @@ def test_write_xlsx_cells_read_back_by_openpyxl(tmp_path):
     assert [r[5] for r in rows] == [1.25, 9, True, None, None, "#NUM!", "x"]
     assert wb["long"]["A2"].value == "x" * 32_767  # Excel's most characters in a cell
     assert pd.read_excel(path, sheet_name=2).shape == (2, 6)
+
+
+def test_html_text_leaves_nothing_a_template_or_script_could_run():
+    import jinja2
+
+    from hzspatial.io.writers import html_text
+
+    text = "{{ 7*7 }}{% if 1 %}X{% endif %}</script>`${a}`\\"
+    safe = html_text(text)
+    assert not set("<>{}`$\\") & set(safe)
+    assert jinja2.Template(safe).render() == safe  # nothing for Jinja to evaluate
+    import html
+
+    assert html.unescape(safe) == text  # browsers show it as written

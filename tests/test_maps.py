@@ -286,12 +286,17 @@ def test_unknown_basemap(demo_result):
         coverage_map(demo_result, basemap="bing")
 
 
+#: Jinja syntax: branca compiles what folium renders as a template again, so a name like this
+#: was run as code (here it would print 49 and JINJA)
+JINJA = "{{ 7*7 }}{% if true %}JINJA{% endif %}"
 HOSTILE = [
     '</script><img src=x onerror=alert("XSS")>',
     "`${alert(2)}`\\",
     '=HYPERLINK("http://example.invalid","click")',
     "@SUM(1+1)",
+    JINJA,
 ]
+AREA = HOSTILE[0] + JINJA
 
 BAD_CATEGORY = "<b onmouseover=alert(3)>x</b>"
 OPEN_POPUPS = """() => {
@@ -310,11 +315,12 @@ def hostile_out(tmp_path_factory):
     from test_population import X0, Y0, community, grid_streets, to_lonlat
 
     tmp = tmp_path_factory.mktemp("hostile")
-    lon, lat = to_lonlat([X0 + 10, X0 + 500, X0 + 1000, X0 + 1500], [Y0, Y0 + 600, Y0 + 1200, Y0])
+    lon, lat = to_lonlat([X0 + 10, X0 + 500, X0 + 1000, X0 + 1500, X0 + 700],
+                         [Y0, Y0 + 600, Y0 + 1200, Y0, Y0 + 300])  # fmt: skip
     fac = pd.DataFrame({"id": [f"{h}#{i}" for i, h in enumerate(HOSTILE)], "name": HOSTILE,
                         "category": BAD_CATEGORY, "lon": lon, "lat": lat})  # fmt: skip
     com = community()
-    com["社区名称"] = [HOSTILE[0]]
+    com["社区名称"] = [AREA]
     res = run_coverage(grid_streets(), [fac], com, com, require_standards=False,
                        extra_categories=[BAD_CATEGORY])  # fmt: skip
     out = tmp / "out"
@@ -326,8 +332,10 @@ def test_hostile_text_is_escaped_in_map_and_report(hostile_out):
     html_text = (hostile_out / "map.html").read_text("utf-8")
     assert "</script><img" not in html_text and "${alert" not in html_text
     assert "&lt;/script&gt;&lt;img" in html_text
+    assert "49JINJA" not in html_text  # names are never run as Jinja templates
     report = (hostile_out / "report.html").read_text("utf-8")
     assert "</script><img" not in report and "<b onmouseover" not in report
+    assert "49JINJA" not in report
 
 
 def test_hostile_names_are_text_in_tables(hostile_out):
@@ -338,7 +346,7 @@ def test_hostile_names_are_text_in_tables(hostile_out):
     import pandas as pd
 
     area = pd.read_csv(hostile_out / "coverage_by_area.csv", encoding="utf-8-sig")
-    assert area["name"].tolist() == [HOSTILE[0]]
+    assert area["name"].tolist() == [AREA]
     ratios = (hostile_out / "catchments.geojson").read_text("utf-8")
     assert "onerror" in ratios  # data files keep the text as it is; only display escapes it
 
@@ -354,10 +362,14 @@ def test_hostile_map_runs_no_script_and_draws_everything(browser, hostile_out):
             assert dialogs == [] and errors == [] and requests == []
             if name == "map.html":
                 stats = page.evaluate(MAP_STATS)
-                assert stats["markers"] == 4 and stats["paths"] > 0
+                assert stats["markers"] == len(HOSTILE) and stats["paths"] > 0
                 assert page.locator("img[src=x]").count() == 0
                 shown = page.evaluate(OPEN_POPUPS)
                 assert any(HOSTILE[0] in t for t in shown)  # shown as text, not run
+                assert any(JINJA in t for t in shown)  # … and not run as a template
+                zoom = page.evaluate("() => Array.from(document.querySelectorAll("
+                                     "'#hz-zoom option'), o => o.textContent)")  # fmt: skip
+                assert zoom[1:] == [AREA]
                 assert page.locator("img[src=x]").count() == 0 and dialogs == []
         finally:
             ctx.close()

@@ -279,7 +279,7 @@ def test_hostile_proposal_names_are_escaped(tmp_path):
 
     p = demo_paths()
     props = gpd.read_file(p["proposals"])
-    props["name"] = '</script><img src=x onerror=alert("XSS")>'
+    props["name"] = '</script><img src=x onerror=alert("XSS")>{{ 7*7 }}{% if 1 %}JINJA{% endif %}'
     props["id"] = [f"`${{alert({i})}}`" for i in range(len(props))]
     props.to_file(tmp_path / "hostile.geojson")
     res = review_districts(
@@ -290,6 +290,7 @@ def test_hostile_proposal_names_are_escaped(tmp_path):
     for name in ("map.html", "review.html"):
         text = (tmp_path / "out" / name).read_text("utf-8")
         assert "</script><img" not in text and "${alert" not in text, name
+        assert "49JINJA" not in text, name  # never run as a template
 
 
 def test_every_requirement_is_stated_even_without_such_facilities():

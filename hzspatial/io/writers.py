@@ -29,7 +29,8 @@ __all__ = [
 #: Characters that make a spreadsheet cell a formula (OWASP "CSV injection"): = + - @ and
 #: the tab / carriage return that some spreadsheets skip before them.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_JS_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+_JS_ENTITIES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;",
+                              "}": "&#125;"})  # fmt: skip
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
@@ -66,7 +67,9 @@ def html_text(value) -> str:
     ``< > & " '`` are escaped as HTML entities (no ``</script>`` can close a script and no
     tag can open), and the backtick, ``$`` and backslash become entities too, so the text
     cannot end or interpolate a JavaScript template literal (folium's popups) or a quoted
-    string. Browsers show the original characters.
+    string; so do braces: folium's page is assembled by branca, which compiles what each
+    element renders as a Jinja template again, so ``{{ … }}`` in a name would be run as code.
+    Browsers show the original characters.
     """
     return html.escape("" if value is None else str(value), quote=True).translate(_JS_ENTITIES)
 

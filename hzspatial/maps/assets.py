@@ -8,8 +8,23 @@ from functools import cache
 from importlib import resources
 
 import folium
+from branca.element import Element
 
-__all__ = ["embed_leaflet"]
+__all__ = ["Raw", "embed_leaflet"]
+
+
+class Raw(Element):
+    """Text put into the page as it is. ``folium.Element(text)`` compiles the text as a Jinja
+    template — Leaflet's 150 kB, a layer's GeoJSON — which is slow and would read any ``{{``
+    in the text as template code."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
 
 # folium builds popup contents with jQuery's `$(html)[0]` and uses jQuery for nothing else
 # in hzspatial's maps: this stand-in parses the HTML without loading jQuery from a CDN.
@@ -41,9 +56,9 @@ def embed_leaflet(m: folium.Map) -> folium.Map:
     m.default_js = []
     m.default_css = []
     header = m.get_root().header
-    header.add_child(folium.Element(f"<style>{css}</style>"), name="hz_leaflet_css", index=0)
-    header.add_child(folium.Element(f"<script>{js}</script>"), name="hz_leaflet_js", index=1)
-    header.add_child(folium.Element(f"<script>{_JQUERY_SHIM}</script>"), name="hz_jq", index=2)
+    header.add_child(Raw(f"<style>{css}</style>"), name="hz_leaflet_css", index=0)
+    header.add_child(Raw(f"<script>{js}</script>"), name="hz_leaflet_js", index=1)
+    header.add_child(Raw(f"<script>{_JQUERY_SHIM}</script>"), name="hz_jq", index=2)
     return m
 
 

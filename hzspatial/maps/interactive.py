@@ -10,7 +10,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
 from jinja2 import Template
 
 from hzspatial import crs as _crs
@@ -18,9 +17,9 @@ from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
 from hzspatial.labels import fmt_number, fmt_target, gap_text
-from hzspatial.maps.assets import embed_leaflet, metric_scale
+from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
-from hzspatial.maps.layers import GeoJsonOverlay
+from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro
 from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
@@ -187,8 +186,8 @@ def coverage_map(
     _category_layers(m, result, show)
     _area_share_layers(m, result, show)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(result, bm, show, m.get_name())))
-    m.get_root().header.add_child(folium.Element(
+    m.get_root().html.add_child(Raw(_legend_html(result, bm, show, m.get_name())))
+    m.get_root().header.add_child(Raw(
         "<style>.leaflet-control-layers-expanded{font-size:11px;max-height:70vh;"
         "overflow-y:auto} table.hz-tip th{text-align:left;padding:1px 8px 1px 0}"
         "</style>"))  # fmt: skip
@@ -199,7 +198,6 @@ def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> Non
     """The walking network as one faint grey polyline layer (no basemap: streets to read by),
     shipped as integer steps of 1e-5° (≈1 m) decoded in the page — a third of GeoJSON's size:
     ``d`` holds every line's steps one after another and ``n`` each line's number of points."""
-    from branca.element import MacroElement
     from jinja2 import Template
 
     lines = shapely.line_merge(shapely.multilinestrings(result.streets.to_numpy()))
@@ -213,7 +211,7 @@ def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> Non
     first = np.r_[True, idx[1:] != idx[:-1]]
     step[first] = q[first]
     fg = folium.FeatureGroup(name="步行路网 / walking network", show=True)
-    el = MacroElement()
+    el = ScriptMacro()
     el.origin = f"[{int(origin[0])}, {int(origin[1])}]"
     el.steps = "[" + ",".join(map(str, step.ravel().tolist())) + "]"
     el.counts = (
@@ -393,7 +391,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         first = False
 
 
-class _Markers(MacroElement):
+class _Markers(ScriptMacro):
     """A category's facilities as circle markers built in the page from one JSON array
     ``[lat, lon, popup HTML, tooltip]`` — the texts already escaped with
     :func:`~hzspatial.io.writers.html_text`, the array with ``<`` written ``\\u003c`` so no text

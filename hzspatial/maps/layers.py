@@ -19,8 +19,21 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from hzspatial.io.writers import html_text
+from hzspatial.maps.assets import Raw
 
-__all__ = ["GeoJsonOverlay", "feature_collection", "script_json"]
+__all__ = ["GeoJsonOverlay", "ScriptMacro", "feature_collection", "script_json"]
+
+
+class ScriptMacro(MacroElement):
+    """A ``MacroElement`` with a ``script`` macro whose output is added to the page as text
+    (:class:`~hzspatial.maps.assets.Raw`): branca would compile it again as a template, data
+    and all (0.1 s for the demo's layers)."""
+
+    def render(self, **kwargs) -> None:
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(Raw(script(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
 
 
 def script_json(value) -> str:
@@ -47,7 +60,7 @@ def feature_collection(gdf: gpd.GeoDataFrame) -> str:
     return f'{{"type":"FeatureCollection","features":[{features}]}}'
 
 
-class GeoJsonOverlay(MacroElement):
+class GeoJsonOverlay(ScriptMacro):
     """Features drawn on the parent layer (a ``folium.FeatureGroup``, which names the layer in
     the layer control), styled and with a tooltip.
 

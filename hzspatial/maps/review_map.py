@@ -8,7 +8,7 @@ import folium
 
 from hzspatial.categories import builtin_categories, user_category
 from hzspatial.io.writers import html_text
-from hzspatial.maps.assets import embed_leaflet, metric_scale
+from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.interactive import safe_properties
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def review_map(result: ReviewResult) -> folium.Map:
     )
     if key:
         key = "<div style='margin-top:4px'><b>计入的设施 / facilities counted</b></div>" + key
-    m.get_root().html.add_child(folium.Element(
+    m.get_root().html.add_child(Raw(
         "<div id='hz-legend' style='position:fixed;bottom:24px;left:12px;z-index:9999;"
         "background:white;padding:8px 10px;border:1px solid #999;font:12px sans-serif'>"
         "<b>居住区审查 / District review</b>" + legend + key + badge + "</div>"))  # fmt: skip

@@ -11,8 +11,9 @@ import folium
 
 from hzspatial.categories import builtin_categories, user_category
 from hzspatial.io.writers import html_text
-from hzspatial.maps.assets import embed_leaflet, metric_scale
+from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.interactive import _Display, _Markers, _streets_layer
+from hzspatial.maps.layers import GeoJsonOverlay
 from hzspatial.maps.style import NO_FACILITY, tint
 
 if TYPE_CHECKING:
@@ -45,10 +46,10 @@ def site_map(result: SiteResult) -> folium.Map:
         fg.add_child(_Markers(pts, NO_FACILITY, radius=2))
         fg.add_to(m)
     catch = folium.FeatureGroup(name="新设施步行范围 / walk from the new sites")
-    folium.GeoJson(show.data(result.catchments[["rank", "geometry"]]),
-                   style_function=lambda _: {"color": PROPOSED, "weight": 1, "dashArray": "4 3",
-                                             "fillColor": tint(c.colour), "fillOpacity": 0.35},
-                   ).add_to(catch)  # fmt: skip
+    GeoJsonOverlay(show.gdf(result.catchments[["rank", "geometry"]]),
+                   style={"color": PROPOSED, "weight": 1, "dashArray": "4 3",
+                          "fillColor": tint(c.colour), "fillOpacity": 0.35},
+                   tooltip=[("rank", "新址序号 / site rank")]).add_to(catch)  # fmt: skip
     catch.add_to(m)
     fac = cov.facilities[cov.facilities["category"] == cat]
     if len(fac):
@@ -71,7 +72,7 @@ def site_map(result: SiteResult) -> folium.Map:
                           icon_size=(22, 22), icon_anchor=(11, 11))).add_to(fg)  # fmt: skip
     fg.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend(result, c)))
+    m.get_root().html.add_child(Raw(_legend(result, c)))
     return m
 
 
