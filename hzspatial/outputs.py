@@ -93,8 +93,7 @@ class CoverageWriter:
         timings: dict | None = None,
     ) -> list[str]:
         """Write ``result``'s files (see :func:`write_coverage`); return their names."""
-        self._pdf_started.wait()
-        stage, job = self.stage, self._pdf
+        stage = self.stage
         names = [n for n in COVERAGE_FILES if n != "report.pdf"]
         # the static maps are drawn in the other process while this one writes the tables
         # and layers and loads folium; the report follows as soon as they are ready and is
@@ -120,6 +119,8 @@ class CoverageWriter:
             drawn = self._figures.result()
         with _timed(timings, "report.html"):
             write_report_html(result, stage / "report.html", drawn)
+        self._pdf_started.wait()  # the browser is started once the drawing process is ready
+        job = self._pdf
         if job is not None:
             job.print(stage / "report.html")
         with _timed(timings, "map.html"):
