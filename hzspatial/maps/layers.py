@@ -90,7 +90,8 @@ class GeoJsonOverlay(ScriptMacro):
         " return ('0' + Math.round(v).toString(16)).slice(-2); }).join(''); }"
         "function rgb(h) { return [1, 3, 5].map(function (i) {"
         " return parseInt(h.substr(i, 2), 16); }); }"
-        "function ramp(v) { var r = s.ramp; if (v === null || v === undefined) return r[3];"
+        "function ramp(v) { var r = s.ramp; if (v == null) return r[3];"
+        " if (r[0].length < 2) return r[0][0];"
         " var n = r[0].length - 1, t = Math.min(Math.max((v - r[1]) / ((r[2] - r[1]) || 1), 0),"
         " 1) * n, i = Math.min(Math.floor(t), n - 1), a = rgb(r[0][i]),"
         " b = rgb(r[0][i + 1]), f = t - i;"
@@ -101,7 +102,7 @@ class GeoJsonOverlay(ScriptMacro):
         " onEachFeature: function (f, layer) { if (!s.tip.length) return;"
         " layer.bindTooltip(function () { return '<table class=\"hz-tip\">' +"
         " s.tip.map(function (t) { var v = f.properties[t[0]];"
-        " return '<tr><th>' + t[1] + '</th><td>' + (v === null ? '—' : v) + '</td></tr>';"
+        " return '<tr><th>' + t[1] + '</th><td>' + (v == null ? '—' : v) + '</td></tr>';"
         " }).join('') + '</table>'; }, {sticky: true}); }"
         "}).addTo({{ this._parent.get_name() }}); })();{% endmacro %}"
     )
