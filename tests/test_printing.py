@@ -147,3 +147,20 @@ def test_writing_leaves_the_callers_garbage_collection_alone(tiny_world, tmp_pat
     write_coverage(res, tmp_path / "out", pdf=False)
     assert gc.get_freeze_count() == before
     assert (tmp_path / "out" / "map.png").is_file()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium")
+def test_the_browser_builds_no_address_bar_popup(tmp_path):
+    """Headless Chromium preloaded its address bar's suggestion popup (a WebUI page in its own
+    renderer: more than half of its start-up CPU), which a PDF printer never shows."""
+    import time
+
+    job = PdfJob(CHROMIUM, tmp_path / "report.pdf")
+    try:
+        job._pipe.call("Target.createTarget", {"url": "about:blank"}, None, time.monotonic() + 30)
+        time.sleep(1.0)  # the popup was made within a second of the start
+        targets = job._pipe.call("Target.getTargets", {}, None, time.monotonic() + 10)
+        urls = [t["url"] for t in targets["targetInfos"]]
+        assert urls and not [u for u in urls if u.startswith("chrome://omnibox")], urls
+    finally:
+        job.abort()
