@@ -646,3 +646,25 @@ def test_html_text_leaves_nothing_a_template_or_script_could_run():
     import html
 
     assert html.unescape(safe) == text  # browsers show it as written
+
+
+def test_write_xlsx_columns_fit_headings_and_values(tmp_path):
+    """Column widths read back by openpyxl: wide enough for the heading (Chinese characters
+    count twice) and most values, never narrower than 8 or wider than 40 characters."""
+    import openpyxl
+
+    from hzspatial.io import write_xlsx
+
+    df = pd.DataFrame(
+        {
+            "服务不足居民 / Residents underserved": [1.5, 2.25],
+            "n": [3, 4],
+            "long": ["x" * 100, "y"],
+            "中文名称": ["汉台区中心社区"] * 2,
+        }
+    )
+    ws = openpyxl.load_workbook(write_xlsx({"s": df}, tmp_path / "w.xlsx"))["s"]
+    width = [ws.column_dimensions[c].width for c in "ABCD"]
+    assert width[0] == pytest.approx(6 * 2 + 24 + 2)  # the heading: 6 wide + 24 narrow
+    assert width[1] == 8.0 and width[2] == 40.0
+    assert width[3] == pytest.approx(7 * 2 + 2)  # its values, wider than its heading

@@ -3,7 +3,8 @@
 A sheet's cells are formatted column by column from the frame's arrays and joined into the
 sheet's XML (SpreadsheetML, ECMA-376): a 6,587-row, 14-column table takes ~0.05 s where a
 cell-by-cell writer (xlsxwriter) takes ~0.8 s. What is written is deliberately small: a
-bold, frozen header row and typed cells. Text is always an inline string (never a formula,
+bold, frozen header row, columns wide enough for their heading and most values, and typed
+cells. Text is always an inline string (never a formula,
 a number or a link, whatever it looks like), booleans are booleans, missing values are
 blank and infinite ones Excel's ``#NUM!`` error.
 """
@@ -110,6 +111,40 @@ def _column_cells(col: pd.Series, letter: str, rows: range) -> list[str]:
     return out
 
 
+#: Column widths (characters) are kept between these.
+WIDTH_MIN, WIDTH_MAX = 8.0, 40.0
+_WIDE = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60]"
+
+
+def _display_width(text: pd.Series) -> pd.Series:
+    """Characters a text takes on screen: East Asian wide characters count twice."""
+    text = text.astype(str)
+    return text.str.len() + text.str.count(_WIDE)
+
+
+def column_widths(df: pd.DataFrame) -> list[float]:
+    """Widths (characters) that show each column's heading and most of its values: the wider
+    of the heading and the 95th percentile of the texts' widths (of at most 1,000 evenly
+    spread rows; numbers: the largest's digits, at most the 11 Excel shows), plus 2, between
+    :data:`WIDTH_MIN` and :data:`WIDTH_MAX`."""
+    out = []
+    for j, name in enumerate(df.columns):
+        col = df.iloc[:, j]
+        head = float(_display_width(pd.Series([str(name)])).iloc[0])
+        values = col.dropna()
+        if values.empty:
+            body = 0.0
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            big = float(np.nanmax(np.abs(values.to_numpy(dtype=float, na_value=np.nan))))
+            body = min(len(f"{big:,.0f}") + (0 if pd.api.types.is_integer_dtype(col) else 3),
+                       11.0)  # fmt: skip
+        else:
+            sample = values.iloc[:: max(1, len(values) // 1000)]
+            body = float(_display_width(sample).quantile(0.95))
+        out.append(min(max(max(head, body) + 2, WIDTH_MIN), WIDTH_MAX))
+    return out
+
+
 def _sheet_xml(df: pd.DataFrame) -> str:
     letters = _letters(len(df.columns))
     rows = range(2, len(df) + 2)
@@ -119,12 +154,16 @@ def _sheet_xml(df: pd.DataFrame) -> str:
     body = [f'<row r="{r}">{"".join(cells)}</row>'
             for r, *cells in zip(rows, *columns, strict=True)]  # fmt: skip
     last = f"{letters[-1]}{len(df) + 1}" if letters else "A1"
+    cols = "".join(f'<col min="{j}" max="{j}" width="{w:.1f}" customWidth="1"/>'
+                   for j, w in enumerate(column_widths(df), start=1))  # fmt: skip
+    cols = f"<cols>{cols}</cols>" if cols else ""
     return (
         f'{_HEAD}<worksheet {_NS} {_NS_R}><dimension ref="A1:{last}"/>'
         '<sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/><sheetData>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        f"{cols}<sheetData>"
         f'<row r="1">{header}</row>{"".join(body)}</sheetData></worksheet>'
     )
 
