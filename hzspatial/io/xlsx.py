@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_xlsx"]
+__all__ = ["column_widths", "sheet_names", "write_xlsx"]
 
 #: Characters an XLSX (XML 1.0) cell cannot hold, shown as U+FFFD.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
