@@ -78,11 +78,16 @@ def coverage_stats(distance_m: np.ndarray, population: np.ndarray, threshold_m: 
 
 
 def assign_to_areas(points: np.ndarray, areas: np.ndarray) -> np.ndarray:
-    """Index of the area containing each point (−1 if none; first match on overlaps)."""
-    tree = shapely.STRtree(areas)
-    pi, ai = tree.query(points, predicate="within")
+    """Index of the area containing each point (−1 if none; the lowest index on overlaps).
+
+    The points are put in the search tree and each area asks which it contains: GEOS then
+    prepares the area (a county outline of thousands of vertices) once, instead of testing
+    each point against the unprepared outline."""
+    ai, pi = shapely.STRtree(points).query(areas, predicate="contains")
     out = np.full(len(points), -1, dtype=np.int64)
-    first = np.unique(pi, return_index=True)[1]
+    order = np.lexsort((ai, pi))
+    pi, ai = pi[order], ai[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
     out[pi[first]] = ai[first]
     return out
 
@@ -369,9 +374,7 @@ def underserved_areas(
             parts = shapely.get_parts(_dissolve(cells[sel]))
             if len(parts) == 0:
                 continue
-            owner = np.full(int(sel.sum()), -1)
-            pi, ai = shapely.STRtree(parts).query(points[sel], predicate="within")
-            owner[pi] = ai
+            owner = assign_to_areas(points[sel], parts)
         res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
                           minlength=len(parts))  # fmt: skip
         cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
