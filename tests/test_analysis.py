@@ -239,3 +239,16 @@ def test_dissolve_matches_the_plain_closing_of_irregular_blocks():
     assert shapely.area(ours).sum() == pytest.approx(shapely.area(plain).sum(), rel=1e-3)
     diff = shapely.symmetric_difference(shapely.union_all(ours), shapely.union_all(plain))
     assert shapely.area(diff) < 1e-3 * shapely.area(plain).sum()
+
+
+def test_assign_to_areas_matches_a_point_by_point_check():
+    """Against a plain loop over shapely.contains: overlapping areas give the lowest index,
+    points outside or on an edge get −1."""
+    rng = np.random.default_rng(7)
+    areas = np.array([shapely.box(0, 0, 10, 10), shapely.box(5, 5, 15, 15),
+                      shapely.Point(20, 5).buffer(4, quad_segs=64)], dtype=object)  # fmt: skip
+    xy = np.vstack([rng.uniform(-2, 25, (400, 2)), [[0, 5], [10, 10], [30, 30]]])
+    pts = shapely.points(xy)
+    expect = [next((i for i, a in enumerate(areas) if a.contains(p)), -1) for p in pts]
+    assert an.assign_to_areas(pts, areas).tolist() == expect
+    assert expect[-3:] == [-1, 1, -1] and {0, 1, 2, -1} <= set(expect)
