@@ -166,23 +166,20 @@ def coverage_map(
     if "url" not in bm and result.streets is not None:
         _streets_layer(m, result, show)
 
-    bnd = result.boundaries.copy()
-    level = bnd.attrs.get("level", "district")
-    # boundaries are clipped to the analysed area (+1 km) so a county does not fill the map
-    bnd["geometry"] = shapely.intersection(bnd.geometry.to_numpy(), shapely.box(
-        minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01))  # fmt: skip
+    level = result.boundaries.attrs.get("level", "district")
+    bnd = _districts_shown(result, show)
     bnd["population_text"] = [
         "人口未知 / population unknown" if p != p else f"{p:,.0f}" for p in bnd["population"]
     ]
     fg = folium.FeatureGroup(name=f"{level_label(level)} 边界 / boundaries")
     GeoJsonOverlay(
-        show.gdf(bnd[["district_id", "name", "population_text", "geometry"]], 20.0),
+        safe_properties(bnd[["district_id", "name", "population_text", "geometry"]]),
         style={"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
         tooltip=[("name", f"{LEVELS[level][0]} / {LEVELS[level][1]}"),
                  ("district_id", "代码 / Code"), ("population_text", "人口 / Population")],
     ).add_to(fg)  # fmt: skip
     fg.add_to(m)
-    _standards_layers(m, result, show)
+    _standards_layers(m, result, bnd)
     _category_layers(m, result, show)
     _area_share_layers(m, result, show)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
@@ -230,27 +227,41 @@ def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> Non
     fg.add_to(m)
 
 
-def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
+def _districts_shown(result: CoverageResult, show: _Display) -> gpd.GeoDataFrame:
+    """The boundaries as displayed, once for every layer drawn on them: clipped to the
+    analysed area (+1 km, so a county does not fill the map) and prepared by ``show``; the
+    attributes as they are (not yet escaped)."""
+    x0, y0, x1, y1 = result.demand.total_bounds
+    bnd = result.boundaries.reset_index(drop=True)
+    clipped = gpd.GeoDataFrame(
+        {"row": np.arange(len(bnd))},
+        geometry=shapely.intersection(bnd.geometry.to_numpy(),
+                                      shapely.box(x0 - 0.01, y0 - 0.01, x1 + 0.01, y1 + 0.01)),
+        crs=bnd.crs,
+    )  # fmt: skip
+    shown = show.gdf(clipped, 20.0)
+    out = bnd.iloc[shown["row"].to_numpy()].copy()
+    out["geometry"] = shown.geometry.to_numpy()
+    return out
+
+
+def _standards_layers(m: folium.Map, result: CoverageResult, bnd: gpd.GeoDataFrame) -> None:
+    """Per standard, the districts (``bnd``: :func:`_districts_shown`) coloured met / not met,
+    with the value, target and gap in the tooltip."""
     r = result.ratios
     if r.empty:
         return
     per_d = r[r["district_id"] != "study area"]
-    # districts are clipped to the analysed area (+1 km) so a county does not fill the map
-    x0, y0, x1, y1 = result.demand.total_bounds
-    area = shapely.box(x0 - 0.01, y0 - 0.01, x1 + 0.01, y1 + 0.01)
     for _, rows in per_d.groupby("standard", sort=False):
         std = rows.iloc[0]
-        b = result.boundaries.merge(rows[["district_id", "value", "target", "unit", "met", "gap"]],
-                                    on="district_id")  # fmt: skip
+        b = bnd.merge(rows[["district_id", "value", "target", "unit", "met", "gap"]],
+                      on="district_id")  # fmt: skip
         if b.empty:
             continue
-        b["geometry"] = shapely.intersection(b.geometry.to_numpy(), area)
         b["met_text"] = [
             {True: "达标 / met", False: "未达标 / not met"}.get(x, "未知 / unknown")
             for x in b["met"]
         ]
-        b["value_text"] = [f"{_fmt(v, '', 3)} vs {t:g} {u}" for v, t, u in
-                           zip(b["value"], b["target"], b["unit"], strict=True)]  # fmt: skip
         std_obj = next((x for x in result.standards if x.id == std["standard"]), None)
         b["gap_text"] = [
             (
@@ -271,8 +282,8 @@ def _standards_layers(m: folium.Map, result: CoverageResult, show: _Display) -> 
         fg = folium.FeatureGroup(name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
                                  show=False)  # fmt: skip
         GeoJsonOverlay(
-            show.gdf(b[["name", "met_text", "value_text", "target_text", "gap_text", "met_key",
-                        "geometry"]], 20),
+            safe_properties(b[["name", "met_text", "value_text", "target_text", "gap_text",
+                               "met_key", "geometry"]]),
             style={"color": "#333", "weight": 1, "fillOpacity": 0.35},
             fill_by="met_key",
             colours={"true": MET_COLOURS[True], "false": MET_COLOURS[False],
