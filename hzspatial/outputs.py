@@ -96,12 +96,12 @@ class CoverageWriter:
         stage = self.stage
         names = [n for n in COVERAGE_FILES if n != "report.pdf"]
         # the static maps are drawn in the other process while this one writes the tables
-        # and layers and loads folium; the report follows as soon as they are ready and is
-        # printed while this process writes the interactive map and the other one composes
-        # map.png
+        # and layers, loads folium and has the browser lay out the report's text; the maps are
+        # put into the report as soon as they are ready and it is printed while this process
+        # writes the interactive map and the other one composes map.png
         self._figures.draw(result, stage / "map.png")
         from hzspatial.io import write_csv, write_geojson, write_json
-        from hzspatial.report import write_report_html, write_tables_xlsx
+        from hzspatial.report import map_sources, report_page, with_maps, write_tables_xlsx
 
         with _timed(timings, "tables"):
             write_json(result.summary, stage / "summary.json")
@@ -115,14 +115,19 @@ class CoverageWriter:
             write_geojson(result.underserved, stage / "underserved.geojson")
         from hzspatial.maps import coverage_map
 
+        with _timed(timings, "report text"):
+            page = report_page(result)
+        self._pdf_started.wait()  # the browser is started once the drawing process is ready
+        job = self._pdf
+        if job is not None:  # the browser lays the report out while the maps are drawn
+            job.preload(with_maps(page, {}))
         with _timed(timings, "static maps (wait)"):
             drawn = self._figures.result()
         with _timed(timings, "report.html"):
-            write_report_html(result, stage / "report.html", drawn)
-        self._pdf_started.wait()  # the browser is started once the drawing process is ready
-        job = self._pdf
+            sources = map_sources(result, drawn)
+            (stage / "report.html").write_text(with_maps(page, sources), encoding="utf-8")
         if job is not None:
-            job.print(stage / "report.html")
+            job.print(stage / "report.html", sources)
         with _timed(timings, "map.html"):
             fmap = coverage_map(result, basemap=basemap, tianditu_key=tianditu_key)
             (stage / "map.html").write_text(fmap.get_root().render(), encoding="utf-8")

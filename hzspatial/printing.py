@@ -118,6 +118,24 @@ class _Pipe:
                 self._events.append(reply)
 
 
+#: Sets each image's ``src`` and waits until all are decoded (so the print holds them).
+_PUT_IMAGES = (
+    "(function (m) { return Promise.all(Object.keys(m).map(function (id) {"
+    " var i = document.getElementById(id); if (!i) { throw new Error('no image ' + id); }"
+    " i.src = m[id]; return i.decode(); })).then(function () { return true; }); })"
+)
+
+
+def _put_images(pipe: _Pipe, session: str, images: dict[str, str], deadline: float) -> None:
+    """Put ``images`` (element id → ``src``) into the loaded page and wait for them."""
+    expr = f"{_PUT_IMAGES}({json.dumps(images)})"
+    res = pipe.call("Runtime.evaluate", {"expression": expr, "awaitPromise": True,
+                                         "returnByValue": True}, session, deadline)  # fmt: skip
+    if res.get("exceptionDetails") or res.get("result", {}).get("value") is not True:
+        detail = res.get("exceptionDetails", {}).get("exception", {}).get("description", "")
+        raise RuntimeError(f"could not put the maps into the report: {detail or res}")
+
+
 def _group_alive(group: int) -> bool:
     """Whether a process of process group ``group`` still runs (zombies, which write nothing,
     aside); False where ``/proc`` cannot tell."""
@@ -139,7 +157,7 @@ class PdfJob:
     def __init__(self, browser: str | None, pdf: Path):
         self.pdf = Path(pdf)
         self.browser = browser
-        self._proc = self._pipe = self._thread = None
+        self._proc = self._pipe = self._thread = self._session = None
         self._profile: str | None = None
         self._error: str | None = None
         self._fds: list[int] = []
@@ -191,36 +209,70 @@ class PdfJob:
         """Start the browser (:func:`find_browser`) that will print ``pdf``."""
         return cls(find_browser(), Path(pdf))
 
-    def print(self, html: str | Path) -> None:
-        """Load ``html`` and print it to the PDF, in a background thread."""
+    def preload(self, html: str) -> None:
+        """Load the page ``html`` (text: the report with its images left empty) in the
+        background, so that :meth:`print` only has to put the images in and print: the
+        browser lays the text out while the images are still being drawn."""
         if self._pipe is None:
             return
-        self._thread = threading.Thread(target=self._print, args=(Path(html),), daemon=True)
+        page = Path(self._profile) / "report-preload.html"
+        page.write_text(html, encoding="utf-8")
+        self._thread = threading.Thread(target=self._guarded, args=(self._load, page),
+                                        daemon=True)  # fmt: skip
         self._thread.start()
 
-    def _print(self, html: Path) -> None:
+    def print(self, html: str | Path, images: dict[str, str] | None = None) -> None:
+        """Print to the PDF, in a background thread: the page :meth:`preload` loaded with
+        ``images`` (element id → ``src``) put in — ``html`` being the same page with them,
+        as written — or else ``html`` loaded now."""
+        if self._pipe is None:
+            return
+        before = self._thread
+        self._thread = threading.Thread(target=self._guarded, args=(self._print, Path(html),
+                                                                     images, before),
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def _guarded(self, work, *args) -> None:
+        try:
+            work(*args)
+        except Exception as e:  # noqa: BLE001 - reported by finish(), not lost in the thread
+            self._error = self._error or (f"{type(e).__name__}: {e}" if str(e)
+                                          else type(e).__name__)  # fmt: skip
+
+    def _load(self, html: Path) -> None:
         deadline = time.monotonic() + TIMEOUT_S
         call, pipe = self._pipe.call, self._pipe
         try:
-            try:
-                target = call("Target.createTarget", {"url": "about:blank"}, None,
-                              min(deadline, time.monotonic() + HANDSHAKE_S))  # fmt: skip
-            except TimeoutError:
-                raise TimeoutError("it does not answer on its DevTools pipe (is it a "
-                                   "Chromium-family browser?)") from None  # fmt: skip
-            attach = {"targetId": target["targetId"], "flatten": True}
-            sid = call("Target.attachToTarget", attach, None, deadline)["sessionId"]
-            call("Page.enable", None, sid, deadline)
-            nav = call("Page.navigate", {"url": html.resolve().as_uri()}, sid, deadline)
-            if nav.get("errorText"):
-                raise RuntimeError(f"could not open the report: {nav['errorText']}")
-            pipe.wait_event("Page.loadEventFired", sid, deadline)
-            options = {"preferCSSPageSize": True, "printBackground": True,
-                       "displayHeaderFooter": False}  # fmt: skip
-            pdf = call("Page.printToPDF", options, sid, deadline)
-            self.pdf.write_bytes(base64.b64decode(pdf["data"]))
-        except Exception as e:  # noqa: BLE001 - reported by finish(), not lost in the thread
-            self._error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            target = call("Target.createTarget", {"url": "about:blank"}, None,
+                          min(deadline, time.monotonic() + HANDSHAKE_S))  # fmt: skip
+        except TimeoutError:
+            raise TimeoutError("it does not answer on its DevTools pipe (is it a "
+                               "Chromium-family browser?)") from None  # fmt: skip
+        attach = {"targetId": target["targetId"], "flatten": True}
+        sid = call("Target.attachToTarget", attach, None, deadline)["sessionId"]
+        call("Page.enable", None, sid, deadline)
+        nav = call("Page.navigate", {"url": html.resolve().as_uri()}, sid, deadline)
+        if nav.get("errorText"):
+            raise RuntimeError(f"could not open the report: {nav['errorText']}")
+        pipe.wait_event("Page.loadEventFired", sid, deadline)
+        self._session = sid
+
+    def _print(self, html: Path, images: dict[str, str] | None,
+               before: threading.Thread | None) -> None:  # fmt: skip
+        deadline = time.monotonic() + TIMEOUT_S
+        if before is not None:
+            before.join(TIMEOUT_S)
+        if self._error is not None:
+            return
+        if images is None or self._session is None:
+            self._load(html)
+        else:
+            _put_images(self._pipe, self._session, images, deadline)
+        options = {"preferCSSPageSize": True, "printBackground": True,
+                   "displayHeaderFooter": False}  # fmt: skip
+        pdf = self._pipe.call("Page.printToPDF", options, self._session, deadline)
+        self.pdf.write_bytes(base64.b64decode(pdf["data"]))
 
     def finish(self) -> bool:
         """Wait for the print, close the browser; True when the PDF was written."""

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 __all__ = [
     "chart_svg",
     "findings",
+    "map_id",
+    "map_sources",
+    "report_page",
     "report_tables",
+    "with_maps",
     "write_report_html",
     "write_site_report",
     "write_tables_xlsx",
@@ -269,10 +273,9 @@ def _first_page(result: CoverageResult) -> str:
 </section>"""  # noqa: E501
 
 
-def _category_section(result: CoverageResult, cat: str, jpeg: bytes) -> str:
+def _category_section(result: CoverageResult, cat: str, k: int) -> str:
     info = result.summary["categories"][cat]
     zh, en = _cat_names(info["label"])
-    img = base64.b64encode(jpeg).decode()
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
     under = {r["district_id"]: r for r in mine.to_dict("records")}
@@ -292,7 +295,7 @@ def _category_section(result: CoverageResult, cat: str, jpeg: bytes) -> str:
 <p>{info["facilities"]} 处设施 / facilities · 步行 {info["threshold_minutes"]:g} 分钟
 ({info["threshold_m"]:,.0f} m) 内居民 {pct(info["coverage_share"])} / of residents within reach ·
 中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
-<img alt="{html_text(en)} map" src="data:image/jpeg;base64,{img}" style="max-height:150mm">
+<img id="{map_id(k)}" alt="{html_text(en)} map" src="{_map_slot(k)}" style="max-height:150mm">
 <figure class="chart" aria-label="{html_text(en)}: distance distribution and coverage">
 {chart_svg(result, cat)}</figure>
 {_table(head, rows, [16, 12, 12, 9, 12, 14, 15, 10], numeric={1, 2, 3, 4, 5, 6, 7})}
@@ -387,6 +390,47 @@ contributors (ODbL) where used.</footer>
 </section>"""
 
 
+def map_id(k: int) -> str:
+    """The element id of the report's ``k``-th category map (in summary order)."""
+    return f"hz-map-{k}"
+
+
+def _map_slot(k: int) -> str:
+    # where the k-th map's src goes; user text cannot produce it (html_text escapes "<")
+    return f"<!--{map_id(k)}-->"
+
+
+def report_page(result: CoverageResult) -> str:
+    """``report.html``'s text with a slot for each category map's ``src``, filled by
+    :func:`with_maps`."""
+    body = "".join([_first_page(result)]
+                   + [_category_section(result, c, k)
+                      for k, c in enumerate(result.summary["categories"])]
+                   + [_standards_section(result), _method_section(result)])  # fmt: skip
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>公共服务设施15分钟生活圈评估报告 / 15-minute walking access report</title>
+<style>{_CSS}</style></head><body>{body}</body></html>"""
+
+
+def map_sources(result: CoverageResult, drawn: dict[str, bytes]) -> dict[str, str]:
+    """Each category map's element id → its ``src`` (a JPEG data URI)."""
+    return {map_id(k): "data:image/jpeg;base64," + base64.b64encode(drawn[c]).decode()
+            for k, c in enumerate(result.summary["categories"])}  # fmt: skip
+
+
+def with_maps(page: str, sources: dict[str, str]) -> str:
+    """``page`` (:func:`report_page`) with the maps' ``src`` set: ``sources`` (element id →
+    src, :func:`map_sources`) or, for maps not given, an empty image."""
+    k = 0
+    while f'src="{_map_slot(k)}"' in page:
+        page = page.replace(
+            f'src="{_map_slot(k)}"', f'src="{sources.get(map_id(k), "data:image/jpeg;base64,")}"'
+        )
+        k += 1
+    return page
+
+
 def write_report_html(result: CoverageResult, path: str | Path,
                       drawn: dict[str, bytes] | None = None) -> Path:  # fmt: skip
     """``report.html``: a self-contained, A4-paged report (see the module docstring).
@@ -396,14 +440,8 @@ def write_report_html(result: CoverageResult, path: str | Path,
         from hzspatial.figures import draw_figures
 
         drawn = draw_figures(result)
-    body = "".join([_first_page(result)]
-                   + [_category_section(result, c, drawn[c]) for c in result.summary["categories"]]
-                   + [_standards_section(result), _method_section(result)])  # fmt: skip
-    doc = f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>公共服务设施15分钟生活圈评估报告 / 15-minute walking access report</title>
-<style>{_CSS}</style></head><body>{body}</body></html>"""
-    Path(path).write_text(doc, encoding="utf-8")
+    Path(path).write_text(with_maps(report_page(result), map_sources(result, drawn)),
+                          encoding="utf-8")  # fmt: skip
     return Path(path)
 
 

@@ -205,6 +205,10 @@ def test_report_pdf_pages_hold_chinese_text(demo_out):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "主要结论" in text and "汉台区" in text and "尚缺" in text
     assert "walking distance (m)" in text  # the charts are vector with real text
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True,
+                            text=True).stdout.splitlines()[2:]  # fmt: skip
+    assert len(images) == len(summary["categories"])  # every category's map is printed
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "2", str(pdf),
                     str(ARTEFACTS / "report_page")], check=True)  # fmt: skip
@@ -580,3 +584,20 @@ def test_map_layers_are_coloured_by_their_values(browser, demo_out):
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_write_report_html_embeds_every_map(demo_result, tmp_path):
+    """The report written on its own (maps drawn here) holds each category's map as an image
+    of its own, and no slot is left unfilled."""
+    import base64
+    import io
+    import re
+
+    from hzspatial.report import write_report_html
+
+    html = write_report_html(demo_result, tmp_path / "report.html").read_text("utf-8")
+    srcs = re.findall(r'<img id="hz-map-(\d)"[^>]* src="data:image/jpeg;base64,([^"]*)"', html)
+    assert [int(k) for k, _ in srcs] == list(range(len(demo_result.summary["categories"])))
+    for _, data in srcs:
+        assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] > 800
+    assert "<!--hz-map-" not in html

@@ -164,3 +164,38 @@ def test_the_browser_builds_no_address_bar_popup(tmp_path):
         assert urls and not [u for u in urls if u.startswith("chrome://omnibox")], urls
     finally:
         job.abort()
+
+
+_DOT = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+        "HwAFBQIAX8jx0gAAAABJRU5ErkJggg==")  # fmt: skip
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("pdfimages") is None,
+                    reason="needs Debian chromium and poppler-utils")  # fmt: skip
+def test_a_preloaded_page_is_printed_with_its_images_put_in(tmp_path, caplog):
+    """The report's text is laid out while its maps are drawn; the maps are put into the
+    loaded page and it is printed: the PDF holds the text and the image. An image the page
+    has no place for is an error, reported, with no PDF."""
+    page = ("<!DOCTYPE html><meta charset='utf-8'><h1>汉中 report</h1>"
+            "<img id='hz-map-0' src='data:image/jpeg;base64,' style='width:40mm'>")  # fmt: skip
+    html = tmp_path / "report.html"
+    html.write_text(page.replace("data:image/jpeg;base64,", _DOT), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    job = PdfJob(CHROMIUM, out / "report.pdf")
+    job.preload(page)
+    job.print(html, {"hz-map-0": _DOT})
+    assert job.finish()
+    images = subprocess.run(["pdfimages", "-list", str(out / "report.pdf")], capture_output=True,
+                            text=True, check=True).stdout.splitlines()[2:]  # fmt: skip
+    text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert len(images) == 1 and "汉中 report" in text
+    assert _leftovers(out) == ["report.pdf"]
+    with caplog.at_level(logging.WARNING, logger="hzspatial.printing"):
+        job = PdfJob(CHROMIUM, out / "second.pdf")
+        job.preload(page)
+        job.print(html, {"hz-map-7": _DOT})
+        assert job.finish() is False
+    assert "could not put the maps into the report" in caplog.text
+    assert not (out / "second.pdf").exists()
