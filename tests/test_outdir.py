@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -138,10 +137,15 @@ def test_sigterm_ends_like_ctrl_c_and_leaves_the_folder_as_it_was(tmp_path):
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     proc = subprocess.Popen([EXE, "demo", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(4)
+    # stopped mid-run, once the analysis says it has begun (a fixed wait outlived the demo)
+    seen = []
+    while not any(line.startswith("threshold:") for line in seen):
+        line = proc.stderr.readline()
+        assert line, f"the demo ended before its analysis began: {seen}"
+        seen.append(line)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, "".join(seen) + err
     assert err.strip().splitlines()[-1] == (
         "hzspatial: interrupted; the output folder is left as it was"
     )
