@@ -71,43 +71,40 @@ def _text(value) -> str:
     return f"<is><t{space}>{escape(s)}</t></is>"
 
 
+def _number(ref: str, value: float, text: str) -> str:
+    """A number cell: blank for NaN, ``#NUM!`` for ±inf, else ``text`` as its value."""
+    if value != value:
+        return ""
+    if value in (np.inf, -np.inf):
+        return f'<c r="{ref}" t="e"><v>#NUM!</v></c>'
+    return f'<c r="{ref}"><v>{text}</v></c>'
+
+
 def _column_cells(col: pd.Series, letter: str, rows: range) -> list[str]:
     """The ``<c>`` elements of one column ("" for a blank cell), row numbers ``rows``."""
     if pd.api.types.is_bool_dtype(col) and not col.hasnans:
         return [f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
                 for r, v in zip(rows, col.to_numpy(), strict=True)]  # fmt: skip
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        values = col.to_numpy(dtype=float, na_value=np.nan)
-        if pd.api.types.is_integer_dtype(col):
+        values = col.to_numpy(dtype=float, na_value=np.nan).tolist()
+        if pd.api.types.is_integer_dtype(col):  # as written: no float rounding of big ints
             text = [str(v) for v in col.to_numpy(dtype=object)]
-            text = [t if v == v else "" for t, v in zip(text, values, strict=True)]
         else:
-            text = [repr(v) for v in values.tolist()]
-        out = []
-        for r, v, t in zip(rows, values.tolist(), text, strict=True):
-            if v != v:
-                out.append("")
-            elif v in (np.inf, -np.inf):
-                out.append(f'<c r="{letter}{r}" t="e"><v>#NUM!</v></c>')
-            else:
-                out.append(f'<c r="{letter}{r}"><v>{t}</v></c>')
-        return out
+            text = [repr(v) for v in values]
+        return [_number(f"{letter}{r}", v, t) for r, v, t in zip(rows, values, text, strict=True)]
     out = []
     for r, v in zip(rows, col.to_numpy(dtype=object), strict=True):
+        ref = f"{letter}{r}"
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
             out.append("")
         elif isinstance(v, bool | np.bool_):
-            out.append(f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>')
+            out.append(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
         elif isinstance(v, int | np.integer):
-            out.append(f'<c r="{letter}{r}"><v>{int(v)}</v></c>')
+            out.append(f'<c r="{ref}"><v>{int(v)}</v></c>')
         elif isinstance(v, float | np.floating):
-            f = float(v)
-            if f in (np.inf, -np.inf):
-                out.append(f'<c r="{letter}{r}" t="e"><v>#NUM!</v></c>')
-            else:
-                out.append(f'<c r="{letter}{r}"><v>{f!r}</v></c>')
+            out.append(_number(ref, float(v), repr(float(v))))
         else:
-            out.append(f'<c r="{letter}{r}" t="inlineStr">{_text(v)}</c>')
+            out.append(f'<c r="{ref}" t="inlineStr">{_text(v)}</c>')
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import folium
@@ -19,7 +18,7 @@ from hzspatial.io.writers import html_text
 from hzspatial.labels import fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
-from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro
+from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, script_json
 from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
@@ -423,7 +422,7 @@ class _Markers(ScriptMacro):
         self.radius = radius
         self.weight = 1 if radius > 3 else 0
         self._name = "HzMarkers"
-        self.data = json.dumps(points, ensure_ascii=False).replace("<", "\\u003c")
+        self.data = script_json(points)
         self.colour = colour
 
 
@@ -457,7 +456,7 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
     areas = [{"name": str(n), "b": [[float(lat[2 * i]), float(lon[2 * i])],
                                     [float(lat[2 * i + 1]), float(lon[2 * i + 1])]]}
              for i, n in enumerate(bnd["name"])]  # fmt: skip
-    areas_js = json.dumps(areas, ensure_ascii=True).replace("<", "\\u003c")
+    areas_js = script_json(areas)
     return (
         "<details id='hz-legend' open style='position:fixed;bottom:34px;left:10px;z-index:9999;"
         "background:rgba(255,255,255,.95);padding:6px 9px;border:1px solid #999;"
