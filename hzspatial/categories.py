@@ -122,16 +122,23 @@ def resolve_category(value: str, known: dict[str, Category]) -> str | None:
     return None
 
 
-def resolve_subtype(category: Category, values: list[str], name: str = "") -> str | None:
+def resolve_subtype(
+    category: Category, values: list[str], name: str = "", parts: list[str] = ()
+) -> str | None:
     """The subtype of a facility of ``category``: the first subtype one of whose aliases
-    equals one of ``values`` (its category / type value and the parts of a type path), else
-    the first whose keyword appears in ``name``; None when nothing says."""
-    keys = [str(v).strip().lower() for v in values if v is not None and str(v).strip()]
-    for sub in category.subtypes:
-        if any(k in sub.aliases for k in keys):
-            return sub.id
-    text = str(name).lower()
-    for sub in category.subtypes:
-        if any(k in text for k in sub.keywords):
-            return sub.id
+    equals one of ``values`` (its category / type value), else the first whose keyword
+    appears in ``name``, else the first whose alias equals one of ``parts`` (the parts of a
+    POI type path, e.g. Amap files 社区卫生服务中心 under ``…;卫生院``: the name is the more
+    specific); None when nothing says."""
+    for group in (values, None, parts):
+        if group is None:
+            text = str(name).lower()
+            for sub in category.subtypes:
+                if any(k in text for k in sub.keywords):
+                    return sub.id
+            continue
+        keys = [str(v).strip().lower() for v in group if v is not None and str(v).strip()]
+        for sub in category.subtypes:
+            if any(k in sub.aliases for k in keys):
+                return sub.id
     return None

@@ -93,9 +93,10 @@ def _input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--columns",
-        default=None,
+        action="append",
+        default=[],
         help="explicit column mapping for the facility files, e.g. "
-        "'name=设施名称,lon=X,lat=Y,category=分类'",
+        "'name=设施名称,lon=X,lat=Y,category=分类': one for all files or one per file",
     )
     p.add_argument(
         "--category-map",
@@ -104,7 +105,9 @@ def _input_options(p: argparse.ArgumentParser) -> None:
         help="map POI types to categories, e.g. '综合医院=hospital,卫生院=clinic' (matched "
         "from a type path's most specific part, before the built-in aliases)",
     )
-    p.add_argument("--sheet", default=None, help="XLSX sheet name of the table inputs")
+    p.add_argument("--sheet", action="append", default=[],
+                   help="XLSX sheet name of the table inputs: one for all or one per "
+                   "--facilities file")  # fmt: skip
     p.add_argument(
         "--header-row",
         type=int,
@@ -127,6 +130,55 @@ def _input_options(p: argparse.ArgumentParser) -> None:
         help="metres: points farther from every street are not connected to it (300)",
     )
     _snap_rules_option(p)
+
+
+def _facilities_crs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--facilities-crs",
+        action="append",
+        default=[],
+        metavar="CRS",
+        help="coordinate system of the --facilities files, declared (overrides what the file "
+        "says; Amap/Tencent exports are gcj02, Baidu bd09): one for all files or one per file",
+    )
+
+
+def _per_file(values: list, files: list, option: str) -> list:
+    """An option given once for all files, once per file (in order), or not at all."""
+    if len(values) == 1:
+        return values * len(files)
+    if not values:
+        return [None] * len(files)
+    if len(values) != len(files):
+        raise InputError(
+            f"{len(values)} {option} values for {len(files)} --facilities files",
+            column=option,
+            hint="give one for all files, or one per file in the same order",
+        )
+    return list(values)
+
+
+def _facility_inputs(args: argparse.Namespace, files: list, cats: list) -> list:
+    """The --facilities files with their own options: --category (one per file),
+    --facilities-crs, --columns and --sheet (one for all or one per file), --category-map
+    and --header-row (for all) — one rule for coverage, review and site."""
+    from hzspatial.io import FacilityInput
+
+    if cats and len(cats) != len(files):
+        raise InputError(
+            f"{len(cats)} --category values for {len(files)} --facilities files",
+            column="--category",
+            hint="give one --category per --facilities file (in the same order), or none",
+        )
+    cmap = _parse_mapping(getattr(args, "category_map", None), "--category-map",
+                          "TYPE=CATEGORY")  # fmt: skip
+    columns = [_parse_mapping(c) for c in _per_file(getattr(args, "columns", []), files,
+                                                      "--columns")]  # fmt: skip
+    systems = _per_file(args.facilities_crs, files, "--facilities-crs")
+    sheets = _per_file(getattr(args, "sheet", []), files, "--sheet")
+    header_row = getattr(args, "header_row", None)
+    return [FacilityInput(f, c, m, k, cmap, sh, header_row) for f, c, m, k, sh in
+            zip(files, cats or [None] * len(files), columns, systems, sheets, strict=True)]
 
 
 def _snap_rules_option(p: argparse.ArgumentParser) -> None:
@@ -238,14 +290,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _crs_options(cov, ("network", "population", "boundaries", "buildings"))
     _input_options(cov)
-    cov.add_argument(
-        "--facilities-crs",
-        action="append",
-        default=[],
-        metavar="CRS",
-        help="coordinate system of the --facilities files, declared (overrides what the file "
-        "says; Amap/Tencent exports are gcj02, Baidu bd09): one for all files or one per file",
-    )
+    _facilities_crs_option(cov)
     cov.add_argument(
         "--strict",
         action="store_true",
@@ -318,7 +363,8 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--strict", action="store_true",
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip
-    _crs_options(rev, ("network", "facilities", "residents", "proposals", "streets"))
+    _crs_options(rev, ("network", "residents", "proposals", "streets"))
+    _facilities_crs_option(rev)
     _input_options(rev)
     _out_options(rev, "maps/review")
     rev.add_argument("--minutes", type=float, default=15.0,
@@ -399,7 +445,8 @@ def _parser() -> argparse.ArgumentParser:
         help="metres: candidates farther from every street are left out (300)",
     )
     _snap_rules_option(site)
-    _crs_options(site, ("network", "facilities", "population", "boundaries", "candidates"))
+    _crs_options(site, ("network", "population", "boundaries", "candidates"))
+    _facilities_crs_option(site)
     _out_options(site, "maps/sites")
     site.add_argument("--quiet", action="store_true", help="print nothing but errors")
     site.add_argument("--json", action="store_true", help="print site.json to stdout")
@@ -567,7 +614,7 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hzspatial.run import FacilityInput, demo_inputs, run_coverage
+    from hzspatial.run import demo_inputs, run_coverage
 
     if args.command == "standards":
         return _standards(args)
@@ -593,26 +640,7 @@ def _run(args: argparse.Namespace) -> int:
             )
     else:
         cats = list(args.category)
-        if cats and len(cats) != len(args.facilities):
-            raise InputError(
-                f"{len(cats)} --category values for {len(args.facilities)} --facilities files",
-                column="--category",
-                hint="give one --category per --facilities file (in the same order), or none",
-            )
-        per_file = cats or [None] * len(args.facilities)
-        fcrs = list(args.facilities_crs)
-        if len(fcrs) not in (0, 1, len(args.facilities)):
-            raise InputError(
-                f"{len(fcrs)} --facilities-crs values for {len(args.facilities)} --facilities "
-                "files",
-                column="--facilities-crs",
-                hint="give one for all files, or one per file in the same order",
-            )
-        fcrs = (
-            fcrs * len(args.facilities) if len(fcrs) == 1 else fcrs or [None] * len(args.facilities)
-        )
-        mapping = _parse_mapping(args.columns)
-        cmap = _parse_mapping(args.category_map, "--category-map", "TYPE=CATEGORY")
+        facility_inputs = _facility_inputs(args, list(args.facilities), cats)
         if (args.network is None) == (args.place is None):
             raise InputError(
                 "give either --network FILE or --place NAME",
@@ -630,10 +658,7 @@ def _run(args: argparse.Namespace) -> int:
             "max_snap_m": args.max_snap,
             "snap_rules": _snap_rules(args),
             "require_standards": not args.no_standards_check,
-            "facilities": [
-                FacilityInput(p, c, mapping, k, cmap, args.sheet, args.header_row)
-                for p, c, k in zip(args.facilities, per_file, fcrs, strict=True)
-            ],
+            "facilities": facility_inputs,
             "population": args.population,
             "facilities_from_osm": args.facilities_from_osm,
             "residents_from_osm": args.residents_from_osm,
@@ -735,7 +760,7 @@ def _site(args: argparse.Namespace) -> int:
                              column="site", hint="see hzspatial site --help")  # fmt: skip
         kw = {
             "network": args.network,
-            "facilities": list(args.facilities),
+            "facilities": _facility_inputs(args, list(args.facilities), []),
             "population": args.population,
             "boundaries": args.boundaries,
             "category": args.site_category,
@@ -751,7 +776,7 @@ def _site(args: argparse.Namespace) -> int:
             curve="exact" if args.exact_curve else True, time_limit=args.time_limit,
             minutes=args.minutes, speed_kmh=args.speed, crs_in=args.crs_in,
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
-            network_crs=args.network_crs, facilities_crs=args.facilities_crs,
+            network_crs=args.network_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
             capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
             snap_rules=_snap_rules(args),
@@ -805,34 +830,24 @@ def _review(args: argparse.Namespace) -> int:
         district, network, facilities = args.district, args.network, args.facilities
         residents = args.residents
     cats = list(args.category)
-    if cats and len(cats) != len(facilities):
-        raise InputError(
-            f"{len(cats)} --category values for {len(facilities)} --facilities files",
-            column="--category",
-            hint="give one per file, or none",
-        )
+    items = _facility_inputs(args, list(facilities), cats)
     with output_lock(out):
-        result = _review_run(args, district, network, facilities, residents, cats)
+        result = _review_run(args, district, network, items, residents, cats)
         files = result.write(out, overwrite=args.overwrite)
     return _review_print(args, result, out, files)
 
 
-def _review_run(args, district, network, facilities, residents, cats):
+def _review_run(args, district, network, items, residents, cats):
     from hzspatial.review import review_districts
-    from hzspatial.run import FacilityInput
 
-    mapping = _parse_mapping(args.columns)
-    cmap = _parse_mapping(args.category_map, "--category-map", "TYPE=CATEGORY")
     return review_districts(
-        district, network, [FacilityInput(f, c, mapping, None, cmap, args.sheet, args.header_row)
-                            for f, c in
-                            zip(facilities, cats or [None] * len(facilities), strict=True)],
+        district, network, items,
         residents_file=residents, boundaries=args.boundaries, residents=args.proposal_population,
         households=args.proposal_households, streets=args.streets, minutes=args.minutes,
         extra_categories=[*cats, *args.extra_category], max_snap_m=args.max_snap,
         speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),
         standards=args.standards, crs_in=args.crs_in, network_crs=args.network_crs,
-        facilities_crs=args.facilities_crs, residents_crs=args.residents_crs,
+        residents_crs=args.residents_crs,
         proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
         persons_per_household=args.persons_per_household, snap_rules=_snap_rules(args),
     )  # fmt: skip

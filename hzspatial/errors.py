@@ -65,7 +65,9 @@ class InputError(ValueError):
             for p in (
                 self.file,
                 self.where,
-                f"column '{self.column}'" if self.column is not None else None,
+                None if self.column is None
+                else f"option '{self.column}'" if str(self.column).startswith("--")
+                else f"column '{self.column}'",
             )
             if p
         ]

@@ -33,6 +33,7 @@ from hzspatial.errors import InputError, check_number, check_walk_options, forma
 from hzspatial.geometry import boundary_points
 from hzspatial.io import (
     FacilityInput,
+    facility_items,
     file_sha256,
     read_boundaries,
     read_facility_inputs,
@@ -52,7 +53,7 @@ from hzspatial.network import (
     snap_points,
     with_streets,
 )
-from hzspatial.network.datum import warn_datums
+from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
 from hzspatial.standards import Standard, load_standards
 
@@ -243,7 +244,7 @@ def review_districts(
     props = read_proposals(districts, residents=residents, households=households,
                            persons_per_household=pph, crs=proposals_crs,
                            default_crs=crs_in)  # fmt: skip
-    items = [FacilityInput.of(f, facilities_crs) for f in facilities]
+    items = facility_items(facilities, facilities_crs)
     fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
     graph = (network if isinstance(network, WalkGraph) else read_network(
         network, crs=network_crs, default_crs=crs_in, rules=as_snap_rules(snap_rules)))  # fmt: skip
@@ -252,13 +253,16 @@ def review_districts(
                                default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
         lines = shapely.get_parts(s_gdf.geometry.to_numpy())
         graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
-    checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy())]
+    checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy(),
+               proposals_crs is not None)]  # fmt: skip
     if fac is not None:
         checks += [
-            (label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"), grp.geometry.to_numpy())
+            (label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"), grp.geometry.to_numpy(),
+             fac.attrs["crs_declared"].get(label, False))
             for label, grp in fac.groupby("input", sort=False)
         ]
-    warn_datums(graph, checks, strict)  # fmt: skip
+    shift = network_may_shift(network, network_crs)
+    warn_datums(graph, checks, strict, shift)  # fmt: skip
     known = known_categories()
     thresholds = {resolve_category(k, known) or k: float(v)
                   for k, v in (category_minutes or {}).items()}  # fmt: skip
@@ -281,7 +285,8 @@ def review_districts(
         existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
                                    study_area=study_area, persons_per_household=pph)  # fmt: skip
         warn_datums(graph, [(str(residents_file), "residents", existing.attrs["crs_in"],
-                             existing.geometry.to_numpy())], strict)  # fmt: skip
+                             existing.geometry.to_numpy(), residents_crs is not None)], strict,
+                    shift)  # fmt: skip
         existing = existing.to_crs(graph.crs)
         esnap = snap_points(graph, shapely.point_on_surface(existing.geometry.to_numpy()),
                             max_snap_m)  # fmt: skip
@@ -398,6 +403,16 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
         nearest = float(near_all.min()) if len(near_all) else float("inf")
         ok = declared or nearest <= std.distance_m
         none = dist is None
+        if none and not declared:  # nothing measured: absent data is not a shortfall
+            return base | {
+                "requirement": f"a {what} within {std.distance_m:g} m",
+                "distance_m": std.distance_m, "provided_on_site": declared,
+                "nearest_existing_m": None, "reachable_existing_supply": None,
+                "spare_capacity": None, "verdict": "cannot check",
+                "reason": f"no {what} in the input — pass the {what} facilities (or declare "
+                          "on-site provision) to check it",
+                "shortfall": None, "shortfall_unit": "m",
+            }, []  # fmt: skip
         return base | {
             "requirement": f"a {what} within {std.distance_m:g} m",
             "distance_m": std.distance_m, "provided_on_site": declared,
@@ -450,6 +465,13 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     if have >= req:
         return out | {"verdict": "pass", "reason": "on site + spare capacity",
                       "shortfall": 0.0}, used  # fmt: skip
+    unmeasured = _unmeasured(fac, info, std)
+    if info is None or unmeasured:
+        missing = (f"no {what} in the input" if info is None else
+                   f"none of the {unmeasured} {what} facilities gives {_supply_label(std)}")
+        return out | {"verdict": "cannot check", "shortfall": None,
+                      "reason": f"{missing} — requirement {req:,.1f} {_supply_unit(std)}"
+                      + (f", {onsite:,.1f} on site" if onsite else "")}, used  # fmt: skip
     if info is None:
         reason = f"none in the input (no {what} given)" + ("; on site short" if onsite else "")
     elif len(reach_fac):
@@ -457,6 +479,23 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     else:
         reason = f"too far (no {what} within {limit:.0f} m)"
     return out | {"verdict": "fail", "reason": reason, "shortfall": req - have}, used
+
+
+def _unmeasured(fac, info, std: Standard) -> int:
+    """The number of facilities of the standard's category when none of them gives the
+    supply the standard counts (no land area for a m²-per-resident rule, and no typical
+    value to assume), else 0."""
+    if info is None or std.supply == "count" or std.typical is not None:
+        return 0
+    vals = fac.iloc[info["sel"]][std.supply].to_numpy(dtype=float)
+    return len(vals) if len(vals) and np.isnan(vals).all() else 0
+
+
+def _supply_label(std: Standard) -> str:
+    return {"area_m2": "a land area (面积 / area_m2)", "floor_area_m2": "a floor area "
+            "(建筑面积)", "beds": "beds (床位)", "places": "places (托位 / 学位)",
+            "pitches": "pitches (场地数)", "nursing_beds": "nursing beds (护理型床位)"}.get(
+                std.supply, std.supply)  # fmt: skip
 
 
 def _compliance(catalogue: list[Standard], rows: list[dict]) -> list[dict]:

@@ -34,6 +34,7 @@ from hzspatial.errors import DataWarning, InputError, check_number, check_walk_o
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.io import (
     FacilityInput,
+    facility_items,
     file_sha256,
     read_boundaries,
     read_buildings,
@@ -51,7 +52,7 @@ from hzspatial.network import (
     network_format,
     read_network,
 )
-from hzspatial.network.datum import warn_datums
+from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
 from hzspatial.results import CoverageResult, cov_column
 from hzspatial.standards import load_standards
@@ -212,8 +213,8 @@ def run_coverage(
             network, crs=network_crs, default_crs=crs_in, rules=rules)  # fmt: skip
     with clock("checks"):
         _check_boundaries_cover(graph, src.boundaries, input_label(boundaries))
-        _check_datums(graph, src.facilities, src.facilities.attrs["crs_in"], src.residents,
-                      src.population_label, strict)  # fmt: skip
+        _check_datums(graph, src.facilities, src.residents, src.population_label, strict,
+                      network_may_shift(network, network_crs))  # fmt: skip
         if area is not None:
             src = _select_area(src, area, input_label(boundaries))
         _check_overlaps(src.residents, src.population_label, graph.crs)
@@ -276,7 +277,7 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
-    items = [FacilityInput.of(f, facilities_crs, category_map) for f in facilities]
+    items = facility_items(facilities, facilities_crs, category_map)
     if not items and not facilities_from_osm:
         raise InputError(
             "no facility file given", column="--facilities", hint="pass at least one facility file"
@@ -701,11 +702,12 @@ def _osm_source(network) -> str:
 def _read_all_facilities(items, crs_in, extra, osm_file) -> gpd.GeoDataFrame:
     """Facility files and, with ``osm_file``, the facilities tagged in it (``input`` names
     each source; ``attrs["crs_in"]`` the coordinate system of each)."""
-    frames, used = [], {}
+    frames, used, declared = [], {}, {}
     if items:
         files = read_facility_inputs(items, crs_in, extra)
         frames.append(files)
         used |= files.attrs["crs_in"]
+        declared |= files.attrs["crs_declared"]
     if osm_file is not None:
         osm = read_osm_facilities(osm_file)
         if osm.empty:
@@ -716,6 +718,7 @@ def _read_all_facilities(items, crs_in, extra, osm_file) -> gpd.GeoDataFrame:
         used[osm["input"].iloc[0]] = "wgs84"
     fac = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
     fac.attrs["crs_in"] = used
+    fac.attrs["crs_declared"] = declared
     return fac
 
 
@@ -760,15 +763,17 @@ def _area_table(residents, demand, people, categories, cat_summary) -> pd.DataFr
     return out
 
 
-def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, fac_crs: dict,
-                  pop: gpd.GeoDataFrame, pop_label: str, strict: bool) -> None:  # fmt: skip
+def _check_datums(graph: WalkGraph, fac: gpd.GeoDataFrame, pop: gpd.GeoDataFrame,
+                  pop_label: str, strict: bool, network_shift: bool) -> None:  # fmt: skip
     """Warn (or with ``strict`` raise) when facilities or residents sit on the streets as if
-    they were in another coordinate system than the one they were read in."""
-    checks = [(label, "facilities", fac_crs.get(label, "wgs84"), grp.geometry.to_numpy())
+    they were in another coordinate system than the one they were read in — each file judged
+    on its own points; files whose system the user declared are not second-guessed."""
+    checks = [(label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"),
+               grp.geometry.to_numpy(), fac.attrs.get("crs_declared", {}).get(label, False))
               for label, grp in fac.groupby("input", sort=False)]  # fmt: skip
     checks.append((pop_label, "population", pop.attrs.get("crs_in", "wgs84"),
-                   pop.geometry.to_numpy()))  # fmt: skip
-    warn_datums(graph, checks, strict)
+                   pop.geometry.to_numpy(), pop.attrs.get("crs_how") == "declared"))  # fmt: skip
+    warn_datums(graph, checks, strict, network_shift)
 
 
 def _check_overlaps(pop: gpd.GeoDataFrame, label: str, metric_crs) -> None:

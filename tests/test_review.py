@@ -295,7 +295,8 @@ def test_hostile_proposal_names_are_escaped(tmp_path):
 
 def test_every_requirement_is_stated_even_without_such_facilities():
     """The demo has no childcare centre: a 12,000-resident proposal still gets its 55.2
-    places (4.6 per 1,000, plan line 174) listed, with a fail and the reason."""
+    places (4.6 per 1,000, plan line 174) listed, and "cannot check" naming what is missing:
+    absent data is not a measured shortfall (a proposal used to fail every absent category)."""
     from hzspatial.datasets import demo_paths
 
     p = demo_paths()
@@ -304,8 +305,9 @@ def test_every_requirement_is_stated_even_without_such_facilities():
     (p1,) = [x for x in res.report["proposals"] if x["residents"] == 12000]
     c = next(c for c in p1["checks"] if c["standard"] == "childcare_places_per_1000")
     assert c["requirement"] == pytest.approx(55.2) and c["provided_on_site"] == 0
-    assert c["verdict"] == "fail" and c["reason"].startswith("none in the input (no 托育机构")
-    assert c["shortfall"] == pytest.approx(55.2)
+    assert c["verdict"] == "cannot check" and c["reason"].startswith("no 托育机构")
+    assert "requirement 55.2 places" in c["reason"] and c["shortfall"] is None
+    assert res.exit_code == 1
     k = next(c for c in p1["checks"] if c["standard"] == "kindergarten_within_300m")
     assert k["requirement"] == "a 幼儿园 / Kindergarten within 300 m"
 

@@ -13,8 +13,8 @@ from hzspatial._lazy import lazy_names
 _MODULES = {
     "_files": ("decode_text", "detect_format", "file_sha256", "read_layer", "read_table"),
     "boundaries": ("read_boundaries",),
-    "facilities": ("FACILITY_COLUMNS", "FacilityInput", "known_categories", "read_facilities",
-                   "read_facility_inputs"),
+    "facilities": ("FACILITY_COLUMNS", "FacilityInput", "facility_items", "known_categories",
+                   "read_facilities", "read_facility_inputs"),
     "outdir": ("output_lock", "prepare_out_dir", "staged_output"),
     "population": ("read_buildings", "read_population"),
     "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json"),

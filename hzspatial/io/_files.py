@@ -6,11 +6,13 @@ import csv
 import hashlib
 import io
 import logging
+import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -81,6 +83,11 @@ def decode_text(raw: bytes, path: str) -> tuple[str, str]:
 TOTAL_LABELS = frozenset(
     {"合计", "小计", "总计", "共计", "总数", "total", "subtotal", "grandtotal"}
 )
+#: How the notes below a statistical sheet's table begin (填表单位：…, 注：…, 数据来源 …);
+#: compared with spaces removed and lower-cased.
+NOTE_PREFIXES = ("填表", "制表", "审核", "注", "备注", "说明", "数据来源", "资料来源", "来源",
+                 "统计时间", "统计日期", "截至", "截止", "负责人", "单位负责人", "联系人",
+                 "联系电话", "报送", "填报", "note", "source", "prepared")  # fmt: skip
 #: How many rows at the top of a sheet are searched for the header row.
 HEADER_SEARCH_ROWS = 15
 
@@ -89,12 +96,12 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
     """All cells as text, no header; index 0 = the sheet's row 1."""
     if fmt in ("csv", "tsv"):
         text, enc = decode_text(p.read_bytes(), str(p))
-        if enc not in _ENCODINGS[:1]:
-            logger.info("%s: read with text encoding %s", p, enc)
         try:
-            return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else None,
-                               engine="python", dtype=str, header=None,
-                               skipinitialspace=True, skip_blank_lines=False)  # fmt: skip
+            raw = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else None,
+                              engine="python", dtype=str, header=None,
+                              skipinitialspace=True, skip_blank_lines=False)  # fmt: skip
+            raw.attrs["encoding"] = "UTF-8" if enc == "utf-8-sig" else enc.upper()
+            return raw
         except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
             raise InputError(
                 f"not a readable table ({str(exc).splitlines()[0]})",
@@ -105,8 +112,10 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
     if sheet is not None and not isinstance(sheet, int) and str(sheet) not in names:
         raise InputError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", file=str(p),
                          column="--sheet", hint="pass one of the sheet names")  # fmt: skip
-    return pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, header=None,
-                         engine="openpyxl")  # fmt: skip
+    raw = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, dtype=str, header=None,
+                        engine="openpyxl")  # fmt: skip
+    raw.attrs["sheets"] = [names[sheet] if isinstance(sheet, int) else sheet or names[0]]
+    return raw
 
 
 def _with_header(
@@ -139,19 +148,23 @@ def _with_header(
                           f"data are not read ({format_rows(above.index[above >= max(width, 2)])})"
                           " — pass --header-row if the header is elsewhere", DataWarning,
                           stacklevel=4)  # fmt: skip
-        logger.info("%s: header on row %d (rows above it skipped as titles)", label, head)
     cols = [str(c).strip() if isinstance(c, str) else f"column {j + 1}"
             for j, c in enumerate(raw.loc[head])]  # fmt: skip
     df = raw.loc[head + 1 :].copy()
     df.columns = cols
+    df.attrs = dict(raw.attrs) | {"header_row": int(head)}
     return df
 
 
-def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFrame:
+def _all_sheets(p: Path, header_row: int | None, known: set[str],
+                needs: Sequence[Sequence[str]] = ()) -> pd.DataFrame:  # fmt: skip
     """Every sheet of a workbook that holds a table: one sheet as it is; several with the
-    same columns joined (rows numbered ``sheet:row``); different columns → name them."""
+    same columns joined (rows numbered ``sheet:row``); different columns → name them.
+    With ``needs`` (groups of header aliases, e.g. longitude and latitude), a sheet whose
+    header has none of the groups complete (a summary table without coordinates) is skipped
+    and said so."""
     names = _sheet_names(p)
-    tables, skipped, unread = {}, [], []
+    tables, skipped, unread, partial = {}, [], [], {}
     for name in names:
         raw = pd.read_excel(p, sheet_name=name, dtype=str, header=None, engine="openpyxl")
         df = _with_header(raw, header_row, known, f"{p} [{name}]", strict=True)
@@ -159,8 +172,15 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFram
             skipped.append(name)
             if len(raw.dropna(how="all")) > 3:  # rows of data, but no header hzspatial knows
                 unread.append(name)
+        elif needs and not _has_any(df.columns, needs):
+            partial[name] = df
         else:
             tables[name] = df
+    if partial and tables:
+        logger.warning("%s: sheet(s) %s skipped: no coordinate columns (a summary table?)", p,
+                       ", ".join(partial))  # fmt: skip
+    elif partial:
+        tables = partial  # none has coordinates: the reader names what is missing
     if not tables:
         raise InputError(f"no sheet holds a table with known column names (sheets: "
                          f"{', '.join(names)})", file=str(p),
@@ -173,7 +193,9 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFram
         logger.info("%s: sheet(s) %s skipped (no table with known column names)", p,
                     ", ".join(skipped))  # fmt: skip
     if len(tables) == 1:
-        return next(iter(tables.values()))
+        name, df = next(iter(tables.items()))
+        df.attrs["sheets"] = [name]
+        return df
     columns = {tuple(df.columns) for df in tables.values()}
     if len(columns) > 1:
         raise InputError(
@@ -186,7 +208,16 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str]) -> pd.DataFram
                 ", ".join(tables))  # fmt: skip
     for name, df in tables.items():
         df.index = [f"{name}:{i}" for i in df.index]
-    return pd.concat(tables.values())
+    out = pd.concat(tables.values())
+    out.attrs = {"sheets": list(tables)}
+    return out
+
+
+def _has_any(columns, needs: Sequence[Sequence[str]]) -> bool:
+    """Whether the header holds every column of at least one group of aliases."""
+    normed = {norm_header(c) for c in columns}
+    return any(all(any(norm_header(a) in normed for a in group) for group in alts)
+               for alts in needs)  # fmt: skip
 
 
 def _sheet_names(p: Path) -> list[str]:
@@ -212,6 +243,7 @@ def read_table(
     sheet: str | int | None = None,
     header_row: int | None = None,
     names: Iterable[str] = (),
+    needs: Sequence[Sequence[Sequence[str]]] = (),
 ) -> pd.DataFrame:
     """Read a CSV/TSV (any common encoding) or XLSX sheet with every cell as text.
 
@@ -233,6 +265,16 @@ def read_table(
         Row number of the header as the spreadsheet shows it (1 = first row).
     names : iterable of str
         Further column names that mark the header row (e.g. from a column mapping).
+    needs : sequence
+        Alternatives, each a sequence of alias groups, one of which a workbook sheet's header
+        must hold completely to be read when no ``sheet`` is named (e.g. longitude and
+        latitude, or one location column): other sheets are skipped and said so.
+
+    Notes
+    -----
+    Below the table, statistical sheets carry a total row (合计), blank rows and notes
+    (``填表单位：…``, ``注：…``, a merged footnote in one cell): trailing rows of these kinds
+    are skipped and named in one warning.
 
     Returns
     -------
@@ -244,6 +286,7 @@ def read_table(
         df = path.astype("string").astype(object).where(path.notna(), None)
         df.columns = [str(c).strip() for c in df.columns]
         df.index = pd.RangeIndex(2, len(df) + 2)
+        df.attrs = {}
         label = "(DataFrame)"
     else:
         p = Path(path)
@@ -253,24 +296,24 @@ def read_table(
         label = str(p)
         known = known_headers() | {norm_header(n) for n in names}
         if fmt == "xlsx" and sheet is None:
-            df = _all_sheets(p, header_row, known)
+            df = _all_sheets(p, header_row, known, needs)
         else:
             df = _with_header(_raw_table(p, fmt, sheet), header_row, known, label)
+            if df is not None and fmt != "xlsx":
+                df.attrs.pop("sheets", None)
             if df is None:
                 raise InputError("the table has no data rows", file=label,
                                  hint="check that the file has a header row and data below "
                                  "it")  # fmt: skip
+    attrs = dict(df.attrs)
+    df = _drop_trailing_notes(df, label)
     blank = df.isna().all(axis=1) | df.apply(
         lambda c: c.astype("string").str.strip().fillna("") == ""
     ).all(axis=1)
-    if blank.any() and not isinstance(path, pd.DataFrame):
-        logger.info("%s: %d blank row(s) skipped", label, int(blank.sum()))
     df = df[~blank.to_numpy()]
-    first_cells = df.iloc[:, : min(3, df.shape[1])].apply(
-        lambda c: c.astype("string").str.replace(r"\s+", "", regex=True).str.lower()
-    )
-    totals = first_cells.isin(TOTAL_LABELS).any(axis=1).to_numpy()
+    totals = _total_rows(df)
     if totals.any():
+        first_cells = _first_cells(df)
         warnings.warn(
             f"{label}: {format_rows(df.index[totals])}: total row(s) "
             f"({', '.join(sorted(set(first_cells.to_numpy()[totals].ravel()) & TOTAL_LABELS))}) "
@@ -285,7 +328,52 @@ def read_table(
             file=label,
             hint="check that the file has a header row and data below it",
         )
+    df.attrs = attrs
     return df
+
+
+def _first_cells(df: pd.DataFrame) -> pd.DataFrame:
+    return df.iloc[:, : min(3, df.shape[1])].apply(
+        lambda c: c.astype("string").str.replace(r"\s+", "", regex=True).str.lower()
+    )
+
+
+def _total_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose first cells say 合计 / 小计 / Total."""
+    return _first_cells(df).isin(TOTAL_LABELS).any(axis=1).to_numpy()
+
+
+def _drop_trailing_notes(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The table without the rows below its data: from the bottom up, blank rows, total
+    rows and notes (a row beginning with one of :data:`NOTE_PREFIXES`, or a lone cell in a
+    table of three or more columns: a merged footnote) — only when the block below the last
+    data row holds at least one note or a blank row after a total (a plain total row at the
+    very bottom is left to the total-row rule). The skipped notes are named in a warning."""
+    if len(df) < 2:
+        return df
+    text = df.astype("string").apply(lambda c: c.str.strip()).fillna("")
+    filled = (text != "").sum(axis=1).to_numpy()
+    first = text.apply(lambda r: next((v for v in r if v), ""), axis=1).to_numpy()
+    low = np.array([re.sub(r"\s+", "", str(v)).lower() for v in first], dtype=object)
+    note = np.array([v.startswith(NOTE_PREFIXES) for v in low], dtype=bool)
+    note |= (filled == 1) & (df.shape[1] >= 3) & ~np.isin(low, list(TOTAL_LABELS))
+    blank = filled == 0
+    total = np.isin(low, list(TOTAL_LABELS)) | _total_rows(df)
+    cut = len(df)
+    while cut > 0 and (blank[cut - 1] or total[cut - 1] or note[cut - 1]):
+        cut -= 1
+    tail = slice(cut, len(df))
+    if not note[tail].any():
+        return df
+    notes = [str(first[i])[:30] for i in range(cut, len(df)) if note[i]]
+    warnings.warn(
+        f"{label}: {format_rows(df.index[cut:][note[tail] | total[tail]])} below the table "
+        f"skipped: notes and totals, not places ({'; '.join(repr(n) for n in notes[:3])}"
+        f"{' …' if len(notes) > 3 else ''})",
+        DataWarning,
+        stacklevel=4,
+    )
+    return df.iloc[:cut]
 
 
 def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -212,10 +212,11 @@ def crs_of_input(declared, own, default, label: str, what: str):
 
 
 def table_crs(declared, said, default, df: pd.DataFrame, lon_col: str, lat_col: str,
-              label: str, what: str):  # fmt: skip
+              label: str, what: str, quiet: bool = False):  # fmt: skip
     """:func:`crs_of_input` for a table's coordinate columns, except that a projected
     ``--crs-in`` default is not applied to columns that plainly hold degrees in China
-    (``经度`` 107.03, ``纬度`` 33.07): those are read as WGS84 and the log says so."""
+    (``经度`` 107.03, ``纬度`` 33.07): those are read as WGS84 and the log says so.
+    ``quiet``: the caller logs the system used itself."""
     crs, how = pick_crs(declared, said, default)
     if how == "--crs-in" and not isinstance(_crs.parse_crs_in(crs), str) and lon_col != lat_col:
         x = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
@@ -225,7 +226,7 @@ def table_crs(declared, said, default, df: pd.DataFrame, lon_col: str, lat_col: 
             logger.info("%s: columns %s/%s hold degrees; read as WGS84, not %s (declare "
                         "--%s-crs to override)", label, lon_col, lat_col, crs, what)  # fmt: skip
             return "wgs84"
-    return crs_of_input(declared, said, default, label, what)
+    return crs if quiet else crs_of_input(declared, said, default, label, what)
 
 
 def pick_crs(declared, own, default) -> tuple:

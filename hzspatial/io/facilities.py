@@ -22,7 +22,7 @@ from hzspatial.categories import (
     user_category,
 )
 from hzspatial.errors import DataWarning, InputError, format_rows
-from hzspatial.io._columns import find_columns, require, source_labels
+from hzspatial.io._columns import aliases, find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
 from hzspatial.io._geometry import (
     feature_rows,
@@ -30,6 +30,7 @@ from hzspatial.io._geometry import (
     layer_to_wgs84,
     parse_flags,
     parse_numbers,
+    pick_crs,
     points_from_table,
     table_crs,
     table_rows,
@@ -46,6 +47,7 @@ from hzspatial.io.poi import (
 __all__ = [
     "FACILITY_COLUMNS",
     "FacilityInput",
+    "facility_items",
     "known_categories",
     "read_facilities",
     "read_facility_inputs",
@@ -141,25 +143,27 @@ def read_facilities(
     _check_mapping(columns, fields)
     if is_table(path):
         df = read_table(path, sheet=sheet, header_row=header_row,
-                        names=(columns or {}).values())  # fmt: skip
+                        names=(columns or {}).values(), needs=COORDINATE_NEEDS)  # fmt: skip
         rows_of = table_rows(df)
         found = find_columns(df.columns, fields, columns, path_s, frame=df)
-        source = detect_source(df.columns)
         if "lon" not in found or "lat" not in found:
             if "location" in found:
                 found["lon"] = found["lat"] = found["location"]
             else:
                 require(found, ["lon", "lat"], df.columns, path_s, "facility coordinates")
-        said = crs_from_headers({found["lon"], found["lat"]}, df)
-        if said is None and source is not None:
-            said = source.crs
-            if crs is None:  # a guess from the columns that moves points ~500 m: say so
-                warnings.warn(f"{path_s}: looks like an {source.label} (column "
-                              f"{source.column!r}): coordinates read as {source.crs.upper()} — "
-                              "declare --facilities-crs wgs84 if they were converted",
-                              DataWarning, stacklevel=2)  # fmt: skip
+        source = detect_source(df.columns, df, found.get("category"))
+        headers = crs_from_headers({found["lon"], found["lat"]}, df)
+        said = headers if headers is not None else (None if source is None else source.crs)
         used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
-                         "facilities")  # fmt: skip
+                         "facilities", quiet=True)  # fmt: skip
+        how = pick_crs(crs, said, default_crs)[1]
+        why = {"declared": "declared", "--crs-in": "--crs-in", "assumed": "nothing in the file "
+               "says; assumed — declare it with --facilities-crs if it is not"}[how] \
+            if how != "file" else (f"the headers say so ({found['lon']})" if headers is not None
+                                   else f"an {source.label}: {source.why}")  # fmt: skip
+        if how == "file" and headers is None:
+            how = "poi"
+        _log_reading(path_s, df, source, used, why, found, guessed=how == "poi")
         points = points_from_table(df, found["lon"], found["lat"], used, path_s)
         polygon_area = np.full(len(df), np.nan)
     else:
@@ -167,6 +171,7 @@ def read_facilities(
         source = detect_source(raw.columns)
         gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="facilities")
         used = gdf.attrs["crs_in"]
+        how = pick_crs(crs, raw.crs, default_crs)[1]
         rows_of = feature_rows
         found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
         geoms = gdf.geometry.to_numpy()
@@ -292,7 +297,44 @@ def read_facilities(
     )
     result = result[FACILITY_COLUMNS]
     result.attrs["crs_in"] = used if isinstance(used, str) else str(used)
+    result.attrs["crs_how"] = how
     return result
+
+
+#: A table holds facility coordinates when it has longitude and latitude, or one location.
+def _coordinate_needs():
+    table = aliases()
+    return ((table["lon"], table["lat"]), (table["location"],))
+
+
+COORDINATE_NEEDS = _coordinate_needs()
+
+
+def _log_reading(label: str, df: pd.DataFrame, source, used, why: str, found: dict,
+                 guessed: bool = False) -> None:  # fmt: skip
+    """What the file is, in one line: format, encoding, sheet and rows used, source, datum
+    and why, and the columns read for each field — a warning when the coordinate system was
+    recognised from the file's content (it moves every point by hundreds of metres)."""
+    a = df.attrs
+    parts = [label.rsplit(".", 1)[-1].upper() if "." in label else "table"]
+    if a.get("encoding"):
+        parts.append(a["encoding"])
+    if a.get("sheets"):
+        parts.append("sheet " + ", ".join(a["sheets"]))
+    if a.get("header_row", 1) > 1:
+        parts.append(f"header on row {a['header_row']}")
+    parts.append(f"{len(df)} rows")
+    if source is not None:
+        parts.append(source.label)
+    cols = ", ".join(f"{k}={v!r}" for k, v in found.items() if not (k == "lat" and
+                     v == found.get("lon")))  # fmt: skip
+    line = (f"{label}: {', '.join(parts)}; coordinates read as {str(used).upper()} ({why}); "
+            f"columns {cols}")
+    if guessed:
+        warnings.warn(f"{line} — declare --facilities-crs wgs84 if they were converted",
+                      DataWarning, stacklevel=3)  # fmt: skip
+    else:
+        logger.info("%s", line)
 
 
 def subtypes_of(cats: np.ndarray, type_values: pd.Series, names: np.ndarray,
@@ -302,8 +344,8 @@ def subtypes_of(cats: np.ndarray, type_values: pd.Series, names: np.ndarray,
     out = np.full(len(cats), None, dtype=object)
     for i, (cat, value, name) in enumerate(zip(cats, type_values, names, strict=True)):
         if cat in known and known[cat].subtypes:
-            values = [] if pd.isna(value) else [value, *type_parts(str(value))]
-            out[i] = resolve_subtype(known[cat], values, str(name))
+            values, parts = ([], []) if pd.isna(value) else ([value], type_parts(str(value)))
+            out[i] = resolve_subtype(known[cat], values, str(name), parts)
     return out
 
 
@@ -348,7 +390,7 @@ def read_facility_inputs(
 ) -> gpd.GeoDataFrame:
     """Read several facility inputs into one frame (column ``input`` = the file; ``attrs
     ["crs_in"]`` maps each input to its coordinate system); ids must be unique across files."""
-    frames, used = [], {}
+    frames, used, declared = [], {}, {}
     for item in items:
         f = read_facilities(
             item.path,
@@ -363,6 +405,7 @@ def read_facility_inputs(
         )
         f["input"] = input_label(item.path)
         used[input_label(item.path)] = f.attrs["crs_in"]
+        declared[input_label(item.path)] = f.attrs.get("crs_how") == "declared"
         frames.append(f)
     fac = pd.concat(frames, ignore_index=True)
     dup = fac["facility_id"].duplicated(keep=False)
@@ -377,4 +420,32 @@ def read_facility_inputs(
         )
     out = gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
     out.attrs["crs_in"] = used
+    out.attrs["crs_declared"] = declared
     return out
+
+
+def facility_items(
+    facilities: Sequence, crs=None, category_map: Mapping[str, str] | None = None
+) -> list[FacilityInput]:
+    """The facility inputs of a run, each with its own options: ``crs`` is one coordinate
+    system for every file, or a sequence with one per file (in order) — the rule coverage,
+    review, site and batch share. A file's own ``FacilityInput.crs`` wins.
+
+    Raises
+    ------
+    InputError
+        When a sequence of systems does not match the number of files.
+    """
+    systems = list(crs) if isinstance(crs, list | tuple) else [crs]
+    if len(systems) == 1:
+        systems = systems * len(facilities)
+    elif len(systems) == 0:
+        systems = [None] * len(facilities)
+    if len(systems) != len(facilities):
+        raise InputError(
+            f"{len(systems)} --facilities-crs values for {len(facilities)} --facilities files",
+            column="--facilities-crs",
+            hint="give one for all files, or one per file in the same order",
+        )
+    return [FacilityInput.of(f, c, category_map) for f, c in
+            zip(facilities, systems, strict=True)]  # fmt: skip

@@ -33,22 +33,66 @@ def _config() -> dict:
 
 @dataclass(frozen=True)
 class PoiSource:
-    """A recognised POI export: ``key`` (amap/baidu/tencent), label, native ``crs``, and
-    the column that identified it."""
+    """A recognised POI export: ``key`` (amap/baidu/tencent), label, native ``crs``, the
+    column that identified it, and ``why`` in words."""
 
     key: str
     label: str
     crs: str
     column: str
+    why: str = ""
 
 
-def detect_source(columns: Iterable[str]) -> PoiSource | None:
-    """The POI source whose mark columns the file has, or None."""
-    normed = {norm_header(c): str(c) for c in columns}
-    for key, src in _config()["sources"].items():
+def detect_source(columns: Iterable[str], frame: pd.DataFrame | None = None,
+                  type_column: str | None = None) -> PoiSource | None:  # fmt: skip
+    """The POI source a file comes from, or None.
+
+    First by a mark column (``typecode``, ``uid`` …); else, with ``frame``, by what it holds:
+    type paths (in ``type_column``, or the classification-level columns) that begin, in most
+    rows, with one provider's top classes (``医疗保健服务;诊所;诊所`` is Amap's), or a column
+    set of one provider's export (``省份, 城市, 区域, 类型`` …) — ``config/poi.toml``.
+    """
+    columns = [str(c) for c in columns]
+    normed = {norm_header(c): c for c in columns}
+    sources = _config()["sources"]
+    for key, src in sources.items():
         for mark in src["marks"]:
             if norm_header(mark) in normed:
-                return PoiSource(key, src["label"], src["crs"], normed[norm_header(mark)])
+                col = normed[norm_header(mark)]
+                return PoiSource(key, src["label"], src["crs"], col, f"column {col!r}")
+    if frame is None:
+        return None
+    content = _config()["content"]
+    values = None
+    if type_column is not None and type_column in frame.columns:
+        values = frame[type_column]
+    elif levels := level_columns(columns):
+        values, type_column = frame[levels[0]], levels[0]
+    if values is not None:
+        text = values.dropna().astype(str).str.strip()
+        text = text[text != ""]
+        if len(text):
+            firsts = text.map(lambda v: _parts(v)[0][0] if _parts(v)[0] else "")
+            colon = text.str.contains("[:：]", regex=True).mean() > 0.5
+            shares = {k: firsts.isin(set(v)).mean() for k, v in content["top_classes"].items()}
+            if colon:  # Tencent writes 大类:中类, Amap and Baidu 大类;中类
+                shares = {k: v for k, v in shares.items() if k == "tencent"}
+            else:
+                shares.pop("tencent", None)
+            key, share = max(shares.items(), key=lambda kv: kv[1], default=(None, 0.0))
+            if key is not None and share >= float(content["min_share"]):
+                tied = [k for k, v in shares.items() if v == share and k != key]
+                if not tied:
+                    src = sources[key]
+                    return PoiSource(key, src["label"], src["crs"], type_column,
+                                     f"{share:.0%} of the {type_column!r} values are "
+                                     f"{key.capitalize()} type paths (e.g. {text.iloc[0]!r})")
+    for key, sets in content["columns"].items():
+        for cols in sets:
+            if all(norm_header(c) in normed for c in cols):
+                src = sources[key]
+                return PoiSource(key, src["label"], src["crs"], normed[norm_header(cols[0])],
+                                 f"columns {', '.join(normed[norm_header(c)] for c in cols)}")
     return None
 
 

@@ -22,6 +22,7 @@ from hzspatial.io._geometry import (
     ids_and_names,
     layer_to_wgs84,
     parse_numbers,
+    pick_crs,
     points_from_table,
     table_crs,
     table_rows,
@@ -86,13 +87,16 @@ def read_population(
         rows_of = table_rows(df)
         found = find_columns(df.columns, fields, columns, path_s, frame=df)
         require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
-        used = table_crs(crs, crs_from_headers({found["lon"], found["lat"]}, df), default_crs,
-                         df, found["lon"], found["lat"], path_s, "population")  # fmt: skip
+        said = crs_from_headers({found["lon"], found["lat"]}, df)
+        used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
+                         "population")  # fmt: skip
+        crs_how = pick_crs(crs, said, default_crs)[1]
         geoms = points_from_table(df, found["lon"], found["lat"], used, path_s)
     else:
         gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
                              what="population")  # fmt: skip
         used = gdf.attrs["crs_in"]
+        crs_how = "declared" if crs is not None else "file"
         rows_of = feature_rows
         found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
         geoms = gdf.geometry.to_numpy()
@@ -159,6 +163,7 @@ def read_population(
         crs=4326,
     )
     out.attrs["crs_in"] = used if isinstance(used, str) else str(used)
+    out.attrs["crs_how"] = crs_how
     return out
 
 
