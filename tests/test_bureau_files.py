@@ -1,0 +1,240 @@
+"""Files in the shapes a district bureau sends, on the real OpenStreetMap streets of Longgang,
+Shenzhen (tests/data/osm, ODbL): an Amap POI export without ``typecode`` (GBK; 经度/纬度 or one
+``location`` column; GCJ-02 by the published forward formula), a 养老机构 workbook as offices
+keep it (title, 合计, footer note, a summary sheet), and review with one coordinate system per
+file. Positions are real street positions; names and counts are made up for the tests."""
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from hzspatial import FacilityInput, crs, run_coverage
+from hzspatial.errors import DataWarning, InputError
+from hzspatial.io import read_facilities
+from hzspatial.network import read_network
+
+LONGGANG = Path(__file__).parent / "data" / "osm" / "shenzhen_longgang.osm"
+EXE = str(Path(sys.executable).parent / "hzspatial")
+AMAP_COLUMNS = ["名称", "类型", "地址", "经度", "纬度", "电话", "省份", "城市", "区域"]
+ELDERLY_TYPES = ["社区居家养老服务中心", "日间照料中心", "养老院", "护理院"]
+
+
+def near_street_points(graph, n, seed):
+    """Address points 5–15 m beside random streets of the real network (WGS84 degrees)."""
+    rng = np.random.default_rng(seed)
+    lines = graph.edge_geometry[graph.edge_length > 30]
+    line = lines[rng.choice(len(lines), n, replace=False)]
+    t = rng.uniform(0.2, 0.8, n)
+    a = shapely.get_coordinates(shapely.line_interpolate_point(line, t, normalized=True))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(line, t + 0.05, normalized=True))
+    d = (b - a) / np.hypot(*(b - a).T)[:, None]
+    side = rng.uniform(5, 15, n) * rng.choice([-1, 1], n)
+    xy = a + np.column_stack([-d[:, 1], d[:, 0]]) * side[:, None]
+    pts = gpd.GeoSeries(shapely.points(xy), crs=graph.crs).to_crs(4326)
+    return pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def amap_rows(lon, lat, kind):
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    t = {"clinic": "医疗保健服务;诊所;诊所", "kindergarten": "科教文化服务;学校;幼儿园"}[kind]
+    stem = {"clinic": "诊所", "kindergarten": "幼儿园"}[kind]
+    return pd.DataFrame({
+        "名称": [f"龙岗{stem}{i}" for i in range(len(lon))], "类型": t,
+        "地址": "龙岗区龙城街道", "经度": np.round(glon, 6), "纬度": np.round(glat, 6),
+        "电话": "0755-12345678", "省份": "广东省", "城市": "深圳市", "区域": "龙岗区",
+    })  # fmt: skip
+
+
+def write_workbook(path: Path, lon, lat) -> None:
+    """A 养老机构 workbook as a civil-affairs bureau sends it."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "机构名录"
+    ws.append(["龙岗区养老服务机构统计表"])
+    ws.merge_cells("A1:F1")
+    ws.append([])
+    ws.append(["序号", "机构名称", "机构类型", "经度", "纬度", "床位数"])
+    for i, (x, y) in enumerate(zip(lon, lat, strict=True)):
+        ws.append([i + 1, f"龙岗养老机构{i + 1}", ELDERLY_TYPES[i % 4], round(float(x), 7),
+                   round(float(y), 7), 20 + i])  # fmt: skip
+    ws.append(["合计", None, None, None, None, sum(20 + i for i in range(len(lon)))])
+    ws.append([])
+    ws.append(["填表单位：龙岗区民政局    填表人：张三    日期：2024年6月"])
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=6)
+    summary = wb.create_sheet("汇总")
+    summary.append(["机构类型", "数量", "床位数"])
+    for t in ELDERLY_TYPES:
+        summary.append([t, 3, 90])
+    wb.save(path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bureau")
+    graph = read_network(LONGGANG)
+    clon, clat = near_street_points(graph, n=30, seed=11)
+    klon, klat = near_street_points(graph, n=30, seed=12)
+    elon, elat = near_street_points(graph, n=12, seed=13)
+    rlon, rlat = near_street_points(graph, n=300, seed=14)
+    amap = pd.concat([amap_rows(clon, clat, "clinic"), amap_rows(klon, klat, "kindergarten")])
+    amap.to_csv(tmp / "amap.csv", index=False, encoding="gbk")
+    loc = amap.drop(columns=["经度", "纬度"]).assign(
+        location=[f"{x:.6f},{y:.6f}" for x, y in zip(amap["经度"], amap["纬度"], strict=True)])
+    loc.to_csv(tmp / "amap_location.csv", index=False, encoding="gbk")
+    # the same facilities converted to WGS84 by hand: the truth
+    truth = amap.copy()
+    truth["经度"], truth["纬度"] = crs.gcj02_to_wgs84(amap["经度"].to_numpy(),
+                                                    amap["纬度"].to_numpy())  # fmt: skip
+    truth["类型"] = np.where(amap["类型"].str.endswith("幼儿园"), "幼儿园", "诊所")
+    truth.to_csv(tmp / "truth.csv", index=False, float_format="%.9f")
+    write_workbook(tmp / "elderly.xlsx", elon, elat)
+    gpd.GeoDataFrame({"population": np.full(300, 500.0)}, geometry=shapely.points(rlon, rlat),
+                     crs=4326).to_file(tmp / "residents.geojson")  # fmt: skip
+    hull = shapely.convex_hull(shapely.multipoints(graph.node_xy)).buffer(200)
+    area = gpd.GeoDataFrame({"name": ["龙城街道"], "adcode": ["440307"]}, geometry=[hull],
+                            crs=graph.crs).to_crs(4326)  # fmt: skip
+    area.to_file(tmp / "area.geojson")
+    return tmp, graph
+
+
+def coverage(tmp, facilities, **kw):
+    return run_coverage(LONGGANG, facilities, tmp / "residents.geojson",
+                        boundaries=tmp / "area.geojson", require_standards=False,
+                        **kw).summary  # fmt: skip
+
+
+def covered(summary, cat):
+    return summary["categories"][cat]["covered_population"]
+
+
+@pytest.mark.parametrize("name", ["amap.csv", "amap_location.csv"])
+def test_amap_export_without_typecode_is_read_as_gcj02(world, name):
+    """Was read as WGS84 "assumed" in silence, every point ~560 m off."""
+    tmp, _ = world
+    truth = coverage(tmp, [FacilityInput(tmp / "truth.csv")])
+    with pytest.warns(DataWarning, match=r"Amap.*coordinates read as GCJ02.*类型"):
+        got = coverage(tmp, [FacilityInput(tmp / name)])
+    for cat in ("clinic", "kindergarten"):
+        assert covered(got, cat) == pytest.approx(covered(truth, cat), abs=1e-6)
+    # declared WGS84 (the user converted it): as declared, and the coverage changes
+    wrong = coverage(tmp, [FacilityInput(tmp / name, crs="wgs84")])
+    assert covered(wrong, "clinic") != pytest.approx(covered(truth, "clinic"))
+
+
+def test_datum_check_names_the_wrong_file_in_either_order(world):
+    """An undeclared GCJ-02 list without any export marks beside a correct WGS84 workbook:
+    the warning names the GCJ-02 file only, whatever the order; --strict stops on it, and a
+    declared file is never second-guessed."""
+    tmp, _ = world
+    plain = pd.read_csv(tmp / "amap.csv", encoding="gbk")[["名称", "经度", "纬度"]]
+    plain["类别"] = "诊所"
+    plain.to_csv(tmp / "gcj_plain.csv", index=False)
+    files = [FacilityInput(tmp / "gcj_plain.csv"), FacilityInput(tmp / "elderly.xlsx")]
+    for order in (files, files[::-1]):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            coverage(tmp, order)
+        datum = [str(w.message) for w in seen if "look like" in str(w.message)]
+        assert len(datum) == 1 and datum[0].startswith(str(tmp / "gcj_plain.csv"))
+        with pytest.raises(InputError, match=r"gcj_plain\.csv.*--facilities-crs gcj02"):
+            coverage(tmp, order, strict=True)
+    declared = [FacilityInput(tmp / "gcj_plain.csv", crs="wgs84"),
+                FacilityInput(tmp / "elderly.xlsx")]  # fmt: skip
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        coverage(tmp, declared, strict=True)
+    assert not [w for w in seen if "look like" in str(w.message)]
+
+
+def test_workbook_as_the_bureau_sends_it(world):
+    """Title, 合计, footer note and a summary sheet: the footer used to stop the run, the
+    summary sheet to demand --sheet, 机构类型 was no category column and 社区居家养老服务中心 /
+    护理院 were unknown."""
+    tmp, _ = world
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        f = read_facilities(tmp / "elderly.xlsx")
+    assert len(f) == 12 and set(f["category"]) == {"elderly_care"}
+    sub = dict(zip(f["name"], f["subtype"], strict=True))
+    assert sub["龙岗养老机构1"] == "daycare" and sub["龙岗养老机构2"] == "daycare"
+    assert sub["龙岗养老机构3"] == "nursing_home" and sub["龙岗养老机构4"] == "nursing_home"
+    assert f["beds"].tolist() == [20.0 + i for i in range(12)]
+    text = " ".join(str(w.message) for w in seen)
+    assert "填表单位" in text and "below the table" in text
+
+
+def test_summary_frame_read_with_pandas_keeps_its_total_and_footer_out(world):
+    tmp, _ = world
+    df = pd.read_excel(tmp / "elderly.xlsx", sheet_name=0, header=2)
+    with pytest.warns(DataWarning, match="below the table"):
+        f = read_facilities(df)
+    assert len(f) == 12
+
+
+def test_name_is_more_specific_than_an_amap_type_path(tmp_path):
+    """Amap files 社区卫生服务中心 under …;卫生院: it is a health service centre, which
+    health_centre_within_1000m counts, not a township health centre."""
+    p = tmp_path / "poi.csv"
+    pd.DataFrame({"名称": ["龙城社区卫生服务中心", "黄阁卫生院"],
+                  "类型": ["医疗保健服务;综合医院;卫生院"] * 2,
+                  "经度": [114.21, 114.22], "纬度": [22.69, 22.69]}).to_csv(p, index=False)  # fmt: skip
+    with pytest.warns(DataWarning, match="Amap"):
+        f = read_facilities(p)
+    assert f["subtype"].tolist() == ["health_centre", "township_health_centre"]
+
+
+def test_option_errors_name_the_option():
+    err = InputError("no sheet named 'x'", file="a.xlsx", column="--sheet")
+    assert "option '--sheet'" in err.line() and "column" not in err.line()
+
+
+def _review(tmp, args, name):
+    out = tmp / name
+    proc = subprocess.run([EXE, "review", str(tmp / "proposals.geojson"), "--network",
+                           str(LONGGANG), "--boundaries", str(tmp / "area.geojson"),
+                           "--residents", str(tmp / "residents.geojson"), *args, "--out",
+                           str(out), "--json", "--quiet"], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_review_gives_each_file_its_own_coordinate_system(world):
+    """--facilities-crs wgs84 --facilities-crs gcj02 read both files as GCJ-02 in review."""
+    tmp, graph = world
+    elderly = read_facilities(tmp / "elderly.xlsx")
+    pts = gpd.GeoSeries(elderly.geometry.iloc[:2], crs=4326).to_crs(graph.crs)
+    props = gpd.GeoDataFrame({"项目名称": ["北地块", "南地块"], "规划人口": [6000, 8000]},
+                             geometry=pts.buffer(120, cap_style="square").to_numpy(),
+                             crs=graph.crs).to_crs(4326)  # fmt: skip
+    props.to_file(tmp / "proposals.geojson")
+    gcj = pd.read_csv(tmp / "amap.csv", encoding="gbk")[["名称", "经度", "纬度"]]
+    gcj["类别"] = "幼儿园"
+    gcj.to_csv(tmp / "kg_gcj.csv", index=False)
+    wgs = gcj.copy()
+    wgs["经度"], wgs["纬度"] = crs.gcj02_to_wgs84(gcj["经度"].to_numpy(), gcj["纬度"].to_numpy())
+    wgs.to_csv(tmp / "kg_wgs.csv", index=False, float_format="%.9f")
+    per_file = _review(tmp, ["--facilities", str(tmp / "elderly.xlsx"), "--facilities",
+                             str(tmp / "kg_gcj.csv"), "--facilities-crs", "wgs84",
+                             "--facilities-crs", "gcj02"], "per_file")  # fmt: skip
+    truth = _review(tmp, ["--facilities", str(tmp / "elderly.xlsx"), "--facilities",
+                          str(tmp / "kg_wgs.csv"), "--facilities-crs", "wgs84"], "truth")
+    for a, b in zip(per_file["proposals"], truth["proposals"], strict=True):
+        for ca, cb in zip(a["checks"], b["checks"], strict=True):
+            assert ca["verdict"] == cb["verdict"], ca["standard"]
+            if ca.get("nearest_existing_m") is not None:
+                assert ca["nearest_existing_m"] == pytest.approx(cb["nearest_existing_m"],
+                                                                 abs=0.01)  # fmt: skip
+    # the elderly workbook gives no land area: the land rule cannot be checked, not "fail"
+    land = [c for p in truth["proposals"] for c in p["checks"]
+            if c["standard"] == "elderly_land_per_resident"]  # fmt: skip
+    assert land and all(c["verdict"] == "cannot check" for c in land)
+    assert all("land area" in c["reason"] for c in land)
