@@ -18,8 +18,8 @@ Points stay 700 m inside the extract so that a datum's shift keeps them over str
 is judged as a correctly read WGS84 file (a warning is a **false alarm**), as GCJ-02 and as
 BD-09 coordinates read as WGS84 (a warning naming the right system is a **hit**), and as
 WGS84 coordinates declared GCJ-02. OpenStreetMap streets are WGS84, so "the streets are
-GCJ-02" is not among the conversions tried (as in a run on an OSM network). The rule before this change (median distances; ``old``) is
-replayed on the same evidence for comparison.
+GCJ-02" is not among the conversions tried (as in a run on an OSM network). The rule before
+this change (median distances; ``old``) is replayed on the same evidence for comparison.
 """
 
 from __future__ import annotations

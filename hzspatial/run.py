@@ -112,7 +112,8 @@ def run_coverage(
     ----------
     network : path, WalkGraph or GeoDataFrame
         OpenStreetMap ``.osm.pbf`` / ``.osm``, osmnx ``.graphml``, a road centre-line layer
-        (file or GeoDataFrame of lines), or a graph already built (e.g.
+        (file or GeoDataFrame of lines), an osmnx / networkx graph (MultiDiGraph with node
+        ``x``/``y``), or a graph already built (e.g.
         :func:`hzspatial.network.graph_from_osmnx_query`).
     facilities : sequence of FacilityInput, paths or (Geo)DataFrames
         Facility files or frames; category from a column or ``FacilityInput.category``.

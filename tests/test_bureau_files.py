@@ -186,7 +186,8 @@ def test_name_is_more_specific_than_an_amap_type_path(tmp_path):
     p = tmp_path / "poi.csv"
     pd.DataFrame({"名称": ["龙城社区卫生服务中心", "黄阁卫生院"],
                   "类型": ["医疗保健服务;综合医院;卫生院"] * 2,
-                  "经度": [114.21, 114.22], "纬度": [22.69, 22.69]}).to_csv(p, index=False)  # fmt: skip
+                  "经度": [114.21, 114.22], "纬度": [22.69, 22.69]}).to_csv(
+        p, index=False)  # fmt: skip
     with pytest.warns(DataWarning, match="Amap"):
         f = read_facilities(p)
     assert f["subtype"].tolist() == ["health_centre", "township_health_centre"]
@@ -202,7 +203,8 @@ def _review(tmp, args, name):
     proc = subprocess.run([EXE, "review", str(tmp / "proposals.geojson"), "--network",
                            str(LONGGANG), "--boundaries", str(tmp / "area.geojson"),
                            "--residents", str(tmp / "residents.geojson"), *args, "--out",
-                           str(out), "--json", "--quiet"], capture_output=True, text=True)  # fmt: skip
+                           str(out), "--json", "--quiet"],
+                          capture_output=True, text=True)  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -238,3 +240,31 @@ def test_review_gives_each_file_its_own_coordinate_system(world):
             if c["standard"] == "elderly_land_per_resident"]  # fmt: skip
     assert land and all(c["verdict"] == "cannot check" for c in land)
     assert all("land area" in c["reason"] for c in land)
+
+
+def test_osmnx_graph_is_accepted_as_the_network(world, tmp_path):
+    """The README names osmnx: run_coverage(G) with its MultiDiGraph raised a bare TypeError.
+    It now gives what the same graph saved as GraphML gives."""
+    ox = pytest.importorskip("osmnx")
+    tmp, _ = world
+    G = ox.graph_from_xml(LONGGANG, simplify=True, retain_all=False)
+    ox.save_graphml(G, tmp_path / "g.graphml")
+    fac = [FacilityInput(tmp / "truth.csv")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = run_coverage(G, fac, tmp / "residents.geojson", boundaries=tmp / "area.geojson",
+                         require_standards=False).summary  # fmt: skip
+        b = run_coverage(tmp_path / "g.graphml", fac, tmp / "residents.geojson",
+                         boundaries=tmp / "area.geojson", require_standards=False).summary
+    assert covered(a, "clinic") == pytest.approx(covered(b, "clinic"), abs=1e-6)
+    assert covered(a, "clinic") > 0
+
+
+def test_gbk_shapefile_read_without_encoding_gets_a_hint(world):
+    from hzspatial.io import read_population
+
+    tmp, _ = world
+    res = gpd.read_file(tmp / "residents.geojson").head(5)
+    res["社区名称"] = [n.encode("gbk").decode("latin-1") for n in ["龙城社区"] * 5]
+    with pytest.warns(DataWarning, match="encoding='gbk'"):
+        read_population(res)

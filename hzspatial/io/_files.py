@@ -386,6 +386,7 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
     if isinstance(path, gpd.GeoDataFrame):
         if path.empty:
             raise InputError("the GeoDataFrame has no rows", file="(GeoDataFrame)")
+        _warn_mojibake(path)
         return path.copy()
     p = Path(path)
     fmt = detect_format(p)
@@ -411,6 +412,35 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
     if encoding:
         gdf.attrs["encoding"] = encoding
     return gdf
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _warn_mojibake(frame: pd.DataFrame) -> None:
+    """Warn when a frame's text looks like GBK read as Latin-1 (``'ÉçÇø'`` for 社区): a GBK
+    shapefile read without its encoding, e.g. by ``gpd.read_file`` when there is no .cpg."""
+    for col in frame.columns:
+        if col == getattr(frame, "_geometry_column_name", None) or not (
+            frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
+        ):
+            continue
+        for v in frame[col].dropna().astype(str).head(50):
+            if not re.search(r"[\x80-\xff]", v) or _CJK.search(v):
+                continue
+            try:
+                fixed = v.encode("latin-1").decode("gb18030")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if _CJK.search(fixed):
+                warnings.warn(
+                    f"(GeoDataFrame): column {col!r} holds text like {v[:20]!r}, which reads "
+                    f"{fixed[:10]!r} as GBK — the names look garbled: read the shapefile with "
+                    "gpd.read_file(path, encoding='gbk'), or pass the file itself",
+                    DataWarning,
+                    stacklevel=4,
+                )
+                return
 
 
 def _dbf_encoding(shp: Path) -> str | None:

@@ -93,7 +93,9 @@ def read_network(
     ----------
     path : str, Path or GeoDataFrame
         ``.osm.pbf`` / ``.osm`` (OpenStreetMap), ``.graphml`` (osmnx), or a road
-        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``, or a GeoDataFrame of lines).
+        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``, or a GeoDataFrame of lines),
+        or a networkx graph in osmnx's form (e.g. ``ox.graph_from_xml(...)``, a
+        MultiDiGraph with node ``x``/``y``).
     crs : optional
         For centre-line layers: the layer's coordinate system, declared (``gcj02``,
         ``bd09``, EPSG); overrides the file's own. OpenStreetMap is always WGS84.
@@ -117,6 +119,8 @@ def read_network(
         Largest connected piece, metres, undirected.
     """
     rules = rules or snap_rules()
+    if hasattr(path, "nodes") and hasattr(path, "edges") and hasattr(path, "graph"):
+        return graph_from_networkx(path, metric=metric, source="(networkx graph)", rules=rules)
     if isinstance(path, gpd.GeoDataFrame):
         return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
                                       node=node, rules=rules)  # fmt: skip
