@@ -539,10 +539,14 @@ def _close_progress() -> None:
             h.close()
 
 
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _pad(text: str, width: int) -> str:
     """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
-    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - cols, 0)
+    return text + " " * max(width - _width(text), 0)
 
 
 def _pct(x) -> str:
@@ -567,35 +571,37 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
         f"{s['speed_kmh']:g} km/h = {s['threshold_m']:.0f} m walking"
     )
     print()
+    w = max([36] + [_width(c["label"]) for c in s["categories"].values()])  # long labels align
     print(
-        f"{_pad('category', 36)} {'facilities':>10} {'within m':>8} {'covered':>10} {'share':>7} "
+        f"{_pad('category', w)} {'facilities':>10} {'within m':>8} {'covered':>10} {'share':>7} "
         f"{'median m':>9} {'p90 m':>11}"
     )
     for info in s["categories"].values():
         print(
-            f"{_pad(info['label'], 36)} {info['facilities']:>10} {info['threshold_m']:>8,.0f}"
+            f"{_pad(info['label'], w)} {info['facilities']:>10} {info['threshold_m']:>8,.0f}"
             f" {_num(info['covered_population']):>10}"
             f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
             f" {_num(info['p90_distance_m']):>11}"
         )
     print()
     print("standards (whole study area):")
+    sw = max([42] + [len(st["id"]) for st in s["standards"]])
     for st in s["standards"]:
         ver = "" if st["verified"] else "  [unverified figure]"
         if st["met"] is None and (st.get("note") or "").startswith("cannot check"):
-            print(f"  {st['id']:42} {st['note']}")
+            print(f"  {st['id']:{sw}} {st['note']}")
             continue
         met = {True: "MET", False: "NOT MET", None: "unknown"}[st["met"]]
-        print(f"  {st['id']:42} {_num(st['value'], 3):>8} vs target {st['target']:g} "
+        print(f"  {st['id']:{sw}} {_num(st['value'], 3):>8} vs target {st['target']:g} "
               f"{st['unit']}: {met}{ver}")  # fmt: skip
         below = st.get("share_residents_below_target")
         if below is not None and below == below:
-            print(f"  {'':42} 2SFCA: {_pct(st['share_residents_below_target'])} of residents "
+            print(f"  {'':{sw}} 2SFCA: {_pct(st['share_residents_below_target'])} of residents "
                   f"have a catchment ratio below the target")  # fmt: skip
     print()
     print("underserved residents (each counted once):")
     for cat, u in s.get("underserved", {}).items():
-        print(f"  {_pad(s['categories'][cat]['label'], 36)} {_num(u['underserved']):>10} "
+        print(f"  {_pad(s['categories'][cat]['label'], w)} {_num(u['underserved']):>10} "
               f"= {_num(u['no_facility'])} with no facility in reach + "
               f"{_num(u['below_standard'])} in reach of a catchment below a standard")  # fmt: skip
     print()

@@ -268,3 +268,28 @@ def test_gbk_shapefile_read_without_encoding_gets_a_hint(world):
     res["社区名称"] = [n.encode("gbk").decode("latin-1") for n in ["龙城社区"] * 5]
     with pytest.warns(DataWarning, match="encoding='gbk'"):
         read_population(res)
+
+
+def test_cli_table_stays_aligned_with_long_category_labels(world, tmp_path):
+    """A label wider than the 36-column field pushed its row's numbers out of line."""
+    import unicodedata
+
+    tmp, _ = world
+    long = "社区居家养老服务中心与日间照料中心及护理院"  # a user category: 42 columns
+    proc = subprocess.run([EXE, "coverage", "--network", str(LONGGANG), "--facilities",
+                           str(tmp / "elderly.xlsx"), "--category", long, "--population",
+                           str(tmp / "residents.geojson"), "--boundaries",
+                           str(tmp / "area.geojson"), "--no-standards-check", "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("category"))
+
+    def column_of(line: str, word: str) -> int:
+        before = line[: line.index(word) + len(word)]
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in before)
+
+    row = lines[head + 1]
+    assert row.startswith(long)
+    # the facilities count (12) ends where the 'facilities' heading ends
+    assert column_of(row, " 12") == column_of(lines[head], "facilities")
