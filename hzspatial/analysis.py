@@ -345,6 +345,7 @@ def underserved_areas(
     threshold_m: float,
     kind: str,
     reason: str,
+    counts: np.ndarray | None = None,
 ) -> list[dict]:
     """Connected areas of underserved demand points per district, each with its residents.
 
@@ -356,6 +357,9 @@ def underserved_areas(
         Residents (persons) per demand point.
     district : array
         District id per demand point (None outside).
+    counts : array of int, optional
+        Demand points each entry stands for (a wholly underserved polygon given once);
+        default 1 each.
     kind : {"no_facility", "below_standard"}
         Why these residents are underserved.
 
@@ -377,7 +381,8 @@ def underserved_areas(
             owner = assign_to_areas(points[sel], parts)
         res = np.bincount(owner[owner >= 0], weights=people[sel][owner >= 0],
                           minlength=len(parts))  # fmt: skip
-        cnt = np.bincount(owner[owner >= 0], minlength=len(parts))
+        w = None if counts is None else counts[sel][owner >= 0]
+        cnt = np.bincount(owner[owner >= 0], weights=w, minlength=len(parts)).astype(np.int64)
         rows += [{"category": category, "district_id": did, "kind": kind, "residents": float(r),
                   "locations": int(c), "threshold_m": threshold_m, "reason": reason,
                   "geometry": part}

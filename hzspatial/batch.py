@@ -47,7 +47,7 @@ _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes",
          "thresholds", "standards", "crs_in", "area", "add_facilities", "remove_facilities",
          "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
          "population_crs", "boundaries_crs", "boundary_level", "strict",
-         "category_map", "snap_rules"}  # fmt: skip
+         "category_map", "snap_rules", "spread"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class Scenario:
     tiles: str | None = None
     require_standards: bool = True
     snap_rules: str | None = None
+    spread: str | None = None
     folder: str = ""
     facility_options: dict = field(default_factory=dict)
 
@@ -244,7 +245,7 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
             category_map=s.category_map or None,
             require_standards=s.require_standards, tiles=s.tiles,
             submit=submit, area=s.area, exclude_facilities=s.remove_facilities,
-            snap_rules=s.snap_rules,
+            snap_rules=s.snap_rules, spread=s.spread,
         )  # fmt: skip
         if marker.is_file():
             marker.unlink()

@@ -132,6 +132,18 @@ def _input_options(p: argparse.ArgumentParser) -> None:
     _snap_rules_option(p)
 
 
+def _spread_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--spread",
+        choices=["buildings", "area", "streets"],
+        default=None,
+        help="how residents polygons are spread: over residential buildings (--buildings, or "
+        "those of an OSM --network), evenly over their area (≤ 25 m grid, each point walking "
+        "to its street), or along their streets (earlier versions); default buildings where "
+        "at hand, else area",
+    )
+
+
 def _facilities_crs_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--facilities-crs",
@@ -291,6 +303,7 @@ def _parser() -> argparse.ArgumentParser:
     _crs_options(cov, ("network", "population", "boundaries", "buildings"))
     _input_options(cov)
     _facilities_crs_option(cov)
+    _spread_option(cov)
     cov.add_argument(
         "--strict",
         action="store_true",
@@ -447,6 +460,7 @@ def _parser() -> argparse.ArgumentParser:
     _snap_rules_option(site)
     _crs_options(site, ("network", "population", "boundaries", "candidates"))
     _facilities_crs_option(site)
+    _spread_option(site)
     _out_options(site, "maps/sites")
     site.add_argument("--quiet", action="store_true", help="print nothing but errors")
     site.add_argument("--json", action="store_true", help="print site.json to stdout")
@@ -607,9 +621,9 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     print()
     for d in s["districts"]:
         census = (
-            f"census 2020: {d['census_population']:,.0f}"
+            f"recorded population (boundaries): {d['census_population']:,.0f}"
             if d["census_population"]
-            else "census 2020: population unknown"
+            else "recorded population unknown"
         )
         print(f"  {d['name']} ({d['adcode']}): {d['population']:,.0f} residents analysed; {census}")
     print()
@@ -671,6 +685,7 @@ def _run(args: argparse.Namespace) -> int:
             "population_total": args.population_total,
             "buildings": args.buildings,
             "buildings_crs": args.buildings_crs,
+            "spread": args.spread,
             "persons_per_household": args.persons_per_household,
             "boundaries": args.boundaries,
             "crs_in": args.crs_in,
@@ -785,7 +800,7 @@ def _site(args: argparse.Namespace) -> int:
             network_crs=args.network_crs,
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
             capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
-            snap_rules=_snap_rules(args),
+            snap_rules=_snap_rules(args), spread=args.spread,
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report

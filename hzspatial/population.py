@@ -1,13 +1,27 @@
-"""Where residents are: residents polygons spread over the streets inside them.
+"""Where residents are: residents polygons spread over where people live inside them.
 
 A community (社区) or village polygon with a population figure is the resident data planners
 most often hold. Counted as one point, a community half inside a catchment would be 0 % or
-100 % covered. Instead, its population is spread over demand points along the walkable
-streets inside it (and on its boundary), in proportion to street length (people live along
-streets); a polygon with no street inside gets points on a regular grid; a polygon smaller
-than one grid cell, and every resident point, stays one demand point. When residential
-buildings are given, a polygon holding any is spread over them instead, one point per
-building weighted by footprint × floors.
+100 % covered. Instead, its population is spread over demand points by one of three methods
+(:data:`SPREADS`):
+
+``buildings``
+    one point per residential building inside the polygon, weighted by footprint × floors
+    (polygons without buildings fall back on ``area``);
+``area``
+    evenly over the polygon's area, at the centres of a grid of at most :data:`AREA_GRID_M`
+    (25 m) for polygons of 10 ha or more (communities, 小区) — coarser only where a polygon
+    would need more than :data:`AREA_MAX_POINTS` points — and of :data:`BLOCK_GRID_M` (50 m)
+    for smaller polygons (single blocks). Each point then walks its own straight leg to the
+    nearest street it may join: people live in buildings inside 小区, and the walk to the
+    gate is part of the 15 minutes;
+``streets``
+    along the walkable streets inside the polygon (and on its boundary), in proportion to
+    street length; a polygon with no street inside gets a :data:`GRID_M` grid and one
+    smaller than a cell stays one point — the method of earlier versions, which puts
+    people on the street itself and so overstates coverage.
+
+A polygon's points always sum to its population exactly; resident points stay one point.
 """
 
 from __future__ import annotations
@@ -19,7 +33,23 @@ import shapely
 
 from hzspatial.network import WalkGraph
 
-__all__ = ["PIECE_M", "GRID_M", "BOUNDARY_TOLERANCE_M", "Demand", "spread_residents"]
+__all__ = ["AREA_FINE_M2", "AREA_GRID_M", "AREA_MAX_POINTS", "BLOCK_GRID_M",
+           "BOUNDARY_TOLERANCE_M", "Demand", "GRID_M",
+           "PIECE_M", "SPREADS", "spread_residents"]  # fmt: skip
+
+#: The ways residents polygons are spread (see the module's text).
+SPREADS = ("buildings", "area", "streets")
+#: Largest grid spacing (metres) of the ``area`` spread for a polygon of AREA_FINE_M2 or more
+#: and up to AREA_MAX_POINTS cells (10 ha – 1.25 km²: communities, 小区).
+AREA_GRID_M = 25.0
+#: Polygons smaller than this (m²; 10 ha) — single blocks, whose streets run round them — are
+#: spread on a grid of BLOCK_GRID_M: a 1 ha block gets 4 points, a 4 ha block 16.
+AREA_FINE_M2 = 100_000.0
+#: Grid spacing (metres) of the ``area`` spread for polygons under AREA_FINE_M2.
+BLOCK_GRID_M = 50.0
+#: Most demand points one polygon gets from the ``area`` spread (larger polygons — townships,
+#: villages of several km² — get a coarser grid).
+AREA_MAX_POINTS = 2000
 
 #: Longest street piece (metres) represented by one demand point.
 PIECE_M = 50.0
@@ -45,7 +75,8 @@ class Demand:
         Where the persons are (metres).
     cells : ndarray of geometry
         The part of the residents polygon each point stands for (for drawing areas), or the
-        point itself for resident points.
+        point itself for resident points; for the ``area`` spread the grid square, which
+        may reach past the polygon's edge (clip it with the polygon to draw it).
     how : ndarray of str
         ``building`` (spread by floor area), ``street`` (by street length), ``grid``,
         ``polygon`` (one point for a small polygon) or ``point``.
@@ -66,6 +97,7 @@ def spread_residents(
     grid_m: float = GRID_M,
     buildings: np.ndarray | None = None,
     floors: np.ndarray | None = None,
+    method: str = "streets",
 ) -> Demand:
     """Demand points for residents polygons and points.
 
@@ -87,6 +119,9 @@ def spread_residents(
         spread over them instead — one point per building, weighted by footprint × floors.
     floors : array of float, optional
         Storeys per building (default 1).
+    method : {"streets", "area", "buildings"}
+        How polygons holding no building are spread (``buildings`` spreads them as
+        ``area``). Buildings, when given, are used first whatever the method.
 
     Returns
     -------
@@ -102,17 +137,25 @@ def spread_residents(
         homes = _building_points(geoms, np.flatnonzero(areal), buildings, floors)
         out.append(homes)
         housed[homes[0]] = True
-    big = areal & ~housed & (shapely.area(geoms) >= grid_m * grid_m)
+    if method == "streets":
+        big = areal & ~housed & (shapely.area(geoms) >= grid_m * grid_m)
+    else:
+        big = areal & ~housed
     single = np.flatnonzero(~big & ~housed)
     out.append((single, np.ones(len(single)), shapely.point_on_surface(geoms[single]),
                 geoms[single], np.where(areal[single], "polygon", "point")))  # fmt: skip
     big_idx = np.flatnonzero(big)
-    if len(big_idx):
+    if len(big_idx) and method == "streets":
         street = _street_points(geoms, big_idx, graph, piece_m)
         out.append(street)
         no_street = np.setdiff1d(big_idx, street[0])
         if len(no_street):
-            out.append(_grid_points(geoms, no_street, grid_m))
+            out.append(_grid_points(geoms, no_street, np.full(len(no_street), grid_m)))
+    elif len(big_idx):
+        area = shapely.area(geoms[big_idx])
+        cell = np.where(area < AREA_FINE_M2, BLOCK_GRID_M,
+                        np.maximum(AREA_GRID_M, np.sqrt(area / AREA_MAX_POINTS)))  # fmt: skip
+        out.append(_grid_points(geoms, big_idx, cell, how="area"))
     owner = np.concatenate([o[0] for o in out]).astype(np.int64)
     weight = np.concatenate([o[1] for o in out])
     points = np.concatenate([o[2] for o in out])
@@ -158,27 +201,37 @@ def _street_points(geoms, idx, graph: WalkGraph, piece_m: float):
     return owner, weight, pts, cells, np.full(len(pts), "street", dtype=object)
 
 
-def _grid_points(geoms, idx, grid_m: float):
-    """Cell centres of a ``grid_m`` grid inside polygons ``geoms[idx]`` (at least one each)."""
+def _grid_points(geoms, idx, grid_m: np.ndarray, how: str = "grid"):
+    """Cell centres of a grid (spacing ``grid_m[i]`` metres for polygon ``geoms[idx[i]]``)
+    inside each polygon (at least one point each: its representative point)."""
     owners, pts, cells = [], [], []
     bounds = shapely.bounds(geoms[idx])
     nx = np.maximum(np.ceil((bounds[:, 2] - bounds[:, 0]) / grid_m), 1).astype(np.int64)
     ny = np.maximum(np.ceil((bounds[:, 3] - bounds[:, 1]) / grid_m), 1).astype(np.int64)
+    # the grid is centred on the polygon's bounds, so a thin polygon is not missed by half
+    x0 = (bounds[:, 0] + bounds[:, 2]) / 2 - nx * grid_m / 2
+    y0 = (bounds[:, 1] + bounds[:, 3]) / 2 - ny * grid_m / 2
     per = nx * ny
     which = np.repeat(np.arange(len(idx)), per)
     k = np.arange(len(which)) - np.repeat(np.cumsum(per) - per, per)
-    x = bounds[which, 0] + (k % nx[which] + 0.5) * grid_m
-    y = bounds[which, 1] + (k // nx[which] + 0.5) * grid_m
+    g = grid_m[which]
+    shapely.prepare(geoms[idx])  # every cell centre and corner is tested against them
+    x = x0[which] + (k % nx[which] + 0.5) * g
+    y = y0[which] + (k // nx[which] + 0.5) * g
     inside = shapely.contains_xy(geoms[idx][which], x, y)
     owners.append(idx[which[inside]])
     pts.append(shapely.points(x[inside], y[inside]))
-    boxes = shapely.box(x[inside] - grid_m / 2, y[inside] - grid_m / 2,
-                        x[inside] + grid_m / 2, y[inside] + grid_m / 2)  # fmt: skip
-    cells.append(shapely.intersection(boxes, geoms[idx[which[inside]]]))
+    half = g[inside] / 2
+    boxes = shapely.box(x[inside] - half, y[inside] - half, x[inside] + half,
+                        y[inside] + half)  # fmt: skip
+    # the ``area`` spread's many fine cells stay squares (they may reach half a cell past the
+    # polygon's edge): whoever draws them clips the few it needs (clipping all costs seconds)
+    cells.append(boxes if how == "area" else
+                 shapely.intersection(boxes, geoms[idx[which[inside]]]))  # fmt: skip
     empty = np.setdiff1d(np.arange(len(idx)), which[inside])
     owners.append(idx[empty])
     pts.append(shapely.point_on_surface(geoms[idx[empty]]))
     cells.append(geoms[idx[empty]])
     owner = np.concatenate(owners)
     return (owner, np.ones(len(owner)), np.concatenate(pts), np.concatenate(cells),
-            np.full(len(owner), "grid", dtype=object))  # fmt: skip
+            np.full(len(owner), how, dtype=object))  # fmt: skip

@@ -53,7 +53,14 @@ from hzspatial.network import (
     read_network,
 )
 from hzspatial.network.datum import network_may_shift, warn_datums
-from hzspatial.population import BOUNDARY_TOLERANCE_M, GRID_M, PIECE_M, spread_residents
+from hzspatial.population import (
+    AREA_GRID_M,
+    BOUNDARY_TOLERANCE_M,
+    GRID_M,
+    PIECE_M,
+    SPREADS,
+    spread_residents,
+)
 from hzspatial.results import CoverageResult, cov_column
 from hzspatial.standards import load_standards
 
@@ -83,6 +90,7 @@ def run_coverage(
     residents_from_osm: bool = False,
     population_total: float | None = None,
     buildings: str | Path | gpd.GeoDataFrame | None = None,
+    spread: str | None = None,
     buildings_crs: str | int | None = None,
     minutes: float = 15.0,
     speed_kmh: float = 4.0,
@@ -139,6 +147,12 @@ def run_coverage(
         polygons holding buildings are spread over them by floor area instead of streets.
     buildings_crs : optional
         The buildings' coordinate system, declared.
+    spread : {"buildings", "area", "streets"}, optional
+        How residents polygons are spread (:mod:`hzspatial.population`): over residential
+        buildings (``buildings``, or those of the OpenStreetMap ``network`` file), evenly over
+        their area on a ≤ 25 m grid with each point's own walk to the street (``area``), or
+        along their streets (``streets``, earlier versions). Default: ``buildings`` where
+        buildings are at hand, else ``area``. ``summary.json`` states the method.
     minutes : float
         Walking threshold (minutes); default 15.
     speed_kmh : float
@@ -222,7 +236,10 @@ def run_coverage(
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
     with clock("residents"):
-        dem = _place_demand(src, graph, buildings, buildings_crs, crs_in)
+        dem = _place_demand(src, graph, buildings, buildings_crs, crs_in,
+                            _spread_method(spread, buildings, network, residents_from_osm),
+                            network,
+                            same_layer=_same_file(population, boundaries))  # fmt: skip
     with clock("search"):
         walk = _walk_limits(src.facilities, stds, extra, category_minutes, minutes, speed_kmh,
                             require_standards, standards)  # fmt: skip
@@ -357,29 +374,103 @@ class _Demand:
     facility_area: np.ndarray
     facilities_m: gpd.GeoDataFrame
     outside_facilities: int
+    spread: str = "area"
+    owner: np.ndarray | None = None
+    polygons: np.ndarray | None = None
 
 
-def _place_demand(src: _Inputs, graph: WalkGraph, buildings, buildings_crs, crs_in) -> _Demand:
-    """Spread residents polygons over their streets (or buildings) and assign demand points
-    and facilities to areas."""
+#: How each spread is described in summary.json and the report.
+SPREAD_TEXT = {
+    "buildings": "residents polygons spread over their residential buildings by footprint × "
+                 "floors (polygons without buildings: evenly over their area)",
+    "area": f"residents polygons spread evenly over their area (grid ≤ {AREA_GRID_M:g} m), each "
+            "point walking its own straight leg to the nearest street",
+    "streets": f"residents polygons spread along the streets inside them (every ≤ {PIECE_M:g} "
+               f"m; without streets a {GRID_M:g} m grid)",
+}  # fmt: skip
+
+
+def _spread_method(spread, buildings, network, residents_from_osm: bool = False) -> str:
+    """The spread asked for, checked; by default ``buildings`` where a buildings layer or an
+    OpenStreetMap network file is at hand, else ``area`` — and ``streets`` for homes taken from
+    OpenStreetMap, which are buildings already (each stays one point, as before)."""
+    if spread is None and residents_from_osm:
+        return "streets"
+    if spread is None:
+        osm = isinstance(network, str | Path) and network_format(network) == "osm"
+        return "buildings" if buildings is not None or osm else "area"
+    if spread not in SPREADS:
+        raise InputError(f"unknown spread {spread!r}", column="--spread",
+                         hint=f"use one of {', '.join(SPREADS)}")  # fmt: skip
+    return spread
+
+
+def _homes(buildings, buildings_crs, crs_in, network, method, graph) -> gpd.GeoDataFrame | None:
+    """Residential buildings in the graph's CRS with ``floors``: the buildings layer, else
+    (for the ``buildings`` spread) the homes of the OpenStreetMap network file."""
+    if buildings is not None:
+        return read_buildings(buildings, crs=buildings_crs, default_crs=crs_in).to_crs(graph.crs)
+    if method != "buildings" or not (isinstance(network, str | Path)
+                                     and network_format(network) == "osm"):  # fmt: skip
+        return None
+    try:
+        osm = read_osm_residents(str(network), population_total=1.0)
+    except InputError:
+        return None  # no home mapped: polygons are spread over their area
+    if not osm["population_from"].iloc[0].endswith("(footprint × levels)"):
+        return None  # landuse areas, not buildings
+    osm = osm.to_crs(graph.crs)
+    osm["floors"] = osm["population"] / osm.area  # only footprint × levels ratios matter
+    return osm
+
+
+def _own_areas(polygons: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """For each residents polygon, the index of the area with the same geometry (-1: none)."""
+    own = np.full(len(polygons), -1)
+    a, b = shapely.STRtree(areas).query(polygons, predicate="intersects")
+    same = shapely.equals_exact(polygons[a], areas[b], tolerance=1e-6) | shapely.equals(
+        polygons[a], areas[b])  # fmt: skip
+    own[a[same]] = b[same]
+    return own
+
+
+def _same_file(a, b) -> bool:
+    """Whether two inputs are the same file (one 社区 layer as residents and boundaries)."""
+    try:
+        return (isinstance(a, str | Path) and isinstance(b, str | Path)
+                and Path(a).resolve() == Path(b).resolve())  # fmt: skip
+    except OSError:
+        return False
+
+
+def _place_demand(src: _Inputs, graph: WalkGraph, buildings, buildings_crs, crs_in,
+                  method: str = "area", network=None, same_layer: bool = False) -> _Demand:
+    """Spread residents polygons (``method``: :data:`hzspatial.population.SPREADS`) and
+    assign demand points and facilities to areas. With ``same_layer`` (the residents are the
+    boundaries' own polygons), every point of a polygon belongs to that polygon's area, so
+    that each area's residents equal its recorded population exactly."""
     pop, fac, bnd = src.residents, src.facilities, src.boundaries
-    homes = (read_buildings(buildings, crs=buildings_crs, default_crs=crs_in).to_crs(graph.crs)
-             if buildings is not None else None)  # fmt: skip
+    homes = _homes(buildings, buildings_crs, crs_in, network, method, graph)
     spread = spread_residents(
         pop.to_crs(graph.crs).geometry.to_numpy(), pop["population"].to_numpy(dtype=float), graph,
         buildings=None if homes is None else homes.geometry.to_numpy(),
         floors=None if homes is None else homes["floors"].to_numpy(),
+        method="streets" if method == "streets" else "area",
     )  # fmt: skip
-    spreads = np.isin(spread.how, ("street", "grid", "building"))
+    spreads = np.isin(spread.how, ("street", "grid", "building", "area"))
     if spreads.any():
-        logger.info("%d residents polygons spread over %d points: %d buildings, %d along "
-                    "streets (≤ %g m apart), %d on a %g m grid",
-                    len(np.unique(spread.owner[spreads])), int(spreads.sum()),
+        logger.info("residents spread by %s: %d polygons over %d points — %d buildings, %d "
+                    "along streets (≤ %g m apart), %d on a %g m grid, %d on a ≤ %g m area grid",
+                    method, len(np.unique(spread.owner[spreads])), int(spreads.sum()),
                     int((spread.how == "building").sum()), int((spread.how == "street").sum()),
-                    PIECE_M, int((spread.how == "grid").sum()), GRID_M)  # fmt: skip
+                    PIECE_M, int((spread.how == "grid").sum()), GRID_M,
+                    int((spread.how == "area").sum()), AREA_GRID_M)  # fmt: skip
     frame = _demand_frame(pop, spread, graph.crs)
     areas = bnd.to_crs(graph.crs).geometry.to_numpy()
     area = _with_edge_points(spread.points, areas, an.assign_to_areas(spread.points, areas))
+    if same_layer and len(pop) == len(bnd):
+        own = _own_areas(pop.to_crs(graph.crs).geometry.to_numpy(), areas)
+        area = np.where(own[spread.owner] >= 0, own[spread.owner], area)
     frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
     fac_m = fac.to_crs(graph.crs)
     fac_pts = fac_m.geometry.to_numpy()
@@ -390,7 +481,8 @@ def _place_demand(src: _Inputs, graph: WalkGraph, buildings, buildings_crs, crs_
     if outside:
         logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
                     "residents inside", outside)  # fmt: skip
-    return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside)
+    return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside, method,
+                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy())  # fmt: skip
 
 
 @dataclass
@@ -557,6 +649,36 @@ def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCateg
     return ev.ratios, ev.access
 
 
+def _whole_polygons(dem: _Demand, sel: np.ndarray, people: np.ndarray, district: np.ndarray):
+    """The selected demand points' cells, points, residents, districts and location counts,
+    with every residents polygon whose points are all selected (and in one district) given
+    as the polygon itself and one point: a community spread over 500 grid points that is
+    wholly underserved is one shape to dissolve, not 500."""
+    idx = np.flatnonzero(sel)
+    if dem.owner is None or not len(idx):
+        return dem.cells[idx], dem.points[idx], people[idx], district[idx], None
+    key = pd.Series(dem.owner.astype(str)) + "|" + pd.Series(district).astype(str)
+    codes, _ = pd.factorize(key)
+    everywhere = np.bincount(codes)
+    chosen = np.bincount(codes[idx], minlength=len(everywhere))
+    per_owner = np.bincount(dem.owner)
+    whole = (chosen[codes[idx]] == everywhere[codes[idx]]) & (
+        everywhere[codes[idx]] == per_owner[dem.owner[idx]]) & (everywhere[codes[idx]] > 1)
+    keep = idx[~whole]
+    merged = idx[whole]
+    first = merged[np.unique(codes[merged], return_index=True)[1]]
+    sums = np.bincount(codes[merged], weights=people[merged], minlength=len(everywhere))
+    cells = dem.cells[keep]
+    square = dem.frame["placed"].to_numpy()[keep] == "area"  # grid squares: clipped to draw
+    cells[square] = shapely.intersection(cells[square], dem.polygons[dem.owner[keep[square]]])
+    cells = np.concatenate([cells, dem.polygons[dem.owner[first]]])
+    points = np.concatenate([dem.points[keep], dem.points[first]])
+    ppl = np.concatenate([people[keep], sums[codes[first]]])
+    dist = np.concatenate([district[keep], district[first]])
+    counts = np.concatenate([np.ones(len(keep), np.int64), everywhere[codes[first]]])
+    return cells, points, ppl, dist, counts
+
+
 def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
     """Underserved residents per category, each counted once: the areas (layer) and the table
     per category and area (:func:`hzspatial.analysis.underserved_table`)."""
@@ -587,8 +709,8 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
 
     def dissolve(job):
         sel, *rest = job
-        return an.underserved_areas(dem.cells[sel], dem.points[sel], people[sel], district[sel],
-                                    *rest)  # fmt: skip
+        *geo, counts = _whole_polygons(dem, sel, people, district)
+        return an.underserved_areas(*geo, *rest, counts=counts)
 
     # GEOS releases the GIL: the dissolves run side by side on the machine's cores
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, 4))) as pool:
@@ -661,6 +783,13 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
             f"{i['role']} ({Path(i['path']).name})" for i in inputs if i["synthetic"]
         ],
         "boundary_level": bnd.attrs.get("level", "district"),
+        "boundary_population_from": bnd.attrs.get("population_from"),
+        "residents_spread": {
+            "method": dem.spread,
+            "description": SPREAD_TEXT[dem.spread],
+            "points": {k: int(v) for k, v in pd.Series(dem.frame["placed"]).value_counts()
+                       .items()},
+        },  # fmt: skip
         "outside_facilities": dem.outside_facilities,
         "inputs": inputs,
     }
@@ -859,17 +988,22 @@ def _nearest_area(points: np.ndarray, areas: np.ndarray, assigned: np.ndarray) -
 
 
 def _check_boundaries_cover(graph: WalkGraph, bnd: gpd.GeoDataFrame, path) -> None:
-    """Raise when the boundaries leave most of the network outside every district."""
+    """Raise when the boundaries miss the network (boundaries elsewhere, or in another
+    coordinate system); when they cover part of it — a few 社区 inside a city extract, the
+    normal case — say so: the streets beyond are walked on, residents there not analysed."""
     area = shapely.union_all(bnd.to_crs(graph.crs).geometry.to_numpy())
     step = max(1, graph.n_nodes // 20_000)
     xy = graph.node_xy[::step]
     inside = shapely.contains_xy(area, xy[:, 0], xy[:, 1]).mean()
-    if inside < 0.5:
+    if inside < 0.01:
         raise InputError(
             f"the boundaries cover only {inside:.0%} of the network's nodes",
             file=str(path),
-            hint="pass --boundaries with the districts of the network's area",
+            hint="pass --boundaries of the network's area, or check their coordinate system",
         )
+    if inside < 0.5:
+        logger.info("%s: the boundaries cover %.0f%% of the network's nodes: residents inside "
+                    "them are analysed, the streets beyond are walked on", path, 100 * inside)
 
 
 def _district_table(bnd, pop, fac, people, categories, cat_summary, ratios) -> pd.DataFrame:

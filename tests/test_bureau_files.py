@@ -107,7 +107,7 @@ def world(tmp_path_factory):
 
 
 def coverage(tmp, facilities, **kw):
-    return run_coverage(LONGGANG, facilities, tmp / "residents.geojson",
+    return run_coverage(LONGGANG, facilities, kw.pop("population", tmp / "residents.geojson"),
                         boundaries=tmp / "area.geojson", require_standards=False,
                         **kw).summary  # fmt: skip
 
@@ -293,3 +293,98 @@ def test_cli_table_stays_aligned_with_long_category_labels(world, tmp_path):
     assert row.startswith(long)
     # the facilities count (12) ends where the 'facilities' heading ends
     assert column_of(row, " 12") == column_of(lines[head], "facilities")
+
+
+@pytest.fixture(scope="module")
+def communities(world, tmp_path_factory):
+    """Six 社区 rectangles (about 450 × 350 m) tiling the middle of the extract, 5,000
+    residents each, and six clinics beside streets inside them."""
+    tmp, graph = world
+    x0, y0 = graph.node_xy.min(axis=0)
+    x1, y1 = graph.node_xy.max(axis=0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [shapely.box(cx + i * 450, cy + j * 350, cx + (i + 1) * 450, cy + (j + 1) * 350)
+             for i in (-2, -1, 0) for j in (-1, 0)]  # fmt: skip
+    gdf = gpd.GeoDataFrame({"社区名称": [f"社区{k}" for k in range(6)],
+                            "常住人口": [5000] * 6}, geometry=boxes, crs=graph.crs)  # fmt: skip
+    gdf.to_crs(4326).to_file(tmp / "communities.geojson")
+    lon, lat = near_street_points(graph, n=300, seed=21)
+    inside = shapely.contains_xy(shapely.union_all(gdf.to_crs(4326).geometry.to_numpy()), lon, lat)
+    lon, lat = lon[inside][:6], lat[inside][:6]
+    pd.DataFrame({"名称": [f"卫生站{i}" for i in range(6)], "类别": "诊所", "经度": lon,
+                  "纬度": lat}).to_csv(tmp / "clinics.csv", index=False)  # fmt: skip
+    return tmp, gdf.to_crs(4326)
+
+
+def test_area_spread_agrees_with_an_independent_area_uniform_reference(world, communities):
+    """Residents spread evenly over each community's area, each walking a straight leg to
+    the nearest street they may join: an independent reference (osmnx graph, networkx
+    Dijkstra, a 10 m grid, tests/_reference.py) agrees with --spread area within 1 point,
+    while putting them on the streets (--spread streets) overstates coverage."""
+    ox = pytest.importorskip("osmnx")  # noqa: F841
+    import networkx as nx
+    from _helsinki import osmnx_walk_graph
+    from _reference import Reference
+
+    tmp, comm = communities
+    limit = 500.0
+    runs = {m: coverage(tmp, [FacilityInput(tmp / "clinics.csv")], minutes=7.5, spread=m,
+                        population=tmp / "communities.geojson")  # fmt: skip
+            for m in ("area", "streets")}
+    got = {m: r["categories"]["clinic"]["coverage_share"] for m, r in runs.items()}
+    assert runs["area"]["residents_spread"]["method"] == "area"
+    ref = Reference(osmnx_walk_graph(tmp, LONGGANG, simplify=False))
+    fac = pd.read_csv(tmp / "clinics.csv")
+    jf = ref.join(fac[["经度", "纬度"]].to_numpy())
+    shares = []
+    for poly in comm.to_crs(world[1].crs).geometry:
+        bx0, by0, bx1, by1 = poly.bounds
+        xs, ys = np.meshgrid(np.arange(bx0 + 5, bx1, 10.0), np.arange(by0 + 5, by1, 10.0))
+        pts = gpd.GeoSeries(shapely.points(xs.ravel(), ys.ravel()), crs=world[1].crs)
+        pts = pts[pts.within(poly)].to_crs(4326)
+        jh = ref.join(np.column_stack([pts.x, pts.y]))
+        H, (homes, facs) = ref.walk_graph(jh, jf)
+        for f, leg in zip(facs, jf.leg, strict=True):
+            if f is not None:
+                H.add_edge("S", f, length=leg)
+        d = nx.single_source_dijkstra_path_length(H, "S", weight="length")
+        walk = np.array([d.get(h, np.inf) if h is not None else np.inf for h in homes]) + jh.leg
+        ok = jh.edge >= 0
+        shares.append(float((walk[ok] <= limit).mean()))
+    want = float(np.mean(shares))  # equal populations: the mean of the communities' shares
+    assert 0.2 < want < 0.8  # the case is not trivial
+    assert got["area"] == pytest.approx(want, abs=0.01)
+    assert abs(got["streets"] - want) > abs(got["area"] - want)
+    print(f"area-uniform reference {want:.4f}; --spread area {got['area']:.4f}, "
+          f"--spread streets {got['streets']:.4f}")
+
+
+
+@pytest.mark.parametrize("spread", ["streets", "area"])
+def test_one_layer_as_residents_and_boundaries_keeps_each_areas_own_count(communities, spread):
+    """碑亭巷 had 6,773 residents where its 常住人口 says 6,650: points spread on a street
+    shared by two communities were filed under the neighbour. One layer as both: each area's
+    residents are its own population exactly, under its own key, and the number is labelled
+    as the boundaries' own, not as a census."""
+    tmp, comm = communities
+    graph = read_network(LONGGANG)
+    # communities bounded by real streets, as 社区 are: faces of the street network
+    faces = shapely.get_parts(shapely.polygonize(graph.edge_geometry))
+    faces = faces[(shapely.area(faces) > 20_000) & (shapely.area(faces) < 400_000)]
+    centre = shapely.Point(graph.node_xy.mean(axis=0))
+    faces = faces[np.argsort(shapely.distance(faces, centre))[:6]]
+    layer = tmp / "communities_coded.geojson"
+    gpd.GeoDataFrame({"社区名称": [f"社区{k}" for k in range(6)],
+                      "社区代码": [f"44030700{k}" for k in range(6)],
+                      "常住人口": [5000, 6650, 4000, 7000, 3000, 6773]},
+                     geometry=faces, crs=graph.crs).to_crs(4326).to_file(layer)  # fmt: skip
+    res = run_coverage(LONGGANG, [FacilityInput(tmp / "clinics.csv")], layer, boundaries=layer,
+                       spread=spread, require_standards=False)  # fmt: skip
+    d = res.districts.set_index("district_id")
+    want = dict(zip([f"44030700{k}" for k in range(6)], [5000, 6650, 4000, 7000, 3000, 6773],
+                    strict=True))  # fmt: skip
+    for code, n in want.items():
+        assert d.loc[code, "residents_analysed"] == pytest.approx(n, abs=1e-6)
+    by_area = res.by_area.set_index("area_id")
+    assert (by_area["district_id"] == by_area.index).all()
+    assert "常住人口" in res.summary["boundary_population_from"]

@@ -1,6 +1,8 @@
 """Residents polygons spread over their streets, checked by hand on a 2 km community whose
 street grid makes every walking distance from its corner a Manhattan distance."""
 
+import functools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,6 +15,12 @@ from hzspatial.population import BOUNDARY_TOLERANCE_M, spread_residents
 
 UTM48 = pyproj.CRS.from_epsg(32648)
 X0, Y0 = 510_000.0, 3_660_000.0  # UTM 48N, near 105.1° E 33.1° N (southern Shaanxi)
+
+
+#: These hand-worked cases are of the street spread (people along the streets inside a
+#: community); the area spread is checked against an independent reference in
+#: tests/test_bureau_files.py.
+_street_spread = functools.partial(run_coverage, spread="streets")
 
 
 def grid_streets(stub_m: float = 0.0) -> gpd.GeoDataFrame:
@@ -55,7 +63,7 @@ def street_length_within(limit_m: float, start_m: float = 0.0) -> float:
 def test_community_in_a_corner_is_covered_by_its_street_share():
     """10,000 residents, one kindergarten in a corner: covered = share of the community's
     44 km of streets within 1,000 m walk (6 km) = 1,363.6 residents, not 0 or 10,000."""
-    res = run_coverage(
+    res = _street_spread(
         grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
         require_standards=False,
     )  # fmt: skip
@@ -76,7 +84,7 @@ def test_facility_outside_the_boundaries_serves_residents_inside():
     lon, lat = to_lonlat(X0 - 100.0, Y0)
     fac = pd.DataFrame({"name": ["across the line"], "category": ["kindergarten"],
                         "lon": [lon], "lat": [lat]})  # fmt: skip
-    res = run_coverage(grid_streets(stub_m=200.0), [fac], community(), community(),
+    res = _street_spread(grid_streets(stub_m=200.0), [fac], community(), community(),
                        require_standards=False)  # fmt: skip
     assert res.summary["outside_facilities"] == 1
     # the community's streets reach BOUNDARY_TOLERANCE_M onto the stub (walked from 98 m)
@@ -105,7 +113,7 @@ def test_small_polygons_and_points_stay_one_point_and_streetless_polygons_use_a_
 def test_map_shades_each_community_by_its_share_covered():
     from hzspatial.maps import coverage_map
 
-    res = run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
+    res = _street_spread(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
                        require_standards=False)  # fmt: skip
     html = coverage_map(res).get_root().render()
     assert "share covered per area" in html and "13.6%" in html
@@ -119,7 +127,7 @@ def test_community_spread_over_its_buildings_by_floor_area():
     far = shapely.box(X0 + 1900, Y0 + 1920, X0 + 1940, Y0 + 1950)
     outside = shapely.box(X0 - 100, Y0 - 100, X0 - 80, Y0 - 80)
     bld = gpd.GeoDataFrame({"层数": [6, 2, 30]}, geometry=[near, far, outside], crs=UTM48)
-    res = run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
+    res = _street_spread(grid_streets(), [kindergarten_at(X0, Y0)], community(), community(),
                        buildings=bld, require_standards=False)  # fmt: skip
     d = res.demand
     assert sorted(d["placed"]) == ["building", "building"]
@@ -142,7 +150,7 @@ def test_residents_counted_twice_or_beyond_the_boundaries_population_are_reporte
     area["population"] = 5_000.0
     area.geometry = area.buffer(1200)
     with pytest.warns(DataWarning) as caught:
-        run_coverage(grid_streets(), [kindergarten_at(X0, Y0)], residents, area,
+        _street_spread(grid_streets(), [kindergarten_at(X0, Y0)], residents, area,
                      require_standards=False)  # fmt: skip
     text = " ".join(str(w.message) for w in caught)
     assert "1 residents features repeat an earlier one exactly (d2)" in text
@@ -155,12 +163,12 @@ def test_community_standards_need_community_boundaries():
     lon, lat = to_lonlat(X0 + 10, Y0 + 10)
     fac = pd.DataFrame({"名称": ["日间照料中心"], "类型": ["日间照料中心"],
                         "经度": [lon], "纬度": [lat]})  # fmt: skip
-    on_communities = run_coverage(grid_streets(), [fac], community(), community())
+    on_communities = _street_spread(grid_streets(), [fac], community(), community())
     row = on_communities.ratios.set_index(["standard", "district_id"]).loc[
         ("daycare_in_every_community", "study area")]  # fmt: skip
     assert on_communities.boundaries.attrs["level"] == "community" and row["value"] == 1.0
     district = community().rename(columns={"社区名称": "name"})
-    on_districts = run_coverage(grid_streets(), [fac], community(), district)
+    on_districts = _street_spread(grid_streets(), [fac], community(), district)
     note = on_districts.ratios.set_index("standard").loc["daycare_in_every_community", "note"]
     assert note.startswith("cannot check: the areas are district boundaries, not communities")
 
@@ -173,7 +181,7 @@ def test_daycare_radius_counts_day_care_centres_not_nursing_homes():
     lon, lat = to_lonlat([X0, X0 + 2000], [Y0, Y0 + 2000])
     fac = pd.DataFrame({"名称": ["北关养老院", "城南日间照料中心"], "类型": ["养老服务设施"] * 2,
                         "经度": lon, "纬度": lat, "床位": [100, 20]})  # fmt: skip
-    res = run_coverage(grid_streets(), [fac], community(), community())
+    res = _street_spread(grid_streets(), [fac], community(), community())
     assert res.facilities["subtype"].tolist() == ["nursing_home", "daycare"]
     row = res.ratios.set_index(["standard", "district_id"]).loc[
         ("daycare_within_300m", "study area")]  # fmt: skip
@@ -191,12 +199,12 @@ def test_build_target_progress_from_build_years_and_planned_flags():
                         "经度": lon, "纬度": lat, "球场数": [1, 2, None, 1],
                         "建成年份": ["2019", "2021", "2023年", None],
                         "规划": ["否", "否", "否", "是"]})  # fmt: skip
-    res = run_coverage(grid_streets(), [fac], community(), community())
+    res = _street_spread(grid_streets(), [fac], community(), community())
     row = res.ratios.set_index("standard").loc["new_football_pitches_2021_2025"]
     assert row["value"] == 3 and not row["met"]
     assert "planned: 1" in row["note"] and "of 81" in row["note"]
     demo_like = fac.drop(columns=["建成年份", "规划"])
-    res = run_coverage(grid_streets(), [demo_like], community(), community())
+    res = _street_spread(grid_streets(), [demo_like], community(), community())
     note = res.ratios.set_index("standard").loc["new_football_pitches_2021_2025", "note"]
     assert note.startswith("cannot check: the football_pitch facilities carry no build year")
 
@@ -208,7 +216,7 @@ def test_nursing_bed_share_counts_nursing_homes_only():
     fac = pd.DataFrame({"名称": ["甲养老院", "乙敬老院", "丙日间照料中心"],
                         "类型": ["养老服务设施"] * 3, "经度": lon, "纬度": lat,
                         "床位": [100, 50, 30], "护理型床位": [60, 20, None]})  # fmt: skip
-    res = run_coverage(grid_streets(), [fac], community(), community())
+    res = _street_spread(grid_streets(), [fac], community(), community())
     row = res.ratios.set_index(["standard", "district_id"]).loc[("nursing_bed_share", "study area")]
     assert row["value"] == pytest.approx(80 / 150) and not row["met"]
     assert row["gap"] == pytest.approx(0.55 * 150 - 80)

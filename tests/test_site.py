@@ -56,7 +56,8 @@ def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tin
     res, out = chosen
     both = [FacilityInput(tiny_world / "kg.csv"), FacilityInput(out / "sites.csv")]
     cov = run_coverage(tiny_world / "streets.gpkg", both, tiny_world / "community.geojson",
-                       tiny_world / "community.geojson")  # fmt: skip
+                       tiny_world / "community.geojson",
+                       spread="streets")  # the spread site uses by default  # fmt: skip
     got = cov.summary["categories"]["kindergarten"]["covered_population"]
     assert got == pytest.approx(res.report["covered_after"], rel=1e-9)
     assert got == pytest.approx(2 * CORNER, rel=1e-3)
@@ -187,7 +188,8 @@ def test_distance_objective_matches_the_coverage_engine_brute_force(tiny_world, 
     means = {}
     for key in pts:
         one = _candidates(tmp_path / f"{key}.csv", {key: pts[key]})
-        cov = run_coverage(args[0], [kg, FacilityInput(one, category="kindergarten")], *args[2:])
+        cov = run_coverage(args[0], [kg, FacilityInput(one, category="kindergarten")], *args[2:],
+                           spread="streets")  # as site places residents
         d = cov.demand
         means[key] = float((d["population"] * d["dist_kindergarten_m"]).sum()
                            / d["population"].sum())  # fmt: skip

@@ -39,6 +39,19 @@ def level_label(level: str) -> str:
     return f"{zh} / {plural}"
 
 
+def _population_from(gdf, found: dict) -> str | None:
+    """Where the boundaries' population figures come from, in words: the column, and the
+    file's own ``population_source`` when it names one (e.g. the 2020 census)."""
+    if "population" not in found:
+        return None
+    col = found["population"]
+    src = (pd.Series(gdf["population_source"]).dropna().astype(str).unique()
+           if "population_source" in gdf.columns else [])  # fmt: skip
+    if len(src) == 1:
+        return f"column {col!r} ({src[0]})"
+    return f"column {col!r}" + (" (source per area: population_source)" if len(src) else "")
+
+
 def read_boundaries(
     path: str | Path | gpd.GeoDataFrame,
     *,
@@ -145,5 +158,6 @@ def read_boundaries(
     for c in extra:
         out[c] = pd.Series(gdf[c]).to_numpy()
     out.attrs["level"] = lvl
+    out.attrs["population_from"] = _population_from(gdf, found)
     logger.info("%s: %d areas, level %s", path_s, n, level_label(lvl))
     return out

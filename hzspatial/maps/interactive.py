@@ -294,12 +294,21 @@ def _standards_layers(m: folium.Map, result: CoverageResult, bnd: gpd.GeoDataFra
         fg.add_to(m)
 
 
+#: Most residents polygons drawn as a share-covered layer per category.
+AREA_LAYER_MAX = 2000
+
+
 def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
     """Per category, residents polygons (communities) shaded by their share covered — drawn
-    when polygons were spread over their streets, so a share between 0 and 1 means something."""
-    if result.residents is None or not (result.demand["placed"] == "street").any():
+    when polygons were spread (over streets, area or buildings), so a share between 0 and 1
+    means something, and there are few enough of them (:data:`AREA_LAYER_MAX`) to be areas a
+    planner reads one by one (communities, not thousands of blocks)."""
+    spread_kinds = ("street", "area", "building")
+    if result.residents is None or not result.demand["placed"].isin(spread_kinds).any():
         return
-    spread = result.demand.loc[result.demand["placed"] == "street", "area_id"].unique()
+    spread = result.demand.loc[result.demand["placed"].isin(spread_kinds), "area_id"].unique()
+    if len(spread) > AREA_LAYER_MAX:
+        return
     polys = result.residents[result.residents["demand_id"].isin(spread)]
     table = result.by_area.set_index("area_id").loc[polys["demand_id"]]
     for cat, info in result.summary["categories"].items():
