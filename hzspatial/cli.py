@@ -606,6 +606,9 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
             print(f"  {st['id']:{sw}} {st['note']}")
             continue
         met = {True: "MET", False: "NOT MET", None: "unknown"}[st["met"]]
+        note = st.get("note") or ""
+        if st["met"] is None and note.startswith(("partial", "for reference")):
+            met = note.split(":")[0].upper()  # PARTIAL / FOR REFERENCE: not a verdict
         print(f"  {st['id']:{sw}} {_num(st['value'], 3):>8} vs target {st['target']:g} "
               f"{st['unit']}: {met}{ver}")  # fmt: skip
         below = st.get("share_residents_below_target")

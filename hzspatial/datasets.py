@@ -36,6 +36,13 @@ def default_persons_per_household() -> float:
     return float(c["population"].sum() / c["households"].sum())
 
 
+def bundled_boundary(name: str) -> Path | None:
+    """A bundled boundary layer by the name a standards catalogue gives it
+    (``hanzhong_city``, ``hanzhong_counties``), or None."""
+    d = data_dir() / "boundaries" / f"{name}.geojson"
+    return d if d.is_file() else None
+
+
 def demo_paths() -> dict[str, Path]:
     """Paths of the embedded Hanzhong demo inputs (synthetic network and facilities)."""
     d = data_dir()

@@ -55,7 +55,14 @@ class StandardsInput:
         Converts residents to households for ``per_unit = "households"`` standards.
     area_level : str
         Level of the areas (``district``, ``street``, ``community``): a standard scoped to
-        communities is only evaluated on community areas.
+        communities is only evaluated on community areas; one scoped to districts (the plan's
+        county ratios) is shown as partial, not judged, on smaller areas.
+    whole_city : bool
+        Whether the areas are the whole jurisdiction (a city-scoped total, e.g. a build
+        target, is judged only then; otherwise it is shown as partial).
+    outside : str
+        The jurisdiction the study area lies outside of (e.g. ``"汉中市 / Hanzhong"``):
+        that jurisdiction's standards are shown for reference, not judged. Empty: inside.
     """
 
     facilities: pd.DataFrame
@@ -68,6 +75,8 @@ class StandardsInput:
     pairs: dict[str, Pairs] = field(default_factory=dict)
     persons_per_household: float = 2.46
     area_level: str = "district"
+    whole_city: bool = False
+    outside: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,37 @@ class Evaluation:
 
     ratios: pd.DataFrame
     access: dict[str, np.ndarray]
+
+
+#: Metrics whose figure the plan sets for a county (区县) as a whole.
+_COUNTY_METRICS = ("supply_per_capita", "supply_share", "supply_ratio")
+_LEVEL_ZH = {"district": "区县", "street": "街道", "community": "社区"}
+
+
+def _judged_where_set(row: dict, std: Standard, data: StandardsInput) -> dict:
+    """A row's verdict kept only where the standard is set: a study area outside the
+    standard's jurisdiction gets the figure for reference; a county ratio on 街道/社区 areas
+    (and over a study area of them) and a city total on less than the city are partial."""
+    if row.get("met") is None or str(row.get("note", "")).startswith("cannot check"):
+        return row
+    why = None
+    if data.outside and std.jurisdiction not in ("", "national"):
+        why = (f"for reference: the study area lies outside {std.jurisdiction}, whose plan "
+               "sets this target — pass --standards with your own catalogue")
+    elif std.scope == "district" and std.metric in _COUNTY_METRICS and \
+            data.area_level != "district":  # fmt: skip
+        where = ("over the study area" if row["district_id"] == STUDY_AREA
+                 else f"for one {_LEVEL_ZH.get(data.area_level, data.area_level)} "
+                 f"({data.area_level})")  # fmt: skip
+        why = (f"partial: the plan sets this per county (区县); the figure {where} is shown "
+               "for reference, not judged")
+    elif std.scope == "city" and not data.whole_city:
+        why = ("partial: the plan sets this for the whole city; the count over the study "
+               "area is shown for reference, not judged")
+    if why is None:
+        return row
+    note = f"{why}; {row['note']}" if row.get("note") else why
+    return row | {"met": None, "note": note}
 
 
 def _cannot(std: Standard, note: str) -> dict:
@@ -140,6 +180,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                            weights=data.people[data.demand_area >= 0], minlength=n)  # fmt: skip
     present = np.flatnonzero(res_area > 0)
     rows, access = [], {}
+    by_id = {s.id: s for s in stds}
     for std in stds:
         if not std.evaluated:
             continue
@@ -270,6 +311,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                     float(w[acc < std.target].sum() / tot) if tot else np.nan
                 )
             rows.append(out)
+    rows = [_judged_where_set(r, by_id[r["standard"]], data) for r in rows]
     cols = ["district_id", "district", "standard", "category", "metric", "label", "value",
             "target", "unit", "met", "supply", "residents", "required", "gap",
             "catchment_access_mean", "share_residents_below_target", "supply_assumed_facilities",

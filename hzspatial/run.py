@@ -26,9 +26,10 @@ import shapely
 from hzspatial import __version__
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
+from hzspatial import crs as _crs
 from hzspatial.categories import resolve_category
 from hzspatial.config import load
-from hzspatial.datasets import default_persons_per_household, demo_paths
+from hzspatial.datasets import bundled_boundary, default_persons_per_household, demo_paths
 from hzspatial.engine import EngineInput, compute, compute_tiled
 from hzspatial.errors import DataWarning, InputError, check_number, check_walk_options
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
@@ -42,6 +43,7 @@ from hzspatial.io import (
     read_population,
 )
 from hzspatial.io._files import input_label
+from hzspatial.io._geometry import check_within
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
 from hzspatial.network import (
@@ -62,7 +64,7 @@ from hzspatial.population import (
     spread_residents,
 )
 from hzspatial.results import CoverageResult, cov_column
-from hzspatial.standards import load_standards
+from hzspatial.standards import jurisdiction_of, load_standards
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
 
@@ -212,6 +214,7 @@ def run_coverage(
     clock = _Clock(timings)
     extra = list(extra_categories)
     stds = load_standards(standards, extra)
+    default_boundaries = boundaries is None
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
     with clock("read"):
         src = _load_inputs(
@@ -221,6 +224,7 @@ def run_coverage(
             population_crs=population_crs, boundaries_crs=boundaries_crs,
             boundary_level=boundary_level, category_map=category_map,
             persons_per_household=persons_per_household, exclude_facilities=exclude_facilities,
+            default_boundaries=default_boundaries,
         )  # fmt: skip
     rules = as_snap_rules(snap_rules)
     with clock("graph"):
@@ -249,7 +253,8 @@ def run_coverage(
         cat = _per_category(graph, src.facilities, dem, walk, eng, people, max_snap_m)
     with clock("standards"):
         pph = persons_per_household or default_persons_per_household()
-        ratios, access = _evaluate(stds, src, dem, walk, eng, cat, people, pph)
+        where = _where_set(standards, src.boundaries, boundaries)
+        ratios, access = _evaluate(stds, src, dem, walk, eng, cat, people, pph, **where)
     with clock("underserved"):
         under, under_table = _underserved(stds, src.boundaries, dem, cat, access, people)
     with clock("assemble"):
@@ -290,8 +295,10 @@ class _Inputs:
 def _load_inputs(network, facilities, population, boundaries, extra, *, facilities_from_osm,
                  residents_from_osm, population_total, crs_in, facilities_crs, population_crs,
                  boundaries_crs, boundary_level, category_map, persons_per_household,
-                 exclude_facilities) -> _Inputs:  # fmt: skip
-    """Read boundaries, facilities and residents, each in its own coordinate system."""
+                 exclude_facilities, default_boundaries=False) -> _Inputs:  # fmt: skip
+    """Read boundaries, facilities and residents, each in its own coordinate system. With the
+    default boundaries (Hanzhong's counties) and residents wholly outside them, the inputs'
+    extent becomes the one study area, and a warning says so."""
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
@@ -332,9 +339,42 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
     else:
         label = input_label(population)
         pop = read_population(population, crs=population_crs, default_crs=crs_in,
-                              study_area=study_area,
+                              study_area=None if default_boundaries else study_area,
                               persons_per_household=persons_per_household)  # fmt: skip
+        if default_boundaries:
+            bnd = _default_area(bnd, study_area, pop, fac, label)
     return _Inputs(bnd, fac, pop, label, items)
+
+
+def _default_area(bnd, hanzhong, pop, fac, label) -> gpd.GeoDataFrame:
+    """The default boundaries for residents read without any: Hanzhong's counties when the
+    residents lie in them (else the usual "outside the study area" error for the ones that do
+    not); when none does, one area around the inputs (residents and facilities, 500 m
+    beyond), said in a warning — a run in another city is not Hanzhong's."""
+    reps = shapely.point_on_surface(pop.geometry.to_numpy())
+    inside = shapely.contains_xy(shapely.buffer(hanzhong, 50 / 111_000), shapely.get_x(reps),
+                                 shapely.get_y(reps))  # fmt: skip
+    if inside.any():
+        check_within(reps, hanzhong, label, lambda m: [int(i) + 1 for i in np.flatnonzero(m)],
+                     "residents")  # fmt: skip
+        return bnd
+    geoms = np.concatenate([pop.geometry.to_numpy(), fac.geometry.to_numpy()])
+    hull = shapely.convex_hull(shapely.union_all(geoms))
+    c = shapely.get_coordinates(hull)
+    utm = _crs.metric_crs(c[:, 0], c[:, 1])
+    area = gpd.GeoSeries([hull], crs=4326).to_crs(utm).buffer(500).to_crs(4326)
+    out = gpd.GeoDataFrame({"district_id": ["study_area"],
+                            "name": ["研究范围（输入数据范围） / Study area (the inputs' extent)"],
+                            "population": [np.nan]},
+                           geometry=area.to_numpy(), crs=4326)  # fmt: skip
+    out.attrs["level"] = "district"
+    out.attrs["population_from"] = None
+    out.attrs["inputs_extent"] = True
+    warnings.warn(f"{label}: the residents lie outside Hanzhong (the default boundaries): the "
+                  "inputs' extent (500 m beyond residents and facilities) is the one study "
+                  "area — pass --boundaries for districts, 街道 or 社区", DataWarning,
+                  stacklevel=4)  # fmt: skip
+    return out
 
 
 def _select_area(src: _Inputs, area: Sequence[str], label: str) -> _Inputs:
@@ -630,8 +670,35 @@ def _per_category(graph, fac, dem: _Demand, walk: _Walk, eng, people, max_snap_m
     return _PerCategory(summary, catchments, pairs)
 
 
+def _where_set(standards, bnd: gpd.GeoDataFrame, boundaries) -> dict:
+    """Whether the study area is the catalogue's whole jurisdiction (``whole_city``) and, if
+    it lies outside it, the jurisdiction's name (``outside``; warned once)."""
+    name, key = jurisdiction_of(standards)
+    path = bundled_boundary(key) if key else None
+    if path is None:
+        return {"whole_city": False, "outside": ""}
+    jur = shapely.union_all(gpd.read_file(path, engine="pyogrio").geometry.to_numpy())
+    study = shapely.union_all(bnd.geometry.to_numpy())
+    c = shapely.get_coordinates(study)
+    utm = _crs.metric_crs(c[:, 0], c[:, 1])
+    a, b = gpd.GeoSeries([study, shapely.intersection(study, jur)], crs=4326).to_crs(utm).area
+    outside = name if a > 0 and b / a < 0.5 else ""
+    if outside:
+        warnings.warn(f"the study area lies outside {name}, whose plan the standards catalogue "
+                      f"{standards!r} holds: its targets are shown for reference, not judged "
+                      "(national rules still are) — pass --standards with your city's "
+                      "catalogue", DataWarning, stacklevel=3)  # fmt: skip
+    whole = isinstance(boundaries, str | Path) and _same_file(boundaries,
+                                                               demo_paths()["boundaries"])
+    out = {"whole_city": bool(whole and not bnd.attrs.get("inputs_extent")), "outside": outside}
+    bnd.attrs["jurisdiction"] = {"name": name, "study_area_outside": bool(outside),
+                                 "whole_jurisdiction": out["whole_city"]}  # fmt: skip
+    return out
+
+
 def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCategory, people,
-              pph) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
+              pph, whole_city: bool = False,
+              outside: str = "") -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
     """Stage 4 — the standards per area and for the study area, and 2SFCA accessibility per
     demand point (added to the demand frame as ``access_<standard>``)."""
     bnd, pop = src.boundaries, dem.frame
@@ -643,6 +710,7 @@ def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCateg
         distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in walk.categories}
         | {k: eng.distance_m[k] for k in walk.groups}, pairs=cat.pairs,
         persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
+        whole_city=whole_city, outside=outside,
     ))  # fmt: skip
     for sid, acc in ev.access.items():
         pop[f"access_{sid}"] = acc
@@ -745,7 +813,8 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         {"role": "population", "path": src.population_label,
          "labels": sorted({x for x in residents["source"] if x}),
          "crs": residents.attrs.get("crs_in")},
-        {"role": "boundaries", "path": input_label(boundaries), "labels": [],
+        {"role": "boundaries", "path": "(the inputs' extent)" if bnd.attrs.get("inputs_extent")
+         else input_label(boundaries), "labels": [],
          "level": bnd.attrs.get("level", "district")},
     ]  # fmt: skip
     for i in inputs:
@@ -784,6 +853,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         ],
         "boundary_level": bnd.attrs.get("level", "district"),
         "boundary_population_from": bnd.attrs.get("population_from"),
+        "standards_jurisdiction": bnd.attrs.get("jurisdiction"),
         "residents_spread": {
             "method": dem.spread,
             "description": SPREAD_TEXT[dem.spread],
@@ -994,8 +1064,10 @@ def _check_boundaries_cover(graph: WalkGraph, bnd: gpd.GeoDataFrame, path) -> No
     area = shapely.union_all(bnd.to_crs(graph.crs).geometry.to_numpy())
     step = max(1, graph.n_nodes // 20_000)
     xy = graph.node_xy[::step]
-    inside = shapely.contains_xy(area, xy[:, 0], xy[:, 1]).mean()
-    if inside < 0.01:
+    within = shapely.contains_xy(area, xy[:, 0], xy[:, 1])
+    inside = within.mean()
+    near = shapely.contains_xy(shapely.buffer(area, 20.0), xy[:, 0], xy[:, 1])
+    if not near.any():  # no street in or along them: boundaries elsewhere (or a wrong system)
         raise InputError(
             f"the boundaries cover only {inside:.0%} of the network's nodes",
             file=str(path),

@@ -388,3 +388,44 @@ def test_one_layer_as_residents_and_boundaries_keeps_each_areas_own_count(commun
     by_area = res.by_area.set_index("area_id")
     assert (by_area["district_id"] == by_area.index).all()
     assert "常住人口" in res.summary["boundary_population_from"]
+
+
+def test_outside_hanzhong_the_inputs_extent_is_the_study_area_and_targets_are_for_reference(
+    world,
+):
+    """Without --boundaries, a run in another city got "residents outside the study area"
+    (the default is Hanzhong's counties); with its own boundaries it got Hanzhong's targets
+    as verdicts without a word. Now: the inputs' extent is one area (warned), the plan's
+    targets are shown for reference, the national GB 50180 radii are still judged."""
+    tmp, _ = world
+    fac = [FacilityInput(tmp / "truth.csv"), FacilityInput(tmp / "elderly.xlsx")]
+    with pytest.warns(DataWarning) as seen:
+        res = run_coverage(LONGGANG, fac, tmp / "residents.geojson")
+    text = " ".join(str(w.message) for w in seen)
+    assert "inputs' extent" in text and "outside 汉中市" in text
+    assert res.summary["population"] == 150_000
+    assert res.summary["standards_jurisdiction"]["study_area_outside"] is True
+    std = {s["id"]: s for s in res.summary["standards"]}
+    bed = std["elderly_beds_per_1000"]
+    assert bed["met"] is None and bed["note"].startswith("for reference")
+    assert std["kindergarten_within_300m"]["met"] in (True, False)  # national: judged
+
+
+def test_county_ratios_are_partial_on_community_areas():
+    """Per-1,000 bed ratios were judged per community, and over 6 km² as if for a county."""
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    blocks = gpd.read_file(p["population"])
+    centre = blocks.geometry.representative_point()
+    near = blocks[(centre.x - 107.03).abs() + (centre.y - 33.07).abs() < 0.01].head(25)
+    near = near.assign(社区名称=[f"社区{i}" for i in range(len(near))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_coverage(p["network"], [FacilityInput(p["facilities"])], near, near,
+                           boundary_level="community")  # fmt: skip
+    rows = res.ratios[res.ratios["standard"] == "elderly_beds_per_1000"]
+    assert len(rows) > 1 and rows["met"].isna().all()
+    assert rows["note"].str.startswith("partial: the plan sets this per county").all()
+    share = res.ratios[res.ratios["standard"] == "kindergarten_within_300m"]
+    assert share["met"].notna().all()  # a service radius is judged at any level

@@ -18,7 +18,8 @@ from pathlib import Path
 from hzspatial.categories import builtin_categories, resolve_category, user_category
 from hzspatial.errors import InputError
 
-__all__ = ["Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]
+__all__ = ["jurisdiction_of", "Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES",
+           "PER_UNITS"]  # fmt: skip
 
 METRICS = ("supply_per_capita", "share_within", "supply_share", "supply_ratio", "areas_served",
            "built_since", "proposals_compliant")  # fmt: skip
@@ -101,6 +102,7 @@ class Standard:
     since_year: int | None = None
     of: str | None = None
     numerator: str | None = None
+    jurisdiction: str = ""
 
     @property
     def distance_key(self) -> str:
@@ -145,6 +147,24 @@ _METRIC_FIELDS = {
 _SHARE_METRICS = ("share_within", "supply_share", "areas_served")
 
 
+def jurisdiction_of(name_or_path: str | Path = "hanzhong") -> tuple[str, str | None]:
+    """The catalogue's jurisdiction (``[meta] jurisdiction``, e.g. ``"汉中市 / Hanzhong"``)
+    and the key of its bundled boundary (``[meta] jurisdiction_boundary``, a
+    :func:`hzspatial.datasets.demo_paths` key), or ``("", None)`` when it names none."""
+    key = str(name_or_path)
+    builtin = resources.files("hzspatial.standards").joinpath(f"{key}.toml")
+    try:
+        text = (builtin.read_text("utf-8") if builtin.is_file()
+                else Path(key).read_text("utf-8-sig"))  # fmt: skip
+        meta = tomllib.loads(text).get("meta", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "", None
+    if not isinstance(meta, dict):
+        return "", None
+    name, area = meta.get("jurisdiction", ""), meta.get("jurisdiction_boundary")
+    return (name if isinstance(name, str) else "", area if isinstance(area, str) else None)
+
+
 def load_standards(
     name_or_path: str | Path = "hanzhong", extra_categories: Iterable[str] = ()
 ) -> list[Standard]:
@@ -187,6 +207,7 @@ def load_standards(
             hint="fix the syntax (see hzspatial/standards/hanzhong.toml)",
         ) from exc
     entries = raw.get("standard")
+    meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
     if not isinstance(entries, list) or not entries:
         raise InputError(
             "no [[standard]] entries",
@@ -259,6 +280,11 @@ def load_standards(
                 hint=need[2],
             )
         cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
+        if not isinstance(e.get("jurisdiction", ""), str):
+            raise InputError(f"jurisdiction must be text (got {e['jurisdiction']!r})",
+                             file=label, where=where, column="jurisdiction",
+                             hint='e.g. jurisdiction = "national"')  # fmt: skip
+        e = e | {"jurisdiction": e.get("jurisdiction") or str(meta.get("jurisdiction", ""))}
         out.append(Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))})))
     ids = [s.id for s in out]
     dup = sorted({x for x in ids if ids.count(x) > 1})
