@@ -3,6 +3,7 @@ targets never rounded, gaps in the standard's own unit (``config/labels.toml``).
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from functools import cache
@@ -22,14 +23,34 @@ def labels() -> dict:
 
 
 def bilingual(column: str) -> str:
-    """``"coverage_share"`` → ``"覆盖率 / Share covered"``; per-category columns keep a prefix."""
+    """``"coverage_share"`` → ``"覆盖率 / Share covered"``; per-category and per-standard
+    columns are named in words: ``"elderly_care_facilities"`` → ``"养老服务设施 设施数 / Elderly
+    care facilities"`` (an unknown prefix — a user category — is kept as it is)."""
     lab = labels()
     if column in lab["columns"]:
         return lab["columns"][column]
     for suffix, text in lab["suffixes"].items():
         if column.endswith(suffix):
-            return f"{column[: -len(suffix)]} {text}"
+            prefix = column[: -len(suffix)]
+            zh, _, en = text.partition(" / ")
+            words = _prefix_words().get(prefix)
+            if words is None:
+                return f"{prefix} {text}"
+            return f"{words[0]} {zh} / {words[1]} {en}"
     return column
+
+
+@functools.cache
+def _prefix_words() -> dict[str, tuple[str, str]]:
+    """Category and built-in standard ids → (中文, English) names for column headings."""
+    from hzspatial.categories import builtin_categories
+    from hzspatial.standards import load_standards
+
+    out = {k: (c.label_zh, c.label_en) for k, c in builtin_categories().items()}
+    for s in load_standards("hanzhong"):
+        if s.label_zh:
+            out.setdefault(s.id, (s.label_zh, s.label_en))
+    return out
 
 
 def fmt_number(v, digits: int | None = None) -> str:

@@ -244,6 +244,14 @@ def test_tables_xlsx_sheets_and_bilingual_headers(demo_out):
     )
     rows = list(wb["设施 facilities"].iter_rows(values_only=True))
     assert len(rows) == 1 + 169
+    # headings in words, shares as percentages, residents as whole numbers
+    full = openpyxl.load_workbook(out / "tables.xlsx")["区县 districts"]
+    head = {c.value: c.column_letter for c in full[1]}
+    assert "养老服务设施 设施数 / Elderly care facilities" in head
+    assert not any(str(h).startswith("elderly_care ") for h in head)
+    share = head["幼儿园 覆盖率 / Kindergarten share covered"]
+    assert full[f"{share}2"].number_format == "0.0%"
+    assert full[f"{head['分析居民 / Residents analysed']}2"].number_format == "#,##0"
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,10 @@ def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tin
     assert written["sites"] == 1 and (out / "curve.png").stat().st_size > 1000
     curve = pd.read_csv(out / "curve.csv")
     assert curve["in_rank_order"].tolist() == pytest.approx([CORNER, 2 * CORNER], rel=1e-3)
+    from hzspatial.maps.site_map import curve_figure
+
+    ticks = curve_figure(res).axes[0].get_xticks()  # sites are counted: no tick at 0.5
+    assert len(ticks) and all(float(t).is_integer() for t in ticks)
 
 
 def test_auto_candidates_are_thinned_junctions(tiny_world):

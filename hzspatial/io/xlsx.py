@@ -37,6 +37,7 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 _STYLES = (
     f"{_HEAD}<styleSheet {_NS}>"
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0%"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill>'
@@ -44,8 +45,12 @@ _STYLES = (
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
     "</cellStyleXfs>"
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -71,16 +76,34 @@ def _text(value) -> str:
     return f"<is><t{space}>{escape(s)}</t></is>"
 
 
-def _number(ref: str, value: float, text: str) -> str:
-    """A number cell: blank for NaN, ``#NUM!`` for ±inf, else ``text`` as its value."""
+def _number(ref: str, value: float, text: str, style: int = 0) -> str:
+    """A number cell: blank for NaN, ``#NUM!`` for ±inf, else ``text`` as its value (in
+    number format ``style``: :func:`number_style`)."""
     if value != value:
         return ""
     if value in (np.inf, -np.inf):
         return f'<c r="{ref}" t="e"><v>#NUM!</v></c>'
-    return f'<c r="{ref}"><v>{text}</v></c>'
+    return f'<c r="{ref}"{f" s={chr(34)}{style}{chr(34)}" if style else ""}><v>{text}</v></c>'
 
 
-def _column_cells(col: pd.Series, letter: str, rows: range) -> list[str]:
+#: Number formats by what a heading names (the cell style index of :data:`_STYLES`): shares as
+#: percentages, persons / counts / metres as whole numbers with thousands separators.
+_SHARE_WORDS = ("覆盖率", "比例", "占比", "share")
+_WHOLE_WORDS = ("居民", "人口", "设施数", "居民点", "(米)", "（米）", "(m)", "residents",
+                "population", "facilities", "demand points", " m)")  # fmt: skip
+
+
+def number_style(heading) -> int:
+    """The number format of a column by its heading: 3 = 0.0 %, 2 = #,##0, 0 = general."""
+    h = str(heading).lower()
+    if any(w in h for w in _SHARE_WORDS):
+        return 3
+    if any(w in h for w in _WHOLE_WORDS):
+        return 2
+    return 0
+
+
+def _column_cells(col: pd.Series, letter: str, rows: range, style: int = 0) -> list[str]:
     """The ``<c>`` elements of one column ("" for a blank cell), row numbers ``rows``."""
     if pd.api.types.is_bool_dtype(col) and not col.hasnans:
         return [f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
@@ -91,7 +114,8 @@ def _column_cells(col: pd.Series, letter: str, rows: range) -> list[str]:
             text = [str(v) for v in col.to_numpy(dtype=object)]
         else:
             text = [repr(v) for v in values]
-        return [_number(f"{letter}{r}", v, t) for r, v, t in zip(rows, values, text, strict=True)]
+        return [_number(f"{letter}{r}", v, t, style)
+                for r, v, t in zip(rows, values, text, strict=True)]  # fmt: skip
     out = []
     for r, v in zip(rows, col.to_numpy(dtype=object), strict=True):
         ref = f"{letter}{r}"
@@ -102,7 +126,7 @@ def _column_cells(col: pd.Series, letter: str, rows: range) -> list[str]:
         elif isinstance(v, int | np.integer):
             out.append(f'<c r="{ref}"><v>{int(v)}</v></c>')
         elif isinstance(v, float | np.floating):
-            out.append(_number(ref, float(v), repr(float(v))))
+            out.append(_number(ref, float(v), repr(float(v)), style))
         else:
             out.append(f'<c r="{ref}" t="inlineStr">{_text(v)}</c>')
     return out
@@ -147,7 +171,8 @@ def _sheet_xml(df: pd.DataFrame) -> str:
     rows = range(2, len(df) + 2)
     header = "".join(f'<c r="{c}1" s="1" t="inlineStr">{_text(name)}</c>'
                      for c, name in zip(letters, df.columns, strict=True))  # fmt: skip
-    columns = [_column_cells(df.iloc[:, j], letters[j], rows) for j in range(len(df.columns))]
+    columns = [_column_cells(df.iloc[:, j], letters[j], rows, number_style(df.columns[j]))
+               for j in range(len(df.columns))]  # fmt: skip
     body = [f'<row r="{r}">{"".join(cells)}</row>'
             for r, *cells in zip(rows, *columns, strict=True)]  # fmt: skip
     last = f"{letters[-1]}{len(df) + 1}" if letters else "A1"

@@ -109,6 +109,14 @@ def _legend(result: SiteResult, c) -> str:
 def curve_png(result: SiteResult, path: str | Path) -> Path:
     """``curve.png``: share of residents within the threshold against the number of new sites,
     bilingual, with the plan's number (from a standard) or the target share marked."""
+    buf = io.BytesIO()
+    curve_figure(result).savefig(buf, format="png", dpi=150)
+    Path(path).write_bytes(buf.getvalue())
+    return Path(path)
+
+
+def curve_figure(result: SiteResult):
+    """The matplotlib Figure of :func:`curve_png` (whole-number ticks: sites are counted)."""
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -134,6 +142,9 @@ def curve_png(result: SiteResult, path: str | Path) -> Path:
             ax.set_xlim(-0.5, max(n, int(cv["new_sites"].max())) + 1)
         if rep.get("target_share"):
             ax.axhline(rep["target_share"] * 100, color="#cb181d", ls=":", lw=1)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no tick at 0.5
         ax.set_xlabel("新增设施数 / new sites")
         ax.set_ylabel(f"{rep['threshold_m']:,.0f} m 内居民 / residents within (%)")
         ax.set_ylim(0, 100)
@@ -143,7 +154,4 @@ def curve_png(result: SiteResult, path: str | Path) -> Path:
             ax.set_title("合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed",
                          fontsize=7, color="#b35900")  # fmt: skip
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150)
-    Path(path).write_bytes(buf.getvalue())
-    return Path(path)
+    return fig
