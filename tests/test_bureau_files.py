@@ -429,3 +429,27 @@ def test_county_ratios_are_partial_on_community_areas():
     assert rows["note"].str.startswith("partial: the plan sets this per county").all()
     share = res.ratios[res.ratios["standard"] == "kindergarten_within_300m"]
     assert share["met"].notna().all()  # a service radius is judged at any level
+
+
+def test_below_standard_hatching_starts_hidden_where_it_would_cover_the_centre(
+    world, communities, tmp_path
+):
+    """In a dense centre the hatched "below standard" layer covered nearly everything on
+    open; it now starts hidden there (still in the layer list), the no-facility layer shown."""
+    import re
+
+    tmp, _ = communities
+    proc = subprocess.run([EXE, "coverage", "--network", str(LONGGANG), "--facilities",
+                           str(tmp / "elderly.xlsx"), "--population",
+                           str(tmp / "communities.geojson"), "--boundaries",
+                           str(tmp / "area.geojson"), "--quiet", "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "out" / "map.html").read_text("utf-8")
+    shown = {m.group(1) for m in re.finditer(r"(feature_group_\w+)\.addTo\(map_\w+\)", html)}
+    groups = {json.loads(f'"{name}"'): fg for name, fg in
+              re.findall(r'"([^"]*)" ?: ?(feature_group_\w+)', html)}  # fmt: skip
+    below = [fg for name, fg in groups.items() if name.endswith("in reach, below standard")]
+    far = [fg for name, fg in groups.items() if "no facility within" in name]
+    assert below and not any(fg in shown for fg in below)
+    assert far and all(fg in shown for fg in far)

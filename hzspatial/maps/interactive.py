@@ -298,6 +298,25 @@ def _standards_layers(m: folium.Map, result: CoverageResult, bnd: gpd.GeoDataFra
 AREA_LAYER_MAX = 2000
 
 
+#: A below-standard layer covering more than this share of where the residents are starts
+#: hidden: in a dense centre it would hatch nearly the whole map on open.
+BELOW_STANDARD_SHOWN_MAX = 0.5
+
+
+def _covers_most(under: gpd.GeoDataFrame, result: CoverageResult) -> bool:
+    """Whether the areas cover more than :data:`BELOW_STANDARD_SHOWN_MAX` of the residents'
+    extent (the convex hull of the demand points), measured in metres."""
+    pts = result.demand.geometry
+    if len(pts) < 3:
+        return False
+    utm = result.streets.crs if result.streets is not None else None
+    if utm is None:
+        return False
+    hull = shapely.convex_hull(shapely.union_all(pts.to_crs(utm).to_numpy()))
+    area = shapely.area(shapely.union_all(under.to_crs(utm).geometry.to_numpy()))
+    return bool(shapely.area(hull) > 0 and area / shapely.area(hull) > BELOW_STANDARD_SHOWN_MAX)
+
+
 def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) -> None:
     """Per category, residents polygons (communities) shaded by their share covered — drawn
     when polygons were spread (over streets, area or buildings), so a share between 0 and 1
@@ -364,7 +383,9 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
                 if len(under_all) else under_all  # fmt: skip
             if under.empty:
                 continue
-            ug = folium.FeatureGroup(name=html_text(f"{c.label} — {name}"), show=first)
+            ug = folium.FeatureGroup(name=html_text(f"{c.label} — {name}"),
+                                     show=first and (kind == "no_facility"
+                                                     or not _covers_most(under, result)))
             gdf = under[["district_id", "residents", "density", "geometry"]].copy()
             gdf["residents_text"] = [f"{v:,.0f}" for v in gdf["residents"]]
             gdf["density"] = gdf["density"].round(0)
