@@ -828,7 +828,9 @@ def _site(args: argparse.Namespace) -> int:
                 print("new sites per district: " + ", ".join(
                     f"{a} {n}" for a, n in s["sites_per_area"].items()))  # fmt: skip
         for r in result.sites.head(20).itertuples():
-            print(f"  #{r.rank:<3} {r.id:12} {r.district_id or '':8} +{r.newly_covered:>9,.0f}"
+            area = r.district if isinstance(r.district, str) and r.district else r.district_id
+            print(f"  #{r.rank:<3} {r.id:12} {_pad(str(area or ''), 10)} "
+                  f"+{r.newly_covered:>9,.0f}"
                   f"  {r.cumulative_share:6.1%}")  # fmt: skip
         print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
     return 0

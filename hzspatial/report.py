@@ -479,7 +479,8 @@ def write_site_report(result, path: str | Path, curve_png: Path | None = None) -
     items = "".join(f"<li>{html_text(a)}<br><span class='en'>{html_text(b)}</span></li>"
                     for a, b in lines)  # fmt: skip
     rows = [[str(int(r["rank"])), html_text(str(r["id"])), html_text(str(r["name"])),
-             html_text(str(r["district_id"])), fmt_number(r["newly_covered"]),
+             html_text(str(r.get("district") or r["district_id"])),
+             fmt_number(r["newly_covered"]),
              pct(r["cumulative_share"]), f"{r['lon']:.6f}, {r['lat']:.6f}"]
             for r in result.sites.to_dict("records")]  # fmt: skip
     table = _table(["序号 / Rank", "编号 / Id", "名称 / Name", "区域 / Area",

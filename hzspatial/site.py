@@ -313,6 +313,10 @@ def select_sites(
     elif capacity is None:
         chosen = red.candidates[sol.chosen]
     sites = _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, total)
+    names = dict(zip(cov.boundaries["district_id"], cov.boundaries["name"], strict=True))
+    # the area's name beside its code (a 12-digit 社区 code alone says nothing to a reader)
+    sites.insert(int(sites.columns.get_loc("district_id")) + 1, "district",
+                 sites["district_id"].map(names).to_numpy())  # fmt: skip
     _provenance(sites, cov.summary["synthetic_inputs"])
     if saved is not None:
         sites["distance_saved_m"] = saved.pop("per_site") / total

@@ -6,6 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,6 +68,9 @@ def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tin
     assert curve["in_rank_order"].tolist() == pytest.approx([CORNER, 2 * CORNER], rel=1e-3)
     from hzspatial.maps.site_map import curve_figure
 
+    bnd = gpd.read_file(tiny_world / "community.geojson")
+    assert res.sites["district"].notna().all()  # the area's name beside its code
+    assert set(res.sites["district"]) <= set(bnd.filter(regex="name|名称").iloc[:, 0])
     ticks = curve_figure(res).axes[0].get_xticks()  # sites are counted: no tick at 0.5
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
 
