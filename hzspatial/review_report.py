@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from hzspatial.io.writers import html_text
@@ -72,25 +74,38 @@ _HEAD = [
 ]
 
 
+def md_text(value) -> str:
+    """User text as Markdown text, never markup: the characters that open CommonMark syntax
+    inside a line (``\\ ` * _ [ ] | ~ # !``) backslash-escaped, ``< > &`` as entities (every
+    renderer shows them as the characters, and no HTML tag can open), line breaks as spaces
+    — a proposal named ``<script>…`` or ``[x](javascript:…)`` shows as those characters and
+    runs nothing."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|~#!])", r"\\\1", text)
+
+
 def review_markdown(report: dict) -> str:
-    """``review.md``: the review as Markdown (bilingual headings)."""
+    """``review.md``: the review as Markdown (bilingual headings); user text as text
+    (:func:`md_text`)."""
     lines = ["# 居住区公共服务设施审查 / Residential district review", ""]
     if report["synthetic_inputs"]:
         lines += [f"**合成演示数据 / SYNTHETIC DEMO DATA** — generated, not surveyed: "
-                  f"{', '.join(report['synthetic_inputs'])}.", ""]  # fmt: skip
+                  f"{md_text(', '.join(report['synthetic_inputs']))}.", ""]  # fmt: skip
     lines += [f"- {_compliance_text(c)}" for c in report["compliance"]]
     lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
               f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
               f"{report['version']}.", ""]  # fmt: skip
     for p in report["proposals"]:
-        lines += [f"## {p['name']} ({p['proposal_id']}) — {_VERDICT_ZH[p['verdict']]}", "",
-                  f"Residents / 居民: {p['residents']:,.0f} ({p['residents_from']}); "
+        lines += [f"## {md_text(p['name'])} ({md_text(p['proposal_id'])}) — "
+                  f"{_VERDICT_ZH[p['verdict']]}", "",
+                  f"Residents / 居民: {p['residents']:,.0f} ({md_text(p['residents_from'])}); "
                   f"area {p['area_m2'] / 1e4:,.1f} ha.", "",
                   "| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]  # fmt: skip
-        lines += ["| " + " | ".join(r) + " |" for r in _rows(p)]
+        lines += ["| " + " | ".join(md_text(c) for c in r) + " |" for r in _rows(p)]
         if p["not_assessed"]:
-            lines += ["", "Not assessed / 未评估: " + "; ".join(
-                f"{x['standard']} ({x['reason']})" for x in p["not_assessed"])]  # fmt: skip
+            lines += ["", "Not assessed / 未评估: " + md_text("; ".join(
+                f"{x['standard']} ({x['reason']})" for x in p["not_assessed"]))]  # fmt: skip
         lines.append("")
     return "\n".join(lines)
 

@@ -670,3 +670,14 @@ def test_write_xlsx_columns_fit_headings_and_values(tmp_path):
     assert width[0] == pytest.approx(6 * 2 + 24 + 2)  # the heading: 6 wide + 24 narrow
     assert width[1] == 8.0 and width[2] == 40.0
     assert width[3] == pytest.approx(7 * 2 + 2)  # its values, wider than its heading
+
+
+def test_csv_headers_are_defused_like_cells(tmp_path):
+    """A category or standard id like "=cmd|'/C calc'!" became a header that Excel runs."""
+    from hzspatial.io import write_csv
+
+    df = pd.DataFrame({"=cmd|'/C calc'!A0_covered": [1.0], "+1+1": ["@x"], "ok": [2]})
+    write_csv(df, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", dtype=str)
+    assert list(back.columns) == ["'=cmd|'/C calc'!A0_covered", "'+1+1", "ok"]
+    assert back.iloc[0, 1] == "'@x"

@@ -326,3 +326,21 @@ def test_new_district_compliance_is_the_share_of_proposals_passing(tmp_path):
     assert c["value"] == verdicts.count("pass") / 2 and c["met"] == (c["value"] >= 1)
     res.write(tmp_path / "out")
     assert "配套建设养老服务设施达标率" in (tmp_path / "out" / "review.html").read_text("utf-8")
+
+
+def test_review_markdown_keeps_user_text_as_text():
+    """review.md carried proposal names as raw HTML: rendered by a CommonMark viewer, a
+    script ran. Rendered now (markdown-it-py, CommonMark), names stay text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    from hzspatial.review_report import review_markdown
+
+    evil = "<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    report = {"synthetic_inputs": [], "compliance": [], "threshold_minutes": 15,
+              "speed_kmh": 4.0, "threshold_m": 1000.0, "version": "test",
+              "proposals": [{"name": evil, "proposal_id": "| *id* |", "verdict": "fail",
+                             "residents": 100.0, "residents_from": "<b>x</b>",
+                             "area_m2": 1e4, "checks": [], "not_assessed": []}]}  # fmt: skip
+    html = markdown_it.MarkdownIt("commonmark").render(review_markdown(report))
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "href" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as the characters

@@ -84,6 +84,9 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
             risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
             if risky.any():
                 out[col] = s.where(~risky, "'" + s.astype(str))
+    # headers too: a category or standard id such as "=cmd|'/C calc'!" becomes part of one
+    out.columns = [("'" + c) if isinstance(c, str) and c.startswith(FORMULA_START) else c
+                   for c in out.columns]  # fmt: skip
     return out
 
 
