@@ -421,9 +421,13 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
     for layer, keep_inside in ((within, True), (exclude, False)):
         if layer is None or gdf.empty:
             continue
-        poly = layer_to_wgs84(layer if isinstance(layer, gpd.GeoDataFrame)
-                              else gpd.read_file(layer), layer, crs=None, default=crs_in,
-                              what="mask")  # fmt: skip
+        poly = layer_to_wgs84(read_layer(layer), input_label(layer), crs=None,
+                              default=crs_in, what="mask")  # fmt: skip
+        polys = np.isin(shapely.get_type_id(poly.geometry.to_numpy()), (3, 6))
+        if not polys.all():
+            raise InputError("a mask layer must hold polygons", file=input_label(layer),
+                             where=f"feature {int(np.flatnonzero(~polys)[0]) + 1}",
+                             column="geometry", hint="pass the areas as polygons")  # fmt: skip
         shape = shapely.union_all(poly.geometry.to_numpy())
         inside = shapely.contains_xy(shape, *shapely.get_coordinates(gdf.geometry.to_numpy()).T)
         gdf = gdf[inside == keep_inside].reset_index(drop=True)

@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -681,3 +682,17 @@ def test_csv_headers_are_defused_like_cells(tmp_path):
     back = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", dtype=str)
     assert list(back.columns) == ["'=cmd|'/C calc'!A0_covered", "'+1+1", "ok"]
     assert back.iloc[0, 1] == "'@x"
+
+
+@pytest.mark.parametrize("name", ["vrt_passwd.geojson", "gml_content.geojson"])
+def test_layer_content_must_be_the_format_its_name_says(name, tmp_path):
+    """A ".geojson" that is really a GDAL VRT running SQL over /etc/passwd was read (its lines
+    became residents); GML content made GDAL write a .gfs beside the user's file."""
+    from hzspatial.io import read_population
+
+    src = Path(__file__).parent / "hostile" / "population" / name
+    p = tmp_path / name
+    p.write_bytes(src.read_bytes())
+    with pytest.raises(InputError, match="content is not GEOJSON"):
+        read_population(p)
+    assert sorted(x.name for x in tmp_path.iterdir()) == [name]  # nothing written beside it

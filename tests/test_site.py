@@ -294,3 +294,23 @@ def test_budget_picks_the_best_affordable_sites(tiny_world, tmp_path):
     assert sorted(res.sites["id"]) == ["E", "N"] and res.report["cost"] == 7.0
     assert res.sites["cost"].sum() <= 8.0
     assert res.report["newly_covered"] == pytest.approx(2 * CORNER, rel=0.01)
+
+
+@pytest.mark.parametrize("kind", ["missing", "csv", "vrt", "not_json"])
+def test_masks_that_are_not_polygon_layers_are_refused_in_one_line(kind, tiny_world, tmp_path):
+    """site --within / --exclude with a missing, CSV, VRT or non-JSON file crashed (exit 3)."""
+    mask = tmp_path / {"missing": "nope.geojson", "csv": "m.csv", "vrt": "m.geojson",
+                       "not_json": "n.geojson"}[kind]  # fmt: skip
+    if kind == "csv":
+        mask.write_text("lon,lat\n107,33\n")
+    elif kind == "vrt":
+        mask.write_text("<OGRVRTDataSource><OGRVRTLayer name='x'><SrcDataSource>CSV:/etc/"
+                        "passwd</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>")  # fmt: skip
+    elif kind == "not_json":
+        mask.write_text("this is not json")
+    for option in ("--within", "--exclude"):
+        proc = _site([option, str(mask), "--add", "1", "--quiet"], tiny_world, tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert "Traceback" not in proc.stderr and lines[-1].startswith("hzspatial: error: ")
+        assert str(mask) in lines[-1]

@@ -392,6 +392,7 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
     fmt = detect_format(p)
     if fmt not in ("geojson", "gpkg", "shp"):
         raise InputError("expected a vector layer (GeoJSON/GeoPackage/Shapefile)", file=str(p))
+    check_content(p, fmt)
     encoding = _dbf_encoding(p) if fmt == "shp" else None
     try:
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio",
@@ -441,6 +442,32 @@ def _warn_mojibake(frame: pd.DataFrame) -> None:
                     stacklevel=4,
                 )
                 return
+
+
+#: What the first bytes of each layer format are: GDAL opens any format whatever the name,
+#: so a ".geojson" holding a VRT (which can run SQL over other files, e.g. /etc/passwd) or GML
+#: (for which GDAL writes a .gfs beside it) must be refused before GDAL sees it.
+_MAGIC = {"gpkg": (b"SQLite format 3\x00",), "shp": (b"\x00\x00\x27\x0a",)}
+
+
+def check_content(p: Path, fmt: str) -> None:
+    """Raise unless the file's content is the format its extension names (GeoJSON: a JSON
+    object; GeoPackage: SQLite; Shapefile: the .shp header) — never another format, an XML
+    indirection such as a GDAL VRT, or a link to elsewhere."""
+    with open(p, "rb") as f:
+        head = f.read(64)
+    if fmt == "geojson":
+        start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        ok = start == b"{"
+    else:
+        ok = head.startswith(_MAGIC[fmt])
+    if not ok:
+        shown = head[:20].decode("utf-8", "replace").strip()
+        raise InputError(
+            f"the content is not {fmt.upper()} (it begins {shown!r})",
+            file=str(p),
+            hint=f"export the layer as {fmt.upper()} (other formats, VRT and GML are not read)",
+        )
 
 
 def _dbf_encoding(shp: Path) -> str | None:
