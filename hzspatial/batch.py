@@ -322,9 +322,12 @@ def run_batch(
     Returns the scenario results (in file order) and the comparison table, also written as
     ``comparison.csv`` and ``comparison.xlsx`` with ``batch.json`` into ``out_root``.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise InputError(f"--workers must be a whole number ≥ 1 (got {workers!r})",
+                         column="--workers", hint="e.g. --workers 2 (one per core)")  # fmt: skip
     scenarios, baseline = load_scenarios(path)
     out = prepare_out_dir(out_root, overwrite=overwrite)
-    client, cluster = _client(workers, scheduler)
+    client, cluster = _client(int(workers), scheduler)
     with output_lock(out):
         results = _run_on_dask(client, cluster, scenarios, out, force, progress)
     table = comparison_table(results, baseline)

@@ -272,3 +272,15 @@ snap_rules = "rules.toml"
     before = s.fingerprint()
     rules.write_text('[exclude]\nhighway = "steps|footway"\n', encoding="utf-8")
     assert s.fingerprint() != before
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_workers_below_one_are_refused_not_a_hang(workers, tmp_path):
+    """batch --workers 0 or -1 hung for ever."""
+    from hzspatial.cli import main
+
+    scen = Path(__file__).parents[1] / "data" / "scenarios" / "hanzhong_demo.toml"
+    rc = main(["batch", str(scen), "--workers", workers, "--out", str(tmp_path / "o"),
+               "--quiet"])  # fmt: skip
+    assert rc == 2
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -696,3 +696,32 @@ def test_layer_content_must_be_the_format_its_name_says(name, tmp_path):
     with pytest.raises(InputError, match="content is not GEOJSON"):
         read_population(p)
     assert sorted(x.name for x in tmp_path.iterdir()) == [name]  # nothing written beside it
+
+
+def test_a_workbook_that_inflates_beyond_the_limit_is_refused_unopened(tmp_path, monkeypatch):
+    """A 5 MB .xlsx whose sheet inflated to 5 GiB peaked at 5.4 GB of memory."""
+    import zipfile
+
+    from hzspatial.io import _files
+
+    monkeypatch.setattr(_files, "XLSX_MAX_BYTES", 2**20)  # 1 MB here; 512 MB in use
+    p = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (4 * 2**20) + b">")
+    assert p.stat().st_size < 100_000
+    with pytest.raises(InputError, match="inflates to 4 MB"):
+        read_facilities(p)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999", "-inf"])
+def test_infinite_numbers_are_refused_like_text(value, tmp_path):
+    """Capacities of inf were accepted ("unreachable … MET"); inf population crashed."""
+    from hzspatial.io import read_population
+
+    p = write(tmp_path, "f.csv", f"名称,类别,经度,纬度,床位\na,养老院,107.03,33.07,{value}\n")
+    with pytest.raises(InputError, match="not a finite number"):
+        read_facilities(p)
+    q = write(tmp_path, "p.csv", f"lon,lat,population\n107.03,33.07,{value}\n")
+    with pytest.raises(InputError, match="not a finite number"):
+        read_population(q)

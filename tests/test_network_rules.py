@@ -302,3 +302,15 @@ def test_auto_site_candidates_are_not_underground(tmp_path):
     dead_tunnel, dead_path = np.array(deg(100, -40)), np.array(deg(200, -40))
     assert not np.isclose(lonlat, dead_tunnel, atol=1e-7).all(axis=1).any()
     assert np.isclose(lonlat, dead_path, atol=1e-7).all(axis=1).any()
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+", "(a|aa)+", "(x)\\\\1", "(?:a{1,2}){2,}"])
+def test_rules_that_could_backtrack_for_ever_are_refused(pattern, tmp_path):
+    """A rule (a+)+ against a long tag ran past 7 minutes: such shapes stop at once."""
+    from hzspatial.network.rules import snap_rules
+
+    p = tmp_path / "rules.toml"
+    p.write_text(f'[exclude]\nhighway = "{pattern}"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="exclude.highway") as e:
+        snap_rules(p)
+    assert "hours" in str(e.value)

@@ -111,3 +111,17 @@ def test_plan_figures_are_read_in_the_plans_own_text():
     gb = [s for s in load_standards() if s.source.startswith("GB 50180") and s.distance_m
           and s.category != "*"]  # fmt: skip
     assert gb and not any(s.verified for s in gb)  # the standard's text is not at hand
+
+
+@pytest.mark.parametrize(("extra", "field"), [('verified = "false"', "verified"),
+                                              ("unit = 5", "unit"),
+                                              ('plan_line = "464"', "plan_line"),
+                                              ("source = ['a', 'b']", "source")])  # fmt: skip
+def test_catalogue_fields_are_type_checked(extra, field, tmp_path):
+    """verified = "false" (a string) counted as verified."""
+    p = tmp_path / "s.toml"
+    text = GOOD if field not in ("unit", "source") else GOOD.replace(
+        f'{field} = "{"beds per 1,000" if field == "unit" else "my plan"}"\n', "")
+    p.write_text(text + extra + "\n")
+    with pytest.raises(InputError, match=f"{field} must be"):
+        load_standards(p)

@@ -220,7 +220,32 @@ def _has_any(columns, needs: Sequence[Sequence[str]]) -> bool:
                for alts in needs)  # fmt: skip
 
 
+#: Largest uncompressed size (bytes) of a workbook's parts: a few MB of XLSX can inflate to
+#: many GB (a "zip bomb"); real facility and residents workbooks stay far below this.
+XLSX_MAX_BYTES = 512 * 2**20
+
+
+def _check_inflated(p: Path) -> None:
+    """Refuse a workbook whose parts inflate beyond :data:`XLSX_MAX_BYTES` (read from the
+    zip directory, before anything is decompressed)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: openpyxl says so below
+    if total > XLSX_MAX_BYTES:
+        raise InputError(
+            f"the workbook inflates to {total / 2**20:,.0f} MB when opened (more than "
+            f"{XLSX_MAX_BYTES / 2**20:,.0f} MB)",
+            file=str(p),
+            hint="save the table as CSV, or split it; a real table is far smaller",
+        )
+
+
 def _sheet_names(p: Path) -> list[str]:
+    _check_inflated(p)
     try:
         import openpyxl
 

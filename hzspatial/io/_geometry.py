@@ -56,6 +56,17 @@ def parse_numbers(
             column=column,
             hint="enter plain numbers (no units or text)",
         )
+    infinite = np.isinf(nums)
+    if infinite.any():
+        rows = rows_of(infinite)
+        first = values.iloc[int(np.flatnonzero(infinite)[0])]
+        raise InputError(
+            f"{what} is not a finite number (e.g. {first!r})",
+            where=format_rows(rows),
+            file=path,
+            column=column,
+            hint="enter the real figure (inf, 1e999 … are not values)",
+        )
     if minimum is not None:
         low = nums < minimum
         if low.any():

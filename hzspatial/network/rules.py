@@ -59,9 +59,17 @@ class SnapRules:
                                  'highway = "steps|motorway_link"')  # fmt: skip
         try:
             exclude = tuple((str(k), str(v)) for k, v in raw.get("exclude", {}).items())
-            for _, pattern in exclude:
+            for key, pattern in exclude:
                 re.compile(pattern)
+                why = _slow_shape(pattern)
+                if why:
+                    raise InputError(
+                        f"snapping rule exclude.{key} = {pattern!r} {why}: it can take "
+                        "minutes or hours on a long tag", file=source,
+                        hint='write a plain list of values, e.g. "steps|motorway_link"')
             lowest = float(raw.get("levels", {}).get("lowest_layer", -np.inf))
+        except InputError:
+            raise
         except (AttributeError, TypeError, ValueError, re.error) as exc:
             raise InputError(
                 f"bad snapping rules ({exc})",
@@ -109,6 +117,43 @@ class SnapRules:
             layer = pd.to_numeric(attrs[cols["layer"]], errors="coerce").to_numpy(dtype=float)
             ok &= ~(layer < self.lowest_layer)
         return ok
+
+
+def _slow_shape(pattern: str) -> str | None:
+    """Why a rule's regular expression could take exponential time in Python's backtracking
+    engine, or None: a repeat inside a repeat (``(a+)+``), a repeated alternation
+    (``(a|aa)+``) or a back-reference — the shapes of catastrophic backtracking. Rules name
+    tag values; they need none of these."""
+    from re import _constants as c
+    from re import _parser
+
+    def walk(items, inside_repeat: bool) -> str | None:
+        for op, av in items:
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                lo, hi, body = av
+                many = hi is c.MAXREPEAT or hi > 1
+                if many and inside_repeat:
+                    return "repeats inside a repeat"
+                found = walk(body, inside_repeat or many)
+                if found:
+                    return found
+            elif op is c.BRANCH:
+                if inside_repeat:
+                    return "repeats an alternation"
+                for alt in av[1]:
+                    if found := walk(alt, inside_repeat):
+                        return found
+            elif op is c.SUBPATTERN:
+                if found := walk(av[3], inside_repeat):
+                    return found
+            elif op in (c.GROUPREF, c.GROUPREF_EXISTS):
+                return "uses a back-reference"
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                if found := walk(av[1], inside_repeat):
+                    return found
+        return None
+
+    return walk(_parser.parse(pattern), False)
 
 
 def _values(value) -> list[str]:

@@ -297,12 +297,38 @@ def load_standards(
     return out
 
 
+#: Fields whose TOML type is checked (``verified = "false"``, a string, counted as true).
+_TYPED = (
+    ("verified", bool, ("true or false (no quotes)", "true")),
+    ("id", str, ("text", '"my_standard"')),
+    ("category", str, ("text", '"kindergarten"')),
+    ("metric", str, ("text", '"supply_per_capita"')),
+    ("unit", str, ("text", '"places per 1,000 residents"')),
+    ("source", str, ("text", '"plan, chapter 7, line 464"')),
+    ("label_zh", str, ("text", '"幼儿园学位"')),
+    ("label_en", str, ("text", '"Kindergarten places"')),
+    ("scope", str, ("text", '"district"')),
+    ("level", str, ("text", '"15-min"')),
+    ("supply", str, ("text", '"places"')),
+    ("comparison", str, ("text", '">="')),
+    ("per_unit", str, ("text", '"residents"')),
+    ("plan_line", int, ("a whole number", "464")),
+    ("since_year", int, ("a whole number", "2021")),
+    ("typical", int | float, ("a number", "90")),
+)
+
+
 def _check_values(e: dict, label: str, where: str, known: dict) -> None:
     """Raise for values that would silently give wrong verdicts."""
 
     def bad(problem: str, column: str, hint: str) -> InputError:
         return InputError(problem, file=label, where=where, column=column, hint=hint)
 
+    for field, kind, example in _TYPED:
+        if field in e and not (isinstance(e[field], kind) and not (
+                kind is not bool and isinstance(e[field], bool))):  # fmt: skip
+            raise bad(f"{field} must be {example[0]} (got {e[field]!r})", field,
+                      f"e.g. {field} = {example[1]}")  # fmt: skip
     comparison = e.get("comparison", ">=")
     if comparison not in COMPARISONS:
         raise bad(f"unknown comparison {comparison!r}", "comparison",
