@@ -160,3 +160,89 @@ def test_cli_refuses_a_bad_out_before_the_analysis(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("hzspatial: error:")
     assert "threshold" not in proc.stderr  # stopped before reading any input
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_link_named_like_a_leftover_is_removed_not_followed(tmp_path):
+    """A symlink OUT/.hzspatial-previous-x to an outside folder made a rerun move that
+    folder's files into OUT."""
+    out = tmp_path / "out"
+    write_outputs(out, "one")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not yours")
+    (out / f"{BACKUP_PREFIX}x").symlink_to(outside, target_is_directory=True)
+    write_outputs(out, "two")
+    assert (outside / "secret.txt").read_text() == "not yours"
+    assert not (out / "secret.txt").exists() and not (out / f"{BACKUP_PREFIX}x").exists()
+
+
+@pytest.mark.parametrize("entries", [["../victim.txt"], ["thesis.docx", "photos"],
+                                     ["/etc/passwd", 5, None]])  # fmt: skip
+def test_manifest_entries_are_untrusted(tmp_path, entries):
+    """A manifest entry ../victim.txt pulled a sibling file in; one listing thesis.docx or a
+    photos/ folder got them deleted without --overwrite."""
+    out = tmp_path / "out"
+    write_outputs(out, "one")
+    (tmp_path / "victim.txt").write_text("sibling")
+    (out / "thesis.docx").write_text("years of work")
+    (out / "photos").mkdir()
+    (out / "photos" / "a.jpg").write_text("jpg")
+    m = json.loads((out / MANIFEST).read_text())
+    m["files"] += entries
+    (out / MANIFEST).write_text(json.dumps(m))
+    write_outputs(out, "two")
+    assert (tmp_path / "victim.txt").read_text() == "sibling"
+    assert (out / "thesis.docx").read_text() == "years of work"
+    assert (out / "photos" / "a.jpg").read_text() == "jpg"
+
+
+def test_a_users_summary_with_a_version_key_is_not_taken_for_an_output(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({"version": 3, "notes": "my project"}))
+    (out / "map.html").write_text("<p>my map</p>")
+    with pytest.raises(InputError, match="did not write"):
+        write_outputs(out, "x")
+    assert json.loads((out / "summary.json").read_text())["notes"] == "my project"
+
+
+def test_overwrite_leaves_a_users_folder_named_like_an_output(tmp_path):
+    """--overwrite deleted a user's folder named report.html/ with a document inside."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "map.png").mkdir()
+    (out / "map.png" / "doc.txt").write_text("mine")
+    with pytest.raises(InputError, match="a folder named map.png"):
+        write_outputs(out, "x", overwrite=True)
+    assert (out / "map.png" / "doc.txt").read_text() == "mine"
+
+
+def test_a_swap_killed_midway_is_rolled_back_to_one_runs_outputs(tmp_path, monkeypatch):
+    """SIGKILL during the swap, then a failing rerun: the folder mixed two runs."""
+    import hzspatial.io.outdir as od
+
+    out = tmp_path / "out"
+    write_outputs(out, "old")
+    real = Path.replace
+    moved = []
+
+    def dies(self, target):  # killed after the first new file is moved in
+        if Path(self).parent.name.startswith(STAGE_PREFIX) and moved:
+            raise SystemExit("killed")
+        if Path(self).parent.name.startswith(STAGE_PREFIX):
+            moved.append(self)
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", dies)
+    monkeypatch.setattr(od.shutil, "rmtree", lambda *a, **k: None)  # a kill cleans nothing
+    with pytest.raises(SystemExit):
+        write_outputs(out, "new")
+    monkeypatch.undo()
+    (out / LOCK).unlink(missing_ok=True)
+    texts = {json.loads((out / n).read_text())["text"] for n in ("summary.json", "map.png")
+             if (out / n).exists()}  # fmt: skip
+    assert texts == {"old", "new"} or len(texts) < 2  # mixed (or half) until the next run
+    with output_lock(out):
+        pass  # the next run into the folder cleans up first
+    assert {json.loads((out / n).read_text())["text"] for n in ("summary.json", "map.png")} \
+        == {"old"}  # fmt: skip

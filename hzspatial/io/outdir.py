@@ -10,8 +10,14 @@
   mount point (Docker volume, USB disk, network share). The previous outputs are moved aside,
   the new ones moved in, and the manifest rewritten; if any move fails, everything moved is
   put back and the previous outputs are restored untouched.
-* **Leftovers** of a killed run (staging and set-aside folders) are cleaned up — set-aside
-  previous outputs restored — by the next run into the folder.
+* **Leftovers** of a killed run (staging and set-aside folders) are cleaned up by the next
+  run into the folder. A swap keeps a journal (:data:`JOURNAL`) of what it moves: a run
+  killed in the middle of one is rolled back to the previous run's outputs, so the folder
+  never holds a mix of two runs.
+* **Bookkeeping is untrusted input**: manifest entries are plain names (no path, no link), and
+  only names hzspatial writes (:data:`OUTPUT_NAMES`, a batch's scenario folders) are ever
+  replaced; a link named like a leftover is removed, never followed; a folder where an output
+  file goes is left alone and named in the error.
 """
 
 from __future__ import annotations
@@ -35,24 +41,52 @@ MANIFEST = ".hzspatial-manifest.json"
 LOCK = ".hzspatial.lock"
 STAGE_PREFIX = ".hzspatial-partial-"
 BACKUP_PREFIX = ".hzspatial-previous-"
-#: Files by which an output folder of hzspatial before manifests is recognised.
-_LEGACY = ("summary.json", "review.json", "batch.json")
+JOURNAL = ".hzspatial-swap.json"
+#: Files by which an output folder of hzspatial before manifests is recognised, and keys
+#: that file must hold (a user's own summary.json with a "version" is not one).
+_LEGACY = {"summary.json": ("version", "threshold_m", "categories", "network"),
+           "review.json": ("version", "threshold_m", "proposals"),
+           "batch.json": ("version", "scenarios")}  # fmt: skip
+#: Every file name hzspatial writes into an output folder: the only names a manifest can
+#: make it replace (a tampered manifest listing thesis.docx replaces nothing).
+OUTPUT_NAMES = frozenset({
+    "summary.json", "coverage_by_district.csv", "coverage_by_area.csv", "ratios.csv",
+    "underserved.csv", "catchments.geojson", "underserved.geojson", "map.html", "map.png",
+    "report.html", "report.pdf", "tables.xlsx", "run.log", "review.json", "review.html",
+    "review.md", "sites.csv", "sites.geojson", "site.json", "curve.csv", "curve.png",
+    "site_report.html", "batch.json", "comparison.csv", "comparison.xlsx",
+})  # fmt: skip
 _held: dict[Path, int] = {}
 
 
 def _ours(entry: str) -> bool:
-    return entry in (MANIFEST, LOCK) or entry.startswith((STAGE_PREFIX, BACKUP_PREFIX))
+    return entry in (MANIFEST, LOCK, JOURNAL) or entry.startswith((STAGE_PREFIX, BACKUP_PREFIX))
+
+
+def _plain(name) -> bool:
+    """A plain file name: text, no folder part, not ``.``/``..``, no NUL or control."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+            and "\\" not in name and not any(ord(ch) < 32 for ch in name))  # fmt: skip
 
 
 def _manifest(out: Path) -> list[str] | None:
-    """Names listed by the folder's manifest (or a legacy summary), None if not hzspatial's."""
+    """Plain names listed by the folder's manifest (or a legacy summary), None if not
+    hzspatial's. A manifest that is a link, or not a JSON object with a list of names, is
+    not hzspatial's."""
+    path = out / MANIFEST
     try:
-        return list(json.loads((out / MANIFEST).read_text("utf-8"))["files"])
+        if not path.is_symlink():
+            files = json.loads(path.read_text("utf-8"))["files"]
+            if isinstance(files, list):
+                return [n for n in files if _plain(n)]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    for name in _LEGACY:
+    for name, keys in _LEGACY.items():
         try:
-            if "version" in json.loads((out / name).read_text("utf-8")):
+            if (out / name).is_symlink():
+                continue
+            data = json.loads((out / name).read_text("utf-8"))
+            if isinstance(data, dict) and all(k in data for k in keys):
                 return [name]
         except (OSError, ValueError, TypeError):
             continue
@@ -160,15 +194,54 @@ def output_lock(out: Path) -> Iterator[Path]:
 
 
 def _clean_leftovers(out: Path) -> None:
-    """Remove a killed run's staging folders; put back previous outputs it had set aside."""
+    """Undo what a killed run left: an interrupted swap is rolled back to the previous run's
+    outputs (its journal says what moved); staging folders are removed; set-aside previous
+    outputs are put back. Links named like leftovers are removed, never followed."""
+    _roll_back(out)
     for entry in out.iterdir():
-        if entry.name.startswith(STAGE_PREFIX):
+        if not entry.name.startswith((STAGE_PREFIX, BACKUP_PREFIX)):
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            entry.unlink(missing_ok=True)  # not ours: a link or a file under our prefix
+        elif entry.name.startswith(STAGE_PREFIX):
             shutil.rmtree(entry, ignore_errors=True)
-        elif entry.name.startswith(BACKUP_PREFIX):
+        else:
             for item in entry.iterdir():
-                if not (out / item.name).exists():
+                if _plain(item.name) and not item.is_symlink() and not (out / item.name).exists():
                     item.replace(out / item.name)
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _roll_back(out: Path) -> None:
+    """After a swap killed midway: the new files it had moved in are removed and the previous
+    ones moved back from the set-aside folder, the old manifest stays — one run's outputs."""
+    journal = out / JOURNAL
+    if journal.is_symlink():
+        journal.unlink()
+        return
+    try:
+        j = json.loads(journal.read_text("utf-8"))
+        backup = out / str(j["backup"])
+        new, old = list(j["new"]), list(j["old"])
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)
+        return
+    if _plain(backup.name) and backup.name.startswith(BACKUP_PREFIX) and backup.is_dir() \
+            and not backup.is_symlink():  # fmt: skip
+        for name in new:
+            target = out / name
+            if _plain(name) and name in OUTPUT_NAMES and target.is_file() \
+                    and not target.is_symlink() and not (backup / name).exists() \
+                    and name not in old:  # fmt: skip
+                target.unlink()
+        for name in old:
+            if _plain(name) and (backup / name).exists() and not (backup / name).is_symlink():
+                if (out / name).is_file() or (out / name).is_symlink():
+                    (out / name).unlink()
+                if not (out / name).exists():
+                    (backup / name).replace(out / name)
+        shutil.rmtree(backup, ignore_errors=True)
+    journal.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -205,9 +278,20 @@ def staged_output(
 
 def _swap(out: Path, stage: Path, keep: list[str]) -> None:
     new = sorted(e.name for e in stage.iterdir())
-    old = [n for n in dict.fromkeys([*(_manifest(out) or []), *new])
+    listed = [n for n in (_manifest(out) or []) if n in OUTPUT_NAMES]
+    old = [n for n in dict.fromkeys([*listed, *new])
            if n not in keep and (out / n).exists()]  # fmt: skip
+    for name in old:
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            raise InputError(
+                f"a folder named {name} is where an output file goes; it is left as it is",
+                file=str(out),
+                hint="rename or move that folder, or choose another --out",
+            )
     backup = Path(tempfile.mkdtemp(prefix=BACKUP_PREFIX, dir=out))
+    journal = out / JOURNAL
+    journal.write_text(json.dumps({"backup": backup.name, "old": old, "new": new}), "utf-8")
     moved_old: list[str] = []
     moved_new: list[str] = []
     current = ""
@@ -227,6 +311,7 @@ def _swap(out: Path, stage: Path, keep: list[str]) -> None:
         for name in reversed(moved_old):
             (backup / name).replace(out / name)
         shutil.rmtree(backup, ignore_errors=True)
+        journal.unlink(missing_ok=True)
         raise InputError(
             f"could not replace {current} ({exc.strerror or exc}); the previous outputs are "
             "restored unchanged and no new output was written",
@@ -238,4 +323,5 @@ def _swap(out: Path, stage: Path, keep: list[str]) -> None:
     tmp = out / f"{MANIFEST}.partial"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     tmp.replace(out / MANIFEST)
+    journal.unlink(missing_ok=True)  # from here the new run is the folder's
     shutil.rmtree(backup, ignore_errors=True)
