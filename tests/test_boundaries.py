@@ -65,3 +65,29 @@ def test_wgs84_not_gcj02(counties):
     hantai = counties.loc[counties["adcode"] == "610702"].geometry.iloc[0]
     assert hantai.boundary.distance(shapely.Point(wlon, wlat)) < 1e-5
     assert crs.haversine_m(lon0, lat0, wlon, wlat) > 200
+
+
+def test_overlapping_boundaries_are_said_not_silently_resolved(tmp_path):
+    """Two identical polygons made one district vanish; an 800 m overlap counted everyone in
+    it in one district only, without a word."""
+    import warnings as _w
+
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.errors import DataWarning, InputError
+    from hzspatial.io import read_boundaries
+
+    a = shapely.box(107.00, 33.00, 107.05, 33.05)
+    same = tmp_path / "same.geojson"
+    gpd.GeoDataFrame({"name": ["甲", "乙"]}, geometry=[a, a], crs=4326).to_file(same)
+    with pytest.raises(InputError, match="features 1 and 2 are the same area drawn twice"):
+        read_boundaries(same)
+    over = tmp_path / "over.geojson"
+    b = shapely.box(107.042, 33.00, 107.09, 33.05)  # ~800 m across the shared edge
+    gpd.GeoDataFrame({"name": ["甲", "乙"]}, geometry=[a, b], crs=4326).to_file(over)
+    with _w.catch_warnings(record=True) as seen:
+        _w.simplefilter("always")
+        read_boundaries(over)
+    text = [str(w.message) for w in seen if issubclass(w.category, DataWarning)]
+    assert any("overlap" in t and "first of them" in t for t in text)

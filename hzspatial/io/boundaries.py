@@ -39,6 +39,48 @@ def level_label(level: str) -> str:
     return f"{zh} / {plural}"
 
 
+#: Boundaries overlapping by more than this share of the smaller one are reported.
+OVERLAP_SHARE = 0.01
+
+
+def _check_overlaps(geoms: np.ndarray, path: str) -> None:
+    """Areas drawn twice stop the run (one of them would silently vanish); areas overlapping
+    by more than :data:`OVERLAP_SHARE` of the smaller are warned about, with the rule applied:
+    residents and facilities in an overlap count in the first of the areas, in file order."""
+    if len(geoms) < 2:
+        return
+    c = shapely.get_coordinates(geoms)
+    metric = gpd.GeoSeries(geoms, crs=4326).to_crs(_crs.metric_crs(c[:, 0], c[:, 1])).to_numpy()
+    a, b = shapely.STRtree(metric).query(metric, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    if not len(a):
+        return
+    shared = shapely.area(shapely.intersection(metric[a], metric[b]))
+    smaller = np.minimum(shapely.area(metric[a]), shapely.area(metric[b]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(smaller > 0, shared / smaller, 0.0)
+    same = share > 0.99
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        raise InputError(
+            f"features {a[i] + 1} and {b[i] + 1} are the same area drawn twice",
+            file=path,
+            column="geometry",
+            hint="delete one of them (each area must be drawn once)",
+        )
+    big = share > OVERLAP_SHARE
+    if big.any():
+        pairs = ", ".join(f"{a[i] + 1}/{b[i] + 1} ({share[i]:.0%})"
+                          for i in np.flatnonzero(big)[:5])  # fmt: skip
+        warnings.warn(
+            f"{path}: {int(big.sum())} pair(s) of areas overlap (features {pairs}): residents "
+            "and facilities in an overlap are counted in the first of them, in file order — "
+            "fix the boundaries if they should not overlap",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def _population_from(gdf, found: dict) -> str | None:
     """Where the boundaries' population figures come from, in words: the column, and the
     file's own ``population_source`` when it names one (e.g. the 2020 census)."""
@@ -106,6 +148,7 @@ def read_boundaries(
             column="geometry",
             hint="boundaries must be polygons",
         )
+    _check_overlaps(gdf.geometry.to_numpy(), path_s)
     per_level = [f"{lv}_{k}" for lv in LEVELS for k in ("name", "code")]
     found = find_columns(gdf.columns, ["id", "name", "population", *per_level], columns, path_s)
     found_level = next((lv for lv in LEVELS
