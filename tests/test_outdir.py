@@ -246,3 +246,24 @@ def test_a_swap_killed_midway_is_rolled_back_to_one_runs_outputs(tmp_path, monke
         pass  # the next run into the folder cleans up first
     assert {json.loads((out / n).read_text())["text"] for n in ("summary.json", "map.png")} \
         == {"old"}  # fmt: skip
+
+
+@pytest.mark.parametrize("content", ['{"pid": "abc", "host": "%s"}', '{"pid": 1e30, "host": "%s"}',
+                                     '[1, 2]', '{"pid": 99999999999999999999, "host": "%s"}',
+                                     "not json"])  # fmt: skip
+def test_a_garbled_lock_is_taken_over_not_a_crash(tmp_path, content):
+    """A lock file with a non-numeric or huge pid, or a JSON list, crashed the run. A lock of
+    this host naming no live process is taken over; one that names no holder at all (it may
+    be a run writing its lock this instant) is refused in one line."""
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    text = content % socket.gethostname() if "%s" in content else content
+    (out / LOCK).write_text(text)
+    if "%s" in content:
+        write_outputs(out, "x")
+        assert json.loads((out / "summary.json").read_text())["text"] == "x"
+    else:
+        with pytest.raises(InputError, match="delete .hzspatial.lock"):
+            write_outputs(out, "x")

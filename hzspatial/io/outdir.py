@@ -138,10 +138,19 @@ def prepare_out_dir(out_dir: str | Path | None, *, overwrite: bool = False) -> P
     return out
 
 
+def _pid(value) -> int:
+    """A lock's pid as a number, or -1 (no such process) for anything else in the file."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**22:
+        return -1
+    return value
+
+
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):
         return False
     except PermissionError:
         return True
@@ -169,7 +178,8 @@ def output_lock(out: Path) -> Iterator[Path]:
                 other = json.loads(lock.read_text("utf-8"))
             except (OSError, ValueError):
                 other = {}
-            if other.get("host") == me["host"] and not _alive(int(other.get("pid", -1))):
+            other = other if isinstance(other, dict) else {}
+            if other.get("host") == me["host"] and not _alive(_pid(other.get("pid"))):
                 lock.unlink(missing_ok=True)  # its holder is gone
                 continue
             raise InputError(
