@@ -991,7 +991,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hzspatial: interrupted; the output folder is left as it was", file=sys.stderr)
         return 130
-    except Exception:  # a bug, not a user error: show it, and keep exit codes 1/2 meaningful
+    except Exception as exc:  # a bug, not a user error: show it, keep exit codes 1/2 meaningful
+        if _full_disk(exc):
+            print(f"hzspatial: error: cannot write the outputs ({exc.strerror}); the output "
+                  "folder is left as it was — free space (or raise the file-size limit) and "
+                  "run again", file=sys.stderr)  # fmt: skip
+            return EXIT_USER_ERROR
         import traceback
 
         traceback.print_exc()
@@ -1003,6 +1008,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _full_disk(exc: BaseException) -> bool:
+    """A write refused by the machine (disk or quota full, file-size limit, read-only)."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (
+        errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS)  # fmt: skip
 
 
 def _terminated(signum, frame):

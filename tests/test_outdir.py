@@ -267,3 +267,34 @@ def test_a_garbled_lock_is_taken_over_not_a_crash(tmp_path, content):
     else:
         with pytest.raises(InputError, match="delete .hzspatial.lock"):
             write_outputs(out, "x")
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "bad\x00name", "x/" + "名" * 100])
+def test_out_names_the_file_system_cannot_hold_are_refused(tmp_path, name):
+    """A NUL byte or a 300-character --out name crashed (exit 3)."""
+    with pytest.raises(InputError, match="--out"):
+        prepare_out_dir(tmp_path / name)
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_folder_as_it_was(tiny_world, tmp_path):
+    """A full disk (EFBIG under ulimit -f) crashed coverage and site with a traceback."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    out = tmp_path / "out"
+    write_outputs(out, "old")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for cmd in (["coverage", "--facilities", str(tiny_world / "kg.csv"), "--category",
+                 "kindergarten", "--no-standards-check"],
+                ["site", "--facilities", str(tiny_world / "kg.csv"), "--category",
+                 "kindergarten", "--add", "1"]):  # fmt: skip
+        proc = subprocess.run([EXE, *cmd, "--network", str(tiny_world / "streets.gpkg"),
+                               "--population", str(tiny_world / "community.geojson"),
+                               "--boundaries", str(tiny_world / "community.geojson"),
+                               "--out", str(out), "--quiet"], preexec_fn=limit,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "cannot write the outputs" in proc.stderr
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before

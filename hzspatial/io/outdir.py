@@ -105,7 +105,17 @@ def prepare_out_dir(out_dir: str | Path | None, *, overwrite: bool = False) -> P
     if out_dir is None or not str(out_dir).strip():
         raise InputError("the output folder name is empty", column="--out",
                          hint="name a folder, e.g. --out results")  # fmt: skip
-    out = Path(str(out_dir)).expanduser().absolute()
+    text = str(out_dir)
+    if any(ord(ch) < 32 for ch in text):
+        raise InputError("the output folder name holds a control character (e.g. NUL)",
+                         column="--out", hint="name a folder with plain characters")  # fmt: skip
+    out = Path(text).expanduser().absolute()
+    long = [part for part in out.parts if len(os.fsencode(part)) > 255]
+    if long or len(os.fsencode(str(out))) > 4000:
+        what = f"{long[0][:40]}…" if long else "the whole path"
+        raise InputError(f"the output folder name is too long ({what}: a name may have at "
+                         "most 255 bytes)", column="--out",
+                         hint="choose a shorter folder name")  # fmt: skip
     if out.exists() and not out.is_dir():
         raise InputError("is a file, not a folder", file=str(out), column="--out",
                          hint="name a folder for the outputs")  # fmt: skip
