@@ -51,3 +51,30 @@ def test_points_beside_a_parallel_curved_street_walk_along_it(tmp_path, curve_re
     assert d[0] == pytest.approx(2 + 50 * np.sqrt(2), abs=0.01)
     assert d[1] == pytest.approx(2 + 100 * np.sqrt(2), abs=0.01)
     assert g.n_edges == 2 + straight  # the curve, B–C once, and the straight street
+
+
+@pytest.mark.parametrize("case", ["edge_to_missing_node", "no_coordinates"])
+def test_graphml_nodes_without_coordinates_are_named_not_a_crash(case, tmp_path):
+    """GraphML without x/y, or with an edge to a node it does not define, was a KeyError."""
+    from hzspatial.errors import InputError
+    from hzspatial.network import read_network
+
+    nodes = ('<node id="1"><data key="d0">107.03</data><data key="d1">33.07</data></node>'
+             '<node id="2"><data key="d0">107.04</data><data key="d1">33.07</data></node>')
+    if case == "no_coordinates":
+        nodes = '<node id="1"/><node id="2"/>'
+    extra = '<edge source="2" target="99"><data key="d3">900</data></edge>' \
+        if case == "edge_to_missing_node" else ""  # fmt: skip
+    p = tmp_path / "g.graphml"
+    p.write_text(
+        "<?xml version='1.0' encoding='utf-8'?>"
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+        '<key id="d0" for="node" attr.name="x" attr.type="string"/>'
+        '<key id="d1" for="node" attr.name="y" attr.type="string"/>'
+        '<key id="d2" for="graph" attr.name="crs" attr.type="string"/>'
+        '<key id="d3" for="edge" attr.name="length" attr.type="string"/>'
+        f'<graph edgedefault="directed"><data key="d2">epsg:4326</data>{nodes}'
+        f'<edge source="1" target="2"><data key="d3">900</data></edge>{extra}</graph></graphml>'
+    )
+    with pytest.raises(InputError, match="without x/y"):
+        read_network(p, use_cache=False)
