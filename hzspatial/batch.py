@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from hzspatial import __version__
+from hzspatial.config import parse_user_toml
 from hzspatial.errors import InputError
 from hzspatial.io import (
     FacilityInput,
@@ -138,13 +139,19 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
     if not p.is_file():
         raise InputError("scenarios file not found", file=str(p), hint="check the path")
     try:
-        raw = tomllib.loads(p.read_text("utf-8-sig"))  # Windows editors may add a BOM
+        text = p.read_text("utf-8-sig")  # Windows editors may add a BOM
     except UnicodeDecodeError as exc:
         raise InputError("not UTF-8 text", file=str(p), hint="save the file as UTF-8") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=str(p)) from exc
+    raw = parse_user_toml(text, str(p))
     defaults = raw.get("defaults", {})
     entries = raw.get("scenario")
+    if not isinstance(defaults, dict):
+        raise InputError("[defaults] must be a table", file=str(p), column="defaults",
+                         hint="write [defaults] with key = value lines")  # fmt: skip
+    if isinstance(entries, list) and not all(isinstance(e, dict) for e in entries):
+        raise InputError("every scenario must be a [[scenario]] table", file=str(p),
+                         column="scenario",
+                         hint="see data/scenarios/hanzhong_demo.toml")  # fmt: skip
     if not isinstance(entries, list) or not entries:
         raise InputError("no [[scenario]] entries", file=str(p),
                          hint="see data/scenarios/hanzhong_demo.toml")  # fmt: skip
@@ -161,6 +168,7 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
             if key not in merged:
                 raise InputError(f"missing '{key}'", file=str(p), where=where,
                                  hint="give it in the scenario or in [defaults]")  # fmt: skip
+        _check_types(merged, str(p), where)
         kw = {k: v for k, v in merged.items() if k in _KEYS - {"baseline"}}
         for key in ("network", "population", "boundaries", "snap_rules"):
             if key in kw:
@@ -193,6 +201,62 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
         raise InputError(f"baseline {baseline!r} is not a scenario", file=str(p),
                          column="baseline", hint=f"use one of {', '.join(names)}")  # fmt: skip
     return out, baseline
+
+
+_TEXT, _NUMBER, _FLAG = "text", "number", "true/false"
+#: The TOML type of every scenario key: a list, a table or text where a number belongs
+#: stops the run with the key named (not a crash inside the run).
+_KEY_TYPES = {
+    "name": _TEXT, "network": _TEXT, "population": _TEXT, "boundaries": _TEXT,
+    "standards": _TEXT, "snap_rules": _TEXT, "tiles": _TEXT, "spread": _TEXT,
+    "boundary_level": _TEXT, "baseline": _TEXT, "crs_in": "crs", "network_crs": "crs",
+    "population_crs": "crs", "boundaries_crs": "crs", "facilities_crs": "crs or list",
+    "minutes": _NUMBER, "speed_kmh": _NUMBER, "strict": _FLAG, "require_standards": _FLAG,
+    "thresholds": "table of numbers", "category_map": "table of text",
+    "facilities": "files", "add_facilities": "files", "area": "ids", "remove_facilities": "ids",
+}  # fmt: skip
+
+
+def _type_ok(kind: str, v) -> bool:
+    """Whether ``v`` (a TOML value) is of ``kind`` (:data:`_KEY_TYPES`)."""
+    def number(x) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    def crs(x) -> bool:
+        return isinstance(x, str) or (isinstance(x, int) and not isinstance(x, bool))
+
+    def scalar(x) -> bool:
+        return isinstance(x, str) or number(x)
+
+    if kind == _TEXT:
+        return isinstance(v, str)
+    if kind == _NUMBER:
+        return number(v)
+    if kind == _FLAG:
+        return isinstance(v, bool)
+    if kind == "crs":
+        return crs(v)
+    if kind == "crs or list":
+        return crs(v) or (isinstance(v, list) and all(crs(x) for x in v))
+    if kind == "table of numbers":
+        return isinstance(v, dict) and all(number(x) for x in v.values())
+    if kind == "table of text":
+        return isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+    if kind == "files":
+        return isinstance(v, str | dict) or (
+            isinstance(v, list) and all(isinstance(x, str | dict) for x in v))
+    return scalar(v) or (isinstance(v, list) and all(scalar(x) for x in v))  # ids
+
+
+def _check_types(merged: dict, file: str, where: str) -> None:
+    """Raise naming the first key whose value has the wrong TOML type."""
+    for key, value in merged.items():
+        kind = _KEY_TYPES.get(key)
+        if kind is not None and not _type_ok(kind, value):
+            shown = repr(value)
+            raise InputError(f"{key} must be {kind} (got {shown[:60]}"
+                             f"{'…' if len(shown) > 60 else ''})", file=file, where=where,
+                             column=key, hint="see data/scenarios/hanzhong_demo.toml")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -178,8 +178,8 @@ name = "missing input"
 population = "nope.geojson"
 
 [[scenario]]
-name = "fifteen"
-minutes = "fifteen"
+name = "negative"
+minutes = -5
 """
     p = tmp_path / "s.toml"
     p.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # with a BOM, as Notepad saves
@@ -188,8 +188,9 @@ minutes = "fifteen"
     status = {r.name: (r.status, r.error) for r in results}
     assert [status[n][0] for n in (str(escape), ".", "../escaped")] == ["done"] * 3
     assert status["missing input"][0] == "failed" and "nope.geojson" in status["missing input"][1]
-    assert status["fifteen"][0] == "failed"
-    assert "--minutes must be a finite number > 0 (got 'fifteen')" in status["fifteen"][1]
+    assert status["negative"][0] == "failed" and "--minutes" in status["negative"][1]
+    # a value of the wrong type (minutes = "fifteen") stops the file at load, naming the
+    # scenario and key: test_scenario_values_of_the_wrong_type_name_their_key
     assert not escape.exists() and not (tmp_path / "escaped").exists()
     folders = sorted(x.name for x in out.iterdir() if x.is_dir())
     assert folders == ["escaped", "scenario", escape.as_posix().strip("/").replace("/", "_")]
@@ -284,3 +285,36 @@ def test_workers_below_one_are_refused_not_a_hang(workers, tmp_path):
                "--quiet"])  # fmt: skip
     assert rc == 2
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    ('minutes = [15]', "minutes"), ('minutes = "15"', "minutes"), ("strict = 1", "strict"),
+    ('thresholds = { kindergarten = "4.5" }', "thresholds"), ("network = { a = 1 }", "network"),
+    ("speed_kmh = nan", "speed_kmh")])  # fmt: skip
+def test_scenario_values_of_the_wrong_type_name_their_key(body, key, tmp_path):
+    """A list, string or table where a scalar belongs crashed inside the run."""
+    from hzspatial.batch import load_scenarios
+    from hzspatial.errors import InputError
+
+    p = tmp_path / "s.toml"
+    lines = ['[[scenario]]', 'name = "a"', 'network = "n.geojson"',
+             'facilities = "f.csv"', 'population = "p.geojson"']  # fmt: skip
+    lines = [x for x in lines if not x.startswith(f"{key} =")] + [body]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"{key} must be"):
+        load_scenarios(p)
+
+
+@pytest.mark.parametrize("loader", ["scenarios", "standards", "rules"])
+def test_toml_nested_too_deeply_is_one_line(loader, tmp_path):
+    """50,000 nested arrays made the TOML reader recurse past Python's limit (exit 3)."""
+    from hzspatial.batch import load_scenarios
+    from hzspatial.errors import InputError
+    from hzspatial.network.rules import snap_rules
+    from hzspatial.standards import load_standards
+
+    p = tmp_path / "deep.toml"
+    p.write_text("a = " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    fn = {"scenarios": load_scenarios, "standards": load_standards, "rules": snap_rules}[loader]
+    with pytest.raises(InputError):
+        fn(p)

@@ -191,7 +191,7 @@ def snap_rules(
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise InputError(
             f"cannot read the snapping rules ({exc})",
             file=str(p),

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from hzspatial.categories import builtin_categories, resolve_category, user_category
+from hzspatial.config import parse_user_toml
 from hzspatial.errors import InputError
 
 __all__ = ["jurisdiction_of", "Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES",
@@ -157,7 +158,7 @@ def jurisdiction_of(name_or_path: str | Path = "hanzhong") -> tuple[str, str | N
         text = (builtin.read_text("utf-8") if builtin.is_file()
                 else Path(key).read_text("utf-8-sig"))  # fmt: skip
         meta = tomllib.loads(text).get("meta", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return "", None
     if not isinstance(meta, dict):
         return "", None
@@ -198,14 +199,7 @@ def load_standards(
             text, label = path.read_text("utf-8-sig"), key  # Windows editors may add a BOM
         except UnicodeDecodeError as exc:
             raise InputError("not UTF-8 text", file=key, hint="save the file as UTF-8") from exc
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"not valid TOML ({exc})",
-            file=label,
-            hint="fix the syntax (see hzspatial/standards/hanzhong.toml)",
-        ) from exc
+    raw = parse_user_toml(text, label)
     entries = raw.get("standard")
     meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
     if not isinstance(entries, list) or not entries:
@@ -222,6 +216,9 @@ def load_standards(
             known[name] = user_category(name)
     for i, e in enumerate(entries, start=1):
         where = f"standard {i}"
+        if not isinstance(e, dict):
+            raise InputError("not a [[standard]] table", file=label, where=where,
+                             hint="write each standard as a [[standard]] table")  # fmt: skip
         missing = [f for f in _REQUIRED if f not in e]
         if missing:
             raise InputError(
@@ -315,6 +312,11 @@ _TYPED = (
     ("plan_line", int, ("a whole number", "464")),
     ("since_year", int, ("a whole number", "2021")),
     ("typical", int | float, ("a number", "90")),
+    ("typical_source", str, ("text", '"GB 50180-2018"')),
+    ("plan_quote", str, ("text", '"按人均用地不少于 0.1 平方米…"')),
+    ("of", str, ("text", '"elderly_land_per_resident"')),
+    ("numerator", str, ("text", '"nursing_beds"')),
+    ("flag", str, ("text", '"inclusive"')),
 )
 
 
