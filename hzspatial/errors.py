@@ -74,18 +74,23 @@ class InputError(ValueError):
         text = (", ".join(head) + ": " if head else "") + self.problem
         if self.hint:
             text += f" — {self.hint}"
+        # user text may carry terminal escape sequences (ESC[…): shown, never obeyed
+        text = "".join(ch if ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0
+                       else " " if ch in "\t\n\r" else f"\\x{ord(ch):02x}" for ch in text)
         return " ".join(text.split())
 
 
-def check_number(value, option: str, *, minimum: float = 0.0, strict: bool = True) -> float:
-    """``value`` as a finite float above ``minimum`` (or at least it with ``strict=False``),
-    else an :class:`InputError` naming the option — for ``--minutes inf``, ``--max-snap nan``,
-    ``minutes = "fifteen"`` in a scenarios file and the like."""
+def check_number(value, option: str, *, minimum: float = 0.0, strict: bool = True,
+                 maximum: float | None = None) -> float:  # fmt: skip
+    """``value`` as a finite float above ``minimum`` (or at least it with ``strict=False``)
+    and at most ``maximum``, else an :class:`InputError` naming the option — for ``--minutes
+    inf``, ``--max-snap nan``, ``--minutes 1e308``, ``minutes = "fifteen"`` in a scenarios
+    file and the like."""
     import math
 
     try:
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         x = math.nan
     if isinstance(value, bool) or not math.isfinite(x) or (x <= minimum if strict else x < minimum):
         need = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
@@ -93,6 +98,9 @@ def check_number(value, option: str, *, minimum: float = 0.0, strict: bool = Tru
             f"{option} must be a finite number {need} (got {value!r})",
             hint=f"give a plain number {need}",
         )
+    if maximum is not None and x > maximum:
+        raise InputError(f"{option} {x:g} is beyond any sensible value (at most {maximum:g})",
+                         hint=f"give a number up to {maximum:g}")  # fmt: skip
     return x
 
 
@@ -102,9 +110,10 @@ def check_walk_options(minutes, speed_kmh, max_snap_m, persons_per_household, ca
     {category: minutes})``."""
     pph = persons_per_household
     return (
-        check_number(minutes, "--minutes"),
-        check_number(speed_kmh, "--speed"),
-        check_number(max_snap_m, "--max-snap"),
-        None if pph is None else check_number(pph, "--persons-per-household"),
-        {k: check_number(v, f"--threshold {k}") for k, v in (category_minutes or {}).items()},
+        check_number(minutes, "--minutes", maximum=24 * 60),  # a day's walk at most
+        check_number(speed_kmh, "--speed", maximum=200.0),
+        check_number(max_snap_m, "--max-snap", maximum=50_000.0),
+        None if pph is None else check_number(pph, "--persons-per-household", maximum=100.0),
+        {k: check_number(v, f"--threshold {k}", maximum=24 * 60)
+         for k, v in (category_minutes or {}).items()},
     )

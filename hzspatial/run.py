@@ -299,6 +299,10 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
     """Read boundaries, facilities and residents, each in its own coordinate system. With the
     default boundaries (Hanzhong's counties) and residents wholly outside them, the inputs'
     extent becomes the one study area, and a warning says so."""
+    if residents_from_osm and population is not None:
+        raise InputError("both --population and --residents-from-osm given",
+                         column="--residents-from-osm",
+                         hint="give residents one way: a file, or the OSM homes")  # fmt: skip
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())

@@ -31,7 +31,7 @@ from hzspatial import __version__, siting
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
 from hzspatial.datasets import demo_paths
-from hzspatial.errors import DataWarning, InputError, format_rows
+from hzspatial.errors import DataWarning, InputError, check_number, format_rows
 from hzspatial.geometry import boundary_points
 from hzspatial.io import FacilityInput, read_facilities
 from hzspatial.io._files import input_label, read_layer, read_table
@@ -173,6 +173,17 @@ def select_sites(
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    spacing_m = check_number(spacing_m, "--spacing", maximum=50_000.0)
+    time_limit = check_number(time_limit, "--time-limit", maximum=7 * 24 * 3600.0)
+    max_snap_m = check_number(max_snap_m, "--max-snap", maximum=50_000.0)
+    if budget is not None:
+        budget = check_number(budget, "--budget")
+    if reach_m is not None:
+        reach_m = check_number(reach_m, "reach_m", maximum=1_000_000.0)
+    if add is not None and (isinstance(add, bool) or not isinstance(add, int | np.integer)
+                            or add < 1):  # fmt: skip
+        raise InputError(f"--add must be a whole number ≥ 1 (got {add!r})", column="--add",
+                         hint="the number of new sites, e.g. --add 10")  # fmt: skip
     if objective not in OBJECTIVES:
         raise InputError(f"unknown objective {objective!r}", column="--objective",
                          hint=f"use one of {', '.join(OBJECTIVES)}")  # fmt: skip

@@ -127,3 +127,23 @@ def test_synthetic_label_names_only_the_synthetic_inputs(files, tmp_path):
     share = area["kindergarten_share"]
     assert share[area["residents_analysed"] > 0].between(0, 1).all()
     assert share[area["residents_analysed"] == 0].isna().all()
+
+
+def test_conflicting_and_impossible_residents_are_refused(files, tmp_path):
+    """--residents-from-osm with --population was silently resolved; 1e12 residents at one
+    point and an all-zero population ran on."""
+    tmp, _ = files
+    with pytest.raises(InputError, match="both --population and --residents-from-osm"):
+        run_coverage(demo_paths()["network"], [FacilityInput(tmp / "wgs.csv")],
+                     tmp / "blocks.geojson", residents_from_osm=True)  # fmt: skip
+    for value, message in ((1e12, "more than any city"), (0, "every feature has 0")):
+        p = tmp_path / f"pop{value:g}.csv"
+        p.write_text(f"lon,lat,population\n107.03,33.07,{value}\n107.031,33.071,{value}\n")
+        with pytest.raises(InputError, match=message):
+            coverage(files, "wgs.csv", population=p)
+
+
+def test_terminal_escapes_in_user_text_are_shown_not_obeyed():
+    err = InputError("unknown category '\x1b[2J\x1b[31mX'", file="a.csv", hint="fix \x07 it")
+    line = err.line()
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b[2J" in line

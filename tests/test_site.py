@@ -314,3 +314,16 @@ def test_masks_that_are_not_polygon_layers_are_refused_in_one_line(kind, tiny_wo
         lines = proc.stderr.strip().splitlines()
         assert "Traceback" not in proc.stderr and lines[-1].startswith("hzspatial: error: ")
         assert str(mask) in lines[-1]
+
+
+@pytest.mark.parametrize("args", [["--spacing", "0"], ["--spacing", "nan"],
+                                  ["--time-limit", "-5"], ["--budget", "-1"],
+                                  ["--add", "0"], ["--minutes", "1e308"]])  # fmt: skip
+def test_site_numeric_options_are_checked(args, tiny_world, tmp_path):
+    """--spacing 0/nan and a negative --time-limit or --budget were accepted ("gap
+    2432300.00%")."""
+    proc = _site([*args, "--quiet"] + ([] if "--add" in args else ["--add", "1"]),
+                 tiny_world, tmp_path)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("hzspatial: error: ")
+    assert args[0] in proc.stderr

@@ -29,7 +29,11 @@ from hzspatial.io._geometry import (
 )
 from hzspatial.io.poi import crs_from_headers
 
-__all__ = ["read_buildings", "read_population"]
+__all__ = ["MAX_FEATURE_POPULATION", "read_buildings", "read_population"]
+
+#: More residents than this in one feature is an error, not a figure (Chongqing, the largest
+#: city proper, had 32 million residents in 2020).
+MAX_FEATURE_POPULATION = 50_000_000
 
 logger = logging.getLogger(__name__)
 #: Community / subdistrict names and codes also name residents areas (社区名称 …).
@@ -149,6 +153,17 @@ def read_population(
     n = len(df)
     default_ids = np.array([f"d{i + 1}" for i in range(n)], dtype=object)
     ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
+    col = found.get("population", found.get("households"))
+    huge = pop > MAX_FEATURE_POPULATION
+    if huge.any():
+        raise InputError(
+            f"{pop[huge][0]:,.0f} residents in one feature — more than any city holds",
+            where=format_rows(rows_of(huge)), file=path_s, column=col,
+            hint="check the unit (persons, not e.g. a code) and the column read",
+        )  # fmt: skip
+    if n and not (pop > 0).any():
+        raise InputError("every feature has 0 residents", file=path_s, column=col,
+                         hint="check that the population column is the one read")  # fmt: skip
     reps = shapely.point_on_surface(geoms)
     check_within(reps, study_area, path_s, rows_of, "residents")
     out = gpd.GeoDataFrame(
