@@ -352,3 +352,24 @@ def test_centerline_walk_filter_equals_the_osm_way_filter():
     kept = _walkable_lines(gdf, "helsinki").index.to_numpy()
     expected = np.flatnonzero([is_walkable(t) for t in ways.values()])
     assert len(expected) > 1000 and (kept == expected).all()
+
+
+def test_osm_ids_beyond_64_bits_are_one_line(tmp_path):
+    """An OSM id of 1e20 was a ValueError traceback."""
+    from hzspatial.errors import InputError
+    from hzspatial.io.osm import read_osm_facilities
+    from hzspatial.network import read_network
+
+    p = tmp_path / "bigid.osm"
+    p.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">'
+        '<node id="100000000000000000000" lat="33.07" lon="107.03">'
+        '<tag k="amenity" v="kindergarten"/></node>'
+        '<node id="2" lat="33.07" lon="107.04"/><node id="3" lat="33.08" lon="107.04"/>'
+        '<way id="10"><nd ref="100000000000000000000"/><nd ref="2"/><nd ref="3"/>'
+        '<tag k="highway" v="residential"/></way></osm>'
+    )
+    with pytest.raises(InputError, match="illegal id"):
+        read_network(p, use_cache=False)
+    with pytest.raises(InputError, match="illegal id"):
+        read_osm_facilities(p)

@@ -75,7 +75,7 @@ def _features(path: Path) -> pd.DataFrame:
                 continue
             rows.append({"osm_type": kind, "osm_id": oid, "tags": dict(obj.tags),
                          "geometry": geom})  # fmt: skip
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # libosmium: corrupt data, illegal ids
         raise osm_read_error(path, exc) from exc
     return pd.DataFrame(rows, columns=["osm_type", "osm_id", "tags", "geometry"])
 

@@ -77,7 +77,7 @@ def _ways(path: Path, rules: SnapRules):
             lats.extend(y)
             counts.append(len(nodes))
             joinable.append(rules.allowed(tags))
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # libosmium: corrupt data, illegal ids
         raise osm_read_error(path, exc) from exc
     way = np.repeat(np.arange(len(counts)), counts)
     return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way,
