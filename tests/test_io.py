@@ -725,3 +725,15 @@ def test_infinite_numbers_are_refused_like_text(value, tmp_path):
     q = write(tmp_path, "p.csv", f"lon,lat,population\n107.03,33.07,{value}\n")
     with pytest.raises(InputError, match="not a finite number"):
         read_population(q)
+
+
+def test_gbk_dbf_under_a_cpg_that_says_utf8_is_read_as_gbk(tmp_path):
+    """A GBK .dbf whose .cpg says UTF-8 crashed with a UnicodeDecodeError."""
+    g = gpd.GeoDataFrame({"名称": ["龙城幼儿园", "黄阁幼儿园"], "类别": ["幼儿园"] * 2},
+                         geometry=[shapely.Point(107.03, 33.07), shapely.Point(107.04, 33.07)],
+                         crs=4326)  # fmt: skip
+    g.to_file(tmp_path / "k.shp", encoding="gbk")
+    (tmp_path / "k.cpg").write_text("UTF-8")
+    f = read_facilities(tmp_path / "k.shp")
+    assert f["name"].tolist() == ["龙城幼儿园", "黄阁幼儿园"]
+    assert set(f["category"]) == {"kindergarten"}

@@ -496,10 +496,19 @@ def check_content(p: Path, fmt: str) -> None:
 
 
 def _dbf_encoding(shp: Path) -> str | None:
-    """Text encoding of a shapefile's .dbf when no .cpg says it: None when a .cpg exists
-    (GDAL reads it), else ``utf-8`` when the text decodes as UTF-8, else ``gb18030``."""
-    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
-        return None
+    """Text encoding of a shapefile's .dbf when no .cpg says it, or when the .cpg says UTF-8
+    and the text is not (GBK under a UTF-8 .cpg, as some tools write it): None when GDAL can
+    follow the .cpg, else ``utf-8`` when the text decodes as UTF-8, else ``gb18030``."""
+    cpg = next((shp.with_suffix(s) for s in (".cpg", ".CPG") if shp.with_suffix(s).exists()),
+               None)  # fmt: skip
+    said = None
+    if cpg is not None:
+        try:
+            said = cpg.read_text("ascii", errors="replace").strip().lower().replace("-", "")
+        except OSError:
+            said = None
+        if said not in ("utf8", "65001"):
+            return None
     dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()),
                None)  # fmt: skip
     if dbf is None:
@@ -510,6 +519,14 @@ def _dbf_encoding(shp: Path) -> str | None:
     text = names + raw[header_len:]
     if text.isascii():
         return None
+    if said is not None:
+        try:
+            text.decode("utf-8")
+            return None  # the .cpg is right
+        except UnicodeDecodeError:
+            logger.warning("%s: the .cpg says UTF-8 but the text is not; read as GB18030 (GBK)",
+                           shp)  # fmt: skip
+            return "gb18030"
     try:
         text.decode("utf-8")
         enc = "utf-8"
