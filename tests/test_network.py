@@ -155,3 +155,28 @@ def test_line_ends_meet_by_distance_without_folding_short_segments(caplog):
     for xy in ((60.2, 30.2), (60, 30)):
         assert (np.hypot(*(g.node_xy - xy).T) < 0.01).sum() == 1
     assert "closed 1 gaps of less than 0.5 m between line ends" in caplog.text
+
+
+def test_a_network_in_two_halves_says_how_much_is_dropped_and_where(tmp_path):
+    """A disconnected network silently dropped 44 % of its streets and ran on half the area."""
+    import warnings
+
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.errors import DataWarning
+    from hzspatial.network import read_network
+
+    west = [shapely.LineString([(107.00 + i * 0.002, 33.00), (107.00 + i * 0.002, 33.01)])
+            for i in range(5)] + [shapely.LineString([(107.00, 33.005), (107.008, 33.005)])]
+    east = [shapely.affinity.translate(g, xoff=0.05) for g in west[:-1]] + [
+        shapely.LineString([(107.05, 33.005), (107.058, 33.005)])]  # a shorter half
+    p = tmp_path / "halves.geojson"
+    gpd.GeoDataFrame({"highway": ["residential"] * 12}, geometry=west + east,
+                     crs=4326).to_file(p)  # fmt: skip
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        read_network(p, use_cache=False)
+    text = " ".join(str(w.message) for w in seen if issubclass(w.category, DataWarning))
+    assert "dropped 1 disconnected pieces" in text and "% of street length" in text
+    assert "spans x" in text

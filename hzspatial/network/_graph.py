@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError
 
 __all__ = ["WalkGraph", "graph_from_edges", "graph_from_lines", "NODE_TOLERANCE_M"]
 
@@ -131,6 +132,11 @@ def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.
     return m
 
 
+#: Dropping disconnected pieces holding more than this share of the street length is a
+#: warning (a half-connected network analysed as half the area), not only a log line.
+DROPPED_WARN_SHARE = 0.10
+
+
 def graph_from_edges(
     node_xy: np.ndarray,
     u: np.ndarray,
@@ -203,12 +209,25 @@ def graph_from_edges(
             dropped_nodes = int((used & ~node_keep).sum())
             dropped_len = float(length[~edge_keep].sum())
             if dropped_pieces:
-                logger.warning(
-                    "%s: kept the largest connected piece; dropped %d disconnected pieces "
-                    "(%d nodes, %.1f km = %.1f%% of street length)",
-                    source, dropped_pieces, dropped_nodes, dropped_len / 1000,
-                    100 * dropped_len / length.sum(),
-                )  # fmt: skip
+                share = dropped_len / length.sum()
+                # where: the largest dropped piece's extent, in the graph's coordinates
+                by_len = np.bincount(labels[u], weights=length, minlength=ncomp)
+                by_len[big] = -1
+                second = labels == int(by_len.argmax())
+                x0, y0 = xy[second].min(axis=0)
+                x1, y1 = xy[second].max(axis=0)
+                text = (f"{source}: kept the largest connected piece; dropped "
+                        f"{dropped_pieces} disconnected pieces ({dropped_nodes} nodes, "
+                        f"{dropped_len / 1000:.1f} km = {100 * share:.1f}% of street length; "
+                        f"the largest, {by_len.max() / 1000:.1f} km, spans x {x0:.5g}–{x1:.5g}"
+                        f", y {y0:.5g}–{y1:.5g})")  # fmt: skip
+                if share > DROPPED_WARN_SHARE:
+                    warnings.warn(f"{text} — residents and facilities there are not reached; "
+                                  "join the pieces (a missing bridge or crossing?) or check "
+                                  "the network's coordinate system", DataWarning,
+                                  stacklevel=3)  # fmt: skip
+                else:
+                    logger.warning("%s", text)
             u, v, length = u[edge_keep], v[edge_keep], length[edge_keep]
             lines = lines[edge_keep] if lines is not None else None
             snap_ok = snap_ok[edge_keep] if snap_ok is not None else None
