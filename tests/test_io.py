@@ -737,3 +737,22 @@ def test_gbk_dbf_under_a_cpg_that_says_utf8_is_read_as_gbk(tmp_path):
     f = read_facilities(tmp_path / "k.shp")
     assert f["name"].tolist() == ["龙城幼儿园", "黄阁幼儿园"]
     assert set(f["category"]) == {"kindergarten"}
+
+
+@pytest.mark.parametrize("text", [
+    "name,category,'s lon,lat\nA,幼儿园,107.03,33.07\nB,幼儿园,107.04,33.07\n",
+    'name,category,lon,lat\n"A\r\nsecond line",幼儿园,107.03,33.07\nB,幼儿园,107.04,33.07\n',
+    "name,category,lon,lat\rA,幼儿园,107.03,33.07\rB,幼儿园,107.04,33.07\r",
+    "name;category;lon;lat\nA;幼儿园;107,03;33,07\n",
+])  # fmt: skip
+def test_valid_csvs_of_every_shape_are_read(text, tmp_path):
+    """A header with ' and spaces made the sniffer choose space; quoted fields with CR/LF and
+    CR-only line ends were refused."""
+    p = tmp_path / "f.csv"
+    p.write_bytes(text.encode("utf-8"))
+    if ";" in text:
+        with pytest.raises(InputError, match="decimal comma"):  # said, not read as 10703
+            read_facilities(p, columns={"lon": "lon", "lat": "lat"})
+        return
+    f = read_facilities(p, columns={"lon": "'s lon"} if "'s lon" in text else None)
+    assert len(f) == 2 and set(f["category"]) == {"kindergarten"}

@@ -96,8 +96,9 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
     """All cells as text, no header; index 0 = the sheet's row 1."""
     if fmt in ("csv", "tsv"):
         text, enc = decode_text(p.read_bytes(), str(p))
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac ends
         try:
-            raw = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else None,
+            raw = pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else _delimiter(text),
                               engine="python", dtype=str, header=None,
                               skipinitialspace=True, skip_blank_lines=False)  # fmt: skip
             raw.attrs["encoding"] = "UTF-8" if enc == "utf-8-sig" else enc.upper()
@@ -116,6 +117,26 @@ def _raw_table(p: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
                         engine="openpyxl")  # fmt: skip
     raw.attrs["sheets"] = [names[sheet] if isinstance(sheet, int) else sheet or names[0]]
     return raw
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of a CSV text: the most frequent of ``, ; \\t |`` outside quotes in its
+    first lines (never a space — a header such as ``"Children's home", lon`` once made the
+    sniffer choose one), a comma when none appears."""
+    counts = dict.fromkeys([",", ";", "\t", "|"], 0)
+    inside = False
+    lines = 0
+    for ch in text[:20_000]:
+        if ch == '"':
+            inside = not inside
+        elif not inside and ch in counts:
+            counts[ch] += 1
+        elif not inside and ch == "\n":
+            lines += 1
+            if lines >= 20:
+                break
+    best = max(counts, key=lambda k: (counts[k], k == ","))
+    return best if counts[best] else ","
 
 
 def _with_header(

@@ -40,7 +40,24 @@ def parse_numbers(
     minimum: float | None = None,
 ) -> np.ndarray:
     """Parse a column as floats, naming rows that are not numbers or below ``minimum``."""
-    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    raw = values.astype("string").str.strip()
+    # a comma is a thousands separator only in groups of three (1,234.5); "107,03" is a
+    # decimal comma, which read as 10703 would move a point 10,000 km: said, not guessed
+    comma = raw.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+    grouped = raw.str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?").fillna(False).to_numpy(
+        dtype=bool)  # fmt: skip
+    decimal = comma & ~grouped
+    if decimal.any():
+        first = values.iloc[int(np.flatnonzero(decimal)[0])]
+        raise InputError(
+            f"{what} has a decimal comma or stray comma (e.g. {first!r})",
+            where=format_rows(rows_of(decimal)),
+            file=path,
+            column=column,
+            hint="write decimals with a point (107.03), or save the sheet with a point as "
+            "the decimal sign",
+        )
+    text = raw.str.replace(",", "", regex=False)
     nums = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     blank = text.isna().to_numpy() | (text.fillna("") == "").to_numpy()
     bad = np.isnan(nums) & ~blank
