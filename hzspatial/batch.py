@@ -281,6 +281,9 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
     t0 = time.perf_counter()
     log_path = Path(out_root) / f"{s.folder}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    for own in (log_path, out):  # names the batch owns in OUT: a link there is never followed
+        if own.is_symlink():
+            own.unlink()
     handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("hzspatial")
@@ -323,8 +326,10 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
         return ScenarioResult(s.name, "failed", time.perf_counter() - t0, exc.line())
     except Exception as exc:  # one broken scenario must not stop the others
         logger.error("scenario %s failed:\n%s", s.name, traceback.format_exc())
+        # the internals' own words (paths, code) stay in the scenario's log, not the table
         return ScenarioResult(s.name, "failed", time.perf_counter() - t0,
-                              f"{type(exc).__name__}: {exc}")  # fmt: skip
+                              f"internal error ({type(exc).__name__}; a bug — the traceback "
+                              f"is in {log_path.name})")  # fmt: skip
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -438,7 +443,9 @@ def _run_on_dask(client, cluster, scenarios, out, force, progress) -> list[Scena
             try:
                 r = fut.result()
             except Exception as exc:  # the worker died: report, keep going
-                r = ScenarioResult(futures[fut], "failed", error=f"{type(exc).__name__}: {exc}")
+                logger.error("scenario %s: worker failed: %r", futures[fut], exc)
+                r = ScenarioResult(futures[fut], "failed",
+                                   error=f"the worker running it stopped ({type(exc).__name__})")
             done[r.name] = r
             if progress:
                 progress(r)

@@ -318,3 +318,24 @@ def test_toml_nested_too_deeply_is_one_line(loader, tmp_path):
     fn = {"scenarios": load_scenarios, "standards": load_standards, "rules": snap_rules}[loader]
     with pytest.raises(InputError):
         fn(p)
+
+
+def test_a_scenario_log_or_folder_that_is_a_link_is_not_followed(tiny_world, tmp_path):
+    """A batch scenario log that is a symlink was followed and the outside file overwritten."""
+    from hzspatial.batch import load_scenarios, run_scenario
+
+    p = tmp_path / "s.toml"
+    p.write_text(_tiny_scenario(tiny_world), encoding="utf-8")
+    (s,) = load_scenarios(p)[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / f"{s.folder}.log").symlink_to(victim)
+    (out / s.folder).symlink_to(elsewhere, target_is_directory=True)
+    r = run_scenario(s, out)
+    assert r.status == "done", r.error
+    assert victim.read_text() == "keep me" and not any(elsewhere.iterdir())
+    assert (out / s.folder / "summary.json").is_file()
