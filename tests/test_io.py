@@ -756,3 +756,22 @@ def test_valid_csvs_of_every_shape_are_read(text, tmp_path):
         return
     f = read_facilities(p, columns={"lon": "'s lon"} if "'s lon" in text else None)
     assert len(f) == 2 and set(f["category"]) == {"kindergarten"}
+
+
+def test_a_hidden_sheet_is_not_merged_in(tmp_path):
+    """A hidden sheet's rows were read together with the visible table."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "名录"
+    ws.append(["名称", "类别", "经度", "纬度"])
+    ws.append(["甲幼儿园", "幼儿园", 107.03, 33.07])
+    old = wb.create_sheet("旧表")
+    old.append(["名称", "类别", "经度", "纬度"])
+    old.append(["已撤销幼儿园", "幼儿园", 107.04, 33.07])
+    old.sheet_state = "hidden"
+    wb.save(tmp_path / "k.xlsx")
+    f = read_facilities(tmp_path / "k.xlsx")
+    assert f["name"].tolist() == ["甲幼儿园"]
+    assert read_facilities(tmp_path / "k.xlsx", sheet="旧表")["name"].tolist() == ["已撤销幼儿园"]

@@ -185,6 +185,11 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str],
     header has none of the groups complete (a summary table without coordinates) is skipped
     and said so."""
     names = _sheet_names(p)
+    hidden = _hidden_sheets(p)
+    if hidden and len(hidden) < len(names):
+        logger.warning("%s: hidden sheet(s) %s not read (pass --sheet to read one)", p,
+                       ", ".join(hidden))  # fmt: skip
+        names = [n for n in names if n not in hidden]
     tables, skipped, unread, partial = {}, [], [], {}
     for name in names:
         raw = pd.read_excel(p, sheet_name=name, dtype=str, header=None, engine="openpyxl")
@@ -232,6 +237,17 @@ def _all_sheets(p: Path, header_row: int | None, known: set[str],
     out = pd.concat(tables.values())
     out.attrs = {"sheets": list(tables)}
     return out
+
+
+def _hidden_sheets(p: Path) -> list[str]:
+    """The workbook's hidden sheets (an office's old or working copies, not the table sent)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True)
+        return [n for n in wb.sheetnames if wb[n].sheet_state != "visible"]
+    except Exception:  # openpyxl raises many kinds on odd files; _sheet_names reports them
+        return []
 
 
 def _has_any(columns, needs: Sequence[Sequence[str]]) -> bool:
