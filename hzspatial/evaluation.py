@@ -199,7 +199,14 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
         if not sel.any():
             what = (f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes
                     else std.category)  # fmt: skip
-            rows.append(base | _cannot(std, f"no {what} facilities in the input"))
+            note = f"no {what} facilities in the input"
+            of_cat = (fac["category"] == std.category).to_numpy() & on_net
+            if std.subtypes and of_cat.any() and "subtype" in fac:
+                found = fac.loc[of_cat, "subtype"].fillna("no subtype").value_counts()
+                note += (f" (the {int(of_cat.sum())} {std.category} facilities are: "
+                         + ", ".join(f"{k} {v}" for k, v in found.items())
+                         + " — a subtype comes from the type column, else from the name)")
+            rows.append(base | _cannot(std, note))
             continue
         if std.metric == "built_since":
             rows.append(base | _built_since(std, fac, cat_sel))

@@ -250,3 +250,20 @@ def test_boundaries_not_covering_the_network(world, tmp_path):
             standards=tmp / "standards.toml",
             crs_in=32648,
         )
+
+
+def test_a_subtype_standard_with_none_says_which_subtypes_there_are(world, tmp_path):
+    """health_centre_within_1000m said "no health_centre facilities" beside three clinics
+    the categories had filed elsewhere: the note now lists the subtypes found."""
+    tmp, _ = world
+    pd.DataFrame({"id": ["F1", "F2"], "name": ["甲诊所", "乙卫生室"], "category": "clinic",
+                  "x": [X0 + 250, X0 + 300], "y": [Y0, Y0]}).to_csv(
+        tmp_path / "f.csv", index=False)  # fmt: skip
+    pd.DataFrame({"id": ["H"], "x": [X0], "y": [Y0], "population": [5]}).to_csv(
+        tmp_path / "h.csv", index=False)  # fmt: skip
+    res = run_coverage(tmp / "street.gpkg", [FacilityInput(tmp_path / "f.csv")],
+                       tmp_path / "h.csv", crs_in=32648, require_standards=False)  # fmt: skip
+    note = res.ratios.set_index("standard").loc["health_centre_within_1000m", "note"]
+    if isinstance(note, pd.Series):
+        note = note.iloc[0]
+    assert "private_clinic 1" in note and "health_station 1" in note
