@@ -117,7 +117,8 @@ def main() -> None:
                     "decl": (*crs.gcj02_to_wgs84(lon, lat), "gcj02", "wgs84"),
                 }
                 for key, (a, b, read_as, truth) in cases.items():
-                    ev = datum_evidence(graph, a, b, read_as, network_may_shift=False)
+                    ev = datum_evidence(graph, a, b, read_as, network_may_shift=False,
+                                        all_moves=True)
                     new = judge(ev)
                     new = None if new is None else new.system
                     old = old_rule(ev)

@@ -721,16 +721,26 @@ def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCateg
     return ev.ratios, ev.access
 
 
-def _whole_polygons(dem: _Demand, sel: np.ndarray, people: np.ndarray, district: np.ndarray):
+def _polygon_district_codes(dem: _Demand, district: np.ndarray) -> np.ndarray | None:
+    """One code per (residents polygon, district) pair of each demand point."""
+    if dem.owner is None:
+        return None
+    d_codes, _ = pd.factorize(pd.Series(district, dtype=object), use_na_sentinel=False)
+    return pd.factorize(dem.owner.astype(np.int64) * (int(d_codes.max()) + 2) + d_codes)[0]
+
+
+def _whole_polygons(dem: _Demand, sel: np.ndarray, people: np.ndarray, district: np.ndarray,
+                    codes: np.ndarray | None = None):  # fmt: skip
     """The selected demand points' cells, points, residents, districts and location counts,
     with every residents polygon whose points are all selected (and in one district) given
     as the polygon itself and one point: a community spread over 500 grid points that is
-    wholly underserved is one shape to dissolve, not 500."""
+    wholly underserved is one shape to dissolve, not 500. ``codes``:
+    :func:`_polygon_district_codes` (computed once per run)."""
     idx = np.flatnonzero(sel)
     if dem.owner is None or not len(idx):
         return dem.cells[idx], dem.points[idx], people[idx], district[idx], None
-    key = pd.Series(dem.owner.astype(str)) + "|" + pd.Series(district).astype(str)
-    codes, _ = pd.factorize(key)
+    if codes is None:
+        codes = _polygon_district_codes(dem, district)
     everywhere = np.bincount(codes)
     chosen = np.bincount(codes[idx], minlength=len(everywhere))
     per_owner = np.bincount(dem.owner)
@@ -778,10 +788,11 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
             )
             jobs.append((short, c, info["threshold_m"], "below_standard", why))
         tables.append(an.underserved_table(c, dem.area, people, far, short, missed, bnd))
+    codes = _polygon_district_codes(dem, district)
 
     def dissolve(job):
         sel, *rest = job
-        *geo, counts = _whole_polygons(dem, sel, people, district)
+        *geo, counts = _whole_polygons(dem, sel, people, district, codes)
         return an.underserved_areas(*geo, *rest, counts=counts)
 
     # GEOS releases the GIL: the dissolves run side by side on the machine's cores
