@@ -203,7 +203,9 @@ table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 
         margin: 4pt 0 8pt; }
 th, td { border: 0.5pt solid #bbb; padding: 2pt 4pt; vertical-align: top;
          overflow-wrap: anywhere; }
-th { background: #eee; text-align: left; font-weight: 600; }
+th { background: #eee; text-align: left; font-weight: 600; overflow-wrap: break-word; }
+tr { break-inside: avoid; } thead { display: table-header-group; }
+table.small { break-inside: avoid; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: 34mm 1fr; gap: 2pt 8pt; margin: 6pt 0; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
@@ -219,6 +221,23 @@ footer { color: #777; font-size: 8pt; margin-top: 10pt; }
 """
 
 
+#: Tables of at most this many rows are never split over two pages (a two-row district table
+#: split into pages of one row each).
+SMALL_TABLE_ROWS = 12
+
+#: Chinese for the starts of the standards' English notes (the report is Chinese first).
+_NOTE_ZH = (("cannot check:", "无法核查："), ("partial:", "部分范围（仅供参考）："),
+            ("for reference:", "仅供参考："))
+
+
+def _note_text(note: str) -> str:
+    """A standard's note in the report: its Chinese lead, then the English text."""
+    for en, zh in _NOTE_ZH:
+        if note.startswith(en):
+            return f"{zh}<br><span class='en'>{html_text(note)}</span>"
+    return html_text(note)
+
+
 def _table(head: list[str], rows: list[list[str]], widths: list[int] | None = None,
            numeric: set[int] = frozenset()) -> str:  # fmt: skip
     cols = ""
@@ -228,14 +247,19 @@ def _table(head: list[str], rows: list[list[str]], widths: list[int] | None = No
     body = "".join("<tr>" + "".join(
         f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
         + "</tr>" for r in rows)  # fmt: skip
-    return f"<table>{cols}<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    small = " class='small'" if len(rows) <= SMALL_TABLE_ROWS else ""  # kept on one page
+    return f"<table{small}>{cols}<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _met(v) -> str:
+def _met(v, note: str = "") -> str:
     if v is True:
         return "<span class='met'>达标 / met</span>"
     if v is False:
         return "<span class='notmet'>未达标 / not met</span>"
+    if note.startswith("partial"):
+        return "部分范围 / partial"
+    if note.startswith("for reference"):
+        return "仅供参考 / for reference"
     return "无法判断 / cannot check"
 
 
@@ -317,22 +341,25 @@ def _standards_section(result: CoverageResult) -> str:
                      f"{html_text(first['source'])}{flag}</li>")  # fmt: skip
         for r in grp.to_dict("records"):
             unit = r["unit"]
+            note = r.get("note") or ""
             value = pct(r["value"]) if is_share(unit) else fmt_number(r["value"])
+            if r["met"] is None and note.startswith("cannot check"):
+                value = "—"  # nothing measured: not "0.000"
             target = pct(r["target"], 0) if is_share(unit) else fmt_target(r["target"])
             gap = "—"
             if r["met"] is False and std is not None and r["gap"] == r["gap"]:
                 gap = " / ".join(dict.fromkeys(gap_text(std, r["gap"])))
-            note = r.get("note") or ""
             rows.append([html_text(_cat_names(r["label"])[0]), html_text(str(r["district"])),
                          value, target,
-                         html_text(f"{units_zh.get(unit, unit)} / {unit}"), _met(r["met"]),
+                         html_text(f"{units_zh.get(unit, unit)} / {unit}"),
+                         _met(r["met"], note),
                          html_text(gap), "✔" if r["verified"] else "✘",
-                         html_text(note)])  # fmt: skip
+                         _note_text(note)])  # fmt: skip
     head = ["指标 / Indicator", "区域 / Area", "现状 / Value", "目标 / Target", "单位 / Unit",
             "结果 / Result", "缺口 / Gap", "核实 / Verified", "说明 / Note"]  # fmt: skip
     return f"""<section class="page">
 <h2>标准达标情况 / Standards: value, target and gap</h2>
-{_table(head, rows, [15, 10, 8, 7, 13, 10, 11, 6, 20], numeric={2, 3})}
+{_table(head, rows, [14, 10, 8, 7, 12, 10, 11, 9, 19], numeric={2, 3})}
 <h3>来源 / Sources</h3><ol class="en">{"".join(notes)}</ol>
 <p class="en">“核实 / Verified” ✘: the target was not read in the source text where hzspatial was
 built; check it before using it as a hard rule.</p>
@@ -350,6 +377,20 @@ def _versions() -> str:
     return " · ".join(out)
 
 
+_SPREAD_ZH = {
+    "buildings": "按其中住宅建筑（占地面积 × 层数）分布到居民点，无建筑的片区按面积均匀分布",
+    "area": "按面积均匀分布到网格点（社区 ≤ 25 米、街坊 50 米），每点沿直线走到最近可接入道路",
+    "streets": "按其内部道路长度分布到居民点",
+}
+
+
+def _spread_text(s: dict) -> str:
+    """How residents were placed, as summary.json states it."""
+    spread = s.get("residents_spread") or {}
+    return (f"Residents: {spread['description']} (--spread {spread['method']})" if spread
+            else "Residents polygons are spread over their streets")  # fmt: skip
+
+
 def _method_section(result: CoverageResult) -> str:
     s = result.summary
     rows = [[html_text(i["role"]), f"<code>{html_text(str(i['path']))}</code>",
@@ -363,18 +404,20 @@ def _method_section(result: CoverageResult) -> str:
     )
     net = s["network"]
     rules = html_text(net.get("snapping_rules") or "the graph's own")
+    spread_zh = _SPREAD_ZH.get((s.get("residents_spread") or {}).get("method"),
+                               "按其内部道路分布到居民点")  # fmt: skip
     return f"""<section class="page">
 <h2>方法与数据来源 / Method and provenance</h2>
-<p>居民到最近设施的距离沿道路网络计算（点接入最近道路边，多源有界最短路径）；居民片区按其内部道路
-分布到居民点。阈值 / thresholds: {thresholds}（步速 / speed {s["speed_kmh"]:g} km/h）。</p>
+<p>居民到最近设施的距离沿道路网络计算（点接入最近道路边，多源有界最短路径）；居民片区{spread_zh}。
+阈值 / thresholds: {thresholds}（步速 / speed {s["speed_kmh"]:g} km/h）。</p>
 <p>{net.get("edges_not_joined", 0):,} 条道路边（隧道、台阶、匝道、禁止通行）可通行但不作为接入点
 （{rules}）。</p>
 <p class="en">Distances are walked on the street network: each resident location and facility
 joins its nearest street edge that may be joined ({net.get("edges_not_joined", 0):,} edges —
 tunnels, steps, slip roads, access=no — are walked but not joined; rules: {rules}),
 and bounded multi-source shortest paths give every resident the
-distance to the nearest facility of each category. Residents polygons are spread over their
-streets; per-capita standards are evaluated per area and, for catchment standards, with the
+distance to the nearest facility of each category. {html_text(_spread_text(s))};
+per-capita standards are evaluated per area and, for catchment standards, with the
 two-step floating catchment method. Network: {net["nodes"]:,} nodes, {net["edges"]:,} edges,
 {net["length_km"]:,.1f} km ({html_text(net["crs"])}).</p>
 {

@@ -609,3 +609,23 @@ def test_write_report_html_embeds_every_map(demo_result, tmp_path):
     for _, data in srcs:
         assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] > 800
     assert "<!--hz-map-" not in html
+
+
+def test_report_standards_table_says_what_applies_in_both_languages(demo_out):
+    """"0.000" where nothing applies, notes in English only, a header wrapping as
+    "Verifi/ed", a two-row table split over pages, and a method text saying people were put
+    on the streets whatever the spread."""
+    import re
+
+    out, _ = demo_out
+    html = (out / "report.html").read_text("utf-8")
+    std = html[html.index("标准达标情况"):]
+    std = std[: std.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", std, flags=re.S)
+    cannot = [r for r in rows if "无法判断 / cannot check" in r]
+    assert cannot and all("0.000" not in r for r in cannot)
+    assert all("无法核查" in r for r in cannot)  # the note's Chinese lead
+    assert re.search(r"<col style='width:9%'>", std)  # room for "Verified"
+    assert "table.small { break-inside: avoid; }" in html
+    assert re.search(r"<table class='small'><colgroup>.*?区县|<table class='small'>", html)
+    assert "--spread area" in html and "按面积均匀分布" in html
