@@ -775,3 +775,12 @@ def test_a_hidden_sheet_is_not_merged_in(tmp_path):
     f = read_facilities(tmp_path / "k.xlsx")
     assert f["name"].tolist() == ["甲幼儿园"]
     assert read_facilities(tmp_path / "k.xlsx", sheet="旧表")["name"].tolist() == ["已撤销幼儿园"]
+
+
+def test_western_european_text_is_not_read_as_central_european(tmp_path):
+    """A Latin-1 file was guessed as cp1250 ("Crčche")."""
+    p = tmp_path / "f.csv"
+    p.write_bytes("名称,category,lon,lat\nCrèche Émile,kindergarten,107.03,33.07\n"
+                  "Café,kindergarten,107.04,33.07\n".replace("名称", "name").encode("latin-1"))
+    f = read_facilities(p)
+    assert f["name"].tolist() == ["Crèche Émile", "Café"]

@@ -53,6 +53,11 @@ def detect_format(path: str | Path) -> str:
     return fmt
 
 
+#: Single-byte code pages the detector may pick for Western European text.
+_LATIN_LOOKALIKES = frozenset({"cp1250", "iso8859_2", "cp775", "cp852", "cp850", "hp_roman8",
+                               "mac_latin2", "iso8859_15", "latin_1", "iso8859_1"})
+
+
 def decode_text(raw: bytes, path: str) -> tuple[str, str]:
     """Decode CSV bytes: UTF-8 (with or without BOM), else GB18030 (superset of GBK/GB2312
     as Excel on Chinese Windows writes), else the best charset-normalizer guess.
@@ -68,7 +73,16 @@ def decode_text(raw: bytes, path: str) -> tuple[str, str]:
             continue
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    found = from_bytes(raw)
+    best = found.best()
+    if best is not None and best.encoding in _LATIN_LOOKALIKES and \
+            any(m.encoding == "cp1252" for m in found):  # fmt: skip
+        # a Latin-1 / Windows-1252 file (Crèche) is as plausible to the detector as a Central
+        # European one (Crčche): Windows' Western default is the likelier for what it holds
+        text = raw.decode("cp1252", errors="strict")
+        logger.warning("%s: text read as Windows-1252 (Western European); save it as UTF-8 if "
+                       "its letters look wrong", path)  # fmt: skip
+        return text, "cp1252"
     if best is None:
         raise InputError(
             "text encoding not recognised (tried UTF-8, GB18030/GBK and detection)",
