@@ -314,3 +314,22 @@ def test_rules_that_could_backtrack_for_ever_are_refused(pattern, tmp_path):
     with pytest.raises(InputError, match="exclude.highway") as e:
         snap_rules(p)
     assert "hours" in str(e.value)
+
+
+def test_rules_excluding_every_street_are_named_not_blamed_on_distance(tmp_path):
+    """Rules excluding every street made every home and facility "too far" (wrong reason)."""
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.network import read_network
+    from hzspatial.network.rules import snap_rules
+
+    p = tmp_path / "streets.geojson"
+    gpd.GeoDataFrame({"highway": ["residential", "footway"]},
+                     geometry=[shapely.LineString([(107.03, 33.07), (107.04, 33.07)]),
+                               shapely.LineString([(107.04, 33.07), (107.04, 33.08)])],
+                     crs=4326).to_file(p)  # fmt: skip
+    r = tmp_path / "rules.toml"
+    r.write_text('[exclude]\nhighway = "residential|footway"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="exclude every street"):
+        read_network(p, use_cache=False, rules=snap_rules(r))

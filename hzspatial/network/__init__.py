@@ -119,6 +119,24 @@ def read_network(
         Largest connected piece, metres, undirected.
     """
     rules = rules or snap_rules()
+    return _some_joinable(_read_network(path, crs, default_crs, metric, node, use_cache, rules),
+                          path, rules)
+
+
+def _some_joinable(graph: WalkGraph, path, rules: SnapRules) -> WalkGraph:
+    """Raise when the snapping rules let no home or facility join any street (every one
+    would read as "too far from the network", the wrong reason)."""
+    if graph.n_edges and not graph.joinable.any():
+        raise InputError(
+            f"the snapping rules ({rules.source}) exclude every street of the network, so no "
+            "home or facility can join it",
+            file=str(path) if isinstance(path, str | Path) else None,
+            hint="loosen the [exclude] patterns of --snap-rules",
+        )
+    return graph
+
+
+def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> WalkGraph:
     if hasattr(path, "nodes") and hasattr(path, "edges") and hasattr(path, "graph"):
         return graph_from_networkx(path, metric=metric, source="(networkx graph)", rules=rules)
     if isinstance(path, gpd.GeoDataFrame):
