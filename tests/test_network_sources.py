@@ -373,3 +373,23 @@ def test_osm_ids_beyond_64_bits_are_one_line(tmp_path):
         read_network(p, use_cache=False)
     with pytest.raises(InputError, match="illegal id"):
         read_osm_facilities(p)
+
+
+def test_ways_cut_at_the_extract_edge_are_said(tmp_path):
+    """Way nodes missing from an extract shortened streets in silence; facilities beyond
+    them were then blamed for being far from the network."""
+    import warnings
+
+    from hzspatial.errors import DataWarning
+    from hzspatial.network import read_network
+
+    nodes = "".join(f'<node id="{i}" lat="33.07" lon="{107.03 + i * 0.001}"/>' for i in range(1, 4))
+    p = tmp_path / "cut.osm"
+    p.write_text('<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">' + nodes
+                 + '<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/>'
+                 '<nd ref="5"/><tag k="highway" v="residential"/></way></osm>')  # fmt: skip
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        read_network(p, use_cache=False)
+    assert any(issubclass(w.category, DataWarning) and "2 of the walkable ways' 5 nodes"
+               in str(w.message) for w in seen)  # fmt: skip

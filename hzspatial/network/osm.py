@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+import warnings
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyproj
 import shapely
 
 from hzspatial import crs as _crs
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError
 from hzspatial.io.osm import osm_read_error
 from hzspatial.network._graph import WalkGraph, graph_from_edges
 from hzspatial.network.rules import SnapRules, snap_rules
@@ -55,7 +56,7 @@ def _ways(path: Path, rules: SnapRules):
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise ImportError("reading OSM files needs pyosmium: pip install osmium") from exc
     refs, lons, lats, counts, joinable = [], [], [], [], []
-    n_ways = 0
+    n_ways = n_refs = n_missing = 0
     try:
         fp = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -69,6 +70,8 @@ def _ways(path: Path, rules: SnapRules):
             if not is_walkable(tags):
                 continue
             nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            n_refs += len(way.nodes)
+            n_missing += len(way.nodes) - len(nodes)
             if len(nodes) < 2:
                 continue
             r, x, y = zip(*nodes, strict=True)
@@ -79,9 +82,19 @@ def _ways(path: Path, rules: SnapRules):
             joinable.append(rules.allowed(tags))
     except (RuntimeError, ValueError) as exc:  # libosmium: corrupt data, illegal ids
         raise osm_read_error(path, exc) from exc
+    if n_refs and n_missing / n_refs > MISSING_NODES_WARN:
+        warnings.warn(f"{path}: {n_missing:,} of the walkable ways' {n_refs:,} nodes are not in "
+                      "the extract (ways cut at its edge, or an incomplete export): those "
+                      "streets end early, and homes or facilities beyond them may read as far "
+                      "from the network — export the extract with complete ways", DataWarning,
+                      stacklevel=3)  # fmt: skip
     way = np.repeat(np.arange(len(counts)), counts)
     return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way,
             np.array(joinable, dtype=bool), n_ways)  # fmt: skip
+
+
+#: Above this share of way nodes missing from an extract, a warning says so.
+MISSING_NODES_WARN = 0.01
 
 
 def read_osm(
