@@ -1083,10 +1083,15 @@ def _check_boundaries_cover(graph: WalkGraph, bnd: gpd.GeoDataFrame, path) -> No
     inside = within.mean()
     near = shapely.contains_xy(shapely.buffer(area, 20.0), xy[:, 0], xy[:, 1])
     if not near.any():  # no street in or along them: boundaries elsewhere (or a wrong system)
+        net = gpd.GeoSeries([shapely.Point(np.median(xy, axis=0))], crs=graph.crs).to_crs(4326)
+        b = shapely.point_on_surface(shapely.union_all(bnd.geometry.to_numpy()))
         raise InputError(
-            f"the boundaries cover only {inside:.0%} of the network's nodes",
+            f"the boundaries and the network do not overlap (the network lies around lon "
+            f"{net.x.iloc[0]:.4f}, lat {net.y.iloc[0]:.4f}; the boundaries around lon "
+            f"{b.x:.4f}, lat {b.y:.4f})",
             file=str(path),
-            hint="pass --boundaries of the network's area, or check their coordinate system",
+            hint="check the coordinate system of each (--network-crs, --boundaries-crs), or "
+            "pass --boundaries of the network's area",
         )
     if inside < 0.5:
         logger.info("%s: the boundaries cover %.0f%% of the network's nodes: residents inside "

@@ -147,3 +147,12 @@ def test_terminal_escapes_in_user_text_are_shown_not_obeyed():
     err = InputError("unknown category '\x1b[2J\x1b[31mX'", file="a.csv", hint="fix \x07 it")
     line = err.line()
     assert "\x1b" not in line and "\x07" not in line and "\\x1b[2J" in line
+
+
+def test_a_wrongly_declared_network_system_is_not_blamed_on_the_boundaries(files):
+    """A network declared in the wrong system landed elsewhere and the error blamed the
+    boundaries (after minutes of noding a network squeezed into a 60 m square): degrees
+    declared as Gauss–Krüger metres are now named at once."""
+    with pytest.raises(InputError, match=r"hanzhong_demo_streets.*coordinates are degrees.*"
+                                         r"not the metres of EPSG:4545"):  # fmt: skip
+        coverage(files, "wgs.csv", network_crs="4545")

@@ -293,10 +293,29 @@ def layer_to_wgs84(
                 "y",
                 lambda m: feature_rows(_coord_owner_mask(geoms, m)),
             )
+    else:
+        check_not_degrees(geoms, src, path, what)
     out = _crs.geometries_to_wgs84(geoms, kind) if kind != "wgs84" else geoms
     res = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(out), crs=4326)
     res.attrs = dict(gdf.attrs) | {"crs_in": kind if isinstance(kind, str) else src}
     return res
+
+
+def check_not_degrees(geoms: np.ndarray, src, path: str, what: str) -> None:
+    """Raise when a layer read in a projected system holds what are plainly degrees in China
+    (all within 73–135° E, 18–54° N): read as metres, its whole extent would be a few dozen
+    metres across — a wrongly declared system, and a network noded in a 60 m square takes
+    minutes before failing on something else."""
+    c = shapely.get_coordinates(geoms)
+    if len(c) and _crs.in_china(c[:, 0], c[:, 1]).all():
+        raise InputError(
+            f"the coordinates are degrees (e.g. {c[0, 0]:.5f}, {c[0, 1]:.5f}), not the metres "
+            f"of {src}",
+            file=path,
+            column="geometry",
+            hint=f"leave the {what} system undeclared (the file says it), or declare wgs84 / "
+            "gcj02 / bd09",
+        )
 
 
 def _coord_owner_mask(geoms: np.ndarray, coord_mask: np.ndarray) -> np.ndarray:

@@ -26,7 +26,12 @@ from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.geometry import split_at_distances
 from hzspatial.io import read_layer
 from hzspatial.io._files import input_label
-from hzspatial.io._geometry import clean_geometries, layer_to_wgs84, pick_crs
+from hzspatial.io._geometry import (
+    check_not_degrees,
+    clean_geometries,
+    layer_to_wgs84,
+    pick_crs,
+)
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 from hzspatial.network.osm import walk_filter
 from hzspatial.network.rules import SnapRules, snap_rules
@@ -210,8 +215,10 @@ def graph_from_centerlines(
     own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
     keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected
     if keep_own:  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
+        own_geoms = clean_geometries(raw, path_s)
+        check_not_degrees(own_geoms, own.to_string(), path_s, "network")
         gdf = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name),
-                               geometry=clean_geometries(raw, path_s), crs=own)  # fmt: skip
+                               geometry=own_geoms, crs=own)  # fmt: skip
     else:
         gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="network")
     geoms = gdf.geometry.to_numpy()
