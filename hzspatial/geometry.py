@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["boundary_points", "substrings", "split_at_distances"]
+__all__ = ["boundary_points", "overlaps", "substrings", "split_at_distances"]
 
 
 def substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -107,3 +107,16 @@ def boundary_points(polys: np.ndarray, spacing: float) -> tuple[np.ndarray, np.n
     rings = shapely.segmentize(shapely.boundary(polys), spacing)
     pts, owner = shapely.get_coordinates(rings, return_index=True)
     return shapely.points(pts), owner
+
+
+def overlaps(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of polygons (metric CRS) that intersect, each pair once: indices ``a < b`` and
+    the share of the smaller polygon's area they have in common (0 for touching ones)."""
+    a, b = shapely.STRtree(polys).query(polys, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    if not len(a):
+        return a, b, np.zeros(0)
+    shared = shapely.area(shapely.intersection(polys[a], polys[b]))
+    smaller = np.minimum(shapely.area(polys[a]), shapely.area(polys[b]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a, b, np.where(smaller > 0, shared / smaller, 0.0)

@@ -33,6 +33,7 @@ from hzspatial.datasets import bundled_boundary, default_persons_per_household, 
 from hzspatial.engine import EngineInput, compute, compute_tiled
 from hzspatial.errors import DataWarning, InputError, check_number, check_walk_options
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
+from hzspatial.geometry import overlaps
 from hzspatial.io import (
     FacilityInput,
     facility_items,
@@ -1012,13 +1013,10 @@ def _check_overlaps(pop: gpd.GeoDataFrame, label: str, metric_crs) -> None:
     if len(areal) < 2:
         return
     metric = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(metric_crs).to_numpy()
-    a, b = shapely.STRtree(metric).query(metric, predicate="intersects")
-    a, b = a[a < b], b[a < b]
+    a, b, share = overlaps(metric)
     if not len(a):
         return
-    shared = shapely.area(shapely.intersection(metric[a], metric[b]))
-    smaller = np.minimum(shapely.area(metric[a]), shapely.area(metric[b]))
-    over = shared > load("checks.toml")["overlap_share"] * smaller
+    over = share > load("checks.toml")["overlap_share"]
     if over.any():
         pairs = [f"{pop['demand_id'].iat[areal[i]]}/{pop['demand_id'].iat[areal[j]]}"
                  for i, j in zip(a[over][:3], b[over][:3], strict=True)]  # fmt: skip

@@ -46,44 +46,26 @@ def parse_numbers(
     comma = raw.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
     grouped = raw.str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?").fillna(False).to_numpy(
         dtype=bool)  # fmt: skip
-    decimal = comma & ~grouped
-    if decimal.any():
-        first = values.iloc[int(np.flatnonzero(decimal)[0])]
-        raise InputError(
-            f"{what} has a decimal comma or stray comma (e.g. {first!r})",
-            where=format_rows(rows_of(decimal)),
-            file=path,
-            column=column,
-            hint="write decimals with a point (107.03), or save the sheet with a point as "
-            "the decimal sign",
-        )
+
+    def refuse(mask: np.ndarray, problem: str, hint: str) -> None:
+        if mask.any():
+            first = values.iloc[int(np.flatnonzero(mask)[0])]
+            raise InputError(problem.format(first=first), where=format_rows(rows_of(mask)),
+                             file=path, column=column, hint=hint)  # fmt: skip
+
+    refuse(comma & ~grouped, f"{what} has a decimal comma or stray comma (e.g. {{first!r}})",
+           "write decimals with a point (107.03), or save the sheet with a point as the "
+           "decimal sign")  # fmt: skip
     text = raw.str.replace(",", "", regex=False)
     nums = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     blank = text.isna().to_numpy() | (text.fillna("") == "").to_numpy()
     bad = np.isnan(nums) & ~blank
     if not allow_missing:
         bad |= blank
-    if bad.any():
-        rows = rows_of(bad)
-        first = values.iloc[int(np.flatnonzero(bad)[0])]
-        raise InputError(
-            f"{what} is not a number (e.g. {first!r})",
-            where=format_rows(rows),
-            file=path,
-            column=column,
-            hint="enter plain numbers (no units or text)",
-        )
-    infinite = np.isinf(nums)
-    if infinite.any():
-        rows = rows_of(infinite)
-        first = values.iloc[int(np.flatnonzero(infinite)[0])]
-        raise InputError(
-            f"{what} is not a finite number (e.g. {first!r})",
-            where=format_rows(rows),
-            file=path,
-            column=column,
-            hint="enter the real figure (inf, 1e999 … are not values)",
-        )
+    refuse(bad, f"{what} is not a number (e.g. {{first!r}})",
+           "enter plain numbers (no units or text)")
+    refuse(np.isinf(nums), f"{what} is not a finite number (e.g. {{first!r}})",
+           "enter the real figure (inf, 1e999 … are not values)")
     if minimum is not None:
         low = nums < minimum
         if low.any():

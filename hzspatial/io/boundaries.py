@@ -14,6 +14,7 @@ import shapely
 
 from hzspatial import crs as _crs
 from hzspatial.errors import DataWarning, InputError, format_rows
+from hzspatial.geometry import overlaps
 from hzspatial.io._columns import find_columns
 from hzspatial.io._files import input_label, is_table, read_layer
 from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, parse_numbers
@@ -51,14 +52,9 @@ def _check_overlaps(geoms: np.ndarray, path: str) -> None:
         return
     c = shapely.get_coordinates(geoms)
     metric = gpd.GeoSeries(geoms, crs=4326).to_crs(_crs.metric_crs(c[:, 0], c[:, 1])).to_numpy()
-    a, b = shapely.STRtree(metric).query(metric, predicate="intersects")
-    a, b = a[a < b], b[a < b]
+    a, b, share = overlaps(metric)
     if not len(a):
         return
-    shared = shapely.area(shapely.intersection(metric[a], metric[b]))
-    smaller = np.minimum(shapely.area(metric[a]), shapely.area(metric[b]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(smaller > 0, shared / smaller, 0.0)
     same = share > 0.99
     if same.any():
         i = int(np.flatnonzero(same)[0])
