@@ -559,8 +559,17 @@ def _width(text: str) -> int:
 
 
 def _pad(text: str, width: int) -> str:
-    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
+    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two); user text
+    is made safe for the terminal first (:func:`_term`)."""
+    text = _term(text)
     return text + " " * max(width - _width(text), 0)
+
+
+def _term(text) -> str:
+    """User text (names, ids) for the terminal: control characters — ESC sequences that
+    would clear the screen or recolour it — shown as ``\\x1b``, never sent as they are."""
+    return "".join(ch if ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0
+                   else f"\\x{ord(ch):02x}" for ch in str(text))
 
 
 def _pct(x) -> str:
@@ -628,7 +637,8 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
             if d["census_population"]
             else "recorded population unknown"
         )
-        print(f"  {d['name']} ({d['adcode']}): {d['population']:,.0f} residents analysed; {census}")
+        print(f"  {_term(d['name'])} ({_term(d['adcode'])}): {d['population']:,.0f} residents "
+              f"analysed; {census}")
     print()
     print(
         f"wrote {len(files)} files to {out}/ in {seconds:.1f} s: "
@@ -829,7 +839,7 @@ def _site(args: argparse.Namespace) -> int:
                     f"{a} {n}" for a, n in s["sites_per_area"].items()))  # fmt: skip
         for r in result.sites.head(20).itertuples():
             area = r.district if isinstance(r.district, str) and r.district else r.district_id
-            print(f"  #{r.rank:<3} {r.id:12} {_pad(str(area or ''), 10)} "
+            print(f"  #{r.rank:<3} {_pad(str(r.id), 12)} {_pad(str(area or ''), 10)} "
                   f"+{r.newly_covered:>9,.0f}"
                   f"  {r.cumulative_share:6.1%}")  # fmt: skip
         print(f"wrote {len(files)} files to {out}/: " + ", ".join(f.name for f in files))
@@ -892,7 +902,7 @@ def _review_print(args, result, out: Path, files: list[Path]) -> int:
                   f"{c['target']:.0%})")  # fmt: skip
         for p in result.report["proposals"]:
             print(
-                f"{p['proposal_id']} {p['name']}: {p['residents']:,.0f} residents — "
+                f"{_term(p['proposal_id'])} {_term(p['name'])}: {p['residents']:,.0f} residents — "
                 f"{p['verdict'].upper()}"
             )
             for c in p["checks"]:
@@ -928,9 +938,9 @@ def _batch(args: argparse.Namespace) -> int:
     def progress(r):
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(f"{r.name}: {r.status}")
+            bar.set_postfix_str(f"{_term(r.name)}: {r.status}")
         elif not args.quiet and not args.json:
-            print(f"{r.name}: {r.status}" + (f" — {r.error}" if r.error else ""),
+            print(f"{_term(r.name)}: {r.status}" + (f" — {_term(r.error)}" if r.error else ""),
                   file=sys.stderr)  # fmt: skip
 
     results, table = run_batch(
@@ -953,8 +963,8 @@ def _batch(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=2, default=str))  # fmt: skip
     elif not args.quiet:
         for r in results:
-            line = f"  {r.name:24} {r.status:8} {r.seconds:6.1f} s"
-            print(line + (f"  {r.error}" if r.error else ""))
+            line = f"  {_pad(r.name, 24)} {r.status:8} {r.seconds:6.1f} s"
+            print(line + (f"  {_term(r.error)}" if r.error else ""))
         print(
             f"wrote comparison.csv, comparison.xlsx, batch.json and one folder per scenario "
             f"to {out}/"

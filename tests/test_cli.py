@@ -328,3 +328,11 @@ def test_tianditu_without_a_key_stops_before_the_analysis(tmp_path):
     _assert_user_error(proc, "basemap 'tianditu' needs an API key", "TIANDITU_KEY")
     assert "walking distances" not in proc.stderr  # no analysis was run
     assert not out.exists()
+
+
+def test_names_reach_the_terminal_as_text_not_escape_sequences():
+    """A name holding ESC[2J would clear the planner's terminal when printed."""
+    from hzspatial.cli import _pad, _term
+
+    assert _term("社区\x1b[2J\x07") == "社区\\x1b[2J\\x07"
+    assert "\x1b" not in _pad("a\x1b[31m", 12) and _pad("ab", 4) == "ab  "

@@ -157,12 +157,11 @@ def read_facilities(
         used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
                          "facilities", quiet=True)  # fmt: skip
         how = pick_crs(crs, said, default_crs)[1]
-        why = {"declared": "declared", "--crs-in": "--crs-in", "assumed": "nothing in the file "
-               "says; assumed — declare it with --facilities-crs if it is not"}[how] \
-            if how != "file" else (f"the headers say so ({found['lon']})" if headers is not None
-                                   else f"an {source.label}: {source.why}")  # fmt: skip
         if how == "file" and headers is None:
-            how = "poi"
+            how = "poi"  # said by the export's shape, not by the file: a guess, warned
+        if how == "--crs-in" and used == "wgs84" and _crs.parse_crs_in(default_crs) != "wgs84":
+            how = "degrees"  # a projected --crs-in is not applied to columns of degrees
+        why = _crs_reason(how, found["lon"], source)
         _log_reading(path_s, df, source, used, why, found, guessed=how == "poi")
         points = points_from_table(df, found["lon"], found["lat"], used, path_s)
         polygon_area = np.full(len(df), np.nan)
@@ -308,6 +307,18 @@ def _coordinate_needs():
 
 
 COORDINATE_NEEDS = _coordinate_needs()
+
+
+def _crs_reason(how: str, lon_column: str, source) -> str:
+    """Why a table's coordinates are read in ``used``, in words for its one log line."""
+    if how == "poi":
+        return f"an {source.label}: {source.why}"
+    if how == "file":
+        return f"the headers say so ({lon_column})"
+    if how == "degrees":
+        return "the columns hold degrees, so the projected --crs-in does not apply"
+    return {"declared": "declared", "--crs-in": "--crs-in"}.get(
+        how, "nothing in the file says; assumed — declare it with --facilities-crs if not")
 
 
 def _log_reading(label: str, df: pd.DataFrame, source, used, why: str, found: dict,
