@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from hzspatial import catchments as ct
-from hzspatial.network import WalkGraph, graph_from_edges, snap_points
+from hzspatial.network import Snap, WalkGraph, graph_from_edges, snap_points
 
 __all__ = ["EngineInput", "EngineOutput", "compute", "compute_tiled", "subgraph"]
 
@@ -73,6 +73,11 @@ class EngineOutput:
         Per facility (its category's threshold).
     pairs : dict
         Category → (demand index, facility index, metres) within the threshold.
+    facility_snap, demand_snap : Snap, optional
+        Where facilities and demand points join the streets (untiled runs).
+    node : dict
+        Key → :class:`~hzspatial.catchments.NearestFacility` per graph node (untiled runs):
+        what an edited study updates instead of searching again.
     """
 
     facility_ok: np.ndarray
@@ -81,6 +86,9 @@ class EngineOutput:
     nearest: dict[str, np.ndarray] = field(default_factory=dict)
     catchments: np.ndarray | None = None
     pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    facility_snap: Snap | None = None
+    demand_snap: Snap | None = None
+    node: dict[str, ct.NearestFacility] = field(default_factory=dict)
 
 
 def compute(inp: EngineInput, *, bound_m: float = np.inf,
@@ -98,7 +106,8 @@ def compute(inp: EngineInput, *, bound_m: float = np.inf,
     g = inp.graph
     fsnap = snap_points(g, inp.facility_points, inp.max_snap_m)
     dsnap = snap_points(g, inp.demand_points, inp.max_snap_m)
-    out = EngineOutput(facility_ok=fsnap.ok, demand_ok=dsnap.ok)
+    out = EngineOutput(facility_ok=fsnap.ok, demand_ok=dsnap.ok, facility_snap=fsnap,
+                       demand_snap=dsnap)  # fmt: skip
     polys = np.array([shapely.Polygon()] * len(inp.facility_points), dtype=object)
     sources = ct.source_graph(g, fsnap)
     bound = bound_m if inp.unbounded else min(bound_m, max(inp.limits.values(), default=0))
@@ -108,7 +117,7 @@ def compute(inp: EngineInput, *, bound_m: float = np.inf,
                     len(sel), limit)  # fmt: skip
         near = ct.nearest_facility(g, fsnap, bound, members=sel, sources=sources)
         dist, which = ct.demand_distances(g, near, dsnap, fsnap, members=sel)
-        out.distance_m[cat], out.nearest[cat] = dist, which
+        out.distance_m[cat], out.nearest[cat], out.node[cat] = dist, which, near
         draw = sel if catchment_of is None else sel[catchment_of[sel]]
         if len(draw):
             polys[draw] = ct.facility_catchments(g, fsnap.take(draw), limit)
@@ -119,6 +128,7 @@ def compute(inp: EngineInput, *, bound_m: float = np.inf,
         near = ct.nearest_facility(g, fsnap, bound, members=sel, sources=sources)
         out.distance_m[key], out.nearest[key] = ct.demand_distances(g, near, dsnap, fsnap,
                                                                     members=sel)  # fmt: skip
+        out.node[key] = near
     out.catchments = polys
     return out
 

@@ -1,0 +1,188 @@
+"""Searches kept exact under edits: what a :class:`hzspatial.study.Study` runs instead of
+searching the whole network again.
+
+Every graph node holds its walking distance to the nearest facility of a category and which
+facility that is (:class:`hzspatial.catchments.NearestFacility`, from one multi-source
+Dijkstra). When a facility is added, a Dijkstra from it (:func:`grow`) walks only as far as it
+brings nodes closer: where it arrives no earlier than the node's current distance, no node
+beyond can gain through it either, so the search stops there and the result is the minimum
+of old and new — exactly what a fresh multi-source search gives. When a facility is removed,
+only the nodes it was nearest to lose their distance (:func:`vacate`); they are reached again
+from their neighbours outside (whose distances do not change) and from the other facilities
+joined to their streets. Demand points are recomputed where an end of their street changed
+(:func:`refresh_demand`); 2SFCA pairs are searched for the facilities edited only.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from hzspatial import catchments as ct
+from hzspatial.network import Snap, WalkGraph
+
+__all__ = ["GraphArrays", "add_pairs", "delete_snap", "drop_pairs_of", "grow", "insert_snap",
+           "links", "refresh_demand", "search_key", "shift_facilities", "vacate"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """The graph's adjacency (CSR, metres) and each demand point's street ends, for repairs."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weight: np.ndarray
+    demand_u: np.ndarray
+    demand_v: np.ndarray
+    demand_edge: np.ndarray
+    demand_ok: np.ndarray
+
+    @classmethod
+    def of(cls, graph: WalkGraph, demand: Snap) -> GraphArrays:
+        a = graph.adjacency
+        e = np.where(demand.ok, demand.edge, 0)
+        return cls(a.indptr.astype(np.int64), a.indices.astype(np.int64),
+                   a.data.astype(float), graph.edge_u[e], graph.edge_v[e], demand.edge,
+                   demand.ok)  # fmt: skip
+
+
+def links(graph: WalkGraph, snap: Snap, facilities: np.ndarray):
+    """(node, metres, facility) where each snapped facility joins its street's ends — the
+    virtual links of :func:`hzspatial.catchments.source_graph`, to the same float."""
+    f = np.asarray(facilities, dtype=np.int64)
+    f = f[snap.edge[f] >= 0]
+    e = snap.edge[f]
+    du = snap.leg_m[f] + snap.offset_m[f]
+    dv = snap.leg_m[f] + graph.edge_length[e] - snap.offset_m[f]
+    two = graph.edge_u[e] != graph.edge_v[e]
+    du = np.maximum(np.where(two, du, np.minimum(du, dv)), 1e-3)
+    dv = np.maximum(dv, 1e-3)
+    return (np.concatenate([graph.edge_u[e], graph.edge_v[e][two]]),
+            np.concatenate([du, dv[two]]), np.concatenate([f, f[two]]))  # fmt: skip
+
+
+def grow(near: ct.NearestFacility, ga: GraphArrays, seeds) -> np.ndarray:
+    """Dijkstra from ``seeds`` (nodes, metres, facility) that only lowers distances: nodes
+    it cannot reach sooner than now stop it. Returns the nodes changed."""
+    dist, owner = near.distance_m, near.facility
+    dmv, omv = memoryview(dist), memoryview(owner)
+    ip, ix, w = memoryview(ga.indptr), memoryview(ga.indices), memoryview(ga.weight)
+    heap = []
+    for node, d, f in zip(*(x.tolist() for x in seeds), strict=True):
+        if d < dmv[node]:
+            dmv[node] = d
+            omv[node] = f
+            heap.append((d, node))
+    heapq.heapify(heap)
+    changed = []
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        d, v = pop(heap)
+        if d > dmv[v]:
+            continue
+        changed.append(v)
+        f = omv[v]
+        for i in range(ip[v], ip[v + 1]):
+            x = ix[i]
+            nd = d + w[i]
+            if nd < dmv[x]:
+                dmv[x] = nd
+                omv[x] = f
+                push(heap, (nd, x))
+    return np.unique(np.asarray(changed, dtype=np.int64))
+
+
+def vacate(near: ct.NearestFacility, ga: GraphArrays, graph: WalkGraph, snap: Snap, gone: int,
+           members: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Facility ``gone`` removed from a search whose other facilities are ``members``: the
+    nodes it was nearest to are reached again. Returns those nodes."""
+    area = np.flatnonzero(near.facility == gone)
+    if not len(area):
+        return area
+    near.distance_m[area] = np.inf
+    near.facility[area] = -1
+    start, stop = ga.indptr[area], ga.indptr[area + 1]
+    cnt = stop - start
+    at = np.repeat(start - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())
+    node = np.repeat(area, cnt)
+    nb = ga.indices[at]
+    ok = near.facility[nb] >= 0
+    seeds_n = [node[ok]]
+    seeds_d = [near.distance_m[nb[ok]] + ga.weight[at[ok]]]
+    seeds_f = [near.facility[nb[ok]]]
+    ln, ld, lf = links(graph, snap, members)
+    inside = np.isin(ln, area)
+    seeds = (np.concatenate([*seeds_n, ln[inside]]), np.concatenate([*seeds_d, ld[inside]]),
+             np.concatenate([*seeds_f, lf[inside]]))  # fmt: skip
+    grow(near, ga, seeds)
+    return area
+
+
+def refresh_demand(eng, graph: WalkGraph, ga: GraphArrays, key: str, members: np.ndarray,
+                   changed: np.ndarray, edges: np.ndarray) -> None:  # fmt: skip
+    """Demand distances of ``key`` again where an end of the point's street changed or the
+    point shares a street with an edited facility (``edges``)."""
+    mask = np.zeros(graph.n_nodes, dtype=bool)
+    mask[changed] = True
+    hit = (mask[ga.demand_u] | mask[ga.demand_v] | np.isin(ga.demand_edge, edges)) & ga.demand_ok
+    idx = np.flatnonzero(hit)
+    if not len(idx):
+        return
+    d, which = ct.demand_distances(graph, eng.node[key], eng.demand_snap.take(idx),
+                                   eng.facility_snap, members=members)  # fmt: skip
+    eng.distance_m[key][idx] = d
+    eng.nearest[key][idx] = which
+
+
+def search_key(eng, graph: WalkGraph, key: str, members: np.ndarray) -> None:
+    """One whole multi-source search for ``key`` (a subtype group's first member)."""
+    near = ct.nearest_facility(graph, eng.facility_snap, members=members)
+    eng.node[key] = near
+    eng.distance_m[key], eng.nearest[key] = ct.demand_distances(
+        graph, near, eng.demand_snap, eng.facility_snap, members=members)  # fmt: skip
+
+
+def add_pairs(eng, graph: WalkGraph, cat: str, facilities: np.ndarray, limit_m: float) -> None:
+    """The (demand, facility, metres) pairs within ``limit_m`` of ``facilities``, added."""
+    f = np.asarray(facilities, dtype=np.int64)
+    if not len(f):
+        return
+    di, fj, d = ct.facility_demand_pairs(graph, eng.facility_snap.take(f), eng.demand_snap,
+                                         limit_m)  # fmt: skip
+    old = eng.pairs[cat]
+    eng.pairs[cat] = (np.concatenate([old[0], di]), np.concatenate([old[1], f[fj]]),
+                      np.concatenate([old[2], d]))  # fmt: skip
+
+
+def drop_pairs_of(eng, facility: int) -> None:
+    """Pairs of ``facility`` removed."""
+    for cat, (di, fj, d) in eng.pairs.items():
+        keep = fj != facility
+        eng.pairs[cat] = (di[keep], fj[keep], d[keep])
+
+
+def shift_facilities(eng, pos: int, by: int) -> None:
+    """Facility indices at or after ``pos`` (``by`` = +1, a row inserted) or after it
+    (``by`` = −1, a row removed) moved by ``by`` in every search result."""
+    first = pos if by > 0 else pos + 1
+    for arr in [*eng.nearest.values(), *(n.facility for n in eng.node.values())]:
+        arr[arr >= first] += by
+    for cat, (di, fj, d) in eng.pairs.items():
+        fj = fj.copy()
+        fj[fj >= first] += by
+        eng.pairs[cat] = (di, fj, d)
+
+
+def insert_snap(snap: Snap, pos: int, one: Snap) -> Snap:
+    """``snap`` with ``one`` (a single point's snap) inserted at ``pos``."""
+    return Snap(np.insert(snap.edge, pos, one.edge[0]),
+                np.insert(snap.offset_m, pos, one.offset_m[0]),
+                np.insert(snap.leg_m, pos, one.leg_m[0]))  # fmt: skip
+
+
+def delete_snap(snap: Snap, pos: int) -> Snap:
+    """``snap`` without point ``pos``."""
+    return Snap(np.delete(snap.edge, pos), np.delete(snap.offset_m, pos),
+                np.delete(snap.leg_m, pos))  # fmt: skip

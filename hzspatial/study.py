@@ -1,0 +1,631 @@
+"""An editable study: the inputs loaded and searched once, then changed one edit at a time.
+
+>>> from hzspatial import Study, demo_inputs
+>>> study = Study(**demo_inputs())                                     # doctest: +SKIP
+>>> change = study.add_facility("football_pitch", 107.03, 33.07)       # doctest: +SKIP
+>>> change.categories["football_pitch"]["covered_after"]               # doctest: +SKIP
+>>> study.undo()                                                       # doctest: +SKIP
+>>> study.result().write("out/what_if")                                # doctest: +SKIP
+
+A :class:`Study` holds what :func:`hzspatial.stages.build` returns — the network, residents
+placed on it, facilities snapped to it, and per category every node's walking distance to
+its nearest facility (:class:`hzspatial.catchments.NearestFacility`). An edit recomputes
+only what it touches (:mod:`hzspatial.repair`): a new facility is one search from it that
+stops where it no longer brings anyone closer, merged by minimum; a removed one re-searches
+only the streets it was nearest to; 2SFCA pairs are searched for the facility edited. The
+edit returns a :class:`Change` — per category residents covered, per standard value / met /
+gap, per district, underserved residents — and :meth:`Study.result` gives the full
+:class:`~hzspatial.results.CoverageResult`, equal to a fresh
+:func:`~hzspatial.run.run_coverage` on the edited inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hzspatial import analysis as an
+from hzspatial import catchments as ct
+from hzspatial import repair
+from hzspatial import stages as st
+from hzspatial.errors import InputError, check_number
+from hzspatial.evaluation import Pairs, StandardsInput, evaluate_standards
+from hzspatial.network import snap_points
+from hzspatial.population import BOUNDARY_TOLERANCE_M
+from hzspatial.results import CoverageResult
+
+__all__ = ["Change", "Study", "FACILITY_ATTRIBUTES"]
+
+#: Facility attributes an edit may set (supply of the standards, subtype, name).
+FACILITY_ATTRIBUTES = ("name", "subtype", "area_m2", "floor_area_m2", "beds", "nursing_beds",
+                       "places", "pitches", "doctors", "nurses", "capacity", "inclusive",
+                       "built", "planned")  # fmt: skip
+_TEXT_ATTRIBUTES = {"name", "subtype", "inclusive", "planned"}
+
+
+@dataclass
+class Change:
+    """What one edit changed.
+
+    Attributes
+    ----------
+    edit : dict
+        The edit as applied (``op`` and its arguments).
+    seconds : float
+        Time the edit took (wall clock).
+    categories : dict
+        Category → ``covered_before`` / ``covered_after`` (persons within the threshold),
+        ``share_before`` / ``share_after`` (0–1), for the categories the edit touched.
+    standards : DataFrame
+        Rows whose value, met or gap changed: ``standard``, ``district_id`` (``study_area``
+        for the whole), ``value_before``, ``value_after``, ``met_before``, ``met_after``,
+        ``gap_before``, ``gap_after``.
+    districts : DataFrame
+        Per district and touched category: ``covered_before``, ``covered_after`` (persons).
+    underserved : dict
+        Category → ``{"no_facility": (before, after), "below_standard": (before, after)}``
+        (persons, study area).
+    """
+
+    edit: dict
+    seconds: float = 0.0
+    categories: dict = field(default_factory=dict)
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
+    districts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    underserved: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (NaN as None)."""
+
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            if isinstance(v, float | np.floating):
+                return None if math.isnan(v) else float(v)
+            if isinstance(v, np.bool_ | np.integer):
+                return v.item()
+            return v
+
+        return clean({"edit": self.edit, "seconds": self.seconds, "categories": self.categories,
+                      "standards": self.standards.to_dict("records"),
+                      "districts": self.districts.to_dict("records"),
+                      "underserved": self.underserved})  # fmt: skip
+
+
+class Study:
+    """A coverage study kept loaded for edits.
+
+    Parameters
+    ----------
+    network, facilities, population, boundaries, **options
+        As :func:`hzspatial.run.run_coverage` (files or frames). A study built with
+        ``tiles`` gives its result but cannot be edited.
+
+    Notes
+    -----
+    Facilities are given and returned in WGS84 longitude / latitude (degrees); distances are
+    metres along the streets, thresholds minutes at the study's walking speed (km/h). Each
+    category the study was built with keeps at least one facility on the network.
+    """
+
+    def __init__(self, network, facilities, population, boundaries=None, **options):
+        t = time.perf_counter()
+        self._b = st.build(network, facilities, population, boundaries, **options)
+        self._b.timings["build"] = time.perf_counter() - t
+        self._inputs = {"network": network, "facilities": facilities, "population": population,
+                        "boundaries": boundaries, **options}  # fmt: skip
+        self._done: list[tuple[dict, dict]] = []  # (edit, its inverse)
+        self._undone: list[tuple[dict, dict]] = []
+        self._cached: CoverageResult | None = None
+        self._state: dict | None = None
+        self._graph_arrays = None
+        self._new_ids = 0
+
+    # ---------------------------------------------------------------- reading the study
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """The facilities now (WGS84), in the order of the result's tables."""
+        return self._b.src.facilities
+
+    @property
+    def edits(self) -> list[dict]:
+        """The edits applied since the study was built (undone ones left out)."""
+        return [e for e, _ in self._done]
+
+    @property
+    def minutes(self) -> dict[str, float]:
+        """Category → walking threshold (minutes)."""
+        return dict(self._b.walk.minutes)
+
+    @property
+    def speed_kmh(self) -> float:
+        """Walking speed (km/h)."""
+        return float(self._b.options["speed_kmh"])
+
+    def result(self) -> CoverageResult:
+        """The full result of the study as edited (computed on first call after an edit)."""
+        if self._cached is None:
+            self._draw_missing_catchments()
+            self._cached = st.finish(self._b)
+        return self._cached
+
+    def facility_table(self) -> pd.DataFrame:
+        """The facilities as an input table (``facility_id``, ``category``, ``lon``, ``lat``
+        in WGS84 and the attributes): what a fresh run on the edited study reads."""
+        fac = self.facilities
+        cols = ["facility_id", "category", *[c for c in FACILITY_ATTRIBUTES if c in fac]]
+        out = pd.DataFrame(fac[cols]).reset_index(drop=True)
+        out["lon"] = fac.geometry.x.to_numpy()
+        out["lat"] = fac.geometry.y.to_numpy()
+        return out
+
+    # ---------------------------------------------------------------- edits
+    def add_facility(self, category: str, lon: float, lat: float, *,
+                     facility_id: str | None = None, **attributes: Any) -> Change:  # fmt: skip
+        """Add a facility at WGS84 ``lon``/``lat`` (degrees), of a category the study has;
+        ``attributes`` among :data:`FACILITY_ATTRIBUTES` (e.g. ``pitches=1``, ``beds=40``)."""
+        return self._apply({"op": "add_facility", "category": category, "lon": lon, "lat": lat,
+                            "facility_id": facility_id, **attributes})  # fmt: skip
+
+    def move_facility(self, facility_id: str, lon: float, lat: float) -> Change:
+        """Move a facility to WGS84 ``lon``/``lat`` (degrees)."""
+        return self._apply({"op": "move_facility", "facility_id": facility_id, "lon": lon,
+                            "lat": lat})  # fmt: skip
+
+    def remove_facility(self, facility_id: str) -> Change:
+        """Remove a facility (it may be put back with :meth:`undo`)."""
+        return self._apply({"op": "remove_facility", "facility_id": facility_id})
+
+    def update_facility(self, facility_id: str, **attributes: Any) -> Change:
+        """Change a facility's attributes: capacity, beds, places, area, subtype, name …"""
+        return self._apply({"op": "update_facility", "facility_id": facility_id, **attributes})
+
+    def set_minutes(self, category: str, minutes: float) -> Change:
+        """Walking threshold of one category (minutes)."""
+        return self._apply({"op": "set_minutes", "category": category, "minutes": minutes})
+
+    def set_speed(self, speed_kmh: float) -> Change:
+        """Walking speed (km/h) of every category."""
+        return self._apply({"op": "set_speed", "speed_kmh": speed_kmh})
+
+    def undo(self) -> Change | None:
+        """Take back the last edit (None when there is none)."""
+        if not self._done:
+            return None
+        edit, inverse = self._done.pop()
+        change = self._run(inverse)
+        self._undone.append((edit, inverse))
+        return change
+
+    def redo(self) -> Change | None:
+        """Apply again the last edit undone (None when there is none)."""
+        if not self._undone:
+            return None
+        edit, _ = self._undone.pop()
+        inverse = self._inverse(edit)
+        change = self._run(edit)
+        self._done.append((edit, inverse))
+        return change
+
+    # ---------------------------------------------------------------- machinery
+    def _apply(self, edit: dict) -> Change:
+        if self._b.eng.facility_snap is None:
+            raise InputError("a study built with tiles cannot be edited", column="tiles",
+                             hint="build the study without tiles to edit it")  # fmt: skip
+        edit = self._checked(edit)
+        inverse = self._inverse(edit)
+        change = self._run(edit)
+        self._done.append((edit, inverse))
+        self._undone.clear()
+        return change
+
+    def _run(self, edit: dict) -> Change:
+        t = time.perf_counter()
+        before = self._indicators()
+        touched = getattr(self, "_" + edit["op"])(edit)
+        self._cached = None
+        after = self._indicators(touched)
+        change = _change(edit, before, after, touched)
+        change.seconds = time.perf_counter() - t
+        return change
+
+    def _position(self, facility_id) -> int:
+        ids = self.facilities["facility_id"].astype(str).to_numpy()
+        hit = np.flatnonzero(ids == str(facility_id))
+        if not len(hit):
+            raise InputError(f"no facility {facility_id!r} in the study", column="facility_id",
+                             hint="use an id of study.facilities")  # fmt: skip
+        return int(hit[0])
+
+    def _category(self, name) -> str:
+        cats = self._b.walk.categories
+        if name not in cats:
+            raise InputError(f"category {name!r} is not in the study", column="category",
+                             hint=f"use one of {', '.join(cats)}")  # fmt: skip
+        return name
+
+    def _checked(self, edit: dict) -> dict:
+        """The edit with its values checked (one-line errors, nothing changed)."""
+        op = edit["op"]
+        out = dict(edit)
+        if op in ("add_facility", "move_facility"):
+            out["lon"] = check_number(edit["lon"], "lon", minimum=-180, maximum=180)
+            out["lat"] = check_number(edit["lat"], "lat", minimum=-90, maximum=90)
+        if op == "add_facility":
+            self._category(edit["category"])
+            fid = edit.get("facility_id")
+            if fid is None:
+                self._new_ids += 1
+                fid = f"new-{self._new_ids}"
+                while (self.facilities["facility_id"].astype(str) == fid).any():
+                    self._new_ids += 1
+                    fid = f"new-{self._new_ids}"
+                out["facility_id"] = fid
+            elif (self.facilities["facility_id"].astype(str) == str(fid)).any():
+                raise InputError(f"facility id {fid!r} is already in the study",
+                                 column="facility_id", hint="give a new id")  # fmt: skip
+        if op in ("move_facility", "remove_facility", "update_facility"):
+            self._position(edit["facility_id"])
+        if op in ("add_facility", "update_facility"):
+            skip = {"op", "category", "lon", "lat", "facility_id"}
+            for k, v in edit.items():
+                if k in skip:
+                    continue
+                if k not in FACILITY_ATTRIBUTES:
+                    raise InputError(f"unknown facility attribute {k!r}", column=k,
+                                     hint=f"use {', '.join(FACILITY_ATTRIBUTES)}")  # fmt: skip
+                if k not in _TEXT_ATTRIBUTES and v is not None:
+                    out[k] = check_number(v, k, minimum=0)
+        if op == "remove_facility":
+            self._keeps_category(self._position(edit["facility_id"]))
+        if op == "set_minutes":
+            self._category(edit["category"])
+            out["minutes"] = check_number(edit["minutes"], "minutes", minimum=0.1, maximum=600)
+        if op == "set_speed":
+            out["speed_kmh"] = check_number(edit["speed_kmh"], "speed_kmh", minimum=0.5,
+                                            maximum=150)  # fmt: skip
+        return out
+
+    def _keeps_category(self, pos: int) -> None:
+        fac = self.facilities
+        cat = fac["category"].iat[pos]
+        others = (fac["category"].to_numpy() == cat) & fac["snapped"].to_numpy(dtype=bool)
+        others[pos] = False
+        if not others.any():
+            raise InputError(
+                f"{fac['facility_id'].iat[pos]!r} is the last {cat} facility on "
+                "the network; a study keeps every category it was built with",
+                column="facility_id",
+                hint="add another first, or build a study without the category",
+            )
+
+    def _inverse(self, edit: dict) -> dict:
+        op = edit["op"]
+        fac = self.facilities
+        if op == "add_facility":
+            return {"op": "remove_facility", "facility_id": edit["facility_id"]}
+        if op in ("move_facility", "remove_facility", "update_facility"):
+            pos = self._position(edit["facility_id"])
+            if op == "move_facility":
+                g = fac.geometry.iat[pos]
+                return {"op": "move_facility", "facility_id": edit["facility_id"],
+                        "lon": g.x, "lat": g.y}  # fmt: skip
+            if op == "remove_facility":
+                return {"op": "_insert_row", "row": fac.iloc[[pos]].copy(), "position": pos}
+            keys = [k for k in edit if k not in ("op", "facility_id")]
+            return {"op": "update_facility", "facility_id": edit["facility_id"],
+                    **{k: (fac[k].iat[pos] if k in fac else None) for k in keys}}  # fmt: skip
+        if op == "set_minutes":
+            return {"op": "set_minutes", "category": edit["category"],
+                    "minutes": self._b.walk.minutes[edit["category"]]}  # fmt: skip
+        if op == "set_speed":
+            return {"op": "set_speed", "speed_kmh": self.speed_kmh}
+        if op == "_insert_row":
+            return {"op": "remove_facility",
+                    "facility_id": edit["row"]["facility_id"].iat[0]}  # fmt: skip
+        raise ValueError(op)
+
+    # ------------------------------------------------ edit kinds → categories touched
+    def _add_facility(self, edit: dict) -> set[str]:
+        row = self._new_row(edit)
+        self._insert(row, len(self.facilities), require_snap=True)
+        return {edit["category"]}
+
+    def _insert_row(self, edit: dict) -> set[str]:
+        self._insert(edit["row"], edit["position"], require_snap=False)
+        return {edit["row"]["category"].iat[0]}
+
+    def _remove_facility(self, edit: dict) -> set[str]:
+        pos = self._position(edit["facility_id"])
+        cat = self.facilities["category"].iat[pos]
+        self._delete(pos)
+        return {cat}
+
+    def _move_facility(self, edit: dict) -> set[str]:
+        pos = self._position(edit["facility_id"])
+        row = self.facilities.iloc[[pos]].copy()
+        row["geometry"] = [shapely.Point(edit["lon"], edit["lat"])]
+        self._check_snaps(row)
+        self._delete(pos)
+        self._insert(row, pos, require_snap=True)
+        return {row["category"].iat[0]}
+
+    def _update_facility(self, edit: dict) -> set[str]:
+        pos = self._position(edit["facility_id"])
+        fac = self.facilities
+        values = {k: v for k, v in edit.items() if k not in ("op", "facility_id")}
+        cat = fac["category"].iat[pos]
+        if "subtype" in values and values["subtype"] != fac["subtype"].iat[pos]:
+            row = fac.iloc[[pos]].copy()
+            for k, v in values.items():
+                row[k] = [v]
+            self._delete(pos)
+            self._insert(row, pos, require_snap=False)
+            return {cat}
+        for k, v in values.items():
+            if k not in fac:
+                fac[k] = None if k in _TEXT_ATTRIBUTES else np.nan
+            fac.iloc[pos, fac.columns.get_loc(k)] = v
+        return {cat}
+
+    def _set_minutes(self, edit: dict) -> set[str]:
+        b, cat = self._b, edit["category"]
+        b.walk.minutes[cat] = float(edit["minutes"])
+        b.options["category_minutes"][cat] = float(edit["minutes"])
+        self._new_limit(cat)
+        return {cat}
+
+    def _set_speed(self, edit: dict) -> set[str]:
+        b = self._b
+        b.options["speed_kmh"] = float(edit["speed_kmh"])
+        b.options["metres"] = ct.minutes_to_metres(b.options["minutes"], b.options["speed_kmh"])
+        for cat in b.walk.categories:
+            self._new_limit(cat)
+        return set(b.walk.categories)
+
+    # ------------------------------------------------ the engine state, kept exact
+    def _arrays(self):
+        if self._graph_arrays is None:
+            self._graph_arrays = repair.GraphArrays.of(self._b.graph, self._b.eng.demand_snap)
+        return self._graph_arrays
+
+    def _new_row(self, edit: dict) -> gpd.GeoDataFrame:
+        fac = self.facilities
+        values = {c: (None if fac[c].dtype == object else np.nan) for c in fac.columns
+                  if c != fac.geometry.name}  # fmt: skip
+        values |= {
+            "facility_id": edit["facility_id"],
+            "category": edit["category"],
+            "name": edit.get("name") or edit["facility_id"],
+            "subtype": None,
+            "input": "(study edit)",
+            "source": "study edit",
+            "area_from": "input",
+        }
+        values |= {k: v for k, v in edit.items() if k in FACILITY_ATTRIBUTES}
+        row = gpd.GeoDataFrame(
+            {k: [v] for k, v in values.items()},
+            geometry=[shapely.Point(edit["lon"], edit["lat"])],
+            crs=4326,
+        )
+        self._check_snaps(row)
+        return row[[*fac.columns]]
+
+    def _metric(self, row: gpd.GeoDataFrame) -> np.ndarray:
+        return row.to_crs(self._b.graph.crs).geometry.to_numpy()
+
+    def _check_snaps(self, row: gpd.GeoDataFrame) -> None:
+        limit = self._b.options["max_snap_m"]
+        if not snap_points(self._b.graph, self._metric(row), limit).ok[0]:
+            g = row.geometry.iat[0]
+            raise InputError(f"lon {g.x:.6f}, lat {g.y:.6f} lies farther than {limit:g} m from "
+                             "every street of the network", column="lon/lat",
+                             hint="place the facility beside a street")  # fmt: skip
+
+    def _insert(self, row: gpd.GeoDataFrame, pos: int, *, require_snap: bool) -> None:
+        """Put ``row`` (one facility, WGS84) at ``pos`` and update every search it joins."""
+        b = self._b
+        eng, dem, fac = b.eng, b.dem, b.src.facilities
+        pt = self._metric(row)
+        snap = snap_points(b.graph, pt, b.options["max_snap_m"])
+        areas = b.src.boundaries.to_crs(b.graph.crs).geometry.to_numpy()
+        area = st._with_edge_points(pt, areas, an.assign_to_areas(pt, areas),
+                                    BOUNDARY_TOLERANCE_M)  # fmt: skip
+        row = row.copy()
+        row["district_id"] = [b.src.boundaries["district_id"].iat[area[0]] if area[0] >= 0
+                              else None]  # fmt: skip
+        row["snapped"] = [bool(snap.ok[0])]
+        repair.shift_facilities(eng, pos, +1)
+        eng.facility_snap = repair.insert_snap(eng.facility_snap, pos, snap)
+        eng.facility_ok = eng.facility_snap.ok
+        eng.catchments = np.insert(eng.catchments, pos, None)
+        dem.facility_area = np.insert(dem.facility_area, pos, area[0])
+        dem.outside_facilities += int(area[0] < 0)
+        attrs = dict(fac.attrs)
+        new = pd.concat([fac.iloc[:pos], row, fac.iloc[pos:]], ignore_index=True)
+        b.src.facilities = gpd.GeoDataFrame(new, geometry=fac.geometry.name, crs=4326)
+        b.src.facilities.attrs.update(attrs)
+        fm = dem.facilities_m
+        rm = gpd.GeoDataFrame(row.drop(columns=row.geometry.name), geometry=pt, crs=fm.crs)
+        dem.facilities_m = gpd.GeoDataFrame(pd.concat([fm.iloc[:pos], rm[fm.columns],
+                                                       fm.iloc[pos:]], ignore_index=True),
+                                            geometry=fm.geometry.name, crs=fm.crs)  # fmt: skip
+        b.walk.groups = st.subtype_groups(b.src.facilities, b.stds, b.walk.limits)
+        if snap.ok[0]:
+            self._join(pos)
+
+    def _delete(self, pos: int) -> None:
+        """Take facility ``pos`` out of every search, then out of the tables."""
+        b = self._b
+        eng, dem, fac = b.eng, b.dem, b.src.facilities
+        if eng.facility_ok[pos]:
+            self._leave(pos)
+        repair.drop_pairs_of(eng, pos)
+        dem.outside_facilities -= int(dem.facility_area[pos] < 0)
+        repair.shift_facilities(eng, pos, -1)
+        eng.facility_snap = repair.delete_snap(eng.facility_snap, pos)
+        eng.facility_ok = eng.facility_snap.ok
+        eng.catchments = np.delete(eng.catchments, pos)
+        dem.facility_area = np.delete(dem.facility_area, pos)
+        attrs = dict(fac.attrs)
+        b.src.facilities = fac.drop(index=fac.index[pos]).reset_index(drop=True)
+        b.src.facilities.attrs.update(attrs)
+        dem.facilities_m = dem.facilities_m.drop(index=dem.facilities_m.index[pos]).reset_index(
+            drop=True)  # fmt: skip
+        b.walk.groups = st.subtype_groups(b.src.facilities, b.stds, b.walk.limits)
+
+    def _keys_of(self, pos: int) -> list[str]:
+        """The searches facility ``pos`` takes part in: its category and subtype groups."""
+        b = self._b
+        cat = b.src.facilities["category"].iat[pos]
+        return [cat, *[k for k, m in b.walk.groups.items() if m[pos]]]
+
+    def _members(self, key: str) -> np.ndarray:
+        b = self._b
+        if key in b.walk.groups:
+            return np.flatnonzero(b.walk.groups[key])
+        return np.flatnonzero(b.src.facilities["category"].to_numpy() == key)
+
+    def _join(self, pos: int) -> None:
+        """Facility ``pos`` (in the tables, snapped) joins its searches."""
+        b, ga = self._b, self._arrays()
+        eng = b.eng
+        cat = b.src.facilities["category"].iat[pos]
+        for key in self._keys_of(pos):
+            if key not in eng.node:  # the group's first member: one search for the group
+                repair.search_key(eng, b.graph, key, self._members(key))
+                continue
+            changed = repair.grow(eng.node[key], ga, repair.links(b.graph, eng.facility_snap,
+                                                                  np.array([pos])))  # fmt: skip
+            repair.refresh_demand(eng, b.graph, ga, key, self._members(key), changed,
+                                  eng.facility_snap.edge[[pos]])  # fmt: skip
+        repair.add_pairs(eng, b.graph, cat, np.array([pos]), b.walk.limits[cat])
+
+    def _leave(self, pos: int) -> None:
+        """Facility ``pos`` leaves its searches (it stays in the tables for now)."""
+        b, ga = self._b, self._arrays()
+        eng = b.eng
+        for key in self._keys_of(pos):
+            members = self._members(key)
+            members = members[members != pos]
+            if key in b.walk.groups and not len(members):  # the group's last member
+                for d in (eng.node, eng.distance_m, eng.nearest):
+                    d.pop(key, None)
+                continue
+            changed = repair.vacate(eng.node[key], ga, b.graph, eng.facility_snap, pos, members)
+            repair.refresh_demand(eng, b.graph, ga, key, members, changed,
+                                  eng.facility_snap.edge[[pos]])  # fmt: skip
+
+    def _new_limit(self, cat: str) -> None:
+        """A category's threshold changed: its limit, 2SFCA pairs and catchments."""
+        b = self._b
+        b.walk.limits[cat] = ct.minutes_to_metres(b.walk.minutes[cat], b.options["speed_kmh"])
+        sel = np.flatnonzero(b.src.facilities["category"].to_numpy() == cat)
+        b.eng.pairs[cat] = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        repair.add_pairs(b.eng, b.graph, cat, sel, b.walk.limits[cat])
+        b.eng.catchments[sel] = None
+
+    def _draw_missing_catchments(self) -> None:
+        b = self._b
+        polys = b.eng.catchments
+        fac = b.src.facilities
+        missing = np.array([p is None for p in polys], dtype=bool)
+        for cat in b.walk.categories:
+            idx = np.flatnonzero(missing & (fac["category"].to_numpy() == cat))
+            if len(idx):
+                polys[idx] = ct.facility_catchments(b.graph, b.eng.facility_snap.take(idx),
+                                                    b.walk.limits[cat])  # fmt: skip
+
+    # ------------------------------------------------ indicators for the change
+    def _indicators(self, cats: set[str] | None = None) -> dict:
+        """Per category: covered, share, per district covered, standards rows, underserved —
+        for ``cats`` (default all), kept between edits for the others."""
+        if self._state is None:
+            self._state = {}
+            cats = set(self._b.walk.categories)
+        b = self._b
+        if cats:
+            fac, dem, eng = b.src.facilities, b.dem, b.eng
+            people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
+            pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
+            stds = [s for s in b.stds if s.category in cats]
+            fac["snapped"] = eng.facility_ok
+            ev = evaluate_standards(stds, StandardsInput(
+                facilities=fac, facility_area=dem.facility_area,
+                area_ids=b.src.boundaries["district_id"].to_numpy(),
+                area_names=b.src.boundaries["name"].to_numpy(), demand_area=dem.area,
+                people=people, distance_m=dict(eng.distance_m), pairs=pairs,
+                persons_per_household=b.options["pph"],
+                area_level=b.src.boundaries.attrs.get("level", "district"),
+                **b.options["where"]))  # fmt: skip
+            by_id = {s.id: s for s in b.stds}
+            inside = dem.area >= 0
+            nb = len(b.src.boundaries)
+            for c in cats:
+                limit = b.walk.limits[c]
+                covered = eng.distance_m[c] <= limit
+                stats = an.coverage_stats(eng.distance_m[c], people, limit)
+                far, short, _ = st.underserved_masks(c, covered, ev.access, by_id, people)
+                rows = ev.ratios[ev.ratios["category"] == c]
+                self._state[c] = {
+                    "covered": stats["covered_population"], "share": stats["coverage_share"],
+                    "districts": np.bincount(dem.area[inside], weights=(people * covered)[inside],
+                                             minlength=nb),
+                    "standards": {(r["standard"], r["district_id"]): (r["value"], r["met"],
+                                                                       r["gap"])
+                                  for r in rows.to_dict("records")},
+                    "no_facility": float((people * far)[inside].sum()),
+                    "below_standard": float((people * short)[inside].sum()),
+                }  # fmt: skip
+        return {c: dict(v) for c, v in self._state.items()} | {
+            "_districts": self._b.src.boundaries["district_id"].to_numpy()
+        }
+
+
+def _change(edit: dict, before: dict, after: dict, touched: set[str]) -> Change:
+    """The :class:`Change` between two indicator states, for the touched categories."""
+    shown = {k: v for k, v in edit.items() if k != "row"}
+    ch = Change(edit=shown)
+    ids = after["_districts"]
+    std_rows, dist_rows = [], []
+    for c in sorted(touched):
+        b, a = before[c], after[c]
+        ch.categories[c] = {"covered_before": b["covered"], "covered_after": a["covered"],
+                            "share_before": b["share"], "share_after": a["share"]}  # fmt: skip
+        ch.underserved[c] = {k: (b[k], a[k]) for k in ("no_facility", "below_standard")}
+        for i in np.flatnonzero(b["districts"] != a["districts"]):
+            dist_rows.append({"district_id": ids[i], "category": c,
+                              "covered_before": b["districts"][i],
+                              "covered_after": a["districts"][i]})  # fmt: skip
+        for key in sorted(set(b["standards"]) | set(a["standards"]), key=str):
+            vb = b["standards"].get(key, (np.nan, None, np.nan))
+            va = a["standards"].get(key, (np.nan, None, np.nan))
+            if not _same(vb, va):
+                std_rows.append({"standard": key[0], "district_id": key[1],
+                                 "value_before": vb[0], "value_after": va[0],
+                                 "met_before": vb[1], "met_after": va[1],
+                                 "gap_before": vb[2], "gap_after": va[2]})  # fmt: skip
+    ch.standards = pd.DataFrame(std_rows, columns=["standard", "district_id", "value_before",
+                                                   "value_after", "met_before", "met_after",
+                                                   "gap_before", "gap_after"])  # fmt: skip
+    ch.districts = pd.DataFrame(dist_rows, columns=["district_id", "category", "covered_before",
+                                                    "covered_after"])  # fmt: skip
+    return ch
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    def eq(x, y):
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+            return True
+        return x == y
+
+    return all(eq(x, y) for x, y in zip(a, b, strict=True))
