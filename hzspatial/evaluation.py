@@ -301,15 +301,16 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 f"over the {len(present)} areas with residents in the boundaries given "
                 f"({std.scope} boundaries are what the target refers to)"
             )
-        for label, name, row, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole.iloc[0],
-                                            data.demand_area >= 0)] + [
-                (data.area_ids[i], data.area_names[i], per.iloc[i], data.demand_area == i)
+        fields = ("value", "met", "supply", "residents", "required", "gap")
+        per_cols = {k: per[k].to_numpy() for k in fields}  # columns once, not a row per area
+        whole_cols = {k: whole[k].to_numpy() for k in fields}
+        for label, name, cols, i, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole_cols, 0,
+                                               data.demand_area >= 0)] + [
+                (data.area_ids[i], data.area_names[i], per_cols, i, data.demand_area == i)
                 for i in present]:  # fmt: skip
-            out = base | {"district_id": label, "district": name, "value": row["value"],
-                          "met": row["met"], "supply": row["supply"],
-                          "residents": row["residents"], "required": row["required"],
-                          "gap": row["gap"], "supply_assumed_facilities": assumed,
-                          "note": note}  # fmt: skip
+            out = base | {"district_id": label, "district": name,
+                          **{k: cols[k][i] for k in fields},
+                          "supply_assumed_facilities": assumed, "note": note}  # fmt: skip
             if acc is not None:
                 w = data.people * dem_mask
                 tot = w.sum()

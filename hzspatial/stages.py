@@ -515,12 +515,13 @@ def _walk_limits(fac, stds, extra, category_minutes, minutes, speed_kmh, require
 def subtype_groups(fac: pd.DataFrame, stds, limits: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Facilities searched as a group of their own (a standard on some subtypes of a
     category, e.g. day-care centres among elderly care): distance key → mask over ``fac``."""
+    cat, sub = fac["category"].to_numpy(), fac["subtype"].to_numpy()
     return {
         s.distance_key: mask
         for s in stds
         if s.evaluated and s.subtypes and s.category in limits
-        and (mask := ((fac["category"] == s.category)
-                      & fac["subtype"].isin(list(s.subtypes))).to_numpy()).any()
+        and (mask := (cat == s.category)
+             & np.fromiter((x in s.subtypes for x in sub), bool, len(sub))).any()
     }  # fmt: skip
 
 

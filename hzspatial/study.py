@@ -29,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from hzspatial import analysis as an
@@ -129,12 +130,34 @@ class Study:
         self._state: dict | None = None
         self._graph_arrays = None
         self._new_ids = 0
+        self._table: pd.DataFrame | None = None  # the facilities while edited
+        self._geo: gpd.GeoDataFrame | None = None
+        self._to_metric = None
+        self._areas_m = None
 
     # ---------------------------------------------------------------- reading the study
     @property
     def facilities(self) -> gpd.GeoDataFrame:
         """The facilities now (WGS84), in the order of the result's tables."""
-        return self._b.src.facilities
+        if self._table is None:
+            return self._b.src.facilities
+        if self._geo is None:
+            self._geo = gpd.GeoDataFrame(self._table.copy(), geometry="geometry", crs=4326)
+            self._geo.attrs.update(self._b.src.facilities.attrs)
+        return self._geo
+
+    def _fac(self) -> pd.DataFrame:
+        """The facilities table edits work on: a plain frame (no CRS bookkeeping, no attrs
+        copied by every pandas operation); :attr:`facilities` gives it as a GeoDataFrame."""
+        if self._table is None:
+            fac = self._b.src.facilities
+            if fac.geometry.name != "geometry":
+                fac = fac.rename_geometry("geometry")
+            self._table = pd.DataFrame(fac.drop(columns="geometry"))
+            self._table["geometry"] = fac.geometry.to_numpy()  # shapely objects, no CRS
+            self._table.attrs = {}
+        self._geo = None
+        return self._table
 
     @property
     def edits(self) -> list[dict]:
@@ -155,6 +178,10 @@ class Study:
         """The full result of the study as edited (computed on first call after an edit)."""
         if self._cached is None:
             self._draw_missing_catchments()
+            if self._table is not None:
+                self._b.src.facilities = self.facilities.copy()
+                self._b.src.facilities.attrs.update(self._geo.attrs)
+                self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
             self._cached = st.finish(self._b)
         return self._cached
 
@@ -239,7 +266,7 @@ class Study:
         return change
 
     def _position(self, facility_id) -> int:
-        ids = self.facilities["facility_id"].astype(str).to_numpy()
+        ids = self._fac()["facility_id"].astype(str).to_numpy()
         hit = np.flatnonzero(ids == str(facility_id))
         if not len(hit):
             raise InputError(f"no facility {facility_id!r} in the study", column="facility_id",
@@ -266,11 +293,11 @@ class Study:
             if fid is None:
                 self._new_ids += 1
                 fid = f"new-{self._new_ids}"
-                while (self.facilities["facility_id"].astype(str) == fid).any():
+                while (self._fac()["facility_id"].astype(str) == fid).any():
                     self._new_ids += 1
                     fid = f"new-{self._new_ids}"
                 out["facility_id"] = fid
-            elif (self.facilities["facility_id"].astype(str) == str(fid)).any():
+            elif (self._fac()["facility_id"].astype(str) == str(fid)).any():
                 raise InputError(f"facility id {fid!r} is already in the study",
                                  column="facility_id", hint="give a new id")  # fmt: skip
         if op in ("move_facility", "remove_facility", "update_facility"):
@@ -296,7 +323,7 @@ class Study:
         return out
 
     def _keeps_category(self, pos: int) -> None:
-        fac = self.facilities
+        fac = self._fac()
         cat = fac["category"].iat[pos]
         others = (fac["category"].to_numpy() == cat) & fac["snapped"].to_numpy(dtype=bool)
         others[pos] = False
@@ -310,7 +337,7 @@ class Study:
 
     def _inverse(self, edit: dict) -> dict:
         op = edit["op"]
-        fac = self.facilities
+        fac = self._fac()
         if op == "add_facility":
             return {"op": "remove_facility", "facility_id": edit["facility_id"]}
         if op in ("move_facility", "remove_facility", "update_facility"):
@@ -337,7 +364,7 @@ class Study:
     # ------------------------------------------------ edit kinds → categories touched
     def _add_facility(self, edit: dict) -> set[str]:
         row = self._new_row(edit)
-        self._insert(row, len(self.facilities), require_snap=True)
+        self._insert(row, len(self._fac()), require_snap=True)
         return {edit["category"]}
 
     def _insert_row(self, edit: dict) -> set[str]:
@@ -346,13 +373,13 @@ class Study:
 
     def _remove_facility(self, edit: dict) -> set[str]:
         pos = self._position(edit["facility_id"])
-        cat = self.facilities["category"].iat[pos]
+        cat = self._fac()["category"].iat[pos]
         self._delete(pos)
         return {cat}
 
     def _move_facility(self, edit: dict) -> set[str]:
         pos = self._position(edit["facility_id"])
-        row = self.facilities.iloc[[pos]].copy()
+        row = self._fac().iloc[[pos]].copy()
         row["geometry"] = [shapely.Point(edit["lon"], edit["lat"])]
         self._check_snaps(row)
         self._delete(pos)
@@ -361,7 +388,7 @@ class Study:
 
     def _update_facility(self, edit: dict) -> set[str]:
         pos = self._position(edit["facility_id"])
-        fac = self.facilities
+        fac = self._fac()
         values = {k: v for k, v in edit.items() if k not in ("op", "facility_id")}
         cat = fac["category"].iat[pos]
         if "subtype" in values and values["subtype"] != fac["subtype"].iat[pos]:
@@ -399,9 +426,8 @@ class Study:
         return self._graph_arrays
 
     def _new_row(self, edit: dict) -> gpd.GeoDataFrame:
-        fac = self.facilities
-        values = {c: (None if fac[c].dtype == object else np.nan) for c in fac.columns
-                  if c != fac.geometry.name}  # fmt: skip
+        fac = self._fac()
+        values = {c: (None if fac[c].dtype == object else np.nan) for c in fac.columns}
         values |= {
             "facility_id": edit["facility_id"],
             "category": edit["category"],
@@ -412,32 +438,39 @@ class Study:
             "area_from": "input",
         }
         values |= {k: v for k, v in edit.items() if k in FACILITY_ATTRIBUTES}
-        row = gpd.GeoDataFrame(
-            {k: [v] for k, v in values.items()},
-            geometry=[shapely.Point(edit["lon"], edit["lat"])],
-            crs=4326,
-        )
+        values["geometry"] = shapely.Point(edit["lon"], edit["lat"])
+        row = pd.DataFrame({k: [values[k]] for k in fac.columns})
         self._check_snaps(row)
-        return row[[*fac.columns]]
+        return row
 
-    def _metric(self, row: gpd.GeoDataFrame) -> np.ndarray:
-        return row.to_crs(self._b.graph.crs).geometry.to_numpy()
+    def _metric(self, row: pd.DataFrame) -> np.ndarray:
+        """The row's point in the graph's metric CRS (the transformation ``to_crs`` uses)."""
+        if self._to_metric is None:
+            self._to_metric = pyproj.Transformer.from_crs(4326, self._b.graph.crs,
+                                                          always_xy=True)  # fmt: skip
+        g = row["geometry"].iat[0]
+        return shapely.points([self._to_metric.transform(g.x, g.y)])
 
-    def _check_snaps(self, row: gpd.GeoDataFrame) -> None:
+    def _areas(self) -> np.ndarray:
+        if self._areas_m is None:
+            self._areas_m = self._b.src.boundaries.to_crs(self._b.graph.crs).geometry.to_numpy()
+        return self._areas_m
+
+    def _check_snaps(self, row: pd.DataFrame) -> None:
         limit = self._b.options["max_snap_m"]
         if not snap_points(self._b.graph, self._metric(row), limit).ok[0]:
-            g = row.geometry.iat[0]
+            g = row["geometry"].iat[0]
             raise InputError(f"lon {g.x:.6f}, lat {g.y:.6f} lies farther than {limit:g} m from "
                              "every street of the network", column="lon/lat",
                              hint="place the facility beside a street")  # fmt: skip
 
-    def _insert(self, row: gpd.GeoDataFrame, pos: int, *, require_snap: bool) -> None:
+    def _insert(self, row: pd.DataFrame, pos: int, *, require_snap: bool) -> None:
         """Put ``row`` (one facility, WGS84) at ``pos`` and update every search it joins."""
         b = self._b
-        eng, dem, fac = b.eng, b.dem, b.src.facilities
+        eng, dem, fac = b.eng, b.dem, self._fac()
         pt = self._metric(row)
         snap = snap_points(b.graph, pt, b.options["max_snap_m"])
-        areas = b.src.boundaries.to_crs(b.graph.crs).geometry.to_numpy()
+        areas = self._areas()
         area = st._with_edge_points(pt, areas, an.assign_to_areas(pt, areas),
                                     BOUNDARY_TOLERANCE_M)  # fmt: skip
         row = row.copy()
@@ -450,23 +483,15 @@ class Study:
         eng.catchments = np.insert(eng.catchments, pos, None)
         dem.facility_area = np.insert(dem.facility_area, pos, area[0])
         dem.outside_facilities += int(area[0] < 0)
-        attrs = dict(fac.attrs)
-        new = pd.concat([fac.iloc[:pos], row, fac.iloc[pos:]], ignore_index=True)
-        b.src.facilities = gpd.GeoDataFrame(new, geometry=fac.geometry.name, crs=4326)
-        b.src.facilities.attrs.update(attrs)
-        fm = dem.facilities_m
-        rm = gpd.GeoDataFrame(row.drop(columns=row.geometry.name), geometry=pt, crs=fm.crs)
-        dem.facilities_m = gpd.GeoDataFrame(pd.concat([fm.iloc[:pos], rm[fm.columns],
-                                                       fm.iloc[pos:]], ignore_index=True),
-                                            geometry=fm.geometry.name, crs=fm.crs)  # fmt: skip
-        b.walk.groups = st.subtype_groups(b.src.facilities, b.stds, b.walk.limits)
+        self._table = pd.concat([fac.iloc[:pos], row, fac.iloc[pos:]], ignore_index=True)
+        b.walk.groups = st.subtype_groups(self._table, b.stds, b.walk.limits)
         if snap.ok[0]:
             self._join(pos)
 
     def _delete(self, pos: int) -> None:
         """Take facility ``pos`` out of every search, then out of the tables."""
         b = self._b
-        eng, dem, fac = b.eng, b.dem, b.src.facilities
+        eng, dem, fac = b.eng, b.dem, self._fac()
         if eng.facility_ok[pos]:
             self._leave(pos)
         repair.drop_pairs_of(eng, pos)
@@ -476,30 +501,26 @@ class Study:
         eng.facility_ok = eng.facility_snap.ok
         eng.catchments = np.delete(eng.catchments, pos)
         dem.facility_area = np.delete(dem.facility_area, pos)
-        attrs = dict(fac.attrs)
-        b.src.facilities = fac.drop(index=fac.index[pos]).reset_index(drop=True)
-        b.src.facilities.attrs.update(attrs)
-        dem.facilities_m = dem.facilities_m.drop(index=dem.facilities_m.index[pos]).reset_index(
-            drop=True)  # fmt: skip
-        b.walk.groups = st.subtype_groups(b.src.facilities, b.stds, b.walk.limits)
+        self._table = fac.drop(index=fac.index[pos]).reset_index(drop=True)
+        b.walk.groups = st.subtype_groups(self._table, b.stds, b.walk.limits)
 
     def _keys_of(self, pos: int) -> list[str]:
         """The searches facility ``pos`` takes part in: its category and subtype groups."""
         b = self._b
-        cat = b.src.facilities["category"].iat[pos]
+        cat = self._fac()["category"].iat[pos]
         return [cat, *[k for k, m in b.walk.groups.items() if m[pos]]]
 
     def _members(self, key: str) -> np.ndarray:
         b = self._b
         if key in b.walk.groups:
             return np.flatnonzero(b.walk.groups[key])
-        return np.flatnonzero(b.src.facilities["category"].to_numpy() == key)
+        return np.flatnonzero(self._fac()["category"].to_numpy() == key)
 
     def _join(self, pos: int) -> None:
         """Facility ``pos`` (in the tables, snapped) joins its searches."""
         b, ga = self._b, self._arrays()
         eng = b.eng
-        cat = b.src.facilities["category"].iat[pos]
+        cat = self._fac()["category"].iat[pos]
         for key in self._keys_of(pos):
             if key not in eng.node:  # the group's first member: one search for the group
                 repair.search_key(eng, b.graph, key, self._members(key))
@@ -529,7 +550,7 @@ class Study:
         """A category's threshold changed: its limit, 2SFCA pairs and catchments."""
         b = self._b
         b.walk.limits[cat] = ct.minutes_to_metres(b.walk.minutes[cat], b.options["speed_kmh"])
-        sel = np.flatnonzero(b.src.facilities["category"].to_numpy() == cat)
+        sel = np.flatnonzero(self._fac()["category"].to_numpy() == cat)
         b.eng.pairs[cat] = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
         repair.add_pairs(b.eng, b.graph, cat, sel, b.walk.limits[cat])
         b.eng.catchments[sel] = None
@@ -537,7 +558,7 @@ class Study:
     def _draw_missing_catchments(self) -> None:
         b = self._b
         polys = b.eng.catchments
-        fac = b.src.facilities
+        fac = self._fac() if self._table is not None else b.src.facilities
         missing = np.array([p is None for p in polys], dtype=bool)
         for cat in b.walk.categories:
             idx = np.flatnonzero(missing & (fac["category"].to_numpy() == cat))
@@ -554,7 +575,7 @@ class Study:
             cats = set(self._b.walk.categories)
         b = self._b
         if cats:
-            fac, dem, eng = b.src.facilities, b.dem, b.eng
+            fac, dem, eng = self._fac(), b.dem, b.eng
             people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
             pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
             stds = [s for s in b.stds if s.category in cats]
@@ -568,21 +589,25 @@ class Study:
                 area_level=b.src.boundaries.attrs.get("level", "district"),
                 **b.options["where"]))  # fmt: skip
             by_id = {s.id: s for s in b.stds}
+            ratios = {k: ev.ratios[k].to_numpy() for k in ("category", "standard", "district_id",
+                                                           "value", "met", "gap")}  # fmt: skip
             inside = dem.area >= 0
             nb = len(b.src.boundaries)
             for c in cats:
                 limit = b.walk.limits[c]
                 covered = eng.distance_m[c] <= limit
-                stats = an.coverage_stats(eng.distance_m[c], people, limit)
+                total = people.sum()
+                in_reach = float(people[covered].sum())  # as coverage_stats
                 far, short, _ = st.underserved_masks(c, covered, ev.access, by_id, people)
-                rows = ev.ratios[ev.ratios["category"] == c]
+                mine = ratios["category"] == c
                 self._state[c] = {
-                    "covered": stats["covered_population"], "share": stats["coverage_share"],
+                    "covered": in_reach, "share": in_reach / total if total > 0 else np.nan,
                     "districts": np.bincount(dem.area[inside], weights=(people * covered)[inside],
                                              minlength=nb),
-                    "standards": {(r["standard"], r["district_id"]): (r["value"], r["met"],
-                                                                       r["gap"])
-                                  for r in rows.to_dict("records")},
+                    "standards": dict(zip(
+                        zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
+                        zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
+                            strict=True), strict=True)),
                     "no_facility": float((people * far)[inside].sum()),
                     "below_standard": float((people * short)[inside].sum()),
                 }  # fmt: skip
