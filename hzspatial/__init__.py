@@ -12,11 +12,12 @@ the geospatial stack.
 
 __version__ = "0.1.0"
 
-__all__ = ["CoverageResult", "FacilityInput", "demo_inputs", "run_coverage", "__version__"]
+__all__ = ["CoverageResult", "FacilityInput", "Study", "demo_inputs", "run_coverage",
+           "__version__"]
 
 from hzspatial._lazy import lazy_names  # noqa: E402 - after the version, imported by all
 
 __getattr__, __dir__ = lazy_names(__name__, {
     "CoverageResult": "hzspatial.results", "FacilityInput": "hzspatial.io",
-    "demo_inputs": "hzspatial.run", "run_coverage": "hzspatial.run",
+    "demo_inputs": "hzspatial.run", "run_coverage": "hzspatial.run", "Study": "hzspatial.study",
 })  # fmt: skip

@@ -36,8 +36,10 @@ from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial import repair
 from hzspatial import stages as st
+from hzspatial.categories import resolve_subtype
 from hzspatial.errors import InputError, check_number
 from hzspatial.evaluation import Pairs, StandardsInput, evaluate_standards
+from hzspatial.io.facilities import known_categories
 from hzspatial.network import snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import CoverageResult
@@ -312,6 +314,8 @@ class Study:
                                      hint=f"use {', '.join(FACILITY_ATTRIBUTES)}")  # fmt: skip
                 if k not in _TEXT_ATTRIBUTES and v is not None:
                     out[k] = check_number(v, k, minimum=0)
+            if "subtype" in edit or op == "add_facility":
+                out["subtype"] = self._subtype(out)
         if op == "remove_facility":
             self._keeps_category(self._position(edit["facility_id"]))
         if op == "set_minutes":
@@ -321,6 +325,24 @@ class Study:
             out["speed_kmh"] = check_number(edit["speed_kmh"], "speed_kmh", minimum=0.5,
                                             maximum=150)  # fmt: skip
         return out
+
+    def _subtype(self, edit: dict) -> str | None:
+        """The edit's subtype as an id of ``config/categories.toml`` (an id or alias given), or
+        for a new facility without one what its name says — as a file would be read."""
+        cat_id = (edit["category"] if edit["op"] == "add_facility"
+                  else self._fac()["category"].iat[self._position(edit["facility_id"])])
+        cat = known_categories(self._b.options["extra"]).get(cat_id)
+        subs = cat.subtypes if cat else ()
+        value = edit.get("subtype")
+        if value is None and edit["op"] == "add_facility":
+            return resolve_subtype(cat, [], str(edit.get("name") or ""), []) if subs else None
+        text = str(value or "").strip().lower()
+        hit = next((s.id for s in subs if text in (s.id.lower(), *s.aliases)), None)
+        if hit is None:
+            raise InputError(f"unknown subtype {value!r} for category {cat_id}", column="subtype",
+                             hint=f"use one of {', '.join(s.id for s in subs)}" if subs
+                             else "this category has no subtypes")  # fmt: skip
+        return hit
 
     def _keeps_category(self, pos: int) -> None:
         fac = self._fac()
@@ -347,7 +369,7 @@ class Study:
                 return {"op": "move_facility", "facility_id": edit["facility_id"],
                         "lon": g.x, "lat": g.y}  # fmt: skip
             if op == "remove_facility":
-                return {"op": "_insert_row", "row": fac.iloc[[pos]].copy(), "position": pos}
+                return {"op": "restore_facility", "row": fac.iloc[[pos]].copy(), "position": pos}
             keys = [k for k in edit if k not in ("op", "facility_id")]
             return {"op": "update_facility", "facility_id": edit["facility_id"],
                     **{k: (fac[k].iat[pos] if k in fac else None) for k in keys}}  # fmt: skip
@@ -356,7 +378,7 @@ class Study:
                     "minutes": self._b.walk.minutes[edit["category"]]}  # fmt: skip
         if op == "set_speed":
             return {"op": "set_speed", "speed_kmh": self.speed_kmh}
-        if op == "_insert_row":
+        if op == "restore_facility":
             return {"op": "remove_facility",
                     "facility_id": edit["row"]["facility_id"].iat[0]}  # fmt: skip
         raise ValueError(op)
@@ -367,7 +389,7 @@ class Study:
         self._insert(row, len(self._fac()), require_snap=True)
         return {edit["category"]}
 
-    def _insert_row(self, edit: dict) -> set[str]:
+    def _restore_facility(self, edit: dict) -> set[str]:
         self._insert(edit["row"], edit["position"], require_snap=False)
         return {edit["row"]["category"].iat[0]}
 

@@ -139,7 +139,7 @@ def read_facilities(
     """
     path_s = input_label(path)
     known = known_categories(extra_categories)
-    fields = ["id", "name", "category", "lon", "lat", "location", *_NUMERIC, *_FLAGS]
+    fields = ["id", "name", "category", "subtype", "lon", "lat", "location", *_NUMERIC, *_FLAGS]
     _check_mapping(columns, fields)
     if is_table(path):
         df = read_table(path, sheet=sheet, header_row=header_row,
@@ -259,6 +259,9 @@ def read_facilities(
                    else raw_cat.reset_index(drop=True))  # fmt: skip
     out = {"facility_id": ids, "name": names, "category": cats,
            "subtype": subtypes_of(cats, type_values, names, known)}  # fmt: skip
+    if "subtype" in found:
+        out["subtype"] = given_subtypes(cats, df[found["subtype"]], out["subtype"], known,
+                                        path_s, found["subtype"], rows_of)  # fmt: skip
     for field in _NUMERIC:
         if field in found:
             values = df[found[field]]
@@ -357,6 +360,32 @@ def subtypes_of(cats: np.ndarray, type_values: pd.Series, names: np.ndarray,
         if cat in known and known[cat].subtypes:
             values, parts = ([], []) if pd.isna(value) else ([value], type_parts(str(value)))
             out[i] = resolve_subtype(known[cat], values, str(name), parts)
+    return out
+
+
+def given_subtypes(cats: np.ndarray, given: pd.Series, derived: np.ndarray,
+                   known: Mapping[str, Category], path: str, column: str,
+                   rows_of) -> np.ndarray:  # fmt: skip
+    """Subtypes from a subtype column (an id or alias of ``config/categories.toml``, e.g.
+    ``daycare`` or 日间照料中心); blank cells keep what the type and name say."""
+    out = derived.copy()
+    text = given.astype("string").str.strip().fillna("").to_numpy()
+    for i in np.flatnonzero(text != ""):
+        cat = known.get(cats[i])
+        value = text[i].lower()
+        sub = next((s.id for s in (cat.subtypes if cat else ()) if value == s.id.lower()
+                    or value in s.aliases), None)  # fmt: skip
+        if sub is None:
+            choices = ", ".join(s.id for s in cat.subtypes) if cat and cat.subtypes else ""
+            raise InputError(
+                f"unknown subtype {text[i]!r} for category {cats[i]}",
+                where=format_rows(rows_of(np.arange(len(text)) == i)),
+                file=path,
+                column=column,
+                hint=f"use one of {choices}, or leave it blank" if choices
+                else "this category has no subtypes: leave it blank",
+            )
+        out[i] = sub
     return out
 
 

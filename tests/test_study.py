@@ -1,0 +1,300 @@
+"""The editable study: after any sequence of edits its result equals a fresh run on the edited
+inputs, field by field (distances to 1e-6 m), and undoing every edit gives the study as built.
+Checked on the demo (synthetic demo data) and on the real OpenStreetMap streets of Longgang,
+Shenzhen (tests/data/osm, ODbL) with facilities beside real streets."""
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from _demo import near_street_points
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hzspatial import Study, demo_inputs, run_coverage
+from hzspatial.errors import InputError
+from hzspatial.network import read_network
+
+LONGGANG = Path(__file__).parent / "data" / "osm" / "shenzhen_longgang.osm"
+
+
+def fresh_run(study: Study, inputs: dict):
+    """``run_coverage`` on the study's edited inputs: its facilities as a table, its
+    thresholds and speed — nothing shared with the study but the input files."""
+    kw = {k: v for k, v in inputs.items() if k not in ("network", "facilities", "population",
+                                                       "boundaries")}  # fmt: skip
+    kw["category_minutes"] = study.minutes
+    kw["speed_kmh"] = study.speed_kmh
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_coverage(inputs["network"], [study.facility_table()], inputs["population"],
+                            inputs.get("boundaries"), **kw)  # fmt: skip
+
+
+def close(a, b, what):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, what
+    assert (np.isnan(a) == np.isnan(b)).all(), what
+    assert (np.isinf(a) == np.isinf(b)).all(), what
+    ok = np.isfinite(a) & np.isfinite(b)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=1e-9, atol=1e-6, err_msg=what)
+
+
+def assert_same(got, want):
+    """Every table of two coverage results equal (numbers to 1e-9 relative / 1e-6 absolute)."""
+    cats = list(want.summary["categories"])
+    assert list(got.summary["categories"]) == cats
+    for c in cats:
+        close(got.demand[f"dist_{c}_m"], want.demand[f"dist_{c}_m"], f"distances to {c}")
+        assert (got.demand[f"nearest_{c}"].fillna("-").to_numpy()
+                == want.demand[f"nearest_{c}"].fillna("-").to_numpy()).all(), c  # fmt: skip
+        for k, v in want.summary["categories"][c].items():
+            g = got.summary["categories"][c][k]
+            assert g == v if isinstance(v, str) else g == pytest.approx(v, rel=1e-9, abs=1e-6), k
+    key = ["standard", "district_id"]
+    r1 = got.ratios.sort_values(key).reset_index(drop=True)
+    r2 = want.ratios.sort_values(key).reset_index(drop=True)
+    assert r1[key].equals(r2[key])
+    for col in ("value", "gap", "supply", "residents", "required", "catchment_access_mean",
+                "share_residents_below_target"):
+        close(r1[col], r2[col], f"standards {col}")
+    assert r1["met"].astype(str).equals(r2["met"].astype(str))
+    assert r1["note"].fillna("").equals(r2["note"].fillna(""))
+    for name in ("districts", "underserved_table", "by_area"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert list(a.columns) == list(b.columns), name
+        for col in a.columns:
+            if pd.api.types.is_numeric_dtype(b[col]) and b[col].dtype != bool:
+                close(a[col], b[col], f"{name}.{col}")
+            else:
+                assert a[col].astype(str).equals(b[col].astype(str)), f"{name}.{col}"
+    f1 = got.facilities.set_index("facility_id")
+    f2 = want.facilities.set_index("facility_id").loc[f1.index]
+    for col in ("residents_in_reach", "residents_served"):
+        close(f1[col], f2[col], col)
+    assert (f1["district_id"].fillna("-") == f2["district_id"].fillna("-")).all()
+    u1 = got.underserved.groupby(["category", "kind"])["residents"].sum()
+    u2 = want.underserved.groupby(["category", "kind"])["residents"].sum()
+    close(u1, u2.loc[u1.index], "underserved areas")
+    a1 = got.catchments.to_crs(3857).set_index("facility_id").area
+    a2 = want.catchments.to_crs(3857).set_index("facility_id").area.loc[a1.index]
+    close(a1, a2, "catchment areas")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    inputs = demo_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = Study(**inputs)
+    return study, inputs, study.result()
+
+
+def test_a_study_as_built_is_run_coverage(demo):
+    study, inputs, base = demo
+    assert_same(base, run_coverage(**inputs))
+
+
+def test_edits_of_every_kind_equal_a_fresh_run_and_undo_restores(demo):
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=6, seed=3)
+    fac = study.facilities
+    eld = fac.loc[fac["category"] == "elderly_care", "facility_id"].iloc[0]
+    kg = fac.loc[fac["category"] == "kindergarten", "facility_id"].iloc[2]
+    pitch = fac.loc[fac["category"] == "football_pitch", "facility_id"].iloc[1]
+    changes = [
+        study.add_facility("football_pitch", lon[0], lat[0], pitches=2, name="新球场"),
+        study.add_facility("elderly_care", lon[1], lat[1], subtype="daycare", area_m2=600),
+        study.move_facility(kg, lon[2], lat[2]),
+        study.remove_facility(pitch),
+        study.update_facility(eld, beds=80, area_m2=900),
+        study.update_facility(eld, subtype="nursing_home"),
+        study.set_minutes("clinic", 10),
+        study.set_speed(3.6),
+        study.add_facility("clinic", lon[3], lat[3]),
+    ]
+    assert len(study.edits) == 9
+    # the change of an added pitch: covered residents up, its standard's supply up
+    first = changes[0]
+    assert first.categories["football_pitch"]["covered_after"] >= \
+        first.categories["football_pitch"]["covered_before"]  # fmt: skip
+    assert set(first.standards["standard"]) >= {"football_pitches_per_10000"}
+    assert changes[6].categories["clinic"]["covered_after"] < \
+        changes[6].categories["clinic"]["covered_before"]  # fmt: skip
+    assert_same(study.result(), fresh_run(study, inputs))
+    # undo three, redo one: still a fresh run's result
+    study.undo()
+    study.undo()
+    study.undo()
+    study.redo()
+    assert [e["op"] for e in study.edits][-1] == "set_minutes"
+    assert_same(study.result(), fresh_run(study, inputs))
+    while study.undo() is not None:
+        pass
+    assert study.edits == []
+    assert_same(study.result(), base)
+    assert list(study.facilities["facility_id"]) == list(base.facilities["facility_id"])
+
+
+def test_the_change_reports_what_a_fresh_run_shows(demo):
+    """The Change's numbers are the results' own: covered residents, standards, districts."""
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=1, seed=8)
+    change = study.add_facility("kindergarten", lon[0], lat[0], places=120)
+    after = study.result()
+    kg = change.categories["kindergarten"]
+    assert kg["covered_before"] == pytest.approx(
+        base.summary["categories"]["kindergarten"]["covered_population"])
+    assert kg["covered_after"] == pytest.approx(
+        after.summary["categories"]["kindergarten"]["covered_population"])
+    study_rows = after.ratios.set_index(["standard", "district_id"])
+    for r in change.standards.itertuples():
+        want = study_rows.loc[(r.standard, r.district_id), "value"]
+        assert r.value_after == pytest.approx(want, nan_ok=True)
+    for r in change.districts.itertuples():
+        row = after.districts.set_index("district_id").loc[r.district_id]
+        assert r.covered_after == pytest.approx(row[f"{r.category}_covered"])
+    u = after.summary["underserved"]["kindergarten"]
+    assert change.underserved["kindergarten"]["no_facility"][1] == pytest.approx(u["no_facility"])
+    assert change.to_dict()["edit"]["op"] == "add_facility"
+    study.undo()
+
+
+def test_edits_refused_with_one_line_and_nothing_changed(demo):
+    study, _, base = demo
+    fac = study.facilities
+    n = len(fac)
+    with pytest.raises(InputError, match="not in the study"):
+        study.add_facility("hospital", 107.0, 33.0)
+    with pytest.raises(InputError, match="farther than .* from every street"):
+        study.add_facility("clinic", 100.0, 20.0)
+    with pytest.raises(InputError, match="no facility 'nope'"):
+        study.remove_facility("nope")
+    with pytest.raises(InputError, match="lon"):
+        study.move_facility(fac["facility_id"].iloc[0], float("nan"), 33.0)
+    with pytest.raises(InputError, match="unknown facility attribute"):
+        study.update_facility(fac["facility_id"].iloc[0], colour="red")
+    with pytest.raises(InputError, match="unknown subtype 'daycare' for category clinic"):
+        study.update_facility(fac.loc[fac["category"] == "clinic", "facility_id"].iloc[0],
+                              subtype="daycare")
+    with pytest.raises(InputError, match="already in the study"):
+        study.add_facility("clinic", 107.02, 33.07, facility_id=fac["facility_id"].iloc[0])
+    assert len(study.facilities) == n and study.edits == []
+
+
+def test_the_last_facility_of_a_category_cannot_go(tmp_path):
+    inputs = demo_inputs()
+    fac = pd.read_csv(inputs["facilities"][0].path)
+    one = pd.concat([fac[fac["category"] != "football_pitch"],
+                     fac[fac["category"] == "football_pitch"].head(1)])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = Study(inputs["network"], [one], inputs["population"], inputs["boundaries"])
+    only = one[one["category"] == "football_pitch"]["id"].iloc[0]
+    with pytest.raises(InputError, match="last football_pitch"):
+        study.remove_facility(only)
+
+
+def _random_edits(study, data, lon, lat, n):
+    """Up to ``n`` edits of every kind drawn by hypothesis (refused ones skipped)."""
+    cats = list(study.minutes)
+    for _ in range(n):
+        op = data.draw(st.sampled_from(["add", "add", "move", "remove", "update", "subtype",
+                                        "minutes", "speed", "undo", "redo"]))  # fmt: skip
+        fac = study.facilities
+        i = data.draw(st.integers(0, len(fac) - 1))
+        j = data.draw(st.integers(0, len(lon) - 1))
+        fid = fac["facility_id"].iloc[i]
+        try:
+            if op == "add":
+                study.add_facility(data.draw(st.sampled_from(cats)), lon[j], lat[j],
+                                   capacity=data.draw(st.integers(0, 500)))  # fmt: skip
+            elif op == "move":
+                study.move_facility(fid, lon[j], lat[j])
+            elif op == "remove":
+                study.remove_facility(fid)
+            elif op == "update":
+                study.update_facility(fid, beds=data.draw(st.integers(0, 200)),
+                                      area_m2=data.draw(st.integers(0, 3000)))  # fmt: skip
+            elif op == "subtype":
+                study.update_facility(fid, subtype=data.draw(
+                    st.sampled_from(["daycare", "nursing_home", "日间照料中心", "health_centre"])))
+            elif op == "minutes":
+                study.set_minutes(data.draw(st.sampled_from(cats)),
+                                  data.draw(st.sampled_from([5, 10, 15, 20])))  # fmt: skip
+            elif op == "speed":
+                study.set_speed(data.draw(st.sampled_from([3.0, 4.0, 4.5])))
+            elif op == "undo":
+                study.undo()
+            else:
+                study.redo()
+        except InputError:
+            pass
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_property_fifty_random_edits_on_the_demo(demo, data):
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=60, seed=5)
+    try:
+        _random_edits(study, data, lon, lat, 50)
+        assert_same(study.result(), fresh_run(study, inputs))
+    finally:  # the next example starts from the study as built
+        while study.undo() is not None:
+            pass
+        study._undone.clear()
+    assert_same(study.result(), base)
+
+
+@pytest.fixture(scope="module")
+def longgang(tmp_path_factory):
+    """Real streets; clinics, kindergartens and elderly care beside them; 200 homes."""
+    tmp = tmp_path_factory.mktemp("study_osm")
+    graph = read_network(LONGGANG)
+    rng = np.random.default_rng(4)
+    pts = graph.edge_geometry[rng.choice(graph.n_edges, 260, replace=False)]
+    xy = shapely.get_coordinates(shapely.line_interpolate_point(pts, 0.5, normalized=True))
+    xy += rng.uniform(-12, 12, xy.shape)
+    ll = gpd.GeoSeries(shapely.points(xy), crs=graph.crs).to_crs(4326)
+    cats = ["clinic"] * 8 + ["kindergarten"] * 12 + ["elderly_care"] * 10
+    fac = pd.DataFrame({"facility_id": [f"F{i}" for i in range(30)], "category": cats,
+                        "lon": ll.x[:30].to_numpy(), "lat": ll.y[:30].to_numpy(),
+                        "beds": 30.0, "area_m2": 400.0, "places": 90.0,
+                        "subtype": [("daycare" if i % 2 else "nursing_home")
+                                    if c == "elderly_care" else None
+                                    for i, c in enumerate(cats)]})  # fmt: skip
+    fac.to_csv(tmp / "facilities.csv", index=False)
+    gpd.GeoDataFrame({"population": rng.integers(100, 900, 200).astype(float)},
+                     geometry=ll.to_numpy()[30:230], crs=4326).to_file(tmp / "homes.geojson")
+    hull = shapely.convex_hull(shapely.multipoints(graph.node_xy)).buffer(200)
+    gpd.GeoDataFrame({"name": ["龙城街道"], "adcode": ["440307"]}, geometry=[hull],
+                     crs=graph.crs).to_crs(4326).to_file(tmp / "area.geojson")  # fmt: skip
+    inputs = {"network": LONGGANG, "facilities": [tmp / "facilities.csv"],
+              "population": tmp / "homes.geojson", "boundaries": tmp / "area.geojson",
+              "require_standards": False}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = Study(**inputs)
+    return study, inputs, study.result(), ll.x[230:].to_numpy(), ll.y[230:].to_numpy()
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_property_fifty_random_edits_on_real_osm_streets(longgang, data):
+    study, inputs, base, lon, lat = longgang
+    try:
+        _random_edits(study, data, lon, lat, 50)
+        assert_same(study.result(), fresh_run(study, inputs))
+    finally:  # the next example starts from the study as built
+        while study.undo() is not None:
+            pass
+        study._undone.clear()
+    assert_same(study.result(), base)
