@@ -181,16 +181,18 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
     present = np.flatnonzero(res_area > 0)
     rows, access = [], {}
     by_id = {s.id: s for s in stds}
+    cats = fac["category"].to_numpy()
+    subs = fac["subtype"].to_numpy() if "subtype" in fac else None
     for std in stds:
         if not std.evaluated:
             continue
         base = {"standard": std.id, "category": std.category, "metric": std.metric,
                 "label": std.label, "target": std.target, "unit": std.unit,
                 "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
-        cat_sel = (fac["category"] == std.category).to_numpy()
+        cat_sel = cats == std.category
         if std.subtypes:
-            cat_sel = cat_sel & (fac["subtype"].isin(list(std.subtypes)).to_numpy()
-                                 if "subtype" in fac else False)  # fmt: skip
+            cat_sel = cat_sel & (np.fromiter((x in std.subtypes for x in subs), bool, len(subs))
+                                 if subs is not None else False)  # fmt: skip
         sel = cat_sel & on_net
         if std.scope == "community" and data.area_level != "community":
             rows.append(base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
@@ -200,7 +202,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
             what = (f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes
                     else std.category)  # fmt: skip
             note = f"no {what} facilities in the input"
-            of_cat = (fac["category"] == std.category).to_numpy() & on_net
+            of_cat = (cats == std.category) & on_net
             if std.subtypes and of_cat.any() and "subtype" in fac:
                 found = fac.loc[of_cat, "subtype"].fillna("no subtype").value_counts()
                 note += (f" (the {int(of_cat.sum())} {std.category} facilities are: "
@@ -216,11 +218,9 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
         assumed = 0
         acc = None
         if std.metric == "supply_per_capita":
-            if (
-                std.supply != "count"
-                and fac.loc[sel, std.supply].isna().all()
-                and std.typical is None
-            ):
+            values = (fac[std.supply].to_numpy(dtype=float)[sel] if std.supply != "count"
+                      else np.zeros(int(sel.sum())))  # fmt: skip
+            if std.supply != "count" and np.isnan(values).all() and std.typical is None:
                 rows.append(
                     base
                     | _cannot(std, f"the {std.category} facilities have no '{std.supply}' values")
@@ -228,7 +228,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 continue
             supply, was_assumed = an.facility_supply(fac.loc[sel], std)
             assumed = int(was_assumed.sum())
-            missing = int(fac.loc[sel, std.supply].isna().sum()) if std.supply != "count" else 0
+            missing = int(np.isnan(values).sum())
             if assumed:
                 note = f"{assumed} facilities without '{std.supply}' counted as {std.typical:g}"
                 note += f" ({std.typical_source})" if std.typical_source else ""
@@ -242,8 +242,9 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                 return an.district_ratios(supply, fa, denom, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
-            for df in (per, whole):
-                df["residents"] = df["residents"] / scale
+            if hh:
+                for df in (per, whole):
+                    df["residents"] = df["residents"] / scale
             pairs = data.pairs.get(std.category)
             if pairs is not None:
                 full_supply = np.zeros(len(fac))

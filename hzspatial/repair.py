@@ -24,7 +24,8 @@ from hzspatial import catchments as ct
 from hzspatial.network import Snap, WalkGraph
 
 __all__ = ["GraphArrays", "add_pairs", "delete_snap", "drop_pairs_of", "grow", "insert_snap",
-           "links", "refresh_demand", "search_key", "shift_facilities", "vacate"]  # fmt: skip
+           "links", "refresh_demand", "search_key", "shift_facilities", "vacate", "shift_demand",
+           "drop_demand", "insert_snaps"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,28 @@ def shift_facilities(eng, pos: int, by: int) -> None:
         fj = fj.copy()
         fj[fj >= first] += by
         eng.pairs[cat] = (di, fj, d)
+
+
+def shift_demand(eng, pos: int, count: int) -> None:
+    """Demand indices at or after ``pos`` moved up by ``count`` (points inserted) in pairs."""
+    for cat, (di, fj, d) in eng.pairs.items():
+        di = di.copy()
+        di[di >= pos] += count
+        eng.pairs[cat] = (di, fj, d)
+
+
+def drop_demand(eng, pos: int, count: int) -> None:
+    """Pairs of demand points ``pos … pos + count − 1`` removed; later indices moved down."""
+    for cat, (di, fj, d) in eng.pairs.items():
+        keep = (di < pos) | (di >= pos + count)
+        di = di[keep]
+        eng.pairs[cat] = (np.where(di >= pos + count, di - count, di), fj[keep], d[keep])
+
+
+def insert_snaps(snap: Snap, pos: int, more: Snap) -> Snap:
+    """``snap`` with the snaps ``more`` inserted at ``pos``."""
+    return Snap(np.insert(snap.edge, pos, more.edge), np.insert(snap.offset_m, pos, more.offset_m),
+                np.insert(snap.leg_m, pos, more.leg_m))  # fmt: skip
 
 
 def insert_snap(snap: Snap, pos: int, one: Snap) -> Snap:

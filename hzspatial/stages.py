@@ -354,6 +354,7 @@ class _Demand:
     spread: str = "area"
     owner: np.ndarray | None = None
     polygons: np.ndarray | None = None
+    homes: gpd.GeoDataFrame | None = None
 
 
 #: How each spread is described in summary.json and the report.
@@ -401,6 +402,28 @@ def _homes(buildings, buildings_crs, crs_in, network, method, graph) -> gpd.GeoD
     return osm
 
 
+def spread_over(geoms: np.ndarray, population: np.ndarray, graph: WalkGraph,
+                homes: gpd.GeoDataFrame | None, method: str):
+    """Residents geometries (graph CRS) spread into demand points by ``method``, over the
+    residential buildings ``homes`` where given (:func:`hzspatial.population.spread_residents`)."""
+    return spread_residents(
+        geoms, population, graph,
+        buildings=None if homes is None else homes.geometry.to_numpy(),
+        floors=None if homes is None else homes["floors"].to_numpy(),
+        method="streets" if method == "streets" else "area",
+    )  # fmt: skip
+
+
+def demand_rows(residents: gpd.GeoDataFrame, spread, graph: WalkGraph,
+                boundaries: gpd.GeoDataFrame, areas: np.ndarray):  # fmt: skip
+    """The demand frame of spread residents (:func:`_demand_frame`) with each point's area
+    index and ``district_id``."""
+    frame = _demand_frame(residents, spread, graph.crs)
+    area = _with_edge_points(spread.points, areas, an.assign_to_areas(spread.points, areas))
+    frame["district_id"] = np.where(area >= 0, boundaries["district_id"].to_numpy()[area], None)
+    return frame, area
+
+
 def _own_areas(polygons: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """For each residents polygon, the index of the area with the same geometry (-1: none)."""
     own = np.full(len(polygons), -1)
@@ -436,12 +459,8 @@ def _place_demand(
     that each area's residents equal its recorded population exactly."""
     pop, fac, bnd = src.residents, src.facilities, src.boundaries
     homes = _homes(buildings, buildings_crs, crs_in, network, method, graph)
-    spread = spread_residents(
-        pop.to_crs(graph.crs).geometry.to_numpy(), pop["population"].to_numpy(dtype=float), graph,
-        buildings=None if homes is None else homes.geometry.to_numpy(),
-        floors=None if homes is None else homes["floors"].to_numpy(),
-        method="streets" if method == "streets" else "area",
-    )  # fmt: skip
+    spread = spread_over(pop.to_crs(graph.crs).geometry.to_numpy(),
+                         pop["population"].to_numpy(dtype=float), graph, homes, method)
     spreads = np.isin(spread.how, ("street", "grid", "building", "area"))
     if spreads.any():
         logger.info("residents spread by %s: %d polygons over %d points — %d buildings, %d "
@@ -450,13 +469,12 @@ def _place_demand(
                     int((spread.how == "building").sum()), int((spread.how == "street").sum()),
                     PIECE_M, int((spread.how == "grid").sum()), GRID_M,
                     int((spread.how == "area").sum()), AREA_GRID_M)  # fmt: skip
-    frame = _demand_frame(pop, spread, graph.crs)
     areas = bnd.to_crs(graph.crs).geometry.to_numpy()
-    area = _with_edge_points(spread.points, areas, an.assign_to_areas(spread.points, areas))
+    frame, area = demand_rows(pop, spread, graph, bnd, areas)
     if same_layer and len(pop) == len(bnd):
         own = _own_areas(pop.to_crs(graph.crs).geometry.to_numpy(), areas)
         area = np.where(own[spread.owner] >= 0, own[spread.owner], area)
-    frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
+        frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
     fac_m = fac.to_crs(graph.crs)
     fac_pts = fac_m.geometry.to_numpy()
     fac_area = _with_edge_points(fac_pts, areas, an.assign_to_areas(fac_pts, areas),
@@ -467,7 +485,7 @@ def _place_demand(
         logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
                     "residents inside", outside)  # fmt: skip
     return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside, method,
-                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy())  # fmt: skip
+                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy(), homes)  # fmt: skip
 
 
 @dataclass

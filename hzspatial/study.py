@@ -21,9 +21,11 @@ gap, per district, underserved residents — and :meth:`Study.result` gives the 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -32,14 +34,17 @@ import pandas as pd
 import pyproj
 import shapely
 
+from hzspatial import __version__, repair
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
-from hzspatial import repair
 from hzspatial import stages as st
 from hzspatial.categories import resolve_subtype
 from hzspatial.errors import InputError, check_number
 from hzspatial.evaluation import Pairs, StandardsInput, evaluate_standards
+from hzspatial.io import FacilityInput, file_sha256
 from hzspatial.io.facilities import known_categories
+from hzspatial.io.outdir import staged_output
+from hzspatial.io.writers import write_csv, write_json
 from hzspatial.network import snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import CoverageResult
@@ -197,6 +202,73 @@ class Study:
         out["lat"] = fac.geometry.y.to_numpy()
         return out
 
+    def residents_table(self) -> gpd.GeoDataFrame:
+        """The residents now as an input layer (``id``, ``name``, ``population`` persons,
+        ``source``; WGS84): the input's features and those added, in order."""
+        res = self._b.src.residents
+        out = res[["demand_id", "name", "population", "source", res.geometry.name]]
+        return out.rename(columns={"demand_id": "id"}).reset_index(drop=True)
+
+    def run_inputs(self) -> dict:
+        """Keyword arguments of :func:`~hzspatial.run.run_coverage` giving this study's
+        result from scratch: the inputs it was built from, with the facilities (and, once
+        residents were edited, the residents) as the edited tables, and the thresholds."""
+        kw = dict(self._inputs)
+        for key in ("facilities_from_osm", "exclude_facilities", "category_map"):
+            kw.pop(key, None)
+        kw["facilities"] = [self.facility_table()]
+        kw["facilities_crs"] = "wgs84"
+        if any(e["op"] in ("add_residents", "remove_residents") for e in self.edits):
+            kw["population"] = self.residents_table()
+            kw["population_crs"] = "wgs84"
+            kw["residents_from_osm"] = False
+            kw.pop("population_total", None)
+        kw["category_minutes"] = self.minutes
+        kw["speed_kmh"] = self.speed_kmh
+        return kw
+
+    # ---------------------------------------------------------------- saved and reopened
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Save the study as a folder: ``study.json`` (its input files with SHA-256, options
+        and edits, for :meth:`open`), ``scenario.toml`` (a ``hzspatial batch`` file: the
+        inputs as built and as edited, side by side), ``study_facilities.csv`` and, after
+        residents edits, ``study_residents.geojson`` (the edited inputs it names). All or
+        nothing; never outside ``folder``."""
+        saved = _saved_inputs(self._inputs)
+        residents = any(e["op"] in ("add_residents", "remove_residents") for e in self.edits)
+        with staged_output(folder, overwrite=overwrite) as stage:
+            write_csv(self.facility_table(), stage / "study_facilities.csv", decimals=None)
+            if residents:
+                self.residents_table().to_file(stage / "study_residents.geojson",
+                                               driver="GeoJSON", engine="pyogrio")  # fmt: skip
+            write_json({"hzspatial": __version__, "inputs": saved,
+                        "edits": [_plain_edit(e) for e in self.edits]},
+                       stage / "study.json")  # fmt: skip
+            (stage / "scenario.toml").write_text(
+                _scenario_toml(saved, self.minutes, self.speed_kmh, residents), "utf-8")
+        out = Path(folder)
+        return [out / n for n in ("study.json", "scenario.toml", "study_facilities.csv",
+                                  *(["study_residents.geojson"] if residents else []))]
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Study:
+        """Reopen a study saved with :meth:`save`: its inputs read again (each checked
+        against its SHA-256) and its edits applied again, in order."""
+        path = Path(folder) / "study.json"
+        if not path.is_file():
+            raise InputError("no saved study here (study.json missing)", file=str(folder),
+                             hint="give a folder written by Study.save")  # fmt: skip
+        try:
+            saved = json.loads(path.read_text("utf-8"))
+            inputs, edits = saved["inputs"], saved["edits"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError("study.json is not a saved study", file=str(path),
+                             hint="save the study again") from exc
+        study = cls(**_opened_inputs(inputs, str(path)))
+        for edit in edits:
+            study._apply(dict(edit))
+        return study
+
     # ---------------------------------------------------------------- edits
     def add_facility(self, category: str, lon: float, lat: float, *,
                      facility_id: str | None = None, **attributes: Any) -> Change:  # fmt: skip
@@ -217,6 +289,30 @@ class Study:
     def update_facility(self, facility_id: str, **attributes: Any) -> Change:
         """Change a facility's attributes: capacity, beds, places, area, subtype, name …"""
         return self._apply({"op": "update_facility", "facility_id": facility_id, **attributes})
+
+    def add_residents(self, name: str, geometry: shapely.Geometry | str, *,
+                      population: float | None = None, households: float | None = None,
+                      proposal: bool = False) -> Change:  # fmt: skip
+        """Add residents: a polygon (spread as the study's residents are) or a point, WGS84
+        (a shapely geometry or WKT), with ``population`` persons or ``households``."""
+        geom = shapely.from_wkt(geometry) if isinstance(geometry, str) else geometry
+        return self._apply({"op": "add_residents", "name": name, "wkt": shapely.to_wkt(geom),
+                            "population": population, "households": households,
+                            "proposal": proposal})  # fmt: skip
+
+    def add_proposal(self, name: str, geometry: shapely.Geometry | str, *,
+                     population: float | None = None,
+                     households: float | None = None) -> Change:  # fmt: skip
+        """A proposed residential district (居住区) with its residents, as ``review`` reads
+        one: :meth:`add_residents` labelled as a proposal."""
+        return self.add_residents(name, geometry, population=population, households=households,
+                                  proposal=True)  # fmt: skip
+
+    def remove_residents(self, name: str) -> Change:
+        """Remove a residents feature (a proposal or one of the input's, by its id)."""
+        return self._apply({"op": "remove_residents", "name": name})
+
+    remove_proposal = remove_residents
 
     def set_minutes(self, category: str, minutes: float) -> Change:
         """Walking threshold of one category (minutes)."""
@@ -318,6 +414,10 @@ class Study:
                 out["subtype"] = self._subtype(out)
         if op == "remove_facility":
             self._keeps_category(self._position(edit["facility_id"]))
+        if op == "add_residents":
+            out |= self._checked_residents(edit)
+        if op == "remove_residents":
+            self._resident_position(edit["name"])
         if op == "set_minutes":
             self._category(edit["category"])
             out["minutes"] = check_number(edit["minutes"], "minutes", minimum=0.1, maximum=600)
@@ -325,6 +425,53 @@ class Study:
             out["speed_kmh"] = check_number(edit["speed_kmh"], "speed_kmh", minimum=0.5,
                                             maximum=150)  # fmt: skip
         return out
+
+    def _resident_position(self, name) -> int:
+        ids = self._b.src.residents["demand_id"].astype(str).to_numpy()
+        hit = np.flatnonzero(ids == str(name))
+        if not len(hit):
+            raise InputError(f"no residents {name!r} in the study", column="name",
+                             hint="use a name given to add_residents, or an id of the "
+                             "residents input")  # fmt: skip
+        if len(ids) == 1:
+            raise InputError("the study's only residents cannot be removed", column="name",
+                             hint="add others first")  # fmt: skip
+        return int(hit[0])
+
+    def _checked_residents(self, edit: dict) -> dict:
+        """Name, geometry and population of residents to add, checked."""
+        name = str(edit["name"]).strip()
+        if not name or (self._b.src.residents["demand_id"].astype(str) == name).any():
+            raise InputError(f"residents name {name!r} is empty or already in the study",
+                             column="name", hint="give a new name")  # fmt: skip
+        try:
+            geom = shapely.from_wkt(edit["wkt"])
+        except shapely.errors.GEOSException as exc:
+            raise InputError(f"residents {name!r}: not a geometry ({exc})", column="geometry",
+                             hint="give a polygon or point in WGS84 lon/lat") from exc
+        kind = shapely.get_type_id(geom)
+        if geom is None or geom.is_empty or kind not in (0, 3, 6) or not geom.is_valid:
+            raise InputError(f"residents {name!r}: not a valid polygon or point",
+                             column="geometry", hint="give one polygon (or point) in WGS84 "
+                             "lon/lat, without self-intersections")  # fmt: skip
+        x0, y0, x1, y1 = geom.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            raise InputError(f"residents {name!r}: coordinates are not WGS84 lon/lat",
+                             column="geometry", hint="give longitude, latitude in degrees")
+        study = shapely.union_all(self._b.src.boundaries.geometry.to_numpy())
+        if not shapely.intersects(shapely.buffer(study, 50 / 111_000), geom):
+            raise InputError(f"residents {name!r} lie outside the study's boundaries",
+                             column="geometry", hint="place them inside the study area")
+        people, hh = edit.get("population"), edit.get("households")
+        if (people is None) == (hh is None):
+            raise InputError(f"residents {name!r}: give population or households (one)",
+                             column="population", hint="e.g. population=6000")  # fmt: skip
+        if people is None:
+            people = check_number(hh, "households", minimum=0, maximum=10_000_000)
+            people *= self._b.options["pph"]
+        people = check_number(people, "population", minimum=0, maximum=50_000_000)
+        return {"name": name, "wkt": shapely.to_wkt(geom), "population": float(people),
+                "households": None}  # fmt: skip
 
     def _subtype(self, edit: dict) -> str | None:
         """The edit's subtype as an id of ``config/categories.toml`` (an id or alias given), or
@@ -373,6 +520,15 @@ class Study:
             keys = [k for k in edit if k not in ("op", "facility_id")]
             return {"op": "update_facility", "facility_id": edit["facility_id"],
                     **{k: (fac[k].iat[pos] if k in fac else None) for k in keys}}  # fmt: skip
+        if op == "add_residents":
+            return {"op": "remove_residents", "name": edit["name"]}
+        if op == "remove_residents":
+            pos = self._resident_position(edit["name"])
+            return {"op": "restore_residents", "position": pos,
+                    "row": self._b.src.residents.iloc[[pos]].copy()}  # fmt: skip
+        if op == "restore_residents":
+            return {"op": "remove_residents",
+                    "name": edit["row"]["demand_id"].iat[0]}  # fmt: skip
         if op == "set_minutes":
             return {"op": "set_minutes", "category": edit["category"],
                     "minutes": self._b.walk.minutes[edit["category"]]}  # fmt: skip
@@ -425,6 +581,25 @@ class Study:
                 fac[k] = None if k in _TEXT_ATTRIBUTES else np.nan
             fac.iloc[pos, fac.columns.get_loc(k)] = v
         return {cat}
+
+    def _add_residents(self, edit: dict) -> set[str]:
+        res = self._b.src.residents
+        row = {c: None for c in res.columns if c != res.geometry.name}
+        row |= {"demand_id": edit["name"], "name": edit["name"],
+                "population": edit["population"], "population_from": "study edit",
+                "source": "proposed district" if edit.get("proposal") else "study edit"}
+        frame = gpd.GeoDataFrame({k: [v] for k, v in row.items()},
+                                 geometry=[shapely.from_wkt(edit["wkt"])], crs=4326)
+        self._insert_residents(frame[res.columns], len(res))
+        return set(self._b.walk.categories)
+
+    def _restore_residents(self, edit: dict) -> set[str]:
+        self._insert_residents(edit["row"], edit["position"])
+        return set(self._b.walk.categories)
+
+    def _remove_residents(self, edit: dict) -> set[str]:
+        self._delete_residents(self._resident_position(edit["name"]))
+        return set(self._b.walk.categories)
 
     def _set_minutes(self, edit: dict) -> set[str]:
         b, cat = self._b, edit["category"]
@@ -525,6 +700,85 @@ class Study:
         dem.facility_area = np.delete(dem.facility_area, pos)
         self._table = fac.drop(index=fac.index[pos]).reset_index(drop=True)
         b.walk.groups = st.subtype_groups(self._table, b.stds, b.walk.limits)
+
+    def _insert_residents(self, row: gpd.GeoDataFrame, pos: int) -> None:
+        """Residents feature ``row`` (WGS84) at ``pos``: spread, snapped, searched."""
+        b = self._b
+        eng, dem, graph = b.eng, b.dem, b.graph
+        geo = row.to_crs(graph.crs).geometry.to_numpy()
+        spread = st.spread_over(geo, row["population"].to_numpy(dtype=float), graph, dem.homes,
+                                dem.spread)  # fmt: skip
+        frame, area = st.demand_rows(row, spread, graph, b.src.boundaries, self._areas())
+        snap = snap_points(graph, spread.points, b.options["max_snap_m"])
+        q, m = int(np.searchsorted(dem.owner, pos)), len(spread.points)
+        repair.shift_demand(eng, q, m)
+        dem.owner = np.insert(np.where(dem.owner >= pos, dem.owner + 1, dem.owner), q,
+                              np.full(m, pos))  # fmt: skip
+        for name in ("points", "cells", "area"):
+            new = {"points": spread.points, "cells": spread.cells, "area": area}[name]
+            setattr(dem, name, np.insert(getattr(dem, name), q, new))
+        dem.polygons = np.insert(dem.polygons, pos, geo[0])
+        eng.demand_snap = repair.insert_snaps(eng.demand_snap, q, snap)
+        eng.demand_ok = eng.demand_snap.ok
+        fac = self._fac()
+        for key, near in eng.node.items():
+            d, w = ct.demand_distances(graph, near, snap, eng.facility_snap,
+                                       members=self._members(key))  # fmt: skip
+            eng.distance_m[key] = np.insert(eng.distance_m[key], q, d)
+            eng.nearest[key] = np.insert(eng.nearest[key], q, w)
+        xy = shapely.get_coordinates(spread.points)
+        fxy = shapely.get_coordinates(self._metric_facilities())
+        for cat in b.walk.categories:
+            near_any = _within(fxy, xy, b.walk.limits[cat])
+            sel = np.flatnonzero((fac["category"].to_numpy() == cat) & eng.facility_ok & near_any)
+            if len(sel) and snap.ok.any():
+                di, fj, d = ct.facility_demand_pairs(graph, eng.facility_snap.take(sel), snap,
+                                                     b.walk.limits[cat])  # fmt: skip
+                old = eng.pairs[cat]
+                eng.pairs[cat] = (np.concatenate([old[0], di + q]),
+                                  np.concatenate([old[1], sel[fj]]),
+                                  np.concatenate([old[2], d]))  # fmt: skip
+        frame = gpd.GeoDataFrame(pd.concat([dem.frame.iloc[:q], frame, dem.frame.iloc[q:]],
+                                           ignore_index=True), geometry="geometry", crs=4326)
+        dem.frame = frame
+        res = b.src.residents
+        attrs = dict(res.attrs)
+        b.src.residents = gpd.GeoDataFrame(pd.concat([res.iloc[:pos], row, res.iloc[pos:]],
+                                                     ignore_index=True),
+                                           geometry=res.geometry.name, crs=4326)  # fmt: skip
+        b.src.residents.attrs.update(attrs)
+        self._graph_arrays = None
+
+    def _delete_residents(self, pos: int) -> None:
+        """Residents feature ``pos`` and its demand points out of every search and table."""
+        b = self._b
+        eng, dem = b.eng, b.dem
+        block = np.flatnonzero(dem.owner == pos)
+        q, m = int(block[0]) if len(block) else int(np.searchsorted(dem.owner, pos)), len(block)
+        repair.drop_demand(eng, q, m)
+        keep = np.ones(len(dem.owner), dtype=bool)
+        keep[q:q + m] = False
+        dem.owner = np.where(dem.owner > pos, dem.owner - 1, dem.owner)[keep]
+        dem.points, dem.cells, dem.area = dem.points[keep], dem.cells[keep], dem.area[keep]
+        dem.polygons = np.delete(dem.polygons, pos)
+        eng.demand_snap = eng.demand_snap.take(keep)
+        eng.demand_ok = eng.demand_snap.ok
+        for key in eng.distance_m:
+            eng.distance_m[key] = eng.distance_m[key][keep]
+            eng.nearest[key] = eng.nearest[key][keep]
+        dem.frame = dem.frame[keep].reset_index(drop=True)
+        res = b.src.residents
+        attrs = dict(res.attrs)
+        b.src.residents = res.drop(index=res.index[pos]).reset_index(drop=True)
+        b.src.residents.attrs.update(attrs)
+        self._graph_arrays = None
+
+    def _metric_facilities(self) -> np.ndarray:
+        """The facilities' points in the graph's CRS (the transformer of :meth:`_metric`)."""
+        self._metric(self._fac().iloc[[0]])
+        g = self._fac()["geometry"].to_numpy()
+        x, y = self._to_metric.transform(shapely.get_x(g), shapely.get_y(g))
+        return shapely.points(x, y)
 
     def _keys_of(self, pos: int) -> list[str]:
         """The searches facility ``pos`` takes part in: its category and subtype groups."""
@@ -667,6 +921,126 @@ def _change(edit: dict, before: dict, after: dict, touched: set[str]) -> Change:
     ch.districts = pd.DataFrame(dist_rows, columns=["district_id", "category", "covered_before",
                                                     "covered_after"])  # fmt: skip
     return ch
+
+
+#: Options a saved study keeps, as ``hzspatial batch`` names them (None: not a batch key).
+_BATCH_KEYS = {"minutes": "minutes", "speed_kmh": "speed_kmh", "category_minutes": "thresholds",
+               "standards": "standards", "crs_in": "crs_in", "network_crs": "network_crs",
+               "facilities_crs": "facilities_crs", "population_crs": "population_crs",
+               "boundaries_crs": "boundaries_crs", "boundary_level": "boundary_level",
+               "strict": "strict", "category_map": "category_map", "area": "area",
+               "exclude_facilities": "remove_facilities", "require_standards":
+               "require_standards", "snap_rules": "snap_rules", "spread": "spread"}  # fmt: skip
+
+
+def _file(value, role: str) -> dict:
+    if not isinstance(value, str | Path) or not Path(value).is_file():
+        raise InputError(f"the study's {role} is not a file: a study built from frames or "
+                         "graphs cannot be saved", column=role,
+                         hint="build the study from files to save it")  # fmt: skip
+    p = Path(value).resolve()
+    return {"path": str(p), "sha256": file_sha256(p)}
+
+
+def _saved_inputs(inputs: dict) -> dict:
+    """The study's inputs as JSON: files with their SHA-256, options as given."""
+    out = {"network": _file(inputs["network"], "network"),
+           "population": _file(inputs["population"], "population"),
+           "boundaries": None if inputs.get("boundaries") is None
+           else _file(inputs["boundaries"], "boundaries"), "facilities": []}  # fmt: skip
+    for item in inputs["facilities"]:
+        item = item if isinstance(item, FacilityInput) else FacilityInput(item)
+        entry = _file(item.path, "facilities")
+        entry |= {k: getattr(item, k) for k in ("category", "columns", "crs", "category_map",
+                                                "sheet", "header_row")
+                  if getattr(item, k) is not None}  # fmt: skip
+        out["facilities"].append(entry)
+    options = {}
+    for key, value in inputs.items():
+        if key in ("network", "population", "boundaries", "facilities") or value in (None, ()):
+            continue
+        if key not in _BATCH_KEYS:
+            raise InputError(f"the study's option {key!r} cannot be saved", column=key,
+                             hint="build the study without it to save it")  # fmt: skip
+        if key == "snap_rules":
+            value = _file(value, "snap_rules")["path"]
+        if key == "standards" and Path(str(value)).is_file():
+            value = str(Path(value).resolve())
+        options[key] = list(value) if isinstance(value, tuple | list) else value
+    out["options"] = options
+    return out
+
+
+def _opened_inputs(saved: dict, label: str) -> dict:
+    """Keyword arguments of :class:`Study` from saved inputs, each file checked unchanged."""
+
+    def check(entry):
+        p = Path(entry["path"])
+        if not p.is_file():
+            raise InputError("an input of the saved study is missing", file=str(p),
+                             where=label, hint="put the file back where it was")  # fmt: skip
+        if file_sha256(p) != entry["sha256"]:
+            raise InputError("an input of the saved study changed since it was saved",
+                             file=str(p), where=label,
+                             hint="restore the file, or build a new study")  # fmt: skip
+        return str(p)
+
+    kw = {"network": check(saved["network"]), "population": check(saved["population"]),
+          "boundaries": None if saved["boundaries"] is None else check(saved["boundaries"]),
+          "facilities": [FacilityInput(check(f), **{k: v for k, v in f.items()
+                                                    if k not in ("path", "sha256")})
+                         for f in saved["facilities"]]}  # fmt: skip
+    return kw | saved.get("options", {})
+
+
+def _plain_edit(edit: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in edit.items()}
+
+
+def _toml(value) -> str:
+    """A TOML value: strings as JSON writes them (a valid TOML basic string), lists, tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}"
+                                for k, v in value.items()) + " }"  # fmt: skip
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _scenario_toml(saved: dict, minutes: dict, speed_kmh: float, residents: bool) -> str:
+    """A ``hzspatial batch`` scenarios file: the study as built, and as edited."""
+    defaults = {"network": saved["network"]["path"], "population": saved["population"]["path"],
+                **({"boundaries": saved["boundaries"]["path"]} if saved["boundaries"] else {}),
+                "facilities": [{k: v for k, v in f.items() if k != "sha256"}
+                               for f in saved["facilities"]]}  # fmt: skip
+    defaults |= {_BATCH_KEYS[k]: v for k, v in saved["options"].items()}
+    edited = {"name": "edited", "facilities": [{"path": "study_facilities.csv", "crs": "wgs84"}],
+              "thresholds": minutes, "speed_kmh": speed_kmh, "remove_facilities": []}
+    if residents:
+        edited |= {"population": "study_residents.geojson", "population_crs": "wgs84"}
+    lines = ["# hzspatial study, saved: the study as built and as edited, as a batch file",
+             "# (hzspatial batch scenario.toml --out …). Paths are absolute or beside this file.",
+             "[defaults]", 'baseline = "as built"']  # fmt: skip
+    lines += [f"{k} = {_toml(v)}" for k, v in defaults.items()]
+    lines += ["", "[[scenario]]", 'name = "as built"', "", "[[scenario]]"]
+    lines += [f"{k} = {_toml(v)}" for k, v in edited.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _within(a: np.ndarray, b: np.ndarray, limit_m: float) -> np.ndarray:
+    """For each point of ``a`` (x, y metres), whether some point of ``b`` lies within
+    ``limit_m`` in a straight line — no walk is shorter, so no farther facility can pair."""
+    if not len(b) or not len(a):
+        return np.zeros(len(a), dtype=bool)
+    tree = shapely.STRtree(shapely.points(b))
+    hit, _ = tree.query(shapely.points(a), predicate="dwithin", distance=limit_m)
+    out = np.zeros(len(a), dtype=bool)
+    out[hit] = True
+    return out
 
 
 def _same(a: tuple, b: tuple) -> bool:

@@ -23,16 +23,13 @@ LONGGANG = Path(__file__).parent / "data" / "osm" / "shenzhen_longgang.osm"
 
 
 def fresh_run(study: Study, inputs: dict):
-    """``run_coverage`` on the study's edited inputs: its facilities as a table, its
-    thresholds and speed — nothing shared with the study but the input files."""
-    kw = {k: v for k, v in inputs.items() if k not in ("network", "facilities", "population",
-                                                       "boundaries")}  # fmt: skip
-    kw["category_minutes"] = study.minutes
-    kw["speed_kmh"] = study.speed_kmh
+    """``run_coverage`` on the study's edited inputs: its facilities (and residents) as
+    tables, its thresholds and speed — nothing shared with the study but the input files."""
+    kw = study.run_inputs()
+    assert kw["network"] == inputs["network"] and kw["boundaries"] == inputs["boundaries"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return run_coverage(inputs["network"], [study.facility_table()], inputs["population"],
-                            inputs.get("boundaries"), **kw)  # fmt: skip
+        return run_coverage(**kw)
 
 
 def close(a, b, what):
@@ -298,3 +295,52 @@ def test_property_fifty_random_edits_on_real_osm_streets(longgang, data):
             pass
         study._undone.clear()
     assert_same(study.result(), base)
+
+
+def test_saved_study_reopens_to_the_same_state_and_batch_runs_it(tmp_path):
+    from hzspatial.batch import load_scenarios, run_batch
+
+    inputs = demo_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = Study(**inputs)
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=3, seed=21)
+    fac = study.facilities
+    study.add_facility("football_pitch", lon[0], lat[0], pitches=1, name="新球场")
+    study.remove_facility(fac["facility_id"].iloc[4])
+    study.set_minutes("kindergarten", 10)
+    study.add_proposal("规划居住区A", shapely.box(lon[1] - 0.001, lat[1] - 0.001, lon[1] + 0.001,
+                                                lat[1] + 0.001), households=2000)  # fmt: skip
+    written = study.save(tmp_path / "saved")
+    assert {p.name for p in written} == {"study.json", "scenario.toml", "study_facilities.csv",
+                                         "study_residents.geojson"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = Study.open(tmp_path / "saved")
+    assert again.edits == study.edits
+    assert_same(again.result(), study.result())
+    # the scenario file runs unchanged in batch: "edited" equals the study
+    scenarios, baseline = load_scenarios(tmp_path / "saved" / "scenario.toml")
+    assert [s.name for s in scenarios] == ["as built", "edited"] and baseline == "as built"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_batch(tmp_path / "saved" / "scenario.toml", tmp_path / "batch", workers=1)
+    import json
+
+    edited = json.loads((tmp_path / "batch" / "edited" / "summary.json").read_text("utf-8"))
+    built = json.loads((tmp_path / "batch" / "as_built" / "summary.json").read_text("utf-8"))
+    for c, v in study.result().summary["categories"].items():
+        assert edited["categories"][c]["covered_population"] == pytest.approx(
+            v["covered_population"])
+    assert built["categories"]["kindergarten"]["threshold_minutes"] == 15
+    # an input changed since: refused with one line naming it
+    copy = tmp_path / "fac.csv"
+    copy.write_bytes(Path(inputs["facilities"][0].path).read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s2 = Study(inputs["network"], [copy], inputs["population"], inputs["boundaries"])
+    s2.save(tmp_path / "s2")
+    copy.write_text(copy.read_text("utf-8").replace("ELD001", "ELD999"), "utf-8")
+    with pytest.raises(InputError, match="changed since it was saved"):
+        Study.open(tmp_path / "s2")

@@ -54,7 +54,8 @@ OUTPUT_NAMES = frozenset({
     "underserved.csv", "catchments.geojson", "underserved.geojson", "map.html", "map.png",
     "report.html", "report.pdf", "tables.xlsx", "run.log", "review.json", "review.html",
     "review.md", "sites.csv", "sites.geojson", "site.json", "curve.csv", "curve.png",
-    "site_report.html", "batch.json", "comparison.csv", "comparison.xlsx",
+    "site_report.html", "batch.json", "comparison.csv", "comparison.xlsx", "study.json",
+    "scenario.toml", "study_facilities.csv", "study_residents.geojson",
 })  # fmt: skip
 _held: dict[Path, int] = {}
 

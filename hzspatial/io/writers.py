@@ -90,9 +90,11 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV for Excel (UTF-8 with BOM), numbers rounded to 4 decimals, formulas defused."""
-    spreadsheet_safe(df.round(4)).to_csv(path, index=False, encoding="utf-8-sig")
+def write_csv(df: pd.DataFrame, path: Path, *, decimals: int | None = 4) -> None:
+    """CSV for Excel (UTF-8 with BOM), numbers rounded to ``decimals`` (None: kept whole, for
+    tables read back as inputs), formulas defused."""
+    df = df if decimals is None else df.round(decimals)
+    spreadsheet_safe(df).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
