@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 from _demo import near_street_points
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hzspatial import Study, demo_inputs, run_coverage
@@ -45,10 +45,13 @@ def assert_same(got, want):
     """Every table of two coverage results equal (numbers to 1e-9 relative / 1e-6 absolute)."""
     cats = list(want.summary["categories"])
     assert list(got.summary["categories"]) == cats
+    # facilities at one spot are equally near to everyone: either may be "the nearest"
+    site = {**_sites(got.facilities), **_sites(want.facilities)}
     for c in cats:
         close(got.demand[f"dist_{c}_m"], want.demand[f"dist_{c}_m"], f"distances to {c}")
-        assert (got.demand[f"nearest_{c}"].fillna("-").to_numpy()
-                == want.demand[f"nearest_{c}"].fillna("-").to_numpy()).all(), c  # fmt: skip
+        a = got.demand[f"nearest_{c}"].map(site).fillna("-").to_numpy()
+        b = want.demand[f"nearest_{c}"].map(site).fillna("-").to_numpy()
+        assert (a == b).all(), c
         for k, v in want.summary["categories"][c].items():
             g = got.summary["categories"][c][k]
             assert g == v if isinstance(v, str) else g == pytest.approx(v, rel=1e-9, abs=1e-6), k
@@ -71,8 +74,10 @@ def assert_same(got, want):
                 assert a[col].astype(str).equals(b[col].astype(str)), f"{name}.{col}"
     f1 = got.facilities.set_index("facility_id")
     f2 = want.facilities.set_index("facility_id").loc[f1.index]
-    for col in ("residents_in_reach", "residents_served"):
-        close(f1[col], f2[col], col)
+    close(f1["residents_in_reach"], f2["residents_in_reach"], "residents_in_reach")
+    served1 = f1.groupby(f1.index.map(site))["residents_served"].sum()
+    served2 = f2.groupby(f2.index.map(site))["residents_served"].sum()
+    close(served1, served2.loc[served1.index], "residents_served")
     assert (f1["district_id"].fillna("-") == f2["district_id"].fillna("-")).all()
     u1 = got.underserved.groupby(["category", "kind"])["residents"].sum()
     u2 = want.underserved.groupby(["category", "kind"])["residents"].sum()
@@ -80,6 +85,13 @@ def assert_same(got, want):
     a1 = got.catchments.to_crs(3857).set_index("facility_id").area
     a2 = want.catchments.to_crs(3857).set_index("facility_id").area.loc[a1.index]
     close(a1, a2, "catchment areas")
+
+
+def _sites(fac) -> dict:
+    """Facility id → its spot (category and position to 1e-9°)."""
+    g = fac.geometry
+    return dict(zip(fac["facility_id"], fac["category"] + "@" + g.x.round(9).astype(str) + ","
+                    + g.y.round(9).astype(str), strict=True))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +247,8 @@ def _random_edits(study, data, lon, lat, n):
             pass
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=(Phase.generate,))  # a failing sequence is shown whole, not shrunk for hours
 @given(data=st.data())
 def test_property_fifty_random_edits_on_the_demo(demo, data):
     study, inputs, base = demo
@@ -283,7 +296,8 @@ def longgang(tmp_path_factory):
     return study, inputs, study.result(), ll.x[230:].to_numpy(), ll.y[230:].to_numpy()
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=(Phase.generate,))  # a failing sequence is shown whole, not shrunk for hours
 @given(data=st.data())
 def test_property_fifty_random_edits_on_real_osm_streets(longgang, data):
     study, inputs, base, lon, lat = longgang
