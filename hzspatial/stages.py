@@ -67,7 +67,8 @@ from hzspatial.population import (
 from hzspatial.results import CoverageResult, cov_column
 from hzspatial.standards import jurisdiction_of, load_standards
 
-__all__ = ["Built", "build", "finish", "subtype_groups", "underserved_masks"]
+__all__ = ["Built", "build", "draw_catchments", "finish", "subtype_groups",
+           "underserved_masks"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ def finish(b: Built) -> CoverageResult:
     clock = _Clock(timings)
     src, dem, walk, eng = b.src, b.dem, b.walk, b.eng
     with clock("catchments"):
+        draw_catchments(b)
         people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
         cat = _per_category(b.graph, src.facilities, dem, walk, eng, people, o["max_snap_m"])
     with clock("standards"):
@@ -530,6 +532,19 @@ def _walk_limits(fac, stds, extra, category_minutes, minutes, speed_kmh, require
     return _Walk(categories, cat_minutes, limits, subtype_groups(fac, stds, limits))
 
 
+def draw_catchments(b: Built) -> None:
+    """Catchment polygons of the facilities that have none yet (None): after a build, and
+    for facilities an edit added, moved or whose threshold changed."""
+    polys = b.eng.catchments
+    missing = np.fromiter((p is None for p in polys), bool, len(polys))
+    cats = b.src.facilities["category"].to_numpy()
+    for cat in b.walk.categories:
+        idx = np.flatnonzero(missing & (cats == cat))
+        if len(idx):
+            polys[idx] = ct.facility_catchments(b.graph, b.eng.facility_snap.take(idx),
+                                                b.walk.limits[cat])  # fmt: skip
+
+
 def subtype_groups(fac: pd.DataFrame, stds, limits: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Facilities searched as a group of their own (a standard on some subtypes of a
     category, e.g. day-care centres among elderly care): distance key → mask over ``fac``."""
@@ -549,8 +564,9 @@ def _search(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, ti
     fac = src.facilities
     inp = EngineInput(graph, dem.facilities_m.geometry.to_numpy(), fac["category"].to_numpy(),
                       dem.points, walk.limits, max_snap_m, groups=walk.groups)  # fmt: skip
-    if tiles is None:
-        eng = compute(inp)
+    if tiles is None:  # catchment polygons are drawn when a result is made (finish)
+        eng = compute(inp, catchment_of=np.zeros(len(fac), dtype=bool))
+        eng.catchments = np.full(len(fac), None, dtype=object)
     elif tiles == "district":
         areas = src.boundaries.to_crs(graph.crs).geometry.to_numpy()
         reach = [x.distance_m for x in stds if x.evaluated and x.distance_m]

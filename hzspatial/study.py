@@ -184,7 +184,6 @@ class Study:
     def result(self) -> CoverageResult:
         """The full result of the study as edited (computed on first call after an edit)."""
         if self._cached is None:
-            self._draw_missing_catchments()
             if self._table is not None:
                 self._b.src.facilities = self.facilities.copy()
                 self._b.src.facilities.attrs.update(self._geo.attrs)
@@ -831,17 +830,6 @@ class Study:
         repair.add_pairs(b.eng, b.graph, cat, sel, b.walk.limits[cat])
         b.eng.catchments[sel] = None
 
-    def _draw_missing_catchments(self) -> None:
-        b = self._b
-        polys = b.eng.catchments
-        fac = self._fac() if self._table is not None else b.src.facilities
-        missing = np.array([p is None for p in polys], dtype=bool)
-        for cat in b.walk.categories:
-            idx = np.flatnonzero(missing & (fac["category"].to_numpy() == cat))
-            if len(idx):
-                polys[idx] = ct.facility_catchments(b.graph, b.eng.facility_snap.take(idx),
-                                                    b.walk.limits[cat])  # fmt: skip
-
     # ------------------------------------------------ indicators for the change
     def _indicators(self, cats: set[str] | None = None) -> dict:
         """Per category: covered, share, per district covered, standards rows, underserved —
@@ -877,7 +865,7 @@ class Study:
                 far, short, _ = st.underserved_masks(c, covered, ev.access, by_id, people)
                 mine = ratios["category"] == c
                 self._state[c] = {
-                    "covered": in_reach, "share": in_reach / total if total > 0 else np.nan,
+                    "covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
                     "districts": np.bincount(dem.area[inside], weights=(people * covered)[inside],
                                              minlength=nb),
                     "standards": dict(zip(
