@@ -100,15 +100,28 @@ def facility_supply(facilities: pd.DataFrame, std: Standard) -> tuple[np.ndarray
     """
     if std.supply == "count":
         return np.ones(len(facilities)), np.zeros(len(facilities), dtype=bool)
-    vals = facilities[std.supply].to_numpy(dtype=float)
-    missing = np.isnan(vals)
+    return supply_of(facilities[std.supply].to_numpy(dtype=float), std)
+
+
+def supply_of(values: np.ndarray, std: Standard) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`facility_supply` from the facilities' values of ``std.supply`` (NaN: unknown)."""
+    if std.supply == "count":
+        return np.ones(len(values)), np.zeros(len(values), dtype=bool)
+    missing = np.isnan(values)
     fill = std.typical if std.typical is not None else 0.0
-    return np.where(missing, fill, vals), missing & (std.typical is not None)
+    return np.where(missing, fill, values), missing & (std.typical is not None)
 
 
-def district_ratios(
+def _frame(columns: dict, std: Standard) -> pd.DataFrame:
+    """Per-area columns as the DataFrame the public functions return (``target`` added)."""
+    out = pd.DataFrame(columns)
+    out.insert(3, "target", std.target)
+    return out
+
+
+def district_ratios_columns(
     supply: np.ndarray, supply_area: np.ndarray, residents: np.ndarray, std: Standard
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Supply per ``std.per`` residents per area, with the gap to the target.
 
     Parameters
@@ -123,10 +136,10 @@ def district_ratios(
 
     Returns
     -------
-    DataFrame
-        Per area: ``supply``, ``residents``, ``value`` (supply per ``per`` residents),
-        ``target``, ``met``, ``required`` (supply needed for the target) and ``gap``
-        (supply missing; 0 when met).
+    dict of arrays
+        Per area: ``supply``, ``residents``, ``value`` (supply per ``per`` residents), ``met``,
+        ``required`` (supply needed for the target) and ``gap`` (supply missing; 0 when met).
+        :func:`district_ratios` gives them as a DataFrame with ``target``.
     """
     n = len(residents)
     inside = supply_area >= 0
@@ -137,22 +150,20 @@ def district_ratios(
     required = std.target * res / std.per
     met = [std.met(v) for v in value]
     gap = np.where(res > 0, np.maximum(required - total, 0.0), np.nan)
-    return pd.DataFrame(
-        {
-            "supply": total,
-            "residents": res,
-            "value": value,
-            "target": std.target,
-            "met": met,
-            "required": required,
-            "gap": gap,
-        }
-    )
+    return {"supply": total, "residents": res, "value": value, "met": met, "required": required,
+            "gap": gap}  # fmt: skip
 
 
-def share_within(
-    distance_m: np.ndarray, population: np.ndarray, area: np.ndarray, n_areas: int, std: Standard
+def district_ratios(
+    supply: np.ndarray, supply_area: np.ndarray, residents: np.ndarray, std: Standard
 ) -> pd.DataFrame:
+    """:func:`district_ratios_columns` as a DataFrame (with the ``target`` column)."""
+    return _frame(district_ratios_columns(supply, supply_area, residents, std), std)
+
+
+def share_within_columns(
+    distance_m: np.ndarray, population: np.ndarray, area: np.ndarray, n_areas: int, std: Standard
+) -> dict[str, np.ndarray]:
     """Share of residents within ``std.distance_m`` walking metres, per area.
 
     ``gap`` = residents beyond the distance that the target says should be within it.
@@ -165,22 +176,21 @@ def share_within(
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(res > 0, near / res, np.nan)
     required = std.target * res
-    return pd.DataFrame(
-        {
-            "supply": near,
-            "residents": res,
-            "value": value,
-            "target": std.target,
-            "met": [std.met(v) for v in value],
+    return {"supply": near, "residents": res, "value": value, "met": [std.met(v) for v in value],
             "required": required,
-            "gap": np.where(res > 0, np.maximum(required - near, 0.0), np.nan),
-        }
-    )
+            "gap": np.where(res > 0, np.maximum(required - near, 0.0), np.nan)}  # fmt: skip
 
 
-def supply_ratio(
-    supply: np.ndarray, part: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+def share_within(
+    distance_m: np.ndarray, population: np.ndarray, area: np.ndarray, n_areas: int, std: Standard
 ) -> pd.DataFrame:
+    """:func:`share_within_columns` as a DataFrame (with the ``target`` column)."""
+    return _frame(share_within_columns(distance_m, population, area, n_areas, std), std)
+
+
+def supply_ratio_columns(
+    supply: np.ndarray, part: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+) -> dict[str, np.ndarray]:
     """Σ ``part`` ÷ Σ ``supply`` per area (e.g. nursing-type beds among institutional beds).
 
     A facility whose ``part`` is unknown (NaN) makes its area's value unknown.
@@ -196,16 +206,21 @@ def supply_ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where((total > 0) & ~unknown, have / total, np.nan)
     required = std.target * total
-    return pd.DataFrame({"supply": have, "residents": np.nan, "value": value,
-                         "target": std.target, "met": [std.met(v) for v in value],
-                         "required": required,
-                         "gap": np.where(np.isnan(value), np.nan,
-                                         np.maximum(required - have, 0))})  # fmt: skip
+    return {"supply": have, "residents": np.full(n_areas, np.nan), "value": value,
+            "met": [std.met(v) for v in value], "required": required,
+            "gap": np.where(np.isnan(value), np.nan, np.maximum(required - have, 0))}  # fmt: skip
 
 
-def supply_share(
-    supply: np.ndarray, flagged: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+def supply_ratio(
+    supply: np.ndarray, part: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
 ) -> pd.DataFrame:
+    """:func:`supply_ratio_columns` as a DataFrame (with the ``target`` column)."""
+    return _frame(supply_ratio_columns(supply, part, supply_area, n_areas, std), std)
+
+
+def supply_share_columns(
+    supply: np.ndarray, flagged: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+) -> dict[str, np.ndarray]:
     """Share of supply at flagged facilities (e.g. places in 普惠 kindergartens), per area.
 
     ``flagged`` holds True / False / None; any None in an area makes its value unknown.
@@ -221,37 +236,35 @@ def supply_share(
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where((total > 0) & ~unknown, part / total, np.nan)
     required = std.target * total
-    return pd.DataFrame(
-        {
-            "supply": part,
-            "residents": np.nan,
-            "value": value,
-            "target": std.target,
-            "met": [std.met(v) for v in value],
-            "required": required,
-            "gap": np.where(np.isnan(value), np.nan, np.maximum(required - part, 0)),
-        }
-    )
+    return {"supply": part, "residents": np.full(n_areas, np.nan), "value": value,
+            "met": [std.met(v) for v in value], "required": required,
+            "gap": np.where(np.isnan(value), np.nan, np.maximum(required - part, 0))}  # fmt: skip
 
 
-def areas_served(facility_area: np.ndarray, residents: np.ndarray, std: Standard) -> pd.DataFrame:
+def supply_share(
+    supply: np.ndarray, flagged: np.ndarray, supply_area: np.ndarray, n_areas: int, std: Standard
+) -> pd.DataFrame:
+    """:func:`supply_share_columns` as a DataFrame (with the ``target`` column)."""
+    return _frame(supply_share_columns(supply, flagged, supply_area, n_areas, std), std)
+
+
+def areas_served_columns(
+    facility_area: np.ndarray, residents: np.ndarray, std: Standard
+) -> dict[str, np.ndarray]:
     """Whether each area with residents holds at least one facility (value 1 or 0)."""
     n = len(residents)
     inside = facility_area >= 0
     count = np.bincount(facility_area[inside], minlength=n).astype(float)
     has = np.asarray(residents) > 0
     value = np.where(has, (count > 0).astype(float), np.nan)
-    return pd.DataFrame(
-        {
-            "supply": count,
-            "residents": residents,
-            "value": value,
-            "target": std.target,
-            "met": [std.met(v) for v in value],
-            "required": np.where(has, 1.0, np.nan),
-            "gap": np.where(has, (count == 0).astype(float), np.nan),
-        }
-    )
+    return {"supply": count, "residents": np.asarray(residents, dtype=float), "value": value,
+            "met": [std.met(v) for v in value], "required": np.where(has, 1.0, np.nan),
+            "gap": np.where(has, (count == 0).astype(float), np.nan)}  # fmt: skip
+
+
+def areas_served(facility_area: np.ndarray, residents: np.ndarray, std: Standard) -> pd.DataFrame:
+    """:func:`areas_served_columns` as a DataFrame (with the ``target`` column)."""
+    return _frame(areas_served_columns(facility_area, residents, std), std)
 
 
 def two_step_fca(

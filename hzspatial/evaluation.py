@@ -226,7 +226,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
                     | _cannot(std, f"the {std.category} facilities have no '{std.supply}' values")
                 )
                 continue
-            supply, was_assumed = an.facility_supply(fac.loc[sel], std)
+            supply, was_assumed = an.supply_of(values, std)
             assumed = int(was_assumed.sum())
             missing = int(np.isnan(values).sum())
             if assumed:
@@ -239,7 +239,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
 
             def fn(fa, _da, k, supply=supply, std=std, scale=scale):
                 denom = res_area * scale if k == n else np.array([res_area.sum() * scale])
-                return an.district_ratios(supply, fa, denom, std)
+                return an.district_ratios_columns(supply, fa, denom, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
             if hh:
@@ -259,7 +259,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
             dist = data.distance_m[std.distance_key]
 
             def fn(_fa, da, k, dist=dist, std=std):
-                return an.share_within(dist, data.people, da, k, std)
+                return an.share_within_columns(dist, data.people, da, k, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
         elif std.metric == "supply_share":
@@ -273,7 +273,7 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
             supply, _ = an.facility_supply(fac.loc[sel], std)
 
             def fn(fa, _da, k, supply=supply, flags=flags, std=std):
-                return an.supply_share(supply, flags, fa, k, std)
+                return an.supply_share_columns(supply, flags, fa, k, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
         elif std.metric == "supply_ratio":
@@ -286,25 +286,23 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
             supply, _ = an.facility_supply(fac.loc[sel], std)
 
             def fn(fa, _da, k, supply=supply, part=part, std=std):
-                return an.supply_ratio(supply, part, fa, k, std)
+                return an.supply_ratio_columns(supply, part, fa, k, std)
 
             per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
         else:  # areas_served: over the areas with residents
-            per = an.areas_served(f_area, res_area, std)
-            served = per["value"].to_numpy()[present]
-            whole = pd.DataFrame({"supply": [float(np.nansum(served))],
-                                  "residents": [res_area.sum()],
-                                  "value": [float(np.mean(served)) if len(served) else np.nan],
-                                  "target": [std.target], "required": [float(len(present))],
-                                  "gap": [float(len(served) - np.nansum(served))]})  # fmt: skip
-            whole["met"] = [std.met(whole["value"].iloc[0])]
+            per = an.areas_served_columns(f_area, res_area, std)
+            served = per["value"][present]
+            mean = float(np.mean(served)) if len(served) else np.nan
+            whole = {"supply": [float(np.nansum(served))], "residents": [res_area.sum()],
+                     "value": [mean], "met": [std.met(mean)], "required": [float(len(present))],
+                     "gap": [float(len(served) - np.nansum(served))]}  # fmt: skip
             note = (
                 f"over the {len(present)} areas with residents in the boundaries given "
                 f"({std.scope} boundaries are what the target refers to)"
             )
         fields = ("value", "met", "supply", "residents", "required", "gap")
-        per_cols = {k: per[k].to_numpy() for k in fields}  # columns once, not a row per area
-        whole_cols = {k: whole[k].to_numpy() for k in fields}
+        per_cols = {k: per[k] for k in fields}  # columns, not a DataFrame row per area
+        whole_cols = {k: whole[k] for k in fields}
         for label, name, cols, i, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole_cols, 0,
                                                data.demand_area >= 0)] + [
                 (data.area_ids[i], data.area_names[i], per_cols, i, data.demand_area == i)

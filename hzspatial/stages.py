@@ -416,12 +416,18 @@ def spread_over(geoms: np.ndarray, population: np.ndarray, graph: WalkGraph,
     )  # fmt: skip
 
 
+def demand_areas(points: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """Area index of each demand point (graph CRS); points on or just outside an area's edge
+    belong to it (:data:`EDGE_TOLERANCE_M`), −1 outside every area."""
+    return _with_edge_points(points, areas, an.assign_to_areas(points, areas))
+
+
 def demand_rows(residents: gpd.GeoDataFrame, spread, graph: WalkGraph,
                 boundaries: gpd.GeoDataFrame, areas: np.ndarray):  # fmt: skip
     """The demand frame of spread residents (:func:`_demand_frame`) with each point's area
     index and ``district_id``."""
     frame = _demand_frame(residents, spread, graph.crs)
-    area = _with_edge_points(spread.points, areas, an.assign_to_areas(spread.points, areas))
+    area = demand_areas(spread.points, areas)
     frame["district_id"] = np.where(area >= 0, boundaries["district_id"].to_numpy()[area], None)
     return frame, area
 

@@ -141,6 +141,9 @@ class Study:
         self._geo: gpd.GeoDataFrame | None = None
         self._to_metric = None
         self._areas_m = None
+        self._study_area = None
+        self._people: np.ndarray | None = None  # persons per demand point
+        self._frame_ops: list[tuple] = []  # residents edits not yet in the demand frame
 
     # ---------------------------------------------------------------- reading the study
     @property
@@ -188,6 +191,7 @@ class Study:
                 self._b.src.facilities = self.facilities.copy()
                 self._b.src.facilities.attrs.update(self._geo.attrs)
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
+            self._flush_demand()
             self._cached = st.finish(self._b)
         return self._cached
 
@@ -457,8 +461,11 @@ class Study:
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
             raise InputError(f"residents {name!r}: coordinates are not WGS84 lon/lat",
                              column="geometry", hint="give longitude, latitude in degrees")
-        study = shapely.union_all(self._b.src.boundaries.geometry.to_numpy())
-        if not shapely.intersects(shapely.buffer(study, 50 / 111_000), geom):
+        if self._study_area is None:
+            study = shapely.union_all(self._b.src.boundaries.geometry.to_numpy())
+            self._study_area = shapely.buffer(study, 50 / 111_000)
+            shapely.prepare(self._study_area)
+        if not shapely.intersects(self._study_area, geom):
             raise InputError(f"residents {name!r} lie outside the study's boundaries",
                              column="geometry", hint="place them inside the study area")
         people, hh = edit.get("population"), edit.get("households")
@@ -707,7 +714,7 @@ class Study:
         geo = row.to_crs(graph.crs).geometry.to_numpy()
         spread = st.spread_over(geo, row["population"].to_numpy(dtype=float), graph, dem.homes,
                                 dem.spread)  # fmt: skip
-        frame, area = st.demand_rows(row, spread, graph, b.src.boundaries, self._areas())
+        area = st.demand_areas(spread.points, self._areas())
         snap = snap_points(graph, spread.points, b.options["max_snap_m"])
         q, m = int(np.searchsorted(dem.owner, pos)), len(spread.points)
         repair.shift_demand(eng, q, m)
@@ -737,9 +744,8 @@ class Study:
                 eng.pairs[cat] = (np.concatenate([old[0], di + q]),
                                   np.concatenate([old[1], sel[fj]]),
                                   np.concatenate([old[2], d]))  # fmt: skip
-        frame = gpd.GeoDataFrame(pd.concat([dem.frame.iloc[:q], frame, dem.frame.iloc[q:]],
-                                           ignore_index=True), geometry="geometry", crs=4326)
-        dem.frame = frame
+        self._people = np.insert(self._people_now(), q, spread.population)
+        self._frame_ops.append(("insert", q, row.copy(), spread))
         res = b.src.residents
         attrs = dict(res.attrs)
         b.src.residents = gpd.GeoDataFrame(pd.concat([res.iloc[:pos], row, res.iloc[pos:]],
@@ -765,12 +771,35 @@ class Study:
         for key in eng.distance_m:
             eng.distance_m[key] = eng.distance_m[key][keep]
             eng.nearest[key] = eng.nearest[key][keep]
-        dem.frame = dem.frame[keep].reset_index(drop=True)
+        self._people = self._people_now()[keep]
+        self._frame_ops.append(("delete", q, m))
         res = b.src.residents
         attrs = dict(res.attrs)
         b.src.residents = res.drop(index=res.index[pos]).reset_index(drop=True)
         b.src.residents.attrs.update(attrs)
         self._graph_arrays = None
+
+    def _people_now(self) -> np.ndarray:
+        """Residents (persons) per demand point, kept with the edits."""
+        if self._people is None:
+            self._people = self._b.dem.frame["population"].to_numpy(dtype=float).copy()
+        return self._people
+
+    def _flush_demand(self) -> None:
+        """The demand frame brought up to date with the residents edits (its rows are made
+        only when a result is asked for; the searches work on arrays)."""
+        b = self._b
+        for op in self._frame_ops:
+            frame = b.dem.frame
+            if op[0] == "insert":
+                _, q, row, spread = op
+                rows, _ = st.demand_rows(row, spread, b.graph, b.src.boundaries, self._areas())
+                frame = pd.concat([frame.iloc[:q], rows, frame.iloc[q:]], ignore_index=True)
+            else:
+                _, q, m = op
+                frame = pd.concat([frame.iloc[:q], frame.iloc[q + m:]], ignore_index=True)
+            b.dem.frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
+        self._frame_ops.clear()
 
     def _metric_facilities(self) -> np.ndarray:
         """The facilities' points in the graph's CRS (the transformer of :meth:`_metric`)."""
@@ -840,7 +869,7 @@ class Study:
         b = self._b
         if cats:
             fac, dem, eng = self._fac(), b.dem, b.eng
-            people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
+            people = self._people_now() * eng.demand_ok
             pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
             stds = [s for s in b.stds if s.category in cats]
             fac["snapped"] = eng.facility_ok
