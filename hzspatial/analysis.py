@@ -408,6 +408,8 @@ def underserved_areas(
 RASTER_ABOVE = 20_000
 #: Pixel size (metres) of that raster.
 RASTER_M = 5.0
+#: Most pixels of that raster (about 0.4 GB while tracing): larger areas get larger pixels.
+RASTER_MAX_PIXELS = 8_000_000
 
 
 def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RASTER_M,
@@ -419,13 +421,19 @@ def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RAS
     half of it (streets closed, as :func:`_dissolve` does); connected pixels form an area
     (outlines traced with contourpy) and each point belongs to the area of its pixel. For very
     many cells, where a polygon union is too slow; areas follow the cells to about a pixel
-    (boxes of irregular cells a little more).
+    (boxes of irregular cells a little more). Pixels grow beyond ``pixel_m`` where the area
+    would need more than :data:`RASTER_MAX_PIXELS` (about 14 km square at 5 m).
     """
     from contourpy import FillType, contour_generator
     from scipy import ndimage
 
     b = shapely.bounds(cells)
     pxy = shapely.get_coordinates(points)
+    width = max(np.nanmax(b[:, 2]), pxy[:, 0].max()) - min(np.nanmin(b[:, 0]), pxy[:, 0].min())
+    height = max(np.nanmax(b[:, 3]), pxy[:, 1].max()) - min(np.nanmin(b[:, 1]), pxy[:, 1].min())
+    # a district tens of kilometres across would need billions of 5 m pixels (GBs of memory):
+    # there the pixels grow so that the raster stays within RASTER_MAX_PIXELS
+    pixel_m = max(pixel_m, float(np.sqrt(max(width, 1.0) * max(height, 1.0) / RASTER_MAX_PIXELS)))
     pad = int(np.ceil(close_m / pixel_m)) + 2
     x0 = min(np.nanmin(b[:, 0]), pxy[:, 0].min()) - pad * pixel_m
     y0 = min(np.nanmin(b[:, 1]), pxy[:, 1].min()) - pad * pixel_m
@@ -449,10 +457,11 @@ def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RAS
     mask = ndimage.binary_erosion(mask, square, iterations=max(1, round(close_m / 2 / pixel_m)))
     mask[pj, pi] = True
     labels, n = ndimage.label(mask, structure=square)
-    xs = x0 + (np.arange(nx) + 0.5) * pixel_m
-    ys = y0 + (np.arange(ny) + 0.5) * pixel_m
-    gen = contour_generator(xs, ys, mask.astype(np.float64), fill_type=FillType.OuterOffset)
+    # traced in pixel indices (no coordinate grids the size of the raster), then placed
+    gen = contour_generator(z=mask.astype(np.float64), fill_type=FillType.OuterOffset)
     outlines, offsets = gen.filled(0.5, 1.5)
+    outlines = [np.column_stack([x0 + (o[:, 0] + 0.5) * pixel_m, y0 + (o[:, 1] + 0.5) * pixel_m])
+                for o in outlines]  # fmt: skip
     polys = np.array([shapely.Polygon(r[0], r[1:]) for r in
                       (np.split(pts, off[1:-1]) for pts, off in zip(outlines, offsets,
                                                                     strict=True))],

@@ -202,6 +202,27 @@ def test_raster_dissolve_agrees_with_the_polygon_union():
     assert shapely.area(b) == pytest.approx(shapely.area(a), rel=0.05)
 
 
+def test_raster_dissolve_of_a_wide_district_stays_small():
+    """Two groups of blocks 60 km apart (one district of a prefecture-sized network): the raster
+    grows its pixels instead of allocating 12,000 × 12,000 of them (several GB at 5 m; a 1M-node
+    study's result ran out of memory). Both groups stay separate areas with their points."""
+    import tracemalloc
+
+    cells, pts = _blocks()
+    far = shapely.transform(cells, lambda c: c + [60_000.0, 60_000.0])
+    cells2 = np.concatenate([cells, far])
+    pts2 = shapely.centroid(cells2)
+    tracemalloc.start()
+    parts, owner = an._dissolve_raster(cells2, pts2)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 600 * 2**20
+    assert len(parts) == 4  # each group: the 9 blocks and the one beyond the street
+    assert len(set(owner[:10])) == 2 and not set(owner[:10]) & set(owner[10:])
+    west = shapely.union_all(parts[np.unique(owner[:10])])
+    assert shapely.contains(west.buffer(30), shapely.union_all(cells)).item()
+
+
 def test_underserved_areas_count_every_resident_on_either_path(monkeypatch):
     cells, pts = _blocks()
     people = np.arange(1.0, 11.0)
