@@ -25,7 +25,7 @@ from hzspatial.network import Snap, WalkGraph
 
 __all__ = ["GraphArrays", "add_pairs", "delete_snap", "drop_pairs_of", "grow", "insert_snap",
            "links", "refresh_demand", "search_key", "shift_facilities", "vacate", "shift_demand",
-           "drop_demand", "insert_snaps"]  # fmt: skip
+           "drop_demand", "insert_snaps", "pairs_near"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,79 @@ class GraphArrays:
     demand_v: np.ndarray
     demand_edge: np.ndarray
     demand_ok: np.ndarray
+    node_ptr: np.ndarray
+    node_demand: np.ndarray
 
     @classmethod
     def of(cls, graph: WalkGraph, demand: Snap) -> GraphArrays:
+        """Also, per node, the demand points on its streets (CSR ``node_ptr``, ``node_demand``)."""
         a = graph.adjacency
         e = np.where(demand.ok, demand.edge, 0)
+        u, v = graph.edge_u[e], graph.edge_v[e]
+        ok = np.flatnonzero(demand.ok)
+        nodes = np.concatenate([u[ok], v[ok]])
+        order = np.argsort(nodes, kind="stable")
+        ptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=ptr[1:])
         return cls(a.indptr.astype(np.int64), a.indices.astype(np.int64),
-                   a.data.astype(float), graph.edge_u[e], graph.edge_v[e], demand.edge,
-                   demand.ok)  # fmt: skip
+                   a.data.astype(float), u, v, demand.edge, demand.ok, ptr,
+                   np.concatenate([ok, ok])[order])  # fmt: skip
+
+
+def _bounded(ga: GraphArrays, nodes, dists, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes within ``limit_m`` of the seeds (node, metres) and their distances (sorted by
+    node): a Dijkstra that visits only them — for one facility, not the whole network."""
+    ip, ix, w = memoryview(ga.indptr), memoryview(ga.indices), memoryview(ga.weight)
+    heap = [(d, n) for n, d in zip(nodes.tolist(), dists.tolist(), strict=True) if d <= limit_m]
+    heapq.heapify(heap)
+    done: dict[int, float] = {}
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        d, v = pop(heap)
+        if v in done:
+            continue
+        done[v] = d
+        for i in range(ip[v], ip[v + 1]):
+            x = ix[i]
+            nd = d + w[i]
+            if nd <= limit_m and x not in done:
+                push(heap, (nd, x))
+    keys = np.fromiter(done.keys(), np.int64, len(done))
+    vals = np.fromiter(done.values(), float, len(done))
+    order = np.argsort(keys)
+    return keys[order], vals[order]
+
+
+def pairs_near(graph: WalkGraph, ga: GraphArrays, fsnap: Snap, facility: int, demand: Snap,
+               limit_m: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(demand index, metres) of the demand points within ``limit_m`` of one facility — as
+    :func:`hzspatial.catchments.facility_demand_pairs` gives them, from a search that visits
+    only the streets within reach."""
+    ln, ld, _ = links(graph, fsnap, np.array([facility]))
+    nodes, dist = _bounded(ga, ln, ld, limit_m)
+    cnt = ga.node_ptr[nodes + 1] - ga.node_ptr[nodes]
+    at = np.repeat(ga.node_ptr[nodes] - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())
+    e_f = fsnap.edge[facility]
+    own = ga.node_demand[ga.node_ptr[graph.edge_u[e_f]]:ga.node_ptr[graph.edge_u[e_f] + 1]]
+    cand = np.unique(np.concatenate([ga.node_demand[at], own[ga.demand_edge[own] == e_f]]))
+    if not len(cand):
+        return np.empty(0, np.int64), np.empty(0)
+
+    def at_node(x):
+        if not len(nodes):
+            return np.full(len(x), np.inf)
+        i = np.searchsorted(nodes, x).clip(0, len(nodes) - 1)
+        return np.where(nodes[i] == x, dist[i], np.inf)
+
+    off, leg = demand.offset_m[cand], demand.leg_m[cand]
+    length = graph.edge_length[ga.demand_edge[cand]]
+    d = np.minimum(at_node(ga.demand_u[cand]) + off,
+                   at_node(ga.demand_v[cand]) + (length - off)) + leg  # fmt: skip
+    same = ga.demand_edge[cand] == e_f
+    direct = leg[same] + np.abs(off[same] - fsnap.offset_m[facility]) + fsnap.leg_m[facility]
+    d[same] = np.minimum(d[same], direct)
+    keep = d <= limit_m
+    return cand[keep], d[keep]
 
 
 def links(graph: WalkGraph, snap: Snap, facilities: np.ndarray):
@@ -145,13 +210,26 @@ def search_key(eng, graph: WalkGraph, key: str, members: np.ndarray) -> None:
         graph, near, eng.demand_snap, eng.facility_snap, members=members)  # fmt: skip
 
 
-def add_pairs(eng, graph: WalkGraph, cat: str, facilities: np.ndarray, limit_m: float) -> None:
+#: Up to this many facilities, pairs are searched one facility at a time over the streets in
+#: reach (:func:`pairs_near`); more at once, by :func:`~hzspatial.catchments.facility_demand_pairs`.
+FEW_FACILITIES = 16
+
+
+def add_pairs(eng, graph: WalkGraph, cat: str, facilities: np.ndarray, limit_m: float,
+              ga: GraphArrays | None = None) -> None:  # fmt: skip
     """The (demand, facility, metres) pairs within ``limit_m`` of ``facilities``, added."""
     f = np.asarray(facilities, dtype=np.int64)
+    f = f[eng.facility_snap.edge[f] >= 0]
     if not len(f):
         return
-    di, fj, d = ct.facility_demand_pairs(graph, eng.facility_snap.take(f), eng.demand_snap,
-                                         limit_m)  # fmt: skip
+    if ga is not None and len(f) <= FEW_FACILITIES:
+        found = [pairs_near(graph, ga, eng.facility_snap, j, eng.demand_snap, limit_m) for j in f]
+        di = np.concatenate([x[0] for x in found])
+        d = np.concatenate([x[1] for x in found])
+        fj = np.repeat(np.arange(len(f)), [len(x[0]) for x in found])
+    else:
+        di, fj, d = ct.facility_demand_pairs(graph, eng.facility_snap.take(f), eng.demand_snap,
+                                             limit_m)  # fmt: skip
     old = eng.pairs[cat]
     eng.pairs[cat] = (np.concatenate([old[0], di]), np.concatenate([old[1], f[fj]]),
                       np.concatenate([old[2], d]))  # fmt: skip

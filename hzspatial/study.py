@@ -144,6 +144,7 @@ class Study:
         self._study_area = None
         self._people: np.ndarray | None = None  # persons per demand point
         self._frame_ops: list[tuple] = []  # residents edits not yet in the demand frame
+        self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
 
     # ---------------------------------------------------------------- reading the study
     @property
@@ -359,6 +360,8 @@ class Study:
     def _run(self, edit: dict) -> Change:
         t = time.perf_counter()
         before = self._indicators()
+        if edit["op"] not in ("set_minutes", "set_speed"):  # the pairs change: searched anew
+            self._pair_cache.clear()
         touched = getattr(self, "_" + edit["op"])(edit)
         self._cached = None
         after = self._indicators(touched)
@@ -833,7 +836,7 @@ class Study:
                                                                   np.array([pos])))  # fmt: skip
             repair.refresh_demand(eng, b.graph, ga, key, self._members(key), changed,
                                   eng.facility_snap.edge[[pos]])  # fmt: skip
-        repair.add_pairs(eng, b.graph, cat, np.array([pos]), b.walk.limits[cat])
+        repair.add_pairs(eng, b.graph, cat, np.array([pos]), b.walk.limits[cat], ga)
 
     def _leave(self, pos: int) -> None:
         """Facility ``pos`` leaves its searches (it stays in the tables for now)."""
@@ -851,12 +854,24 @@ class Study:
                                   eng.facility_snap.edge[[pos]])  # fmt: skip
 
     def _new_limit(self, cat: str) -> None:
-        """A category's threshold changed: its limit, 2SFCA pairs and catchments."""
+        """A category's threshold changed: its limit, 2SFCA pairs and catchments. The pairs
+        of the widest threshold searched since the last facility or residents edit are kept:
+        a threshold within it is a filter of them (the same pairs, the same metres), not a
+        search."""
         b = self._b
-        b.walk.limits[cat] = ct.minutes_to_metres(b.walk.minutes[cat], b.options["speed_kmh"])
+        old = b.walk.limits[cat]
+        limit = ct.minutes_to_metres(b.walk.minutes[cat], b.options["speed_kmh"])
+        b.walk.limits[cat] = limit
+        widest, pairs = self._pair_cache.get(cat) or (old, b.eng.pairs[cat])
         sel = np.flatnonzero(self._fac()["category"].to_numpy() == cat)
-        b.eng.pairs[cat] = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-        repair.add_pairs(b.eng, b.graph, cat, sel, b.walk.limits[cat])
+        if limit <= widest:
+            keep = pairs[2] <= limit
+            b.eng.pairs[cat] = tuple(x[keep] for x in pairs)
+        else:
+            b.eng.pairs[cat] = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+            repair.add_pairs(b.eng, b.graph, cat, sel, limit)
+            widest, pairs = limit, b.eng.pairs[cat]
+        self._pair_cache[cat] = (widest, pairs)
         b.eng.catchments[sel] = None
 
     # ------------------------------------------------ indicators for the change
