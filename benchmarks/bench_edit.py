@@ -5,13 +5,16 @@ One command::
     python benchmarks/bench_edit.py --json edit.json              # demo + 1,000,000 nodes
     python benchmarks/bench_edit.py --nodes 200000 --repeats 20   # a smaller generated city
 
-Each network is measured in its own process (peak memory is the process's): the study is
-built (:class:`hzspatial.Study`), then every edit kind is timed ``--repeats`` times at random
-places — each edit timed alone and taken back with an untimed undo, so every repeat starts
-from the study as built. ``full_run_s`` is a fresh :func:`hzspatial.run_coverage` on the
-inputs after one such edit (what answering the same question cost before the study);
-``identical`` says whether the edited study's result equals that fresh run (every
-category's distances to 1e-6 m, coverage, standards values).
+Each network is measured in its own process: the study is built (:class:`hzspatial.Study`),
+then every edit kind is timed ``--repeats`` times at random places after one untimed warm-up —
+each edit timed alone and taken back with an untimed undo, so every repeat starts from the
+study as built. ``study_mb`` is the process's resident memory with the study loaded (after the
+edits); ``peak_mb`` its peak over everything, the full result and the fresh run included.
+``set_minutes`` cycles 5, 10 and 20 minutes: a threshold within the widest searched is a
+filter, a wider one a search from every facility of the category. ``full_run_s`` is a fresh
+:func:`hzspatial.run_coverage` on the inputs after one such edit (what answering the same
+question cost before the study); ``identical`` says whether the edited study's result equals
+that fresh run (every category's distances to 1e-6 m, coverage, standards values).
 
 Networks: the embedded Hanzhong demo (synthetic demo data), and a generated jittered street
 grid (``benchmarks/synth.py``, 100 m blocks, 5 % of links missing) with 2,000 facilities
@@ -123,6 +126,8 @@ def timed_edits(study, graph, repeats: int, seed: int = 1) -> dict:
             f"P{i}", square(lon[i + 2 * repeats], lat[i + 2 * repeats]), population=6000),
     }
     for kind in KINDS:
+        edits[kind](repeats - 1)  # warm-up (first-use indexes), untimed
+        study.undo()
         times = []
         for i in range(repeats):
             t = time.perf_counter()
@@ -157,6 +162,12 @@ def fresh_equal(study) -> tuple[bool, float]:
     return same, full
 
 
+def _rss_mb() -> int:
+    """Resident memory now (MB): the loaded study, between edits."""
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) // 1024 for x in f if x.startswith("VmRSS"))
+
+
 def worker(case: str, repeats: int) -> dict:
     warnings.simplefilter("ignore")
     from hzspatial import Study
@@ -166,12 +177,14 @@ def worker(case: str, repeats: int) -> dict:
     study = Study(**inputs)
     build = time.perf_counter() - t
     edits = timed_edits(study, graph, repeats)
+    loaded = _rss_mb()
     rng = np.random.default_rng(9)
     lon, lat = street_points(graph, 2, rng)
     study.add_facility(list(study.minutes)[0], lon[0], lat[0], capacity=100)
     study.add_proposal("check", square(lon[1], lat[1]), population=6000)
     identical, full = fresh_equal(study)
     return {"network": label, "nodes": graph.n_nodes, "build_s": round(build, 2),
+            "study_mb": loaded,
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "full_run_s": round(full, 2), "identical": identical, "edits": edits}  # fmt: skip
 
