@@ -145,6 +145,7 @@ class Study:
         self._people: np.ndarray | None = None  # persons per demand point
         self._frame_ops: list[tuple] = []  # residents edits not yet in the demand frame
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
+        self._together_inverse: dict = {}
 
     # ---------------------------------------------------------------- reading the study
     @property
@@ -326,6 +327,18 @@ class Study:
         """Walking speed (km/h) of every category."""
         return self._apply({"op": "set_speed", "speed_kmh": speed_kmh})
 
+    def accept_sites(self, sites, **attributes: Any) -> Change:
+        """Add the sites a siting run chose (a :class:`~hzspatial.results.SiteResult` or its
+        ``sites`` frame: ``id``, ``name``, ``category``, ``lon``, ``lat``) as facilities, in
+        one edit (one undo); ``attributes`` as :meth:`add_facility` (e.g. ``pitches=1``)."""
+        frame = getattr(sites, "sites", sites)
+        parts = [{"op": "add_facility", "category": str(r.category), "lon": float(r.lon),
+                  "lat": float(r.lat), "facility_id": str(r.id), "name": str(r.name),
+                  **attributes} for r in frame.itertuples()]  # fmt: skip
+        if not parts:
+            raise InputError("no sites to accept", column="sites", hint="run site first")
+        return self._apply({"op": "together", "edits": parts})
+
     def undo(self) -> Change | None:
         """Take back the last edit (None when there is none)."""
         if not self._done:
@@ -340,8 +353,7 @@ class Study:
         if not self._undone:
             return None
         edit, _ = self._undone.pop()
-        inverse = self._inverse(edit)
-        change = self._run(edit)
+        change, inverse = self._run_with_inverse(edit)
         self._done.append((edit, inverse))
         return change
 
@@ -350,12 +362,19 @@ class Study:
         if self._b.eng.facility_snap is None:
             raise InputError("a study built with tiles cannot be edited", column="tiles",
                              hint="build the study without tiles to edit it")  # fmt: skip
-        edit = self._checked(edit)
-        inverse = self._inverse(edit)
-        change = self._run(edit)
+        if edit["op"] != "together":  # the parts of a compound edit are checked in turn
+            edit = self._checked(edit)
+        change, inverse = self._run_with_inverse(edit)
         self._done.append((edit, inverse))
         self._undone.clear()
         return change
+
+    def _run_with_inverse(self, edit: dict) -> tuple[Change, dict]:
+        if edit["op"] != "together":
+            inverse = self._inverse(edit)
+            return self._run(edit), inverse
+        change = self._run(edit)
+        return change, self._together_inverse
 
     def _run(self, edit: dict) -> Change:
         t = time.perf_counter()
@@ -515,6 +534,8 @@ class Study:
 
     def _inverse(self, edit: dict) -> dict:
         op = edit["op"]
+        if op == "together":  # known once its parts are applied (_together)
+            raise ValueError("the inverse of a compound edit comes from applying it")
         fac = self._fac()
         if op == "add_facility":
             return {"op": "remove_facility", "facility_id": edit["facility_id"]}
@@ -590,6 +611,23 @@ class Study:
                 fac[k] = None if k in _TEXT_ATTRIBUTES else np.nan
             fac.iloc[pos, fac.columns.get_loc(k)] = v
         return {cat}
+
+    def _together(self, edit: dict) -> set[str]:
+        """Several edits as one (one Change, one undo); a refused part takes back the others."""
+        done, touched = [], set()
+        try:
+            for i, part in enumerate(edit["edits"]):
+                part = self._checked(part)
+                edit["edits"][i] = part
+                inverse = self._inverse(part)
+                touched |= getattr(self, "_" + part["op"])(part)
+                done.append(inverse)
+        except InputError:
+            for inverse in reversed(done):
+                getattr(self, "_" + inverse["op"])(inverse)
+            raise
+        self._together_inverse = {"op": "together", "edits": done[::-1]}
+        return touched
 
     def _add_residents(self, edit: dict) -> set[str]:
         res = self._b.src.residents
@@ -927,6 +965,8 @@ class Study:
 def _change(edit: dict, before: dict, after: dict, touched: set[str]) -> Change:
     """The :class:`Change` between two indicator states, for the touched categories."""
     shown = {k: v for k, v in edit.items() if k != "row"}
+    if "edits" in shown:
+        shown["edits"] = [{k: v for k, v in e.items() if k != "row"} for e in shown["edits"]]
     ch = Change(edit=shown)
     ids = after["_districts"]
     std_rows, dist_rows = [], []

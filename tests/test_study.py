@@ -358,3 +358,26 @@ def test_saved_study_reopens_to_the_same_state_and_batch_runs_it(tmp_path):
     copy.write_text(copy.read_text("utf-8").replace("ELD001", "ELD999"), "utf-8")
     with pytest.raises(InputError, match="changed since it was saved"):
         Study.open(tmp_path / "s2")
+
+
+def test_accepted_sites_are_one_edit(demo):
+    """Sites a siting run chose (its sites table) join the study in one edit; one undo takes
+    them all back; a refused site (off the network) leaves the study as it was."""
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=3, seed=31)
+    sites = pd.DataFrame({"id": ["S1", "S2", "S3"], "name": ["新址1", "新址2", "新址3"],
+                          "category": "football_pitch", "lon": lon, "lat": lat})  # fmt: skip
+    change = study.accept_sites(sites, pitches=1)
+    assert list(study.facilities["facility_id"])[-3:] == ["S1", "S2", "S3"]
+    assert change.categories["football_pitch"]["covered_after"] > \
+        change.categories["football_pitch"]["covered_before"]  # fmt: skip
+    assert_same(study.result(), fresh_run(study, inputs))
+    study.undo()
+    assert "S1" not in set(study.facilities["facility_id"]) and study.edits == []
+    bad = pd.concat([sites, pd.DataFrame({"id": ["S4"], "name": ["远"], "category":
+                                          "football_pitch", "lon": [100.0], "lat": [20.0]})])
+    with pytest.raises(InputError, match="farther than"):
+        study.accept_sites(bad)
+    assert "S1" not in set(study.facilities["facility_id"]) and study.edits == []
+    assert_same(study.result(), base)
