@@ -4,7 +4,8 @@ Public modules: :mod:`hzspatial.crs`, :mod:`hzspatial.io`, :mod:`hzspatial.netwo
 :mod:`hzspatial.catchments`, :mod:`hzspatial.analysis`, :mod:`hzspatial.standards`,
 :mod:`hzspatial.results`, :mod:`hzspatial.maps`, :mod:`hzspatial.charts`,
 :mod:`hzspatial.figures`, :mod:`hzspatial.report`, :mod:`hzspatial.printing`,
-:mod:`hzspatial.outputs`, :mod:`hzspatial.run`, :mod:`hzspatial.cli`.
+:mod:`hzspatial.outputs`, :mod:`hzspatial.run`, :mod:`hzspatial.study` (the editable
+:class:`Study`), :mod:`hzspatial.cli`.
 
 The names below are imported on first use, so ``hzspatial --help`` starts without loading
 the geospatial stack.
