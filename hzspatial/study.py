@@ -319,8 +319,13 @@ class Study:
 
     remove_proposal = remove_residents
 
-    def set_minutes(self, category: str, minutes: float) -> Change:
-        """Walking threshold of one category (minutes)."""
+    def set_minutes(self, category: str | None, minutes: float) -> Change:
+        """Walking threshold (minutes) of one category, or of every category (``None``: "what
+        about a 10-minute walk", one edit)."""
+        if category is None:
+            return self._apply({"op": "together", "edits": [
+                {"op": "set_minutes", "category": c, "minutes": minutes}
+                for c in self._b.walk.categories]})  # fmt: skip
         return self._apply({"op": "set_minutes", "category": category, "minutes": minutes})
 
     def set_speed(self, speed_kmh: float) -> Change:

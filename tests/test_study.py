@@ -381,3 +381,13 @@ def test_accepted_sites_are_one_edit(demo):
         study.accept_sites(bad)
     assert "S1" not in set(study.facilities["facility_id"]) and study.edits == []
     assert_same(study.result(), base)
+
+
+def test_a_ten_minute_walk_for_every_category_is_one_edit(demo):
+    study, inputs, base = demo
+    change = study.set_minutes(None, 10)
+    assert set(change.categories) == set(study.minutes) and set(study.minutes.values()) == {10}
+    assert all(v["covered_after"] < v["covered_before"] for v in change.categories.values())
+    assert_same(study.result(), fresh_run(study, inputs))
+    study.undo()
+    assert set(study.minutes.values()) == {15} and study.edits == []
