@@ -187,7 +187,8 @@ class Study:
         return float(self._b.options["speed_kmh"])
 
     def result(self) -> CoverageResult:
-        """The full result of the study as edited (computed on first call after an edit)."""
+        """The full result of the study as edited (computed on first call after an edit);
+        ``summary["study_edits"]`` lists the edits it includes."""
         if self._cached is None:
             if self._table is not None:
                 self._b.src.facilities = self.facilities.copy()
@@ -195,6 +196,8 @@ class Study:
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
             self._flush_demand()
             self._cached = st.finish(self._b)
+            if self.edits:  # the result says it is not the inputs as read
+                self._cached.summary["study_edits"] = [_plain_edit(e) for e in self.edits]
         return self._cached
 
     def facility_table(self) -> pd.DataFrame:
@@ -1071,7 +1074,11 @@ def _opened_inputs(saved: dict, label: str) -> dict:
 
 
 def _plain_edit(edit: dict) -> dict:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in edit.items()}
+    """An edit as JSON (a compound edit's parts too)."""
+    out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in edit.items()}
+    if "edits" in out:
+        out["edits"] = [_plain_edit(e) for e in out["edits"]]
+    return out
 
 
 def _toml(value) -> str:

@@ -128,6 +128,8 @@ def test_edits_of_every_kind_equal_a_fresh_run_and_undo_restores(demo):
         study.add_facility("clinic", lon[3], lat[3]),
     ]
     assert len(study.edits) == 9
+    assert [e["op"] for e in study.result().summary["study_edits"]] == [e["op"] for e in
+                                                                       study.edits]  # fmt: skip
     # the change of an added pitch: covered residents up, its standard's supply up
     first = changes[0]
     assert first.categories["football_pitch"]["covered_after"] >= \
