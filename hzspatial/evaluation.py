@@ -167,161 +167,202 @@ def _per_area_and_whole(fn, area_idx_fac, area_idx_dem, n):
     return per, whole
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What every standard of one evaluation shares: the facilities' columns as arrays and the
+    residents per area."""
+
+    data: StandardsInput
+    on_net: np.ndarray
+    cats: np.ndarray
+    subs: np.ndarray | None
+    res_area: np.ndarray
+    present: np.ndarray
+
+    @classmethod
+    def of(cls, data: StandardsInput) -> _Scope:
+        fac, n = data.facilities, len(data.area_ids)
+        inside = data.demand_area >= 0
+        res_area = np.bincount(data.demand_area[inside], weights=data.people[inside], minlength=n)
+        return cls(data, fac["snapped"].to_numpy(dtype=bool), fac["category"].to_numpy(),
+                   fac["subtype"].to_numpy() if "subtype" in fac else None, res_area,
+                   np.flatnonzero(res_area > 0))  # fmt: skip
+
+    def per_area_and_whole(self, fn, f_area):
+        return _per_area_and_whole(fn, f_area, self.data.demand_area, len(self.data.area_ids))
+
+
+#: Columns of ``ratios.csv``.
+RATIO_COLUMNS = ["district_id", "district", "standard", "category", "metric", "label", "value",
+                 "target", "unit", "met", "supply", "residents", "required", "gap",
+                 "catchment_access_mean", "share_residents_below_target",
+                 "supply_assumed_facilities", "note", "level", "verified", "source"]  # fmt: skip
+
+
 def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation:
     """Evaluate every standard whose scope is not ``reference``.
 
     A standard whose category has no facilities, or whose facilities lack the attribute it
     needs, gets a single study-area row with ``note = "cannot check: …"``.
     """
-    fac = data.facilities
-    on_net = fac["snapped"].to_numpy(dtype=bool)
-    n = len(data.area_ids)
-    res_area = np.bincount(data.demand_area[data.demand_area >= 0],
-                           weights=data.people[data.demand_area >= 0], minlength=n)  # fmt: skip
-    present = np.flatnonzero(res_area > 0)
+    scope = _Scope.of(data)
     rows, access = [], {}
     by_id = {s.id: s for s in stds}
-    cats = fac["category"].to_numpy()
-    subs = fac["subtype"].to_numpy() if "subtype" in fac else None
     for std in stds:
-        if not std.evaluated:
-            continue
-        base = {"standard": std.id, "category": std.category, "metric": std.metric,
-                "label": std.label, "target": std.target, "unit": std.unit,
-                "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
-        cat_sel = cats == std.category
-        if std.subtypes:
-            cat_sel = cat_sel & (np.fromiter((x in std.subtypes for x in subs), bool, len(subs))
-                                 if subs is not None else False)  # fmt: skip
-        sel = cat_sel & on_net
-        if std.scope == "community" and data.area_level != "community":
-            rows.append(base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
-                                       "communities (pass community boundaries)"))  # fmt: skip
-            continue
-        if not sel.any():
-            what = (f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes
-                    else std.category)  # fmt: skip
-            note = f"no {what} facilities in the input"
-            of_cat = (cats == std.category) & on_net
-            if std.subtypes and of_cat.any() and "subtype" in fac:
-                found = fac.loc[of_cat, "subtype"].fillna("no subtype").value_counts()
-                note += (f" (the {int(of_cat.sum())} {std.category} facilities are: "
-                         + ", ".join(f"{k} {v}" for k, v in found.items())
-                         + " — a subtype comes from the type column, else from the name)")
-            rows.append(base | _cannot(std, note))
-            continue
-        if std.metric == "built_since":
-            rows.append(base | _built_since(std, fac, cat_sel))
-            continue
-        f_area = data.facility_area[sel]
-        note = ""
-        assumed = 0
-        acc = None
-        if std.metric == "supply_per_capita":
-            values = (fac[std.supply].to_numpy(dtype=float)[sel] if std.supply != "count"
-                      else np.zeros(int(sel.sum())))  # fmt: skip
-            if std.supply != "count" and np.isnan(values).all() and std.typical is None:
-                rows.append(
-                    base
-                    | _cannot(std, f"the {std.category} facilities have no '{std.supply}' values")
-                )
-                continue
-            supply, was_assumed = an.supply_of(values, std)
-            assumed = int(was_assumed.sum())
-            missing = int(np.isnan(values).sum())
-            if assumed:
-                note = f"{assumed} facilities without '{std.supply}' counted as {std.typical:g}"
-                note += f" ({std.typical_source})" if std.typical_source else ""
-            elif missing:
-                note = f"{missing} facilities without '{std.supply}' counted as 0"
-            hh = std.per_unit == "households"
-            scale = 1.0 / data.persons_per_household if hh else 1.0
-
-            def fn(fa, _da, k, supply=supply, std=std, scale=scale):
-                denom = res_area * scale if k == n else np.array([res_area.sum() * scale])
-                return an.district_ratios_columns(supply, fa, denom, std)
-
-            per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
-            if hh:
-                for df in (per, whole):
-                    df["residents"] = df["residents"] / scale
-            pairs = data.pairs.get(std.category)
-            if pairs is not None:
-                full_supply = np.zeros(len(fac))
-                full_supply[sel] = supply
-                keep = sel[pairs.facility]
-                _, acc = an.two_step_fca(
-                    pairs.demand[keep], pairs.facility[keep], pairs.distance_m[keep],
-                    full_supply, data.people * scale, pairs.threshold_m, per=std.per,
-                )  # fmt: skip
-                access[std.id] = acc
-        elif std.metric == "share_within":
-            dist = data.distance_m[std.distance_key]
-
-            def fn(_fa, da, k, dist=dist, std=std):
-                return an.share_within_columns(dist, data.people, da, k, std)
-
-            per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
-        elif std.metric == "supply_share":
-            flags = fac.loc[sel, std.flag].to_numpy() if std.flag in fac else None
-            if flags is None or all(f is None for f in flags):
-                rows.append(
-                    base
-                    | _cannot(std, f"the {std.category} facilities have no '{std.flag}' attribute")
-                )
-                continue
-            supply, _ = an.facility_supply(fac.loc[sel], std)
-
-            def fn(fa, _da, k, supply=supply, flags=flags, std=std):
-                return an.supply_share_columns(supply, flags, fa, k, std)
-
-            per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
-        elif std.metric == "supply_ratio":
-            part = (pd.to_numeric(fac.loc[sel, std.numerator], errors="coerce").to_numpy(float)
-                    if std.numerator in fac else np.full(int(sel.sum()), np.nan))  # fmt: skip
-            if np.isnan(part).all():
-                rows.append(base | _cannot(std, f"the {std.category} facilities have no "
-                                           f"'{std.numerator}' values"))  # fmt: skip
-                continue
-            supply, _ = an.facility_supply(fac.loc[sel], std)
-
-            def fn(fa, _da, k, supply=supply, part=part, std=std):
-                return an.supply_ratio_columns(supply, part, fa, k, std)
-
-            per, whole = _per_area_and_whole(fn, f_area, data.demand_area, n)
-        else:  # areas_served: over the areas with residents
-            per = an.areas_served_columns(f_area, res_area, std)
-            served = per["value"][present]
-            mean = float(np.mean(served)) if len(served) else np.nan
-            whole = {"supply": [float(np.nansum(served))], "residents": [res_area.sum()],
-                     "value": [mean], "met": [std.met(mean)], "required": [float(len(present))],
-                     "gap": [float(len(served) - np.nansum(served))]}  # fmt: skip
-            note = (
-                f"over the {len(present)} areas with residents in the boundaries given "
-                f"({std.scope} boundaries are what the target refers to)"
-            )
-        fields = ("value", "met", "supply", "residents", "required", "gap")
-        per_cols = {k: per[k] for k in fields}  # columns, not a DataFrame row per area
-        whole_cols = {k: whole[k] for k in fields}
-        for label, name, cols, i, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole_cols, 0,
-                                               data.demand_area >= 0)] + [
-                (data.area_ids[i], data.area_names[i], per_cols, i, data.demand_area == i)
-                for i in present]:  # fmt: skip
-            out = base | {"district_id": label, "district": name,
-                          **{k: cols[k][i] for k in fields},
-                          "supply_assumed_facilities": assumed, "note": note}  # fmt: skip
-            if acc is not None:
-                w = data.people * dem_mask
-                tot = w.sum()
-                out["catchment_access_mean"] = float((acc * w).sum() / tot) if tot else np.nan
-                out["share_residents_below_target"] = (
-                    float(w[acc < std.target].sum() / tot) if tot else np.nan
-                )
-            rows.append(out)
+        if std.evaluated:
+            rows += _standard_rows(std, scope, access)
     rows = [_judged_where_set(r, by_id[r["standard"]], data) for r in rows]
-    cols = ["district_id", "district", "standard", "category", "metric", "label", "value",
-            "target", "unit", "met", "supply", "residents", "required", "gap",
-            "catchment_access_mean", "share_residents_below_target", "supply_assumed_facilities",
-            "note", "level", "verified", "source"]  # fmt: skip
-    ratios = pd.DataFrame(rows).reindex(columns=cols)
-    return Evaluation(ratios=ratios, access=access)
+    return Evaluation(ratios=pd.DataFrame(rows).reindex(columns=RATIO_COLUMNS), access=access)
+
+
+def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
+    """The rows of one standard (study area and each area with residents); its 2SFCA
+    accessibility into ``access``."""
+    data = scope.data
+    base = {"standard": std.id, "category": std.category, "metric": std.metric,
+            "label": std.label, "target": std.target, "unit": std.unit,
+            "verified": std.verified, "source": std.source, "level": std.level}  # fmt: skip
+    cat_sel = scope.cats == std.category
+    if std.subtypes:
+        cat_sel = cat_sel & (np.fromiter((x in std.subtypes for x in scope.subs), bool,
+                                         len(scope.subs))
+                             if scope.subs is not None else False)  # fmt: skip
+    sel = cat_sel & scope.on_net
+    if std.scope == "community" and data.area_level != "community":
+        return [base | _cannot(std, f"the areas are {data.area_level} boundaries, not "
+                               "communities (pass community boundaries)")]  # fmt: skip
+    if not sel.any():
+        return [base | _cannot(std, _no_facilities_note(std, scope))]
+    if std.metric == "built_since":
+        return [base | _built_since(std, data.facilities, cat_sel)]
+    got = _METRICS[std.metric](std, scope, sel, data.facility_area[sel])
+    if isinstance(got, str):
+        return [base | _cannot(std, got)]
+    per, whole, note, assumed, acc = got
+    if acc is not None:
+        access[std.id] = acc
+    fields = ("value", "met", "supply", "residents", "required", "gap")
+    rows = []
+    for label, name, cols, i, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole, 0,
+                                           data.demand_area >= 0)] + [
+            (data.area_ids[i], data.area_names[i], per, i, data.demand_area == i)
+            for i in scope.present]:  # fmt: skip
+        out = base | {"district_id": label, "district": name,
+                      **{k: cols[k][i] for k in fields},
+                      "supply_assumed_facilities": assumed, "note": note}  # fmt: skip
+        if acc is not None:
+            w = data.people * dem_mask
+            tot = w.sum()
+            out["catchment_access_mean"] = float((acc * w).sum() / tot) if tot else np.nan
+            out["share_residents_below_target"] = (float(w[acc < std.target].sum() / tot)
+                                                   if tot else np.nan)  # fmt: skip
+        rows.append(out)
+    return rows
+
+
+def _no_facilities_note(std: Standard, scope: _Scope) -> str:
+    fac = scope.data.facilities
+    what = f"{' or '.join(std.subtypes)} ({std.category})" if std.subtypes else std.category
+    note = f"no {what} facilities in the input"
+    of_cat = (scope.cats == std.category) & scope.on_net
+    if std.subtypes and of_cat.any() and "subtype" in fac:
+        found = fac.loc[of_cat, "subtype"].fillna("no subtype").value_counts()
+        note += (f" (the {int(of_cat.sum())} {std.category} facilities are: "
+                 + ", ".join(f"{k} {v}" for k, v in found.items())
+                 + " — a subtype comes from the type column, else from the name)")  # fmt: skip
+    return note
+
+
+def _supply_per_capita(std: Standard, scope: _Scope, sel, f_area):
+    """Supply per ``per`` residents (or households) per area, and its 2SFCA accessibility."""
+    data, fac = scope.data, scope.data.facilities
+    values = (fac[std.supply].to_numpy(dtype=float)[sel] if std.supply != "count"
+              else np.zeros(int(sel.sum())))  # fmt: skip
+    if std.supply != "count" and np.isnan(values).all() and std.typical is None:
+        return f"the {std.category} facilities have no '{std.supply}' values"
+    supply, was_assumed = an.supply_of(values, std)
+    assumed = int(was_assumed.sum())
+    missing = int(np.isnan(values).sum())
+    note = ""
+    if assumed:
+        note = f"{assumed} facilities without '{std.supply}' counted as {std.typical:g}"
+        note += f" ({std.typical_source})" if std.typical_source else ""
+    elif missing:
+        note = f"{missing} facilities without '{std.supply}' counted as 0"
+    hh = std.per_unit == "households"
+    scale = 1.0 / data.persons_per_household if hh else 1.0
+    n, res_area = len(data.area_ids), scope.res_area
+
+    def fn(fa, _da, k):
+        denom = res_area * scale if k == n else np.array([res_area.sum() * scale])
+        return an.district_ratios_columns(supply, fa, denom, std)
+
+    per, whole = scope.per_area_and_whole(fn, f_area)
+    if hh:
+        for df in (per, whole):
+            df["residents"] = df["residents"] / scale
+    acc = None
+    pairs = data.pairs.get(std.category)
+    if pairs is not None:
+        full_supply = np.zeros(len(fac))
+        full_supply[sel] = supply
+        keep = sel[pairs.facility]
+        _, acc = an.two_step_fca(
+            pairs.demand[keep], pairs.facility[keep], pairs.distance_m[keep],
+            full_supply, data.people * scale, pairs.threshold_m, per=std.per,
+        )  # fmt: skip
+    return per, whole, note, assumed, acc
+
+
+def _share_within(std: Standard, scope: _Scope, _sel, f_area):
+    """Share of residents within the standard's walking distance, per area."""
+    dist, people = scope.data.distance_m[std.distance_key], scope.data.people
+    per, whole = scope.per_area_and_whole(
+        lambda _fa, da, k: an.share_within_columns(dist, people, da, k, std), f_area)
+    return per, whole, "", 0, None
+
+
+def _supply_share(std: Standard, scope: _Scope, sel, f_area):
+    """Share of supply at flagged facilities (e.g. 普惠), per area."""
+    fac = scope.data.facilities
+    flags = fac.loc[sel, std.flag].to_numpy() if std.flag in fac else None
+    if flags is None or all(f is None for f in flags):
+        return f"the {std.category} facilities have no '{std.flag}' attribute"
+    supply, _ = an.facility_supply(fac.loc[sel], std)
+    per, whole = scope.per_area_and_whole(
+        lambda fa, _da, k: an.supply_share_columns(supply, flags, fa, k, std), f_area)
+    return per, whole, "", 0, None
+
+
+def _supply_ratio(std: Standard, scope: _Scope, sel, f_area):
+    """Σ numerator ÷ Σ supply per area (e.g. nursing-type beds among beds)."""
+    fac = scope.data.facilities
+    part = (pd.to_numeric(fac.loc[sel, std.numerator], errors="coerce").to_numpy(float)
+            if std.numerator in fac else np.full(int(sel.sum()), np.nan))  # fmt: skip
+    if np.isnan(part).all():
+        return f"the {std.category} facilities have no '{std.numerator}' values"
+    supply, _ = an.facility_supply(fac.loc[sel], std)
+    per, whole = scope.per_area_and_whole(
+        lambda fa, _da, k: an.supply_ratio_columns(supply, part, fa, k, std), f_area)
+    return per, whole, "", 0, None
+
+
+def _areas_served(std: Standard, scope: _Scope, _sel, f_area):
+    """Whether each area with residents holds a facility; the study area's share of them."""
+    present = scope.present
+    per = an.areas_served_columns(f_area, scope.res_area, std)
+    served = per["value"][present]
+    mean = float(np.mean(served)) if len(served) else np.nan
+    whole = {"supply": [float(np.nansum(served))], "residents": [scope.res_area.sum()],
+             "value": [mean], "met": [std.met(mean)], "required": [float(len(present))],
+             "gap": [float(len(served) - np.nansum(served))]}  # fmt: skip
+    note = (f"over the {len(present)} areas with residents in the boundaries given "
+            f"({std.scope} boundaries are what the target refers to)")
+    return per, whole, note, 0, None
+
+
+#: metric → (standard, scope, selected facilities, their areas) → (per area, study area,
+#: note, facilities with assumed supply, 2SFCA accessibility or None) or a "cannot" reason.
+_METRICS = {"supply_per_capita": _supply_per_capita, "share_within": _share_within,
+            "supply_share": _supply_share, "supply_ratio": _supply_ratio,
+            "areas_served": _areas_served}  # fmt: skip
