@@ -147,6 +147,13 @@ class Study:
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
         self._together_inverse: dict = {}
 
+    def __repr__(self) -> str:
+        b = self._b
+        n_fac = len(self._table if self._table is not None else b.src.facilities)
+        return (f"Study({b.graph.n_nodes:,} nodes, {n_fac:,} facilities in "
+                f"{len(b.walk.categories)} categories, "
+                f"{len(b.dem.points):,} demand points, {len(self.edits)} edits)")
+
     # ---------------------------------------------------------------- reading the study
     @property
     def facilities(self) -> gpd.GeoDataFrame:

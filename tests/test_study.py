@@ -106,6 +106,8 @@ def demo():
 def test_a_study_as_built_is_run_coverage(demo):
     study, inputs, base = demo
     assert_same(base, run_coverage(**inputs))
+    assert repr(study) == (f"Study(6,910 nodes, {len(base.facilities)} facilities in 4 "
+                           f"categories, {len(base.demand):,} demand points, 0 edits)")
 
 
 def test_edits_of_every_kind_equal_a_fresh_run_and_undo_restores(demo):
