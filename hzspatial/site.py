@@ -106,6 +106,7 @@ def select_sites(
     reach_m: float | None = None,
     per_area: bool = False,
     budget: float | None = None,
+    study=None,
     **coverage_options,
 ) -> SiteResult:
     """Choose sites for new facilities of one category.
@@ -165,6 +166,11 @@ def select_sites(
     reach_m : float, optional
         For ``distance``: how far the searches from each candidate go (default twice the
         threshold).
+    study : hzspatial.Study, optional
+        Site on a loaded (possibly edited) study instead of a new coverage run: its network,
+        residents, facilities and thresholds; ``network`` … ``boundaries`` are then not read
+        (pass None). The chosen sites can be accepted into it with
+        :meth:`hzspatial.Study.accept_sites`.
     **coverage_options
         Passed to :func:`hzspatial.run_coverage` (``network_crs``, ``population_crs``,
         ``snap_rules`` …). ``spread`` defaults to ``streets`` here (not coverage's ``area``):
@@ -210,18 +216,21 @@ def select_sites(
     if objective == "target" and not (target_share and 0 < target_share <= 1):
         raise InputError("the target objective needs --target-share between 0 and 1",
                          column="--target-share", hint="e.g. --target-share 0.9")  # fmt: skip
-    rules = as_snap_rules(coverage_options.pop("snap_rules", None))
-    graph = (network if isinstance(network, WalkGraph)
-             else read_network(network, crs=coverage_options.get("network_crs"),
-                               default_crs=crs_in, rules=rules))  # fmt: skip
-    cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
-                       speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
-                       require_standards=False, extra_categories=extra,
-                       **{k: v for k, v in coverage_options.items()
-                          if k != "network_crs"})  # fmt: skip
+    if study is not None:
+        graph, cov = _from_study(study, cat, minutes, speed_kmh)
+    else:
+        rules = as_snap_rules(coverage_options.pop("snap_rules", None))
+        graph = (network if isinstance(network, WalkGraph)
+                 else read_network(network, crs=coverage_options.get("network_crs"),
+                                   default_crs=crs_in, rules=rules))  # fmt: skip
+        cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
+                           speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
+                           require_standards=False, extra_categories=extra,
+                           **{k: v for k, v in coverage_options.items()
+                              if k != "network_crs"})  # fmt: skip
+        if not isinstance(network, WalkGraph):  # the report names the file, not the graph
+            _name_network(cov, network)
     timings["coverage run"] = time.perf_counter() - t0
-    if not isinstance(network, WalkGraph):  # the run saw the graph; the report names the file
-        _name_network(cov, network)
     limit = cov.summary["categories"].get(cat, {}).get("threshold_m")
     if limit is None:
         from hzspatial.catchments import minutes_to_metres
@@ -380,6 +389,17 @@ def select_sites(
     return SiteResult(report=report, sites=sites, curve=curve_df, coverage=cov,
                       unserved=demand[~remaining & (people > 0)].copy(),
                       catchments=_catchments(graph, csnap, chosen, limit, sites))  # fmt: skip
+
+
+def _from_study(study, cat: str, minutes, speed_kmh) -> tuple[WalkGraph, object]:
+    """The graph and current result of a study to site on; its thresholds are the study's."""
+    if minutes is not None or speed_kmh != 4.0:
+        raise InputError("a study's threshold and speed are its own", column="minutes",
+                         hint="change them on the study (set_minutes, set_speed) first")
+    if cat not in study.minutes:
+        raise InputError(f"the study has no {cat} facilities", column="--category",
+                         hint=f"use one of {', '.join(study.minutes)}")  # fmt: skip
+    return study.graph, study.result()
 
 
 def _name_network(cov, network) -> None:

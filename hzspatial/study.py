@@ -45,7 +45,7 @@ from hzspatial.io import FacilityInput, file_sha256
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.outdir import staged_output
 from hzspatial.io.writers import write_csv, write_json
-from hzspatial.network import snap_points
+from hzspatial.network import WalkGraph, snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import CoverageResult
 
@@ -177,6 +177,11 @@ class Study:
             self._table.attrs = {}
         self._geo = None
         return self._table
+
+    @property
+    def graph(self) -> WalkGraph:
+        """The walking network (metric CRS)."""
+        return self._b.graph
 
     @property
     def edits(self) -> list[dict]:

@@ -395,3 +395,27 @@ def test_a_ten_minute_walk_for_every_category_is_one_edit(demo):
     assert_same(study.result(), fresh_run(study, inputs))
     study.undo()
     assert set(study.minutes.values()) == {15} and study.edits == []
+
+
+def test_siting_on_an_edited_study_and_accepting_the_sites(demo):
+    """site = a study plus candidates: siting sees the study's edits (a pitch added counts as
+    existing), and the sites accepted into the study cover what the siting promised."""
+    from hzspatial.site import select_sites
+
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=1, seed=41)
+    study.add_facility("football_pitch", lon[0], lat[0], pitches=1)
+    now = study.result().summary["categories"]["football_pitch"]["covered_population"]
+    res = select_sites(None, (), None, study=study, category="football_pitch", add=3,
+                       spacing_m=300, curve=False)  # fmt: skip
+    assert res.report["already_served"] == pytest.approx(now)
+    change = study.accept_sites(res.sites, pitches=1)
+    assert change.categories["football_pitch"]["covered_after"] == pytest.approx(
+        res.report["covered_after"], rel=1e-9)
+    with pytest.raises(InputError, match="threshold and speed are its own"):
+        select_sites(None, (), None, study=study, category="football_pitch", add=1,
+                     minutes=10)  # fmt: skip
+    study.undo()
+    study.undo()
+    assert study.edits == []
