@@ -315,8 +315,9 @@ class Study:
                       proposal: bool = False) -> Change:  # fmt: skip
         """Add residents: a polygon (spread as the study's residents are) or a point, WGS84
         (a shapely geometry or WKT), with ``population`` persons or ``households``."""
-        geom = shapely.from_wkt(geometry) if isinstance(geometry, str) else geometry
-        return self._apply({"op": "add_residents", "name": name, "wkt": shapely.to_wkt(geom),
+        wkt = geometry if isinstance(geometry, str) else (
+            shapely.to_wkt(geometry) if isinstance(geometry, shapely.Geometry) else None)
+        return self._apply({"op": "add_residents", "name": name, "wkt": wkt,
                             "population": population, "households": households,
                             "proposal": proposal})  # fmt: skip
 
@@ -453,8 +454,9 @@ class Study:
                 if k not in FACILITY_ATTRIBUTES:
                     raise InputError(f"unknown facility attribute {k!r}", column=k,
                                      hint=f"use {', '.join(FACILITY_ATTRIBUTES)}")  # fmt: skip
-                if k not in _TEXT_ATTRIBUTES and v is not None:
-                    out[k] = check_number(v, k, minimum=0)
+                out[k] = _attribute(k, v)
+            if op == "add_facility":
+                out["facility_id"] = _text(out["facility_id"], "facility_id", 100)
             if "subtype" in edit or op == "add_facility":
                 out["subtype"] = self._subtype(out)
         if op == "remove_facility":
@@ -485,10 +487,14 @@ class Study:
 
     def _checked_residents(self, edit: dict) -> dict:
         """Name, geometry and population of residents to add, checked."""
-        name = str(edit["name"]).strip()
+        name = _text(edit["name"], "name", 200).strip()
         if not name or (self._b.src.residents["demand_id"].astype(str) == name).any():
             raise InputError(f"residents name {name!r} is empty or already in the study",
                              column="name", hint="give a new name")  # fmt: skip
+        if not isinstance(edit["wkt"], str) or len(edit["wkt"]) > 2_000_000:
+            raise InputError(f"residents {name!r}: the geometry is not WKT text or is over 2 MB",
+                             column="geometry", hint="give one polygon of at most 20,000 "
+                             "vertices")  # fmt: skip
         try:
             geom = shapely.from_wkt(edit["wkt"])
         except shapely.errors.GEOSException as exc:
@@ -510,6 +516,17 @@ class Study:
         if not shapely.intersects(self._study_area, geom):
             raise InputError(f"residents {name!r} lie outside the study's boundaries",
                              column="geometry", hint="place them inside the study area")
+        if shapely.get_num_coordinates(geom) > 20_000:
+            raise InputError(f"residents {name!r}: over 20,000 vertices", column="geometry",
+                             hint="simplify the outline")  # fmt: skip
+        self._metric(pd.DataFrame({"geometry": [shapely.Point(x0, y0)]}))  # the transformer
+        area_km2 = shapely.area(shapely.transform(geom, lambda c: np.column_stack(
+            self._to_metric.transform(c[:, 0], c[:, 1])))) / 1e6  # fmt: skip
+        if area_km2 > MAX_RESIDENTS_KM2:
+            raise InputError(f"residents {name!r} cover {area_km2:,.1f} km², over "
+                             f"{MAX_RESIDENTS_KM2:g} km² (spread on a 25 m grid)",
+                             column="geometry", hint="give a district, or a new town as a "
+                             "residents file when building the study")  # fmt: skip
         people, hh = edit.get("population"), edit.get("households")
         if (people is None) == (hh is None):
             raise InputError(f"residents {name!r}: give population or households (one)",
@@ -1125,6 +1142,41 @@ def _scenario_toml(saved: dict, minutes: dict, speed_kmh: float, residents: bool
     lines += ["", "[[scenario]]", 'name = "as built"', "", "[[scenario]]"]
     lines += [f"{k} = {_toml(v)}" for k, v in edited.items()]
     return "\n".join(lines) + "\n"
+
+
+#: Largest area (km²) of residents added by an edit: ~50,000 points on the 25 m area grid.
+MAX_RESIDENTS_KM2 = 30.0
+#: Highest value a numeric facility attribute may take (a build year: 2100).
+_ATTRIBUTE_MAX = {"built": 2100.0}
+
+
+def _text(value, column: str, longest: int) -> str:
+    """User text for ids and names: a string (whole numbers accepted), without control
+    characters, at most ``longest`` characters."""
+    if isinstance(value, bool) or not isinstance(value, str | int | np.integer):
+        raise InputError(f"{column} must be text (got {type(value).__name__})", column=column,
+                         hint="give a name or id as text")  # fmt: skip
+    text = str(value)
+    if len(text) > longest or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InputError(f"{column} is over {longest} characters or holds control characters",
+                         column=column, hint="give a short name on one line")  # fmt: skip
+    return text
+
+
+def _attribute(key: str, value):
+    """A facility attribute checked: numbers finite and ≥ 0, flags true / false / None,
+    names and subtypes text."""
+    if value is None:
+        return None
+    if key in ("inclusive", "planned"):
+        if not isinstance(value, bool | np.bool_):
+            raise InputError(f"{key} must be true or false (got {value!r})", column=key,
+                             hint="e.g. inclusive=True")  # fmt: skip
+        return bool(value)
+    if key in ("name", "subtype"):
+        return _text(value, key, 200)
+    return check_number(value, key, minimum=0, strict=False,
+                        maximum=_ATTRIBUTE_MAX.get(key, 1e9))  # fmt: skip
 
 
 def _within(a: np.ndarray, b: np.ndarray, limit_m: float) -> np.ndarray:

@@ -419,3 +419,45 @@ def test_siting_on_an_edited_study_and_accepting_the_sites(demo):
     study.undo()
     study.undo()
     assert study.edits == []
+
+
+def _hostile_edits(lon, lat):
+    big = shapely.box(lon - 0.05, lat - 0.05, lon + 0.05, lat + 0.05)  # ~100 km²
+    ring = shapely.Point(lon, lat).buffer(0.002, quad_segs=6000)  # 24,000 vertices
+    return [
+        ("add_facility", ("clinic", lon, lat), {"name": "a\x1b[2Jb"}, "control characters"),
+        ("add_facility", ("clinic", lon, lat), {"facility_id": "x" * 101}, "over 100"),
+        ("add_facility", ("clinic", lon, lat), {"facility_id": ["a"]}, "must be text"),
+        ("add_facility", ("clinic", lon, lat), {"beds": float("inf")}, "beds"),
+        ("add_facility", ("clinic", lon, lat), {"beds": "lots"}, "beds"),
+        ("add_facility", ("clinic", lon, lat), {"beds": -1}, "beds"),
+        ("add_facility", ("clinic", lon, lat), {"built": 1e12}, "built"),
+        ("add_facility", ("clinic", lon, lat), {"inclusive": "yes"}, "true or false"),
+        ("add_facility", ("clinic", float("nan"), lat), {}, "lon"),
+        ("add_residents", ("P", "POINT EMPTY"), {"population": 10}, "not a valid"),
+        ("add_residents", ("P", "LINESTRING (0 0, 1 1)"), {"population": 10}, "not a valid"),
+        ("add_residents", ("P", "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))"), {"population": 10},
+         "not a valid|outside"),
+        ("add_residents", ("P", "x" * 2_000_001), {"population": 10}, "over 2 MB"),
+        ("add_residents", ("P", ring), {"population": 10}, "20,000 vertices"),
+        ("add_residents", ("P", big), {"population": 10}, "km²"),
+        ("add_residents", ("P", shapely.Point(lon, lat)), {"population": -5}, "population"),
+        ("add_residents", ("P", shapely.Point(lon, lat)), {"population": 5, "households": 2},
+         "one"),
+        ("add_residents", ("P\nQ", shapely.Point(lon, lat)), {"population": 5}, "control"),
+    ]
+
+
+def test_hostile_edits_are_refused_with_one_line_and_change_nothing(demo):
+    """A web workbench will pass user text and shapes to these calls: every bad value is
+    refused with one line naming it, and the study is left as it was."""
+    study, inputs, base = demo
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=1, seed=51)
+    n_fac, n_res = len(study.facilities), len(study.residents_table())
+    for op, args, kwargs, message in _hostile_edits(float(lon[0]), float(lat[0])):
+        with pytest.raises(InputError, match=message):
+            getattr(study, op)(*args, **kwargs)
+    assert study.edits == [] and len(study.facilities) == n_fac
+    assert len(study.residents_table()) == n_res
+    assert_same(study.result(), base)
