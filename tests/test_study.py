@@ -407,8 +407,8 @@ def test_siting_on_an_edited_study_and_accepting_the_sites(demo):
     lon, lat = near_street_points(graph, n=1, seed=41)
     study.add_facility("football_pitch", lon[0], lat[0], pitches=1)
     now = study.result().summary["categories"]["football_pitch"]["covered_population"]
-    res = select_sites(None, (), None, study=study, category="football_pitch", add=3,
-                       spacing_m=300, curve=False)  # fmt: skip
+    res = select_sites(None, (), None, study=study, category="football_pitch", add=2,
+                       spacing_m=600, curve=False)  # fmt: skip
     assert res.report["already_served"] == pytest.approx(now)
     change = study.accept_sites(res.sites, pitches=1)
     assert change.categories["football_pitch"]["covered_after"] == pytest.approx(
