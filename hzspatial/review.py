@@ -272,12 +272,19 @@ def review_districts(
     asnap = snap_points(graph, pts, max_snap_m)
     for i, pid in enumerate(props["proposal_id"]):
         if not asnap.ok[owner == i].any():
+            poly = props_m.geometry.iat[i]
+            inside = int(shapely.contains_xy(poly, graph.node_xy[:, 0], graph.node_xy[:, 1]).sum())
+            km2 = poly.area / 1e6
             raise InputError(
-                f"proposal {pid!r} lies more than {max_snap_m:g} m from every street",
+                f"proposal {pid!r}: its outline lies more than {max_snap_m:g} m from every "
+                "street" + (f", while {inside:,} street junctions lie inside its {km2:,.1f} km² "
+                            "— an outline around the whole area, not the district" if inside
+                            else ""),
                 file=str(districts),
                 where=f"feature {i + 1}",
-                hint="pass its new streets with --streets, or check its location",
-            )
+                hint="draw the proposed district's own outline" if inside
+                else "pass its new streets with --streets, or check its location",
+            )  # fmt: skip
     fac_m = fac.to_crs(graph.crs) if fac is not None else None
     fsnap = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m) if fac is not None else None
     existing = None

@@ -344,3 +344,18 @@ def test_review_markdown_keeps_user_text_as_text():
     assert "<script" not in html and "<img" not in html and "<b>" not in html
     assert "href" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as the characters
+
+
+def test_an_outline_around_the_whole_area_is_named_as_such(tmp_path):
+    """A proposal drawn around the whole county (its outline far from every street, every
+    street inside) was refused as "more than 300 m from every street" — true of the outline,
+    wrong about the district: the error now says what was drawn."""
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    county = gpd.read_file(p["boundaries"])
+    whole = gpd.GeoDataFrame({"name": ["全覆盖"], "population": [50_000]},
+                             geometry=[shapely.box(*county.total_bounds)], crs=4326)  # fmt: skip
+    whole.to_file(tmp_path / "whole.geojson")
+    with pytest.raises(InputError, match=r"junctions lie inside .* km² — an outline around"):
+        review_districts(tmp_path / "whole.geojson", p["network"], [p["facilities"]])
