@@ -207,3 +207,20 @@ def test_edge_list_snapping_sweep_equals_the_kd_tree(monkeypatch):
     ok = sweep.edge >= 0
     np.testing.assert_array_equal(sweep.offset_m[ok], tree.offset_m[ok])
     np.testing.assert_array_equal(sweep.leg_m[ok], tree.leg_m[ok])
+
+
+def test_unsaved_editor_objects_with_negative_ids_are_named(tmp_path):
+    """A street drawn in JOSM and not uploaded has nodes with negative ids; libosmium keeps no
+    location for them, so the street silently vanished (or the file was said to have no
+    walkable ways). Now the file is refused with the reason and the fix."""
+    nodes = "".join(f"<node id='{i}' lat='33.07{i % 10}' lon='107.02{i % 10}'/>"
+                    for i in (1, 2, 3))  # fmt: skip
+    nodes += "<node id='-1' lat='33.075' lon='107.025'/><node id='-2' lat='33.076' lon='107.025'/>"
+    ways = ("<way id='10'><nd ref='1'/><nd ref='2'/><nd ref='3'/>"
+            "<tag k='highway' v='residential'/></way>"
+            "<way id='-3'><nd ref='3'/><nd ref='-1'/><nd ref='-2'/>"
+            "<tag k='highway' v='footway'/></way>")  # fmt: skip
+    path = tmp_path / "edited.osm"
+    path.write_text(f"<?xml version='1.0'?><osm version='0.6'>{nodes}{ways}</osm>", "utf-8")
+    with pytest.raises(InputError, match=r"2 nodes of walkable ways have negative ids.*renumber"):
+        read_network(path, use_cache=False)

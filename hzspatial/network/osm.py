@@ -56,7 +56,7 @@ def _ways(path: Path, rules: SnapRules):
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise ImportError("reading OSM files needs pyosmium: pip install osmium") from exc
     refs, lons, lats, counts, joinable = [], [], [], [], []
-    n_ways = n_refs = n_missing = 0
+    n_ways = n_refs = n_missing = n_negative = 0
     try:
         fp = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -70,6 +70,7 @@ def _ways(path: Path, rules: SnapRules):
             if not is_walkable(tags):
                 continue
             nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            n_negative += sum(n.ref < 0 for n in way.nodes)
             n_refs += len(way.nodes)
             n_missing += len(way.nodes) - len(nodes)
             if len(nodes) < 2:
@@ -82,6 +83,15 @@ def _ways(path: Path, rules: SnapRules):
             joinable.append(rules.allowed(tags))
     except (RuntimeError, ValueError) as exc:  # libosmium: corrupt data, illegal ids
         raise osm_read_error(path, exc) from exc
+    if n_negative:  # libosmium keeps no location for them: their streets would vanish
+        raise InputError(
+            f"{n_negative:,} nodes of walkable ways have negative ids — objects an editor "
+            "(JOSM …) created but never uploaded; their locations cannot be read, so those "
+            "streets would be left out",
+            file=str(path),
+            hint="upload the edits, or renumber the file: osmium renumber -o renumbered.osm "
+            f"{Path(path).name}",
+        )
     if n_refs and n_missing / n_refs > MISSING_NODES_WARN:
         warnings.warn(f"{path}: {n_missing:,} of the walkable ways' {n_refs:,} nodes are not in "
                       "the extract (ways cut at its edge, or an incomplete export): those "
