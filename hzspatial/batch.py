@@ -275,8 +275,6 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
                  submit: Callable | None = None) -> ScenarioResult:  # fmt: skip
     """Run one scenario into ``out_root/<folder>`` (skipped when already complete); the
     folder name is derived from the scenario's name so that it stays inside ``out_root``."""
-    from hzspatial.run import run_coverage
-
     out = Path(out_root) / s.folder
     t0 = time.perf_counter()
     log_path = Path(out_root) / f"{s.folder}.log"
@@ -301,19 +299,7 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
         if not force and marker.is_file() and marker.read_text().strip() == fp:
             summary = json.loads((out / "summary.json").read_text("utf-8"))
             return ScenarioResult(s.name, "skipped", 0.0, "", fp, summary)
-        facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
-                      for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
-        res = run_coverage(
-            s.network, facilities, s.population, s.boundaries, minutes=s.minutes,
-            speed_kmh=s.speed_kmh, category_minutes=s.thresholds, standards=s.standards,
-            crs_in=s.crs_in, network_crs=s.network_crs, facilities_crs=s.facilities_crs,
-            population_crs=s.population_crs, boundaries_crs=s.boundaries_crs,
-            boundary_level=s.boundary_level, strict=s.strict,
-            category_map=s.category_map or None,
-            require_standards=s.require_standards, tiles=s.tiles,
-            submit=submit, area=s.area, exclude_facilities=s.remove_facilities,
-            snap_rules=s.snap_rules, spread=s.spread,
-        )  # fmt: skip
+        res = _scenario_result(s, submit)
         if marker.is_file():
             marker.unlink()
         res.write(out)
@@ -333,6 +319,102 @@ def run_scenario(s: Scenario, out_root: str | Path, force: bool = False,
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+#: The study a worker keeps loaded between scenarios: (the inputs' key, the study, the
+#: warnings its build gave).
+_LOADED: dict = {}
+
+
+def _base_options(s: Scenario) -> dict:
+    """The options of a scenario that its study is built with (the rest are edits)."""
+    return dict(minutes=s.minutes, standards=s.standards, crs_in=s.crs_in,
+                network_crs=s.network_crs, facilities_crs=s.facilities_crs,
+                population_crs=s.population_crs, boundaries_crs=s.boundaries_crs,
+                boundary_level=s.boundary_level, strict=s.strict,
+                category_map=s.category_map or None, require_standards=s.require_standards,
+                area=s.area, snap_rules=s.snap_rules, spread=s.spread)  # fmt: skip
+
+
+def _scenario_result(s: Scenario, submit: Callable | None):
+    """The scenario's coverage result. Scenarios sharing their inputs (network, residents,
+    boundaries, facility files, standards …) share one study per worker: each scenario's
+    thresholds, speed and removed facilities are applied to it as edits and taken back
+    afterwards — the same result as a run of its own (tests/test_batch.py), without reading
+    and searching again. A scenario adding facility files, tiled, or asking what the study
+    refuses (an unknown id, a category's last facility) runs on its own."""
+    from hzspatial.run import run_coverage
+
+    facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
+                  for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
+    base = _base_options(s)
+    if s.add_facilities or s.tiles:
+        return run_coverage(s.network, facilities, s.population, s.boundaries,
+                            speed_kmh=s.speed_kmh, category_minutes=s.thresholds,
+                            tiles=s.tiles, submit=submit,
+                            exclude_facilities=s.remove_facilities, **base)  # fmt: skip
+    study = _loaded_study(s, facilities, base)
+    try:
+        return _edited(study, s)
+    except InputError:  # what a study does not do as an edit: the scenario's own run
+        return run_coverage(s.network, facilities, s.population, s.boundaries,
+                            speed_kmh=s.speed_kmh, category_minutes=s.thresholds,
+                            exclude_facilities=s.remove_facilities, **base)  # fmt: skip
+    finally:
+        while study.undo() is not None:
+            pass
+
+
+def _loaded_study(s: Scenario, facilities: list, base: dict):
+    """The worker's study for the scenario's inputs (built when they differ from the last)."""
+    import warnings
+
+    from hzspatial.study import Study
+
+    files = [s.network, s.population, *s.facilities, *([s.boundaries] if s.boundaries else []),
+             *([s.snap_rules] if s.snap_rules else [])]  # fmt: skip
+    stamp = [(f, Path(f).stat().st_mtime_ns, Path(f).stat().st_size) for f in files]
+    key = json.dumps([stamp, s.facility_options, base], sort_keys=True, default=str)
+    if _LOADED.get("key") != key:
+        _LOADED.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            study = Study(s.network, facilities, s.population, s.boundaries, **base)
+        _LOADED.update(key=key, study=study, warnings=caught)
+    else:
+        for w in _LOADED["warnings"]:  # each scenario says what its inputs' reading said
+            warnings.warn(w.message, w.category, stacklevel=2)
+    return _LOADED["study"]
+
+
+def _edited(study, s: Scenario):
+    """The study's result with the scenario's speed, thresholds and removals as edits."""
+    from hzspatial.categories import resolve_category
+    from hzspatial.io.facilities import known_categories
+
+    known = known_categories()
+    wanted = {}
+    for name, m in s.thresholds.items():
+        cid = resolve_category(name, known)
+        if cid is None:
+            raise InputError(f"unknown category {name!r}", column="thresholds",
+                             hint="the scenario's own run names it")  # fmt: skip
+        wanted[cid] = float(m)
+    ids = set(study.facilities["facility_id"].astype(str))
+    if not set(s.remove_facilities) <= ids:
+        raise InputError("facility ids to remove not found", column="remove_facilities",
+                         hint="the scenario's own run names them")  # fmt: skip
+    if float(s.speed_kmh) != study.speed_kmh:
+        study.set_speed(s.speed_kmh)
+    for cat, now in study.minutes.items():
+        m = wanted.get(cat, float(s.minutes))
+        if m != now:
+            study.set_minutes(cat, m)
+    for fid in s.remove_facilities:
+        study.remove_facility(fid)
+    result = study.result()
+    result.summary.pop("study_edits", None)  # the scenario file is the record of its changes
+    return result
 
 
 def _indicators(summary: dict) -> dict[str, tuple[str, float]]:

@@ -209,6 +209,8 @@ class Study:
                 self._b.src.facilities.attrs.update(self._geo.attrs)
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
             self._flush_demand()
+            # each result owns its tables: the next one (after more edits) writes new columns
+            self._b.dem.frame = self._b.dem.frame.copy()
             self._cached = st.finish(self._b)
             if self.edits:  # the result says it is not the inputs as read
                 self._cached.summary["study_edits"] = [_plain_edit(e) for e in self.edits]

@@ -339,3 +339,94 @@ def test_a_scenario_log_or_folder_that_is_a_link_is_not_followed(tiny_world, tmp
     assert r.status == "done", r.error
     assert victim.read_text() == "keep me" and not any(elsewhere.iterdir())
     assert (out / s.folder / "summary.json").is_file()
+
+
+def test_scenarios_sharing_inputs_share_a_study_and_equal_their_own_runs(tmp_path):
+    """With one worker, the scenarios below share one loaded study (their thresholds, speed and
+    removed facilities applied as edits, then taken back): every one equals its own
+    run_coverage, table by table — a removal, a speed change and a threshold, in an order that
+    makes each scenario start from the previous one's study."""
+    d = data_dir()
+    path = tmp_path / "shared.toml"
+    path.write_text(f"""
+[defaults]
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+
+[[scenario]]
+name = "without two pitches"
+remove_facilities = ["FOO003", "FOO010"]
+
+[[scenario]]
+name = "slow walkers"
+speed_kmh = 3.0
+
+[[scenario]]
+name = "kindergartens within 300 m"
+thresholds = {{ "幼儿园" = 4.5 }}
+
+[[scenario]]
+name = "as built"
+""")
+    out = tmp_path / "out"
+    from hzspatial.batch import run_batch
+
+    results, _ = run_batch(path, out, workers=1)
+    assert [r.status for r in results] == ["done"] * 4
+    p = demo_paths()
+    own = {
+        "without_two_pitches": {"exclude_facilities": ["FOO003", "FOO010"]},
+        "slow_walkers": {"speed_kmh": 3.0},
+        "kindergartens_within_300_m": {"category_minutes": {"幼儿园": 4.5}},
+        "as_built": {},
+    }
+    for folder, kw in own.items():
+        want = run_coverage(p["network"], [p["facilities"]], p["population"], **kw)
+        got = json.loads((out / folder / "summary.json").read_text("utf-8"))
+        for c, v in want.summary["categories"].items():
+            for k, x in v.items():
+                assert got["categories"][c][k] == (x if isinstance(x, str)
+                                                   else pytest.approx(x, rel=1e-9)), (folder, k)
+        assert got["speed_kmh"] == want.summary["speed_kmh"] and "study_edits" not in got
+        ratios = pd.read_csv(out / folder / "ratios.csv")
+        w = want.ratios.round(4)
+        assert ratios["value"].fillna(-1).tolist() == pytest.approx(w["value"].fillna(-1).tolist())
+        assert ratios["met"].astype(str).tolist() == w["met"].astype(str).tolist()
+
+
+def test_one_study_serves_the_scenarios_of_a_worker(tmp_path, monkeypatch):
+    """In one process, scenarios sharing inputs build the study once (the others are edits);
+    a scenario with other inputs (another default threshold) builds its own."""
+    from hzspatial import batch, study
+
+    d = data_dir()
+    path = tmp_path / "s.toml"
+    path.write_text(f"""
+[defaults]
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+
+[[scenario]]
+name = "a"
+
+[[scenario]]
+name = "b"
+speed_kmh = 3.5
+remove_facilities = ["KIN010"]
+
+[[scenario]]
+name = "c"
+minutes = 10
+""")
+    builds = []
+    real = study.Study.__init__
+    monkeypatch.setattr(study.Study, "__init__",
+                        lambda self, *a, **k: builds.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(batch, "_LOADED", {})
+    scenarios, _ = load_scenarios(path)
+    done = [batch.run_scenario(s, tmp_path / "out") for s in scenarios]
+    assert [r.status for r in done] == ["done"] * 3
+    assert len(builds) == 2  # a and b share one; c (another default threshold) its own
+    assert batch._LOADED["study"].edits == []  # every scenario's edits taken back
