@@ -11,7 +11,8 @@ A run is a :class:`hzspatial.study.Study` built and its result taken: to try cha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import inspect
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,8 +20,9 @@ import pandas as pd
 
 from hzspatial.datasets import demo_paths
 from hzspatial.io import FacilityInput
-from hzspatial.network import MAX_SNAP_M, SnapRules, WalkGraph
+from hzspatial.network import WalkGraph
 from hzspatial.results import CoverageResult
+from hzspatial.stages import build
 from hzspatial.study import Study
 
 __all__ = ["FacilityInput", "CoverageResult", "run_coverage", "demo_inputs"]
@@ -42,34 +44,7 @@ def run_coverage(
     facilities: Sequence[FacilityInput | str | Path | pd.DataFrame],
     population: str | Path | pd.DataFrame | None,
     boundaries: str | Path | gpd.GeoDataFrame | None = None,
-    *,
-    facilities_from_osm: bool = False,
-    residents_from_osm: bool = False,
-    population_total: float | None = None,
-    buildings: str | Path | gpd.GeoDataFrame | None = None,
-    spread: str | None = None,
-    buildings_crs: str | int | None = None,
-    minutes: float = 15.0,
-    speed_kmh: float = 4.0,
-    category_minutes: Mapping[str, float] | None = None,
-    standards: str | Path = "hanzhong",
-    crs_in: str | int | None = None,
-    network_crs: str | int | None = None,
-    facilities_crs: str | int | None = None,
-    population_crs: str | int | None = None,
-    boundaries_crs: str | int | None = None,
-    boundary_level: str | None = None,
-    strict: bool = False,
-    max_snap_m: float = MAX_SNAP_M,
-    extra_categories: Iterable[str] = (),
-    category_map: Mapping[str, str] | None = None,
-    persons_per_household: float | None = None,
-    require_standards: bool = True,
-    tiles: str | None = None,
-    submit: Callable | None = None,
-    area: Sequence[str] | None = None,
-    exclude_facilities: Sequence[str] = (),
-    snap_rules: SnapRules | str | Path | None = None,
+    **options,
 ) -> CoverageResult:
     """Walking coverage and per-capita standards for facility categories.
 
@@ -160,36 +135,9 @@ def run_coverage(
         ``hzspatial/config/snapping.toml`` (default: that file, or ``$HZSPATIAL_SNAP_RULES``).
         A ``network`` given as a built graph keeps its own.
     """
-    return Study(
-        network,
-        facilities,
-        population,
-        boundaries,
-        facilities_from_osm=facilities_from_osm,
-        residents_from_osm=residents_from_osm,
-        population_total=population_total,
-        buildings=buildings,
-        spread=spread,
-        buildings_crs=buildings_crs,
-        minutes=minutes,
-        speed_kmh=speed_kmh,
-        category_minutes=category_minutes,
-        standards=standards,
-        crs_in=crs_in,
-        network_crs=network_crs,
-        facilities_crs=facilities_crs,
-        population_crs=population_crs,
-        boundaries_crs=boundaries_crs,
-        boundary_level=boundary_level,
-        strict=strict,
-        max_snap_m=max_snap_m,
-        extra_categories=extra_categories,
-        category_map=category_map,
-        persons_per_household=persons_per_household,
-        require_standards=require_standards,
-        tiles=tiles,
-        submit=submit,
-        area=area,
-        exclude_facilities=exclude_facilities,
-        snap_rules=snap_rules,
-    ).result()
+    return Study(network, facilities, population, boundaries, **options).result()
+
+
+# the keyword options are those of the stages' build (one list, shown by help())
+run_coverage.__signature__ = inspect.signature(build).replace(
+    return_annotation="CoverageResult")
