@@ -7,11 +7,15 @@ supplies in the standard's units) and never see geometry, so a hand-written
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import shapely
 
 from hzspatial.standards import Standard
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "areas_served",
@@ -433,7 +437,11 @@ def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RAS
     height = max(np.nanmax(b[:, 3]), pxy[:, 1].max()) - min(np.nanmin(b[:, 1]), pxy[:, 1].min())
     # a district tens of kilometres across would need billions of 5 m pixels (GBs of memory):
     # there the pixels grow so that the raster stays within RASTER_MAX_PIXELS
-    pixel_m = max(pixel_m, float(np.sqrt(max(width, 1.0) * max(height, 1.0) / RASTER_MAX_PIXELS)))
+    wide = float(np.sqrt(max(width, 1.0) * max(height, 1.0) / RASTER_MAX_PIXELS))
+    if wide > pixel_m:
+        logger.info("underserved areas over %.0f × %.0f km traced on %.1f m pixels (not %g m)",
+                    width / 1000, height / 1000, wide, pixel_m)  # fmt: skip
+        pixel_m = wide
     pad = int(np.ceil(close_m / pixel_m)) + 2
     x0 = min(np.nanmin(b[:, 0]), pxy[:, 0].min()) - pad * pixel_m
     y0 = min(np.nanmin(b[:, 1]), pxy[:, 1].min()) - pad * pixel_m

@@ -35,6 +35,7 @@ __all__ = [
     "catchments_gdf",
     "demand_distances",
     "facility_catchments",
+    "facility_links",
     "facility_demand_pairs",
     "group_catchment",
     "minutes_to_metres",
@@ -84,24 +85,38 @@ class SourceGraph:
         return self.n_nodes + j[j >= 0]
 
 
-def source_graph(graph: WalkGraph, snap: Snap) -> SourceGraph:
-    """Build the :class:`SourceGraph` for all snapped facilities (once per run)."""
-    a = graph.adjacency
-    n = graph.n_nodes
-    fac = np.flatnonzero(snap.ok)
-    e = snap.edge[fac]
-    du = snap.leg_m[fac] + snap.offset_m[fac]
-    dv = snap.leg_m[fac] + graph.edge_length[e] - snap.offset_m[fac]
-    k = len(fac)
+def facility_links(
+    graph: WalkGraph, snap: Snap, facilities: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each snapped facility of ``facilities`` joins the network: (graph node, metres,
+    facility) — to both ends of its street, ``leg + offset`` and ``leg + (length − offset)``
+    (at least 1 mm), to the one end of a loop street by the shorter way; in facility order.
+    The virtual links of :func:`source_graph`, and the seeds of an edited study's searches."""
+    f = np.asarray(facilities, dtype=np.int64)
+    f = f[snap.edge[f] >= 0]
+    e = snap.edge[f]
+    du = snap.leg_m[f] + snap.offset_m[f]
+    dv = snap.leg_m[f] + graph.edge_length[e] - snap.offset_m[f]
     # two links per facility, one when its street is a loop (both ends the same node)
     two = graph.edge_u[e] != graph.edge_v[e]
     du = np.where(two, du, np.minimum(du, dv))
     ends = np.column_stack([graph.edge_u[e], graph.edge_v[e]])
     w = np.maximum(np.column_stack([du, dv]), 1e-3)
-    mask = np.column_stack([np.ones(k, dtype=bool), two])
-    indptr = np.concatenate([a.indptr, a.indptr[-1] + np.cumsum(1 + two)])
-    indices = np.concatenate([a.indices, ends[mask]]).astype(a.indices.dtype)
-    data = np.concatenate([a.data, w[mask]])
+    mask = np.column_stack([np.ones(len(f), dtype=bool), two])
+    return ends[mask], w[mask], np.repeat(f, 1 + two)
+
+
+def source_graph(graph: WalkGraph, snap: Snap) -> SourceGraph:
+    """Build the :class:`SourceGraph` for all snapped facilities (once per run)."""
+    a = graph.adjacency
+    n = graph.n_nodes
+    fac = np.flatnonzero(snap.ok)
+    node, w, owner = facility_links(graph, snap, fac)
+    per = np.bincount(np.searchsorted(fac, owner), minlength=len(fac))
+    indptr = np.concatenate([a.indptr, a.indptr[-1] + np.cumsum(per)])
+    indices = np.concatenate([a.indices, node]).astype(a.indices.dtype)
+    data = np.concatenate([a.data, w])
+    k = len(fac)
     m = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return SourceGraph(matrix=m, n_nodes=n, facility=fac)
 

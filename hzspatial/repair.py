@@ -24,7 +24,7 @@ from hzspatial import catchments as ct
 from hzspatial.network import Snap, WalkGraph
 
 __all__ = ["GraphArrays", "add_pairs", "delete_snap", "drop_pairs_of", "grow", "insert_snap",
-           "links", "refresh_demand", "search_key", "shift_facilities", "vacate", "shift_demand",
+           "refresh_demand", "search_key", "shift_facilities", "vacate", "shift_demand",
            "drop_demand", "insert_snaps", "pairs_near"]  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def pairs_near(graph: WalkGraph, ga: GraphArrays, fsnap: Snap, facility: int, de
     """(demand index, metres) of the demand points within ``limit_m`` of one facility — as
     :func:`hzspatial.catchments.facility_demand_pairs` gives them, from a search that visits
     only the streets within reach."""
-    ln, ld, _ = links(graph, fsnap, np.array([facility]))
+    ln, ld, _ = ct.facility_links(graph, fsnap, np.array([facility]))
     nodes, dist = _bounded(ga, ln, ld, limit_m)
     cnt = ga.node_ptr[nodes + 1] - ga.node_ptr[nodes]
     at = np.repeat(ga.node_ptr[nodes] - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())
@@ -112,21 +112,6 @@ def pairs_near(graph: WalkGraph, ga: GraphArrays, fsnap: Snap, facility: int, de
     d[same] = np.minimum(d[same], direct)
     keep = d <= limit_m
     return cand[keep], d[keep]
-
-
-def links(graph: WalkGraph, snap: Snap, facilities: np.ndarray):
-    """(node, metres, facility) where each snapped facility joins its street's ends — the
-    virtual links of :func:`hzspatial.catchments.source_graph`, to the same float."""
-    f = np.asarray(facilities, dtype=np.int64)
-    f = f[snap.edge[f] >= 0]
-    e = snap.edge[f]
-    du = snap.leg_m[f] + snap.offset_m[f]
-    dv = snap.leg_m[f] + graph.edge_length[e] - snap.offset_m[f]
-    two = graph.edge_u[e] != graph.edge_v[e]
-    du = np.maximum(np.where(two, du, np.minimum(du, dv)), 1e-3)
-    dv = np.maximum(dv, 1e-3)
-    return (np.concatenate([graph.edge_u[e], graph.edge_v[e][two]]),
-            np.concatenate([du, dv[two]]), np.concatenate([f, f[two]]))  # fmt: skip
 
 
 def grow(near: ct.NearestFacility, ga: GraphArrays, seeds) -> np.ndarray:
@@ -178,7 +163,7 @@ def vacate(near: ct.NearestFacility, ga: GraphArrays, graph: WalkGraph, snap: Sn
     seeds_n = [node[ok]]
     seeds_d = [near.distance_m[nb[ok]] + ga.weight[at[ok]]]
     seeds_f = [near.facility[nb[ok]]]
-    ln, ld, lf = links(graph, snap, members)
+    ln, ld, lf = ct.facility_links(graph, snap, members)
     inside = np.isin(ln, area)
     seeds = (np.concatenate([*seeds_n, ln[inside]]), np.concatenate([*seeds_d, ld[inside]]),
              np.concatenate([*seeds_f, lf[inside]]))  # fmt: skip

@@ -416,6 +416,13 @@ def spread_over(geoms: np.ndarray, population: np.ndarray, graph: WalkGraph,
     )  # fmt: skip
 
 
+def facility_areas(points: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """Area index of each facility (graph CRS): one on an area's boundary line lies inside
+    (within :data:`~hzspatial.population.BOUNDARY_TOLERANCE_M`); −1 outside every area."""
+    return _with_edge_points(points, areas, an.assign_to_areas(points, areas),
+                             BOUNDARY_TOLERANCE_M)  # fmt: skip
+
+
 def demand_areas(points: np.ndarray, areas: np.ndarray) -> np.ndarray:
     """Area index of each demand point (graph CRS); points on or just outside an area's edge
     belong to it (:data:`EDGE_TOLERANCE_M`), −1 outside every area."""
@@ -485,8 +492,7 @@ def _place_demand(
         frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
     fac_m = fac.to_crs(graph.crs)
     fac_pts = fac_m.geometry.to_numpy()
-    fac_area = _with_edge_points(fac_pts, areas, an.assign_to_areas(fac_pts, areas),
-                                 BOUNDARY_TOLERANCE_M)  # on the line: inside  # fmt: skip
+    fac_area = facility_areas(fac_pts, areas)
     fac["district_id"] = np.where(fac_area >= 0, bnd["district_id"].to_numpy()[fac_area], None)
     outside = int((fac_area < 0).sum())
     if outside:

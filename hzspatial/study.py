@@ -35,7 +35,6 @@ import pyproj
 import shapely
 
 from hzspatial import __version__, repair
-from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial import stages as st
 from hzspatial.categories import resolve_subtype
@@ -46,7 +45,6 @@ from hzspatial.io.facilities import known_categories
 from hzspatial.io.outdir import staged_output
 from hzspatial.io.writers import write_csv, write_json
 from hzspatial.network import WalkGraph, snap_points
-from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import CoverageResult
 
 __all__ = ["Change", "Study", "FACILITY_ATTRIBUTES"]
@@ -523,9 +521,9 @@ class Study:
         if shapely.get_num_coordinates(geom) > 20_000:
             raise InputError(f"residents {name!r}: over 20,000 vertices", column="geometry",
                              hint="simplify the outline")  # fmt: skip
-        self._metric(pd.DataFrame({"geometry": [shapely.Point(x0, y0)]}))  # the transformer
+        to_m = self._transformer()
         area_km2 = shapely.area(shapely.transform(geom, lambda c: np.column_stack(
-            self._to_metric.transform(c[:, 0], c[:, 1])))) / 1e6  # fmt: skip
+            to_m.transform(c[:, 0], c[:, 1])))) / 1e6  # fmt: skip
         if area_km2 > MAX_RESIDENTS_KM2:
             raise InputError(f"residents {name!r} cover {area_km2:,.1f} km², over "
                              f"{MAX_RESIDENTS_KM2:g} km² (spread on a 25 m grid)",
@@ -728,13 +726,17 @@ class Study:
         self._check_snaps(row)
         return row
 
-    def _metric(self, row: pd.DataFrame) -> np.ndarray:
-        """The row's point in the graph's metric CRS (the transformation ``to_crs`` uses)."""
+    def _transformer(self) -> pyproj.Transformer:
+        """WGS84 → the graph's metric CRS, as ``to_crs`` transforms (kept: made once)."""
         if self._to_metric is None:
             self._to_metric = pyproj.Transformer.from_crs(4326, self._b.graph.crs,
                                                           always_xy=True)  # fmt: skip
+        return self._to_metric
+
+    def _metric(self, row: pd.DataFrame) -> np.ndarray:
+        """The row's point in the graph's metric CRS."""
         g = row["geometry"].iat[0]
-        return shapely.points([self._to_metric.transform(g.x, g.y)])
+        return shapely.points([self._transformer().transform(g.x, g.y)])
 
     def _areas(self) -> np.ndarray:
         if self._areas_m is None:
@@ -756,8 +758,7 @@ class Study:
         pt = self._metric(row)
         snap = snap_points(b.graph, pt, b.options["max_snap_m"])
         areas = self._areas()
-        area = st._with_edge_points(pt, areas, an.assign_to_areas(pt, areas),
-                                    BOUNDARY_TOLERANCE_M)  # fmt: skip
+        area = st.facility_areas(pt, areas)
         row = row.copy()
         row["district_id"] = [b.src.boundaries["district_id"].iat[area[0]] if area[0] >= 0
                               else None]  # fmt: skip
@@ -884,10 +885,9 @@ class Study:
         self._frame_ops.clear()
 
     def _metric_facilities(self) -> np.ndarray:
-        """The facilities' points in the graph's CRS (the transformer of :meth:`_metric`)."""
-        self._metric(self._fac().iloc[[0]])
+        """The facilities' points in the graph's CRS."""
         g = self._fac()["geometry"].to_numpy()
-        x, y = self._to_metric.transform(shapely.get_x(g), shapely.get_y(g))
+        x, y = self._transformer().transform(shapely.get_x(g), shapely.get_y(g))
         return shapely.points(x, y)
 
     def _keys_of(self, pos: int) -> list[str]:
@@ -911,7 +911,7 @@ class Study:
             if key not in eng.node:  # the group's first member: one search for the group
                 repair.search_key(eng, b.graph, key, self._members(key))
                 continue
-            changed = repair.grow(eng.node[key], ga, repair.links(b.graph, eng.facility_snap,
+            changed = repair.grow(eng.node[key], ga, ct.facility_links(b.graph, eng.facility_snap,
                                                                   np.array([pos])))  # fmt: skip
             repair.refresh_demand(eng, b.graph, ga, key, self._members(key), changed,
                                   eng.facility_snap.edge[[pos]])  # fmt: skip
