@@ -282,13 +282,16 @@ class Study:
                              hint="give a folder written by Study.save")  # fmt: skip
         try:
             saved = json.loads(path.read_text("utf-8"))
-            inputs, edits = saved["inputs"], saved["edits"]
-        except (ValueError, KeyError, TypeError) as exc:
+            edits = [dict(e) for e in saved["edits"]]
+            inputs = _opened_inputs(saved["inputs"], str(path))
+        except InputError:  # an input missing or changed: said as such
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError("study.json is not a saved study", file=str(path),
                              hint="save the study again") from exc
-        study = cls(**_opened_inputs(inputs, str(path)))
+        study = cls(**inputs)
         for edit in edits:
-            study._apply(dict(edit))
+            study._apply(edit)
         return study
 
     # ---------------------------------------------------------------- edits

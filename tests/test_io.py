@@ -784,3 +784,20 @@ def test_western_european_text_is_not_read_as_central_european(tmp_path):
                   "Café,kindergarten,107.04,33.07\n".replace("名称", "name").encode("latin-1"))
     f = read_facilities(p)
     assert f["name"].tolist() == ["Crèche Émile", "Café"]
+
+
+def test_a_subtype_column_is_read_and_an_unknown_subtype_named(tmp_path):
+    """A 子类型 column was ignored (the subtype came from the type or name only): a day-care
+    centre named 敬老院 counted as a nursing home. Ids and aliases are read; blank cells keep
+    what the name says; an unknown value stops with its row and the choices."""
+    f = tmp_path / "eld.csv"
+    f.write_text("名称,类别,子类型,经度,纬度\n"
+                 "城东敬老院,elderly_care,daycare,107.02,33.07\n"
+                 "城西日间照料中心,elderly_care,,107.03,33.07\n"
+                 "城南养老院,elderly_care,日间照料中心,107.04,33.07\n", "utf-8")  # fmt: skip
+    fac = read_facilities(f, crs="wgs84")
+    assert fac["subtype"].tolist() == ["daycare", "daycare", "daycare"]
+    f.write_text("名称,类别,子类型,经度,纬度\n城东敬老院,elderly_care,托老所X,107.02,33.07\n",
+                 "utf-8")  # fmt: skip
+    with pytest.raises(InputError, match=r"row 2.*子类型.*unknown subtype '托老所X'.*daycare"):
+        read_facilities(f, crs="wgs84")

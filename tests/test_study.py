@@ -462,3 +462,14 @@ def test_hostile_edits_are_refused_with_one_line_and_change_nothing(demo):
     assert study.edits == [] and len(study.facilities) == n_fac
     assert len(study.residents_table()) == n_res
     assert_same(study.result(), base)
+
+
+def test_opening_what_is_not_a_saved_study_is_one_line(tmp_path):
+    with pytest.raises(InputError, match="study.json missing"):
+        Study.open(tmp_path)
+    (tmp_path / "study.json").write_text("{not json", "utf-8")
+    with pytest.raises(InputError, match="not a saved study"):
+        Study.open(tmp_path)
+    (tmp_path / "study.json").write_text('{"inputs": 3, "edits": []}', "utf-8")
+    with pytest.raises(InputError, match="not a saved study"):
+        Study.open(tmp_path)
