@@ -75,6 +75,15 @@ def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tin
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
 
 
+def test_sites_csv_keeps_the_sites_where_they_were_chosen(chosen):
+    """#25: sites.csv rounded lon/lat to 4 decimals (5–10 m), so the sites fed back moved."""
+    res, out = chosen
+    csv = pd.read_csv(out / "sites.csv")
+    want = res.sites.to_crs(4326).geometry
+    assert np.abs(csv["lon"].to_numpy() - want.x.to_numpy()).max() < 1e-9
+    assert np.abs(csv["lat"].to_numpy() - want.y.to_numpy()).max() < 1e-9
+
+
 def test_auto_candidates_are_thinned_junctions(tiny_world):
     from hzspatial.network import read_network
 

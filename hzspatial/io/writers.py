@@ -90,10 +90,17 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Coordinate columns: never rounded (4 decimals of a degree move a point 5–10 m).
+COORDINATE_COLUMNS = frozenset({"lon", "lat", "longitude", "latitude", "x", "y", "经度", "纬度"})
+
+
 def write_csv(df: pd.DataFrame, path: Path, *, decimals: int | None = 4) -> None:
     """CSV for Excel (UTF-8 with BOM), numbers rounded to ``decimals`` (None: kept whole, for
-    tables read back as inputs), formulas defused."""
-    df = df if decimals is None else df.round(decimals)
+    tables read back as inputs) except coordinates (:data:`COORDINATE_COLUMNS`, always at
+    full precision), formulas defused."""
+    if decimals is not None:
+        keep = [c for c in df.columns if str(c).lower() not in COORDINATE_COLUMNS]
+        df = df.assign(**df[keep].round(decimals)) if keep else df
     spreadsheet_safe(df).to_csv(path, index=False, encoding="utf-8-sig")
 
 
