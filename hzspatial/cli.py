@@ -376,7 +376,11 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--strict", action="store_true",
                      help="stop (exit 2) when an input looks like it is in another coordinate "
                      "system")  # fmt: skip
-    _crs_options(rev, ("network", "residents", "proposals", "streets"))
+    _crs_options(rev, ("network", "residents", "proposals", "streets", "buildings"))
+    _spread_option(rev)
+    rev.add_argument("--buildings", type=Path,
+                     help="residential building footprints (polygons, floors column 层数 "
+                     "optional) the --residents polygons are spread over")  # fmt: skip
     _facilities_crs_option(rev)
     _input_options(rev)
     _out_options(rev, "maps/review")
@@ -886,6 +890,7 @@ def _review_run(args, district, network, items, residents, cats):
         residents_crs=args.residents_crs,
         proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
         persons_per_household=args.persons_per_household, snap_rules=_snap_rules(args),
+        spread=args.spread, buildings=args.buildings, buildings_crs=args.buildings_crs,
     )  # fmt: skip
 
 

@@ -55,6 +55,7 @@ from hzspatial.network import (
 )
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
+from hzspatial.stages import SPREAD_TEXT, residential_homes, spread_method, spread_over
 from hzspatial.standards import Standard, load_standards
 
 __all__ = ["ReviewResult", "review_districts", "read_proposals", "VERDICTS"]
@@ -185,6 +186,9 @@ def review_districts(
     strict: bool = False,
     extra_categories: Sequence[str] = (),
     snap_rules: SnapRules | str | Path | None = None,
+    spread: str | None = None,
+    buildings: str | Path | None = None,
+    buildings_crs=None,
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -227,6 +231,14 @@ def review_districts(
     snap_rules : SnapRules or path, optional
         Which streets homes and facilities may join (default ``config/snapping.toml``); a
         proposal's new streets may always be joined.
+    spread : {"buildings", "area", "streets"}, optional
+        How the existing residents' polygons are spread (as :func:`hzspatial.run_coverage`),
+        which decides the load already on each facility and so its spare capacity; default
+        ``buildings`` where ``buildings`` or an OpenStreetMap network file is at hand, else
+        ``area``. The proposals themselves are reached from their boundary.
+    buildings : path, optional
+        Residential building footprints (``floors`` / 层数 optional) for the ``buildings``
+        spread; ``buildings_crs`` declares their coordinate system.
     """
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
@@ -287,7 +299,7 @@ def review_districts(
             )  # fmt: skip
     fac_m = fac.to_crs(graph.crs) if fac is not None else None
     fsnap = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m) if fac is not None else None
-    existing = None
+    existing, method = None, None
     if residents_file is not None:
         existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
                                    study_area=study_area, persons_per_household=pph)  # fmt: skip
@@ -295,9 +307,14 @@ def review_districts(
                              existing.geometry.to_numpy(), residents_crs is not None)], strict,
                     shift)  # fmt: skip
         existing = existing.to_crs(graph.crs)
-        esnap = snap_points(graph, shapely.point_on_surface(existing.geometry.to_numpy()),
-                            max_snap_m)  # fmt: skip
-        people = existing["population"].to_numpy(dtype=float) * esnap.ok
+        method = spread_method(spread, buildings, network)
+        homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
+        placed = spread_over(existing.geometry.to_numpy(),
+                             existing["population"].to_numpy(dtype=float), graph, homes, method)
+        esnap = snap_points(graph, placed.points, max_snap_m)
+        people = placed.population * esnap.ok
+        logger.info("existing residents spread by %s: %d features over %d points", method,
+                    len(existing), len(placed.points))  # fmt: skip
 
     categories = sorted(set(fac["category"])) if fac is not None else []
     per_cat = {}
@@ -374,6 +391,8 @@ def review_districts(
                        "labels": sorted({x for x in existing["source"] if x})})  # fmt: skip
     if streets is not None:
         inputs.append({"role": "streets", "path": str(streets), "labels": []})
+    if buildings is not None:
+        inputs.append({"role": "buildings", "path": str(buildings), "labels": []})
     for x in inputs:
         x["sha256"] = file_sha256(x["path"])
         x["synthetic"] = any("synthetic" in y for y in x["labels"])
@@ -381,6 +400,8 @@ def review_districts(
     report = {"version": __version__, "threshold_minutes": float(minutes),
               "speed_kmh": float(speed_kmh), "threshold_m": limit15,
               "persons_per_household": pph, "standards": str(standards),
+              "residents_spread": None if method is None else {
+                  "method": method, "text": SPREAD_TEXT[method]},
               "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
               "synthetic_inputs": [f"{x['role']} ({Path(x['path']).name})" for x in inputs
                                    if x["synthetic"]],

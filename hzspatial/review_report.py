@@ -96,6 +96,8 @@ def review_markdown(report: dict) -> str:
     lines += [f"Walking threshold {report['threshold_minutes']:g} min at "
               f"{report['speed_kmh']:g} km/h = {report['threshold_m']:.0f} m; hzspatial "
               f"{report['version']}.", ""]  # fmt: skip
+    if report.get("residents_spread"):
+        lines += [f"Existing residents / 现状居民: {report['residents_spread']['text']}.", ""]
     for p in report["proposals"]:
         lines += [f"## {md_text(p['name'])} ({md_text(p['proposal_id'])}) — "
                   f"{_VERDICT_ZH[p['verdict']]}", "",
@@ -138,6 +140,8 @@ def review_html(report: dict) -> str:
     if report["synthetic_inputs"]:
         badge = ("<p class='badge'>合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed: "
                  f"{html_text(', '.join(report['synthetic_inputs']))}</p>")  # fmt: skip
+    spread = (f"<p>现状居民 / Existing residents: {html_text(report['residents_spread']['text'])}"
+              "</p>" if report.get("residents_spread") else "")
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>居住区公共服务设施审查 / Residential district review</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px}}
@@ -147,5 +151,5 @@ th{{background:#f2f2f2}}.v-pass{{color:#1a7f37}}.v-fail{{color:#c62828}}
 .page{{page-break-after:always;margin-bottom:32px}}</style></head><body>
 <h1>居住区公共服务设施审查<br><small>Residential district review</small></h1>{badge}
 <p>步行 {report["threshold_minutes"]:g} 分钟 @ {report["speed_kmh"]:g} km/h =
-{report["threshold_m"]:.0f} m · hzspatial {html_text(report["version"])}</p>
+{report["threshold_m"]:.0f} m · hzspatial {html_text(report["version"])}</p>{spread}
 {_compliance_html(report)}{"".join(parts)}</body></html>"""

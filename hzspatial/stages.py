@@ -160,7 +160,7 @@ def build(
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
     with clock("residents"):
         dem = _place_demand(src, graph, buildings, buildings_crs, crs_in,
-                            _spread_method(spread, buildings, network, residents_from_osm),
+                            spread_method(spread, buildings, network, residents_from_osm),
                             network,
                             same_layer=_same_file(population, boundaries))  # fmt: skip
     with clock("search"):
@@ -370,7 +370,7 @@ SPREAD_TEXT = {
 }  # fmt: skip
 
 
-def _spread_method(spread, buildings, network, residents_from_osm: bool = False) -> str:
+def spread_method(spread, buildings, network, residents_from_osm: bool = False) -> str:
     """The spread asked for, checked; by default ``buildings`` where a buildings layer or an
     OpenStreetMap network file is at hand, else ``area`` — and ``streets`` for homes taken from
     OpenStreetMap, which are buildings already (each stays one point, as before)."""
@@ -385,7 +385,8 @@ def _spread_method(spread, buildings, network, residents_from_osm: bool = False)
     return spread
 
 
-def _homes(buildings, buildings_crs, crs_in, network, method, graph) -> gpd.GeoDataFrame | None:
+def residential_homes(buildings, buildings_crs, crs_in, network, method,
+                      graph) -> gpd.GeoDataFrame | None:  # fmt: skip
     """Residential buildings in the graph's CRS with ``floors``: the buildings layer, else
     (for the ``buildings`` spread) the homes of the OpenStreetMap network file."""
     if buildings is not None:
@@ -473,7 +474,7 @@ def _place_demand(
     boundaries' own polygons), every point of a polygon belongs to that polygon's area, so
     that each area's residents equal its recorded population exactly."""
     pop, fac, bnd = src.residents, src.facilities, src.boundaries
-    homes = _homes(buildings, buildings_crs, crs_in, network, method, graph)
+    homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
     spread = spread_over(pop.to_crs(graph.crs).geometry.to_numpy(),
                          pop["population"].to_numpy(dtype=float), graph, homes, method)
     spreads = np.isin(spread.how, ("street", "grid", "building", "area"))

@@ -178,6 +178,24 @@ def test_spare_capacity_is_shared_by_supply(world):
     assert cap["spare_capacity"] == pytest.approx(70) and cap["verdict"] == "pass"
 
 
+def test_existing_residents_are_spread_over_their_area_not_put_at_one_point(world):
+    """#22: review put an existing residents polygon at one inner point (here 1,525 m from
+    the kindergarten, so it loaded nothing). Spread over its area, the part within 1,000 m
+    loads it. By hand: residents even over x 0–3,000, y −40–0 (street at y = 0, K1 at
+    x = 3,000 with a 5 m leg); those with (3,000 − x) + |y| + 5 ≤ 1,000 hold
+    (40 × 995 − 40²/2) / 120,000 = 0.325 of 3,000 = 975, needing 29.25 of K1's 100 places."""
+    gpd.GeoDataFrame({"id": ["S"], "population": [3000]}, geometry=[box(0, -40, 3000, 0)],
+                     crs=32648).to_file(world / "strip.gpkg")  # fmt: skip
+    d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], population=[2000])
+    res = review_districts(d, world / "streets.gpkg", [FacilityInput(world / "fac.csv")],
+                           residents_file=world / "strip.gpkg", boundaries=world / "zone.gpkg",
+                           crs_in=32648, standards=world / "kg.toml")  # fmt: skip
+    cap = check(res, "B", "kindergarten_places_per_1000")
+    assert cap["spare_capacity"] == pytest.approx(100 - 29.25, abs=0.5)
+    assert res.report["residents_spread"]["method"] == "area"
+    assert "evenly over their area" in res.report["residents_spread"]["text"]
+
+
 def test_households_and_missing_residents(world):
     d = proposals(world, [box(2900, -300, 3100, -110)], id=["B"], households=[1000])
     res = review(world, d, standards=world / "kg.toml", persons_per_household=3.0)
