@@ -100,41 +100,77 @@ def _value_text(value: float, unit: str) -> tuple[str, str]:
     return fmt_number(value), fmt_number(value)
 
 
-def findings(result: CoverageResult) -> list[tuple[str, str]]:
-    """Key findings as (中文, English) sentences generated from the numbers: per area, each
-    category's share of residents within the threshold, then every standard's value, target,
-    met or not and the gap in the standard's own unit.
+#: Areas named in a finding (the lowest shares, the largest gaps); the rest are in the tables.
+WORST_AREAS = 3
 
-    e.g. ``("汉台区：每万人拥有足球场地 0.524 块/万人，目标 1，未达标，尚缺 16 块", …)``.
+
+def findings(result: CoverageResult) -> list[tuple[str, str]]:
+    """Key findings as (中文, English) sentences generated from the numbers, grouped so that
+    their number does not grow with the areas: per category the share of residents within the
+    threshold and the areas with the lowest shares; per standard the study area's value,
+    target, met or not and gap, and the areas that fall short with the largest gaps (every
+    area's figures are in the report's tables).
+
+    e.g. ``("全区：每万人拥有足球场地 0.566 块/万人，规划目标 1 块/万人，未达标，尚缺 20 块；
+    2 个区域中 2 个未达标，缺口最大：汉台区 16 块、南郑区 5 块。", …)``.
     """
     s = result.summary
     stds = {x.id: x for x in result.standards}
     units_zh = labels()["units_zh"]
+    several = len(s["districts"]) > 1
     out = []
-    areas = [(d["adcode"], d["name"]) for d in s["districts"]]
-    for did, name in areas:
-        cov = next(d for d in s["districts"] if d["adcode"] == did)["coverage"]
-        parts_zh, parts_en = [], []
-        for cat, c in cov.items():
-            info = s["categories"][cat]
-            zh, en = _cat_names(info["label"])
-            parts_zh.append(f"{pct(c['coverage_share'], 0)} 的居民步行 "
-                            f"{info['threshold_minutes']:g} 分钟内可达{zh}")  # fmt: skip
-            parts_en.append(f"{pct(c['coverage_share'], 0)} within {info['threshold_m']:,.0f} m "
-                            f"of {en.lower()}")  # fmt: skip
-        out.append((f"{name}：" + "；".join(parts_zh) + "。",
-                    f"{name}: " + "; ".join(parts_en) + "."))  # fmt: skip
-        rows = result.ratios[(result.ratios["district_id"] == did) & result.ratios["value"].notna()]
-        for r in rows.to_dict("records"):
-            out.append(_standard_sentence(r, stds.get(r["standard"]), name, units_zh))
-    study = result.ratios[result.ratios["district_id"] == "study area"]
-    for r in study.to_dict("records"):
-        if r["value"] != r["value"] or r["metric"] == "built_since":
+    for cat, info in s["categories"].items():
+        zh, en = _cat_names(info["label"])
+        text_zh = (f"{zh}：{pct(info['coverage_share'], 0)} 的居民步行 "
+                   f"{info['threshold_minutes']:g} 分钟内可达")  # fmt: skip
+        text_en = (f"{en}: {pct(info['coverage_share'], 0)} of residents within "
+                   f"{info['threshold_m']:,.0f} m")  # fmt: skip
+        shares = sorted((d["coverage"][cat]["coverage_share"], str(d["name"]))
+                        for d in s["districts"] if cat in d["coverage"]
+                        and d["coverage"][cat]["coverage_share"] is not None
+                        and d["coverage"][cat]["coverage_share"] == d["coverage"][cat][
+                            "coverage_share"])  # fmt: skip
+        if several and shares:
+            low = shares[:WORST_AREAS]
+            text_zh += "；最低：" + "、".join(f"{n} {pct(v, 0)}" for v, n in low)
+            text_en += "; lowest: " + ", ".join(f"{n} {pct(v, 0)}" for v, n in low)
+        out.append((text_zh + "。", text_en + "."))
+    rows = result.ratios[result.ratios["value"].notna()]
+    top = "study area" if several else str(s["districts"][0]["adcode"]) if s["districts"] else ""
+    for sid, mine in rows.groupby("standard", sort=False):
+        std = stds.get(sid)
+        total = mine[(mine["district_id"] == top) & (mine["metric"] != "built_since")]
+        areas = mine[mine["district_id"] != "study area"] if several else mine.iloc[:0]
+        if len(total):
+            area = "全区 / study area" if several else str(s["districts"][0]["name"])
+            zh, en = _standard_sentence(total.iloc[0].to_dict(), std, area, units_zh)
+        elif len(areas):
+            zh, en = (f"{x}：" for x in _cat_names(mine["label"].iloc[0]))
+        else:
             continue
-        if len(areas) > 1:
-            out.append(_standard_sentence(r, stds.get(r["standard"]), "全区 / study area",
-                                          units_zh))  # fmt: skip
+        if len(areas):
+            more_zh, more_en = _areas_short(areas, std)
+            zh, en = zh.rstrip("。") + more_zh, en.rstrip(".") + more_en
+        out.append((zh if zh.endswith("。") else zh + "。", en if en.endswith(".") else en + "."))
     return out
+
+
+def _areas_short(areas: pd.DataFrame, std: Standard | None) -> tuple[str, str]:
+    """How many of the areas fall short of a standard and the largest gaps, as clauses."""
+    unmet = areas[areas["met"].map(lambda v: v is not None and v == v and not bool(v))]
+    judged = int(areas["met"].map(lambda v: v is not None and v == v).sum())
+    if not judged:
+        return "", ""
+    if not len(unmet):
+        return f"；{judged} 个区域均达标", f"; met in all {judged} areas"
+    worst = unmet.sort_values("gap", ascending=False, na_position="last").head(WORST_AREAS)
+    gaps = [(str(r["district"]), *(gap_text(std, r["gap"]) if std is not None
+                                   else (fmt_number(r["gap"]),) * 2))
+            for r in worst.to_dict("records")]  # fmt: skip
+    return (f"；{judged} 个区域中 {len(unmet)} 个未达标，缺口最大："
+            + "、".join(f"{n} {g}" for n, g, _ in gaps),
+            f"; not met in {len(unmet)} of {judged} areas, largest gaps: "
+            + ", ".join(f"{n} {g}" for n, _, g in gaps))  # fmt: skip
 
 
 def _cat_names(label: str) -> tuple[str, str]:

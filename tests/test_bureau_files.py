@@ -453,3 +453,23 @@ def test_below_standard_hatching_starts_hidden_where_it_would_cover_the_centre(
     far = [fg for name, fg in groups.items() if "no facility within" in name]
     assert below and not any(fg in shown for fg in below)
     assert far and all(fg in shown for fg in far)
+
+
+def test_findings_are_grouped_per_category_and_standard_not_per_area(communities):
+    """#22: the report's findings were one bullet per area per category and standard (6
+    pages of bullets for 20 社区). Now one per category (with the lowest areas) and one per
+    standard (with the areas short of it); the lowest named are the lowest in the table."""
+    from hzspatial.report import findings
+
+    tmp, _ = communities
+    layer = tmp / "communities.geojson"
+    res = run_coverage(LONGGANG, [FacilityInput(tmp / "clinics.csv")], layer, boundaries=layer,
+                       minutes=7.5, require_standards=False, spread="area")  # fmt: skip
+    got = findings(res)
+    judged = res.ratios.loc[res.ratios["value"].notna(), "standard"].nunique()
+    assert len(res.districts) == 6 and len(got) == 1 + judged
+    by_share = res.districts.sort_values("clinic_coverage_share", kind="stable")
+    zh, en = got[0]
+    lowest = en.split("lowest: ")[1]
+    assert [n for n in by_share["name"] if n in lowest] == list(by_share["name"].iloc[:3])
+    assert all(n in zh for n in by_share["name"].iloc[:3])
