@@ -100,9 +100,9 @@ def test_map_renders_offline(browser, demo_out):
         stats = page.evaluate(MAP_STATS)
         n_std = sum(not (x["note"] or "").startswith("cannot check") for x in summary["standards"])
         n_cat = len(summary["categories"])
-        # boundaries, streets, one choropleth per standard, per category catchments and
+        # boundaries, their names, streets, one choropleth per standard, per category catchments and
         # facilities, and an underserved layer per reason present
-        assert stats["overlays"] == 2 + n_std + 2 * n_cat + len(kinds)
+        assert stats["overlays"] == 3 + n_std + 2 * n_cat + len(kinds)  # + the areas' names
         assert stats["markers"] == sum(c["facilities"] for c in summary["categories"].values())
         assert stats["paths"] > 50  # catchments, underserved areas, districts drawn
         assert stats["legend"] and stats["badge"]
@@ -157,6 +157,53 @@ def test_map_panels_leave_the_study_area_visible_at_1280x720(browser, demo_out):
         page.locator("#hz-legend summary").click()
         page.select_option("#hz-zoom", index=1)
         page.wait_for_timeout(500)
+    finally:
+        ctx.close()
+
+
+LAYER_LIST = """() => Array.from(
+  document.querySelector('.leaflet-control-layers-overlays').children,
+  e => [e.classList.contains('hz-group') ? 'head' : 'row', e.textContent.trim(),
+        e.style.display !== 'none'])"""
+
+
+def test_map_at_1400x900_keeps_the_key_beside_the_area_groups_layers_and_names_areas(
+    browser, demo_out
+):
+    """#22: at 1400×900 the open key covered part of the study area, the layer list held two
+    dozen entries in one run and no area was named on the map."""
+    out, _ = demo_out
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    ctx = browser.new_context(offline=True, viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    try:
+        page.goto((out / "map.html").as_uri())
+        page.wait_for_timeout(1500)
+        assert page.evaluate("() => document.querySelector('#hz-legend').open") is True
+        legend = page.locator("#hz-legend").bounding_box()
+        assert _overlap(page.evaluate(STUDY_BOX), legend) < 0.005
+        names = page.evaluate("() => Array.from(document.querySelectorAll('.hz-label'),"
+                              " e => e.textContent)")  # fmt: skip
+        assert sorted(names) == sorted(d["name"] for d in summary["districts"])
+        page.locator(".leaflet-control-layers").hover()
+        items = page.evaluate(LAYER_LIST)
+        heads = [t for kind, t, _ in items if kind == "head"]
+        labels = [c["label"] for c in summary["categories"].values()]
+        assert len(heads) == 1 + len(labels)
+        for label in labels:  # one heading per category, its rows right under it
+            (k,) = [i for i, (kind, t, _) in enumerate(items) if kind == "head" and label in t]
+            rows = [t for kind, t, _ in items[k + 1:] if kind == "row"]
+            mine = [t for kind, t, _ in items if kind == "row" and t.startswith(label)]
+            assert rows[: len(mine)] == mine
+        shown = [t for kind, t, visible in items if kind == "row" and visible]
+        assert len(shown) < len([x for x in items if x[0] == "row"]) / 2  # folded on open
+        k = next(i for i, (kind, t, _) in enumerate(items)
+                 if kind == "head" and t.startswith("\u25b8"))  # fmt: skip
+        page.locator(".hz-group").nth(heads.index(items[k][1])).click()
+        after = page.evaluate(LAYER_LIST)
+        assert after[k][1].startswith("\u25be")  # unfolded: its rows are shown
+        end = next((i for i in range(k + 1, len(after)) if after[i][0] == "head"), len(after))
+        assert end > k + 1 and all(visible for _, _, visible in after[k + 1:end])
     finally:
         ctx.close()
 
@@ -382,6 +429,9 @@ def test_hostile_map_runs_no_script_and_draws_everything(browser, hostile_out):
                 zoom = page.evaluate("() => Array.from(document.querySelectorAll("
                                      "'#hz-zoom option'), o => o.textContent)")  # fmt: skip
                 assert zoom[1:] == [AREA]
+                labels = page.evaluate("() => Array.from(document.querySelectorAll("
+                                       "'.hz-label'), e => e.textContent)")  # fmt: skip
+                assert labels == [AREA]  # the area's name on the map, as text
                 assert page.locator("img[src=x]").count() == 0 and dialogs == []
         finally:
             ctx.close()

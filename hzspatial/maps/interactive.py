@@ -18,7 +18,7 @@ from hzspatial.io.writers import html_text
 from hzspatial.labels import fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
-from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, script_json
+from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, grouped_layer_control, script_json
 from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP, STREET_GREY, tint
 
 if TYPE_CHECKING:
@@ -119,6 +119,11 @@ def _fill_holes(geoms: np.ndarray, max_area: float) -> np.ndarray:
     return out
 
 
+#: The layer list's first group: the areas' boundaries and the standards' choropleths (each
+#: category's layers are grouped under its own label).
+AREAS_GROUP = "区域与标准 / Areas and standards"
+
+
 def coverage_map(
     result: CoverageResult, *, basemap: str = "none", tianditu_key: str | None = None
 ) -> folium.Map:
@@ -150,10 +155,11 @@ def coverage_map(
     minx, miny, maxx, maxy = result.demand.total_bounds
     (x0, x1), (y0, y1) = show.xy(np.array([minx, maxx]), np.array([miny, maxy]))
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, control_scale=False,
-                   prefer_canvas=True, zoom_start=13)  # fmt: skip
+                   prefer_canvas=True, zoom_start=13, zoom_snap=0.25, zoom_delta=0.5)  # fmt: skip
     embed_leaflet(m)
     metric_scale(m)
-    m.fit_bounds([[y0, x0], [y1, x1]])
+    # fitted once loaded, beside the key (see _legend_html): a first fit here would still be
+    # animating its zoom then, and its end would undo the second
     for key in ("url", "labels_url"):
         if key in bm:
             folium.TileLayer(
@@ -171,6 +177,7 @@ def coverage_map(
         "人口未知 / population unknown" if p != p else f"{p:,.0f}" for p in bnd["population"]
     ]
     fg = folium.FeatureGroup(name=f"{level_label(level)} 边界 / boundaries")
+    fg.hz_group = AREAS_GROUP
     GeoJsonOverlay(
         safe_properties(bnd[["district_id", "name", "population_text", "geometry"]]),
         style={"color": "#333", "weight": 2, "fill": False, "dashArray": "6 4"},
@@ -178,14 +185,18 @@ def coverage_map(
                  ("district_id", "代码 / Code"), ("population_text", "人口 / Population")],
     ).add_to(fg)  # fmt: skip
     fg.add_to(m)
+    _area_labels(m, bnd, level)
     _standards_layers(m, result, bnd)
     _category_layers(m, result, show)
     _area_share_layers(m, result, show)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    m.get_root().html.add_child(Raw(_legend_html(result, bm, show, m.get_name())))
+    grouped_layer_control(m)
+    home = [[float(y0), float(x0)], [float(y1), float(x1)]]
+    m.get_root().html.add_child(Raw(_legend_html(result, bm, show, m.get_name(), home)))
     m.get_root().header.add_child(Raw(
         "<style>.leaflet-control-layers-expanded{font-size:11px;max-height:70vh;"
         "overflow-y:auto} table.hz-tip th{text-align:left;padding:1px 8px 1px 0}"
+        ".hz-label{background:rgba(255,255,255,.7);border:0;box-shadow:none;padding:0 3px;"
+        "font:11px sans-serif;color:#222} .hz-label:before{display:none}"
         "</style>"))  # fmt: skip
     return m
 
@@ -207,6 +218,7 @@ def _streets_layer(m: folium.Map, result: CoverageResult, show: _Display) -> Non
     first = np.r_[True, idx[1:] != idx[:-1]]
     step[first] = q[first]
     fg = folium.FeatureGroup(name="步行路网 / walking network", show=True)
+    fg.hz_group = AREAS_GROUP
     el = ScriptMacro()
     el.origin = f"[{int(origin[0])}, {int(origin[1])}]"
     el.steps = "[" + ",".join(map(str, step.ravel().tolist())) + "]"
@@ -280,6 +292,7 @@ def _standards_layers(m: folium.Map, result: CoverageResult, bnd: gpd.GeoDataFra
         unverified = "" if std["verified"] else " (未核实 / unverified)"
         fg = folium.FeatureGroup(name=html_text(f"标准 / Standard: {std['label']}{unverified}"),
                                  show=False)  # fmt: skip
+        fg.hz_group = AREAS_GROUP
         GeoJsonOverlay(
             safe_properties(b[["name", "met_text", "value_text", "target_text", "gap_text",
                                "met_key", "geometry"]]),
@@ -339,6 +352,7 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
         gdf["share_text"] = [("—" if v != v else f"{v * 100:.1f}%") for v in share]
         fg = folium.FeatureGroup(name=html_text(f"{c.label} — 片区覆盖率 / share covered per area"),
                                  show=False)  # fmt: skip
+        fg.hz_group = c.label
         GeoJsonOverlay(
             show.gdf(gdf[["name", "residents", "share", "share_text", "geometry"]]),
             style={"color": "#555", "weight": 0.8, "fillOpacity": 0.45},
@@ -367,6 +381,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
             show=first,
         )
+        fg.hz_group = c.label
         GeoJsonOverlay(
             show.gdf(catch[["name", "geometry"]].assign(area_m2=catch["area_m2"].round()),
                      fill_holes_m2=FILL_HOLES_M2),
@@ -386,6 +401,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             ug = folium.FeatureGroup(name=html_text(f"{c.label} — {name}"),
                                      show=first and (kind == "no_facility"
                                                      or not _covers_most(under, result)))
+            ug.hz_group = c.label
             gdf = under[["district_id", "residents", "density", "geometry"]].copy()
             gdf["residents_text"] = [f"{v:,.0f}" for v in gdf["residents"]]
             gdf["density"] = gdf["density"].round(0)
@@ -405,6 +421,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
 
         fac = result.facilities[result.facilities["category"] == cat]
         mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
+        mg.hz_group = c.label
         lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
         cap = c.capacity if c.capacity in fac.columns else None
         points = []
@@ -456,10 +473,53 @@ class _Markers(ScriptMacro):
         self.colour = colour
 
 
+#: Areas named on the map (permanent labels) when there are at most this many; shown on
+#: open up to :data:`AREA_LABELS_SHOWN`.
+AREA_LABELS_MAX = 500
+AREA_LABELS_SHOWN = 60
+
+
+class _Labels(ScriptMacro):
+    """Text labels at points, from one JSON array ``[lat, lon, text]``: each text is put in
+    the page as text (``textContent``), never read as HTML."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this.data }}.forEach(function (p) { var el = document.createElement('span');"
+        " el.textContent = p[2];"
+        " L.tooltip({permanent: true, direction: 'center', className: 'hz-label',"
+        " interactive: false}).setLatLng([p[0], p[1]]).setContent(el)"
+        ".addTo({{ this._parent.get_name() }}); });"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, points: list):
+        super().__init__()
+        self._name = "HzLabels"
+        self.data = script_json(points)
+
+
+def _area_labels(m: folium.Map, bnd: gpd.GeoDataFrame, level: str) -> None:
+    """The areas' names (社区, 街道 …) at a point inside each, as a layer of its own."""
+    named = bnd[bnd["name"].notna() & ~shapely.is_empty(bnd.geometry.to_numpy())]
+    if named.empty or len(named) > AREA_LABELS_MAX:
+        return
+    pts = shapely.point_on_surface(named.geometry.to_numpy())
+    data = [[round(float(y), 6), round(float(x), 6), str(n)]
+            for x, y, n in zip(shapely.get_x(pts), shapely.get_y(pts), named["name"],
+                               strict=True)]  # fmt: skip
+    fg = folium.FeatureGroup(name=f"{level_label(level)} 名称 / names",
+                             show=len(named) <= AREA_LABELS_SHOWN)  # fmt: skip
+    fg.hz_group = AREAS_GROUP
+    fg.add_child(_Labels(data))
+    fg.add_to(m)
+
+
 _CAP_ZH = {"beds": "床位", "places": "学位/托位", "pitches": "场地", "capacity": "容量"}
 
 
-def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str) -> str:
+def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str,
+                 home: list) -> str:  # fmt: skip
     s = result.summary
     sw = "display:inline-block;width:11px;height:11px;vertical-align:middle;margin-right:3px"
     rows = "".join(
@@ -518,10 +578,14 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         f"var areas = {areas_js}; var sel = document.getElementById('hz-zoom');"
         "areas.forEach(function (a, i) { var o = document.createElement('option');"
         " o.value = String(i); o.textContent = a.name; sel.appendChild(o); });"
-        f"var map = window['{map_name}']; var home = map.getBounds();"
-        "sel.addEventListener('change', function () { map.fitBounds(sel.value === '' ? home :"
+        f"var map = window['{map_name}']; var home = {script_json(home)};"
+        "var key = document.getElementById('hz-legend');"
+        "if (window.innerHeight < 800 || window.innerWidth < 1100) { key.open = false; }"
+        # the open key takes the lower left: the areas are fitted beside it, not under it
+        "function fit(b) { map.fitBounds(b, key.open ? {animate: false,"
+        " paddingTopLeft: [key.offsetWidth + 16, 8]} : {animate: false}); }"
+        "fit(home);"
+        "sel.addEventListener('change', function () { fit(sel.value === '' ? home :"
         " areas[Number(sel.value)].b); });"
-        "if (window.innerHeight < 800 || window.innerWidth < 1100) {"
-        " document.getElementById('hz-legend').open = false; }"
         "});</script>"
     )

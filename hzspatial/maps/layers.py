@@ -128,3 +128,91 @@ class GeoJsonOverlay(ScriptMacro):
                 "tip": [[f, html_text(label)] for f, label in tooltip]}  # fmt: skip
         self.spec = script_json(spec)
         self.data = script_json(feature_collection(gdf))
+
+
+#: With more overlay entries than this, the groups of the layer list with fewer than half
+#: their layers on start folded (a dense run lists two dozen layers).
+FOLD_OVER = 12
+
+
+class _LayerGroups(ScriptMacro):
+    """Headings in a Leaflet layers control: the overlays sorted into their groups (the
+    order groups first appear in), each group under a heading naming it with how many of its
+    layers are on, folded and unfolded by a click. The control's own list is redrawn by
+    Leaflet whenever a layer is added or removed; the headings are put back each time."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (ctl, tags, foldOver) {"
+        " const groups = [];"
+        " tags.forEach(function (t, i) { if (groups.indexOf(t[1]) < 0) groups.push(t[1]);"
+        "  t[0].hzGroup = t[1]; t[0].hzRank = groups.indexOf(t[1]) * 100000 + i; });"
+        " const folded = new Set(tags.length <= foldOver ? [] : groups.filter(function (g) {"
+        "  const mine = tags.filter(function (t) { return t[1] === g; });"
+        "  const on = mine.filter(function (t) { return ctl._map.hasLayer(t[0]); });"
+        "  return 2 * on.length < mine.length; }));"
+        " const heads = new Map();"
+        " function text(c, g) {"
+        "  const mine = c._layers.filter(function (o) { return o.layer.hzGroup === g; });"
+        "  const on = mine.filter(function (o) { return c._map && c._map.hasLayer(o.layer); });"
+        "  return (folded.has(g) ? '\\u25b8 ' : '\\u25be ') + g"
+        "   + ' (' + on.length + '/' + mine.length + ')'; }"
+        " const update = ctl._update;"
+        " ctl._update = function () {"
+        "  const c = this;"
+        "  c._layers.sort(function (a, b) { return (a.layer.hzRank === undefined ? 1e12 :"
+        "   a.layer.hzRank) - (b.layer.hzRank === undefined ? 1e12 : b.layer.hzRank); });"
+        "  update.call(c);"
+        "  if (!c._overlaysList) return c;"
+        "  const rows = Array.prototype.slice.call(c._overlaysList.children);"
+        "  heads.clear();"
+        "  c._layers.filter(function (o) { return o.overlay; }).forEach(function (o, i) {"
+        "   const g = o.layer.hzGroup;"
+        "   if (g === undefined) return;"
+        "   if (!heads.has(g)) {"
+        "    const h = document.createElement('div');"
+        "    h.className = 'hz-group'; h.tabIndex = 0; h.setAttribute('role', 'button');"
+        "    h.setAttribute('aria-expanded', String(!folded.has(g)));"
+        "    h.textContent = text(c, g);"
+        "    const flip = function () { if (folded.has(g)) folded.delete(g); else folded.add(g);"
+        "     c._update(); };"
+        "    h.addEventListener('click', flip);"
+        "    h.addEventListener('keydown', function (e) {"
+        "     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); flip(); } });"
+        "    c._overlaysList.insertBefore(h, rows[i]); heads.set(g, h); }"
+        "   if (folded.has(g)) rows[i].style.display = 'none'; });"
+        "  return c; };"
+        " ctl._update();"
+        " ctl._map.on('overlayadd overlayremove', function () {"
+        "  heads.forEach(function (h, g) { h.textContent = text(ctl, g); }); });"
+        "})({{ this.control }}, {{ this.tags }}, {{ this.fold_over }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, control: str, tags: str, fold_over: int):
+        super().__init__()
+        self.control, self.tags, self.fold_over = control, tags, int(fold_over)
+
+
+def grouped_layer_control(m, fold_over: int = FOLD_OVER):
+    """A collapsed layers control (top right) listing the map's overlays under group headings.
+
+    Each ``folium.FeatureGroup`` of ``m`` (in the order they were added) goes under the
+    heading in its ``hz_group`` attribute (plain text: shown as text, never as HTML); groups
+    appear in the order they first occur and, with more than ``fold_over`` overlays, those with
+    fewer than half their layers shown start folded. Call it after every overlay has been
+    added. Returns the control.
+    """
+    import folium
+
+    control = folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    tags = [(child.get_name(), str(child.hz_group)) for child in m._children.values()
+            if isinstance(child, folium.FeatureGroup) and getattr(child, "hz_group", None)
+            and child.control]  # fmt: skip
+    text = "[" + ",".join(f"[{name}, {script_json(json.dumps(group, ensure_ascii=False))}]"
+                          for name, group in tags) + "]"
+    m.add_child(_LayerGroups(control.get_name(), text, fold_over))
+    m.get_root().header.add_child(Raw(
+        "<style>.hz-group{font-weight:bold;cursor:pointer;margin:4px 0 1px;user-select:none}"
+        ".hz-group:focus{outline:1px dotted #333}</style>"))  # fmt: skip
+    return control
