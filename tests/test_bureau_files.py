@@ -130,6 +130,44 @@ def test_amap_export_without_typecode_is_read_as_gcj02(world, name):
     assert covered(wrong, "clinic") != pytest.approx(covered(truth, "clinic"))
 
 
+@pytest.mark.parametrize("ext", ["geojson", "gpkg"])
+def test_amap_export_saved_as_a_layer_is_read_in_its_datum(world, ext):
+    """An Amap export saved as a GeoJSON / GeoPackage claims WGS84 (RFC 7946, EPSG:4326)
+    while its points stay GCJ-02: it was read as WGS84 without a word. Now as its table is —
+    in GCJ-02, warned in one line naming the export — and as declared when declared."""
+    tmp, _ = world
+    df = pd.read_csv(tmp / "amap.csv", encoding="gbk")
+    layer = tmp / f"amap_layer.{ext}"
+    points = gpd.points_from_xy(df["经度"], df["纬度"])
+    gpd.GeoDataFrame(df.drop(columns=["经度", "纬度"]), crs=4326, geometry=points).to_file(layer)
+    truth = coverage(tmp, [FacilityInput(tmp / "truth.csv")])
+    with pytest.warns(DataWarning, match=r"amap_layer.*Amap.*coordinates read as GCJ02"):
+        got = coverage(tmp, [FacilityInput(layer)])
+    for cat in ("clinic", "kindergarten"):
+        assert covered(got, cat) == pytest.approx(covered(truth, cat), abs=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # declared: no guess to warn about
+        declared = read_facilities(layer, crs="gcj02")
+    assert declared.attrs["crs_how"] == "declared"
+
+
+def test_each_file_is_described_in_one_line(world, caplog):
+    """What a file is (format, rows, datum and why, columns) is said once per file, for
+    layers as for tables."""
+    import logging
+
+    tmp, _ = world
+    with caplog.at_level(logging.INFO, logger="hzspatial"):
+        read_facilities(tmp / "truth.csv")
+        from hzspatial.io import read_population
+
+        read_population(tmp / "residents.geojson")
+    lines = [r.getMessage() for r in caplog.records if "coordinates read as" in r.getMessage()]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{tmp / 'truth.csv'}: CSV") and "columns" in lines[0]
+    assert "residents.geojson: GEOJSON" in lines[1] and "(the file says so)" in lines[1]
+
+
 def test_datum_check_names_the_wrong_file_in_either_order(world):
     """An undeclared GCJ-02 list without any export marks beside a correct WGS84 workbook:
     the warning names the GCJ-02 file only, whatever the order; --strict stops on it, and a

@@ -252,17 +252,20 @@ def pick_crs(declared, own, default) -> tuple:
 
 
 def layer_to_wgs84(
-    gdf: gpd.GeoDataFrame, path: str, *, crs=None, default=None, what: str = "input"
+    gdf: gpd.GeoDataFrame, path: str, *, crs=None, default=None, what: str = "input",
+    quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """Reproject a layer to WGS84.
 
     ``crs`` (declared for this input) overrides the file's own CRS; ``default`` applies
     only when the file has none (see :func:`crs_of_input`). GCJ-02 / BD-09 are not EPSG
     systems: files in them usually claim EPSG:4326, so the user declares ``crs="gcj02"``
-    and the shift is removed here. ``attrs["crs_in"]`` keeps the system used.
+    and the shift is removed here. ``attrs["crs_in"]`` keeps the system used. ``quiet``: the
+    caller logs the system used itself.
     """
     geoms = clean_geometries(gdf, path)
-    src = crs_of_input(crs, gdf.crs, default, path, what)
+    src = pick_crs(crs, gdf.crs, default)[0] if quiet else crs_of_input(crs, gdf.crs, default,
+                                                                        path, what)  # fmt: skip
     kind = _crs.parse_crs_in(src)
     if isinstance(kind, str):
         coords = shapely.get_coordinates(geoms)

@@ -22,27 +22,20 @@ from hzspatial.categories import (
     user_category,
 )
 from hzspatial.errors import DataWarning, InputError, format_rows
-from hzspatial.io._columns import aliases, find_columns, require, source_labels
-from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
+from hzspatial.io._columns import aliases, require, source_labels
+from hzspatial.io._files import encoding_note, input_label
 from hzspatial.io._geometry import (
-    feature_rows,
     ids_and_names,
-    layer_to_wgs84,
     parse_flags,
     parse_numbers,
-    pick_crs,
-    points_from_table,
-    table_crs,
-    table_rows,
 )
 from hzspatial.io.poi import (
-    crs_from_headers,
-    detect_source,
     level_columns,
     looks_like_paths,
     match_type_paths,
     type_parts,
 )
+from hzspatial.io.reading import read_input
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -141,60 +134,11 @@ def read_facilities(
     known = known_categories(extra_categories)
     fields = ["id", "name", "category", "subtype", "lon", "lat", "location", *_NUMERIC, *_FLAGS]
     _check_mapping(columns, fields)
-    if is_table(path):
-        df = read_table(path, sheet=sheet, header_row=header_row,
-                        names=(columns or {}).values(), needs=COORDINATE_NEEDS)  # fmt: skip
-        rows_of = table_rows(df)
-        found = find_columns(df.columns, fields, columns, path_s, frame=df)
-        if "lon" not in found or "lat" not in found:
-            if "location" in found:
-                found["lon"] = found["lat"] = found["location"]
-            else:
-                require(found, ["lon", "lat"], df.columns, path_s, "facility coordinates")
-        source = detect_source(df.columns, df, found.get("category"))
-        headers = crs_from_headers({found["lon"], found["lat"]}, df)
-        said = headers if headers is not None else (None if source is None else source.crs)
-        used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
-                         "facilities", quiet=True)  # fmt: skip
-        how = pick_crs(crs, said, default_crs)[1]
-        if how == "file" and headers is None:
-            how = "poi"  # said by the export's shape, not by the file: a guess, warned
-        if how == "--crs-in" and used == "wgs84" and _crs.parse_crs_in(default_crs) != "wgs84":
-            how = "degrees"  # a projected --crs-in is not applied to columns of degrees
-        why = _crs_reason(how, found["lon"], source)
-        _log_reading(path_s, df, source, used, why, found, guessed=how == "poi")
-        points = points_from_table(df, found["lon"], found["lat"], used, path_s)
-        polygon_area = np.full(len(df), np.nan)
-    else:
-        raw = read_layer(path)
-        source = detect_source(raw.columns)
-        gdf = layer_to_wgs84(raw, path_s, crs=crs, default=default_crs, what="facilities")
-        used = gdf.attrs["crs_in"]
-        how = pick_crs(crs, raw.crs, default_crs)[1]
-        rows_of = feature_rows
-        found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
-        geoms = gdf.geometry.to_numpy()
-        gtype = shapely.get_type_id(geoms)
-        lines = np.isin(gtype, (1, 2, 5))
-        if lines.any():
-            raise InputError(
-                "line geometry where a facility point or polygon was expected",
-                where=format_rows(feature_rows(lines)),
-                file=path_s,
-                column="geometry",
-                hint="facilities must be points or polygons",
-            )
-        areal = np.isin(gtype, (3, 6))
-        points = np.where(areal, shapely.point_on_surface(geoms), geoms)
-        multi = shapely.get_type_id(points) == 4
-        points[multi] = shapely.centroid(points[multi])
-        polygon_area = np.full(len(gdf), np.nan)
-        if areal.any():
-            c = shapely.get_coordinates(geoms[areal])
-            utm = _crs.metric_crs(c[:, 0], c[:, 1])
-            polygon_area[areal] = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(utm).area.to_numpy()
-        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-        df.attrs = gdf.attrs
+    reading = read_input(path, what="facilities", fields=fields, columns=columns, crs=crs,
+                         default_crs=default_crs, sheet=sheet, header_row=header_row,
+                         needs=COORDINATE_NEEDS, poi=True)  # fmt: skip
+    df, found, rows_of, source = reading.table, reading.columns, reading.rows_of, reading.source
+    points, polygon_area = _points_and_areas(reading.geometry)
     n = len(df)
     keep = np.ones(n, dtype=bool)
 
@@ -298,9 +242,25 @@ def read_facilities(
         ", ".join(f"{k} {v}" for k, v in result["category"].value_counts().items()),
     )
     result = result[FACILITY_COLUMNS]
-    result.attrs["crs_in"] = used if isinstance(used, str) else str(used)
-    result.attrs["crs_how"] = how
+    result.attrs["crs_in"] = reading.crs
+    result.attrs["crs_how"] = reading.crs_how
     return result
+
+
+def _points_and_areas(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A facility's point (a polygon's representative point, a multipoint's centroid) and
+    its polygon's area in m² (NaN for points), from WGS84 geometries."""
+    gtype = shapely.get_type_id(geoms)
+    areal = np.isin(gtype, (3, 6))
+    points = np.where(areal, shapely.point_on_surface(geoms), geoms)
+    multi = shapely.get_type_id(points) == 4
+    points[multi] = shapely.centroid(points[multi])
+    area = np.full(len(geoms), np.nan)
+    if areal.any():
+        c = shapely.get_coordinates(geoms[areal])
+        utm = _crs.metric_crs(c[:, 0], c[:, 1])
+        area[areal] = gpd.GeoSeries(geoms[areal], crs=4326).to_crs(utm).area.to_numpy()
+    return points, area
 
 
 #: A table holds facility coordinates when it has longitude and latitude, or one location.
@@ -310,45 +270,6 @@ def _coordinate_needs():
 
 
 COORDINATE_NEEDS = _coordinate_needs()
-
-
-def _crs_reason(how: str, lon_column: str, source) -> str:
-    """Why a table's coordinates are read in ``used``, in words for its one log line."""
-    if how == "poi":
-        return f"an {source.label}: {source.why}"
-    if how == "file":
-        return f"the headers say so ({lon_column})"
-    if how == "degrees":
-        return "the columns hold degrees, so the projected --crs-in does not apply"
-    return {"declared": "declared", "--crs-in": "--crs-in"}.get(
-        how, "nothing in the file says; assumed — declare it with --facilities-crs if not")
-
-
-def _log_reading(label: str, df: pd.DataFrame, source, used, why: str, found: dict,
-                 guessed: bool = False) -> None:  # fmt: skip
-    """What the file is, in one line: format, encoding, sheet and rows used, source, datum
-    and why, and the columns read for each field — a warning when the coordinate system was
-    recognised from the file's content (it moves every point by hundreds of metres)."""
-    a = df.attrs
-    parts = [label.rsplit(".", 1)[-1].upper() if "." in label else "table"]
-    if a.get("encoding"):
-        parts.append(a["encoding"])
-    if a.get("sheets"):
-        parts.append("sheet " + ", ".join(a["sheets"]))
-    if a.get("header_row", 1) > 1:
-        parts.append(f"header on row {a['header_row']}")
-    parts.append(f"{len(df)} rows")
-    if source is not None:
-        parts.append(source.label)
-    cols = ", ".join(f"{k}={v!r}" for k, v in found.items() if not (k == "lat" and
-                     v == found.get("lon")))  # fmt: skip
-    line = (f"{label}: {', '.join(parts)}; coordinates read as {str(used).upper()} ({why}); "
-            f"columns {cols}")
-    if guessed:
-        warnings.warn(f"{line} — declare --facilities-crs wgs84 if they were converted",
-                      DataWarning, stacklevel=3)  # fmt: skip
-    else:
-        logger.info("%s", line)
 
 
 def subtypes_of(cats: np.ndarray, type_values: pd.Series, names: np.ndarray,

@@ -15,19 +15,15 @@ from hzspatial import crs as _crs
 from hzspatial.datasets import default_persons_per_household
 from hzspatial.errors import InputError, format_rows
 from hzspatial.io._columns import find_columns, require, source_labels
-from hzspatial.io._files import encoding_note, input_label, is_table, read_layer, read_table
+from hzspatial.io._files import encoding_note, input_label, read_layer
 from hzspatial.io._geometry import (
     check_within,
     feature_rows,
     ids_and_names,
     layer_to_wgs84,
     parse_numbers,
-    pick_crs,
-    points_from_table,
-    table_crs,
-    table_rows,
 )
-from hzspatial.io.poi import crs_from_headers
+from hzspatial.io.reading import read_input
 
 __all__ = ["MAX_FEATURE_POPULATION", "read_buildings", "read_population"]
 
@@ -85,35 +81,9 @@ def read_population(
     """
     path_s = input_label(path)
     fields = ["id", "name", "population", "households", "lon", "lat", *_AREA_FIELDS]
-    if is_table(path):
-        df = read_table(path, sheet=sheet, header_row=header_row,
-                        names=(columns or {}).values())  # fmt: skip
-        rows_of = table_rows(df)
-        found = find_columns(df.columns, fields, columns, path_s, frame=df)
-        require(found, ["lon", "lat"], df.columns, path_s, "population coordinates")
-        said = crs_from_headers({found["lon"], found["lat"]}, df)
-        used = table_crs(crs, said, default_crs, df, found["lon"], found["lat"], path_s,
-                         "population")  # fmt: skip
-        crs_how = pick_crs(crs, said, default_crs)[1]
-        geoms = points_from_table(df, found["lon"], found["lat"], used, path_s)
-    else:
-        gdf = layer_to_wgs84(read_layer(path), path_s, crs=crs, default=default_crs,
-                             what="population")  # fmt: skip
-        used = gdf.attrs["crs_in"]
-        crs_how = "declared" if crs is not None else "file"
-        rows_of = feature_rows
-        found = find_columns(gdf.columns, fields, columns, path_s, frame=gdf)
-        geoms = gdf.geometry.to_numpy()
-        lines = np.isin(shapely.get_type_id(geoms), (1, 2, 5))
-        if lines.any():
-            raise InputError(
-                "line geometry where population points or polygons were expected",
-                file=path_s,
-                column="geometry",
-                hint="use points or polygons",
-            )
-        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-        df.attrs = gdf.attrs
+    reading = read_input(path, what="population", fields=fields, columns=columns, crs=crs,
+                         default_crs=default_crs, sheet=sheet, header_row=header_row)  # fmt: skip
+    df, found, rows_of, geoms = reading.table, reading.columns, reading.rows_of, reading.geometry
     if "population" not in found and "households" not in found:
         require(found, ["population"], df.columns, path_s, "residents (or households)",
                 note=encoding_note(df))  # fmt: skip
@@ -177,8 +147,8 @@ def read_population(
         geometry=list(geoms),
         crs=4326,
     )
-    out.attrs["crs_in"] = used if isinstance(used, str) else str(used)
-    out.attrs["crs_how"] = crs_how
+    out.attrs["crs_in"] = reading.crs
+    out.attrs["crs_how"] = reading.crs_how
     return out
 
 
