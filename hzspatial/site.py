@@ -207,12 +207,22 @@ def select_sites(
     )
     only_coverage = [name for name, used in options if used]
     if objective != "coverage" and only_coverage:
-        raise InputError(f"{' and '.join(only_coverage)} work with --objective coverage only",
+        raise InputError(f"{' and '.join(only_coverage)} "
+                         f"work{'s' if len(only_coverage) == 1 else ''} with --objective "
+                         "coverage only",
                          column=only_coverage[0],
                          hint="drop it or use --objective coverage")  # fmt: skip
     if len(only_coverage) > 1:
         raise InputError(f"{' and '.join(only_coverage)} cannot be combined",
                          column=only_coverage[1], hint="choose one of them")  # fmt: skip
+    if target_share is not None and objective != "target":
+        raise InputError("--target-share works with --objective target only",
+                         column="--target-share",
+                         hint="drop it, or use --objective target")  # fmt: skip
+    if objective == "target" and add is not None:
+        raise InputError("--add does not apply to --objective target, which finds the fewest "
+                         "sites reaching --target-share", column="--add",
+                         hint="drop --add, or use --objective coverage")  # fmt: skip
     if objective == "target" and not (target_share and 0 < target_share <= 1):
         raise InputError("the target objective needs --target-share between 0 and 1",
                          column="--target-share", hint="e.g. --target-share 0.9")  # fmt: skip

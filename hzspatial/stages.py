@@ -129,6 +129,11 @@ def build(
     )
     if population_total is not None:
         population_total = check_number(population_total, "--population-total")
+        if not residents_from_osm:
+            raise InputError(
+                "--population-total is for --residents-from-osm (the persons spread over the "
+                "OSM homes); the residents file gives its own", column="--population-total",
+                hint="drop --population-total, or use --residents-from-osm")  # fmt: skip
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     extra = list(extra_categories)

@@ -136,6 +136,9 @@ def test_conflicting_and_impossible_residents_are_refused(files, tmp_path):
     with pytest.raises(InputError, match="both --population and --residents-from-osm"):
         run_coverage(demo_paths()["network"], [FacilityInput(tmp / "wgs.csv")],
                      tmp / "blocks.geojson", residents_from_osm=True)  # fmt: skip
+    with pytest.raises(InputError, match="--population-total is for --residents-from-osm"):
+        run_coverage(demo_paths()["network"], [FacilityInput(tmp / "wgs.csv")],
+                     tmp / "blocks.geojson", population_total=5000)  # fmt: skip
     for value, message in ((1e12, "more than any city"), (0, "every feature has 0")):
         p = tmp_path / f"pop{value:g}.csv"
         p.write_text(f"lon,lat,population\n107.03,33.07,{value}\n107.031,33.071,{value}\n")
