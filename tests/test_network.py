@@ -184,6 +184,67 @@ def test_a_network_in_two_halves_says_how_much_is_dropped_and_where(tmp_path):
     assert "spans x" in text
 
 
+def test_a_cached_network_says_again_what_its_build_said(tmp_path, monkeypatch):
+    """The warnings of a network's build (here half its streets dropped) were said on the
+    first run only: a run on the cached graph was silent about them."""
+    import warnings
+
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.errors import DataWarning
+    from hzspatial.network import read_network
+    from hzspatial.settings import get_settings
+
+    monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path / "cache"))
+    west = [shapely.LineString([(107.00 + i * 0.002, 33.00), (107.00 + i * 0.002, 33.01)])
+            for i in range(5)] + [shapely.LineString([(107.00, 33.005), (107.008, 33.005)])]
+    east = [shapely.affinity.translate(g, xoff=0.05) for g in west[:-1]] + [
+        shapely.LineString([(107.05, 33.005), (107.058, 33.005)])]
+    p = tmp_path / "halves.geojson"
+    gpd.GeoDataFrame(geometry=west + east, crs=4326).to_file(p)
+    said = []
+    get_settings.cache_clear()
+    try:
+        for _ in range(2):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                read_network(p, use_cache=True)
+            said.append(sorted(str(w.message) for w in seen
+                               if issubclass(w.category, DataWarning)))  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert any("dropped 1 disconnected pieces" in x for x in said[0])
+    assert said[1] == said[0]
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 1  # the second came from it
+
+
+def test_zero_length_lines_are_skipped_with_a_count(tmp_path):
+    """Lines whose points are all the same (exports leave them) crashed the noding with a
+    GEOSException; they are skipped and counted like other unusable features."""
+    import geopandas as gpd
+    import shapely
+
+    from hzspatial.errors import DataWarning
+    from hzspatial.network import read_network
+
+    grid = [shapely.LineString([(107.0 + i * 0.002, 33.0), (107.0 + i * 0.002, 33.01)])
+            for i in range(3)] + [shapely.LineString([(107.0, 33.005), (107.004, 33.005)])]
+    x, y = 107.002, 33.005
+    flat = [shapely.LineString([(x, y), (x, y)]), shapely.LineString([(x, y), (x, y), (x, y)])]
+    p = tmp_path / "flat.geojson"
+    gpd.GeoDataFrame(geometry=grid + flat, crs=4326).to_file(p)
+    with pytest.warns(DataWarning, match=r"2 features with no length .* skipped \(features 5, 6"):
+        g = read_network(p, use_cache=False)
+    assert g.n_edges >= 4
+    bad = tmp_path / "one_point.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                   '"properties": {}, "geometry": {"type": "LineString", "coordinates": '
+                   '[[107.0, 33.0]]}}]}')  # fmt: skip
+    with pytest.raises(InputError, match="one_point.geojson.*a geometry cannot be read"):
+        read_network(bad, use_cache=False)
+
+
 def test_edge_list_snapping_sweep_equals_the_kd_tree(monkeypatch):
     """Few points are snapped by a sweep over the edges' midpoints (no k-d tree import, ~0.1 s);
     many by the k-d tree: both give the same edge, offset and leg for every point."""

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from hzspatial.errors import DataWarning, InputError, format_rows
 from hzspatial.io._columns import known_headers, norm_header
@@ -480,6 +481,13 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
             file=str(p),
             hint="check the file is complete and in the stated format",
         ) from exc
+    except shapely.errors.GEOSException as exc:  # e.g. a line of one point
+        msg = str(exc).splitlines()[0].split(": ", 1)[-1]
+        raise InputError(
+            f"a geometry cannot be read ({msg})",
+            file=str(p), column="geometry",
+            hint="repair the layer (e.g. QGIS: Fix geometries) and export it again",
+        ) from exc  # fmt: skip
     if gdf.empty:
         raise InputError(
             "the layer has no features",

@@ -9,13 +9,14 @@ osmnx queries (:mod:`.nx`), and road centre-line layers (:mod:`.centerlines`).
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import pyproj
 
 from hzspatial.crs import parse_crs_in
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError
 from hzspatial.network._graph import WalkGraph, adjacency_matrix, graph_from_edges, graph_from_lines
 from hzspatial.network.cache import cache_key, load_graph, save_graph
 from hzspatial.network.centerlines import graph_from_centerlines, with_streets
@@ -136,6 +137,15 @@ def _some_joinable(graph: WalkGraph, path, rules: SnapRules) -> WalkGraph:
     return graph
 
 
+def _build(path, fmt, crs, default_crs, metric, node, rules) -> WalkGraph:
+    if fmt == "osm":
+        return read_osm(path, metric=metric, rules=rules)
+    if fmt == "graphml":
+        return read_graphml(path, metric=metric, rules=rules)
+    return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
+                                  node=node, rules=rules)  # fmt: skip
+
+
 def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> WalkGraph:
     if hasattr(path, "nodes") and hasattr(path, "edges") and hasattr(path, "graph"):
         return graph_from_networkx(path, metric=metric, source="(networkx graph)", rules=rules)
@@ -160,16 +170,18 @@ def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> Wal
         graph = load_graph(settings.cache_dir / "graphs", key)
         if graph is not None:
             return graph
-    if fmt == "osm":
-        graph = read_osm(path, metric=metric, rules=rules)
-    elif fmt == "graphml":
-        graph = read_graphml(path, metric=metric, rules=rules)
-    else:
-        graph = graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
-                                       node=node, rules=rules)  # fmt: skip
+    seen: list = []
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            graph = _build(path, fmt, crs, default_crs, metric, node, rules)
+    finally:  # said now (also before an error), and again whenever the cached graph is used
+        for w in seen:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if cached:
         try:
-            save_graph(graph, settings.cache_dir / "graphs", key)
+            notes = [str(w.message) for w in seen if issubclass(w.category, DataWarning)]
+            save_graph(graph, settings.cache_dir / "graphs", key, notes)
         except OSError as exc:
             logger.warning("could not cache the graph in %s (%s)", settings.cache_dir, exc)
     return graph

@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +17,15 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 
+from hzspatial.errors import DataWarning
 from hzspatial.network._graph import WalkGraph
 
 __all__ = ["cache_key", "load_graph", "save_graph"]
 
 logger = logging.getLogger(__name__)
-_FORMAT = 3  # 2: centre-line layers filtered by their highway tags; 3: snapping rules, loops
+#: 2: centre-line layers filtered by their highway tags; 3: snapping rules, loops; 4: the
+#: warnings of the build, said again on every load
+_FORMAT = 4
 
 
 def cache_key(path: str | Path, options: dict) -> str:
@@ -41,8 +46,10 @@ def cache_key(path: str | Path, options: dict) -> str:
     return h.hexdigest()
 
 
-def save_graph(graph: WalkGraph, folder: Path, key: str) -> Path:
-    """Write ``graph`` to ``folder/<key>.npz`` atomically."""
+def save_graph(graph: WalkGraph, folder: Path, key: str, notes: Sequence[str] = ()) -> Path:
+    """Write ``graph`` to ``folder/<key>.npz`` atomically, with the warnings its build gave
+    (``notes``), which :func:`load_graph` gives again: a run on the cached graph must not be
+    silent about what the first run said (streets skipped, pieces dropped …)."""
     folder.mkdir(parents=True, exist_ok=True)
     coords, owner = shapely.get_coordinates(graph.edge_geometry, return_index=True)
     counts = np.bincount(owner, minlength=graph.n_edges)
@@ -52,6 +59,7 @@ def save_graph(graph: WalkGraph, folder: Path, key: str) -> Path:
         "labels": list(graph.labels),
         "dropped_nodes": graph.dropped_nodes,
         "dropped_length_m": graph.dropped_length_m,
+        "notes": [str(x) for x in notes],
     }
     fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
     os.close(fd)
@@ -97,4 +105,6 @@ def load_graph(folder: Path, key: str) -> WalkGraph | None:
         path.unlink(missing_ok=True)
         return None
     logger.info("loaded cached graph %s", path.name)
+    for note in meta.get("notes", []):
+        warnings.warn(note, DataWarning, stacklevel=3)
     return graph

@@ -256,7 +256,8 @@ def graph_from_centerlines(
 
 def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
     """The layer's usable street lines: features without geometry, with a NaN or infinite
-    coordinate, or that are not lines are skipped with a count; when the layer carries
+    coordinate, that are not lines or have no length (repeated points) are skipped with a
+    count; when the layer carries
     OSM-style ``highway`` tags, the walk filter of ``config/osm_walk.toml`` applies to the
     lines that have one (motorways, private ways … are not walkable)."""
     geoms = gdf.geometry.to_numpy()
@@ -268,14 +269,18 @@ def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
         coords_ok[owner[~np.isfinite(xy).all(axis=1)]] = False
     kinds = shapely.get_type_id(geoms)
     line = np.isin(kinds, (1, 5))
+    flat = np.zeros(len(gdf), dtype=bool)
+    flat[usable & line] = shapely.length(geoms[usable & line]) == 0
     for mask, what in ((~usable, "without geometry"), (usable & ~coords_ok,
                        "with a NaN or infinite coordinate"), (usable & coords_ok & ~line,
-                       "that are not lines (points, polygons)")):  # fmt: skip
+                       "that are not lines (points, polygons)"),
+                       (usable & coords_ok & flat,
+                        "with no length (every point the same)")):  # fmt: skip
         if mask.any():
             warnings.warn(f"{path}: {int(mask.sum())} features {what} skipped "
                           f"({format_rows(np.flatnonzero(mask) + 1).replace('row', 'feature')})",
                           DataWarning, stacklevel=3)  # fmt: skip
-    keep = usable & coords_ok & line
+    keep = usable & coords_ok & line & ~flat
     cols = {str(c).lower(): c for c in gdf.columns}
     if "highway" in cols:
         highway = gdf[cols["highway"]].astype("string").str.strip()
