@@ -125,3 +125,12 @@ def test_catalogue_fields_are_type_checked(extra, field, tmp_path):
     p.write_text(text + extra + "\n")
     with pytest.raises(InputError, match=f"{field} must be"):
         load_standards(p)
+
+
+def test_a_quoted_distance_gets_a_hint_about_distance_not_per(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('[[standard]]\nid = "x"\ncategory = "kindergarten"\nmetric = "share_within"\n'
+                 'distance_m = "300"\ntarget = 1\nunit = "share"\nsource = "t"\n')
+    with pytest.raises(InputError, match="distance_m must be") as e:
+        load_standards(p)
+    assert "distance_m = 300" in e.value.line() and "per = 10000" not in e.value.line()

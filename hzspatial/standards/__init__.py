@@ -352,7 +352,9 @@ def _check_values(e: dict, label: str, where: str, known: dict) -> None:
                 or not (math.isfinite(v) and v > 0)
             ):
                 raise bad(f"{field} must be a finite number > 0 (got {v!r})", field,
-                          "e.g. per = 10000 for a count per 10,000 residents")  # fmt: skip
+                          "e.g. per = 10000 for a count per 10,000 residents"
+                          if field == "per" else
+                          "e.g. distance_m = 300, a plain number of metres, unquoted")  # fmt: skip
     cat = None if e["category"] == "*" else resolve_category(str(e["category"]), known)
     if e["category"] != "*" and cat is None:
         raise bad(f"unknown category {e['category']!r}", "category",
