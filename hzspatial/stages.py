@@ -262,6 +262,14 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
                 hint="use ids of the facility files",
             )
         keep = ~fac["facility_id"].isin(list(exclude_facilities))
+        gone = sorted(set(fac["category"]) - set(fac.loc[keep, "category"]))
+        if gone:  # a category without facilities would vanish from every table
+            raise InputError(
+                f"removing {', '.join(sorted(exclude_facilities)[:8])} leaves no "
+                f"{', '.join(gone)} facility: a category is measured from its facilities",
+                column="remove_facilities",
+                hint="keep at least one of the category, or leave its facilities' file out",
+            )  # fmt: skip
         crs_used = fac.attrs["crs_in"]
         fac = fac[keep].reset_index(drop=True)
         fac.attrs["crs_in"] = crs_used

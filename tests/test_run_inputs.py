@@ -159,3 +159,12 @@ def test_a_wrongly_declared_network_system_is_not_blamed_on_the_boundaries(files
     with pytest.raises(InputError, match=r"hanzhong_demo_streets.*coordinates are degrees.*"
                                          r"not the metres of EPSG:4545"):  # fmt: skip
         coverage(files, "wgs.csv", network_crs="4545")
+
+
+def test_removing_every_facility_of_a_category_is_refused_not_dropped(files):
+    """A batch scenario removing the only facilities of a category crashed (no categories
+    left) or, beside another category, made the category vanish from every table."""
+    tmp, _ = files
+    ids = [f"kindergarten-{i + 1}" for i in range(len(pd.read_csv(tmp / "wgs.csv")))]
+    with pytest.raises(InputError, match="leaves no kindergarten facility"):
+        coverage(files, "wgs.csv", exclude_facilities=ids)
