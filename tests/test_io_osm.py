@@ -164,7 +164,8 @@ def test_cli_runs_on_an_osm_extract_alone(reference, tmp_path):
     assert set(summary["categories"]) == {"kindergarten", "football_pitch"}
     assert "DATA: synthetic" not in proc.stdout
     bad = subprocess.run([exe, "coverage", "--network", str(tmp_path / "area.geojson"),
-                          "--facilities-from-osm", "--population-total", "5"],
+                          "--facilities-from-osm", "--residents-from-osm",
+                          "--population-total", "5"],
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     errors = [ln for ln in bad.stderr.splitlines() if ln.startswith("hzspatial: error")]
     assert bad.returncode == 2 and len(errors) == 1 and "Traceback" not in bad.stderr
