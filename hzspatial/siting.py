@@ -303,14 +303,21 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
         cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, want, want)]
     bounds = Bounds(np.zeros(m + n), np.ones(m + n))
     integ = np.concatenate([np.ones(m), np.zeros(n)])
+    # valid upper bounds whatever the solver does: all residents; and, coverage being monotone
+    # submodular and at most p sites chosen, greedy's value plus the p largest gains left
+    bound = min(float(w.sum()), _covered_weight(a, w, start) + _top_gains(a, w, start, p))
     if exact:
         res = milp(c, integrality=integ, bounds=bounds, constraints=cons,
                    options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+        dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+        if res.status == 0 and res.x is not None:
+            bound = -float(res.fun)
+        elif np.isfinite(dual):
+            bound = min(bound, dual)
         if res.x is not None:
             x = np.flatnonzero(res.x[:m] > 0.5)
             val = _covered_weight(a, w, x)
             if val + 1e-9 >= _covered_weight(a, w, start):
-                bound = -float(getattr(res, "mip_dual_bound", res.fun) or res.fun)
                 bound = max(bound, val)
                 status = "optimal" if res.status == 0 else "time limit"
                 chosen, gains = _order_by_gain(a, w, x)
@@ -319,12 +326,24 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
                                 "highs", status, time.perf_counter() - t0, gains)  # fmt: skip
     if budget is None and quota is None:  # the fallback only: swaps improve on greedy
         start = swap_search(a, w, start)
-    lp = milp(c, bounds=bounds, constraints=cons)
-    bound = -float(lp.fun) if lp.x is not None else float(w.sum())
+    left = time_limit - (time.perf_counter() - t0)
+    if left > 0:  # the LP relaxation, when there is time for it
+        lp = milp(c, bounds=bounds, constraints=cons, options={"time_limit": float(left)})
+        if lp.status == 0:
+            bound = min(bound, -float(lp.fun))
     val = _covered_weight(a, w, start)
+    bound = max(bound, val)
     chosen, gains = _order_by_gain(a, w, start)
-    return Solution(chosen, val, max(bound, val), (max(bound, val) - val) / max(val, 1.0),
-                    "greedy+swap", "heuristic", time.perf_counter() - t0, gains)  # fmt: skip
+    return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "greedy+swap",
+                    "heuristic", time.perf_counter() - t0, gains)  # fmt: skip
+
+
+def _top_gains(a: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray, p: int) -> float:
+    """The sum of the ``p`` largest residents newly covered by one more candidate after
+    ``chosen``."""
+    covered = np.asarray(a[:, np.asarray(chosen, np.int64)].sum(axis=1)).ravel() > 0
+    gains = np.asarray(a.T @ (w * ~covered)).ravel()
+    return float(np.sort(gains)[::-1][:p].sum())
 
 
 def set_covering(cover: sp.spmatrix, weight: np.ndarray, target: float, *,
@@ -464,6 +483,35 @@ def capacitated_covering(cover: sp.spmatrix, weight: np.ndarray, capacity: np.nd
                     "heuristic", time.perf_counter() - t0, np.zeros(len(new)))  # fmt: skip
 
 
+def _lagrangian_p_median(di: np.ndarray, sj: np.ndarray, saving: np.ndarray, lam: np.ndarray,
+                         p: int, m: int, lower: float, deadline: float,
+                         iterations: int = 1000) -> tuple[float, np.ndarray]:  # fmt: skip
+    """Upper bound on the p-median saving by Lagrangian relaxation of "each resident walks to
+    one site" (multipliers ``lam`` ≥ 0, one per demand point), improved by subgradient steps
+    (Polyak, towards ``lower``) until ``deadline`` (``time.perf_counter()``) or
+    ``iterations``. Any ``lam`` ≥ 0 gives a valid bound: Σ lam + the ``p`` largest
+    Σ_i max(0, saving_ij − lam_i). Returns the best bound and the ``p`` sites of its step."""
+    best, best_x = np.inf, np.zeros(0, np.int64)
+    theta, stall = 2.0, 0
+    for _ in range(iterations):
+        r = np.maximum(saving - lam[di], 0.0)
+        rho = np.bincount(sj, weights=r, minlength=m)
+        top = np.argpartition(-rho, p - 1)[:p] if p < m else np.arange(m)
+        value = float(lam.sum() + rho[top].sum())
+        stall = 0 if value < best - 1e-6 * abs(value) else stall + 1
+        if value < best:
+            best, best_x = value, top
+        if stall >= 10:
+            theta, stall = theta / 2, 0
+        used = (r > 0) & np.isin(sj, top)
+        grad = 1.0 - np.bincount(di, weights=used.astype(float), minlength=len(lam))
+        norm = float(grad @ grad)
+        if norm == 0 or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        lam = np.maximum(lam - theta * (value - lower) / norm * grad, 0.0)
+    return best, np.asarray(best_x, np.int64)
+
+
 def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.ndarray,
              current: np.ndarray, p: int, n_sites: int, *, time_limit: float = 60.0
              ) -> Solution:  # fmt: skip
@@ -509,36 +557,60 @@ def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.
             LinearConstraint(count, p, p)]  # fmt: skip
     c = np.concatenate([np.zeros(m), -saving])
     bounds = Bounds(np.zeros(m + k), np.ones(m + k))
-    res = milp(c, integrality=np.concatenate([np.ones(m), np.zeros(k)]), bounds=bounds,
-               constraints=cons,
-               options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
 
-    def saved(open_sites: np.ndarray) -> float:
+    def walks(open_sites: np.ndarray) -> np.ndarray:
         best = cur.copy()
         sel = np.isin(sj, open_sites)
         np.minimum.at(best, di[sel], d[sel])
-        return float((w * (cur - best)).sum())
+        return best
 
-    if res.x is not None:
-        x = np.flatnonzero(res.x[:m] > 0.5)
-        val = saved(x)
-        bound = max(-float(getattr(res, "mip_dual_bound", res.fun)), val)
-        status = "optimal" if res.status == 0 else "time limit"
-        gap = 0.0 if status == "optimal" else (bound - val) / max(val, 1.0)
-        return Solution(x, val, bound, gap, "highs", status, time.perf_counter() - t0)
-    # greedy on savings, bounded by the LP relaxation
-    lp = milp(c, bounds=bounds, constraints=cons)
-    best = cur.copy()
-    chosen = []
+    def gains(best: np.ndarray) -> np.ndarray:  # person-metres each site would save now
+        return np.bincount(sj, weights=w[di] * np.maximum(best[di] - d, 0), minlength=m)
+
+    # greedy first: the answer kept when the solver's is worse or missing (time limit, load)
+    chosen, best = [], cur.copy()
     for _ in range(p):
-        gain = np.bincount(sj, weights=w[di] * np.maximum(best[di] - d, 0), minlength=m)
-        gain[chosen] = -1
-        j = int(np.argmax(gain))
+        g = gains(best)
+        g[chosen] = -1.0
+        j = int(np.argmax(g))
         chosen.append(j)
         sel = sj == j
         np.minimum.at(best, di[sel], d[sel])
-    x = np.array(chosen, np.int64)
-    val = saved(x)
-    bound = max(-float(lp.fun), val) if lp.x is not None else float((w * cur).sum())
-    return Solution(x, val, bound, (bound - val) / max(val, 1.0), "greedy", "heuristic",
+    greedy_x = np.array(chosen, np.int64)
+    greedy_val = float((w * (cur - best)).sum())
+    # valid upper bounds on the saving, whatever the solver did: everyone walking to their
+    # nearest candidate; and, the saving being monotone submodular (a facility-location
+    # function), greedy's value plus the p largest gains left after it
+    nearest = cur.copy()
+    np.minimum.at(nearest, di, d)
+    bound = float((w * (cur - nearest)).sum())
+    # a Lagrangian bound, started where it equals greedy's submodular bound; its best sites
+    # may beat greedy's
+    lam = np.zeros(n)
+    np.maximum.at(lam, di, np.where(np.isin(sj, greedy_x), saving, 0.0))
+    lag, lag_x = _lagrangian_p_median(di, sj, saving, lam, p, m, greedy_val,
+                                      t0 + 0.25 * time_limit)  # fmt: skip
+    bound = min(bound, lag)
+    lag_val = float((w * (cur - walks(lag_x))).sum())
+    if lag_val > greedy_val + 1e-9:
+        greedy_x, greedy_val = lag_x, lag_val
+    res = milp(c, integrality=np.concatenate([np.ones(m), np.zeros(k)]), bounds=bounds,
+               constraints=cons,
+               options={"time_limit": float(max(time_limit - (time.perf_counter() - t0), 1e-3)),
+                        "disp": False})  # fmt: skip
+    dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+    x, val, solver = greedy_x, greedy_val, "greedy"
+    if res.x is not None:
+        mx = np.flatnonzero(res.x[:m] > 0.5)
+        mval = float((w * (cur - walks(mx))).sum())
+        if mval >= greedy_val - 1e-9:
+            x, val, solver = mx, mval, "highs"
+    if res.status == 0 and res.x is not None:
+        bound = val  # proven optimal
+    elif np.isfinite(dual):
+        bound = min(bound, dual)
+    bound = max(bound, val)
+    gap = (bound - val) / max(val, 1.0)
+    status = "optimal" if gap <= 1e-9 else ("time limit" if res.status == 1 else "heuristic")
+    return Solution(x, val, bound, 0.0 if status == "optimal" else gap, solver, status,
                     time.perf_counter() - t0)  # fmt: skip

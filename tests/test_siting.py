@@ -145,6 +145,58 @@ def test_p_median_against_brute_force():
         assert sol.status == "optimal" and sol.gap == 0
 
 
+@pytest.mark.parametrize("limit", [1e-4, 60.0])
+def test_p_median_under_a_time_limit_keeps_the_better_answer_and_a_valid_bound(limit):
+    """#25: stopped by its time limit, p-median returned the solver's poor answer (worse than
+    greedy) with a "bound" above all walking done today. Whatever the limit: the answer is
+    at least greedy's guarantee, the bound is at least the true optimum (brute force) and at
+    most the saving of everyone walking to their nearest candidate."""
+    rng = np.random.default_rng(11)
+    n, m, p = 150, 12, 3
+    cur = rng.uniform(500, 2500, n)
+    full = rng.uniform(0, 2500, (n, m))
+    within = full < 1800
+    di, sj = np.nonzero(within)
+    d = full[within]
+    w = rng.integers(1, 40, n).astype(float)
+
+    def saving(c):
+        best = cur.copy()
+        for j in c:
+            best = np.minimum(best, np.where(within[:, j], full[:, j], np.inf))
+        return float((w * (cur - best)).sum())
+
+    optimum = max(saving(c) for c in combinations(range(m), p))
+    nearest = np.minimum(cur, np.where(within, full, np.inf).min(axis=1))
+    everyone = float((w * (cur - nearest)).sum())
+    sol = siting.p_median(di, sj, d, w, cur, p, m, time_limit=limit)
+    assert sol.objective == pytest.approx(saving(sol.chosen))
+    assert sol.objective >= (1 - 1 / np.e) * optimum
+    assert optimum - 1e-6 <= sol.bound <= everyone + 1e-6
+    if sol.status == "optimal":
+        assert sol.gap == 0 and sol.objective == pytest.approx(optimum)
+    else:
+        assert sol.gap == pytest.approx((sol.bound - sol.objective) / sol.objective)
+    if limit == 60.0:
+        assert sol.status == "optimal" and sol.objective == pytest.approx(optimum)
+
+
+@pytest.mark.parametrize("limit", [1e-4, 60.0])
+def test_maximal_covering_under_a_time_limit_keeps_a_valid_bound(limit):
+    """Whatever the limit, the answer is at least greedy's guarantee and the bound lies
+    between the true optimum (brute force) and all residents."""
+    rng = np.random.default_rng(4)
+    a = sp.csr_matrix(rng.random((300, 15)) < 0.12)
+    w = rng.integers(1, 30, 300).astype(float)
+    optimum = max(w[a.toarray()[:, list(c)].any(axis=1)].sum()
+                  for c in combinations(range(15), 3))  # fmt: skip
+    sol = siting.maximal_covering(a, w, 3, time_limit=limit)
+    assert sol.objective >= (1 - 1 / np.e) * optimum
+    assert optimum - 1e-9 <= sol.bound <= w.sum()
+    if limit == 60.0:
+        assert sol.status == "optimal" and sol.objective == pytest.approx(optimum)
+
+
 def test_quota_per_group_against_brute_force():
     """Two sites in group 0 and one in group 1, chosen together."""
     rng = np.random.default_rng(2)
