@@ -306,24 +306,36 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     # valid upper bounds whatever the solver does: all residents; and, coverage being monotone
     # submodular and at most p sites chosen, greedy's value plus the p largest gains left
     bound = min(float(w.sum()), _covered_weight(a, w, start) + _top_gains(a, w, start, p))
-    if exact:
+    plain = quota is None and budget is None
+    res = None
+    if exact:  # the solver first; a fifth of the time kept for a bound should it stop short
         res = milp(c, integrality=integ, bounds=bounds, constraints=cons,
-                   options={"time_limit": float(time_limit), "disp": False})  # fmt: skip
+                   options={"time_limit": float(time_limit * (0.8 if plain else 1.0)),
+                            "disp": False})  # fmt: skip
         dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
         if res.status == 0 and res.x is not None:
-            bound = -float(res.fun)
-        elif np.isfinite(dual):
-            bound = min(bound, dual)
-        if res.x is not None:
             x = np.flatnonzero(res.x[:m] > 0.5)
+            chosen, gains = _order_by_gain(a, w, x)
             val = _covered_weight(a, w, x)
-            if val + 1e-9 >= _covered_weight(a, w, start):
-                bound = max(bound, val)
-                status = "optimal" if res.status == 0 else "time limit"
-                chosen, gains = _order_by_gain(a, w, x)
-                gap = (bound - val) / max(val, 1.0)
-                return Solution(chosen, val, bound, 0.0 if status == "optimal" else gap,
-                                "highs", status, time.perf_counter() - t0, gains)  # fmt: skip
+            return Solution(chosen, val, max(-float(res.fun), val), 0.0, "highs", "optimal",
+                            time.perf_counter() - t0, gains)  # fmt: skip
+        if np.isfinite(dual):
+            bound = min(bound, dual)
+    if plain:  # Lagrangian steps tighten the bound; their best sites may beat greedy's
+        deadline = max(t0 + time_limit, time.perf_counter() + 1.0) if exact \
+            else t0 + 0.25 * time_limit  # fmt: skip
+        lag, lag_x = _lagrangian_covering(a, w, start, p, deadline)
+        bound = min(bound, lag)
+        if _covered_weight(a, w, lag_x) > _covered_weight(a, w, start) + 1e-9:
+            start = lag_x
+    if res is not None and res.x is not None:
+        x = np.flatnonzero(res.x[:m] > 0.5)
+        val = _covered_weight(a, w, x)
+        if val + 1e-9 >= _covered_weight(a, w, start):
+            bound = max(bound, val)
+            chosen, gains = _order_by_gain(a, w, x)
+            return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "highs",
+                            "time limit", time.perf_counter() - t0, gains)  # fmt: skip
     if budget is None and quota is None:  # the fallback only: swaps improve on greedy
         start = swap_search(a, w, start)
     left = time_limit - (time.perf_counter() - t0)
@@ -336,6 +348,39 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     chosen, gains = _order_by_gain(a, w, start)
     return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "greedy+swap",
                     "heuristic", time.perf_counter() - t0, gains)  # fmt: skip
+
+
+def _lagrangian_covering(a: sp.csr_matrix, w: np.ndarray, start: np.ndarray, p: int,
+                         deadline: float, iterations: int = 1000) -> tuple[float, np.ndarray]:
+    """Upper bound on maximal covering by Lagrangian relaxation of "a resident counts when a
+    chosen site reaches it" (multipliers ``mu`` ≥ 0 per demand point): for any ``mu``,
+    Σ max(0, w − mu) + the ``p`` largest (aᵀmu)_j bounds the optimum. Started at the value
+    that equals ``start``'s submodular bound (mu = w where ``start`` leaves residents
+    uncovered, else 0), improved by subgradient steps until ``deadline`` or ``iterations``.
+    Returns the best bound and the ``p`` sites of its step."""
+    m = a.shape[1]
+    at = a.T.tocsr()
+    covered = np.asarray(a[:, np.asarray(start, np.int64)].sum(axis=1)).ravel() > 0
+    mu = np.where(covered, 0.0, w)
+    lower = _covered_weight(a, w, start)
+    best, best_x = np.inf, np.asarray(start, np.int64)
+    theta, stall = 2.0, 0
+    for _ in range(iterations):
+        rho = at @ mu
+        top = np.argpartition(-rho, p - 1)[:p] if p < m else np.arange(m)
+        value = float(np.maximum(w - mu, 0.0).sum() + rho[top].sum())
+        stall = 0 if value < best - 1e-6 * abs(value) else stall + 1
+        if value < best:
+            best, best_x = value, top
+        if stall >= 10:
+            theta, stall = theta / 2, 0
+        reach = np.asarray(a[:, top].sum(axis=1)).ravel()
+        grad = reach - (w > mu)
+        norm = float(grad @ grad)
+        if norm == 0 or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        mu = np.maximum(mu - theta * (value - lower) / norm * grad, 0.0)
+    return best, np.asarray(best_x, np.int64)
 
 
 def _top_gains(a: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray, p: int) -> float:
@@ -584,21 +629,10 @@ def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.
     nearest = cur.copy()
     np.minimum.at(nearest, di, d)
     bound = float((w * (cur - nearest)).sum())
-    # a Lagrangian bound, started where it equals greedy's submodular bound; its best sites
-    # may beat greedy's
-    lam = np.zeros(n)
-    np.maximum.at(lam, di, np.where(np.isin(sj, greedy_x), saving, 0.0))
-    lag, lag_x = _lagrangian_p_median(di, sj, saving, lam, p, m, greedy_val,
-                                      t0 + 0.25 * time_limit)  # fmt: skip
-    bound = min(bound, lag)
-    lag_val = float((w * (cur - walks(lag_x))).sum())
-    if lag_val > greedy_val + 1e-9:
-        greedy_x, greedy_val = lag_x, lag_val
+    # the solver, with a fifth of the time kept for a bound should it stop short
+    limit = max(0.8 * time_limit - (time.perf_counter() - t0), 1e-3)
     res = milp(c, integrality=np.concatenate([np.ones(m), np.zeros(k)]), bounds=bounds,
-               constraints=cons,
-               options={"time_limit": float(max(time_limit - (time.perf_counter() - t0), 1e-3)),
-                        "disp": False})  # fmt: skip
-    dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+               constraints=cons, options={"time_limit": float(limit), "disp": False})  # fmt: skip
     x, val, solver = greedy_x, greedy_val, "greedy"
     if res.x is not None:
         mx = np.flatnonzero(res.x[:m] > 0.5)
@@ -607,8 +641,20 @@ def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.
             x, val, solver = mx, mval, "highs"
     if res.status == 0 and res.x is not None:
         bound = val  # proven optimal
-    elif np.isfinite(dual):
-        bound = min(bound, dual)
+    else:
+        dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+        if np.isfinite(dual):
+            bound = min(bound, dual)
+        # a Lagrangian bound, started where it equals greedy's submodular bound (greedy's
+        # value plus the p largest gains left); its best sites may beat both answers
+        lam = np.zeros(n)
+        np.maximum.at(lam, di, np.where(np.isin(sj, greedy_x), saving, 0.0))
+        lag, lag_x = _lagrangian_p_median(di, sj, saving, lam, p, m, val, max(
+            t0 + time_limit, time.perf_counter() + 1.0))  # fmt: skip
+        bound = min(bound, lag)
+        lag_val = float((w * (cur - walks(lag_x))).sum())
+        if lag_val > val + 1e-9:
+            x, val, solver = lag_x, lag_val, "lagrangian"
     bound = max(bound, val)
     gap = (bound - val) / max(val, 1.0)
     status = "optimal" if gap <= 1e-9 else ("time limit" if res.status == 1 else "heuristic")
