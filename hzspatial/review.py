@@ -252,19 +252,73 @@ def review_districts(
     stds = [s for s in catalogue if s.evaluated
             and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip
     bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
-    study_area = shapely.union_all(bnd.geometry.to_numpy())
     props = read_proposals(districts, residents=residents, households=households,
                            persons_per_household=pph, crs=proposals_crs,
                            default_crs=crs_in)  # fmt: skip
     items = facility_items(facilities, facilities_crs)
     fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
+    graph = _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs)
+    shift = network_may_shift(network, network_crs)
+    warn_datums(graph, _datum_checks(districts, props, proposals_crs, fac), strict, shift)
+    props_m = props.to_crs(graph.crs)
+    pts, owner = boundary_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
+    asnap = snap_points(graph, pts, max_snap_m)
+    _check_reachable(props, props_m, owner, asnap, graph, max_snap_m, districts)
+    fsnap = (snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
+             if fac is not None else None)  # fmt: skip
+    existing = method = esnap = people = None
+    if residents_file is not None:
+        existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
+                                   study_area=shapely.union_all(bnd.geometry.to_numpy()),
+                                   persons_per_household=pph)  # fmt: skip
+        warn_datums(graph, [(str(residents_file), "residents", existing.attrs["crs_in"],
+                             existing.geometry.to_numpy(), residents_crs is not None)], strict,
+                    shift)  # fmt: skip
+        existing = existing.to_crs(graph.crs)
+        method, esnap, people = _existing_demand(
+            existing, graph, spread, buildings, buildings_crs, crs_in, network, max_snap_m)
+    known = known_categories()
+    thresholds = {resolve_category(k, known) or k: float(v)
+                  for k, v in (category_minutes or {}).items()}  # fmt: skip
+    per_cat = _category_reach(graph, fac, fsnap, asnap, esnap, stds, thresholds, minutes,
+                              speed_kmh)  # fmt: skip
+    limit15 = ct.minutes_to_metres(minutes, speed_kmh)
+    rows, counted, catchments = _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac,
+                                          pph, people, limit15)  # fmt: skip
+    exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
+    inputs = _review_inputs(districts, props, network, graph, items, fac, residents_file,
+                            existing, streets, buildings)  # fmt: skip
+    labels = {y for x in inputs for y in x["labels"]}
+    report = {"version": __version__, "threshold_minutes": float(minutes),
+              "speed_kmh": float(speed_kmh), "threshold_m": limit15,
+              "persons_per_household": pph, "standards": str(standards),
+              "residents_spread": None if method is None else {
+                  "method": method, "text": SPREAD_TEXT[method]},
+              "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
+              "synthetic_inputs": [f"{x['role']} ({Path(x['path']).name})" for x in inputs
+                                   if x["synthetic"]],
+              "compliance": _compliance(catalogue, rows), "proposals": rows}  # fmt: skip
+    cgdf = gpd.GeoDataFrame({"proposal_id": props["proposal_id"], "metres": limit15},
+                            geometry=catchments, crs=graph.crs).to_crs(4326)  # fmt: skip
+    counted_gdf = (gpd.GeoDataFrame(counted, geometry="geometry", crs=4326) if counted else
+                   gpd.GeoDataFrame({"proposal_id": []}, geometry=[], crs=4326))  # fmt: skip
+    return ReviewResult(report=report, proposals=props, catchments=cgdf, counted=counted_gdf)
+
+
+def _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs) -> WalkGraph:
+    """The walking network, with a proposal's new streets (``--streets``) joined to it."""
     graph = (network if isinstance(network, WalkGraph) else read_network(
         network, crs=network_crs, default_crs=crs_in, rules=as_snap_rules(snap_rules)))  # fmt: skip
-    if streets is not None:
-        s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
-                               default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
-        lines = shapely.get_parts(s_gdf.geometry.to_numpy())
-        graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+    if streets is None:
+        return graph
+    s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
+                           default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
+    lines = shapely.get_parts(s_gdf.geometry.to_numpy())
+    return with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+
+
+def _datum_checks(districts, props, proposals_crs, fac) -> list[tuple]:
+    """The proposals and each facility file, for the datum check (each judged on its own)."""
     checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy(),
                proposals_crs is not None)]  # fmt: skip
     if fac is not None:
@@ -273,51 +327,51 @@ def review_districts(
              fac.attrs["crs_declared"].get(label, False))
             for label, grp in fac.groupby("input", sort=False)
         ]
-    shift = network_may_shift(network, network_crs)
-    warn_datums(graph, checks, strict, shift)  # fmt: skip
-    known = known_categories()
-    thresholds = {resolve_category(k, known) or k: float(v)
-                  for k, v in (category_minutes or {}).items()}  # fmt: skip
+    return checks
 
-    props_m = props.to_crs(graph.crs)
-    pts, owner = boundary_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
-    asnap = snap_points(graph, pts, max_snap_m)
+
+def _check_reachable(props, props_m, owner, asnap, graph, max_snap_m, districts) -> None:
+    """Refuse a proposal none of whose boundary points joins a street."""
     for i, pid in enumerate(props["proposal_id"]):
-        if not asnap.ok[owner == i].any():
-            poly = props_m.geometry.iat[i]
-            inside = int(shapely.contains_xy(poly, graph.node_xy[:, 0], graph.node_xy[:, 1]).sum())
-            km2 = poly.area / 1e6
-            raise InputError(
-                f"proposal {pid!r}: its outline lies more than {max_snap_m:g} m from every "
-                "street" + (f", while {inside:,} street junctions lie inside its {km2:,.1f} km² "
-                            "— an outline around the whole area, not the district" if inside
-                            else ""),
-                file=str(districts),
-                where=f"feature {i + 1}",
-                hint="draw the proposed district's own outline" if inside
-                else "pass its new streets with --streets, or check its location",
-            )  # fmt: skip
-    fac_m = fac.to_crs(graph.crs) if fac is not None else None
-    fsnap = snap_points(graph, fac_m.geometry.to_numpy(), max_snap_m) if fac is not None else None
-    existing, method = None, None
-    if residents_file is not None:
-        existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
-                                   study_area=study_area, persons_per_household=pph)  # fmt: skip
-        warn_datums(graph, [(str(residents_file), "residents", existing.attrs["crs_in"],
-                             existing.geometry.to_numpy(), residents_crs is not None)], strict,
-                    shift)  # fmt: skip
-        existing = existing.to_crs(graph.crs)
-        method = spread_method(spread, buildings, network)
-        homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
-        placed = spread_over(existing.geometry.to_numpy(),
-                             existing["population"].to_numpy(dtype=float), graph, homes, method)
-        esnap = snap_points(graph, placed.points, max_snap_m)
-        people = placed.population * esnap.ok
-        logger.info("existing residents spread by %s: %d features over %d points", method,
-                    len(existing), len(placed.points))  # fmt: skip
+        if asnap.ok[owner == i].any():
+            continue
+        poly = props_m.geometry.iat[i]
+        inside = int(shapely.contains_xy(poly, graph.node_xy[:, 0], graph.node_xy[:, 1]).sum())
+        km2 = poly.area / 1e6
+        raise InputError(
+            f"proposal {pid!r}: its outline lies more than {max_snap_m:g} m from every "
+            "street" + (f", while {inside:,} street junctions lie inside its {km2:,.1f} km² "
+                        "— an outline around the whole area, not the district" if inside
+                        else ""),
+            file=str(districts),
+            where=f"feature {i + 1}",
+            hint="draw the proposed district's own outline" if inside
+            else "pass its new streets with --streets, or check its location",
+        )  # fmt: skip
 
-    categories = sorted(set(fac["category"])) if fac is not None else []
+
+def _existing_demand(existing, graph, spread, buildings, buildings_crs, crs_in, network,
+                     max_snap_m):  # fmt: skip
+    """The existing residents spread as coverage spreads them and snapped: (method, snap,
+    persons per point — 0 where a point joins no street)."""
+    method = spread_method(spread, buildings, network)
+    homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
+    placed = spread_over(existing.geometry.to_numpy(),
+                         existing["population"].to_numpy(dtype=float), graph, homes, method)
+    esnap = snap_points(graph, placed.points, max_snap_m)
+    logger.info("existing residents spread by %s: %d features over %d points", method,
+                len(existing), len(placed.points))  # fmt: skip
+    return method, esnap, placed.population * esnap.ok
+
+
+def _category_reach(graph, fac, fsnap, asnap, esnap, stds, thresholds, minutes,
+                    speed_kmh) -> dict:  # fmt: skip
+    """Per category: its facilities, threshold, (access point, facility, metres) pairs within
+    the farthest distance its standards read, the existing residents' pairs within the
+    threshold, and each access point's distance to the nearest facility (of each subtype a
+    standard counts, too)."""
     per_cat = {}
+    categories = sorted(set(fac["category"])) if fac is not None else []
     for cat in categories:
         sel = np.flatnonzero((fac["category"] == cat).to_numpy() & fsnap.ok)
         if len(sel) == 0:
@@ -326,7 +380,7 @@ def review_districts(
         sub = fsnap.take(sel)
         far = max([limit] + [s.distance_m for s in stds if s.category == cat and s.distance_m])
         ai, fj, d = ct.facility_demand_pairs(graph, sub, asnap, far)
-        ep = ct.facility_demand_pairs(graph, sub, esnap, limit) if existing is not None else None
+        ep = ct.facility_demand_pairs(graph, sub, esnap, limit) if esnap is not None else None
         if ep is not None:
             ep = (ep[0], sel[ep[1]], ep[2])
         near = ct.nearest_facility(graph, fsnap, members=sel)
@@ -342,9 +396,14 @@ def review_districts(
                     near_s = ct.nearest_facility(graph, fsnap, members=members)
                     per_cat[cat][std.distance_key] = ct.demand_distances(
                         graph, near_s, asnap, fsnap, members=members)[0]  # fmt: skip
+    return per_cat
 
+
+def _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac, pph, people,
+              limit15) -> tuple[list, list, list]:  # fmt: skip
+    """Every standard checked for every proposal: the proposals' rows, the facilities each
+    check counted, and each proposal's walking catchment."""
     rows, counted, catchments = [], [], []
-    limit15 = ct.minutes_to_metres(minutes, speed_kmh)
     for i, prop in enumerate(props.itertuples()):
         mine = np.flatnonzero(owner == i)
         catchments.append(ct.group_catchment(graph, asnap.take(mine), limit15))
@@ -354,9 +413,8 @@ def review_districts(
             onsite_any = [c for c in props.columns if c.startswith(f"onsite_{std.category}_")]
             onsite = float(getattr(prop, onsite_col, np.nan)) if onsite_col in props else np.nan
             declared = any(np.nan_to_num(props.loc[i, c]) > 0 for c in onsite_any)
-            info = per_cat.get(std.category)
-            check, used = _check(std, prop, owner, i, info, fac, onsite, declared, pph,
-                                 people if existing is not None else None)  # fmt: skip
+            check, used = _check(std, prop, owner, i, per_cat.get(std.category), fac, onsite,
+                                 declared, pph, people)  # fmt: skip
             checks.append(check)
             for j, dist_m, spare in used:
                 counted.append({"proposal_id": prop.proposal_id, "standard": std.id,
@@ -375,8 +433,12 @@ def review_districts(
                                                       else "pass"),
             "verdicts": counts, "checks": checks, "not_assessed": not_assessed,
         })  # fmt: skip
-    exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
-    compliance = _compliance(catalogue, rows)
+    return rows, counted, catchments
+
+
+def _review_inputs(districts, props, network, graph, items, fac, residents_file, existing,
+                   streets, buildings) -> list[dict]:  # fmt: skip
+    """The inputs of a review with their roles, provenance labels and SHA-256."""
     fac_labels = (fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
                   if fac is not None else {})  # fmt: skip
     inputs = [{"role": "districts", "path": str(districts), "labels": props.attrs["labels"]}]
@@ -396,21 +458,7 @@ def review_districts(
     for x in inputs:
         x["sha256"] = file_sha256(x["path"])
         x["synthetic"] = any("synthetic" in y for y in x["labels"])
-    labels = {y for x in inputs for y in x["labels"]}
-    report = {"version": __version__, "threshold_minutes": float(minutes),
-              "speed_kmh": float(speed_kmh), "threshold_m": limit15,
-              "persons_per_household": pph, "standards": str(standards),
-              "residents_spread": None if method is None else {
-                  "method": method, "text": SPREAD_TEXT[method]},
-              "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
-              "synthetic_inputs": [f"{x['role']} ({Path(x['path']).name})" for x in inputs
-                                   if x["synthetic"]],
-              "compliance": compliance, "proposals": rows}  # fmt: skip
-    cgdf = gpd.GeoDataFrame({"proposal_id": props["proposal_id"], "metres": limit15},
-                            geometry=catchments, crs=graph.crs).to_crs(4326)  # fmt: skip
-    counted_gdf = (gpd.GeoDataFrame(counted, geometry="geometry", crs=4326) if counted else
-                   gpd.GeoDataFrame({"proposal_id": []}, geometry=[], crs=4326))  # fmt: skip
-    return ReviewResult(report=report, proposals=props, catchments=cgdf, counted=counted_gdf)
+    return inputs
 
 
 def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: float,
