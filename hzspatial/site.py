@@ -18,7 +18,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -200,6 +200,55 @@ def select_sites(
     if cat is None:
         raise InputError(f"unknown category {category!r}", column="--category",
                          hint=f"use one of {', '.join(known_categories(extra))}")  # fmt: skip
+    _check_combinations(objective, capacity, per_area, budget, target_share, add)
+    graph, cov = _site_coverage(study, network, facilities, population, boundaries, cat,
+                                minutes, speed_kmh, crs_in, max_snap_m, extra,
+                                coverage_options)  # fmt: skip
+    timings["coverage run"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    mo = _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, within, exclude,
+                     crs_in, candidates_crs, max_snap_m, budget, per_area)  # fmt: skip
+    timings["candidate catchments"] = time.perf_counter() - t
+    need = _needed_by_standard(cov, cat, standard) if standard else None
+    t = time.perf_counter()
+    sol, chosen, saved, capacity_note = _solve_sites(
+        mo, cov, graph, cat, objective, add, need, budget, capacity, per_area, target_share,
+        reach_m, max_snap_m, time_limit)  # fmt: skip
+    timings["solve"] = time.perf_counter() - t
+    sites = _site_table(mo.cand, chosen, sol, mo.cover, mo.people, mo.served, mo.demand, cat,
+                        mo.already, mo.total)  # fmt: skip
+    names = dict(zip(cov.boundaries["district_id"], cov.boundaries["name"], strict=True))
+    # the area's name beside its code (a 12-digit 社区 code alone says nothing to a reader)
+    sites.insert(int(sites.columns.get_loc("district_id")) + 1, "district",
+                 sites["district_id"].map(names).to_numpy())  # fmt: skip
+    _provenance(sites, cov.summary["synthetic_inputs"])
+    if saved is not None:
+        sites["distance_saved_m"] = saved.pop("per_site") / mo.total
+    if capacity_note is not None:
+        sites["cumulative_covered"] = capacity_note["cumulative"]
+        sites["newly_covered"] = np.diff(np.concatenate([[mo.already],
+                                                         capacity_note["cumulative"]]))  # fmt: skip
+        sites["cumulative_share"] = sites["cumulative_covered"] / mo.total
+    t = time.perf_counter()
+    points = None
+    if curve == "exact":
+        points = [siting.maximal_covering(mo.red.cover, mo.red.weight, k,
+                                          time_limit=time_limit / 4)
+                  for k in range(1, len(chosen) + 1)]  # fmt: skip
+    curve_df = _curve_table(sites, points, mo.already, mo.total) if curve else None
+    timings["curve"] = time.perf_counter() - t
+    remaining = mo.served | (np.asarray(mo.cover[:, chosen].sum(axis=1)).ravel() > 0)
+    report = _site_report(mo, cov, cat, objective, sol, chosen, saved, capacity, capacity_note,
+                          budget, candidates, spacing_m, target_share, need, remaining,
+                          timings | {"total": time.perf_counter() - t0})  # fmt: skip
+    return SiteResult(report=report, sites=sites, curve=curve_df, coverage=cov,
+                      unserved=mo.demand[~remaining & (mo.people > 0)].copy(),
+                      catchments=_catchments(graph, mo.csnap, chosen, mo.limit, sites))  # fmt: skip
+
+
+def _check_combinations(objective, capacity, per_area, budget, target_share, add) -> None:
+    """Options that cannot go together, or lack what they need: one line naming the option,
+    none silently ignored."""
     options = (
         ("--capacity", capacity is not None),
         ("--per-area", per_area),
@@ -226,27 +275,55 @@ def select_sites(
     if objective == "target" and not (target_share and 0 < target_share <= 1):
         raise InputError("the target objective needs --target-share between 0 and 1",
                          column="--target-share", hint="e.g. --target-share 0.9")  # fmt: skip
+
+
+def _site_coverage(study, network, facilities, population, boundaries, cat, minutes,
+                   speed_kmh, crs_in, max_snap_m, extra, coverage_options):  # fmt: skip
+    """The graph and today's coverage the sites are chosen against: the study's, else a
+    coverage run on the inputs."""
     if study is not None:
-        graph, cov = _from_study(study, cat, minutes, speed_kmh)
-    else:
-        rules = as_snap_rules(coverage_options.pop("snap_rules", None))
-        graph = (network if isinstance(network, WalkGraph)
-                 else read_network(network, crs=coverage_options.get("network_crs"),
-                                   default_crs=crs_in, rules=rules))  # fmt: skip
-        cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
-                           speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
-                           require_standards=False, extra_categories=extra,
-                           **{k: v for k, v in coverage_options.items()
-                              if k != "network_crs"})  # fmt: skip
-        if not isinstance(network, WalkGraph):  # the report names the file, not the graph
-            _name_network(cov, network)
-    timings["coverage run"] = time.perf_counter() - t0
+        return _from_study(study, cat, minutes, speed_kmh)
+    rules = as_snap_rules(coverage_options.pop("snap_rules", None))
+    graph = (network if isinstance(network, WalkGraph)
+             else read_network(network, crs=coverage_options.get("network_crs"),
+                               default_crs=crs_in, rules=rules))  # fmt: skip
+    cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
+                       speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
+                       require_standards=False, extra_categories=extra,
+                       **{k: v for k, v in coverage_options.items()
+                          if k != "network_crs"})  # fmt: skip
+    if not isinstance(network, WalkGraph):  # the report names the file, not the graph
+        _name_network(cov, network)
+    return graph, cov
+
+
+@dataclass
+class _Model:
+    """The siting model: candidates within reach, residents (snapped, weighted), who is
+    served today, which candidate reaches whom, and the reduced problem."""
+
+    cand: gpd.GeoDataFrame
+    given: int
+    demand: gpd.GeoDataFrame
+    people: np.ndarray
+    dcol: str
+    served: np.ndarray
+    dsnap: object
+    csnap: object
+    cover: sp.csr_matrix
+    total: float
+    already: float
+    costs: np.ndarray | None
+    red: siting.Reduced
+    area_m: shapely.Geometry
+    limit: float
+
+
+def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, within, exclude,
+                crs_in, candidates_crs, max_snap_m, budget, per_area) -> _Model:  # fmt: skip
     limit = cov.summary["categories"].get(cat, {}).get("threshold_m")
     if limit is None:
-        from hzspatial.catchments import minutes_to_metres
-
-        limit = minutes_to_metres(minutes or 15.0, speed_kmh)
-    t = time.perf_counter()
+        limit = ct.minutes_to_metres(minutes or 15.0, speed_kmh)
     area_m = shapely.buffer(
         shapely.union_all(cov.boundaries.to_crs(graph.crs).geometry.to_numpy()),
         BOUNDARY_TOLERANCE_M,
@@ -271,9 +348,6 @@ def select_sites(
     csnap = snap_points(graph, cpts[near], max_snap_m)
     di, cj, _ = _site_pairs(graph, cand, dsnap, limit, max_snap_m)
     cover = sp.csr_matrix((np.ones(len(di), bool), (di, cj)), shape=(len(demand), len(cand)))
-    timings["candidate catchments"] = time.perf_counter() - t
-    total = float(people.sum())
-    already = float(people[served].sum())
     costs = None
     if budget is not None:
         costs = cand["cost"].to_numpy(float) if "cost" in cand else np.full(len(cand), np.nan)
@@ -285,9 +359,16 @@ def select_sites(
                                 merge_candidates=not per_area and budget is None)  # fmt: skip
     logger.info("%d candidates (%d after merging identical catchments), %d demand groups",
                 len(cand), len(red.candidates), len(red.weight))  # fmt: skip
-    need = _needed_by_standard(cov, cat, standard) if standard else None
-    t = time.perf_counter()
-    saved = None
+    return _Model(cand, given, demand, people, dcol, served, dsnap, csnap, cover,
+                  float(people.sum()), float(people[served].sum()), costs, red, area_m, limit)
+
+
+def _solve_sites(mo: _Model, cov, graph, cat, objective, add, need, budget, capacity, per_area,
+                 target_share, reach_m, max_snap_m, time_limit):  # fmt: skip
+    """The sites for the objective: (solution, chosen candidates in rank order, walking
+    saved for ``distance``, the capacity note for ``--capacity``). ``mo.already`` becomes the
+    capacity-aware residents served today when ``capacity`` is given."""
+    red, people, total, saved, n = mo.red, mo.people, mo.total, None, None
     if objective in ("coverage", "distance"):
         n = add if add is not None else (need["total"] if need else None)
         if n is None and budget is not None:
@@ -301,76 +382,59 @@ def select_sites(
                 "residents not yet served", column="--add",
                 hint="lower --add, add candidates, or reduce --spacing")  # fmt: skip
         if objective == "distance":
-            reach = reach_m or 2 * limit
-            pdi, pcj, pdist = _site_pairs(graph, cand, dsnap, reach, max_snap_m)
-            now = demand[dcol].to_numpy(float) if dcol in demand else np.full(len(demand), np.inf)
+            reach = reach_m or 2 * mo.limit
+            pdi, pcj, pdist = _site_pairs(graph, mo.cand, mo.dsnap, reach, max_snap_m)
+            now = (mo.demand[mo.dcol].to_numpy(float) if mo.dcol in mo.demand
+                   else np.full(len(mo.demand), np.inf))  # fmt: skip
             now = np.minimum(now, reach)
-            sol = siting.p_median(pdi, pcj, pdist, people, now, n, len(cand),
+            sol = siting.p_median(pdi, pcj, pdist, people, now, n, len(mo.cand),
                                   time_limit=time_limit)  # fmt: skip
-            order, saved = _saving_order(pdi, pcj, pdist, people, now, sol.chosen)
+            order, per_site = _saving_order(pdi, pcj, pdist, people, now, sol.chosen)
             sol = replace(sol, chosen=sol.chosen[order])
-            saved = {"per_site": saved, "before_m": float((people * now).sum() / total),
+            saved = {"per_site": per_site, "before_m": float((people * now).sum() / total),
                      "after_m": float((people * now).sum() - sol.objective) / total,
                      "reach_m": reach}  # fmt: skip
-        elif capacity is None:
-            quota = _quota(cov, graph, cand, red, need, n, area_m) if per_area else None
+            return sol, sol.chosen, saved, None
+        if capacity is None:
+            quota = _quota(cov, graph, mo.cand, red, need, n, mo.area_m) if per_area else None
             sol = siting.maximal_covering(
                 red.cover, red.weight, min(n, len(red.candidates)), time_limit=time_limit,
                 quota=quota, budget=budget,
-                cost=None if costs is None else costs[red.candidates])  # fmt: skip
-    else:
-        goal = target_share * total - already
-        if goal <= 0:
-            raise InputError(f"{already / total:.1%} of residents are already within "
-                             f"{limit:,.0f} m, at or above the target {target_share:.0%}",
-                             column="--target-share", hint="raise the target")  # fmt: skip
-        try:
-            sol = siting.set_covering(red.cover, red.weight, goal, time_limit=time_limit)
-        except ValueError as e:
-            raise InputError(f"target {target_share:.0%} cannot be reached: {e} (with "
-                             f"{already:,.0f} already served of {total:,.0f})",
-                             column="--target-share",
-                             hint="lower the target or give more candidates") from None  # fmt: skip
-    capacity_note = None
-    if capacity is not None:
-        sol, already, cap_order, capacity_note = _capacitated(
-            cov, graph, cat, need, capacity, cand, cover, people, dsnap, limit, max_snap_m, n,
-            time_limit)  # fmt: skip
-        chosen = sol.chosen[cap_order]
-    timings["solve"] = time.perf_counter() - t
-    if objective == "distance":
-        chosen = sol.chosen
-    elif capacity is None:
-        chosen = red.candidates[sol.chosen]
-    sites = _site_table(cand, chosen, sol, cover, people, served, demand, cat, already, total)
-    names = dict(zip(cov.boundaries["district_id"], cov.boundaries["name"], strict=True))
-    # the area's name beside its code (a 12-digit 社区 code alone says nothing to a reader)
-    sites.insert(int(sites.columns.get_loc("district_id")) + 1, "district",
-                 sites["district_id"].map(names).to_numpy())  # fmt: skip
-    _provenance(sites, cov.summary["synthetic_inputs"])
-    if saved is not None:
-        sites["distance_saved_m"] = saved.pop("per_site") / total
-    if capacity_note is not None:
-        sites["cumulative_covered"] = capacity_note["cumulative"]
-        sites["newly_covered"] = np.diff(np.concatenate([[already], capacity_note["cumulative"]]))
-        sites["cumulative_share"] = sites["cumulative_covered"] / total
-    t = time.perf_counter()
-    points = None
-    if curve == "exact":
-        points = [siting.maximal_covering(red.cover, red.weight, k, time_limit=time_limit / 4)
-                  for k in range(1, len(chosen) + 1)]  # fmt: skip
-    curve_df = _curve_table(sites, points, already, total) if curve else None
-    timings["curve"] = time.perf_counter() - t
-    remaining = served | (np.asarray(cover[:, chosen].sum(axis=1)).ravel() > 0)
-    report = {
+                cost=None if mo.costs is None else mo.costs[red.candidates])  # fmt: skip
+            return sol, red.candidates[sol.chosen], None, None
+        sol, mo.already, cap_order, note = _capacitated(
+            cov, graph, cat, need, capacity, mo.cand, mo.cover, people, mo.dsnap, mo.limit,
+            max_snap_m, n, time_limit)  # fmt: skip
+        return sol, sol.chosen[cap_order], None, note
+    goal = target_share * total - mo.already
+    if goal <= 0:
+        raise InputError(f"{mo.already / total:.1%} of residents are already within "
+                         f"{mo.limit:,.0f} m, at or above the target {target_share:.0%}",
+                         column="--target-share", hint="raise the target")  # fmt: skip
+    try:
+        sol = siting.set_covering(red.cover, red.weight, goal, time_limit=time_limit)
+    except ValueError as e:
+        raise InputError(f"target {target_share:.0%} cannot be reached: {e} (with "
+                         f"{mo.already:,.0f} already served of {total:,.0f})",
+                         column="--target-share",
+                         hint="lower the target or give more candidates") from None  # fmt: skip
+    return sol, red.candidates[sol.chosen], None, None
+
+
+def _site_report(mo: _Model, cov, cat, objective, sol, chosen, saved, capacity, capacity_note,
+                 budget, candidates, spacing_m, target_share, need, remaining,
+                 timings) -> dict:  # fmt: skip
+    """``site.json``."""
+    people, served = mo.people, mo.served
+    return {
         "version": __version__,
         "category": cat,
         "objective": objective,
-        "threshold_m": limit,
+        "threshold_m": mo.limit,
         "residents_spread": cov.summary["residents_spread"]["method"],
-        "residents": total,
-        "already_served": already,
-        "newly_covered": (sol.objective - already if capacity is not None else sol.objective)
+        "residents": mo.total,
+        "already_served": mo.already,
+        "newly_covered": (sol.objective - mo.already if capacity is not None else sol.objective)
         if objective == "coverage" else float(people[remaining & ~served].sum()),
         "covered_after": sol.objective if capacity is not None
         else float(people[remaining].sum()),
@@ -379,26 +443,23 @@ def select_sites(
                                        if k != "cumulative"},
         "sites": int(len(chosen)),
         "budget": budget,
-        "cost": float(np.nansum(cand["cost"].to_numpy(float)[chosen]))
-        if "cost" in cand else None,
+        "cost": float(np.nansum(mo.cand["cost"].to_numpy(float)[chosen]))
+        if "cost" in mo.cand else None,
         "bound": sol.bound,
         "gap": sol.gap,
         "solver": sol.solver,
         "status": sol.status,
-        "candidates": {"given": int(given), "within_reach": int(len(cand)),
-                       "distinct_catchments": int(len(red.candidates)),
+        "candidates": {"given": int(mo.given), "within_reach": int(len(mo.cand)),
+                       "distinct_catchments": int(len(mo.red.candidates)),
                        "source": "auto" if isinstance(candidates, str) and candidates == "auto"
                        else input_label(candidates), "spacing_m": spacing_m},
-        "demand_groups": int(len(red.weight)),
+        "demand_groups": int(len(mo.red.weight)),
         "target_share": target_share,
         "standard": need,
-        "timings": timings | {"total": time.perf_counter() - t0},
+        "timings": timings,
         "inputs": cov.summary["inputs"],
         "synthetic_inputs": cov.summary["synthetic_inputs"],
     }  # fmt: skip
-    return SiteResult(report=report, sites=sites, curve=curve_df, coverage=cov,
-                      unserved=demand[~remaining & (people > 0)].copy(),
-                      catchments=_catchments(graph, csnap, chosen, limit, sites))  # fmt: skip
 
 
 def _from_study(study, cat: str, minutes, speed_kmh) -> tuple[WalkGraph, object]:
