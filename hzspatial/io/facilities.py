@@ -35,7 +35,7 @@ from hzspatial.io.poi import (
     match_type_paths,
     type_parts,
 )
-from hzspatial.io.reading import read_input
+from hzspatial.io.reading import Reading, read_input
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -137,97 +137,18 @@ def read_facilities(
     reading = read_input(path, what="facilities", fields=fields, columns=columns, crs=crs,
                          default_crs=default_crs, sheet=sheet, header_row=header_row,
                          needs=COORDINATE_NEEDS, poi=True)  # fmt: skip
-    df, found, rows_of, source = reading.table, reading.columns, reading.rows_of, reading.source
+    df, found, rows_of = reading.table, reading.columns, reading.rows_of
     points, polygon_area = _points_and_areas(reading.geometry)
     n = len(df)
-    keep = np.ones(n, dtype=bool)
-
-    if category is not None:
-        cat = resolve_category(category, known)
-        if cat is None:
-            raise InputError(
-                f"unknown category {category!r}; known: {', '.join(known)}",
-                file=path_s,
-                column="category",
-                hint="use a known category, or declare it with --extra-category NAME",
-            )
-        cats = np.full(n, cat, dtype=object)
-    else:
-        levels = level_columns(df.columns)
-        if "category" not in found and levels:
-            raw_cat = df[levels].astype("string").fillna("").agg(";".join, axis=1)
-            col = "/".join(levels)
-        else:
-            require(found, ["category"], df.columns, path_s, "facility category",
-                    note=encoding_note(df))  # fmt: skip
-            col = found["category"]
-            raw_cat = df[col].astype("string").str.strip()
-        codes = next((df[c] for c in df.columns if str(c).lower() == "typecode"), None)
-        cats = match_type_paths(raw_cat, known, category_map, codes)
-        bad = pd.isna(cats) & raw_cat.notna().to_numpy()
-        paths = source is not None or looks_like_paths(raw_cat) or bool(levels)
-        if bad.any() and paths:
-            counts = raw_cat[bad].value_counts()
-            listed = "; ".join(f"{k} ({v})" for k, v in counts.head(8).items())
-            warnings.warn(
-                f"{path_s}: {int(bad.sum())} row(s) whose type matches no category are left "
-                f"out: {listed}{' …' if len(counts) > 8 else ''} — map them with "
-                f"--category-map TYPE=CATEGORY (e.g. 综合医院=hospital)",
-                DataWarning,
-                stacklevel=2,
-            )
-            keep &= ~bad
-            if not keep.any():
-                raise InputError(
-                    f"no row's type matches a facility category (e.g. {counts.index[0]!r})",
-                    file=path_s,
-                    column=col,
-                    hint="map types with --category-map TYPE=CATEGORY, or pass --category",
-                )
-        elif pd.isna(cats).any():
-            bad = pd.isna(cats)
-            first = raw_cat.iloc[int(np.flatnonzero(bad)[0])]
-            raise InputError(
-                f"unknown category {first!r}; known: {', '.join(known)}",
-                where=format_rows(rows_of(bad)),
-                file=path_s,
-                column=col,
-                hint="use a known category or alias, map it with --category-map "
-                f"{first}=CATEGORY, or declare a new one with --extra-category NAME",
-            )
-
+    cats, type_values, keep = _categories(reading, category, known, category_map)
     default_ids = np.array([f"{c}-{i + 1}" for i, c in enumerate(cats)], dtype=object)
     ids, names = ids_and_names(df, found, path_s, rows_of, default_ids)
-
-    type_values = (pd.Series([category] * n) if category is not None
-                   else raw_cat.reset_index(drop=True))  # fmt: skip
     out = {"facility_id": ids, "name": names, "category": cats,
            "subtype": subtypes_of(cats, type_values, names, known)}  # fmt: skip
     if "subtype" in found:
         out["subtype"] = given_subtypes(cats, df[found["subtype"]], out["subtype"], known,
                                         path_s, found["subtype"], rows_of)  # fmt: skip
-    for field in _NUMERIC:
-        if field in found:
-            values = df[found[field]]
-            if field == "built":  # 2023年 / 2023-06 → 2023
-                values = values.astype("string").str.extract(r"^\s*(\d{4})")[0].where(
-                    values.notna(), None).fillna(values.astype("string"))  # fmt: skip
-            out[field] = parse_numbers(
-                values,
-                path=path_s,
-                column=found[field],
-                rows_of=rows_of,
-                what=field,
-                allow_missing=True,
-                minimum=0.0,
-            )
-        else:
-            out[field] = np.full(n, np.nan)
-    area_from = np.where(np.isnan(out["area_m2"]), "missing", "input").astype(object)
-    use_poly = np.isnan(out["area_m2"]) & ~np.isnan(polygon_area)
-    out["area_m2"] = np.where(use_poly, polygon_area, out["area_m2"])
-    area_from[use_poly] = "polygon"
-    out["area_from"] = area_from
+    out |= _capacities(reading, polygon_area)
     for field in _FLAGS:
         out[field] = (parse_flags(df[found[field]], path=path_s, column=found[field],
                                   rows_of=rows_of) if field in found
@@ -245,6 +166,90 @@ def read_facilities(
     result.attrs["crs_in"] = reading.crs
     result.attrs["crs_how"] = reading.crs_how
     return result
+
+
+def _categories(reading: Reading, category: str | None, known: Mapping[str, Category],
+                category_map: Mapping[str, str] | None) -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """Each row's category (``category`` for all, else from its category or type-path
+    columns), the type values subtypes are read from, and the rows kept (a POI export's rows
+    whose type matches no category are left out with a warning)."""
+    df, found, label = reading.table, reading.columns, reading.label
+    n = len(df)
+    keep = np.ones(n, dtype=bool)
+    if category is not None:
+        cat = resolve_category(category, known)
+        if cat is None:
+            raise InputError(
+                f"unknown category {category!r}; known: {', '.join(known)}",
+                file=label, column="category",
+                hint="use a known category, or declare it with --extra-category NAME",
+            )  # fmt: skip
+        return np.full(n, cat, dtype=object), pd.Series([category] * n), keep
+    levels = level_columns(df.columns)
+    if "category" not in found and levels:
+        raw_cat = df[levels].astype("string").fillna("").agg(";".join, axis=1)
+        col = "/".join(levels)
+    else:
+        require(found, ["category"], df.columns, label, "facility category",
+                note=encoding_note(df))  # fmt: skip
+        col = found["category"]
+        raw_cat = df[col].astype("string").str.strip()
+    codes = next((df[c] for c in df.columns if str(c).lower() == "typecode"), None)
+    cats = match_type_paths(raw_cat, known, category_map, codes)
+    bad = pd.isna(cats) & raw_cat.notna().to_numpy()
+    paths = reading.source is not None or looks_like_paths(raw_cat) or bool(levels)
+    if bad.any() and paths:
+        counts = raw_cat[bad].value_counts()
+        listed = "; ".join(f"{k} ({v})" for k, v in counts.head(8).items())
+        warnings.warn(
+            f"{label}: {int(bad.sum())} row(s) whose type matches no category are left "
+            f"out: {listed}{' …' if len(counts) > 8 else ''} — map them with "
+            f"--category-map TYPE=CATEGORY (e.g. 综合医院=hospital)",
+            DataWarning,
+            stacklevel=3,
+        )
+        keep &= ~bad
+        if not keep.any():
+            raise InputError(
+                f"no row's type matches a facility category (e.g. {counts.index[0]!r})",
+                file=label, column=col,
+                hint="map types with --category-map TYPE=CATEGORY, or pass --category",
+            )  # fmt: skip
+    elif pd.isna(cats).any():
+        bad = pd.isna(cats)
+        first = raw_cat.iloc[int(np.flatnonzero(bad)[0])]
+        raise InputError(
+            f"unknown category {first!r}; known: {', '.join(known)}",
+            where=format_rows(reading.rows_of(bad)), file=label, column=col,
+            hint="use a known category or alias, map it with --category-map "
+            f"{first}=CATEGORY, or declare a new one with --extra-category NAME",
+        )  # fmt: skip
+    return cats, raw_cat.reset_index(drop=True), keep
+
+
+def _capacities(reading: Reading, polygon_area: np.ndarray) -> dict[str, np.ndarray]:
+    """The numeric fields (areas in m², beds, places … — NaN where not given; a built year
+    from ``2023年`` / ``2023-06``), a polygon's own area where no area column says, and
+    ``area_from`` (``input``, ``polygon`` or ``missing``)."""
+    df, found = reading.table, reading.columns
+    out = {}
+    for field in _NUMERIC:
+        if field not in found:
+            out[field] = np.full(len(df), np.nan)
+            continue
+        values = df[found[field]]
+        if field == "built":  # 2023年 / 2023-06 → 2023
+            values = values.astype("string").str.extract(r"^\s*(\d{4})")[0].where(
+                values.notna(), None).fillna(values.astype("string"))  # fmt: skip
+        out[field] = parse_numbers(values, path=reading.label, column=found[field],
+                                   rows_of=reading.rows_of, what=field, allow_missing=True,
+                                   minimum=0.0)  # fmt: skip
+    area_from = np.where(np.isnan(out["area_m2"]), "missing", "input").astype(object)
+    use_poly = np.isnan(out["area_m2"]) & ~np.isnan(polygon_area)
+    out["area_m2"] = np.where(use_poly, polygon_area, out["area_m2"])
+    area_from[use_poly] = "polygon"
+    out["area_from"] = area_from
+    return out
 
 
 def _points_and_areas(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
