@@ -183,22 +183,7 @@ def load_standards(
         For a missing file, bad TOML, or an entry lacking a field / with a bad value
         (the message names the file, the entry number and the field).
     """
-    key = str(name_or_path)
-    builtin = resources.files("hzspatial.standards").joinpath(f"{key}.toml")
-    if builtin.is_file():
-        text, label = builtin.read_text("utf-8"), f"built-in standards '{key}'"
-    else:
-        path = Path(key)
-        if not path.is_file():
-            raise InputError(
-                "standards file not found",
-                file=key,
-                hint="use 'hanzhong' or the path of a TOML standards file",
-            )
-        try:
-            text, label = path.read_text("utf-8-sig"), key  # Windows editors may add a BOM
-        except UnicodeDecodeError as exc:
-            raise InputError("not UTF-8 text", file=key, hint="save the file as UTF-8") from exc
+    text, label = _catalogue_text(str(name_or_path))
     raw = parse_user_toml(text, label)
     entries = raw.get("standard")
     meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
@@ -208,81 +193,12 @@ def load_standards(
             file=label,
             hint="add entries as in hzspatial/standards/hanzhong.toml",
         )
-    out: list[Standard] = []
-    fields = set(Standard.__dataclass_fields__)
     known = dict(builtin_categories())
     for name in extra_categories:
         if resolve_category(name, known) is None:
             known[name] = user_category(name)
-    for i, e in enumerate(entries, start=1):
-        where = f"standard {i}"
-        if not isinstance(e, dict):
-            raise InputError("not a [[standard]] table", file=label, where=where,
-                             hint="write each standard as a [[standard]] table")  # fmt: skip
-        missing = [f for f in _REQUIRED if f not in e]
-        if missing:
-            raise InputError(
-                f"missing field(s) {', '.join(missing)}",
-                file=label,
-                where=where,
-                hint=f"every standard needs {', '.join(_REQUIRED)}",
-            )
-        unknown = sorted(set(e) - fields)
-        if unknown:
-            raise InputError(
-                f"unknown field(s) {', '.join(unknown)}",
-                file=label,
-                where=where,
-                hint=f"allowed: {', '.join(sorted(fields))}",
-            )
-        if e["metric"] not in METRICS:
-            raise InputError(
-                f"unknown metric {e['metric']!r}",
-                file=label,
-                where=where,
-                column="metric",
-                hint=f"use one of {', '.join(METRICS)}",
-            )
-        if e.get("supply", "count") not in SUPPLIES:
-            raise InputError(
-                f"unknown supply {e['supply']!r}",
-                file=label,
-                where=where,
-                column="supply",
-                hint=f"use one of {', '.join(SUPPLIES)}",
-            )
-        if not isinstance(e["target"], int | float) or isinstance(e["target"], bool):
-            raise InputError(
-                f"target must be a number (got {e['target']!r})",
-                file=label,
-                where=where,
-                column="target",
-            )
-        _check_values(e, label, where, known)
-        if e.get("per_unit", "residents") not in PER_UNITS:
-            raise InputError(
-                f"unknown per_unit {e['per_unit']!r}",
-                file=label,
-                where=where,
-                column="per_unit",
-                hint=f"use one of {', '.join(PER_UNITS)}",
-            )
-        need = _METRIC_FIELDS.get(e["metric"])
-        if need is not None and not need[1](e.get(need[0])):
-            raise InputError(
-                f"{e['metric']} needs {need[0]}",
-                file=label,
-                where=where,
-                column=need[0],
-                hint=need[2],
-            )
-        cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
-        if not isinstance(e.get("jurisdiction", ""), str):
-            raise InputError(f"jurisdiction must be text (got {e['jurisdiction']!r})",
-                             file=label, where=where, column="jurisdiction",
-                             hint='e.g. jurisdiction = "national"')  # fmt: skip
-        e = e | {"jurisdiction": e.get("jurisdiction") or str(meta.get("jurisdiction", ""))}
-        out.append(Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))})))
+    out = [_standard_entry(e, f"standard {i}", label, known, meta)
+           for i, e in enumerate(entries, start=1)]  # fmt: skip
     ids = [s.id for s in out]
     dup = sorted({x for x in ids if ids.count(x) > 1})
     if dup:
@@ -292,6 +208,97 @@ def load_standards(
             hint="give each standard its own id",
         )
     return out
+
+
+def _catalogue_text(key: str) -> tuple[str, str]:
+    """The TOML text of a built-in catalogue name or a file path, and its label."""
+    builtin = resources.files("hzspatial.standards").joinpath(f"{key}.toml")
+    if builtin.is_file():
+        return builtin.read_text("utf-8"), f"built-in standards '{key}'"
+    path = Path(key)
+    if not path.is_file():
+        raise InputError(
+            "standards file not found",
+            file=key,
+            hint="use 'hanzhong' or the path of a TOML standards file",
+        )
+    try:
+        return path.read_text("utf-8-sig"), key  # Windows editors may add a BOM
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", file=key, hint="save the file as UTF-8") from exc
+
+
+def _standard_entry(e, where: str, label: str, known: dict, meta: dict) -> Standard:
+    """One ``[[standard]]`` table checked (fields, metric, supply, target, values, per-unit,
+    the metric's own field, category, jurisdiction) and made a :class:`Standard`."""
+    fields = set(Standard.__dataclass_fields__)
+    if not isinstance(e, dict):
+        raise InputError("not a [[standard]] table", file=label, where=where,
+                         hint="write each standard as a [[standard]] table")  # fmt: skip
+    missing = [f for f in _REQUIRED if f not in e]
+    if missing:
+        raise InputError(
+            f"missing field(s) {', '.join(missing)}",
+            file=label,
+            where=where,
+            hint=f"every standard needs {', '.join(_REQUIRED)}",
+        )
+    unknown = sorted(set(e) - fields)
+    if unknown:
+        raise InputError(
+            f"unknown field(s) {', '.join(unknown)}",
+            file=label,
+            where=where,
+            hint=f"allowed: {', '.join(sorted(fields))}",
+        )
+    if e["metric"] not in METRICS:
+        raise InputError(
+            f"unknown metric {e['metric']!r}",
+            file=label,
+            where=where,
+            column="metric",
+            hint=f"use one of {', '.join(METRICS)}",
+        )
+    if e.get("supply", "count") not in SUPPLIES:
+        raise InputError(
+            f"unknown supply {e['supply']!r}",
+            file=label,
+            where=where,
+            column="supply",
+            hint=f"use one of {', '.join(SUPPLIES)}",
+        )
+    if not isinstance(e["target"], int | float) or isinstance(e["target"], bool):
+        raise InputError(
+            f"target must be a number (got {e['target']!r})",
+            file=label,
+            where=where,
+            column="target",
+        )
+    _check_values(e, label, where, known)
+    if e.get("per_unit", "residents") not in PER_UNITS:
+        raise InputError(
+            f"unknown per_unit {e['per_unit']!r}",
+            file=label,
+            where=where,
+            column="per_unit",
+            hint=f"use one of {', '.join(PER_UNITS)}",
+        )
+    need = _METRIC_FIELDS.get(e["metric"])
+    if need is not None and not need[1](e.get(need[0])):
+        raise InputError(
+            f"{e['metric']} needs {need[0]}",
+            file=label,
+            where=where,
+            column=need[0],
+            hint=need[2],
+        )
+    cat = e["category"] if e["category"] == "*" else resolve_category(e["category"], known)
+    if not isinstance(e.get("jurisdiction", ""), str):
+        raise InputError(f"jurisdiction must be text (got {e['jurisdiction']!r})",
+                         file=label, where=where, column="jurisdiction",
+                         hint='e.g. jurisdiction = "national"')  # fmt: skip
+    e = e | {"jurisdiction": e.get("jurisdiction") or str(meta.get("jurisdiction", ""))}
+    return Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))}))
 
 
 #: Fields whose TOML type is checked (``verified = "false"``, a string, counted as true).
