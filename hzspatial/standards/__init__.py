@@ -251,22 +251,8 @@ def _standard_entry(e, where: str, label: str, known: dict, meta: dict) -> Stand
             where=where,
             hint=f"allowed: {', '.join(sorted(fields))}",
         )
-    if e["metric"] not in METRICS:
-        raise InputError(
-            f"unknown metric {e['metric']!r}",
-            file=label,
-            where=where,
-            column="metric",
-            hint=f"use one of {', '.join(METRICS)}",
-        )
-    if e.get("supply", "count") not in SUPPLIES:
-        raise InputError(
-            f"unknown supply {e['supply']!r}",
-            file=label,
-            where=where,
-            column="supply",
-            hint=f"use one of {', '.join(SUPPLIES)}",
-        )
+    _one_of(e, "metric", METRICS, None, label, where)
+    _one_of(e, "supply", SUPPLIES, "count", label, where)
     if not isinstance(e["target"], int | float) or isinstance(e["target"], bool):
         raise InputError(
             f"target must be a number (got {e['target']!r})",
@@ -275,14 +261,7 @@ def _standard_entry(e, where: str, label: str, known: dict, meta: dict) -> Stand
             column="target",
         )
     _check_values(e, label, where, known)
-    if e.get("per_unit", "residents") not in PER_UNITS:
-        raise InputError(
-            f"unknown per_unit {e['per_unit']!r}",
-            file=label,
-            where=where,
-            column="per_unit",
-            hint=f"use one of {', '.join(PER_UNITS)}",
-        )
+    _one_of(e, "per_unit", PER_UNITS, "residents", label, where)
     need = _METRIC_FIELDS.get(e["metric"])
     if need is not None and not need[1](e.get(need[0])):
         raise InputError(
@@ -299,6 +278,13 @@ def _standard_entry(e, where: str, label: str, known: dict, meta: dict) -> Stand
                          hint='e.g. jurisdiction = "national"')  # fmt: skip
     e = e | {"jurisdiction": e.get("jurisdiction") or str(meta.get("jurisdiction", ""))}
     return Standard(**(e | {"category": cat, "subtypes": tuple(e.get("subtypes", ()))}))
+
+
+def _one_of(e: dict, field: str, allowed, default, label: str, where: str) -> None:
+    """Refuse a field whose value is not one of ``allowed`` (``default`` when absent)."""
+    if e.get(field, default) not in allowed:
+        raise InputError(f"unknown {field} {e[field]!r}", file=label, where=where, column=field,
+                         hint=f"use one of {', '.join(allowed)}")  # fmt: skip
 
 
 #: Fields whose TOML type is checked (``verified = "false"``, a string, counted as true).
