@@ -142,6 +142,36 @@ def undominated(cover: sp.spmatrix, p: int) -> np.ndarray:
     return kept if len(kept) >= p else np.arange(a.shape[1])
 
 
+def _covering_model(a: sp.csr_matrix, w: np.ndarray, p: int, quota, cost, budget) -> tuple:
+    """Objective and constraints of maximal covering: variables x (m sites) then y (n demand
+    points), maximise Σ w y with y_i ≤ Σ a_ij x_j, and Σ x = p (or a quota per group, or at
+    most p within a budget)."""
+    from scipy.optimize import LinearConstraint
+
+    n, m = a.shape
+    c = np.concatenate([np.zeros(m), -w])
+    link = sp.hstack([-a, sp.identity(n, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
+    if budget is not None:
+        rows = sp.csr_matrix(
+            np.vstack(
+                [
+                    np.concatenate([np.ones(m), np.zeros(n)]),
+                    np.concatenate([np.asarray(cost, float), np.zeros(n)]),
+                ]
+            )
+        )
+        cons = [LinearConstraint(link, -np.inf, 0.0),
+                LinearConstraint(rows, [0, 0], [p, float(budget)])]  # fmt: skip
+    elif quota is None:
+        count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
+        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
+    else:
+        group, want = np.asarray(quota[0]), np.asarray(quota[1], float)
+        count = sp.csr_matrix((np.ones(m), (group, np.arange(m))), shape=(len(want), m + n))
+        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, want, want)]
+    return c, cons
+
+
 def _undominated_per_group(cover: sp.spmatrix, group: np.ndarray,
                            want: np.ndarray) -> np.ndarray:  # fmt: skip
     """Candidates kept for a choice with a quota per group: none of a group that gets no
@@ -283,7 +313,7 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     Solution
         ``objective`` = residents newly covered, ``bound`` ≥ the optimum.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, milp
 
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=float)
@@ -307,27 +337,7 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
         start = _greedy_budget(a, w, p, np.asarray(cost, float), float(budget))
     else:
         start, _ = greedy(a, w, p, quota)
-    # variables: x (m sites) then y (n demand points); maximise Σ w y
-    c = np.concatenate([np.zeros(m), -w])
-    link = sp.hstack([-a, sp.identity(n, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
-    if budget is not None:
-        rows = sp.csr_matrix(
-            np.vstack(
-                [
-                    np.concatenate([np.ones(m), np.zeros(n)]),
-                    np.concatenate([np.asarray(cost, float), np.zeros(n)]),
-                ]
-            )
-        )
-        cons = [LinearConstraint(link, -np.inf, 0.0),
-                LinearConstraint(rows, [0, 0], [p, float(budget)])]  # fmt: skip
-    elif quota is None:
-        count = sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :])
-        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, p, p)]
-    else:
-        group, want = np.asarray(quota[0]), np.asarray(quota[1], float)
-        count = sp.csr_matrix((np.ones(m), (group, np.arange(m))), shape=(len(want), m + n))
-        cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, want, want)]
+    c, cons = _covering_model(a, w, p, quota, cost, budget)
     bounds = Bounds(np.zeros(m + n), np.ones(m + n))
     integ = np.concatenate([np.ones(m), np.zeros(n)])
     # valid upper bounds whatever the solver does: all residents; and, coverage being monotone
