@@ -472,36 +472,51 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     # the proposal's access points are owned by proposal i: pick its pairs
     mine = owner[ai] == i
     fj, d = fj[mine], d[mine]
-    what = _what(std)
     if std.metric == "share_within":
-        dist = info.get(std.distance_key) if info else None
-        near_all = dist[owner == i] if dist is not None else np.array([np.inf])
-        nearest = float(near_all.min()) if len(near_all) else float("inf")
-        ok = declared or nearest <= std.distance_m
-        none = dist is None
-        if none and not declared:  # nothing measured: absent data is not a shortfall
-            return base | {
-                "requirement": f"a {what} within {std.distance_m:g} m",
-                "distance_m": std.distance_m, "provided_on_site": declared,
-                "nearest_existing_m": None, "reachable_existing_supply": None,
-                "spare_capacity": None, "verdict": "cannot check",
-                "reason": f"no {what} in the input — pass the {what} facilities (or declare "
-                          "on-site provision) to check it",
-                "shortfall": None, "shortfall_unit": "m",
-            }, []  # fmt: skip
+        return _check_distance(std, base, owner, i, info, fj, d, declared)
+    return _check_supply(std, base, prop, info, fac, fj, d, onsite, pph, people)
+
+
+def _check_distance(std: Standard, base: dict, owner: np.ndarray, i: int, info, fj: np.ndarray,
+                    d: np.ndarray, declared: bool) -> tuple[dict, list]:  # fmt: skip
+    """A distance standard for proposal ``i``: its nearest facility of the kind counted, from
+    its best access point."""
+    what = _what(std)
+    dist = info.get(std.distance_key) if info else None
+    near_all = dist[owner == i] if dist is not None else np.array([np.inf])
+    nearest = float(near_all.min()) if len(near_all) else float("inf")
+    ok = declared or nearest <= std.distance_m
+    none = dist is None
+    if none and not declared:  # nothing measured: absent data is not a shortfall
         return base | {
             "requirement": f"a {what} within {std.distance_m:g} m",
             "distance_m": std.distance_m, "provided_on_site": declared,
-            "nearest_existing_m": nearest if np.isfinite(nearest) else None,
-            "reachable_existing_supply": None, "spare_capacity": None,
-            "verdict": "pass" if ok else "fail",
-            "reason": "provided on site" if declared and nearest > std.distance_m else (
-                "within distance" if ok else (f"none in the input (no {what} given)" if none
-                                              else "too far")),
-            "shortfall": 0.0 if ok else (nearest - std.distance_m if np.isfinite(nearest)
-                                         else None),
-            "shortfall_unit": "m",
-        }, [(int(j), float(x), None) for j, x in _closest(fj, d, std.distance_m)]  # fmt: skip
+            "nearest_existing_m": None, "reachable_existing_supply": None,
+            "spare_capacity": None, "verdict": "cannot check",
+            "reason": f"no {what} in the input — pass the {what} facilities (or declare "
+                      "on-site provision) to check it",
+            "shortfall": None, "shortfall_unit": "m",
+        }, []  # fmt: skip
+    return base | {
+        "requirement": f"a {what} within {std.distance_m:g} m",
+        "distance_m": std.distance_m, "provided_on_site": declared,
+        "nearest_existing_m": nearest if np.isfinite(nearest) else None,
+        "reachable_existing_supply": None, "spare_capacity": None,
+        "verdict": "pass" if ok else "fail",
+        "reason": "provided on site" if declared and nearest > std.distance_m else (
+            "within distance" if ok else (f"none in the input (no {what} given)" if none
+                                          else "too far")),
+        "shortfall": 0.0 if ok else (nearest - std.distance_m if np.isfinite(nearest)
+                                     else None),
+        "shortfall_unit": "m",
+    }, [(int(j), float(x), None) for j, x in _closest(fj, d, std.distance_m)]  # fmt: skip
+
+
+def _check_supply(std: Standard, base: dict, prop, info, fac, fj: np.ndarray, d: np.ndarray,
+                  onsite: float, pph: float, people) -> tuple[dict, list]:  # fmt: skip
+    """A per-capita standard for a proposal: its requirement against what it provides on
+    site and the spare capacity of the facilities within reach."""
+    what = _what(std)
     scale = 1.0 / pph if std.per_unit == "households" else 1.0
     req = std.target * prop.residents * scale / std.per
     onsite = 0.0 if np.isnan(onsite) else onsite
