@@ -419,33 +419,40 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             ).add_to(ug)  # fmt: skip
             ug.add_to(m)
 
-        fac = result.facilities[result.facilities["category"] == cat]
-        mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
-        mg.hz_group = c.label
-        lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
-        cap = c.capacity if c.capacity in fac.columns else None
-        points = []
-        for row, x, y in zip(fac.to_dict("records"), lon, lat, strict=True):
-            reach = row.get("residents_in_reach", np.nan)
-            supply = row.get(cap) if cap else None
-            ratio = (supply / reach * 1000 if supply is not None and supply == supply
-                     and reach and reach > 0 else None)  # fmt: skip
-            popup = (
-                f"<b>{html_text(str(row['name']))}</b><br>{html_text(c.label)}<br>"
-                f"用地 / land: {_fmt(row['area_m2'], ' m²')}<br>"
-                + (f"{_CAP_ZH.get(cap, cap)} / {cap}: {_fmt(supply)}<br>" if cap else "")
-                + f"{metres:,.0f} m 内居民 / residents in reach: {_fmt(reach)}<br>"
-                f"最近设施为本设施的居民 / residents served (nearest): "
-                f"{_fmt(row.get('residents_served'))}<br>"
-                + (f"每千名可达居民{_CAP_ZH.get(cap, cap)} / {cap} per 1,000 in reach (2SFCA): "
-                   f"{_fmt(ratio, '', 2)}" if cap else "")
-                + ("" if row["snapped"] else "<br><i>未接入路网 / not on the network</i>")
-            )  # fmt: skip
-            points.append([round(float(y), 6), round(float(x), 6), popup,
-                           html_text(str(row["name"]))])  # fmt: skip
-        mg.add_child(_Markers(points, c.colour))
-        mg.add_to(m)
+        _facility_layer(m, result, cat, c, metres, show)
         first = False
+
+
+def _facility_layer(m: folium.Map, result: CoverageResult, cat: str, c, metres: float,
+                    show: _Display) -> None:  # fmt: skip
+    """A category's facilities as circle markers; popups: land, capacity, residents in reach
+    and served, the 2SFCA supply per 1,000 in reach."""
+    fac = result.facilities[result.facilities["category"] == cat]
+    mg = folium.FeatureGroup(name=html_text(f"{c.label} — 设施 / facilities ({len(fac)})"))
+    mg.hz_group = c.label
+    lon, lat = show.xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    cap = c.capacity if c.capacity in fac.columns else None
+    points = []
+    for row, x, y in zip(fac.to_dict("records"), lon, lat, strict=True):
+        reach = row.get("residents_in_reach", np.nan)
+        supply = row.get(cap) if cap else None
+        ratio = (supply / reach * 1000 if supply is not None and supply == supply
+                 and reach and reach > 0 else None)  # fmt: skip
+        popup = (
+            f"<b>{html_text(str(row['name']))}</b><br>{html_text(c.label)}<br>"
+            f"用地 / land: {_fmt(row['area_m2'], ' m²')}<br>"
+            + (f"{_CAP_ZH.get(cap, cap)} / {cap}: {_fmt(supply)}<br>" if cap else "")
+            + f"{metres:,.0f} m 内居民 / residents in reach: {_fmt(reach)}<br>"
+            f"最近设施为本设施的居民 / residents served (nearest): "
+            f"{_fmt(row.get('residents_served'))}<br>"
+            + (f"每千名可达居民{_CAP_ZH.get(cap, cap)} / {cap} per 1,000 in reach (2SFCA): "
+               f"{_fmt(ratio, '', 2)}" if cap else "")
+            + ("" if row["snapped"] else "<br><i>未接入路网 / not on the network</i>")
+        )  # fmt: skip
+        points.append([round(float(y), 6), round(float(x), 6), popup,
+                       html_text(str(row["name"]))])  # fmt: skip
+    mg.add_child(_Markers(points, c.colour))
+    mg.add_to(m)
 
 
 class _Markers(ScriptMacro):
