@@ -59,6 +59,39 @@ def _n(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
+def _bars_panel(shown: Sequence[tuple[str, float]], n_bars: int, lim: float, y0: float,
+                row: float, size: float) -> list[str]:
+    """The right panel of :func:`distance_chart_svg`: share covered per area as bars (the
+    ``shown`` of ``n_bars`` areas), SVG pieces."""
+    out = []
+    names_w = min(150.0, max(50.0, max((_text_em(n) for n, _ in shown), default=3) * size))
+    b0, b1 = 372.0 + names_w + 6, 636.0
+    for i, (name, share) in enumerate(shown):
+        y = y0 + row * i
+        w = max(0.0, min(1.0, float(share))) * (b1 - b0)
+        label = html_text(_fit(name, names_w, size))
+        out.append(f'<text x="{_n(b0 - 6)}" y="{_n(y + row * 0.45)}" dy="0.35em" '
+                   f'text-anchor="end"><title>{html_text(name)}</title>{label}</text>'
+                   f'<rect x="{_n(b0)}" y="{_n(y + row * 0.12)}" width="{_n(w)}" '
+                   f'height="{_n(row * 0.66)}" fill="#4d4d4d"/>'
+                   f'<text x="{_n(b0 + w + 3)}" y="{_n(y + row * 0.45)}" dy="0.35em">'
+                   f"{share * 100:.1f}%</text>")  # fmt: skip
+    base = y0 + row * len(shown)
+    for v in (0, 50, 100):
+        x = _n(b0 + v / 100 * (b1 - b0))
+        out.append(f'<line x1="{x}" x2="{x}" y1="{_n(y0)}" y2="{_n(base)}" stroke="#ddd"/>'
+                   f'<text x="{x}" y="{_n(base + 14)}" text-anchor="middle">'
+                   f"{v}</text>")  # fmt: skip
+    note = (f"（{len(shown)} 个覆盖率最低的区域，全部见下表 / the {len(shown)} lowest; all in "
+            "the table）" if len(shown) < n_bars else "")  # fmt: skip
+    out.append(f'<text x="{_n((b0 + b1) / 2)}" y="{_n(base + 32)}" text-anchor="middle">'
+               f"{lim:,.0f} m 内居民比例 / share within (%)</text>")  # fmt: skip
+    if note:
+        out.append(f'<text x="{_n((b0 + b1) / 2)}" y="{_n(base + 46)}" text-anchor="middle" '
+                   f'font-size="{_n(size - 2)}">{note}</text>')  # fmt: skip
+    return out
+
+
 def distance_chart_svg(
     distance_m: np.ndarray,
     people: np.ndarray,
@@ -150,31 +183,6 @@ def distance_chart_svg(
                "步行距离（米）/ walking distance (m)</text>"
                f'<text transform="translate(14 {_n((y0 + y1) / 2)}) rotate(-90)" '
                'text-anchor="middle">居民比例 / share of residents (%)</text>')  # fmt: skip
-    # right panel: share covered per area
-    names_w = min(150.0, max(50.0, max((_text_em(n) for n, _ in shown), default=3) * size))
-    b0, b1 = 372.0 + names_w + 6, 636.0
-    for i, (name, share) in enumerate(shown):
-        y = y0 + row * i
-        w = max(0.0, min(1.0, float(share))) * (b1 - b0)
-        label = html_text(_fit(name, names_w, size))
-        out.append(f'<text x="{_n(b0 - 6)}" y="{_n(y + row * 0.45)}" dy="0.35em" '
-                   f'text-anchor="end"><title>{html_text(name)}</title>{label}</text>'
-                   f'<rect x="{_n(b0)}" y="{_n(y + row * 0.12)}" width="{_n(w)}" '
-                   f'height="{_n(row * 0.66)}" fill="#4d4d4d"/>'
-                   f'<text x="{_n(b0 + w + 3)}" y="{_n(y + row * 0.45)}" dy="0.35em">'
-                   f"{share * 100:.1f}%</text>")  # fmt: skip
-    base = y0 + row * len(shown)
-    for v in (0, 50, 100):
-        x = _n(b0 + v / 100 * (b1 - b0))
-        out.append(f'<line x1="{x}" x2="{x}" y1="{_n(y0)}" y2="{_n(base)}" stroke="#ddd"/>'
-                   f'<text x="{x}" y="{_n(base + 14)}" text-anchor="middle">'
-                   f"{v}</text>")  # fmt: skip
-    note = (f"（{len(shown)} 个覆盖率最低的区域，全部见下表 / the {len(shown)} lowest; all in "
-            "the table）" if len(shown) < len(bars) else "")  # fmt: skip
-    out.append(f'<text x="{_n((b0 + b1) / 2)}" y="{_n(base + 32)}" text-anchor="middle">'
-               f"{lim:,.0f} m 内居民比例 / share within (%)</text>")  # fmt: skip
-    if note:
-        out.append(f'<text x="{_n((b0 + b1) / 2)}" y="{_n(base + 46)}" text-anchor="middle" '
-                   f'font-size="{_n(size - 2)}">{note}</text>')  # fmt: skip
+    out += _bars_panel(shown, len(bars), lim, y0, row, size)
     out.append("</svg>")
     return "".join(out)
