@@ -48,22 +48,7 @@ def graph_from_networkx(
         raise InputError("the graph has no edges", file=source, hint="check the graph file")
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
-    missing = [n for n in nodes if "x" not in G.nodes[n] or "y" not in G.nodes[n]]
-    if missing:
-        raise InputError(
-            f"{len(missing)} node(s) without x/y coordinates (e.g. node {str(missing[0])[:40]!r}"
-            "; an edge to a node the file does not define also makes one)",
-            file=source,
-            hint="save the graph with osmnx.save_graphml, every node with its x and y",
-        )
-    try:
-        xy = np.array([(float(G.nodes[n]["x"]), float(G.nodes[n]["y"])) for n in nodes])
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"a node's x/y is not a number ({exc})", file=source,
-                         hint="node coordinates must be numbers") from exc  # fmt: skip
-    if not np.isfinite(xy).all():
-        raise InputError("a node's x/y is not a finite number", file=source,
-                         hint="node coordinates must be finite numbers")  # fmt: skip
+    xy = _node_coordinates(G, nodes, source)
     src_crs = pyproj.CRS.from_user_input(G.graph.get("crs", "epsg:4326"))
     edges: dict = {}
     reversed_geoms = duplicates = 0
@@ -127,6 +112,27 @@ def graph_from_networkx(
                     int((~joinable).sum()), rules.source)  # fmt: skip
     return graph_from_edges(xy, u, v, lines, target, node_id=node_id, source=source,
                             snap_ok=joinable)  # fmt: skip
+
+
+def _node_coordinates(G: nx.Graph, nodes: list, source: str) -> np.ndarray:
+    """Every node's x/y as an (n, 2) array, checked: present, numbers, finite."""
+    missing = [n for n in nodes if "x" not in G.nodes[n] or "y" not in G.nodes[n]]
+    if missing:
+        raise InputError(
+            f"{len(missing)} node(s) without x/y coordinates (e.g. node {str(missing[0])[:40]!r}"
+            "; an edge to a node the file does not define also makes one)",
+            file=source,
+            hint="save the graph with osmnx.save_graphml, every node with its x and y",
+        )
+    try:
+        xy = np.array([(float(G.nodes[n]["x"]), float(G.nodes[n]["y"])) for n in nodes])
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"a node's x/y is not a number ({exc})", file=source,
+                         hint="node coordinates must be numbers") from exc  # fmt: skip
+    if not np.isfinite(xy).all():
+        raise InputError("a node's x/y is not a finite number", file=source,
+                         hint="node coordinates must be finite numbers")  # fmt: skip
+    return xy
 
 
 def read_graphml(
