@@ -40,7 +40,7 @@ from hzspatial.io import (
 from hzspatial.io.writers import safe_folder_name, write_csv, write_xlsx
 
 __all__ = ["Scenario", "ScenarioResult", "load_scenarios", "run_scenario", "run_batch",
-           "comparison_table"]  # fmt: skip
+           "comparison_table", "scenario_study"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 MARKER = ".hzspatial-complete"
@@ -387,8 +387,36 @@ def _loaded_study(s: Scenario, facilities: list, base: dict):
     return _LOADED["study"]
 
 
+def scenario_study(path: str | Path, name: str | None = None):
+    """A :class:`~hzspatial.study.Study` of one scenario of a scenarios file (its baseline
+    when ``name`` is None): built from its inputs (its added facility files included), its
+    speed, thresholds and removed facilities applied as edits — what ``hzspatial serve
+    --scenario`` opens. Tiles do not apply to a study and are ignored."""
+    from hzspatial.study import Study
+
+    scenarios, baseline = load_scenarios(path)
+    wanted = baseline if name is None else str(name)
+    s = next((x for x in scenarios if x.name == wanted), None)
+    if s is None:
+        raise InputError(f"no scenario {wanted[:80]!r}", file=str(path), column="name",
+                         hint=f"one of: {', '.join(x.name for x in scenarios)[:300]}")
+    facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
+                  for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
+    study = Study(s.network, facilities, s.population, s.boundaries, **_base_options(s))
+    _apply_scenario(study, s)
+    return study
+
+
 def _edited(study, s: Scenario):
     """The study's result with the scenario's speed, thresholds and removals as edits."""
+    _apply_scenario(study, s)
+    result = study.result()
+    result.summary.pop("study_edits", None)  # the scenario file is the record of its changes
+    return result
+
+
+def _apply_scenario(study, s: Scenario) -> None:
+    """The scenario's speed, thresholds and removed facilities as edits of ``study``."""
     from hzspatial.categories import resolve_category
     from hzspatial.io.facilities import known_categories
 
@@ -412,9 +440,6 @@ def _edited(study, s: Scenario):
             study.set_minutes(cat, m)
     for fid in s.remove_facilities:
         study.remove_facility(fid)
-    result = study.result()
-    result.summary.pop("study_edits", None)  # the scenario file is the record of its changes
-    return result
 
 
 def _indicators(summary: dict) -> dict[str, tuple[str, float]]:

@@ -231,17 +231,8 @@ def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
         )
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="hzspatial",
-        description="Check public-service facilities against planning standards on a walking "
-        "network (汉中 15分钟生活圈).",
-    )
-    ap.add_argument("--version", action="version", version=f"hzspatial {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the coverage analysis on the embedded Hanzhong demo")
-    _common(demo)
-    cov = sub.add_parser("coverage", help="walking coverage and per-capita standards")
+def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
+    """The inputs of a coverage run (also what ``serve`` builds its study from)."""
     cov.add_argument(
         "--network",
         type=Path,
@@ -321,6 +312,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report coverage for categories that have no standard instead of stopping",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="hzspatial",
+        description="Check public-service facilities against planning standards on a walking "
+        "network (汉中 15分钟生活圈).",
+    )
+    ap.add_argument("--version", action="version", version=f"hzspatial {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the coverage analysis on the embedded Hanzhong demo")
+    _common(demo)
+    cov = sub.add_parser("coverage", help="walking coverage and per-capita standards")
+    _coverage_inputs(cov)
     _common(cov)
     rev = sub.add_parser(
         "review",
@@ -484,7 +489,38 @@ def _parser() -> argparse.ArgumentParser:
     std.add_argument("--standards", default="hanzhong",
                      help="built-in catalogue name or a TOML file (default hanzhong)")  # fmt: skip
     std.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    _serve_parser(sub)
     return ap
+
+
+def _serve_parser(sub) -> None:
+    srv = sub.add_parser(
+        "serve",
+        help="the planning workbench in the browser: edit facilities, thresholds and proposed "
+        "districts on the map (the demo unless inputs, --scenario or --study are given)",
+    )
+    _coverage_inputs(srv)
+    srv.add_argument("--scenario", type=Path,
+                     help="start from a scenario of a batch TOML file (its baseline unless "
+                     "--scenario-name)")  # fmt: skip
+    srv.add_argument("--scenario-name", help="the scenario of --scenario to start from")
+    srv.add_argument("--study", type=Path, help="open a study folder saved by the workbench "
+                     "or Study.save")  # fmt: skip
+    srv.add_argument("--workspace", type=Path,
+                     help="folder the workbench writes into (default: <study>/workbench with "
+                     "--study, else ./hzspatial-workbench)")  # fmt: skip
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only); "
+                     "another needs --token")  # fmt: skip
+    srv.add_argument("--port", type=int, default=None, help="TCP port (default: a free one)")
+    srv.add_argument("--token", default=None,
+                     help="access token (default: a new random one, printed in the address)")
+    srv.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    srv.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
+    srv.add_argument("--speed", type=float, default=4.0, help="walking speed in km/h (4.0)")
+    srv.add_argument("--standards", default="hanzhong",
+                     help="built-in catalogue name or a TOML file (default hanzhong)")
+    srv.add_argument("--quiet", action="store_true", help="print nothing but the address")
 
 
 class _ProgressHandler(logging.Handler):
@@ -661,6 +697,8 @@ def _run(args: argparse.Namespace) -> int:
         return _batch(args)
     if args.command == "site":
         return _site(args)
+    if args.command == "serve":
+        return _serve(args)
     from hzspatial.maps.basemaps import basemap_spec
     from hzspatial.outputs import coverage_output
 
@@ -676,43 +714,7 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     else:
-        cats = list(args.category)
-        facility_inputs = _facility_inputs(args, list(args.facilities), cats)
-        if (args.network is None) == (args.place is None):
-            raise InputError(
-                "give either --network FILE or --place NAME",
-                column="--network",
-                hint="offline, pass a network file (.osm.pbf, .graphml, .gpkg …)",
-            )
-        network = args.network
-        if args.place is not None:
-            from hzspatial.network import graph_from_osmnx_query
-
-            network = graph_from_osmnx_query(place=args.place)
-        kwargs = {
-            "network": network,
-            "category_minutes": _parse_thresholds(args.threshold),
-            "max_snap_m": args.max_snap,
-            "snap_rules": _snap_rules(args),
-            "require_standards": not args.no_standards_check,
-            "facilities": facility_inputs,
-            "population": args.population,
-            "facilities_from_osm": args.facilities_from_osm,
-            "residents_from_osm": args.residents_from_osm,
-            "population_total": args.population_total,
-            "buildings": args.buildings,
-            "buildings_crs": args.buildings_crs,
-            "spread": args.spread,
-            "persons_per_household": args.persons_per_household,
-            "boundaries": args.boundaries,
-            "crs_in": args.crs_in,
-            "network_crs": args.network_crs,
-            "population_crs": args.population_crs,
-            "boundaries_crs": args.boundaries_crs,
-            "boundary_level": args.boundary_level,
-            "strict": args.strict,
-            "extra_categories": [*cats, *args.extra_category],
-        }
+        kwargs = _coverage_kwargs(args)
     # the writer is made first: the map drawing process and the PDF browser start while the
     # analysis runs; the output folder is locked from here and written all or nothing
     with coverage_output(out, overwrite=args.overwrite) as writer:
@@ -728,6 +730,47 @@ def _run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _print_report(result, out, files, time.perf_counter() - t0)
     return 0
+
+
+def _coverage_kwargs(args: argparse.Namespace) -> dict:
+    """run_coverage's inputs from the coverage options (:func:`_coverage_inputs`)."""
+    cats = list(args.category)
+    facility_inputs = _facility_inputs(args, list(args.facilities), cats)
+    if (args.network is None) == (args.place is None):
+        raise InputError(
+            "give either --network FILE or --place NAME",
+            column="--network",
+            hint="offline, pass a network file (.osm.pbf, .graphml, .gpkg …)",
+        )
+    network = args.network
+    if args.place is not None:
+        from hzspatial.network import graph_from_osmnx_query
+
+        network = graph_from_osmnx_query(place=args.place)
+    return {
+        "network": network,
+        "category_minutes": _parse_thresholds(args.threshold),
+        "max_snap_m": args.max_snap,
+        "snap_rules": _snap_rules(args),
+        "require_standards": not args.no_standards_check,
+        "facilities": facility_inputs,
+        "population": args.population,
+        "facilities_from_osm": args.facilities_from_osm,
+        "residents_from_osm": args.residents_from_osm,
+        "population_total": args.population_total,
+        "buildings": args.buildings,
+        "buildings_crs": args.buildings_crs,
+        "spread": args.spread,
+        "persons_per_household": args.persons_per_household,
+        "boundaries": args.boundaries,
+        "crs_in": args.crs_in,
+        "network_crs": args.network_crs,
+        "population_crs": args.population_crs,
+        "boundaries_crs": args.boundaries_crs,
+        "boundary_level": args.boundary_level,
+        "strict": args.strict,
+        "extra_categories": [*cats, *args.extra_category],
+    }
 
 
 def _parse_mapping(
@@ -975,6 +1018,50 @@ def _batch(args: argparse.Namespace) -> int:
             f"to {out}/"
         )
     return 1 if failed else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hzspatial.workbench.server import _checked, serve
+
+    _checked(args.host, args.port, args.token)  # before the study is built
+    given = [o for o, v in (("--scenario", args.scenario), ("--study", args.study),
+                            ("--network", args.network or args.place)) if v]  # fmt: skip
+    if len(given) > 1:
+        raise InputError(f"{' and '.join(given)} both say what to open", column=given[1],
+                         hint="give one of --network (with the other inputs), --scenario or "
+                         "--study")  # fmt: skip
+    if args.scenario_name and not args.scenario:
+        raise InputError("--scenario-name without --scenario", column="--scenario-name",
+                         hint="give the scenarios file with --scenario")  # fmt: skip
+    study = _serve_study(args)
+    workspace = args.workspace or (args.study / "workbench" if args.study
+                                   else Path("hzspatial-workbench"))  # fmt: skip
+    _close_progress()
+    serve(study, workspace=workspace, host=args.host, port=args.port, token=args.token,
+          browser=not args.no_browser)  # fmt: skip
+    return 0
+
+
+def _serve_study(args: argparse.Namespace):
+    """The study ``serve`` opens: saved, a scenario's, the inputs given, or the demo."""
+    from hzspatial.study import Study
+
+    if args.study:
+        return Study.open(args.study)
+    if args.scenario:
+        from hzspatial.batch import scenario_study
+
+        return scenario_study(args.scenario, args.scenario_name)
+    if args.network is None and args.place is None:
+        from hzspatial.run import demo_inputs
+
+        if not args.quiet:
+            print("hzspatial serve — the embedded Hanzhong demo (synthetic demo data)",
+                  file=sys.stderr)  # fmt: skip
+        kwargs = demo_inputs()
+    else:
+        kwargs = _coverage_kwargs(args)
+    return Study(**kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards)
 
 
 def _standards(args: argparse.Namespace) -> int:

@@ -47,7 +47,11 @@ from hzspatial.io.writers import write_csv, write_json
 from hzspatial.network import WalkGraph, snap_points
 from hzspatial.results import CoverageResult
 
-__all__ = ["Change", "Study", "FACILITY_ATTRIBUTES"]
+__all__ = ["Change", "Study", "FACILITY_ATTRIBUTES", "REACH_BELOW", "REACH_COVERED", "REACH_NONE",
+           "REACH_NOT_COUNTED"]
+
+#: How residents at a demand point reach a category (:meth:`Study.reach`).
+REACH_NOT_COUNTED, REACH_COVERED, REACH_BELOW, REACH_NONE = 0, 1, 2, 3
 
 #: Facility attributes an edit may set (supply of the standards, subtype, name).
 FACILITY_ATTRIBUTES = ("name", "subtype", "area_m2", "floor_area_m2", "beds", "nursing_beds",
@@ -248,6 +252,34 @@ class Study:
         kw["category_minutes"] = self.minutes
         kw["speed_kmh"] = self.speed_kmh
         return kw
+
+    def indicators(self) -> dict:
+        """The study's headline figures now, kept up to date by every edit: per category
+        ``covered`` and ``share`` (persons, 0–1, study area), ``districts`` (persons covered
+        per boundary area, in the order of the boundaries), ``standards`` ((standard,
+        district_id) → (value, met, gap)), ``no_facility`` and ``below_standard`` (persons
+        underserved); ``_districts`` holds the boundary ids. Equal to the full
+        :meth:`result`'s figures, without assembling its tables."""
+        state = self._indicators()
+        return {c: ({k: x for k, x in v.items() if k != "status"} if c != "_districts" else v)
+                for c, v in state.items()}  # fmt: skip
+
+    def demand_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Residents as placed now: WGS84 longitude, latitude (degrees) and persons of every
+        demand point, in the order of :meth:`reach`."""
+        b = self._b
+        xy = shapely.get_coordinates(b.dem.points)
+        lon, lat = pyproj.Transformer.from_crs(b.graph.crs, 4326, always_xy=True).transform(
+            xy[:, 0], xy[:, 1])  # fmt: skip
+        return np.asarray(lon), np.asarray(lat), self._people_now().copy()
+
+    def reach(self, category: str) -> np.ndarray:
+        """Per demand point (:meth:`demand_points`), how residents reach ``category`` now:
+        :data:`REACH_COVERED`, :data:`REACH_BELOW` (in reach, but of a catchment below a
+        per-capita standard), :data:`REACH_NONE` (no facility within the threshold) or
+        :data:`REACH_NOT_COUNTED` (no residents, or not joined to a street)."""
+        self._category(category)
+        return self._indicators()[category]["status"].copy()
 
     # ---------------------------------------------------------------- saved and reopened
     def save(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -1000,6 +1032,9 @@ class Study:
                             strict=True), strict=True)),
                     "no_facility": float((people * far)[inside].sum()),
                     "below_standard": float((people * short)[inside].sum()),
+                    "status": np.select([far, short, covered & (people > 0)],
+                                        [REACH_NONE, REACH_BELOW, REACH_COVERED],
+                                        REACH_NOT_COUNTED).astype(np.int8),
                 }  # fmt: skip
         return {c: dict(v) for c, v in self._state.items()} | {
             "_districts": self._b.src.boundaries["district_id"].to_numpy()
