@@ -313,7 +313,7 @@ def test_every_option_of_every_subcommand_has_help():
         if not a.help and not isinstance(a, argparse._HelpAction)
     ]
     assert missing == []
-    assert set(sub.choices) == {"demo", "coverage", "review", "site", "batch", "standards"}
+    assert set(sub.choices) == {"demo", "coverage", "review", "site", "batch", "standards", "serve"}
 
 
 def test_tianditu_without_a_key_stops_before_the_analysis(tmp_path):

@@ -11,6 +11,7 @@ The routes (README "The workbench" documents them for scripts):
 ==========  ===================================  ==============================================
 GET         /                                    the page
 GET         /api/state                           summary.json's contract, the panel, ``version``
+GET         /api/panel                           the side panel's figures with ``version``
 GET         /api/version                         ``{version, points_version}`` (cheap polling)
 GET         /api/layers                          boundaries, streets, categories, basemaps
 GET         /api/facilities                      the facilities now
@@ -205,7 +206,9 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
     routes = [
         Route("/", index),
         Route("/static/{name:path}", static),
+        Route("/favicon.ico", lambda r: Response(status_code=204)),
         Route("/api/state", call(lambda r, b: wb.state())),
+        Route("/api/panel", call(lambda r, b: wb.state(full=False))),
         Route("/api/version", call(lambda r, b: {"version": wb.version,
                                                  "points_version": wb.points_version})),
         Route("/api/layers", call(lambda r, b: wb.layers())),

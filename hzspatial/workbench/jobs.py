@@ -85,9 +85,14 @@ class Jobs:
         ``time_limit`` seconds for the solver (5–600)."""
         from hzspatial.errors import InputError, check_number
 
-        add = int(check_number(add, "add", minimum=1, maximum=MAX_ADD))
-        time_limit = check_number(time_limit, "time_limit", minimum=5, maximum=MAX_SECONDS)
-        spacing_m = check_number(spacing_m, "spacing_m", minimum=50, maximum=5000)
+        add_f = check_number(add, "add", minimum=1, strict=False, maximum=MAX_ADD)
+        if add_f != int(add_f):
+            raise InputError(f"add must be a whole number (got {add!r})", column="add",
+                             hint="give how many sites to suggest, e.g. 3")  # fmt: skip
+        add = int(add_f)
+        time_limit = check_number(time_limit, "time_limit", minimum=5, strict=False,
+                                  maximum=MAX_SECONDS)  # fmt: skip
+        spacing_m = check_number(spacing_m, "spacing_m", minimum=50, strict=False, maximum=5000)
         if category not in study.minutes:
             raise InputError(f"category {str(category)[:80]!r} is not in the study",
                              column="category", hint=f"use one of {', '.join(study.minutes)}")

@@ -1,0 +1,405 @@
+"""The workbench (``hzspatial serve``): its HTTP API against fresh runs of the pipeline, its
+security checks, and the page driven in Debian's chromium (synthetic demo data)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from starlette.testclient import TestClient
+
+from hzspatial import Study
+from hzspatial.datasets import demo_paths
+from hzspatial.run import demo_inputs, run_coverage
+from hzspatial.workbench import Workbench
+from hzspatial.workbench.app import create_app
+from hzspatial.workbench.security import MAX_BODY, cookie_name
+
+TOKEN = "test-token-0123456789abcdef"
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: A point in the demo's north-west with few pitches near it (WGS84), and a block for a
+#: proposal in the demo's centre.
+PITCH = (107.0095, 33.0802)
+BLOCK = [[107.020, 33.060], [107.026, 33.060], [107.026, 33.065], [107.020, 33.065]]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    return Workbench(Study(**demo_inputs()), tmp_path_factory.mktemp("workspace"))
+
+
+@pytest.fixture
+def client(bench):
+    """The API over the module's workbench, back at the baseline after each test."""
+    with TestClient(create_app(bench, token=TOKEN, port=PORT), base_url=BASE) as c:
+        yield c
+    with bench.lock:
+        while bench.study.undo() is not None:
+            pass
+        bench.study._undone.clear()
+        bench.reviews.clear()
+        bench._changed(points=True)
+
+
+def _covered(summary: dict, category: str) -> float:
+    return summary["categories"][category]["covered_population"]
+
+
+def _panel_cat(panel: dict, category: str) -> dict:
+    return next(c for c in panel["categories"] if c["id"] == category)
+
+
+def _facilities_with(extra: dict, tmp: Path) -> Path:
+    """The demo's facility file plus one row, as a planner would add it to the CSV."""
+    table = pd.read_csv(demo_paths()["facilities"])
+    row = {c: None for c in table.columns} | extra
+    path = tmp / "facilities_plus.csv"
+    pd.concat([table, pd.DataFrame([row])]).to_csv(path, index=False)
+    return path
+
+
+# ---------------------------------------------------------------------- security
+def test_every_request_needs_the_token(client):
+    bare = TestClient(client.app, base_url=BASE)
+    for path in ("/", "/api/state", "/api/version", "/api/export/scenario.toml",
+                 "/static/workbench.js"):  # fmt: skip
+        assert bare.get(path).status_code == 401, path
+    assert bare.get("/api/version", headers={"Authorization": "Bearer wrong-token-xxxxxxxx"}
+                    ).status_code == 401  # fmt: skip
+    assert bare.get("/?token=wrong").status_code == 401
+    r = bare.post("/api/facilities", json={"category": "football_pitch", "lon": PITCH[0],
+                                           "lat": PITCH[1]})  # fmt: skip
+    assert r.status_code == 401 and "token" in r.json()["error"]
+    assert client.get("/api/version", headers=AUTH).status_code == 200
+
+
+def test_host_and_origin_are_checked(client):
+    evil_host = client.get("/api/version", headers=AUTH | {"Host": f"evil.example:{PORT}"})
+    assert evil_host.status_code == 403  # DNS rebinding: the token alone is not enough
+    assert client.get("/api/version", headers=AUTH | {"Host": "127.0.0.1:9999"}).status_code \
+        == 403  # fmt: skip
+    for host in (f"localhost:{PORT}", f"127.0.0.1:{PORT}", f"[::1]:{PORT}"):
+        assert client.get("/api/version", headers=AUTH | {"Host": host}).status_code == 200
+    origin = client.get("/api/version", headers=AUTH | {"Origin": "https://evil.example"})
+    assert origin.status_code == 403
+    assert client.get("/api/version", headers=AUTH | {"Origin": "null"}).status_code == 403
+
+
+def test_session_cookie_login_and_cross_site_changes(client):
+    bare = TestClient(client.app, base_url=BASE)
+    r = bare.get(f"/?token={TOKEN}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{cookie_name(PORT)}={TOKEN}")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    bare.cookies.set(cookie_name(PORT), TOKEN)
+    page = bare.get("/")
+    assert page.status_code == 200 and "workbench.js" in page.text
+    csp = page.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert page.headers["x-frame-options"] == "DENY"
+    body = {"category": "football_pitch", "lon": PITCH[0], "lat": PITCH[1]}
+    # a change by cookie without Origin (a form or fetch from another context) is refused
+    assert bare.post("/api/facilities", json=body).status_code == 403
+    ok = bare.post("/api/facilities", json=body, headers={"Origin": BASE})
+    assert ok.status_code == 200, ok.text
+
+
+def test_body_size_limits_and_no_paths(client):
+    big = b'{"name": "' + b"x" * (MAX_BODY + 10) + b'"}'
+    json_type = AUTH | {"content-type": "application/json"}
+    r = client.post("/api/studies", content=big, headers=json_type)
+    assert r.status_code == 413
+    def chunks():
+        yield b'{"name":'
+        yield b' "a"}'
+    r = client.post("/api/studies", content=chunks(), headers=AUTH)
+    assert r.status_code == 411
+    for path in ("/static/../workbench/app.py", "/static/..%2F..%2Fpyproject.toml",
+                 "/static/workbench/index.html", "/static/leaflet/LICENSE"):  # fmt: skip
+        assert client.get(path, headers=AUTH).status_code == 404, path
+    for name in ("../escape", "/tmp/x", "a/b", "..", ".hidden", "x" * 65, ""):
+        r = client.post("/api/studies", json={"name": name}, headers=AUTH)
+        assert r.status_code == 400, name
+    assert not any(Path(client.app.app.state.workbench.workspace).parent.glob("escape*"))
+
+
+# ---------------------------------------------------------------------- edits
+def test_added_pitch_equals_a_fresh_coverage_run(client, bench, tmp_path):
+    before = client.get("/api/state", headers=AUTH).json()
+    name = "新球场 <b>x</b>"
+    r = client.post("/api/facilities", headers=AUTH,
+                    json={"category": "football_pitch", "lon": PITCH[0], "lat": PITCH[1],
+                          "name": name, "capacity": 1, "version": before["version"]})
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["version"] == before["version"] + 1 and reply["id"]
+    added = next(f for f in reply["facilities"] if f["id"] == reply["id"])
+    assert added["name"] == name and added["attributes"]["pitches"] == 1
+    fresh = run_coverage(**(demo_inputs() | {"facilities": [_facilities_with(
+        {"id": "P-new", "name": "new", "category": "football_pitch", "lon": PITCH[0],
+         "lat": PITCH[1], "pitches": 1}, tmp_path)]}))  # fmt: skip
+    want = _covered(fresh.summary, "football_pitch")
+    assert want > _covered(before["summary"], "football_pitch") + 100  # the edit matters
+    assert _panel_cat(reply["panel"], "football_pitch")["covered"] == pytest.approx(want, abs=1e-6)
+    state = client.get("/api/state", headers=AUTH).json()
+    assert _covered(state["summary"], "football_pitch") == pytest.approx(want, abs=1e-6)
+    fresh_std = {s["id"]: s for s in fresh.summary["standards"]}
+    assert len(fresh_std) == len(state["summary"]["standards"]) >= 10
+    for s in state["summary"]["standards"]:
+        f = fresh_std[s["id"]]
+        assert s["met"] == f["met"], s["id"]
+        if f["value"] is None or f["value"] != f["value"]:  # NaN is null in JSON
+            assert s["value"] is None, s["id"]
+        else:
+            assert s["value"] == pytest.approx(f["value"], rel=1e-9, abs=1e-9), s["id"]
+    delta = reply["delta"]["categories"]["football_pitch"]
+    assert delta["covered_after"] - delta["covered_before"] == pytest.approx(
+        want - _covered(before["summary"], "football_pitch"), abs=1e-6)
+
+
+def test_bad_edits_are_one_line_and_change_nothing(client):
+    start = client.get("/api/panel", headers=AUTH).json()
+    bad = [
+        ("post", "/api/facilities", {"category": "football_pitch", "lon": 108.9, "lat": 34.3}),
+        ("post", "/api/facilities", {"category": "casino", "lon": PITCH[0], "lat": PITCH[1]}),
+        ("post", "/api/facilities", {"category": "kindergarten", "lon": PITCH[0],
+                                     "lat": PITCH[1], "capacity": -5}),
+        ("post", "/api/facilities", {"category": "kindergarten", "lon": "east", "lat": 33}),
+        ("post", "/api/facilities", {"category": "kindergarten", "lon": PITCH[0],
+                                     "lat": PITCH[1], "secret_field": 1}),
+        ("patch", "/api/categories/clinic", {"minutes": -3}),
+        ("patch", "/api/facilities/ELD001", {}),
+        ("post", "/api/proposals", {"type": "Feature", "geometry": {"type": "Point",
+                                    "coordinates": [107.02, 33.06]}, "properties": {}}),
+        ("post", "/api/proposals", {"type": "Feature", "geometry": {"type": "Polygon",
+                                    "coordinates": [[[1, 2]]]}, "properties": {}}),
+        ("post", "/api/undo", {}),
+    ]  # fmt: skip
+    for method, path, body in bad:
+        r = getattr(client, method)(path, json=body, headers=AUTH)
+        assert r.status_code == 400, (path, body, r.text)
+        error = r.json()["error"]
+        assert error and "\n" not in error and "Traceback" not in error, error
+    r = client.post("/api/facilities", content=b"{not json", headers=AUTH)
+    assert r.status_code == 400 and "JSON" in r.json()["error"]
+    assert client.delete("/api/facilities/NOPE", headers=AUTH).status_code == 404
+    assert client.patch("/api/categories/nope", json={"minutes": 5}, headers=AUTH
+                        ).status_code == 404  # fmt: skip
+    end = client.get("/api/panel", headers=AUTH).json()
+    assert end == start  # same version, same figures
+
+
+def test_stale_version_is_409(client):
+    v = client.get("/api/version", headers=AUTH).json()["version"]
+    first = client.patch("/api/categories/kindergarten", json={"minutes": 10, "version": v},
+                         headers=AUTH)  # fmt: skip
+    assert first.status_code == 200
+    second = client.delete("/api/facilities/KIN001", headers=AUTH | {"If-Match": str(v)})
+    assert second.status_code == 409 and second.json()["version"] == v + 1
+    assert "KIN001" in {f["id"] for f in client.get("/api/facilities", headers=AUTH).json()[
+        "facilities"]}  # fmt: skip
+
+
+def test_undo_returns_the_baseline_exactly(client, bench):
+    start = client.get("/api/panel", headers=AUTH).json()["panel"]
+    reach0 = {c: bench.study.reach(c) for c in bench.study.minutes}
+    ids = client.get("/api/facilities", headers=AUTH).json()["facilities"]
+    edits = [("post", "/api/facilities", {"category": "clinic", "lon": PITCH[0], "lat": PITCH[1]}),
+             ("patch", f"/api/facilities/{ids[0]['id']}", {"lon": 107.03, "lat": 33.07}),
+             ("delete", f"/api/facilities/{ids[5]['id']}", None),
+             ("patch", "/api/categories/elderly_care", {"minutes": 5})]  # fmt: skip
+    for method, path, body in edits:
+        kw = {"json": body} if body is not None else {}
+        assert getattr(client, method)(path, headers=AUTH, **kw).status_code == 200
+    assert client.get("/api/panel", headers=AUTH).json()["panel"]["categories"] != \
+        start["categories"]  # fmt: skip
+    for _ in edits:
+        assert client.post("/api/undo", headers=AUTH).status_code == 200
+    end = client.get("/api/panel", headers=AUTH).json()["panel"]
+    for key in ("categories", "districts", "standards", "population"):
+        assert end[key] == start[key], key
+    assert end["can_redo"] and not end["can_undo"]
+    for c, r in reach0.items():
+        np.testing.assert_array_equal(bench.study.reach(c), r)
+    assert client.post("/api/redo", headers=AUTH).status_code == 200
+
+
+# ---------------------------------------------------------------------- proposals
+def test_proposal_verdicts_equal_hzspatial_review(client, tmp_path):
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [
+        [*BLOCK, BLOCK[0]]]}, "properties": {"name": "北区 <script>alert(1)</script>",
+                                             "population": 6000}}  # fmt: skip
+    r = client.post("/api/proposals", json=feature, headers=AUTH)
+    assert r.status_code == 400 and "name" in r.json()["error"]  # not a folder name
+    feature["properties"]["name"] = "北区 A"
+    r = client.post("/api/proposals", json=feature, headers=AUTH)
+    assert r.status_code == 200, r.text
+    review = r.json()["review"]
+    assert r.json()["points_version"] > 0
+    p = demo_paths()
+    gpd.GeoDataFrame({"name": ["北区 A"], "population": [6000]},
+                     geometry=[shapely.Polygon(BLOCK)], crs=4326).to_file(
+        tmp_path / "proposal.geojson")  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "hzspatial.cli", "review", str(tmp_path / "proposal.geojson"),
+         "--network", str(p["network"]), "--facilities", str(p["facilities"]),
+         "--population", str(p["population"]), "--boundaries", str(p["boundaries"]),
+         "--out", str(tmp_path / "review"), "--quiet"],
+        capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    cli = json.loads((tmp_path / "review" / "review.json").read_text("utf-8"))["proposals"][0]
+    assert review["verdict"] == cli["verdict"]
+    got = {(c["standard"], c["category"]): c["verdict"] for c in review["checks"]}
+    want = {(c["standard"], c["category"]): c["verdict"] for c in cli["checks"]}
+    assert got == want and len(got) >= 5
+    panel = client.get("/api/panel", headers=AUTH).json()["panel"]
+    assert [x["name"] for x in panel["proposals"]] == ["北区 A"]
+    assert panel["population"] == pytest.approx(
+        r.json()["panel"]["population"], abs=1e-6)  # fmt: skip
+    gone = client.delete("/api/proposals/北区 A", headers=AUTH)
+    assert gone.status_code == 200 and gone.json()["panel"]["proposals"] == []
+
+
+# ---------------------------------------------------------------------- hand on
+def test_exported_scenario_reproduces_the_state_in_batch(client, bench, tmp_path):
+    from hzspatial.batch import run_batch
+
+    client.post("/api/facilities", headers=AUTH, json={"category": "football_pitch",
+                "lon": PITCH[0], "lat": PITCH[1], "name": "导出 'x'", "capacity": 1})
+    client.patch("/api/categories/kindergarten", json={"minutes": 7.5}, headers=AUTH)
+    client.delete("/api/facilities/ELD003", headers=AUTH)
+    state = client.get("/api/state", headers=AUTH).json()["summary"]
+    toml = client.get("/api/export/scenario.toml", headers=AUTH)
+    assert toml.status_code == 200 and "attachment" in toml.headers["content-disposition"]
+    z = client.get("/api/export/scenario.zip", headers=AUTH)
+    folder = tmp_path / "scenario"
+    zipfile.ZipFile(io.BytesIO(z.content)).extractall(folder)
+    assert (folder / "scenario.toml").read_bytes() == toml.content
+    results, _ = run_batch(folder / "scenario.toml", tmp_path / "batch", workers=1)
+    assert [(r.name, r.status) for r in results] == [("as built", "done"), ("edited", "done")]
+    edited = results[1].summary
+    assert edited["categories"].keys() == state["categories"].keys()
+    for c, want in state["categories"].items():
+        got = edited["categories"][c]
+        assert got["covered_population"] == pytest.approx(want["covered_population"], abs=1e-6)
+        assert got["threshold_minutes"] == want["threshold_minutes"]
+        assert got["facilities"] == want["facilities"]
+
+
+def test_outputs_zip_save_and_open(client, bench):
+    client.post("/api/facilities", headers=AUTH, json={"category": "clinic", "lon": PITCH[0],
+                                                       "lat": PITCH[1]})  # fmt: skip
+    after = client.get("/api/panel", headers=AUTH).json()["panel"]
+    saved = client.post("/api/studies", json={"name": "试算 1"}, headers=AUTH)
+    assert saved.status_code == 200 and saved.json()["edits"] == 1
+    assert client.post("/api/studies", json={"name": "试算 1"}, headers=AUTH).status_code == 200
+    foreign = bench.workspace / "studies" / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not hzspatial's")
+    assert client.post("/api/studies", json={"name": "mine"}, headers=AUTH).status_code == 400
+    assert (foreign / "notes.txt").read_text() == "not hzspatial's"
+    assert "试算 1" in client.get("/api/studies", headers=AUTH).json()["saved"]
+    client.post("/api/undo", headers=AUTH)
+    opened = client.post("/api/studies/open", json={"name": "试算 1"}, headers=AUTH)
+    assert opened.status_code == 200
+    now = opened.json()["panel"]
+    assert now["categories"] == after["categories"] and now["standards"] == after["standards"]
+    assert client.post("/api/studies/open", json={"name": "nope"}, headers=AUTH).status_code == 404
+    z = zipfile.ZipFile(io.BytesIO(client.get("/api/export/outputs.zip", headers=AUTH).content))
+    names = set(z.namelist())
+    assert {"report.pdf", "map.html", "summary.json"} <= names
+    summary = json.loads(z.read("summary.json"))
+    assert _covered(summary, "clinic") == pytest.approx(_panel_cat(after, "clinic")["covered"])
+
+
+def test_site_suggestion_runs_in_the_background_and_is_accepted(client, bench):
+    r = client.post("/api/sites", headers=AUTH, json={"category": "football_pitch", "add": 1,
+                                                      "time_limit": 30, "spacing_m": 1500})
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["state"] == "running"
+    assert client.post("/api/sites", headers=AUTH, json={"category": "football_pitch", "add": 1}
+                       ).status_code == 400  # one at a time  # fmt: skip
+    deadline = time.monotonic() + 240
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+        job = client.get(f"/api/sites/{job['id']}", headers=AUTH).json()
+    assert job["state"] == "done", job
+    site = job["sites"][0]
+    before = _panel_cat(client.get("/api/panel", headers=AUTH).json()["panel"], "football_pitch")
+    acc = client.post(f"/api/sites/{job['id']}/accept", json={"capacity": 1}, headers=AUTH)
+    assert acc.status_code == 200, acc.text
+    after = _panel_cat(acc.json()["panel"], "football_pitch")
+    assert after["facilities"] == before["facilities"] + 1
+    assert after["covered"] - before["covered"] == pytest.approx(site["newly_covered"], rel=1e-6)
+    assert client.post(f"/api/sites/{job['id']}/accept", headers=AUTH).status_code == 400
+    second = client.post("/api/sites", headers=AUTH, json={"category": "clinic", "add": 2,
+                                                           "time_limit": 30}).json()
+    cancelled = client.delete(f"/api/sites/{second['id']}", headers=AUTH).json()
+    assert cancelled["state"] == "cancelled"
+    assert not (bench.workspace / "jobs" / second["id"]).exists()
+
+
+# ---------------------------------------------------------------------- the command
+def test_serve_refuses_an_open_host_without_a_token(tmp_path):
+    from hzspatial.cli import main
+
+    assert main(["serve", "--host", "0.0.0.0", "--no-browser"]) == 2
+    assert main(["serve", "--token", "short", "--no-browser"]) == 2
+    assert main(["serve", "--study", str(tmp_path), "--scenario", str(tmp_path / "s.toml"),
+                 "--no-browser"]) == 2  # fmt: skip
+
+
+def test_serve_command_prints_a_working_address(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hzspatial.cli", "serve", "--no-browser", "--workspace",
+         str(tmp_path / "ws")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env=env, cwd=tmp_path)  # fmt: skip
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        lines = []
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if "open: " in line:
+                url = line.split("open: ", 1)[1].strip()
+        assert url and "?token=" in url, lines
+        assert any("synthetic" in x for x in lines)
+        import httpx
+
+        base, token = url.split("/?token=")
+        assert base.startswith("http://127.0.0.1:")
+        assert httpx.get(base + "/api/version").status_code == 401
+        r = httpx.get(base + "/api/version", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["version"] >= 1
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert (tmp_path / "ws").is_dir() and not (tmp_path / "hzspatial-workbench").exists()
+
+
+# ---------------------------------------------------------------------- in the browser
+def _chromium() -> str | None:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+                                         else None)  # fmt: skip
+    if path is None and os.environ.get("HZSPATIAL_REQUIRE_BROWSER"):
+        pytest.fail("chromium is required (HZSPATIAL_REQUIRE_BROWSER) but not installed")
+    return path
