@@ -55,7 +55,7 @@ def run_coverage(
         (file or GeoDataFrame of lines), an osmnx / networkx graph (MultiDiGraph with node
         ``x``/``y``), or a graph already built (e.g.
         :func:`hzspatial.network.graph_from_osmnx_query`).
-    facilities : sequence of FacilityInput, paths or (Geo)DataFrames
+    facilities : sequence of FacilityInput, paths or (Geo)DataFrames, or one of them
         Facility files or frames; category from a column or ``FacilityInput.category``.
     population : path, DataFrame or GeoDataFrame, or None
         Residents (polygons or points with population / households). Polygons of 1 ha or

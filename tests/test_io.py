@@ -801,3 +801,12 @@ def test_a_subtype_column_is_read_and_an_unknown_subtype_named(tmp_path):
                  "utf-8")  # fmt: skip
     with pytest.raises(InputError, match=r"row 2.*子类型.*unknown subtype '托老所X'.*daycare"):
         read_facilities(f, crs="wgs84")
+
+
+def test_one_facility_file_need_not_be_in_a_list():
+    from hzspatial.datasets import demo_paths
+    from hzspatial.io.facilities import facility_items
+
+    path = demo_paths()["facilities"]
+    one, listed = facility_items(path), facility_items([path])
+    assert [i.path for i in one] == [i.path for i in listed] == [path]

@@ -30,6 +30,7 @@ from hzspatial.workbench.security import MAX_BODY, cookie_name
 TOKEN = "test-token-0123456789abcdef"
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
+ARTEFACTS = Path(__file__).resolve().parents[1] / "maps" / "test-artefacts"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 #: A point in the demo's north-west with few pitches near it (WGS84), and a block for a
 #: proposal in the demo's centre.
@@ -403,3 +404,139 @@ def _chromium() -> str | None:
     if path is None and os.environ.get("HZSPATIAL_REQUIRE_BROWSER"):
         pytest.fail("chromium is required (HZSPATIAL_REQUIRE_BROWSER) but not installed")
     return path
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The workbench served on a free loopback port, and Debian's chromium."""
+    exe = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("HZSPATIAL_REQUIRE_BROWSER"):
+            pytest.fail("playwright is required (HZSPATIAL_REQUIRE_BROWSER) but not installed")
+        exe = None
+    if exe is None:
+        pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright")
+    from hzspatial.workbench.server import start
+
+    srv = start(Study(**demo_inputs()), workspace=tmp_path_factory.mktemp("live"), token=TOKEN)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-quic"])
+        yield srv, browser
+        browser.close()
+    srv.stop()
+
+
+def _open_page(srv, browser):
+    """A new tab logged in through ``/?token=``; console errors and requests that leave the
+    server collected. The page's CSP stays on (no eval), so waits poll ``evaluate``."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith((srv.url, "data:", "blob:"))
+            else problems.append("left the machine: " + r.url))  # fmt: skip
+    page.goto(srv.login_url)
+    _until(page, "document.body.dataset.ready === '1'")
+    assert page.url.rstrip("/") == srv.url, "the token stays out of the address bar"
+    return page, problems
+
+
+def _until(page, expression: str, seconds: float = 30):
+    end = time.monotonic() + seconds
+    while not page.evaluate(f"() => Boolean({expression})"):
+        shown = page.evaluate("() => document.getElementById('error').textContent")
+        assert time.monotonic() < end, f"timed out waiting for {expression} (page: {shown!r})"
+        time.sleep(0.05)
+
+
+def _edited(page, act) -> None:
+    """Do ``act`` and wait until the page shows a new version and is idle again."""
+    before = page.evaluate("() => document.body.dataset.version")
+    act()
+    _until(page, f"document.body.dataset.version !== '{before}' && !document.body.dataset.busy")
+
+
+def _screen_xy(page, lon: float, lat: float) -> tuple[float, float]:
+    return tuple(page.evaluate("""([lon, lat]) => {
+        const p = hz.map.latLngToContainerPoint([lat, lon]);
+        const r = document.getElementById('map').getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""", [lon, lat]))
+
+
+HOSTILE = '<img src=x onerror="window.pwned=1">&amp;</td><script>window.pwned=2</script>'
+
+
+def test_the_page_edits_the_study_as_fresh_runs_do(live, tmp_path):
+    srv, browser = live
+    page, problems = _open_page(srv, browser)
+    base = page.evaluate("() => hz.panel.categories.find(c => c.id === 'football_pitch')")
+    assert page.locator("#synthetic").is_visible()
+
+    # add a pitch by clicking the map, with a hostile name
+    page.check("input[name=mode][value=add]")
+    page.select_option("#add-category", "football_pitch")
+    page.fill("#add-name", HOSTILE)
+    _edited(page, lambda: page.mouse.click(*_screen_xy(page, *PITCH)))
+    new = [f for f in srv.workbench.facilities() if f["name"] == HOSTILE]
+    assert len(new) == 1 and abs(new[0]["lon"] - PITCH[0]) < 2e-4
+    added = {"category": "football_pitch", "id": "X1", "name": "x", "lon": new[0]["lon"],
+             "lat": new[0]["lat"]}  # fmt: skip
+    fresh = run_coverage(**demo_inputs() | {"facilities": _facilities_with(added, tmp_path)})
+    want = _covered(fresh.summary, "football_pitch")
+    shown = page.evaluate("() => hz.panel.categories.find(c => c.id === 'football_pitch')")
+    assert shown["covered"] == pytest.approx(want, abs=1e-6) and want > base["covered"]
+    row = page.locator("#categories tr[data-category=football_pitch]").inner_text()
+    assert f"{round(want):,}" in row
+    assert page.evaluate("() => hz.editTimes.length") == 1
+
+    # hover shows the name as text; nothing it holds ran or became an element
+    page.mouse.move(*_screen_xy(page, new[0]["lon"], new[0]["lat"]))
+    _until(page, "document.querySelector('.leaflet-tooltip')")
+    assert page.locator(".leaflet-tooltip").last.inner_text() == HOSTILE
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("img[src=x], #panel script").count() == 0
+
+    # draw a proposed district: its verdicts are the ones the server reviewed
+    page.check("input[name=mode][value=draw]")
+    page.fill("#draw-name", HOSTILE)
+    page.fill("#draw-population", "8000")
+    for lon, lat in BLOCK:
+        page.mouse.click(*_screen_xy(page, lon, lat))
+    page.click("#draw-finish")  # a name that cannot be a file name is refused, as text
+    _until(page, "!document.getElementById('error').hidden")
+    assert "not allowed" in page.locator("#error").inner_text()
+    assert page.evaluate("() => window.pwned") is None and page.locator("img[src=x]").count() == 0
+    page.fill("#draw-name", "北区 A-1")
+    _edited(page, lambda: page.click("#draw-finish"))
+    _until(page, "document.querySelector('[data-proposal] li[data-verdict]')")
+    review = srv.workbench.reviews
+    assert len(review) == 1
+    reviewed = next(iter(review.values()))
+    shown = page.eval_on_selector_all("[data-proposal] li[data-verdict]",
+                                      "els => els.map(e => e.dataset.verdict)")
+    assert shown == [c["verdict"] for c in reviewed["checks"]] and shown
+    assert page.locator("[data-proposal]").first.get_attribute("data-proposal") == reviewed["name"]
+    assert page.locator("[data-proposal] strong").first.inner_text() == "北区 A-1"
+    assert page.locator("#error").is_hidden()
+
+    # another tab follows the edits made here
+    other, other_problems = _open_page(srv, browser)
+    page.check("input[name=mode][value=browse]")
+    _edited(page, lambda: page.click("#undo"))
+    _until(other, f"document.body.dataset.version === '{page.evaluate('() => hz.version')}'", 10)
+
+    # undo back to the baseline
+    _edited(page, lambda: page.click("#undo"))
+    again = page.evaluate("() => hz.panel.categories.find(c => c.id === 'football_pitch')")
+    assert again["covered"] == pytest.approx(base["covered"], abs=1e-6)
+    assert page.locator("#undo").is_disabled()
+    assert page.evaluate("() => hz.editTimes.length") == 4
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "workbench.png"))
+    refused = [p for p in problems if "status of 400" in p]  # the refused name, above
+    assert len(refused) == 1 and [p for p in problems if p not in refused] == []
+    assert other_problems == []

@@ -393,7 +393,8 @@ def read_facility_inputs(
 def facility_items(
     facilities: Sequence, crs=None, category_map: Mapping[str, str] | None = None
 ) -> list[FacilityInput]:
-    """The facility inputs of a run, each with its own options: ``crs`` is one coordinate
+    """The facility inputs of a run (``facilities``: a sequence, or one path or table), each
+    with its own options: ``crs`` is one coordinate
     system for every file, or a sequence with one per file (in order) — the rule coverage,
     review, site and batch share. A file's own ``FacilityInput.crs`` wins.
 
@@ -402,6 +403,8 @@ def facility_items(
     InputError
         When a sequence of systems does not match the number of files.
     """
+    if isinstance(facilities, str | Path | pd.DataFrame | FacilityInput):
+        facilities = [facilities]  # one file or table, as scripts often pass it
     systems = list(crs) if isinstance(crs, list | tuple) else [crs]
     if len(systems) == 1:
         systems = systems * len(facilities)
