@@ -22,7 +22,7 @@ const hz = {
   facilities: new Map(), markers: new Map(), points: null, mode: "browse", busy: 0,
   drawing: [], job: null, editTimes: [],
 };
-window.hz = hz;
+window.hz = hz;  // for scripts and tests: state, the map, and hz.edit (below)
 
 /* ------------------------------------------------------------------ small helpers */
 const $ = (id) => document.getElementById(id);
@@ -412,6 +412,8 @@ async function edit(method, path, body) {
     document.body.dataset.busy = hz.busy ? "1" : "";
   }
 }
+
+hz.edit = edit;
 
 function resetMarkers() {
   for (const [id, m] of hz.markers) { const f = hz.facilities.get(id); m.setLatLng([f.lat, f.lon]); }
