@@ -329,6 +329,72 @@ def test_outputs_zip_save_and_open(client, bench):
     assert _covered(summary, "clinic") == pytest.approx(_panel_cat(after, "clinic")["covered"])
 
 
+def _upload(client, text: str, **query):
+    return client.post("/api/uploads/facilities", params={"format": "csv", **query},
+                       content=text.encode("utf-8"),
+                       headers=AUTH | {"content-type": "application/octet-stream"})
+
+
+def test_uploaded_facilities_equal_a_fresh_run_with_them(client, bench, tmp_path):
+    rows = [("K-up1", "上传幼儿园一", 107.0095, 33.0802, 180), ("K-up2", "上传幼儿园二", 107.045,
+            33.085, 90)]  # fmt: skip
+    text = "id,name,lon,lat,places\n" + "".join(f"{i},{n},{x},{y},{p}\n" for i, n, x, y, p in rows)
+    # a table that does not say its coordinate system is refused, not read as WGS84
+    before = client.get("/api/version", headers=AUTH).json()["version"]
+    r = _upload(client, text, category="kindergarten", name="幼儿园.csv")
+    assert r.status_code == 400 and "幼儿园.csv" in r.json()["error"]
+    assert "coordinate system" in r.json()["error"]
+    assert client.get("/api/version", headers=AUTH).json()["version"] == before
+    r = _upload(client, text, category="kindergarten", crs="wgs84", name="幼儿园.csv")
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == ["K-up1", "K-up2"]
+    assert list((bench.workspace / "uploads").iterdir()) == []  # the copy read is gone
+    table = pd.read_csv(demo_paths()["facilities"])
+    extra = pd.DataFrame([{"id": i, "name": n, "category": "kindergarten", "lon": x, "lat": y,
+                           "places": p} for i, n, x, y, p in rows])  # fmt: skip
+    path = tmp_path / "with_uploads.csv"
+    pd.concat([table, extra]).to_csv(path, index=False)
+    fresh = run_coverage(**demo_inputs() | {"facilities": path})
+    want = _covered(fresh.summary, "kindergarten")
+    assert _panel_cat(r.json()["panel"], "kindergarten")["covered"] == pytest.approx(want, abs=1e-6)
+    base = _panel_cat(client.get("/api/panel", headers=AUTH).json()["panel"], "kindergarten")
+    assert want > base["base"]["covered"] + 100  # the upload matters
+    # one edit: one undo takes both away
+    client.post("/api/undo", headers=AUTH)
+    ids = {f["id"] for f in client.get("/api/facilities", headers=AUTH).json()["facilities"]}
+    assert not ids & {"K-up1", "K-up2"}
+
+
+def test_uploaded_gcj02_is_moved_and_bad_uploads_change_nothing(client, bench):
+    from hzspatial.crs import wgs84_to_gcj02
+
+    gx, gy = wgs84_to_gcj02(np.array([107.0095]), np.array([33.0802]))
+    text = f"id,name,lon,lat\nG1,高德点,{gx[0]:.7f},{gy[0]:.7f}\n"
+    r = _upload(client, text, category="clinic", crs="gcj02")
+    assert r.status_code == 200, r.text
+    got = next(f for f in r.json()["facilities"] if f["id"] == "G1")
+    assert abs(got["lon"] - 107.0095) < 2e-6 and abs(got["lat"] - 33.0802) < 2e-6
+    version = r.json()["version"]
+    bad = {
+        "id taken": ("id,name,lon,lat\nELD001,x,107.02,33.06\n", {"crs": "wgs84"}),
+        "outside": ("id,name,lon,lat\nZ1,x,107.02,33.06\nZ2,y,108.5,34.9\n", {"crs": "wgs84"}),
+        "format": ("id,name,lon,lat\n", {"format": "shp", "crs": "wgs84"}),
+        "crs": ("id,name,lon,lat\nZ3,x,107.02,33.06\n", {"crs": "../etc"}),
+        "category": ("id,name,lon,lat,category\nZ4,x,107.02,33.06,hospital\n", {"crs": "wgs84"}),
+        "not a table": ("\x00\x01garbage", {"crs": "wgs84"}),
+    }
+    for what, (text, query) in bad.items():
+        query = {"category": "clinic"} | query if what != "category" else query
+        r = _upload(client, text, name="<b>x</b>.csv", **query)
+        assert r.status_code == 400, (what, r.text)
+        line = r.json()["error"]
+        assert "\n" not in line and "/uploads/" not in line, (what, line)
+    assert "row 2" in _upload(client, bad["outside"][0], category="clinic",
+                              crs="wgs84").json()["error"]  # fmt: skip
+    assert client.get("/api/version", headers=AUTH).json()["version"] == version
+    assert list((bench.workspace / "uploads").iterdir()) == []
+
+
 def test_site_suggestion_runs_in_the_background_and_is_accepted(client, bench):
     r = client.post("/api/sites", headers=AUTH, json={"category": "football_pitch", "add": 1,
                                                       "time_limit": 30, "spacing_m": 1500})
@@ -535,8 +601,54 @@ def test_the_page_edits_the_study_as_fresh_runs_do(live, tmp_path):
     assert again["covered"] == pytest.approx(base["covered"], abs=1e-6)
     assert page.locator("#undo").is_disabled()
     assert page.evaluate("() => hz.editTimes.length") == 4
+
+    # facilities from a file (its name hostile); one that does not say its coordinates is
+    # refused in one line, shown as text
+    page.check("input[name=mode][value=add]")
+    page.select_option("#add-category", "kindergarten")
+    page.check("#upload-all")
+    upload = {"name": HOSTILE[:40] + ".csv", "mimeType": "text/csv",
+              "buffer": f"id,name,lon,lat\nUP1,上传,{PITCH[0]},{PITCH[1]}\n".encode()}
+    page.set_input_files("#upload-file", upload)
+    _until(page, "!document.getElementById('error').hidden && !document.body.dataset.busy")
+    assert "coordinate system" in page.locator("#error").inner_text()
+    page.select_option("#upload-crs", "wgs84")
+    _edited(page, lambda: page.set_input_files("#upload-file", upload))
+    assert page.evaluate("() => hz.facilities.has('UP1')") and page.locator("#error").is_hidden()
+    assert page.evaluate("() => window.pwned") is None and page.locator("img[src=x]").count() == 0
+
+    # drag it 120 px east: the server moves it where it was dropped
+    x, y = _screen_xy(page, *PITCH)
+    to = page.evaluate("""([x, y]) => { const r = document.getElementById('map')
+        .getBoundingClientRect(); const ll = hz.map.containerPointToLatLng([x - r.left, y - r.top]);
+        return [ll.lng, ll.lat]; }""", [x + 120, y])
+    count = page.evaluate("() => hz.facilities.size")
+    def drag():
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 60, y, steps=5)
+        page.mouse.move(x + 120, y, steps=5)
+        page.mouse.up()
+    _edited(page, drag)
+    moved = next(f for f in srv.workbench.facilities() if f["id"] == "UP1")
+    assert abs(moved["lon"] - to[0]) < 1e-4 and abs(moved["lat"] - to[1]) < 1e-4
+    assert page.evaluate("() => hz.facilities.size") == count  # a drag, not an added facility
+    page.check("input[name=mode][value=browse]")
+    page.select_option("#show-category", "kindergarten")
+    page.check("#compare")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "workbench.png"))
-    refused = [p for p in problems if "status of 400" in p]  # the refused name, above
-    assert len(refused) == 1 and [p for p in problems if p not in refused] == []
+    _readme_screenshot(ARTEFACTS / "workbench.png")
+    refused = [p for p in problems if "status of 400" in p]  # the refused name and file
+    assert len(refused) == 2 and [p for p in problems if p not in refused] == []
     assert other_problems == []
+
+
+def _readme_screenshot(png: Path) -> None:
+    """The README's picture of the workbench (docs/workbench.png) is this test's screenshot,
+    reduced to 128 colours."""
+    from PIL import Image
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "workbench.png"
+    image = Image.open(png).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    image.save(docs, optimize=True)

@@ -17,6 +17,8 @@ GET         /api/layers                          boundaries, streets, categories
 GET         /api/facilities                      the facilities now
 GET         /api/residents                       demand points and their reach (binary, base64)
 POST        /api/facilities                      ``{category, lon, lat, name?, capacity?, …}``
+POST        /api/uploads/facilities              a CSV / XLSX / GeoJSON file as the body;
+                                                 ``?format=&crs=&category=&name=``
 PATCH       /api/facilities/{id}                 ``{lon?, lat?, name?, capacity?, …}``
 DELETE      /api/facilities/{id}
 PATCH       /api/categories/{category}           ``{minutes}``
@@ -165,6 +167,19 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
             return download(data, name, media)
         raise NotFound(f"no export {name[:40]!r}")
 
+    async def upload(request: Request):
+        q = request.query_params
+        try:
+            data = await request.body()
+            reply = await run_in_threadpool(
+                lambda: wb.upload_facilities(data, fmt=q.get("format", ""), crs=q.get("crs"),
+                                             category=q.get("category"),
+                                             label=q.get("name", "upload"),
+                                             version=request.headers.get("if-match")))
+        except (InputError, EditConflict, NotFound, BodyTooLarge) as exc:
+            return _error(exc)
+        return _json(reply)
+
     def studies(request, body):
         if request.method == "POST":
             return wb.save(body.get("name"))
@@ -217,6 +232,7 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
                                       if r.method == "POST" else {"facilities": wb.facilities(),
                                                                   "version": wb.version}),
               methods=["GET", "POST"]),
+        Route("/api/uploads/facilities", upload, methods=["POST"]),
         Route("/api/facilities/{id}", call(
             lambda r, b: wb.remove_facility(r.path_params["id"], r.headers.get("if-match"))
             if r.method == "DELETE" else wb.update_facility(r.path_params["id"], b,

@@ -44,6 +44,10 @@ DEGREE_DECIMALS = 6
 MAX_NAME = 200
 #: A saved study's or proposal's name: letters (any script), digits, space, ``_ . -``.
 _NAME = re.compile(r"^[\w][\w .\-]{0,63}$")
+#: Files a planner may upload: format → the suffix the workbench gives the copy it reads.
+_UPLOAD_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "geojson": ".geojson"}
+#: Coordinate systems an upload may be declared in (``io.facilities.read_facilities``).
+_UPLOAD_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
 class EditConflict(Exception):
@@ -387,6 +391,94 @@ class Workbench:
         reply = self._edit(lambda: self.study.add_facility(cat_id, lon, lat, **attrs), version)
         reply["id"] = reply["delta"]["edit"]["facility_id"]
         return reply
+
+    def upload_facilities(self, data: bytes, *, fmt: str, crs: str | None = None,
+                          category: str | None = None, label: str = "upload",
+                          version=None) -> dict:  # fmt: skip
+        """Facilities from a file the planner uploads, added in one edit (one undo).
+
+        The bytes are written under a name the workbench chooses (``uploads/`` in the
+        workspace) and read by :func:`~hzspatial.io.facilities.read_facilities`, as
+        ``coverage`` reads ``--facilities``. ``fmt`` is ``csv``, ``xlsx`` or ``geojson``;
+        ``crs`` the file's coordinate system (``wgs84``, ``cgcs2000``, ``gcj02`` — Amap,
+        Tencent —, ``bd09`` — Baidu) or ``auto`` / None: what the file says, and refused when
+        it says nothing (a GCJ-02 export read as WGS84 would sit 300–500 m off).
+        ``category`` applies to every row (else the file's category column). ``label`` (the
+        file's name in the browser) only names the file in messages. The reply lists the
+        reader's warnings."""
+        import secrets
+        import warnings
+
+        from hzspatial.io.facilities import read_facilities
+
+        ext = _UPLOAD_FORMATS.get(str(fmt).lower())
+        if ext is None:
+            raise InputError(f"unknown upload format {str(fmt)[:20]!r}", column="format",
+                             hint="upload a CSV, XLSX or GeoJSON file")  # fmt: skip
+        crs = None if crs in (None, "", "auto") else str(crs).lower()
+        if crs is not None and crs not in _UPLOAD_CRS:
+            raise InputError(f"unknown coordinate system {crs[:20]!r}", column="crs",
+                             hint="choose wgs84, cgcs2000, gcj02 or bd09")  # fmt: skip
+        label = "".join(c for c in str(label)[:80] if c.isprintable()) or "upload"
+        folder = self.workspace / "uploads"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{secrets.token_hex(8)}{ext}"
+        path.write_bytes(data)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = read_facilities(path, category=category or None, crs=crs,
+                                        extra_categories=list(self.study.minutes))  # fmt: skip
+        except InputError as exc:
+            exc.file = label if exc.file in (None, str(path)) else exc.file
+            exc.problem = exc.problem.replace(str(path), label)
+            raise InputError(exc.problem, file=exc.file, where=exc.where, column=exc.column,
+                             hint=exc.hint) from None
+        finally:
+            path.unlink(missing_ok=True)
+        if table.attrs.get("crs_how") == "assumed":
+            raise InputError(f"{label}: the file does not say its coordinate system",
+                             column="crs", hint="choose it: WGS84 / CGCS2000 (GPS, most GIS), "
+                             "GCJ-02 (Amap, Tencent) or BD-09 (Baidu)")  # fmt: skip
+        parts = self._upload_edits(table, label)
+        reply = self._edit(lambda: self.study._apply({"op": "together", "edits": parts}),
+                           version)  # fmt: skip
+        reply["added"] = [p["facility_id"] for p in parts]
+        reply["warnings"] = [str(w.message).replace(str(path), label) for w in caught]
+        return reply
+
+    def _upload_edits(self, table: gpd.GeoDataFrame, label: str) -> list[dict]:
+        """One ``add_facility`` edit per row of an uploaded table, each row checked."""
+        unknown = sorted(set(table["category"].astype(str)) - set(self.study.minutes))
+        if unknown:
+            raise InputError(f"{label}: categories not in the study: {', '.join(unknown)[:200]}",
+                             column="category", hint="upload facilities of the study's "
+                             "categories, or choose one for every row")  # fmt: skip
+        ids = table["facility_id"].astype(str)
+        taken = sorted(set(ids) & set(self.study.facilities["facility_id"].astype(str)))
+        if taken:
+            raise InputError(f"{label}: ids already in the study: {', '.join(taken[:5])[:200]}",
+                             column="id", hint="give the new facilities ids of their own, or "
+                             "leave the id column out")  # fmt: skip
+        lon, lat = table.geometry.x.to_numpy(), table.geometry.y.to_numpy()
+        for i, (x, y) in enumerate(zip(lon, lat, strict=True)):
+            try:
+                self._inside(x, y)
+            except InputError as exc:
+                raise InputError(exc.problem, file=label, where=f"row {i + 1}",
+                                 column="lon/lat", hint="upload facilities inside the study "
+                                 "area") from None
+        attrs = [c for c in FACILITY_ATTRIBUTES if c in table.columns]
+        parts = []
+        for i, row in enumerate(table[attrs].to_dict("records")):
+            kept = {k: v for k, v in row.items() if v is not None and v == v and v != ""}
+            parts.append({"op": "add_facility", "category": str(table["category"].iat[i]),
+                          "lon": float(lon[i]), "lat": float(lat[i]),
+                          "facility_id": ids.iat[i], **kept})  # fmt: skip
+        if not parts:
+            raise InputError(f"{label}: no facilities in the file", column="rows",
+                             hint="upload a table with one facility per row")  # fmt: skip
+        return parts
 
     def update_facility(self, facility_id: str, body: dict, version=None) -> dict:
         """Move (``lon``/``lat``) and / or change attributes of a facility."""

@@ -228,7 +228,14 @@ function setFacilities(list) {
           .catch(() => {});
       });
       m.bindTooltip(() => el("span", hz.facilities.get(f.id).name || f.id));
-      m.bindPopup(() => facilityPopup(hz.facilities.get(f.id)));
+      m.on("click", (e) => {  // browsing: its popup; adding or drawing: a click on the map
+        if (hz.mode === "browse") {
+          L.popup({ offset: [0, -4] }).setLatLng(m.getLatLng())
+            .setContent(facilityPopup(hz.facilities.get(f.id))).openOn(map);
+        } else {
+          map.fire("click", { latlng: e.latlng });
+        }
+      });
       hz.markers.set(f.id, m);
       facilityLayer.addLayer(m);
     } else if (!old || old.lon !== f.lon || old.lat !== f.lat) {
@@ -477,6 +484,40 @@ async function finishDrawing() {
   } catch (e) { /* shown */ }
 }
 
+/* Facilities from a file: sent as it is; the server reads it as coverage reads --facilities. */
+async function uploadFacilities() {
+  const input = $("upload-file"), file = input.files[0];
+  if (!file) return;
+  const ext = file.name.toLowerCase().split(".").pop();
+  const fmt = ext === "json" ? "geojson" : ext;
+  const q = new URLSearchParams({ format: fmt, crs: $("upload-crs").value, name: file.name });
+  if ($("upload-all").checked) q.set("category", $("add-category").value);
+  const list = $("upload-warnings");
+  list.replaceChildren();
+  const t0 = performance.now();
+  hz.busy++;
+  document.body.dataset.busy = "1";
+  try {
+    const res = await fetch(`/api/uploads/facilities?${q}`, {
+      method: "POST", credentials: "same-origin", body: await file.arrayBuffer(),
+      headers: { "content-type": "application/octet-stream", "if-match": String(hz.version) } });
+    const data = await res.json();
+    if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status });
+    await applyReply(data);
+    await afterPaint();
+    for (const w of data.warnings || []) list.append(el("li", w));
+    setStatus(`v${hz.version} · +${data.added.length} 设施 / facilities in ${Math.round(performance.now() - t0)} ms`);
+    showError("");
+  } catch (e) {
+    showError(e.message);
+    if (e.status === 409) await refreshAll();
+  } finally {
+    input.value = "";
+    hz.busy--;
+    document.body.dataset.busy = hz.busy ? "1" : "";
+  }
+}
+
 /* ------------------------------------------------------------------ site suggestions */
 async function startSites() {
   try {
@@ -597,6 +638,7 @@ $("standards-failing").addEventListener("change", renderStandards);
 $("undo").addEventListener("click", () => edit("POST", "/api/undo").catch(() => {}));
 $("redo").addEventListener("click", () => edit("POST", "/api/redo").catch(() => {}));
 $("draw-finish").addEventListener("click", finishDrawing);
+$("upload-file").addEventListener("change", uploadFacilities);
 $("draw-cancel").addEventListener("click", clearDrawing);
 $("site-start").addEventListener("click", startSites);
 $("site-cancel").addEventListener("click", cancelSites);
