@@ -329,6 +329,17 @@ def test_outputs_zip_save_and_open(client, bench):
     assert _covered(summary, "clinic") == pytest.approx(_panel_cat(after, "clinic")["covered"])
 
 
+def test_a_large_network_is_not_drawn_street_by_street(bench, tmp_path, monkeypatch):
+    from hzspatial.workbench import session
+
+    full = Workbench(bench.study, tmp_path / "a").layers()
+    assert len(full["streets"]) == bench.study.graph.n_edges and full["streets_omitted"] == 0
+    monkeypatch.setattr(session, "MAX_STREETS", 100)
+    capped = Workbench(bench.study, tmp_path / "b").layers()
+    assert capped["streets"] == [] and capped["streets_omitted"] == bench.study.graph.n_edges
+    assert capped["bounds"] == full["bounds"]
+
+
 def _upload(client, text: str, **query):
     return client.post("/api/uploads/facilities", params={"format": "csv", **query},
                        content=text.encode("utf-8"),

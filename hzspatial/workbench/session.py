@@ -40,6 +40,9 @@ __all__ = ["EditConflict", "NotFound", "Workbench", "safe_name"]
 
 #: Decimal places of WGS84 degrees sent to the page (1e-6° ≈ 0.1 m).
 DEGREE_DECIMALS = 6
+#: Most street segments drawn on the page; a larger network is not drawn (a basemap shows
+#: the streets), so that a city of a million nodes still opens in seconds.
+MAX_STREETS = 150_000
 #: Longest facility or proposal name accepted from the page (characters).
 MAX_NAME = 200
 #: A saved study's or proposal's name: letters (any script), digits, space, ``_ . -``.
@@ -186,7 +189,8 @@ class Workbench:
         return out
 
     def layers(self) -> dict:
-        """What the page draws once: boundaries (GeoJSON), streets (WGS84 lines), categories,
+        """What the page draws once: boundaries (GeoJSON), streets (WGS84 lines; none above
+        :data:`MAX_STREETS` segments, their number in ``streets_omitted``), categories,
         basemaps, the study's bounds and whether any input is synthetic."""
         if self._layers is None:
             b = self.study._b
@@ -198,15 +202,16 @@ class Workbench:
             lines = shapely.transform(np.asarray(graph.edge_geometry),
                                       lambda c: np.column_stack(to4326.transform(c[:, 0],
                                                                                  c[:, 1])))
-            coords = [np.round(shapely.get_coordinates(g), DEGREE_DECIMALS).tolist()
-                      for g in lines]  # fmt: skip
             x0, y0, x1, y1 = shapely.total_bounds(lines)
+            coords = [] if len(lines) > MAX_STREETS else [
+                np.round(shapely.get_coordinates(g), DEGREE_DECIMALS).tolist() for g in lines]
             self._layers = {
                 "boundaries": [{"district_id": str(r.district_id), "name": str(r.name),
                                 "geometry": shapely.geometry.mapping(
                                     shapely.simplify(r.geometry, 1e-4))}
                                for r in shown.itertuples()],
                 "streets": coords,
+                "streets_omitted": len(lines) if len(lines) > MAX_STREETS else 0,
                 "bounds": [[y0, x0], [y1, x1]],
                 "categories": self.categories(),
                 "basemaps": {k: {f: v[f] for f in ("label", "url", "attribution", "subdomains")

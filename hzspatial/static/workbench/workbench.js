@@ -624,7 +624,8 @@ async function init() {
     badge.title = layers.synthetic;
     badge.hidden = false;
   }
-  $("footer").textContent = `hzspatial ${layers.version} · 居民点 / resident points · 地图 / map: Leaflet`;
+  $("footer").textContent = `hzspatial ${layers.version} · 居民点 / resident points · 地图 / map: Leaflet` +
+    (layers.streets_omitted ? ` · ${fmtInt(layers.streets_omitted)} 条街段未绘出，请选底图 / street segments not drawn: choose a basemap` : "");
   await refreshAll();
   await refreshSaved();
   document.body.dataset.ready = "1";
