@@ -871,14 +871,15 @@ def _site(args: argparse.Namespace) -> int:
             print(f"DATA: synthetic demo data in {', '.join(rep['synthetic_inputs'])} — "
                   "generated, not surveyed")  # fmt: skip
         total = rep["residents"]
-        print(f"{rep['category']}: {rep['sites']} new sites ({rep['objective']}); residents "
+        sites = f"{rep['sites']} new site" + ("" if rep["sites"] == 1 else "s")
+        print(f"{rep['category']}: {sites} ({rep['objective']}); residents "
               f"within {rep['threshold_m']:,.0f} m {rep['already_served'] / total:.1%} → "
               f"{rep['covered_after'] / total:.1%} (+{rep['newly_covered']:,.0f})")  # fmt: skip
         print(f"solver {rep['solver']}: {rep['status']}, bound {rep['bound']:,.1f}, gap "
               f"{rep['gap']:.2%}")  # fmt: skip
         if rep.get("standard"):
             s = rep["standard"]
-            print(f"{s['id']} (target {s['target']:g} {s['unit']}): "
+            print(f"{s['id']} (target: {s['unit']} {s['target']:g}): "
                   + ", ".join(f"{a} {n} more" for a, n in s["per_area"].items())
                   + f" — {s['total']} in all")  # fmt: skip
             if s.get("sites_per_area"):

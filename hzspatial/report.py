@@ -527,6 +527,11 @@ def write_report_html(result: CoverageResult, path: str | Path,
 # --- PDF -----------------------------------------------------------------------------------
 
 
+def _sites_en(n: int) -> str:
+    """``"1 new site"``, ``"10 new sites"``."""
+    return f"{n} new site" + ("" if n == 1 else "s")
+
+
 def write_site_report(result, path: str | Path, curve_png: Path | None = None) -> Path:
     """``site_report.html``: the site selection for a plan (A4, Chinese first): what was asked,
     the sites in rank order with the residents each newly brings within reach, the coverage
@@ -546,15 +551,15 @@ def write_site_report(result, path: str | Path, curve_png: Path | None = None) -
              else f"与上界差距 / gap to the bound {rep['gap']:.2%}")  # fmt: skip
     lines = [(f"新增 {rep['sites']} 处{zh}，步行 {rep['threshold_m']:,.0f} 米内可达的居民由 "
               f"{pct(before)} 增至 {pct(after)}（新增 {fmt_number(rep['newly_covered'])} 人）。",
-              f"{rep['sites']} new {en.lower()} sites bring the residents within "
+              f"{_sites_en(rep['sites'])} ({en.lower()}): residents within "
               f"{rep['threshold_m']:,.0f} m from {pct(before)} to {pct(after)} "
               f"(+{fmt_number(rep['newly_covered'])}).")]  # fmt: skip
     if rep.get("standard"):
         s = rep["standard"]
         for area, n in s["per_area"].items():
             lines.append((f"{area}：按“{_cat_names(s['label'])[0]}”目标 {fmt_target(s['target'])}，"
-                          f"需新增 {n}。", f"{area}: {n} more needed for the target "
-                          f"{fmt_target(s['target'])} {s['unit']}."))  # fmt: skip
+                          f"需新增 {n}。", f"{area}: {n} more needed to reach the target "
+                          f"({s['unit']}: {fmt_target(s['target'])})."))  # fmt: skip
     items = "".join(f"<li>{html_text(a)}<br><span class='en'>{html_text(b)}</span></li>"
                     for a, b in lines)  # fmt: skip
     rows = [[str(int(r["rank"])), html_text(str(r["id"])), html_text(str(r["name"])),
@@ -582,7 +587,7 @@ def write_site_report(result, path: str | Path, curve_png: Path | None = None) -
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>新设施选址 / Sites for new facilities</title><style>{_CSS}</style></head><body>
 <section class="page">
-<h1>{html_text(zh)}选址<small>Where to build new {html_text(en.lower())}</small></h1>{badge}
+<h1>{html_text(zh)}选址<small>Where to build: {html_text(en.lower())}</small></h1>{badge}
 <ul class="findings">{items}</ul>
 <p class="en">目标 / objective: {html_text(rep["objective"])} · 求解 / solver
 {html_text(rep["solver"])} ({html_text(rep["status"])}), {proof} · 候选 / candidates

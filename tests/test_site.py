@@ -75,6 +75,30 @@ def test_chosen_sites_fed_back_give_the_coverage_the_choice_promised(chosen, tin
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
 
 
+def test_curve_ends_with_the_curve_and_the_plan_label_clears_the_key(chosen):
+    """#25: the axis ran to the plan's number (21) while the curve stopped at 10, and the
+    "plan needs" label was printed over the key; the report said "1 new sites"."""
+    import dataclasses
+
+    from hzspatial.maps.site_map import curve_figure
+
+    res, out = chosen
+    last = int(res.curve["new_sites"].max())
+    for needs in (last, last + 20):
+        res2 = dataclasses.replace(res, report=res.report | {"standard": {"total": needs}})
+        fig = curve_figure(res2)
+        ax = fig.axes[0]
+        assert ax.get_xlim()[1] <= last + 0.5
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        key = ax.get_legend().get_window_extent(renderer)
+        label = next(t for t in ax.texts if "plan needs" in t.get_text())
+        assert not label.get_window_extent(renderer).overlaps(key)
+        assert (str(needs) in label.get_text()) and (("→" in label.get_text()) == (needs > last))
+    text = (out / "site_report.html").read_text("utf-8")
+    assert "1 new site " in text and "1 new sites" not in text and "Where to build:" in text
+
+
 def test_sites_csv_keeps_the_sites_where_they_were_chosen(chosen):
     """#25: sites.csv rounded lon/lat to 4 decimals (5–10 m), so the sites fed back moved."""
     res, out = chosen

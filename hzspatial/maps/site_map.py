@@ -121,7 +121,10 @@ def curve_figure(result: SiteResult):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from hzspatial.maps.static import _rc
+    from hzspatial.maps.static import _cjk_font, _rc
+
+    def bi(zh: str, en: str) -> str:  # Chinese with English, or English alone without a font
+        return f"{zh} / {en}" if _cjk_font() else en
 
     cv = result.curve
     rep = result.report
@@ -130,28 +133,34 @@ def curve_figure(result: SiteResult):
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         ax.plot(cv["new_sites"], cv["share"] * 100, marker="o", ms=3, color="black",
-                label="按序建设 / built in rank order")  # fmt: skip
+                label=bi("按序建设", "built in rank order"))  # fmt: skip
         if "best" in cv:
             ax.plot(cv["new_sites"], cv["best"] / rep["residents"] * 100, ls="--",
-                    color="#1f78b4", label="各数量最优 / best for each number")  # fmt: skip
+                    color="#1f78b4", label=bi("各数量最优", "best for each number"))  # fmt: skip
+        last = int(cv["new_sites"].max())
+        ax.set_xlim(-0.5, last + 0.5)  # the axis ends where the curve does
         if rep.get("standard"):
             n = rep["standard"]["total"]
-            ax.axvline(n, color="#cb181d", ls=":", lw=1)
-            ax.text(n, 4, f"规划所需 / plan needs {n} ", color="#cb181d", fontsize=7,
-                    ha="right")  # fmt: skip
-            ax.set_xlim(-0.5, max(n, int(cv["new_sites"].max())) + 1)
+            if n <= last:
+                ax.axvline(n, color="#cb181d", ls=":", lw=1)
+                ax.text(n, 97, f"{bi('规划所需', 'plan needs')} {n} ", color="#cb181d",
+                        fontsize=7, ha="right", va="top")  # fmt: skip
+            else:  # beyond the curve: said at its right edge, not drawn off the curve
+                ax.text(last + 0.4, 97, f"{bi('规划所需', 'plan needs')} {n} →",
+                        color="#cb181d", fontsize=7, ha="right", va="top")  # fmt: skip
         if rep.get("target_share"):
             ax.axhline(rep["target_share"] * 100, color="#cb181d", ls=":", lw=1)
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no tick at 0.5
-        ax.set_xlabel("新增设施数 / new sites")
-        ax.set_ylabel(f"{rep['threshold_m']:,.0f} m 内居民 / residents within (%)")
+        ax.set_xlabel(bi("新增设施数", "new sites"))
+        within = f"{rep['threshold_m']:,.0f} m"
+        ax.set_ylabel(bi(f"{within} 内居民", f"residents within {within} (%)"))
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, loc="lower right", fontsize=7)
         if rep["synthetic_inputs"]:
-            ax.set_title("合成演示数据 / SYNTHETIC DEMO DATA — generated, not surveyed",
+            ax.set_title(f"{bi('合成演示数据', 'SYNTHETIC DEMO DATA')} — generated, not surveyed",
                          fontsize=7, color="#b35900")  # fmt: skip
         fig.tight_layout()
     return fig

@@ -36,6 +36,8 @@ __all__ = ["category_image", "category_png", "coverage_png"]
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC",
               "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
+#: File names of those fonts (lower case), looked for when matplotlib's cache predates them.
+_CJK_FILES = ("notosanscjk", "wqy-zenhei", "sourcehansans", "simhei", "msyh", "pingfang")
 #: Opacity of a catchment's tint over the residents and streets.
 CATCHMENT_ALPHA = 0.3
 #: Above this many residents features, residents are drawn as a raster of demand points.
@@ -48,6 +50,11 @@ def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
+    if not names & set(_CJK_FONTS):  # installed after matplotlib cached its font list?
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name.lower() for k in _CJK_FILES):
+                font_manager.fontManager.addfont(path)
+        names = {f.name for f in font_manager.fontManager.ttflist}
     return next((f for f in _CJK_FONTS if f in names), None)
 
 
