@@ -498,7 +498,8 @@ def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_
         gdf = gpd.GeoDataFrame({"site_id": ids, "name": [f"路口 / junction {n}" for n in nodes]},
                                geometry=pts.to_numpy(), crs=4326)  # fmt: skip
     else:
-        fac = read_facilities(candidates, category=cat, crs=candidates_crs, default_crs=crs_in)
+        fac = read_facilities(candidates, category=cat, crs=candidates_crs, default_crs=crs_in,
+                              role="candidates")  # fmt: skip
         if fac.empty:
             raise InputError("the candidate file holds no site", file=input_label(candidates),
                              hint="give points or parcels of possible sites")  # fmt: skip

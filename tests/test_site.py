@@ -99,6 +99,21 @@ def test_curve_ends_with_the_curve_and_the_plan_label_clears_the_key(chosen):
     assert "1 new site " in text and "1 new sites" not in text and "Where to build:" in text
 
 
+def test_an_undeclared_candidates_file_names_its_own_option(tiny_world, tmp_path, caplog):
+    """#25: the line saying a candidates file was assumed WGS84 told the planner to declare
+    it with --facilities-crs (which does not apply to candidates)."""
+    import logging
+
+    cand = _candidates(tmp_path / "cand.csv", {"NE": (X0 + 2000, Y0 + 2000)})
+    with caplog.at_level(logging.INFO, logger="hzspatial"):
+        select_sites(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                     tiny_world / "community.geojson", tiny_world / "community.geojson",
+                     category="kindergarten", candidates=cand, add=1)  # fmt: skip
+    said = [r.getMessage() for r in caplog.records if "cand.csv" in r.getMessage()]
+    assert any("--candidates-crs" in m for m in said), said
+    assert not any("--facilities-crs" in m for m in said), said
+
+
 def test_sites_csv_keeps_the_sites_where_they_were_chosen(chosen):
     """#25: sites.csv rounded lon/lat to 4 decimals (5–10 m), so the sites fed back moved."""
     res, out = chosen

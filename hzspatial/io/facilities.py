@@ -80,6 +80,7 @@ def read_facilities(
     category_map: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
     header_row: int | None = None,
+    role: str = "facilities",
 ) -> gpd.GeoDataFrame:
     """Read and validate a facility file.
 
@@ -117,6 +118,9 @@ def read_facilities(
         XLSX sheet (default: the first).
     header_row : int, optional
         Row number of the header as the spreadsheet shows it (default: found).
+    role : str
+        The option the file came with, in messages (``facilities``; ``candidates`` for
+        ``site --candidates``, so a missing datum says ``--candidates-crs``).
 
     Returns
     -------
@@ -134,7 +138,7 @@ def read_facilities(
     known = known_categories(extra_categories)
     fields = ["id", "name", "category", "subtype", "lon", "lat", "location", *_NUMERIC, *_FLAGS]
     _check_mapping(columns, fields)
-    reading = read_input(path, what="facilities", fields=fields, columns=columns, crs=crs,
+    reading = read_input(path, what=role, fields=fields, columns=columns, crs=crs,
                          default_crs=default_crs, sheet=sheet, header_row=header_row,
                          needs=COORDINATE_NEEDS, poi=True)  # fmt: skip
     df, found, rows_of = reading.table, reading.columns, reading.rows_of
