@@ -97,6 +97,14 @@ def test_curve_ends_with_the_curve_and_the_plan_label_clears_the_key(chosen):
         assert (str(needs) in label.get_text()) and (("→" in label.get_text()) == (needs > last))
     text = (out / "site_report.html").read_text("utf-8")
     assert "1 new site " in text and "1 new sites" not in text and "Where to build:" in text
+    # the new sites' walking areas: solid outlines (dashes on ragged network outlines read
+    # as scribbles)
+    import re
+
+    page = (out / "map.html").read_text("utf-8")
+    specs = [json.loads(m) for m in re.findall(r"var s = (\{.*?\}), data = ", page)]
+    walks = [x["style"] for x in specs if x["style"].get("fillOpacity") == 0.35]
+    assert walks and all("dashArray" not in w for w in walks)
 
 
 def test_an_undeclared_candidates_file_names_its_own_option(tiny_world, tmp_path, caplog):

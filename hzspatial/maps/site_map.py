@@ -47,8 +47,9 @@ def site_map(result: SiteResult) -> folium.Map:
         fg.add_to(m)
     catch = folium.FeatureGroup(name="新设施步行范围 / walk from the new sites")
     GeoJsonOverlay(show.gdf(result.catchments[["rank", "geometry"]]),
-                   style={"color": PROPOSED, "weight": 1, "dashArray": "4 3",
-                          "fillColor": tint(c.colour), "fillOpacity": 0.35},
+                   style={"color": PROPOSED, "weight": 1, "opacity": 0.6,  # solid: dashes
+                          "fillColor": tint(c.colour), "fillOpacity": 0.35},  # on ragged
+                   # network outlines read as scribbles
                    tooltip=[("rank", "新址序号 / site rank")]).add_to(catch)  # fmt: skip
     catch.add_to(m)
     fac = cov.facilities[cov.facilities["category"] == cat]
@@ -97,7 +98,7 @@ def _legend(result: SiteResult, c) -> str:
         f"residents within reach: {before:.1f}% → {after:.1f}%</div>"
         f"<div><span style='{sw};border-radius:6px;background:{c.colour}'></span>现有 / existing"
         f" <span style='{sw};border-radius:6px;background:{PROPOSED}'></span>新址 / proposed</div>"
-        f"<div><span style='{sw};background:{tint(c.colour)};border:1px dashed {PROPOSED}'>"
+        f"<div><span style='{sw};background:{tint(c.colour)};border:1px solid {PROPOSED}'>"
         "</span>新址步行范围 / walk from new sites</div>"
         f"<div><span style='{sw};border-radius:6px;background:{NO_FACILITY}'></span>"
         "仍未覆盖的居民点 / residents still unserved</div>"
