@@ -454,8 +454,9 @@ def _parser() -> argparse.ArgumentParser:
         help="solve the coverage curve for each number of sites on its own",
     )
     site.add_argument("--time-limit", type=float, default=60.0,
-                      help="seconds for each exact solve (default 60); beyond it the best "
-                      "choice found is given with its bound and gap")  # fmt: skip
+                      help="seconds for the whole selection, reading and searches included "
+                      "(default 60; the solver gets at least 5); when it runs out the best "
+                      "choice found is given with its proven bound and gap")  # fmt: skip
     site.add_argument("--minutes", type=float, default=15.0,
                       help="walking threshold in minutes (default 15)")  # fmt: skip
     site.add_argument("--speed", type=float, default=4.0,

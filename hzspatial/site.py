@@ -47,6 +47,9 @@ __all__ = ["OBJECTIVES", "auto_candidates", "demo_site_inputs", "select_sites"]
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("coverage", "distance", "target")
+#: Seconds the solver gets even when reading and searching used up the time limit: enough
+#: for greedy, swaps and a Lagrangian bound on a city-sized model.
+MIN_SOLVE_S = 5.0
 
 
 def demo_site_inputs() -> dict:
@@ -142,7 +145,9 @@ def select_sites(
         The coverage curve: residents covered as the chosen sites are built in rank order;
         ``"exact"`` also solves 1 … N sites each on its own (N solves).
     time_limit : float
-        Seconds for each MIP solve; beyond it the best choice found and the bound are given.
+        Seconds for the whole selection, counted from the call: what the coverage run and
+        the candidates' searches leave goes to the solver (at least :data:`MIN_SOLVE_S`);
+        when it runs out the best choice found is given with a proven bound and its gap.
     minutes, speed_kmh : float
         Walking threshold (default the category's in the coverage run: 15 min).
     crs_in, candidates_crs : optional
@@ -211,9 +216,10 @@ def select_sites(
     timings["candidate catchments"] = time.perf_counter() - t
     need = _needed_by_standard(cov, cat, standard) if standard else None
     t = time.perf_counter()
+    solve_s = max(time_limit - (t - t0), min(MIN_SOLVE_S, time_limit))
     sol, chosen, saved, capacity_note = _solve_sites(
         mo, cov, graph, cat, objective, add, need, budget, capacity, per_area, target_share,
-        reach_m, max_snap_m, time_limit)  # fmt: skip
+        reach_m, max_snap_m, solve_s)  # fmt: skip
     timings["solve"] = time.perf_counter() - t
     sites = _site_table(mo.cand, chosen, sol, mo.cover, mo.people, mo.served, mo.demand, cat,
                         mo.already, mo.total)  # fmt: skip
@@ -233,7 +239,7 @@ def select_sites(
     points = None
     if curve == "exact":
         points = [siting.maximal_covering(mo.red.cover, mo.red.weight, k,
-                                          time_limit=time_limit / 4)
+                                          time_limit=solve_s / 4)
                   for k in range(1, len(chosen) + 1)]  # fmt: skip
     curve_df = _curve_table(sites, points, mo.already, mo.total) if curve else None
     timings["curve"] = time.perf_counter() - t

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -120,6 +121,37 @@ def test_an_undeclared_candidates_file_names_its_own_option(tiny_world, tmp_path
     said = [r.getMessage() for r in caplog.records if "cand.csv" in r.getMessage()]
     assert any("--candidates-crs" in m for m in said), said
     assert not any("--facilities-crs" in m for m in said), said
+
+
+def test_the_time_limit_counts_from_the_start_of_the_run(tiny_world, tmp_path, monkeypatch):
+    """#25: --time-limit was the solver's alone, so reading and searches ran on top of it;
+    now the solver gets what the run leaves of it (at least MIN_SOLVE_S, never more than the
+    limit). A spy on the real solver records what it was given."""
+    from hzspatial import site, siting
+
+    given = []
+    real = siting.maximal_covering
+
+    def spy(*args, **kwargs):
+        given.append(kwargs["time_limit"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(siting, "maximal_covering", spy)
+    cand = _candidates(tmp_path / "cand.csv", {"NE": (X0 + 2000, Y0 + 2000)})
+    args = (tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+            tiny_world / "community.geojson", tiny_world / "community.geojson")  # fmt: skip
+    t0 = time.perf_counter()
+    res = select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=120)
+    spent = time.perf_counter() - t0
+    assert res.report["sites"] == 1
+    before_solve = res.report["timings"]["coverage run"] + res.report["timings"][
+        "candidate catchments"]  # fmt: skip
+    assert given[0] <= 120 - before_solve + 1e-6 and given[0] > 120 - spent - 1e-6
+    select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=2)
+    assert given[-1] == 2  # the limit was used up before the solve: at least a little
+    select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=0.01)
+    assert given[-1] == pytest.approx(0.01)
+    assert site.MIN_SOLVE_S <= 10
 
 
 def test_sites_csv_keeps_the_sites_where_they_were_chosen(chosen):
