@@ -278,6 +278,25 @@ def test_proposal_verdicts_equal_hzspatial_review(client, tmp_path):
 
 
 # ---------------------------------------------------------------------- hand on
+def test_a_proposal_never_replaces_a_file_hzspatial_did_not_write(client, bench):
+    feature = {"type": "Feature", "properties": {"name": "东区", "population": 3000},
+               "geometry": {"type": "Polygon", "coordinates": [[*BLOCK, BLOCK[0]]]}}
+    r = client.post("/api/proposals", json=feature, headers=AUTH)
+    assert r.status_code == 200, r.text
+    client.post("/api/undo", headers=AUTH)
+    again = client.post("/api/proposals", json=feature, headers=AUTH)  # its own file: replaced
+    assert again.status_code == 200, again.text
+    client.post("/api/undo", headers=AUTH)
+    theirs = bench.workspace / "proposals" / "西区.geojson"
+    theirs.write_text("a planner's own file", "utf-8")
+    version = client.get("/api/version", headers=AUTH).json()["version"]
+    feature["properties"]["name"] = "西区"
+    r = client.post("/api/proposals", json=feature, headers=AUTH)
+    assert r.status_code == 400 and "not written by hzspatial" in r.json()["error"]
+    assert theirs.read_text("utf-8") == "a planner's own file"
+    assert client.get("/api/version", headers=AUTH).json()["version"] == version
+
+
 def test_exported_scenario_reproduces_the_state_in_batch(client, bench, tmp_path):
     from hzspatial.batch import run_batch
 
@@ -404,6 +423,49 @@ def test_uploaded_gcj02_is_moved_and_bad_uploads_change_nothing(client, bench):
                               crs="wgs84").json()["error"]  # fmt: skip
     assert client.get("/api/version", headers=AUTH).json()["version"] == version
     assert list((bench.workspace / "uploads").iterdir()) == []
+
+
+def test_uploads_shaped_as_planners_get_them(client):
+    """An Amap export with no typecode and no datum column (GB18030, "lon,lat" in one
+    ``location``), and a bureau's workbook with a title row above the table and a total and
+    signature below: each read where the places really are, every guess said in one line."""
+    from hzspatial.crs import wgs84_to_gcj02
+
+    lon, lat = np.array([107.0095, 107.045]), np.array([33.0802, 33.085])
+    gx, gy = wgs84_to_gcj02(lon, lat)
+    amap = pd.DataFrame({"name": ["阳光幼儿园", "星星幼儿园"], "address": ["汉台区"] * 2,
+                         "type": ["科教文化服务;学校;幼儿园"] * 2,
+                         "location": [f"{x:.6f},{y:.6f}" for x, y in zip(gx, gy, strict=True)]})
+    r = client.post("/api/uploads/facilities", params={"format": "csv", "name": "高德.csv"},
+                    content=amap.to_csv(index=False).encode("gb18030"), headers=AUTH)
+    assert r.status_code == 200, r.text
+    got = {f["id"]: f for f in r.json()["facilities"]}
+    placed = np.array([[got[i]["lon"], got[i]["lat"]] for i in r.json()["added"]])
+    assert np.abs(placed - np.column_stack([lon, lat])).max() < 2e-6  # not 300–500 m off
+    assert {got[i]["category"] for i in r.json()["added"]} == {"kindergarten"}
+    said = " ".join(r.json()["warnings"])
+    assert "高德.csv" in said and "GCJ02" in said and "--facilities-crs" not in said
+    client.post("/api/undo", headers=AUTH)
+
+    book = io.BytesIO()
+    with pd.ExcelWriter(book) as xw:
+        pd.DataFrame([["汉台区养老服务设施统计表（2024年）"]]).to_excel(
+            xw, index=False, header=False)  # fmt: skip
+        pd.DataFrame({"序号": [1, 2], "机构名称": ["甲日间照料中心", "乙日间照料中心"],
+                      "类型": ["日间照料中心"] * 2, "床位数": [20, 30], "经度": lon,
+                      "纬度": lat}).to_excel(xw, index=False, startrow=2)  # fmt: skip
+        pd.DataFrame([["合计", "", "", 50, "", ""], ["填表人：张三"] + [""] * 5]).to_excel(
+            xw, index=False, header=False, startrow=5)  # fmt: skip
+    data, query = book.getvalue(), {"format": "xlsx", "name": "民政局.xlsx"}
+    r = client.post("/api/uploads/facilities", params=query, content=data, headers=AUTH)
+    assert r.status_code == 400 and r.json()["error"].startswith("民政局.xlsx")
+    r = client.post("/api/uploads/facilities", params=query | {"crs": "wgs84"}, content=data,
+                    headers=AUTH)  # fmt: skip
+    assert r.status_code == 200, r.text
+    added = [f for f in r.json()["facilities"] if f["id"] in r.json()["added"]]
+    assert [f["attributes"].get("beds") for f in added] == [20, 30]  # the total is no place
+    assert {f["category"] for f in added} == {"elderly_care"}
+    assert any("skipped" in w and "民政局.xlsx" in w for w in r.json()["warnings"])
 
 
 def test_site_suggestion_runs_in_the_background_and_is_accepted(client, bench):

@@ -43,6 +43,8 @@ DEGREE_DECIMALS = 6
 #: Most street segments drawn on the page; a larger network is not drawn (a basemap shows
 #: the streets), so that a city of a million nodes still opens in seconds.
 MAX_STREETS = 150_000
+#: The list of files the workbench wrote into a workspace folder (it replaces no other).
+WRITTEN = ".hzspatial-written"
 #: Longest facility or proposal name accepted from the page (characters).
 MAX_NAME = 200
 #: A saved study's or proposal's name: letters (any script), digits, space, ``_ . -``.
@@ -51,6 +53,25 @@ _NAME = re.compile(r"^[\w][\w .\-]{0,63}$")
 _UPLOAD_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "geojson": ".geojson"}
 #: Coordinate systems an upload may be declared in (``io.facilities.read_facilities``).
 _UPLOAD_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+def _may_replace(path: Path) -> set[str]:
+    """Refuse ``path`` when something the workbench did not write is there; the names it
+    wrote in that folder (its :data:`WRITTEN` list)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ledger = path.parent / WRITTEN
+    ours = set(ledger.read_text("utf-8").splitlines()) if ledger.is_file() else set()
+    if (path.exists() or path.is_symlink()) and path.name not in ours:
+        raise InputError(f"{path.name} in the workspace's {path.parent.name} folder was not "
+                         "written by hzspatial", column="name", hint="give the proposal "
+                         "another name, or move that file away")  # fmt: skip
+    return ours
+
+
+def _for_upload(text: str, path: Path, label: str) -> str:
+    """A reader's message about an uploaded copy, as the planner knows it: the file's own
+    name, and the page's coordinates choice where the command line's option is named."""
+    return text.replace(str(path), label).replace("--facilities-crs", "坐标系 / Coordinates")
 
 
 class EditConflict(Exception):
@@ -435,44 +456,37 @@ class Workbench:
                 table = read_facilities(path, category=category or None, crs=crs,
                                         extra_categories=list(self.study.minutes))  # fmt: skip
         except InputError as exc:
-            exc.file = label if exc.file in (None, str(path)) else exc.file
-            exc.problem = exc.problem.replace(str(path), label)
-            raise InputError(exc.problem, file=exc.file, where=exc.where, column=exc.column,
-                             hint=exc.hint) from None
+            raise InputError(_for_upload(exc.problem, path, label), file=label,
+                             where=exc.where, column=exc.column,
+                             hint=exc.hint and _for_upload(exc.hint, path, label)) from None
         finally:
             path.unlink(missing_ok=True)
         if table.attrs.get("crs_how") == "assumed":
-            raise InputError(f"{label}: the file does not say its coordinate system",
+            raise InputError("the file does not say its coordinate system", file=label,
                              column="crs", hint="choose it: WGS84 / CGCS2000 (GPS, most GIS), "
                              "GCJ-02 (Amap, Tencent) or BD-09 (Baidu)")  # fmt: skip
         parts = self._upload_edits(table, label)
         reply = self._edit(lambda: self.study._apply({"op": "together", "edits": parts}),
                            version)  # fmt: skip
         reply["added"] = [p["facility_id"] for p in parts]
-        reply["warnings"] = [str(w.message).replace(str(path), label) for w in caught]
+        reply["warnings"] = [_for_upload(str(w.message), path, label) for w in caught]
         return reply
 
     def _upload_edits(self, table: gpd.GeoDataFrame, label: str) -> list[dict]:
         """One ``add_facility`` edit per row of an uploaded table, each row checked."""
         unknown = sorted(set(table["category"].astype(str)) - set(self.study.minutes))
         if unknown:
-            raise InputError(f"{label}: categories not in the study: {', '.join(unknown)[:200]}",
-                             column="category", hint="upload facilities of the study's "
+            raise InputError(f"categories not in the study: {', '.join(unknown)[:200]}",
+                             file=label, column="category", hint="upload facilities of the study's "
                              "categories, or choose one for every row")  # fmt: skip
         ids = table["facility_id"].astype(str)
         taken = sorted(set(ids) & set(self.study.facilities["facility_id"].astype(str)))
         if taken:
-            raise InputError(f"{label}: ids already in the study: {', '.join(taken[:5])[:200]}",
-                             column="id", hint="give the new facilities ids of their own, or "
-                             "leave the id column out")  # fmt: skip
+            raise InputError(f"ids already in the study: {', '.join(taken[:5])[:200]}",
+                             file=label, column="id", hint="give the new facilities ids of "
+                             "their own, or leave the id column out")  # fmt: skip
         lon, lat = table.geometry.x.to_numpy(), table.geometry.y.to_numpy()
-        for i, (x, y) in enumerate(zip(lon, lat, strict=True)):
-            try:
-                self._inside(x, y)
-            except InputError as exc:
-                raise InputError(exc.problem, file=label, where=f"row {i + 1}",
-                                 column="lon/lat", hint="upload facilities inside the study "
-                                 "area") from None
+        self._inside(lon, lat, label)
         attrs = [c for c in FACILITY_ATTRIBUTES if c in table.columns]
         parts = []
         for i, row in enumerate(table[attrs].to_dict("records")):
@@ -481,7 +495,7 @@ class Workbench:
                           "lon": float(lon[i]), "lat": float(lat[i]),
                           "facility_id": ids.iat[i], **kept})  # fmt: skip
         if not parts:
-            raise InputError(f"{label}: no facilities in the file", column="rows",
+            raise InputError("no facilities in the file", file=label, column="rows",
                              hint="upload a table with one facility per row")  # fmt: skip
         return parts
 
@@ -564,6 +578,7 @@ class Workbench:
         with self.lock:
             self._check_version(version)
             path = self.workspace / "proposals" / f"{name}.geojson"
+            _may_replace(path)
             reply = self._edit(lambda: self.study.add_proposal(
                 name, geom, population=people, households=households), None, points=True)
             try:
@@ -595,7 +610,7 @@ class Workbench:
         study = self.study
         res = study.residents_table()
         people = float(res.loc[res["id"].astype(str) == name, "population"].iat[0])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ours = _may_replace(path)
         tmp = Path(tempfile.mkdtemp(prefix="review-", dir=self._tmp()))
         try:
             gpd.GeoDataFrame({"name": [name], "population": [people]}, geometry=[geom],
@@ -614,6 +629,9 @@ class Workbench:
                 category_minutes=study.minutes, standards=opts["standards"],
                 max_snap_m=opts["max_snap_m"], persons_per_household=opts["pph"],
                 extra_categories=list(opts["extra"] or ()), spread=_spread(study))
+            if path.name not in ours:
+                with (path.parent / WRITTEN).open("a", encoding="utf-8") as f:
+                    f.write(path.name + "\n")
             shutil.move(str(tmp / "proposal.geojson"), path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -659,14 +677,19 @@ class Workbench:
             attrs[k] = v
         return attrs
 
-    def _inside(self, lon: float, lat: float) -> None:
-        """Refuse a point outside the study's boundaries (50 m of slack)."""
+    def _inside(self, lon, lat, label: str | None = None) -> None:
+        """Refuse points outside the study's boundaries (50 m of slack): one point, or the
+        rows of an uploaded file (``label``), the first outside named."""
         if self.study._study_area is None:
             area = shapely.union_all(self.study._b.src.boundaries.geometry.to_numpy())
             self.study._study_area = shapely.buffer(area, 50 / 111_000)
             shapely.prepare(self.study._study_area)
-        if not shapely.intersects_xy(self.study._study_area, lon, lat):
-            raise InputError(f"lon {lon:.6f}, lat {lat:.6f} lies outside the study area",
+        x, y = np.atleast_1d(np.asarray(lon, float)), np.atleast_1d(np.asarray(lat, float))
+        inside = shapely.intersects_xy(self.study._study_area, x, y)
+        if not inside.all():
+            i = int(np.argmin(inside))
+            raise InputError(f"lon {x[i]:.6f}, lat {y[i]:.6f} lies outside the study area",
+                             file=label, where=None if label is None else f"row {i + 1}",
                              column="lon/lat", hint="place it inside the study's boundaries")
 
     def _tmp(self) -> Path:
