@@ -85,7 +85,21 @@ def test_every_request_needs_the_token(client):
     r = bare.post("/api/facilities", json={"category": "football_pitch", "lon": PITCH[0],
                                            "lat": PITCH[1]})  # fmt: skip
     assert r.status_code == 401 and "token" in r.json()["error"]
-    assert client.get("/api/version", headers=AUTH).status_code == 200
+    csv = b"id,name,lon,lat\nX,x,107.02,33.06\n"
+    version = client.get("/api/version", headers=AUTH).json()["version"]
+    for method, path in (("POST", "/api/uploads/facilities?format=csv&crs=wgs84"),
+                         ("POST", "/api/proposals"), ("POST", "/api/undo"),
+                         ("POST", "/api/studies"), ("POST", "/api/sites"),
+                         ("DELETE", "/api/facilities/ELD001"),
+                         ("PATCH", "/api/categories/clinic")):  # fmt: skip
+        assert bare.request(method, path, content=csv).status_code == 401, path
+        foreign = client.request(method, path, content=csv, headers=AUTH | {
+            "Origin": "https://evil.example"})  # fmt: skip
+        assert foreign.status_code == 403, path
+        rebound = client.request(method, path, content=csv, headers=AUTH | {
+            "Host": f"evil.example:{PORT}"})  # fmt: skip
+        assert rebound.status_code == 403, path
+    assert client.get("/api/version", headers=AUTH).json()["version"] == version  # unchanged
 
 
 def test_host_and_origin_are_checked(client):
