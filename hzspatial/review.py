@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,17 +30,15 @@ from hzspatial import __version__
 from hzspatial import analysis as an
 from hzspatial import catchments as ct
 from hzspatial.categories import resolve_category
-from hzspatial.datasets import default_persons_per_household, demo_paths
+from hzspatial.datasets import default_persons_per_household
 from hzspatial.errors import InputError, check_number, check_walk_options, format_rows
 from hzspatial.geometry import boundary_points
 from hzspatial.io import (
     FacilityInput,
     facility_items,
     file_sha256,
-    read_boundaries,
     read_facility_inputs,
     read_layer,
-    read_population,
 )
 from hzspatial.io._columns import aliases, find_columns, source_labels
 from hzspatial.io._files import input_label
@@ -46,6 +46,7 @@ from hzspatial.io._geometry import feature_rows, ids_and_names, layer_to_wgs84, 
 from hzspatial.io.facilities import known_categories
 from hzspatial.network import (
     MAX_SNAP_M,
+    Snap,
     SnapRules,
     WalkGraph,
     as_snap_rules,
@@ -55,10 +56,11 @@ from hzspatial.network import (
 )
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
-from hzspatial.stages import SPREAD_TEXT, residential_homes, spread_method, spread_over
+from hzspatial.stages import SPREAD_TEXT
 from hzspatial.standards import Standard, load_standards
+from hzspatial.study import Study
 
-__all__ = ["ReviewResult", "review_districts", "read_proposals", "VERDICTS"]
+__all__ = ["ReviewResult", "review_districts", "review_study", "read_proposals", "VERDICTS"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +136,8 @@ def read_proposals(
     out.attrs["labels"] = sorted({x for x in source_labels(gdf) if x})
     out.attrs["crs_in"] = gdf.attrs["crs_in"]
     known = known_categories()
-    for field, col in found.items():
-        m = _ONSITE.match(field)
+    for key, col in found.items():
+        m = _ONSITE.match(key)
         if not m:
             continue
         cat = resolve_category(m.group("cat"), known)
@@ -243,55 +245,169 @@ def review_districts(
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
     )
+    if residents_file is not None:  # the existing world as coverage sees it: a study
+        study = Study(network, facilities, residents_file, boundaries, minutes=minutes,
+                      speed_kmh=speed_kmh, category_minutes=category_minutes,
+                      standards=standards, crs_in=crs_in, network_crs=network_crs,
+                      facilities_crs=facilities_crs, population_crs=residents_crs,
+                      strict=strict, max_snap_m=max_snap_m, extra_categories=extra_categories,
+                      persons_per_household=persons_per_household, require_standards=False,
+                      snap_rules=snap_rules, spread=spread, buildings=buildings,
+                      buildings_crs=buildings_crs)  # fmt: skip
+        return review_study(study, districts, residents=residents, households=households,
+                            streets=streets, streets_crs=streets_crs,
+                            proposals_crs=proposals_crs, strict=strict)  # fmt: skip
+    rules = _Rules(minutes, speed_kmh, dict(category_minutes or {}), max_snap_m,
+                   persons_per_household or default_persons_per_household(), standards,
+                   list(extra_categories), crs_in)  # fmt: skip
+    props = _proposals(districts, residents, households, rules, proposals_crs)
+    items = facility_items(facilities, facilities_crs)
+    fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
+    graph = _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs)
+    warn_datums(graph, [_proposal_check(districts, props, proposals_crs), *_facility_checks(fac)],
+                strict, network_may_shift(network, network_crs))  # fmt: skip
+    fsnap = (snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
+             if fac is not None else None)  # fmt: skip
+    inputs = [*_network_input(network, graph),
+              *[{"role": "facilities", "path": str(i.path),
+                 "labels": _facility_labels(fac).get(str(i.path), [])} for i in items]]
+    existing = _Existing(graph, fac, fsnap, inputs=inputs)
+    return _review(existing, districts, props, rules, streets, buildings)
+
+
+def review_study(
+    study: Study,
+    districts: str | Path | gpd.GeoDataFrame,
+    *,
+    residents: float | None = None,
+    households: float | None = None,
+    streets: str | Path | None = None,
+    streets_crs=None,
+    proposals_crs=None,
+    strict: bool = False,
+    exclude: Sequence[str] = (),
+) -> ReviewResult:
+    """Review proposed residential districts against a loaded (and possibly edited)
+    :class:`~hzspatial.study.Study`: its network, its facilities now and its residents as
+    placed — the spare capacity of a facility is what the study's residents leave of it.
+
+    Parameters
+    ----------
+    study : Study
+        The existing world; its thresholds (minutes per category, walking speed in km/h),
+        standards catalogue, snapping distance and persons per household are the review's.
+    districts : path or GeoDataFrame
+        Polygon layer of proposals (a GeoDataFrame states its CRS).
+    residents, households, streets, streets_crs, proposals_crs, strict
+        As :func:`review_districts`.
+    exclude : sequence of str
+        Ids of the study's residents features left out of the existing demand — a proposal
+        already added to the study as residents is not its own competition.
+
+    Returns
+    -------
+    ReviewResult
+        As :func:`review_districts`; ``inputs`` names the study's inputs and its edits.
+    """
+    o = study._b.options
+    rules = _Rules(float(o["minutes"]), study.speed_kmh, study.minutes, float(o["max_snap_m"]),
+                   float(o["pph"]), o["standards"], list(o["extra"] or ()), None)  # fmt: skip
+    props = _proposals(districts, residents, households, rules, proposals_crs)
+    base = study.graph
+    graph = _review_graph(base, None, None, None, streets, streets_crs)
+    warn_datums(graph, [_proposal_check(districts, props, proposals_crs)], strict,
+                network_may_shift(o["network"], None))  # fmt: skip
+    fac = study.facilities
+    lon, lat, people = study.demand_points()
+    b = study._b
+    if graph is base:  # the study's own snaps; new streets may be nearer: snap again
+        fsnap, esnap = b.eng.facility_snap, b.eng.demand_snap
+    else:
+        fsnap = snap_points(graph, b.dem.facilities_m.geometry.to_numpy(), rules.max_snap_m)
+        esnap = snap_points(graph, b.dem.points, rules.max_snap_m)
+    if len(exclude):
+        ids = study.residents_table()["id"].astype(str).to_numpy()
+        unknown = sorted({str(x) for x in exclude} - set(ids))
+        if unknown or b.dem.owner is None:
+            raise InputError(f"no residents {unknown[0][:80]!r} in the study to leave out"
+                             if unknown else "this study's demand points are not tied to "
+                             "their residents features", column="exclude",
+                             hint="name residents by their id (Study.residents_table())")
+        gone = np.flatnonzero(np.isin(ids, [str(x) for x in exclude]))
+        people = np.where(np.isin(b.dem.owner, gone), 0.0, people)
+    existing = _Existing(graph, fac, fsnap, esnap, people * esnap.ok, b.dem.spread,
+                         inputs=_study_inputs(study))  # fmt: skip
+    return _review(existing, districts, props, rules, streets, o.get("buildings"))
+
+
+@dataclass
+class _Rules:
+    """How a review measures: default minutes, walking speed (km/h), minutes per category,
+    snapping distance (m), persons per household, the standards and extra categories."""
+
+    minutes: float
+    speed_kmh: float
+    category_minutes: dict[str, float]
+    max_snap_m: float
+    pph: float
+    standards: str | Path
+    extra: list[str]
+    crs_in: Any
+
+
+@dataclass
+class _Existing:
+    """What proposals are reviewed against: the walking network (metric CRS), the existing
+    facilities (WGS84) and their snaps, and the existing residents as demand points (their
+    snaps, persons per point — 0 where none is counted — and how they were spread)."""
+
+    graph: WalkGraph
+    fac: gpd.GeoDataFrame | None
+    fsnap: Snap | None
+    esnap: Snap | None = None
+    people: np.ndarray | None = None
+    method: str | None = None
+    inputs: list[dict] = field(default_factory=list)
+
+
+def _proposals(districts, residents, households, rules: _Rules, proposals_crs):
+    """The proposals read, with the one-value residents / households checked."""
     if residents is not None:
         residents = check_number(residents, "--proposal-population", strict=False)
     if households is not None:
         households = check_number(households, "--proposal-households", strict=False)
-    pph = persons_per_household or default_persons_per_household()
-    catalogue = load_standards(standards, extra_categories)
+    return read_proposals(districts, residents=residents, households=households,
+                          persons_per_household=rules.pph, crs=proposals_crs,
+                          default_crs=rules.crs_in)  # fmt: skip
+
+
+def _review(existing: _Existing, districts, props, rules: _Rules, streets,
+            buildings) -> ReviewResult:  # fmt: skip
+    """Stage — every standard checked for every proposal against ``existing``."""
+    catalogue = load_standards(rules.standards, rules.extra)
     stds = [s for s in catalogue if s.evaluated
             and s.metric in ("supply_per_capita", "share_within")]  # fmt: skip
-    bnd = read_boundaries(boundaries or demo_paths()["boundaries"])
-    props = read_proposals(districts, residents=residents, households=households,
-                           persons_per_household=pph, crs=proposals_crs,
-                           default_crs=crs_in)  # fmt: skip
-    items = facility_items(facilities, facilities_crs)
-    fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
-    graph = _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs)
-    shift = network_may_shift(network, network_crs)
-    warn_datums(graph, _datum_checks(districts, props, proposals_crs, fac), strict, shift)
+    graph = existing.graph
     props_m = props.to_crs(graph.crs)
     pts, owner = boundary_points(props_m.geometry.to_numpy(), ACCESS_SPACING_M)
-    asnap = snap_points(graph, pts, max_snap_m)
-    _check_reachable(props, props_m, owner, asnap, graph, max_snap_m, districts)
-    fsnap = (snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
-             if fac is not None else None)  # fmt: skip
-    existing = method = esnap = people = None
-    if residents_file is not None:
-        existing = read_population(residents_file, crs=residents_crs, default_crs=crs_in,
-                                   study_area=shapely.union_all(bnd.geometry.to_numpy()),
-                                   persons_per_household=pph)  # fmt: skip
-        warn_datums(graph, [(str(residents_file), "residents", existing.attrs["crs_in"],
-                             existing.geometry.to_numpy(), residents_crs is not None)], strict,
-                    shift)  # fmt: skip
-        existing = existing.to_crs(graph.crs)
-        method, esnap, people = _existing_demand(
-            existing, graph, spread, buildings, buildings_crs, crs_in, network, max_snap_m)
+    asnap = snap_points(graph, pts, rules.max_snap_m)
+    _check_reachable(props, props_m, owner, asnap, graph, rules.max_snap_m, districts)
     known = known_categories()
     thresholds = {resolve_category(k, known) or k: float(v)
-                  for k, v in (category_minutes or {}).items()}  # fmt: skip
-    per_cat = _category_reach(graph, fac, fsnap, asnap, esnap, stds, thresholds, minutes,
-                              speed_kmh)  # fmt: skip
-    limit15 = ct.minutes_to_metres(minutes, speed_kmh)
-    rows, counted, catchments = _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac,
-                                          pph, people, limit15)  # fmt: skip
+                  for k, v in rules.category_minutes.items()}  # fmt: skip
+    per_cat = _category_reach(graph, existing.fac, existing.fsnap, asnap, existing.esnap, stds,
+                              thresholds, rules.minutes, rules.speed_kmh)  # fmt: skip
+    limit15 = ct.minutes_to_metres(rules.minutes, rules.speed_kmh)
+    rows, counted, catchments = _verdicts(props, props_m, owner, asnap, graph, stds, per_cat,
+                                          existing.fac, rules.pph, existing.people,
+                                          limit15)  # fmt: skip
     exit_code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
-    inputs = _review_inputs(districts, props, network, graph, items, fac, residents_file,
-                            existing, streets, buildings)  # fmt: skip
+    inputs = _review_inputs(districts, props, existing.inputs, streets, buildings)
     labels = {y for x in inputs for y in x["labels"]}
-    report = {"version": __version__, "threshold_minutes": float(minutes),
-              "speed_kmh": float(speed_kmh), "threshold_m": limit15,
-              "persons_per_household": pph, "standards": str(standards),
+    method = existing.method if existing.people is not None else None
+    report = {"version": __version__, "threshold_minutes": float(rules.minutes),
+              "speed_kmh": float(rules.speed_kmh), "threshold_m": limit15,
+              "persons_per_household": rules.pph, "standards": str(rules.standards),
               "residents_spread": None if method is None else {
                   "method": method, "text": SPREAD_TEXT[method]},
               "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,
@@ -317,17 +433,19 @@ def _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs
     return with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
 
 
-def _datum_checks(districts, props, proposals_crs, fac) -> list[tuple]:
-    """The proposals and each facility file, for the datum check (each judged on its own)."""
-    checks = [(str(districts), "proposals", props.attrs["crs_in"], props.geometry.to_numpy(),
-               proposals_crs is not None)]  # fmt: skip
-    if fac is not None:
-        checks += [
-            (label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"), grp.geometry.to_numpy(),
-             fac.attrs["crs_declared"].get(label, False))
-            for label, grp in fac.groupby("input", sort=False)
-        ]
-    return checks
+def _proposal_check(districts, props, proposals_crs) -> tuple:
+    """The proposals, for the datum check."""
+    return (input_label(districts), "proposals", props.attrs["crs_in"],
+            props.geometry.to_numpy(), proposals_crs is not None)  # fmt: skip
+
+
+def _facility_checks(fac) -> list[tuple]:
+    """Each facility file, for the datum check (each judged on its own)."""
+    if fac is None:
+        return []
+    return [(label, "facilities", fac.attrs["crs_in"].get(label, "wgs84"),
+             grp.geometry.to_numpy(), fac.attrs["crs_declared"].get(label, False))
+            for label, grp in fac.groupby("input", sort=False)]  # fmt: skip
 
 
 def _check_reachable(props, props_m, owner, asnap, graph, max_snap_m, districts) -> None:
@@ -348,20 +466,6 @@ def _check_reachable(props, props_m, owner, asnap, graph, max_snap_m, districts)
             hint="draw the proposed district's own outline" if inside
             else "pass its new streets with --streets, or check its location",
         )  # fmt: skip
-
-
-def _existing_demand(existing, graph, spread, buildings, buildings_crs, crs_in, network,
-                     max_snap_m):  # fmt: skip
-    """The existing residents spread as coverage spreads them and snapped: (method, snap,
-    persons per point — 0 where a point joins no street)."""
-    method = spread_method(spread, buildings, network)
-    homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
-    placed = spread_over(existing.geometry.to_numpy(),
-                         existing["population"].to_numpy(dtype=float), graph, homes, method)
-    esnap = snap_points(graph, placed.points, max_snap_m)
-    logger.info("existing residents spread by %s: %d features over %d points", method,
-                len(existing), len(placed.points))  # fmt: skip
-    return method, esnap, placed.population * esnap.ok
 
 
 def _category_reach(graph, fac, fsnap, asnap, esnap, stds, thresholds, minutes,
@@ -436,27 +540,48 @@ def _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac, pph, peop
     return rows, counted, catchments
 
 
-def _review_inputs(districts, props, network, graph, items, fac, residents_file, existing,
-                   streets, buildings) -> list[dict]:  # fmt: skip
-    """The inputs of a review with their roles, provenance labels and SHA-256."""
-    fac_labels = (fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
-                  if fac is not None else {})  # fmt: skip
-    inputs = [{"role": "districts", "path": str(districts), "labels": props.attrs["labels"]}]
-    inputs += (
-        [{"role": "network", "path": str(network), "labels": sorted(graph.labels)}]
-        if not isinstance(network, WalkGraph) else []
-    )  # fmt: skip
-    inputs += [{"role": "facilities", "path": str(i.path),
-                "labels": fac_labels.get(str(i.path), [])} for i in items]  # fmt: skip
-    if residents_file is not None:
-        inputs.append({"role": "residents", "path": str(residents_file),
-                       "labels": sorted({x for x in existing["source"] if x})})  # fmt: skip
+def _facility_labels(fac) -> dict:
+    """Input file → the provenance labels of its facilities."""
+    if fac is None or "input" not in fac:
+        return {}
+    return fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x})).to_dict()
+
+
+def _network_input(network, graph: WalkGraph) -> list[dict]:
+    """The network as an input of the review (none when a loaded graph was passed)."""
+    if isinstance(network, WalkGraph):
+        return []
+    return [{"role": "network", "path": str(network), "labels": sorted(graph.labels)}]
+
+
+def _study_inputs(study: Study) -> list[dict]:
+    """The inputs of a study as review inputs: its network, facility and residents files
+    (tables passed as frames are named as such) and, once edited, its edits."""
+    kw = study._inputs
+    inputs = _network_input(kw["network"], study.graph)
+    labels = _facility_labels(study.facilities)
+    for item in facility_items(kw["facilities"], kw.get("facilities_crs")):
+        path = input_label(item.path)
+        inputs.append({"role": "facilities", "path": path, "labels": labels.get(path, [])})
+    res = study.residents_table()
+    inputs.append({"role": "residents", "path": input_label(kw["population"]),
+                   "labels": sorted({x for x in res["source"] if x})})  # fmt: skip
+    if study.edits:
+        inputs.append({"role": "study edits", "path": "", "labels": [],
+                       "edits": [e["op"] for e in study.edits]})  # fmt: skip
+    return inputs
+
+
+def _review_inputs(districts, props, existing: list[dict], streets, buildings) -> list[dict]:
+    """The inputs of a review with their roles, provenance labels and SHA-256 (of files)."""
+    inputs = [{"role": "districts", "path": input_label(districts),
+               "labels": props.attrs["labels"]}, *existing]  # fmt: skip
     if streets is not None:
         inputs.append({"role": "streets", "path": str(streets), "labels": []})
-    if buildings is not None:
+    if buildings is not None and not isinstance(buildings, gpd.GeoDataFrame):
         inputs.append({"role": "buildings", "path": str(buildings), "labels": []})
     for x in inputs:
-        x["sha256"] = file_sha256(x["path"])
+        x["sha256"] = file_sha256(x["path"]) if x["path"] and Path(x["path"]).is_file() else None
         x["synthetic"] = any("synthetic" in y for y in x["labels"])
     return inputs
 

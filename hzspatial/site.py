@@ -37,10 +37,10 @@ from hzspatial.io import FacilityInput, read_facilities
 from hzspatial.io._files import input_label, read_layer, read_table
 from hzspatial.io._geometry import feature_rows, layer_to_wgs84, table_rows
 from hzspatial.io.facilities import known_categories
-from hzspatial.network import MAX_SNAP_M, WalkGraph, as_snap_rules, read_network, snap_points
+from hzspatial.network import MAX_SNAP_M, WalkGraph, snap_points
 from hzspatial.population import BOUNDARY_TOLERANCE_M
 from hzspatial.results import SiteResult
-from hzspatial.run import run_coverage
+from hzspatial.study import Study
 
 __all__ = ["OBJECTIVES", "auto_candidates", "demo_site_inputs", "select_sites"]
 
@@ -184,20 +184,8 @@ def select_sites(
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    spacing_m = check_number(spacing_m, "--spacing", maximum=50_000.0)
-    time_limit = check_number(time_limit, "--time-limit", maximum=7 * 24 * 3600.0)
-    max_snap_m = check_number(max_snap_m, "--max-snap", maximum=50_000.0)
-    if budget is not None:
-        budget = check_number(budget, "--budget")
-    if reach_m is not None:
-        reach_m = check_number(reach_m, "reach_m", maximum=1_000_000.0)
-    if add is not None and (isinstance(add, bool) or not isinstance(add, int | np.integer)
-                            or add < 1):  # fmt: skip
-        raise InputError(f"--add must be a whole number ≥ 1 (got {add!r})", column="--add",
-                         hint="the number of new sites, e.g. --add 10")  # fmt: skip
-    if objective not in OBJECTIVES:
-        raise InputError(f"unknown objective {objective!r}", column="--objective",
-                         hint=f"use one of {', '.join(OBJECTIVES)}")  # fmt: skip
+    spacing_m, time_limit, max_snap_m, budget, reach_m = _checked_numbers(
+        spacing_m, time_limit, max_snap_m, budget, reach_m, add, objective)
     extra = list(coverage_options.pop("extra_categories", ()))
     if coverage_options.get("spread") is None:
         coverage_options["spread"] = "streets"
@@ -221,20 +209,7 @@ def select_sites(
         mo, cov, graph, cat, objective, add, need, budget, capacity, per_area, target_share,
         reach_m, max_snap_m, solve_s)  # fmt: skip
     timings["solve"] = time.perf_counter() - t
-    sites = _site_table(mo.cand, chosen, sol, mo.cover, mo.people, mo.served, mo.demand, cat,
-                        mo.already, mo.total)  # fmt: skip
-    names = dict(zip(cov.boundaries["district_id"], cov.boundaries["name"], strict=True))
-    # the area's name beside its code (a 12-digit 社区 code alone says nothing to a reader)
-    sites.insert(int(sites.columns.get_loc("district_id")) + 1, "district",
-                 sites["district_id"].map(names).to_numpy())  # fmt: skip
-    _provenance(sites, cov.summary["synthetic_inputs"])
-    if saved is not None:
-        sites["distance_saved_m"] = saved.pop("per_site") / mo.total
-    if capacity_note is not None:
-        sites["cumulative_covered"] = capacity_note["cumulative"]
-        sites["newly_covered"] = np.diff(np.concatenate([[mo.already],
-                                                         capacity_note["cumulative"]]))  # fmt: skip
-        sites["cumulative_share"] = sites["cumulative_covered"] / mo.total
+    sites = _sites_frame(mo, cov, cat, chosen, sol, saved, capacity_note)
     t = time.perf_counter()
     points = None
     if curve == "exact":
@@ -250,6 +225,47 @@ def select_sites(
     return SiteResult(report=report, sites=sites, curve=curve_df, coverage=cov,
                       unserved=mo.demand[~remaining & (mo.people > 0)].copy(),
                       catchments=_catchments(graph, mo.csnap, chosen, mo.limit, sites))  # fmt: skip
+
+
+def _sites_frame(mo: _Model, cov, cat: str, chosen, sol, saved, capacity_note) -> pd.DataFrame:
+    """The chosen sites' table: each site's area (code and name), whom it covers, provenance,
+    and the distance saved or the cumulative coverage when the objective gives them."""
+    sites = _site_table(mo.cand, chosen, sol, mo.cover, mo.people, mo.served, mo.demand, cat,
+                        mo.already, mo.total)  # fmt: skip
+    names = dict(zip(cov.boundaries["district_id"], cov.boundaries["name"], strict=True))
+    # the area's name beside its code (a 12-digit 社区 code alone says nothing to a reader)
+    sites.insert(int(sites.columns.get_loc("district_id")) + 1, "district",
+                 sites["district_id"].map(names).to_numpy())  # fmt: skip
+    _provenance(sites, cov.summary["synthetic_inputs"])
+    if saved is not None:
+        sites["distance_saved_m"] = saved.pop("per_site") / mo.total
+    if capacity_note is not None:
+        sites["cumulative_covered"] = capacity_note["cumulative"]
+        sites["newly_covered"] = np.diff(np.concatenate([[mo.already],
+                                                         capacity_note["cumulative"]]))  # fmt: skip
+        sites["cumulative_share"] = sites["cumulative_covered"] / mo.total
+    return sites
+
+
+def _checked_numbers(spacing_m, time_limit, max_snap_m, budget, reach_m, add,
+                     objective) -> tuple:  # fmt: skip
+    """The numeric options checked (metres, seconds, budget), ``add`` a whole number ≥ 1 and
+    the objective a known one: one line naming the option otherwise."""
+    spacing_m = check_number(spacing_m, "--spacing", maximum=50_000.0)
+    time_limit = check_number(time_limit, "--time-limit", maximum=7 * 24 * 3600.0)
+    max_snap_m = check_number(max_snap_m, "--max-snap", maximum=50_000.0)
+    if budget is not None:
+        budget = check_number(budget, "--budget")
+    if reach_m is not None:
+        reach_m = check_number(reach_m, "reach_m", maximum=1_000_000.0)
+    if add is not None and (isinstance(add, bool) or not isinstance(add, int | np.integer)
+                            or add < 1):  # fmt: skip
+        raise InputError(f"--add must be a whole number ≥ 1 (got {add!r})", column="--add",
+                         hint="the number of new sites, e.g. --add 10")  # fmt: skip
+    if objective not in OBJECTIVES:
+        raise InputError(f"unknown objective {objective!r}", column="--objective",
+                         hint=f"use one of {', '.join(OBJECTIVES)}")  # fmt: skip
+    return spacing_m, time_limit, max_snap_m, budget, reach_m
 
 
 def _check_combinations(objective, capacity, per_area, budget, target_share, add) -> None:
@@ -285,22 +301,15 @@ def _check_combinations(objective, capacity, per_area, budget, target_share, add
 
 def _site_coverage(study, network, facilities, population, boundaries, cat, minutes,
                    speed_kmh, crs_in, max_snap_m, extra, coverage_options):  # fmt: skip
-    """The graph and today's coverage the sites are chosen against: the study's, else a
-    coverage run on the inputs."""
-    if study is not None:
-        return _from_study(study, cat, minutes, speed_kmh)
-    rules = as_snap_rules(coverage_options.pop("snap_rules", None))
-    graph = (network if isinstance(network, WalkGraph)
-             else read_network(network, crs=coverage_options.get("network_crs"),
-                               default_crs=crs_in, rules=rules))  # fmt: skip
-    cov = run_coverage(graph, facilities, population, boundaries, minutes=minutes or 15.0,
-                       speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
-                       require_standards=False, extra_categories=extra,
-                       **{k: v for k, v in coverage_options.items()
-                          if k != "network_crs"})  # fmt: skip
-    if not isinstance(network, WalkGraph):  # the report names the file, not the graph
-        _name_network(cov, network)
-    return graph, cov
+    """The graph and today's coverage the sites are chosen against: a study's — the one
+    given, else one built on the inputs (as ``coverage`` builds it)."""
+    if study is None:
+        built = Study(network, facilities, population, boundaries, minutes=minutes or 15.0,
+                      speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
+                      require_standards=False, extra_categories=extra,
+                      **coverage_options)  # fmt: skip
+        return built.graph, built.result()
+    return _from_study(study, cat, minutes, speed_kmh)
 
 
 @dataclass
@@ -477,20 +486,6 @@ def _from_study(study, cat: str, minutes, speed_kmh) -> tuple[WalkGraph, object]
         raise InputError(f"the study has no {cat} facilities", column="--category",
                          hint=f"use one of {', '.join(study.minutes)}")  # fmt: skip
     return study.graph, study.result()
-
-
-def _name_network(cov, network) -> None:
-    from hzspatial.io import file_sha256
-
-    net = cov.summary["inputs"][0]
-    label = input_label(network)
-    net["path"] = label
-    if Path(label).is_file():
-        net["sha256"] = file_sha256(label)
-    cov.summary["synthetic_inputs"] = [
-        f"network ({Path(label).name})" if x.startswith("network (") else x
-        for x in cov.summary["synthetic_inputs"]
-    ]
 
 
 def _candidates(candidates, graph, cat, area_m, spacing_m, within, exclude, crs_in,

@@ -318,19 +318,10 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=float)
     w = np.asarray(weight, dtype=float)
-    if quota is None and budget is None:
-        kept = undominated(a, p)
-        if len(kept) < a.shape[1]:
-            sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact)
-            return replace(sol, chosen=kept[sol.chosen],
-                           seconds=time.perf_counter() - t0)  # fmt: skip
-    if quota is not None and budget is None:
-        kept = _undominated_per_group(a, np.asarray(quota[0]), np.asarray(quota[1]))
-        if len(kept) < a.shape[1]:
-            sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact,
-                                   quota=(np.asarray(quota[0])[kept], quota[1]))  # fmt: skip
-            return replace(sol, chosen=kept[sol.chosen],
-                           seconds=time.perf_counter() - t0)  # fmt: skip
+    if budget is None:
+        smaller = _on_undominated(a, w, p, quota, time_limit, exact, t0)
+        if smaller is not None:
+            return smaller
     n, m = a.shape
     p = int(min(p, m))
     if budget is not None:
@@ -397,6 +388,22 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     chosen, gains = _order_by_gain(a, w, start)
     return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "greedy+swap",
                     "heuristic", time.perf_counter() - t0, gains)  # fmt: skip
+
+
+def _on_undominated(a: sp.csr_matrix, w: np.ndarray, p: int, quota, time_limit: float,
+                    exact: bool, t0: float) -> Solution | None:  # fmt: skip
+    """:func:`maximal_covering` on the candidates no other dominates (within their group
+    when there are quotas), in the original candidates' numbering; None when none is."""
+    if quota is None:
+        kept = undominated(a, p)
+        sub = None
+    else:
+        kept = _undominated_per_group(a, np.asarray(quota[0]), np.asarray(quota[1]))
+        sub = (np.asarray(quota[0])[kept], quota[1])
+    if len(kept) == a.shape[1]:
+        return None
+    sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact, quota=sub)
+    return replace(sol, chosen=kept[sol.chosen], seconds=time.perf_counter() - t0)
 
 
 def _integral_relaxation(c: np.ndarray, cons: list, m: int, n: int,

@@ -127,13 +127,7 @@ def build(
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
     )
-    if population_total is not None:
-        population_total = check_number(population_total, "--population-total")
-        if not residents_from_osm:
-            raise InputError(
-                "--population-total is for --residents-from-osm (the persons spread over the "
-                "OSM homes); the residents file gives its own", column="--population-total",
-                hint="drop --population-total, or use --residents-from-osm")  # fmt: skip
+    population_total = _population_total(population_total, residents_from_osm)
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     extra = list(extra_categories)
@@ -155,12 +149,8 @@ def build(
         graph = network if isinstance(network, WalkGraph) else read_network(
             network, crs=network_crs, default_crs=crs_in, rules=rules)  # fmt: skip
     with clock("checks"):
-        _check_boundaries_cover(graph, src.boundaries, input_label(boundaries))
-        _check_datums(graph, src.facilities, src.residents, src.population_label, strict,
-                      network_may_shift(network, network_crs))  # fmt: skip
-        if area is not None:
-            src = _select_area(src, area, input_label(boundaries))
-        _check_overlaps(src.residents, src.population_label, graph.crs)
+        src = _checked(src, graph, boundaries, area, strict,
+                       network_may_shift(network, network_crs))  # fmt: skip
     metres = ct.minutes_to_metres(minutes, speed_kmh)
     logger.info("threshold: %g min at %g km/h = %.0f m", minutes, speed_kmh, metres)
     with clock("residents"):
@@ -181,6 +171,32 @@ def build(
                "category_minutes": dict(category_minutes or {}),
                "require_standards": require_standards, "tiles": tiles}  # fmt: skip
     return Built(src, graph, dem, walk, eng, stds, options, timings)
+
+
+def _checked(src: _Inputs, graph: WalkGraph, boundaries, area, strict: bool,
+             network_shift: bool) -> _Inputs:  # fmt: skip
+    """Stage 1b — the inputs checked against each other (boundaries over the network, each
+    file's datum, overlapping residents), narrowed to ``area`` when given."""
+    _check_boundaries_cover(graph, src.boundaries, input_label(boundaries))
+    _check_datums(graph, src.facilities, src.residents, src.population_label, strict,
+                  network_shift)  # fmt: skip
+    if area is not None:
+        src = _select_area(src, area, input_label(boundaries))
+    _check_overlaps(src.residents, src.population_label, graph.crs)
+    return src
+
+
+def _population_total(population_total, residents_from_osm: bool) -> float | None:
+    """``--population-total`` checked: a number, and only with ``--residents-from-osm``."""
+    if population_total is None:
+        return None
+    population_total = check_number(population_total, "--population-total")
+    if not residents_from_osm:
+        raise InputError(
+            "--population-total is for --residents-from-osm (the persons spread over the "
+            "OSM homes); the residents file gives its own", column="--population-total",
+            hint="drop --population-total, or use --residents-from-osm")  # fmt: skip
+    return population_total
 
 
 def finish(b: Built) -> CoverageResult:
@@ -839,25 +855,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
     categories = list(cat.summary)
     districts = _district_table(bnd, pop, fac, people, categories, cat.summary, ratios)
     _check_against_boundaries(districts, src.population_label)
-    fac_crs = fac.attrs["crs_in"]
-    fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
-    inputs = [
-        {"role": "network", "path": input_label(network) if not isinstance(network, WalkGraph)
-         else "(graph object)", "labels": sorted(graph.labels), "crs": graph.crs.to_string()},
-        *({"role": "facilities", "path": input_label(i.path),
-           "labels": fac_labels.get(input_label(i.path), []),
-           "crs": fac_crs.get(input_label(i.path))} for i in src.items),
-        {"role": "population", "path": src.population_label,
-         "labels": sorted({x for x in residents["source"] if x}),
-         "crs": residents.attrs.get("crs_in")},
-        {"role": "boundaries", "path": "(the inputs' extent)" if bnd.attrs.get("inputs_extent")
-         else input_label(boundaries), "labels": [],
-         "level": bnd.attrs.get("level", "district")},
-    ]  # fmt: skip
-    for i in inputs:
-        i["synthetic"] = any("synthetic" in x for x in i["labels"])
-        if Path(i["path"]).is_file():
-            i["sha256"] = file_sha256(i["path"])
+    inputs = _coverage_inputs(src, graph, network, boundaries)
     labels = sorted({x for i in inputs for x in i["labels"]})
     by_area = _area_table(residents, pop, people, categories, cat.summary)
     study = ratios[ratios["district_id"] == STUDY_AREA]
@@ -868,16 +866,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         "speed_kmh": float(speed_kmh),
         "threshold_m": metres,
         "persons_per_household": pph,
-        "network": {
-            "nodes": graph.n_nodes,
-            "edges": graph.n_edges,
-            "length_km": float(graph.edge_length.sum() / 1000),
-            "crs": graph.crs.to_string(),
-            "dropped_nodes": graph.dropped_nodes,
-            "dropped_length_km": graph.dropped_length_m / 1000,
-            "edges_not_joined": int((~graph.joinable).sum()),
-            "snapping_rules": rules,
-        },
+        "network": _network_summary(graph, rules),
         "categories": cat.summary,
         "districts": [
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
@@ -915,6 +904,47 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         streets=gpd.GeoSeries(graph.edge_geometry, crs=graph.crs),
         timings=timings,
     )
+
+
+def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries) -> list[dict]:
+    """The inputs of a coverage result: role, path, provenance labels, coordinate system,
+    ``synthetic`` and, for files, SHA-256."""
+    bnd, fac, residents = src.boundaries, src.facilities, src.residents
+    fac_crs = fac.attrs["crs_in"]
+    fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
+    inputs = [
+        {"role": "network", "path": input_label(network) if not isinstance(network, WalkGraph)
+         else "(graph object)", "labels": sorted(graph.labels), "crs": graph.crs.to_string()},
+        *({"role": "facilities", "path": input_label(i.path),
+           "labels": fac_labels.get(input_label(i.path), []),
+           "crs": fac_crs.get(input_label(i.path))} for i in src.items),
+        {"role": "population", "path": src.population_label,
+         "labels": sorted({x for x in residents["source"] if x}),
+         "crs": residents.attrs.get("crs_in")},
+        {"role": "boundaries", "path": "(the inputs' extent)" if bnd.attrs.get("inputs_extent")
+         else input_label(boundaries), "labels": [],
+         "level": bnd.attrs.get("level", "district")},
+    ]  # fmt: skip
+    for i in inputs:
+        i["synthetic"] = any("synthetic" in x for x in i["labels"])
+        if Path(i["path"]).is_file():
+            i["sha256"] = file_sha256(i["path"])
+    return inputs
+
+
+def _network_summary(graph: WalkGraph, rules) -> dict:
+    """The network's size (nodes, edges, km), CRS, what building it dropped and the
+    snapping rules, for ``summary.json``."""
+    return {
+        "nodes": graph.n_nodes,
+        "edges": graph.n_edges,
+        "length_km": float(graph.edge_length.sum() / 1000),
+        "crs": graph.crs.to_string(),
+        "dropped_nodes": graph.dropped_nodes,
+        "dropped_length_km": graph.dropped_length_m / 1000,
+        "edges_not_joined": int((~graph.joinable).sum()),
+        "snapping_rules": rules,
+    }
 
 
 def _underserved_summary(table: pd.DataFrame) -> dict:

@@ -377,3 +377,55 @@ def test_an_outline_around_the_whole_area_is_named_as_such(tmp_path):
     whole.to_file(tmp_path / "whole.geojson")
     with pytest.raises(InputError, match=r"junctions lie inside .* km² — an outline around"):
         review_districts(tmp_path / "whole.geojson", p["network"], [p["facilities"]])
+
+
+def _numbers(report):
+    """The verdicts and numbers of every check, keyed by proposal and standard."""
+    return {(p["proposal_id"], c["standard"]): (c["verdict"], c.get("shortfall"),
+                                                 c.get("spare_capacity"),
+                                                 c.get("nearest_existing_m"))
+            for p in report["proposals"] for c in p["checks"]}  # fmt: skip
+
+
+def test_review_on_an_edited_study_equals_a_fresh_review_of_the_edited_files(tmp_path):
+    """review = a study plus proposals: after edits (a kindergarten closed, a clinic added,
+    a proposal added to the study as residents) the study's review equals `review` run on
+    files holding the edited facilities and residents, with the proposal not competing
+    with itself."""
+    from hzspatial import Study
+    from hzspatial.datasets import demo_paths
+    from hzspatial.review import review_study
+
+    p = demo_paths()
+    study = Study(p["network"], [FacilityInput(p["facilities"])], p["population"],
+                  p["boundaries"])  # fmt: skip
+    fac = study.facilities
+    kg = fac.loc[fac["category"] == "kindergarten", "facility_id"].iloc[0]
+    study.remove_facility(str(kg))
+    props = gpd.read_file(p["proposals"])
+    c = props.geometry.iloc[0].centroid
+    study.add_facility("clinic", c.x + 0.004, c.y)
+    own = props.geometry.iloc[0]
+    study.add_proposal("P-own", own, population=5000)
+    got = review_study(study, p["proposals"], exclude=["P-own"])
+
+    study.facility_table().to_csv(tmp_path / "fac.csv", index=False)
+    res = study.residents_table()
+    res[res["id"] != "P-own"].to_file(tmp_path / "res.geojson")
+    want = review_districts(p["proposals"], p["network"],
+                            [FacilityInput(tmp_path / "fac.csv", crs="wgs84")],
+                            residents_file=tmp_path / "res.geojson", residents_crs="wgs84",
+                            boundaries=p["boundaries"])  # fmt: skip
+    a, b = _numbers(got.report), _numbers(want.report)
+    assert a.keys() == b.keys() and len(a) >= 10
+    for key in a:
+        assert a[key][0] == b[key][0], key
+        for x, y in zip(a[key][1:], b[key][1:], strict=True):
+            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9, abs=1e-6), key
+    # the study's edits are named among the inputs; the proposal itself did compete before
+    assert any(x["role"] == "study edits" for x in got.report["inputs"])
+    with pytest.raises(InputError, match="P-typo"):
+        review_study(study, p["proposals"], exclude=["P-typo"])
+    mixed = review_study(study, p["proposals"])
+    spare = [v[2] for k, v in _numbers(mixed.report).items() if v[2] is not None]
+    assert sum(spare) < sum(v[2] for v in a.values() if v[2] is not None)

@@ -283,6 +283,12 @@ def test_proposal_verdicts_equal_hzspatial_review(client, tmp_path):
     got = {(c["standard"], c["category"]): c["verdict"] for c in review["checks"]}
     want = {(c["standard"], c["category"]): c["verdict"] for c in cli["checks"]}
     assert got == want and len(got) >= 5
+    for mine, theirs in zip(review["checks"], cli["checks"], strict=True):
+        for key in ("shortfall", "requirement"):
+            if theirs.get(key) is None or isinstance(theirs[key], str):
+                assert mine[key] == theirs.get(key), (mine, key)
+            else:
+                assert mine[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-9), (mine, key)
     panel = client.get("/api/panel", headers=AUTH).json()["panel"]
     assert [x["name"] for x in panel["proposals"]] == ["北区 A"]
     assert panel["population"] == pytest.approx(

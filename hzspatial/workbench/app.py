@@ -122,22 +122,38 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
     host, port : str, int
         Where the server listens: the only ``Host`` / ``Origin`` it accepts.
     """
-    wb = workbench
-    jobs = Jobs(wb.workspace / "jobs")
+    jobs = Jobs(workbench.workspace / "jobs")
+    routes = [*_page_routes(), *_study_routes(workbench), *_file_routes(workbench),
+              *_site_routes(workbench, jobs)]  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        jobs.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.workbench = workbench
+    app.state.jobs = jobs
+    return Guard(app, token, allowed_hosts(host, port), port)
+
+
+def _call(fn):
+    """A route running ``fn(request, body)`` in a worker thread, errors as JSON."""
+
+    async def endpoint(request: Request):
+        try:
+            body = await _body(request) if request.method in ("POST", "PATCH") else {}
+            result = await run_in_threadpool(fn, request, body)
+        except (InputError, EditConflict, NotFound, BodyTooLarge) as exc:
+            return _error(exc)
+        return result if isinstance(result, Response) else _json(result)
+
+    return endpoint
+
+
+def _page_routes() -> list[Route]:
+    """The page and its packaged assets (nothing from elsewhere)."""
     files = static_files()
-
-    def call(fn):
-        """A route running ``fn(request, body)`` in a worker thread, errors as JSON."""
-
-        async def endpoint(request: Request):
-            try:
-                body = await _body(request) if request.method in ("POST", "PATCH") else {}
-                result = await run_in_threadpool(fn, request, body)
-            except (InputError, EditConflict, NotFound, BodyTooLarge) as exc:
-                return _error(exc)
-            return result if isinstance(result, Response) else _json(result)
-
-        return endpoint
 
     async def index(request: Request):
         return FileResponse(files_index(), media_type="text/html; charset=utf-8")
@@ -148,23 +164,54 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
             return _json({"error": "not found"}, 404)
         return FileResponse(files[name], media_type=_STATIC[name][2])
 
-    def edit_version(request, body):
-        return _version(request, body)
+    return [Route("/", index), Route("/static/{name:path}", static),
+            Route("/favicon.ico", lambda r: Response(status_code=204))]  # fmt: skip
 
-    def download(data: bytes, name: str, media: str) -> Response:
-        return Response(data, media_type=media,
-                        headers={"content-disposition": f'attachment; filename="{name}"'})
+
+def _study_routes(wb: Workbench) -> list[Route]:
+    """Reading the study and editing it: facilities, minutes, proposals, undo / redo."""
+    v = _version
+    return [
+        Route("/api/state", _call(lambda r, b: wb.state())),
+        Route("/api/panel", _call(lambda r, b: wb.state(full=False))),
+        Route("/api/version", _call(lambda r, b: {"version": wb.version,
+                                                  "points_version": wb.points_version})),
+        Route("/api/layers", _call(lambda r, b: wb.layers())),
+        Route("/api/residents", _call(lambda r, b: wb.residents())),
+        Route("/api/facilities", _call(lambda r, b: wb.add_facility(b, v(r, b))
+                                       if r.method == "POST" else {"facilities": wb.facilities(),
+                                                                   "version": wb.version}),
+              methods=["GET", "POST"]),
+        Route("/api/facilities/{id}", _call(
+            lambda r, b: wb.remove_facility(r.path_params["id"], r.headers.get("if-match"))
+            if r.method == "DELETE" else wb.update_facility(r.path_params["id"], b, v(r, b))),
+              methods=["PATCH", "DELETE"]),
+        Route("/api/categories/{category}", _call(
+            lambda r, b: wb.set_minutes(r.path_params["category"], b, v(r, b))),
+              methods=["PATCH"]),
+        Route("/api/proposals", _call(lambda r, b: wb.add_proposal(b, v(r, b))),
+              methods=["POST"]),
+        Route("/api/proposals/{name}", _call(
+            lambda r, b: wb.remove_proposal(r.path_params["name"], r.headers.get("if-match"))),
+              methods=["DELETE"]),
+        Route("/api/undo", _call(lambda r, b: wb.undo(v(r, b))), methods=["POST"]),
+        Route("/api/redo", _call(lambda r, b: wb.redo(v(r, b))), methods=["POST"]),
+    ]  # fmt: skip
+
+
+def _file_routes(wb: Workbench) -> list[Route]:
+    """Files in and out: facility uploads, exports, saved studies."""
 
     def export(request, body):
         name = request.path_params["name"]
         if name == "scenario.zip":
-            return download(wb.scenario_zip(), "scenario.zip", "application/zip")
+            return _download(wb.scenario_zip(), "scenario.zip", "application/zip")
         if name == "outputs.zip":
-            return download(wb.outputs_zip(), "coverage.zip", "application/zip")
+            return _download(wb.outputs_zip(), "coverage.zip", "application/zip")
         if name in ("scenario.toml", "study_facilities.csv"):
             data = wb.scenario_files()[name]
             media = "text/plain; charset=utf-8" if name.endswith("toml") else "text/csv"
-            return download(data, name, media)
+            return _download(data, name, media)
         raise NotFound(f"no export {name[:40]!r}")
 
     async def upload(request: Request):
@@ -184,6 +231,23 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
         if request.method == "POST":
             return wb.save(body.get("name"))
         return {"saved": wb.saved()}
+
+    return [
+        Route("/api/uploads/facilities", upload, methods=["POST"]),
+        Route("/api/export/{name}", _call(export)),
+        Route("/api/studies", _call(studies), methods=["GET", "POST"]),
+        Route("/api/studies/open", _call(lambda r, b: wb.open(b.get("name"))), methods=["POST"]),
+    ]  # fmt: skip
+
+
+def _download(data: bytes, name: str, media: str) -> Response:
+    """``data`` as an attachment named ``name`` (a name chosen by the server)."""
+    return Response(data, media_type=media,
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+def _site_routes(wb: Workbench, jobs: Jobs) -> list[Route]:
+    """Site suggestions: start a job, follow or cancel it, accept its sites as one edit."""
 
     def sites_start(request, body):
         with wb.lock:
@@ -218,52 +282,11 @@ def create_app(workbench: Workbench, *, token: str, host: str = "127.0.0.1",
         job.accepted = True
         return reply
 
-    routes = [
-        Route("/", index),
-        Route("/static/{name:path}", static),
-        Route("/favicon.ico", lambda r: Response(status_code=204)),
-        Route("/api/state", call(lambda r, b: wb.state())),
-        Route("/api/panel", call(lambda r, b: wb.state(full=False))),
-        Route("/api/version", call(lambda r, b: {"version": wb.version,
-                                                 "points_version": wb.points_version})),
-        Route("/api/layers", call(lambda r, b: wb.layers())),
-        Route("/api/residents", call(lambda r, b: wb.residents())),
-        Route("/api/facilities", call(lambda r, b: wb.add_facility(b, edit_version(r, b))
-                                      if r.method == "POST" else {"facilities": wb.facilities(),
-                                                                  "version": wb.version}),
-              methods=["GET", "POST"]),
-        Route("/api/uploads/facilities", upload, methods=["POST"]),
-        Route("/api/facilities/{id}", call(
-            lambda r, b: wb.remove_facility(r.path_params["id"], r.headers.get("if-match"))
-            if r.method == "DELETE" else wb.update_facility(r.path_params["id"], b,
-                                                            edit_version(r, b))),
-              methods=["PATCH", "DELETE"]),
-        Route("/api/categories/{category}", call(
-            lambda r, b: wb.set_minutes(r.path_params["category"], b, edit_version(r, b))),
-              methods=["PATCH"]),
-        Route("/api/proposals", call(lambda r, b: wb.add_proposal(b, edit_version(r, b))),
-              methods=["POST"]),
-        Route("/api/proposals/{name}", call(
-            lambda r, b: wb.remove_proposal(r.path_params["name"], r.headers.get("if-match"))),
-              methods=["DELETE"]),
-        Route("/api/undo", call(lambda r, b: wb.undo(edit_version(r, b))), methods=["POST"]),
-        Route("/api/redo", call(lambda r, b: wb.redo(edit_version(r, b))), methods=["POST"]),
-        Route("/api/export/{name}", call(export)),
-        Route("/api/studies", call(studies), methods=["GET", "POST"]),
-        Route("/api/studies/open", call(lambda r, b: wb.open(b.get("name"))), methods=["POST"]),
-        Route("/api/sites", call(sites_start), methods=["POST"]),
-        Route("/api/sites/{job}", call(sites_job), methods=["GET", "DELETE"]),
-        Route("/api/sites/{job}/accept", call(sites_accept), methods=["POST"]),
-    ]  # fmt: skip
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        jobs.close()
-
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.workbench = wb
-    app.state.jobs = jobs
-    return Guard(app, token, allowed_hosts(host, port), port)
+    return [
+        Route("/api/sites", _call(sites_start), methods=["POST"]),
+        Route("/api/sites/{job}", _call(sites_job), methods=["GET", "DELETE"]),
+        Route("/api/sites/{job}/accept", _call(sites_accept), methods=["POST"]),
+    ]
 
 
 def files_index() -> Path:

@@ -31,7 +31,6 @@ import shapely
 
 from hzspatial import __version__
 from hzspatial.errors import InputError, check_number
-from hzspatial.io import FacilityInput
 from hzspatial.io.facilities import known_categories
 from hzspatial.maps.basemaps import basemaps
 from hzspatial.study import FACILITY_ATTRIBUTES, Study
@@ -604,31 +603,18 @@ class Workbench:
 
     def _review(self, name: str, geom, path: Path) -> dict:
         """``hzspatial review`` of one proposal against the study now (its facilities, the
-        other residents, its thresholds), the proposal and the inputs written as files."""
-        from hzspatial.review import review_districts
+        other residents, its thresholds); the proposal written as a file for the reviewer."""
+        from hzspatial.review import review_study
 
-        study = self.study
-        res = study.residents_table()
+        res = self.study.residents_table()
         people = float(res.loc[res["id"].astype(str) == name, "population"].iat[0])
+        proposal = gpd.GeoDataFrame({"name": [name], "population": [people]}, geometry=[geom],
+                                    crs=4326)  # fmt: skip
+        result = review_study(self.study, proposal, exclude=[name])
         ours = _may_replace(path)
         tmp = Path(tempfile.mkdtemp(prefix="review-", dir=self._tmp()))
         try:
-            gpd.GeoDataFrame({"name": [name], "population": [people]}, geometry=[geom],
-                             crs=4326).to_file(tmp / "proposal.geojson", driver="GeoJSON",
-                                               engine="pyogrio")  # fmt: skip
-            study.facility_table().to_csv(tmp / "facilities.csv", index=False)
-            others = res[res["id"].astype(str) != name]
-            others.to_file(tmp / "residents.geojson", driver="GeoJSON", engine="pyogrio")
-            opts = study._b.options
-            result = review_districts(
-                tmp / "proposal.geojson", study.graph,
-                [FacilityInput(tmp / "facilities.csv", crs="wgs84")],
-                residents_file=tmp / "residents.geojson", residents_crs="wgs84",
-                boundaries=study._inputs.get("boundaries"),
-                minutes=float(opts["minutes"]), speed_kmh=study.speed_kmh,
-                category_minutes=study.minutes, standards=opts["standards"],
-                max_snap_m=opts["max_snap_m"], persons_per_household=opts["pph"],
-                extra_categories=list(opts["extra"] or ()), spread=_spread(study))
+            proposal.to_file(tmp / "proposal.geojson", driver="GeoJSON", engine="pyogrio")
             if path.name not in ours:
                 with (path.parent / WRITTEN).open("a", encoding="utf-8") as f:
                     f.write(path.name + "\n")
@@ -754,11 +740,6 @@ class Workbench:
             self.reviews.clear()
             self._load(study)
             return self.state(full=False)
-
-
-def _spread(study: Study) -> str | None:
-    """The spread the study's residents were placed with, for the reviewer."""
-    return study._b.options.get("spread_method") or study._inputs.get("spread")
 
 
 def _object(body) -> dict:
