@@ -177,6 +177,12 @@ def share_within_columns(
     within = np.asarray(distance_m) <= float(std.distance_m)
     res = np.bincount(area[inside], weights=p[inside], minlength=n_areas)
     near = np.bincount(area[inside], weights=(p * within)[inside], minlength=n_areas)
+    return share_within_sums(near, res, std)
+
+
+def share_within_sums(near: np.ndarray, res: np.ndarray, std: Standard) -> dict[str, np.ndarray]:
+    """:func:`share_within_columns` from its sums per area: residents within the distance
+    (``near``) and all residents (``res``), persons."""
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(res > 0, near / res, np.nan)
     required = std.target * res

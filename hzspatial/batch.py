@@ -339,21 +339,22 @@ def _base_options(s: Scenario) -> dict:
 def _scenario_result(s: Scenario, submit: Callable | None):
     """The scenario's coverage result. Scenarios sharing their inputs (network, residents,
     boundaries, facility files, standards …) share one study per worker: each scenario's
-    thresholds, speed and removed facilities are applied to it as edits and taken back
-    afterwards — the same result as a run of its own (tests/test_batch.py), without reading
-    and searching again. A scenario adding facility files, tiled, or asking what the study
-    refuses (an unknown id, a category's last facility) runs on its own."""
+    added facility files, thresholds, speed and removed facilities are applied to it as edits
+    and taken back afterwards — the same result as a run of its own (tests/test_batch.py),
+    without reading and searching again. A tiled scenario, or one asking what the study
+    refuses (an unknown id, a category's last facility, an added file's new category), runs
+    on its own."""
     from hzspatial.run import run_coverage
 
     facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
                   for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
     base = _base_options(s)
-    if s.add_facilities or s.tiles:
+    if s.tiles:
         return run_coverage(s.network, facilities, s.population, s.boundaries,
                             speed_kmh=s.speed_kmh, category_minutes=s.thresholds,
                             tiles=s.tiles, submit=submit,
                             exclude_facilities=s.remove_facilities, **base)  # fmt: skip
-    study = _loaded_study(s, facilities, base)
+    study = _loaded_study(s, facilities[:len(s.facilities)], base)
     try:
         return _edited(study, s)
     except InputError:  # what a study does not do as an edit: the scenario's own run
@@ -389,8 +390,8 @@ def _loaded_study(s: Scenario, facilities: list, base: dict):
 
 def scenario_study(path: str | Path, name: str | None = None):
     """A :class:`~hzspatial.study.Study` of one scenario of a scenarios file (its baseline
-    when ``name`` is None): built from its inputs (its added facility files included), its
-    speed, thresholds and removed facilities applied as edits — what ``hzspatial serve
+    when ``name`` is None): built from its inputs, its added facility files, speed,
+    thresholds and removed facilities applied as edits — what ``hzspatial serve
     --scenario`` opens. Tiles do not apply to a study and are ignored."""
     from hzspatial.study import Study
 
@@ -400,15 +401,15 @@ def scenario_study(path: str | Path, name: str | None = None):
     if s is None:
         raise InputError(f"no scenario {wanted[:80]!r}", file=str(path), column="name",
                          hint=f"one of: {', '.join(x.name for x in scenarios)[:300]}")
-    facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
-                  for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
+    facilities = [FacilityInput(f, **s.facility_options.get(f, {})) for f in s.facilities]
     study = Study(s.network, facilities, s.population, s.boundaries, **_base_options(s))
     _apply_scenario(study, s)
     return study
 
 
 def _edited(study, s: Scenario):
-    """The study's result with the scenario's speed, thresholds and removals as edits."""
+    """The study's result with the scenario's added files, speed, thresholds and removals
+    as edits."""
     _apply_scenario(study, s)
     result = study.result()
     result.summary.pop("study_edits", None)  # the scenario file is the record of its changes
@@ -416,7 +417,8 @@ def _edited(study, s: Scenario):
 
 
 def _apply_scenario(study, s: Scenario) -> None:
-    """The scenario's speed, thresholds and removed facilities as edits of ``study``."""
+    """The scenario's added facility files, speed, thresholds and removed facilities as
+    edits of ``study``."""
     from hzspatial.categories import resolve_category
     from hzspatial.io.facilities import known_categories
 
@@ -428,6 +430,8 @@ def _apply_scenario(study, s: Scenario) -> None:
             raise InputError(f"unknown category {name!r}", column="thresholds",
                              hint="the scenario's own run names it")  # fmt: skip
         wanted[cid] = float(m)
+    for f in s.add_facilities:
+        study.add_facility_file(FacilityInput(f, **s.facility_options.get(f, {})))
     ids = set(study.facilities["facility_id"].astype(str))
     if not set(s.remove_facilities) <= ids:
         raise InputError("facility ids to remove not found", column="remove_facilities",

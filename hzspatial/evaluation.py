@@ -126,6 +126,15 @@ def _judged_where_set(row: dict, std: Standard, data: StandardsInput) -> dict:
     return row | {"met": None, "note": note}
 
 
+def _supply_at(fac: pd.DataFrame, std: Standard, mask: np.ndarray):
+    """:func:`hzspatial.analysis.facility_supply` of the facilities in ``mask``, read from
+    the columns (no frame is copied)."""
+    if std.supply == "count":
+        n = int(np.count_nonzero(mask))
+        return np.ones(n), np.zeros(n, dtype=bool)
+    return an.supply_of(fac[std.supply].to_numpy(dtype=float)[mask], std)
+
+
 def _cannot(std: Standard, note: str) -> dict:
     return {"district_id": STUDY_AREA, "district": _STUDY_NAME, "value": np.nan, "met": None,
             "supply": np.nan, "residents": np.nan, "required": np.nan, "gap": np.nan,
@@ -147,8 +156,8 @@ def _built_since(std: Standard, fac: pd.DataFrame, sel: np.ndarray) -> dict:
                        "planned flag (规划)")  # fmt: skip
     new = sel & (built.to_numpy() >= std.since_year if built is not None else False)
     plan = sel & ~new & (planned.to_numpy() if planned is not None else False)
-    done = float(an.facility_supply(fac.loc[new], std)[0].sum()) if new.any() else 0.0
-    coming = float(an.facility_supply(fac.loc[plan], std)[0].sum()) if plan.any() else 0.0
+    done = float(_supply_at(fac, std, new)[0].sum()) if new.any() else 0.0
+    coming = float(_supply_at(fac, std, plan)[0].sum()) if plan.any() else 0.0
     unknown = int((sel & ~known).sum())
     note = (
         f"built since {std.since_year}: {done:g}; planned: {coming:g}; built + planned "
@@ -178,15 +187,19 @@ class _Scope:
     subs: np.ndarray | None
     res_area: np.ndarray
     present: np.ndarray
+    inside: np.ndarray  # demand points inside an area
+    area_in: np.ndarray  # their area
+    people_in: np.ndarray  # their residents
 
     @classmethod
     def of(cls, data: StandardsInput) -> _Scope:
         fac, n = data.facilities, len(data.area_ids)
         inside = data.demand_area >= 0
-        res_area = np.bincount(data.demand_area[inside], weights=data.people[inside], minlength=n)
+        area_in, people_in = data.demand_area[inside], np.asarray(data.people, float)[inside]
+        res_area = np.bincount(area_in, weights=people_in, minlength=n)
         return cls(data, fac["snapped"].to_numpy(dtype=bool), fac["category"].to_numpy(),
                    fac["subtype"].to_numpy() if "subtype" in fac else None, res_area,
-                   np.flatnonzero(res_area > 0))  # fmt: skip
+                   np.flatnonzero(res_area > 0), inside, area_in, people_in)  # fmt: skip
 
     def per_area_and_whole(self, fn, f_area):
         return _per_area_and_whole(fn, f_area, self.data.demand_area, len(self.data.area_ids))
@@ -205,14 +218,20 @@ def evaluate_standards(stds: list[Standard], data: StandardsInput) -> Evaluation
     A standard whose category has no facilities, or whose facilities lack the attribute it
     needs, gets a single study-area row with ``note = "cannot check: …"``.
     """
+    rows, access = evaluation_rows(stds, data)
+    return Evaluation(ratios=pd.DataFrame(rows).reindex(columns=RATIO_COLUMNS), access=access)
+
+
+def evaluation_rows(stds: list[Standard], data: StandardsInput) -> tuple[list[dict], dict]:
+    """:func:`evaluate_standards` as its rows (dicts with some of :data:`RATIO_COLUMNS`) and
+    the 2SFCA accessibility per standard id — for callers that need no frame."""
     scope = _Scope.of(data)
     rows, access = [], {}
     by_id = {s.id: s for s in stds}
     for std in stds:
         if std.evaluated:
             rows += _standard_rows(std, scope, access)
-    rows = [_judged_where_set(r, by_id[r["standard"]], data) for r in rows]
-    return Evaluation(ratios=pd.DataFrame(rows).reindex(columns=RATIO_COLUMNS), access=access)
+    return [_judged_where_set(r, by_id[r["standard"]], data) for r in rows], access
 
 
 def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
@@ -242,22 +261,31 @@ def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
     if acc is not None:
         access[std.id] = acc
     fields = ("value", "met", "supply", "residents", "required", "gap")
+    mean, below = _access_by_area(acc, std.target, scope) if acc is not None else (None, None)
     rows = []
-    for label, name, cols, i, dem_mask in [(STUDY_AREA, _STUDY_NAME, whole, 0,
-                                           data.demand_area >= 0)] + [
-            (data.area_ids[i], data.area_names[i], per, i, data.demand_area == i)
-            for i in scope.present]:  # fmt: skip
+    for label, name, cols, i, k in [(STUDY_AREA, _STUDY_NAME, whole, 0, -1)] + [
+            (data.area_ids[i], data.area_names[i], per, i, i) for i in scope.present]:  # fmt: skip
         out = base | {"district_id": label, "district": name,
                       **{k: cols[k][i] for k in fields},
                       "supply_assumed_facilities": assumed, "note": note}  # fmt: skip
         if acc is not None:
-            w = data.people * dem_mask
-            tot = w.sum()
-            out["catchment_access_mean"] = float((acc * w).sum() / tot) if tot else np.nan
-            out["share_residents_below_target"] = (float(w[acc < std.target].sum() / tot)
-                                                   if tot else np.nan)  # fmt: skip
+            out["catchment_access_mean"] = mean[k]
+            out["share_residents_below_target"] = below[k]
         rows.append(out)
     return rows
+
+
+def _access_by_area(acc: np.ndarray, target: float,
+                    scope: _Scope) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Residents-weighted mean 2SFCA accessibility and the share of residents below
+    ``target``, per area and (last) for the whole study area; NaN where no one lives."""
+    a, p, n = acc[scope.inside], scope.people_in, len(scope.res_area)
+    sums = [scope.res_area, *(np.bincount(scope.area_in, weights=w, minlength=n)
+                              for w in (a * p, p * (a < target)))]  # fmt: skip
+    tot, weighted, short = (np.append(x, x.sum()) for x in sums)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.where(tot != 0, weighted / tot, np.nan),
+                np.where(tot != 0, short / tot, np.nan))  # fmt: skip
 
 
 def _no_facilities_note(std: Standard, scope: _Scope) -> str:
@@ -316,19 +344,23 @@ def _supply_per_capita(std: Standard, scope: _Scope, sel, f_area):
 
 def _share_within(std: Standard, scope: _Scope, _sel, f_area):
     """Share of residents within the standard's walking distance, per area."""
-    dist, people = scope.data.distance_m[std.distance_key], scope.data.people
-    per, whole = scope.per_area_and_whole(
-        lambda _fa, da, k: an.share_within_columns(dist, people, da, k, std), f_area)
+    within = scope.data.distance_m[std.distance_key][scope.inside] <= float(std.distance_m)
+    near = np.bincount(scope.area_in, weights=scope.people_in * within,
+                       minlength=len(scope.res_area))  # fmt: skip
+    per = an.share_within_sums(near, scope.res_area, std)  # as share_within_columns
+    # the study area: the areas' residents together (every point inside an area is in one)
+    whole = an.share_within_sums(np.array([per["supply"].sum()]),
+                                 np.array([per["residents"].sum()]), std)  # fmt: skip
     return per, whole, "", 0, None
 
 
 def _supply_share(std: Standard, scope: _Scope, sel, f_area):
     """Share of supply at flagged facilities (e.g. 普惠), per area."""
     fac = scope.data.facilities
-    flags = fac.loc[sel, std.flag].to_numpy() if std.flag in fac else None
+    flags = fac[std.flag].to_numpy()[sel] if std.flag in fac else None
     if flags is None or all(f is None for f in flags):
         return f"the {std.category} facilities have no '{std.flag}' attribute"
-    supply, _ = an.facility_supply(fac.loc[sel], std)
+    supply, _ = _supply_at(fac, std, sel)
     per, whole = scope.per_area_and_whole(
         lambda fa, _da, k: an.supply_share_columns(supply, flags, fa, k, std), f_area)
     return per, whole, "", 0, None
@@ -337,11 +369,11 @@ def _supply_share(std: Standard, scope: _Scope, sel, f_area):
 def _supply_ratio(std: Standard, scope: _Scope, sel, f_area):
     """Σ numerator ÷ Σ supply per area (e.g. nursing-type beds among beds)."""
     fac = scope.data.facilities
-    part = (pd.to_numeric(fac.loc[sel, std.numerator], errors="coerce").to_numpy(float)
+    part = (pd.to_numeric(fac[std.numerator], errors="coerce").to_numpy(float)[sel]
             if std.numerator in fac else np.full(int(sel.sum()), np.nan))  # fmt: skip
     if np.isnan(part).all():
         return f"the {std.category} facilities have no '{std.numerator}' values"
-    supply, _ = an.facility_supply(fac.loc[sel], std)
+    supply, _ = _supply_at(fac, std, sel)
     per, whole = scope.per_area_and_whole(
         lambda fa, _da, k: an.supply_ratio_columns(supply, part, fa, k, std), f_area)
     return per, whole, "", 0, None

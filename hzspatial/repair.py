@@ -268,6 +268,13 @@ def insert_snap(snap: Snap, pos: int, one: Snap) -> Snap:
                 np.insert(snap.leg_m, pos, one.leg_m[0]))  # fmt: skip
 
 
+def replace_snap(snap: Snap, pos: int, one: Snap) -> Snap:
+    """``snap`` with point ``pos``'s snap replaced by ``one`` (a single point's snap)."""
+    edge, offset, leg = snap.edge.copy(), snap.offset_m.copy(), snap.leg_m.copy()
+    edge[pos], offset[pos], leg[pos] = one.edge[0], one.offset_m[0], one.leg_m[0]
+    return Snap(edge, offset, leg)
+
+
 def delete_snap(snap: Snap, pos: int) -> Snap:
     """``snap`` without point ``pos``."""
     return Snap(np.delete(snap.edge, pos), np.delete(snap.offset_m, pos),

@@ -165,6 +165,8 @@ def build(
     pph = persons_per_household or default_persons_per_household()
     where = _where_set(standards, src.boundaries, boundaries)
     options = {"minutes": minutes, "speed_kmh": speed_kmh, "metres": metres, "pph": pph,
+               "strict": strict, "network_shift": network_may_shift(network, network_crs),
+               "crs_in": crs_in,
                "where": where, "network": network, "boundaries": boundaries,
                "rules": None if isinstance(network, WalkGraph) else rules.source,
                "max_snap_m": max_snap_m, "extra": extra, "standards": standards,

@@ -39,12 +39,14 @@ from hzspatial import catchments as ct
 from hzspatial import stages as st
 from hzspatial.categories import resolve_subtype
 from hzspatial.errors import InputError, check_number
-from hzspatial.evaluation import Pairs, StandardsInput, evaluate_standards
-from hzspatial.io import FacilityInput, file_sha256
+from hzspatial.evaluation import Pairs, StandardsInput, evaluation_rows
+from hzspatial.io import FacilityInput, file_sha256, read_facility_inputs
+from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.outdir import staged_output
 from hzspatial.io.writers import write_csv, write_json
 from hzspatial.network import WalkGraph, snap_points
+from hzspatial.network.datum import warn_datums
 from hzspatial.results import CoverageResult
 
 __all__ = ["Change", "Study", "FACILITY_ATTRIBUTES", "REACH_BELOW", "REACH_COVERED", "REACH_NONE",
@@ -58,6 +60,9 @@ FACILITY_ATTRIBUTES = ("name", "subtype", "area_m2", "floor_area_m2", "beds", "n
                        "places", "pitches", "doctors", "nurses", "capacity", "inclusive",
                        "built", "planned")  # fmt: skip
 _TEXT_ATTRIBUTES = {"name", "subtype", "inclusive", "planned"}
+#: The edits a study takes (``together`` groups them); others are refused.
+EDITS = ("add_facility", "move_facility", "remove_facility", "update_facility",
+         "add_facility_file", "add_residents", "remove_residents", "set_minutes", "set_speed")
 
 
 @dataclass
@@ -150,6 +155,11 @@ class Study:
         self._frame_ops: list[tuple] = []  # residents edits not yet in the demand frame
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
         self._together_inverse: dict = {}
+        # facility files added by edits: label → (FacilityInput, coordinate system, declared)
+        self._files: dict[str, tuple] = {}
+        self._base_items = list(self._b.src.items)
+        self._base_crs = (dict(self._b.src.facilities.attrs.get("crs_in", {})),
+                          dict(self._b.src.facilities.attrs.get("crs_declared", {})))
 
     def __repr__(self) -> str:
         b = self._b
@@ -190,7 +200,7 @@ class Study:
     @property
     def edits(self) -> list[dict]:
         """The edits applied since the study was built (undone ones left out)."""
-        return [e for e, _ in self._done]
+        return [{k: v for k, v in e.items() if not k.startswith("_")} for e, _ in self._done]
 
     @property
     def minutes(self) -> dict[str, float]:
@@ -211,12 +221,22 @@ class Study:
                 self._b.src.facilities.attrs.update(self._geo.attrs)
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
             self._flush_demand()
+            self._name_files()
             # each result owns its tables: the next one (after more edits) writes new columns
             self._b.dem.frame = self._b.dem.frame.copy()
             self._cached = st.finish(self._b)
             if self.edits:  # the result says it is not the inputs as read
                 self._cached.summary["study_edits"] = [_plain_edit(e) for e in self.edits]
         return self._cached
+
+    def _name_files(self) -> None:
+        """The result's facility inputs: the files built with and those added by edits."""
+        src = self._b.src
+        src.items = self._base_items + [f[0] for f in self._files.values()]
+        crs, declared = dict(self._base_crs[0]), dict(self._base_crs[1])
+        crs |= {k: f[1] for k, f in self._files.items()}
+        declared |= {k: f[2] for k, f in self._files.items()}
+        src.facilities.attrs["crs_in"], src.facilities.attrs["crs_declared"] = crs, declared
 
     def facility_table(self) -> pd.DataFrame:
         """The facilities as an input table (``facility_id``, ``category``, ``lon``, ``lat``
@@ -385,6 +405,16 @@ class Study:
         """Walking speed (km/h) of every category."""
         return self._apply({"op": "set_speed", "speed_kmh": speed_kmh})
 
+    def add_facility_file(self, facilities: FacilityInput | str | Path, *,
+                          crs: str | int | None = None) -> Change:  # fmt: skip
+        """Add every facility of a file (or frame) in one edit (one undo), read as a run
+        reads its facility files (columns, categories, subtypes, its own coordinate system,
+        ``crs`` when it states none); the result lists it among its inputs. Refused with one
+        line, nothing changed: an id the study has, a category it has no facilities of."""
+        item = facilities if isinstance(facilities, FacilityInput) else FacilityInput(
+            facilities, crs=crs)  # fmt: skip
+        return self._apply({"op": "add_facility_file", "file": _plain_item(item)})
+
     def accept_sites(self, sites, **attributes: Any) -> Change:
         """Add the sites a siting run chose (a :class:`~hzspatial.results.SiteResult` or its
         ``sites`` frame: ``id``, ``name``, ``category``, ``lon``, ``lat``) as facilities, in
@@ -420,8 +450,11 @@ class Study:
         if self._b.eng.facility_snap is None:
             raise InputError("a study built with tiles cannot be edited", column="tiles",
                              hint="build the study without tiles to edit it")  # fmt: skip
-        if edit["op"] != "together":  # the parts of a compound edit are checked in turn
-            edit = self._checked(edit)
+        if not isinstance(edit, dict) or edit.get("op") != "together":
+            edit = self._checked(edit)  # the parts of a compound edit are checked in turn
+        elif not isinstance(edit.get("edits"), list) or not edit["edits"]:
+            raise InputError("a compound edit needs its list of edits", column="edits",
+                             hint="give edits = [ … ]")  # fmt: skip
         change, inverse = self._run_with_inverse(edit)
         self._done.append((edit, inverse))
         self._undone.clear()
@@ -463,7 +496,10 @@ class Study:
 
     def _checked(self, edit: dict) -> dict:
         """The edit with its values checked (one-line errors, nothing changed)."""
-        op = edit["op"]
+        op = edit.get("op") if isinstance(edit, dict) else None
+        if op not in EDITS:
+            raise InputError(f"unknown edit {str(op)[:40]!r}", column="op",
+                             hint=f"one of {', '.join(EDITS)}")  # fmt: skip
         out = dict(edit)
         if op in ("add_facility", "move_facility"):
             out["lon"] = check_number(edit["lon"], "lon", minimum=-180, maximum=180)
@@ -498,6 +534,8 @@ class Study:
                 out["subtype"] = self._subtype(out)
         if op == "remove_facility":
             self._keeps_category(self._position(edit["facility_id"]))
+        if op == "add_facility_file":
+            out["file"], out["_rows"], out["_source"] = self._file_rows(edit.get("file"))
         if op == "add_residents":
             out |= self._checked_residents(edit)
         if op == "remove_residents":
@@ -509,6 +547,45 @@ class Study:
             out["speed_kmh"] = check_number(edit["speed_kmh"], "speed_kmh", minimum=0.5,
                                             maximum=150)  # fmt: skip
         return out
+
+    def _file_rows(self, spec) -> tuple[dict, pd.DataFrame, tuple]:
+        """A facility file to add, read and checked: (its spec with SHA-256, its rows as the
+        facilities table holds them, (label, (FacilityInput, coordinate system, declared)))."""
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            raise InputError("add_facility_file takes a file path", column="file",
+                             hint="save the table as CSV/XLSX/GeoJSON and pass its path")
+        item = FacilityInput(**{k: v for k, v in spec.items() if k != "sha256"})
+        label = input_label(item.path)
+        if label in self._files or label in {input_label(i.path) for i in self._base_items}:
+            raise InputError("the file's facilities are in the study already", file=label,
+                             hint="add another file, or remove facilities by id")  # fmt: skip
+        if not Path(label).is_file():
+            raise InputError("no such facility file", file=label, hint="check the path")
+        digest = file_sha256(label)
+        if spec.get("sha256") not in (None, digest):
+            raise InputError("the facility file changed since the study was saved", file=label,
+                             hint="restore the file, or add it again as a new edit")  # fmt: skip
+        b = self._b
+        read = read_facility_inputs([item], b.options["crs_in"], b.options["extra"] or ())
+        fac = self._fac()
+        taken = read["facility_id"].astype(str).isin(fac["facility_id"].astype(str))
+        if taken.any():
+            raise InputError(f"facility id {read['facility_id'][taken].iat[0]!r} is in the "
+                             "study already", file=label, column="id",
+                             hint="give the file's facilities ids of their own")  # fmt: skip
+        unknown = sorted(set(read["category"]) - set(b.walk.categories))
+        if unknown:
+            raise InputError(f"the study has no {', '.join(unknown)} facilities to add to",
+                             file=label, column="category",
+                             hint="build a study with that category, or run coverage "
+                             "with the file")  # fmt: skip
+        crs, declared = read.attrs["crs_in"][label], read.attrs["crs_declared"][label]
+        warn_datums(b.graph, [(label, "facilities", crs, read.geometry.to_numpy(), declared)],
+                    b.options["strict"], b.options["network_shift"])  # fmt: skip
+        rows = pd.DataFrame(read.drop(columns=read.geometry.name))
+        rows["geometry"] = read.geometry.to_numpy()
+        rows.attrs = {}
+        return spec | {"sha256": digest}, rows, (label, (item, crs, declared))
 
     def _resident_position(self, name) -> int:
         ids = self._b.src.residents["demand_id"].astype(str).to_numpy()
@@ -641,6 +718,9 @@ class Study:
         if op == "restore_facility":
             return {"op": "remove_facility",
                     "facility_id": edit["row"]["facility_id"].iat[0]}  # fmt: skip
+        if op == "add_facility_file":
+            return {"op": "remove_facility_file", "label": edit["_source"][0],
+                    "count": len(edit["_rows"])}  # fmt: skip
         raise ValueError(op)
 
     # ------------------------------------------------ edit kinds → categories touched
@@ -664,8 +744,7 @@ class Study:
         row = self._fac().iloc[[pos]].copy()
         row["geometry"] = [shapely.Point(edit["lon"], edit["lat"])]
         self._check_snaps(row)
-        self._delete(pos)
-        self._insert(row, pos, require_snap=True)
+        self._relocate(pos, row)
         return {row["category"].iat[0]}
 
     def _update_facility(self, edit: dict) -> set[str]:
@@ -685,6 +764,23 @@ class Study:
                 fac[k] = None if k in _TEXT_ATTRIBUTES else np.nan
             fac.iloc[pos, fac.columns.get_loc(k)] = v
         return {cat}
+
+    def _add_facility_file(self, edit: dict) -> set[str]:
+        rows = edit["_rows"]
+        n = len(self._fac())
+        for i in range(len(rows)):
+            self._insert(rows.iloc[[i]], n + i, require_snap=False)
+        label, source = edit["_source"]
+        self._files[label] = source
+        return set(rows["category"])
+
+    def _remove_facility_file(self, edit: dict) -> set[str]:
+        n = len(self._fac())
+        cats = set(self._fac()["category"].iloc[n - edit["count"]:])
+        for pos in range(n - 1, n - 1 - edit["count"], -1):
+            self._delete(pos)
+        self._files.pop(edit["label"])
+        return cats
 
     def _together(self, edit: dict) -> set[str]:
         """Several edits as one (one Change, one undo); a refused part takes back the others."""
@@ -809,6 +905,33 @@ class Study:
         if snap.ok[0]:
             self._join(pos)
 
+    def _relocate(self, pos: int, row: pd.DataFrame) -> None:
+        """Facility ``pos`` to ``row``'s point (WGS84), in place: it leaves its searches and
+        joins them from there; no other facility's index moves."""
+        b = self._b
+        eng, dem = b.eng, b.dem
+        if eng.facility_ok[pos]:
+            self._leave(pos)
+        repair.drop_pairs_of(eng, pos)
+        pt = self._metric(row)
+        snap = snap_points(b.graph, pt, b.options["max_snap_m"])
+        area = int(st.facility_areas(pt, self._areas())[0])
+        dem.outside_facilities += int(area < 0) - int(dem.facility_area[pos] < 0)
+        eng.facility_snap = repair.replace_snap(eng.facility_snap, pos, snap)
+        eng.facility_ok = eng.facility_snap.ok
+        eng.catchments = eng.catchments.copy()  # an earlier result keeps its own arrays
+        eng.catchments[pos] = None
+        dem.facility_area = dem.facility_area.copy()
+        dem.facility_area[pos] = area
+        fac = self._fac()
+        col = fac.columns.get_loc
+        fac.iat[pos, col("geometry")] = row["geometry"].iat[0]
+        fac.iat[pos, col("district_id")] = (b.src.boundaries["district_id"].iat[area]
+                                            if area >= 0 else None)  # fmt: skip
+        fac.iat[pos, col("snapped")] = bool(snap.ok[0])
+        if snap.ok[0]:
+            self._join(pos)
+
     def _delete(self, pos: int) -> None:
         """Take facility ``pos`` out of every search, then out of the tables."""
         b = self._b
@@ -844,24 +967,12 @@ class Study:
         dem.polygons = np.insert(dem.polygons, pos, geo[0])
         eng.demand_snap = repair.insert_snaps(eng.demand_snap, q, snap)
         eng.demand_ok = eng.demand_snap.ok
-        fac = self._fac()
         for key, near in eng.node.items():
             d, w = ct.demand_distances(graph, near, snap, eng.facility_snap,
                                        members=self._members(key))  # fmt: skip
             eng.distance_m[key] = np.insert(eng.distance_m[key], q, d)
             eng.nearest[key] = np.insert(eng.nearest[key], q, w)
-        xy = shapely.get_coordinates(spread.points)
-        fxy = shapely.get_coordinates(self._metric_facilities())
-        for cat in b.walk.categories:
-            near_any = _within(fxy, xy, b.walk.limits[cat])
-            sel = np.flatnonzero((fac["category"].to_numpy() == cat) & eng.facility_ok & near_any)
-            if len(sel) and snap.ok.any():
-                di, fj, d = ct.facility_demand_pairs(graph, eng.facility_snap.take(sel), snap,
-                                                     b.walk.limits[cat])  # fmt: skip
-                old = eng.pairs[cat]
-                eng.pairs[cat] = (np.concatenate([old[0], di + q]),
-                                  np.concatenate([old[1], sel[fj]]),
-                                  np.concatenate([old[2], d]))  # fmt: skip
+        self._pairs_to_new(snap, spread.points, q)
         self._people = np.insert(self._people_now(), q, spread.population)
         self._frame_ops.append(("insert", q, row.copy(), spread))
         res = b.src.residents
@@ -871,6 +982,32 @@ class Study:
                                            geometry=res.geometry.name, crs=4326)  # fmt: skip
         b.src.residents.attrs.update(attrs)
         self._graph_arrays = None
+
+    def _pairs_to_new(self, snap, points: np.ndarray, q: int) -> None:
+        """Each category's (demand, facility, metres) pairs within its threshold for new
+        demand points (``points``, metric, inserted at ``q``): one bounded search from the
+        facilities that may reach them, split by category and threshold."""
+        b = self._b
+        eng, cats = b.eng, self._fac()["category"].to_numpy()
+        if not snap.ok.any():
+            return
+        xy = shapely.get_coordinates(points)
+        fxy = shapely.get_coordinates(self._metric_facilities())
+        limits = np.array([b.walk.limits.get(c, -1.0) for c in cats])
+        sel = np.flatnonzero(eng.facility_ok & (limits >= 0)
+                             & _within(fxy, xy, float(limits.max(initial=0.0)), limits))
+        if not len(sel):
+            return
+        di, fj, d = ct.facility_demand_pairs(b.graph, eng.facility_snap.take(sel), snap,
+                                             float(limits[sel].max()))  # fmt: skip
+        fj = sel[fj]
+        for cat in b.walk.categories:
+            keep = (cats[fj] == cat) & (d <= b.walk.limits[cat])
+            if keep.any():
+                old = eng.pairs[cat]
+                eng.pairs[cat] = (np.concatenate([old[0], di[keep] + q]),
+                                  np.concatenate([old[1], fj[keep]]),
+                                  np.concatenate([old[2], d[keep]]))  # fmt: skip
 
     def _delete_residents(self, pos: int) -> None:
         """Residents feature ``pos`` and its demand points out of every search and table."""
@@ -1002,7 +1139,7 @@ class Study:
             pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
             stds = [s for s in b.stds if s.category in cats]
             fac["snapped"] = eng.facility_ok
-            ev = evaluate_standards(stds, StandardsInput(
+            rows, access = evaluation_rows(stds, StandardsInput(
                 facilities=fac, facility_area=dem.facility_area,
                 area_ids=b.src.boundaries["district_id"].to_numpy(),
                 area_names=b.src.boundaries["name"].to_numpy(), demand_area=dem.area,
@@ -1011,34 +1148,42 @@ class Study:
                 area_level=b.src.boundaries.attrs.get("level", "district"),
                 **b.options["where"]))  # fmt: skip
             by_id = {s.id: s for s in b.stds}
-            ratios = {k: ev.ratios[k].to_numpy() for k in ("category", "standard", "district_id",
-                                                           "value", "met", "gap")}  # fmt: skip
+            ratios = {k: np.array([r.get(k, np.nan) for r in rows], dtype=object)
+                      for k in ("category", "standard", "district_id", "value", "met",
+                                "gap")}  # fmt: skip
             inside = dem.area >= 0
             nb = len(b.src.boundaries)
+            area_in, people_in, total = dem.area[inside], people[inside], people.sum()
             for c in cats:
-                limit = b.walk.limits[c]
-                covered = eng.distance_m[c] <= limit
-                total = people.sum()
+                covered = eng.distance_m[c] <= b.walk.limits[c]
                 in_reach = float(people[covered].sum())  # as coverage_stats
-                far, short, _ = st.underserved_masks(c, covered, ev.access, by_id, people)
+                far, short, _ = st.underserved_masks(c, covered, access, by_id, people)
                 mine = ratios["category"] == c
                 self._state[c] = {
                     "covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
-                    "districts": np.bincount(dem.area[inside], weights=(people * covered)[inside],
+                    "districts": np.bincount(area_in, weights=people_in * covered[inside],
                                              minlength=nb),
                     "standards": dict(zip(
                         zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
                         zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
                             strict=True), strict=True)),
-                    "no_facility": float((people * far)[inside].sum()),
-                    "below_standard": float((people * short)[inside].sum()),
-                    "status": np.select([far, short, covered & (people > 0)],
-                                        [REACH_NONE, REACH_BELOW, REACH_COVERED],
-                                        REACH_NOT_COUNTED).astype(np.int8),
+                    "no_facility": float((people_in * far[inside]).sum()),
+                    "below_standard": float((people_in * short[inside]).sum()),
+                    "status": _status(far, short, covered & (people > 0)),
                 }  # fmt: skip
         return {c: dict(v) for c, v in self._state.items()} | {
             "_districts": self._b.src.boundaries["district_id"].to_numpy()
         }
+
+
+def _status(far: np.ndarray, short: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Per demand point: :data:`REACH_NONE` where ``far``, else :data:`REACH_BELOW` where
+    ``short``, else :data:`REACH_COVERED` where ``covered``, else :data:`REACH_NOT_COUNTED`."""
+    out = np.full(len(far), REACH_NOT_COUNTED, dtype=np.int8)
+    out[covered] = REACH_COVERED
+    out[short] = REACH_BELOW
+    out[far] = REACH_NONE
+    return out
 
 
 def _change(edit: dict, before: dict, after: dict, touched: set[str]) -> Change:
@@ -1144,9 +1289,23 @@ def _opened_inputs(saved: dict, label: str) -> dict:
     return kw | saved.get("options", {})
 
 
+def _plain_item(item: FacilityInput) -> dict:
+    """A facility file input as JSON (its path as text; options given)."""
+    if not isinstance(item.path, str | Path):
+        raise InputError("add_facility_file takes a file path", column="file",
+                         hint="save the table as CSV/XLSX/GeoJSON and pass its path")
+    out = {"path": str(item.path)}
+    for key in ("category", "columns", "crs", "category_map", "sheet", "header_row"):
+        value = getattr(item, key)
+        if value is not None:
+            out[key] = dict(value) if isinstance(value, dict) else value
+    return out
+
+
 def _plain_edit(edit: dict) -> dict:
     """An edit as JSON (a compound edit's parts too)."""
-    out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in edit.items()}
+    out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in edit.items()
+           if not k.startswith("_")}
     if "edits" in out:
         out["edits"] = [_plain_edit(e) for e in out["edits"]]
     return out
@@ -1221,13 +1380,18 @@ def _attribute(key: str, value):
                         maximum=_ATTRIBUTE_MAX.get(key, 1e9))  # fmt: skip
 
 
-def _within(a: np.ndarray, b: np.ndarray, limit_m: float) -> np.ndarray:
+def _within(a: np.ndarray, b: np.ndarray, limit_m: float,
+            limits: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """For each point of ``a`` (x, y metres), whether some point of ``b`` lies within
-    ``limit_m`` in a straight line — no walk is shorter, so no farther facility can pair."""
+    ``limit_m`` (or its own ``limits``, each ≤ ``limit_m``) in a straight line — no walk is
+    shorter, so no farther facility can pair."""
     if not len(b) or not len(a):
         return np.zeros(len(a), dtype=bool)
     tree = shapely.STRtree(shapely.points(b))
-    hit, _ = tree.query(shapely.points(a), predicate="dwithin", distance=limit_m)
+    hit, other = tree.query(shapely.points(a), predicate="dwithin", distance=limit_m)
+    if limits is not None:
+        gap = np.hypot(*(a[hit] - b[other]).T)
+        hit = hit[gap <= limits[hit]]
     out = np.zeros(len(a), dtype=bool)
     out[hit] = True
     return out

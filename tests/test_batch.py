@@ -367,28 +367,41 @@ name = "kindergartens within 300 m"
 thresholds = {{ "幼儿园" = 4.5 }}
 
 [[scenario]]
+name = "two new pitches"
+add_facilities = ["{tmp_path / "pitches.csv"}"]
+remove_facilities = ["FOO003"]
+
+[[scenario]]
 name = "as built"
 """)
+    fac = pd.read_csv(d / "facilities/hanzhong_demo_facilities.csv")
+    pitches = fac[fac["category"] == "football_pitch"].head(2).copy()
+    pitches["id"] = ["NEW-1", "NEW-2"]
+    pitches["lon"] += 0.004
+    pitches.to_csv(tmp_path / "pitches.csv", index=False)
     out = tmp_path / "out"
     from hzspatial.batch import run_batch
 
     results, _ = run_batch(path, out, workers=1)
-    assert [r.status for r in results] == ["done"] * 4
+    assert [r.status for r in results] == ["done"] * 5
     p = demo_paths()
     own = {
         "without_two_pitches": {"exclude_facilities": ["FOO003", "FOO010"]},
         "slow_walkers": {"speed_kmh": 3.0},
         "kindergartens_within_300_m": {"category_minutes": {"幼儿园": 4.5}},
+        "two_new_pitches": {"exclude_facilities": ["FOO003"]},
         "as_built": {},
     }
     for folder, kw in own.items():
-        want = run_coverage(p["network"], [p["facilities"]], p["population"], **kw)
+        files = [p["facilities"], *([tmp_path / "pitches.csv"] if "new" in folder else [])]
+        want = run_coverage(p["network"], files, p["population"], **kw)
         got = json.loads((out / folder / "summary.json").read_text("utf-8"))
         for c, v in want.summary["categories"].items():
             for k, x in v.items():
                 assert got["categories"][c][k] == (x if isinstance(x, str)
                                                    else pytest.approx(x, rel=1e-9)), (folder, k)
         assert got["speed_kmh"] == want.summary["speed_kmh"] and "study_edits" not in got
+        assert [x["path"] for x in got["inputs"]] == [x["path"] for x in want.summary["inputs"]]
         ratios = pd.read_csv(out / folder / "ratios.csv")
         w = want.ratios.round(4)
         assert ratios["value"].fillna(-1).tolist() == pytest.approx(w["value"].fillna(-1).tolist())
@@ -417,9 +430,16 @@ speed_kmh = 3.5
 remove_facilities = ["KIN010"]
 
 [[scenario]]
+name = "d"
+add_facilities = ["{tmp_path / "more.csv"}"]
+
+[[scenario]]
 name = "c"
 minutes = 10
 """)
+    fac = pd.read_csv(d / "facilities/hanzhong_demo_facilities.csv").head(3)
+    fac.assign(id=["M1", "M2", "M3"], lon=fac["lon"] + 0.003).to_csv(tmp_path / "more.csv",
+                                                                      index=False)
     builds = []
     real = study.Study.__init__
     monkeypatch.setattr(study.Study, "__init__",
@@ -427,6 +447,7 @@ minutes = 10
     monkeypatch.setattr(batch, "_LOADED", {})
     scenarios, _ = load_scenarios(path)
     done = [batch.run_scenario(s, tmp_path / "out") for s in scenarios]
-    assert [r.status for r in done] == ["done"] * 3
-    assert len(builds) == 2  # a and b share one; c (another default threshold) its own
+    assert [r.status for r in done] == ["done"] * 4
+    assert len(builds) == 2  # a, b and d (its file added as an edit) share one; c (another
+    # default threshold) builds its own
     assert batch._LOADED["study"].edits == []  # every scenario's edits taken back

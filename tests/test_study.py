@@ -473,3 +473,63 @@ def test_opening_what_is_not_a_saved_study_is_one_line(tmp_path):
     (tmp_path / "study.json").write_text('{"inputs": 3, "edits": []}', "utf-8")
     with pytest.raises(InputError, match="not a saved study"):
         Study.open(tmp_path)
+
+
+def test_a_facility_file_added_as_one_edit_equals_a_run_with_it(demo, tmp_path):
+    """A bureau's list of new facilities, in GCJ-02 as Amap gives it (declared), added as one
+    edit: the result equals a run reading both files — its numbers and its inputs (the file
+    named with its SHA-256 and coordinate system); undo gives the study as built; a saved
+    study reopens with it (and refuses it once changed); refusals leave the study as it was."""
+    from hzspatial.crs import wgs84_to_gcj02
+    from hzspatial.io import FacilityInput
+
+    study, inputs, built = demo
+    fac = study.facility_table()
+    new = fac.sample(5, random_state=3).reset_index(drop=True)
+    new["facility_id"] = [f"局-{i}" for i in range(5)]
+    lon, lat = wgs84_to_gcj02(new["lon"].to_numpy() + 0.002, new["lat"].to_numpy() - 0.001)
+    new["lon"], new["lat"] = lon, lat
+    path = tmp_path / "新增设施.csv"
+    new.to_csv(path, index=False, encoding="utf-8-sig")
+    item = FacilityInput(path, crs="gcj02")
+    study.add_facility_file(item)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = run_coverage(inputs["network"], [*inputs["facilities"], item],
+                            inputs["population"], inputs["boundaries"])  # fmt: skip
+    got = study.result()
+    assert_same(got, want)
+    named = {x["path"]: x for x in got.summary["inputs"] if x["role"] == "facilities"}
+    assert named[str(path)]["crs"] == "gcj02" and named[str(path)]["sha256"]
+    assert [x["path"] for x in got.summary["inputs"]] == [
+        x["path"] for x in want.summary["inputs"]]
+    # refused, one line each, nothing changed
+    other = tmp_path / "other.csv"
+    new.assign(facility_id=fac["facility_id"].iloc[:5].to_numpy()).to_csv(other, index=False)
+    for bad, words in ((item, "in the study already"), (FacilityInput(other, crs="gcj02"),
+                                                        "is in the study already"),
+                       (FacilityInput(tmp_path / "none.csv"), "no such facility file")):
+        with pytest.raises(InputError, match=words):
+            study.add_facility_file(bad)
+    assert len(study.edits) == 1
+    study.save(tmp_path / "saved")
+    assert_same(Study.open(tmp_path / "saved").result(), got)
+    study.undo()
+    assert_same(study.result(), built)
+    assert str(path) not in {x["path"] for x in study.result().summary["inputs"]}
+    new.iloc[:2].to_csv(path, index=False)  # the file changed since it was saved
+    with pytest.raises(InputError, match="changed since"):
+        Study.open(tmp_path / "saved")
+
+
+def test_an_edit_that_is_not_one_is_refused_in_one_line(demo):
+    """What a saved study.json or a caller names as an edit is one of the study's edits; any
+    other (an inner helper's name, a non-text op, a compound edit without parts) is refused
+    with one line and nothing changed — before, an unknown name reached a ValueError."""
+    study = demo[0]
+    before = len(study.edits)
+    for edit in ({"op": "restore_facility", "row": None, "position": 0}, {"op": "fac"},
+                 {"op": 3}, {"op": "together", "edits": "x"}, ["add_facility"]):
+        with pytest.raises(InputError):
+            study._apply(edit)
+    assert len(study.edits) == before
