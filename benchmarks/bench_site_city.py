@@ -79,7 +79,8 @@ def run_ours(args) -> dict:
     graph, fac, pop, bnd, cand = city(args.demand, args.candidates, args.nodes, args.existing)
     t = time.perf_counter()
     res = select_sites(graph, [fac], pop, bnd, category="football_pitch", add=args.add,
-                       candidates=cand, time_limit=args.time_limit, curve=None)  # fmt: skip
+                       candidates=cand, time_limit=args.time_limit, gap=args.gap,
+                       curve=None)  # fmt: skip
     wall = time.perf_counter() - t
     r = res.report
     return {"wall_s": round(wall, 2), "objective": r["newly_covered"], "bound": r["bound"],
@@ -128,7 +129,7 @@ def run_pulp(args) -> dict:
     t_model = time.perf_counter() - t
     left = max(args.time_limit - (time.perf_counter() - t0), 1.0)
     t = time.perf_counter()
-    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=left))
+    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=left, gapRel=args.gap))
     t_solve = time.perf_counter() - t
     return {"wall_s": round(time.perf_counter() - t0, 2), "objective": pulp.value(prob.objective),
             "status": pulp.LpStatus[prob.status], "peak_mb": _peak_mb(),
@@ -144,6 +145,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=None, help="junctions (default: --demand)")
     ap.add_argument("--existing", type=int, default=100, help="pitches today")
     ap.add_argument("--time-limit", type=float, default=240.0, help="seconds, each tool")
+    ap.add_argument("--gap", type=float, default=1e-4, help="optimality gap accepted")
     ap.add_argument("--no-peers", action="store_true", help="hzspatial only")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)

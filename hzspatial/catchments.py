@@ -271,24 +271,82 @@ def _bounded_searches(graph: WalkGraph, sg: SourceGraph, limit_m: float):
     """Per-facility searches bounded by ``limit_m``, in chunks.
 
     Only nodes within ``limit_m`` of some facility can matter, so the searches run on that
-    subgraph. Yields ``(rows, dist, keep, local)``: facility rows (virtual node order),
-    distances rows × (subgraph nodes + 1) with ``inf`` in the last column, subgraph column →
-    graph node, and graph node → column (−1: not in the subgraph; index −1 = that last column).
+    subgraph; many facilities spread over a large network are searched tile by tile, each
+    tile's on the streets within ``limit_m`` (straight line) of it — a search's cost grows
+    with the nodes it is given, not only those it reaches. Yields ``(rows, dist, keep,
+    local)``: facility rows (virtual node order), distances rows × (subgraph nodes + 1) with
+    ``inf`` in the last column, subgraph column → graph node, and graph node → column (−1: not
+    in the subgraph; index −1 = that last column).
     """
-    n, k = graph.n_nodes, len(sg.facility)
-    reach_any = dijkstra(sg.matrix, directed=True, indices=n + np.arange(k), min_only=True,
-                         limit=limit_m)[:n]  # fmt: skip
-    keep = np.flatnonzero(reach_any <= limit_m)
-    local = np.full(n + 1, -1, dtype=np.int64)
-    local[keep] = np.arange(len(keep))
-    sub_idx = np.concatenate([keep, n + np.arange(k)])
-    sub = sg.matrix[sub_idx][:, sub_idx].tocsr()
-    ns = len(keep)
-    chunk = max(1, _CHUNK_BYTES // (8 * (ns + k + 1)))
-    for c0 in range(0, k, chunk):
-        rows = np.arange(c0, min(c0 + chunk, k))
-        d_sub = dijkstra(sub, directed=True, indices=ns + rows, limit=limit_m)[:, :ns]
-        yield rows, np.column_stack([d_sub, np.full(len(rows), np.inf)]), keep, local[:n]
+    n = graph.n_nodes
+    for rows in _source_tiles(graph, sg, limit_m):
+        base = (np.arange(n) if len(rows) == len(sg.facility)
+                else _nodes_near(graph, sg, rows, limit_m))  # fmt: skip
+        idx = np.concatenate([base, n + rows])
+        m = sg.matrix[idx][:, idx].tocsr()
+        nb, k = len(base), len(rows)
+        reach_any = dijkstra(m, directed=True, indices=nb + np.arange(k), min_only=True,
+                             limit=limit_m)[:nb]  # fmt: skip
+        kept = np.flatnonzero(reach_any <= limit_m)
+        keep = base[kept]
+        local = np.full(n + 1, -1, dtype=np.int64)
+        local[keep] = np.arange(len(keep))
+        sub_idx = np.concatenate([kept, nb + np.arange(k)])
+        sub = m[sub_idx][:, sub_idx].tocsr()
+        ns = len(keep)
+        chunk = max(1, _CHUNK_BYTES // (8 * (ns + k + 1)))
+        for c0 in range(0, k, chunk):
+            r = np.arange(c0, min(c0 + chunk, k))
+            d_sub = dijkstra(sub, directed=True, indices=ns + r, limit=limit_m)[:, :ns]
+            yield rows[r], np.column_stack([d_sub, np.full(len(r), np.inf)]), keep, local[:n]
+
+
+#: Facilities searched together on the whole reached network; more are searched by tile.
+_TILE_SOURCES = 512
+
+
+def _source_tiles(graph: WalkGraph, sg: SourceGraph, limit_m: float):
+    """The facilities' virtual rows in groups: all together when few, else by square tiles
+    of side ``2 × limit_m`` (by the first street end each joins)."""
+    k = len(sg.facility)
+    if k <= _TILE_SOURCES or not np.isfinite(limit_m) or not _never_shorter(graph):
+        yield np.arange(k)
+        return
+    xy = graph.node_xy[_first_link(sg, np.arange(k))]
+    cell = np.floor((xy - xy.min(axis=0)) / max(2.0 * limit_m, 1.0)).astype(np.int64)
+    tile = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
+    order = np.argsort(tile, kind="stable")
+    cuts = np.flatnonzero(np.diff(tile[order])) + 1
+    yield from np.split(order, cuts)
+
+
+def _never_shorter(graph: WalkGraph) -> bool:
+    """Whether no street is shorter than the straight line between its ends (what tiling
+    relies on; a graph imported with odd lengths is searched whole)."""
+    xy = graph.node_xy
+    chord = np.hypot(*(xy[graph.edge_u] - xy[graph.edge_v]).T)
+    return bool((graph.edge_length >= chord * (1 - 1e-9) - 1e-6).all())
+
+
+def _first_link(sg: SourceGraph, rows: np.ndarray) -> np.ndarray:
+    """The street node each virtual source row first links to."""
+    a = sg.matrix
+    return a.indices[a.indptr[sg.n_nodes + rows]]
+
+
+def _nodes_near(graph: WalkGraph, sg: SourceGraph, rows: np.ndarray,
+                limit_m: float) -> np.ndarray:  # fmt: skip
+    """Street nodes within ``limit_m`` in a straight line of the box around the nodes the
+    ``rows`` link to: no walk of ``limit_m`` from them reaches beyond (a walk is never
+    shorter than the straight line, and every link weighs at least 0)."""
+    a = sg.matrix
+    v = sg.n_nodes + rows
+    ends = a.indices[np.concatenate([np.arange(a.indptr[i], a.indptr[i + 1]) for i in v])]
+    lo = graph.node_xy[ends].min(axis=0) - limit_m
+    hi = graph.node_xy[ends].max(axis=0) + limit_m
+    xy = graph.node_xy
+    return np.flatnonzero((xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0])
+                          & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1]))  # fmt: skip
 
 
 def facility_demand_pairs(

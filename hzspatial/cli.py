@@ -457,6 +457,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="seconds for the whole selection, reading and searches included "
                       "(default 60; the solver gets at least 5); when it runs out the best "
                       "choice found is given with its proven bound and gap")  # fmt: skip
+    site.add_argument("--gap", type=float, default=1e-4,
+                      help="relative optimality gap accepted (default 0.0001 = 0.01 %%): a "
+                      "choice proven within it of the best possible is final")  # fmt: skip
     site.add_argument("--minutes", type=float, default=15.0,
                       help="walking threshold in minutes (default 15)")  # fmt: skip
     site.add_argument("--speed", type=float, default=4.0,
@@ -855,7 +858,7 @@ def _site(args: argparse.Namespace) -> int:
         result = select_sites(
             **kw, candidates=args.candidates, spacing_m=args.spacing, within=args.within,
             exclude=args.exclude, objective=args.objective, target_share=args.target_share,
-            curve="exact" if args.exact_curve else True, time_limit=args.time_limit,
+            curve="exact" if args.exact_curve else True, time_limit=args.time_limit, gap=args.gap,
             minutes=args.minutes, speed_kmh=args.speed, crs_in=args.crs_in,
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
             network_crs=args.network_crs,

@@ -100,6 +100,7 @@ def select_sites(
     target_share: float | None = None,
     curve: bool | str = True,
     time_limit: float = 60.0,
+    gap: float = siting.MIP_GAP,
     minutes: float | None = None,
     speed_kmh: float = 4.0,
     crs_in=None,
@@ -148,6 +149,9 @@ def select_sites(
         Seconds for the whole selection, counted from the call: what the coverage run and
         the candidates' searches leave goes to the solver (at least :data:`MIN_SOLVE_S`);
         when it runs out the best choice found is given with a proven bound and its gap.
+    gap : float
+        Relative optimality gap accepted for the coverage objective (default 1e-4): a
+        choice proven within it of the best possible is returned without solving further.
     minutes, speed_kmh : float
         Walking threshold (default the category's in the coverage run: 15 min).
     crs_in, candidates_crs : optional
@@ -186,6 +190,7 @@ def select_sites(
     timings: dict[str, float] = {}
     spacing_m, time_limit, max_snap_m, budget, reach_m = _checked_numbers(
         spacing_m, time_limit, max_snap_m, budget, reach_m, add, objective)
+    gap = check_number(gap, "--gap", strict=False, maximum=0.5)
     extra = list(coverage_options.pop("extra_categories", ()))
     if coverage_options.get("spread") is None:
         coverage_options["spread"] = "streets"
@@ -207,7 +212,7 @@ def select_sites(
     solve_s = max(time_limit - (t - t0), min(MIN_SOLVE_S, time_limit))
     sol, chosen, saved, capacity_note = _solve_sites(
         mo, cov, graph, cat, objective, add, need, budget, capacity, per_area, target_share,
-        reach_m, max_snap_m, solve_s)  # fmt: skip
+        reach_m, max_snap_m, solve_s, gap)  # fmt: skip
     timings["solve"] = time.perf_counter() - t
     sites = _sites_frame(mo, cov, cat, chosen, sol, saved, capacity_note)
     t = time.perf_counter()
@@ -379,7 +384,7 @@ def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, with
 
 
 def _solve_sites(mo: _Model, cov, graph, cat, objective, add, need, budget, capacity, per_area,
-                 target_share, reach_m, max_snap_m, time_limit):  # fmt: skip
+                 target_share, reach_m, max_snap_m, time_limit, gap):  # fmt: skip
     """The sites for the objective: (solution, chosen candidates in rank order, walking
     saved for ``distance``, the capacity note for ``--capacity``). ``mo.already`` becomes the
     capacity-aware residents served today when ``capacity`` is given."""
@@ -414,7 +419,7 @@ def _solve_sites(mo: _Model, cov, graph, cat, objective, add, need, budget, capa
             quota = _quota(cov, graph, mo.cand, red, need, n, mo.area_m) if per_area else None
             sol = siting.maximal_covering(
                 red.cover, red.weight, min(n, len(red.candidates)), time_limit=time_limit,
-                quota=quota, budget=budget,
+                quota=quota, budget=budget, gap=gap,
                 cost=None if mo.costs is None else mo.costs[red.candidates])  # fmt: skip
             return sol, red.candidates[sol.chosen], None, None
         sol, mo.already, cap_order, note = _capacitated(

@@ -114,7 +114,8 @@ class Solution:
     solver : str
         ``"highs"`` (exact MIP, possibly stopped at the time limit) or ``"greedy+swap"``.
     status : str
-        ``"optimal"``, ``"time limit"`` or ``"heuristic"``.
+        ``"optimal"``, ``"within gap"`` (proven within the gap asked for), ``"time limit"``
+        or ``"heuristic"``.
     seconds : float
     gains : array
         Marginal residents newly covered by each chosen site, in ``chosen`` order.
@@ -280,11 +281,51 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, chosen: np.ndarray)
     return chosen[order], gains
 
 
+def milp(*args, **kwargs):
+    """:func:`scipy.optimize.milp`, interruptible: HiGHS runs in a worker thread (it releases
+    the GIL) while this thread waits, so SIGINT / SIGTERM stop a run at once instead of when
+    the solver's time limit ends (the worker is left to finish on its own)."""
+    from scipy.optimize import milp as solve
+
+    return _in_thread(solve, args, kwargs)
+
+
+def linprog(*args, **kwargs):
+    """:func:`scipy.optimize.linprog`, interruptible as :func:`milp`."""
+    from scipy.optimize import linprog as solve
+
+    return _in_thread(solve, args, kwargs)
+
+
+def _in_thread(fn, args, kwargs):
+    import threading
+
+    out: dict = {}
+
+    def work():
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            out["error"] = exc
+
+    worker = threading.Thread(target=work, name="hzspatial-highs", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+#: Relative optimality gap a siting answer is accepted within (HiGHS' and Gurobi's default).
+MIP_GAP = 1e-4
+
+
 def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
                      time_limit: float = 60.0, exact: bool = True,
                      quota: tuple[np.ndarray, np.ndarray] | None = None,
-                     cost: np.ndarray | None = None, budget: float | None = None
-                     ) -> Solution:  # fmt: skip
+                     cost: np.ndarray | None = None, budget: float | None = None,
+                     gap: float = MIP_GAP) -> Solution:  # fmt: skip
     """Choose ``p`` candidates covering the most residents (maximal covering location problem).
 
     Parameters
@@ -297,101 +338,110 @@ def maximal_covering(cover: sp.spmatrix, weight: np.ndarray, p: int, *,
     p : int
         Number of new sites.
     time_limit : float
-        Seconds for the MIP solver; beyond it the best solution found is returned with the
-        solver's dual bound.
+        Seconds for the whole solve; beyond it the best choice found is returned with the
+        best bound proven.
     exact : bool
-        False: greedy + swap search only, bounded by the LP relaxation.
+        False: greedy + Lagrangian + swap search only, with their bound.
     quota : (array of int, array of int), optional
         Group of each candidate (e.g. its district) and the number of sites each group gets
         (summing to ``p``): the sites are chosen together, each group filling its quota.
     cost, budget : optional
         Cost of each candidate and the budget: the chosen sites cost at most ``budget`` and
         are at most ``p`` (not exactly ``p``).
+    gap : float
+        Relative optimality gap accepted (default 1e-4, as HiGHS' and Gurobi's): a choice
+        proven within it of the optimum is returned at once.
 
     Returns
     -------
     Solution
         ``objective`` = residents newly covered, ``bound`` ≥ the optimum.
     """
-    from scipy.optimize import Bounds, milp
-
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=float)
     w = np.asarray(weight, dtype=float)
     if budget is None:
-        smaller = _on_undominated(a, w, p, quota, time_limit, exact, t0)
+        smaller = _on_undominated(a, w, p, quota, time_limit, exact, t0, gap)
         if smaller is not None:
             return smaller
-    n, m = a.shape
-    p = int(min(p, m))
+    p = int(min(p, a.shape[1]))
     if budget is not None:
         start = _greedy_budget(a, w, p, np.asarray(cost, float), float(budget))
     else:
         start, _ = greedy(a, w, p, quota)
-    c, cons = _covering_model(a, w, p, quota, cost, budget)
-    bounds = Bounds(np.zeros(m + n), np.ones(m + n))
-    integ = np.concatenate([np.ones(m), np.zeros(n)])
     # valid upper bounds whatever the solver does: all residents; and, coverage being monotone
     # submodular and at most p sites chosen, greedy's value plus the p largest gains left
     bound = min(float(w.sum()), _covered_weight(a, w, start) + _top_gains(a, w, start, p))
-    plain = quota is None and budget is None
-    res = None
-    relaxed = _integral_relaxation(c, cons, m, n, time_limit) if exact else None
-    if relaxed is not None:  # the LP's own optimum is a choice of sites: proven optimal
-        x, lp_bound = relaxed
-        val = _covered_weight(a, w, x)
-        if val + 1e-6 * max(val, 1.0) >= lp_bound:
-            chosen, gains = _order_by_gain(a, w, x)
-            return Solution(chosen, val, max(lp_bound, val), 0.0, "highs", "optimal",
-                            time.perf_counter() - t0, gains)  # fmt: skip
-        bound = min(bound, lp_bound)
-    if exact:  # the solver first; a fifth of the time kept for a bound should it stop short
-        left = time_limit * (0.8 if plain else 1.0) - (time.perf_counter() - t0)
-        # presolve off: HiGHS' presolve ignores the time limit (15 s against 2.5 s on the
-        # demo's pitches at 150 m spacing) and its branch and bound is no faster with it
-        res = milp(c, integrality=integ, bounds=bounds, constraints=cons,
-                   options={"time_limit": float(max(left, 1e-3)), "disp": False,
-                            "presolve": False})  # fmt: skip
-        dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
-        if res.status == 0 and res.x is not None:
-            x = np.flatnonzero(res.x[:m] > 0.5)
-            chosen, gains = _order_by_gain(a, w, x)
-            val = _covered_weight(a, w, x)
-            return Solution(chosen, val, max(-float(res.fun), val), 0.0, "highs", "optimal",
-                            time.perf_counter() - t0, gains)  # fmt: skip
-        if np.isfinite(dual):
-            bound = min(bound, dual)
-    if plain:  # Lagrangian steps tighten the bound; their best sites may beat greedy's
-        deadline = max(t0 + time_limit, time.perf_counter() + 1.0) if exact \
-            else t0 + 0.25 * time_limit  # fmt: skip
-        lag, lag_x = _lagrangian_covering(a, w, start, p, deadline)
+    if quota is None and budget is None:  # cheap first: a Lagrangian bound, its sites, swaps
+        lag, lag_x = _lagrangian_covering(a, w, start, p, t0 + 0.15 * time_limit)
         bound = min(bound, lag)
         if _covered_weight(a, w, lag_x) > _covered_weight(a, w, start) + 1e-9:
             start = lag_x
-    if res is not None and res.x is not None:
+        start = swap_search(a, w, start)
+        val = _covered_weight(a, w, start)
+        if bound - val <= gap * max(val, 1.0):  # proven within the gap: no solver needed
+            return _solution(a, w, start, max(bound, val), "greedy+swap",
+                             "optimal" if bound - val <= 1e-9 * max(val, 1.0) else "within gap",
+                             t0)  # fmt: skip
+    if exact:
+        start, bound, solver, status = _solve_covering(a, w, p, quota, cost, budget, start,
+                                                       bound, t0, time_limit, gap)  # fmt: skip
+    else:
+        solver, status = "greedy+swap", "heuristic"
+    return _solution(a, w, start, bound, solver, status, t0)
+
+
+def _solve_covering(a, w, p, quota, cost, budget, start, bound, t0, time_limit,
+                    gap) -> tuple[np.ndarray, float, str, str]:  # fmt: skip
+    """Maximal covering by HiGHS within what is left of ``time_limit``: the LP relaxation
+    (whole sites: proven optimal), then branch and bound; returns (sites, bound, solver,
+    status) — ``start`` and its bound when the solver does no better."""
+    from scipy.optimize import Bounds
+
+    n, m = a.shape
+    c, cons = _covering_model(a, w, p, quota, cost, budget)
+    bounds = Bounds(np.zeros(m + n), np.ones(m + n))
+    left = lambda: time_limit - (time.perf_counter() - t0)  # noqa: E731
+    relaxed = _integral_relaxation(c, cons, m, n, max(left(), 1e-3) * 4 / 3)
+    if relaxed is not None:  # the LP's own optimum is a choice of sites: proven optimal
+        x, lp_bound = relaxed
+        if _covered_weight(a, w, x) + 1e-6 * max(lp_bound, 1.0) >= lp_bound:
+            return x, max(lp_bound, _covered_weight(a, w, x)), "highs", "optimal"
+        bound = min(bound, lp_bound)
+    # presolve off: HiGHS' presolve ignores the time limit (15 s against 2.5 s on the demo's
+    # pitches at 150 m spacing) and its branch and bound is no faster with it
+    res = milp(c, integrality=np.concatenate([np.ones(m), np.zeros(n)]), bounds=bounds,
+               constraints=cons, options={"time_limit": float(max(left(), 1e-3)),
+                                          "disp": False, "presolve": False,
+                                          "mip_rel_gap": float(gap)})  # fmt: skip
+    dual = -float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+    if np.isfinite(dual):
+        bound = min(bound, dual)
+    if res.x is not None:
         x = np.flatnonzero(res.x[:m] > 0.5)
         val = _covered_weight(a, w, x)
         if val + 1e-9 >= _covered_weight(a, w, start):
             bound = max(bound, val)
-            chosen, gains = _order_by_gain(a, w, x)
-            return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "highs",
-                            "time limit", time.perf_counter() - t0, gains)  # fmt: skip
-    if budget is None and quota is None:  # the fallback only: swaps improve on greedy
-        start = swap_search(a, w, start)
-    left = time_limit - (time.perf_counter() - t0)
-    if left > 0:  # the LP relaxation, when there is time for it
-        lp = milp(c, bounds=bounds, constraints=cons, options={"time_limit": float(left)})
-        if lp.status == 0:
-            bound = min(bound, -float(lp.fun))
-    val = _covered_weight(a, w, start)
+            if res.status != 0:
+                return x, bound, "highs", "time limit"
+            return x, bound, "highs", ("optimal" if bound - val <= 1e-9 * max(val, 1.0)
+                                       else "within gap")  # fmt: skip
+    if budget is None and quota is None:
+        return start, bound, "greedy+swap", "heuristic"
+    return start, bound, "greedy", "heuristic"
+
+
+def _solution(a, w, x, bound, solver, status, t0) -> Solution:
+    """The :class:`Solution` of sites ``x``: ordered by gain, the gap to ``bound``."""
+    val = _covered_weight(a, w, x)
     bound = max(bound, val)
-    chosen, gains = _order_by_gain(a, w, start)
-    return Solution(chosen, val, bound, (bound - val) / max(val, 1.0), "greedy+swap",
-                    "heuristic", time.perf_counter() - t0, gains)  # fmt: skip
+    chosen, gains = _order_by_gain(a, w, x)
+    gap = 0.0 if status == "optimal" else (bound - val) / max(val, 1.0)
+    return Solution(chosen, val, bound, gap, solver, status, time.perf_counter() - t0, gains)
 
 
 def _on_undominated(a: sp.csr_matrix, w: np.ndarray, p: int, quota, time_limit: float,
-                    exact: bool, t0: float) -> Solution | None:  # fmt: skip
+                    exact: bool, t0: float, gap: float) -> Solution | None:  # fmt: skip
     """:func:`maximal_covering` on the candidates no other dominates (within their group
     when there are quotas), in the original candidates' numbering; None when none is."""
     if quota is None:
@@ -402,7 +452,8 @@ def _on_undominated(a: sp.csr_matrix, w: np.ndarray, p: int, quota, time_limit: 
         sub = (np.asarray(quota[0])[kept], quota[1])
     if len(kept) == a.shape[1]:
         return None
-    sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact, quota=sub)
+    sol = maximal_covering(a[:, kept], w, p, time_limit=time_limit, exact=exact, quota=sub,
+                           gap=gap)
     return replace(sol, chosen=kept[sol.chosen], seconds=time.perf_counter() - t0)
 
 
@@ -413,7 +464,6 @@ def _integral_relaxation(c: np.ndarray, cons: list, m: int, n: int,
     branching is needed (the demo's 10 pitches: 5.6 s instead of 42 s of branch and bound);
     ``(empty, LP optimum)`` when they do not (the LP optimum still bounds the choice);
     None when it was not solved within a quarter of ``time_limit``."""
-    from scipy.optimize import linprog
 
     ub = [k for k in cons if np.isinf(np.atleast_1d(k.lb)).all()]
     eq = [k for k in cons if k not in ub]
@@ -491,7 +541,7 @@ def set_covering(cover: sp.spmatrix, weight: np.ndarray, target: float, *,
 
     Raises ``ValueError`` when even every candidate together falls short.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
 
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=float)
@@ -536,7 +586,6 @@ def _assignment_lp(cover: sp.csr_matrix, weight: np.ndarray, capacity: np.ndarra
                    open_: np.ndarray) -> float:  # fmt: skip
     """Residents served when the sites ``open_`` (bool) are open: the largest assignment of
     each demand point's residents to open sites within reach, no site over its capacity."""
-    from scipy.optimize import linprog
 
     a = cover[:, np.flatnonzero(open_)].tocoo()
     if a.nnz == 0:
@@ -564,7 +613,7 @@ def capacitated_covering(cover: sp.spmatrix, weight: np.ndarray, capacity: np.nd
     served by all open sites, ``bound`` ≥ the optimum. Beyond the time limit: greedy on
     capacity-capped gains, scored by the exact assignment LP, bounded by the LP relaxation.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
 
     t0 = time.perf_counter()
     a = sp.csr_matrix(cover, dtype=bool).tocoo()
@@ -674,7 +723,7 @@ def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.
     Solution
         ``objective`` = person-metres saved against today, ``bound`` ≥ the best saving.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
 
     t0 = time.perf_counter()
     w = np.asarray(weight, float)

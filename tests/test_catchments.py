@@ -180,3 +180,65 @@ def test_street_pieces_run_through_junctions_and_buffer_the_same():
     flipped = np.where(rng.random(4) < 0.5, shapely.reverse(pieces[:4]), pieces[:4])[order]
     again = shapely.line_merge(_join_through(np.array([shapely.multilinestrings(flipped)])))
     assert shapely.equals_exact(shapely.buffer(again[0], 30, quad_segs=2), after[0], 1e-9)
+
+
+def _nx_pairs(g, fsnap, dsnap, limit):
+    """(demand, facility) → metres within ``limit`` by networkx, one search per facility
+    from its edge ends (leg + offset), to each demand point's edge ends (and along a shared
+    edge directly)."""
+    G = _nx_graph(g)
+    out = {}
+    for j in np.flatnonzero(fsnap.ok):
+        e = fsnap.edge[j]
+        start = {int(g.edge_u[e]): fsnap.leg_m[j] + fsnap.offset_m[j],
+                 int(g.edge_v[e]): fsnap.leg_m[j] + g.edge_length[e] - fsnap.offset_m[j]}
+        dist = {}
+        for node, d0 in start.items():
+            for k, d in nx.single_source_dijkstra_path_length(G, node, cutoff=limit).items():
+                dist[k] = min(dist.get(k, np.inf), d0 + d)
+        for i in np.flatnonzero(dsnap.ok):
+            ed = dsnap.edge[i]
+            d = min(dist.get(int(g.edge_u[ed]), np.inf) + dsnap.offset_m[i],
+                    dist.get(int(g.edge_v[ed]), np.inf) + g.edge_length[ed] - dsnap.offset_m[i])
+            if ed == e:
+                d = min(d, fsnap.leg_m[j] + abs(fsnap.offset_m[j] - dsnap.offset_m[i]))
+            d += dsnap.leg_m[i]
+            if d <= limit:
+                out[(int(i), int(j))] = d
+    return out
+
+
+def test_many_facilities_searched_by_tiles_equal_networkx(monkeypatch):
+    """Hundreds of candidate sites spread over a city are searched tile by tile, each on the
+    streets within reach of its tile (the whole network per search cost 124 s of a 100,000 ×
+    20,000 siting run, now 12 s): the pairs within reach equal networkx's, and equal the
+    untiled searches; a network with a street shorter than its straight line (lengths
+    imported from elsewhere) is searched whole."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from synth import UTM48, grid_network
+
+    from hzspatial.network import graph_from_edges
+
+    s = grid_network(2500, 0, seed=4)
+    xy = np.column_stack([s.x, s.y])
+    g = graph_from_edges(xy, s.u, s.v, s.lines(), UTM48, keep_largest=False, source="grid")
+    rng = np.random.default_rng(5)
+    pts = lambda n: shapely.points(xy[rng.integers(0, len(xy), n)] + rng.uniform(-40, 40, (n, 2)))  # noqa: E731
+    fsnap, dsnap = snap_points(g, pts(40), 100.0), snap_points(g, pts(300), 100.0)
+    monkeypatch.setattr(ct, "_TILE_SOURCES", 8)  # 40 sources: tiles of ~2 × 400 m
+    assert len(list(ct._source_tiles(g, ct.source_graph(g, fsnap), 400.0))) > 4
+    di, fj, d = ct.facility_demand_pairs(g, fsnap, dsnap, 400.0)
+    got = dict(zip(zip(di.tolist(), fj.tolist(), strict=True), d.tolist(), strict=True))
+    want = _nx_pairs(g, fsnap, dsnap, 400.0)
+    assert got.keys() == want.keys() and len(got) > 100
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-9, atol=1e-6)
+    monkeypatch.setattr(ct, "_TILE_SOURCES", 10**9)
+    whole = ct.facility_demand_pairs(g, fsnap, dsnap, 400.0)
+    assert sorted(zip(whole[0].tolist(), whole[1].tolist(), strict=True)) == sorted(got)
+    # a street imported shorter than the straight line between its ends: no tiles
+    monkeypatch.setattr(ct, "_TILE_SOURCES", 8)
+    g.edge_length[0] = 0.5 * np.hypot(*(xy[g.edge_u[0]] - xy[g.edge_v[0]]))
+    assert len(list(ct._source_tiles(g, ct.source_graph(g, fsnap), 400.0))) == 1
