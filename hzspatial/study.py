@@ -60,6 +60,10 @@ FACILITY_ATTRIBUTES = ("name", "subtype", "area_m2", "floor_area_m2", "beds", "n
                        "places", "pitches", "doctors", "nurses", "capacity", "inclusive",
                        "built", "planned")  # fmt: skip
 _TEXT_ATTRIBUTES = {"name", "subtype", "inclusive", "planned"}
+#: Edits that change residents only (standards on facilities alone are not evaluated again).
+_RESIDENTS_EDITS = ("add_residents", "remove_residents", "restore_residents")
+#: Metrics that count facilities alone (per area holding residents).
+_FACILITY_SIDE = ("built_since", "supply_share", "supply_ratio")
 #: The edits a study takes (``together`` groups them); others are refused.
 EDITS = ("add_facility", "move_facility", "remove_facility", "update_facility",
          "add_facility_file", "add_residents", "remove_residents", "set_minutes", "set_speed")
@@ -157,6 +161,7 @@ class Study:
         self._together_inverse: dict = {}
         # facility files added by edits: label → (FacilityInput, coordinate system, declared)
         self._files: dict[str, tuple] = {}
+        self._present: np.ndarray | None = None  # areas with residents, at the last edit
         self._base_items = list(self._b.src.items)
         self._base_crs = (dict(self._b.src.facilities.attrs.get("crs_in", {})),
                           dict(self._b.src.facilities.attrs.get("crs_declared", {})))
@@ -474,7 +479,7 @@ class Study:
             self._pair_cache.clear()
         touched = getattr(self, "_" + edit["op"])(edit)
         self._cached = None
-        after = self._indicators(touched)
+        after = self._indicators(touched, people_only=edit["op"] in _RESIDENTS_EDITS)
         change = _change(edit, before, after, touched)
         change.seconds = time.perf_counter() - t
         return change
@@ -952,7 +957,9 @@ class Study:
         """Residents feature ``row`` (WGS84) at ``pos``: spread, snapped, searched."""
         b = self._b
         eng, dem, graph = b.eng, b.dem, b.graph
-        geo = row.to_crs(graph.crs).geometry.to_numpy()
+        tr = self._transformer()  # as to_crs transforms, without a frame
+        geo = shapely.transform(row.geometry.to_numpy(),
+                                lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
         spread = st.spread_over(geo, row["population"].to_numpy(dtype=float), graph, dem.homes,
                                 dem.spread)  # fmt: skip
         area = st.demand_areas(spread.points, self._areas())
@@ -1126,9 +1133,11 @@ class Study:
         b.eng.catchments[sel] = None
 
     # ------------------------------------------------ indicators for the change
-    def _indicators(self, cats: set[str] | None = None) -> dict:
+    def _indicators(self, cats: set[str] | None = None, people_only: bool = False) -> dict:
         """Per category: covered, share, per district covered, standards rows, underserved —
-        for ``cats`` (default all), kept between edits for the others."""
+        for ``cats`` (default all), kept between edits for the others. With ``people_only``
+        (a residents edit) the standards counting facilities alone keep their rows while the
+        areas with residents stay the same."""
         if self._state is None:
             self._state = {}
             cats = set(self._b.walk.categories)
@@ -1137,7 +1146,13 @@ class Study:
             fac, dem, eng = self._fac(), b.dem, b.eng
             people = self._people_now() * eng.demand_ok
             pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
-            stds = [s for s in b.stds if s.category in cats]
+            inside = dem.area >= 0
+            nb = len(b.src.boundaries)
+            present = np.bincount(dem.area[inside], weights=people[inside], minlength=nb) > 0
+            kept = ({s.id for s in b.stds if s.metric in _FACILITY_SIDE}
+                    if people_only and np.array_equal(present, self._present) else set())
+            self._present = present
+            stds = [s for s in b.stds if s.category in cats and s.id not in kept]
             fac["snapped"] = eng.facility_ok
             rows, access = evaluation_rows(stds, StandardsInput(
                 facilities=fac, facility_area=dem.facility_area,
@@ -1151,8 +1166,6 @@ class Study:
             ratios = {k: np.array([r.get(k, np.nan) for r in rows], dtype=object)
                       for k in ("category", "standard", "district_id", "value", "met",
                                 "gap")}  # fmt: skip
-            inside = dem.area >= 0
-            nb = len(b.src.boundaries)
             area_in, people_in, total = dem.area[inside], people[inside], people.sum()
             for c in cats:
                 covered = eng.distance_m[c] <= b.walk.limits[c]
@@ -1163,7 +1176,8 @@ class Study:
                     "covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
                     "districts": np.bincount(area_in, weights=people_in * covered[inside],
                                              minlength=nb),
-                    "standards": dict(zip(
+                    "standards": {k: v for k, v in self._state.get(c, {}).get(
+                        "standards", {}).items() if k[0] in kept} | dict(zip(
                         zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
                         zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
                             strict=True), strict=True)),
