@@ -4,6 +4,12 @@ One command::
 
     python benchmarks/bench_site.py                    # demo subsets, p = 10
     python benchmarks/bench_site.py --demand 2000 --candidates 1000 --p 10 20
+    python benchmarks/bench_site.py --demand 100000 --candidates 20000 --add 100 --json out.json
+
+With ``--add`` or ``--json`` it runs one generated city end to end instead
+(``bench_site_city.py``: ``select_sites`` with a plain sparse PuLP + CBC model beside it;
+JSON ``{"demand", "candidates", "add", "wall_s", "objective", "bound", "gap", "peak_mb",
+"stages", "peers"}``).
 
 Both tools get the same instance, built from the embedded demo (synthetic): the residents'
 demand points not yet within 1,000 m of a football pitch and the network junctions (150 m
@@ -19,6 +25,7 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -75,6 +82,14 @@ def run_spopt(cost, w, p):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--add" in argv or "--json" in argv:  # one instance at city scale, end to end
+        sys.path.insert(0, str(Path(__file__).parent))
+        import bench_site_city
+
+        sys.argv = [str(Path(bench_site_city.__file__)), *argv]
+        bench_site_city.main()
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--demand", type=int, nargs="+", default=[500, 1500])
     ap.add_argument("--candidates", type=int, nargs="+", default=[300, 800])
