@@ -339,9 +339,7 @@ def _nodes_near(graph: WalkGraph, sg: SourceGraph, rows: np.ndarray,
     """Street nodes within ``limit_m`` in a straight line of the box around the nodes the
     ``rows`` link to: no walk of ``limit_m`` from them reaches beyond (a walk is never
     shorter than the straight line, and every link weighs at least 0)."""
-    a = sg.matrix
-    v = sg.n_nodes + rows
-    ends = a.indices[np.concatenate([np.arange(a.indptr[i], a.indptr[i + 1]) for i in v])]
+    ends = sg.matrix[sg.n_nodes + rows].indices
     lo = graph.node_xy[ends].min(axis=0) - limit_m
     hi = graph.node_xy[ends].max(axis=0) + limit_m
     xy = graph.node_xy

@@ -492,10 +492,11 @@ def _cbc_covering(a: sp.csr_matrix, w: np.ndarray, p: int, start: np.ndarray, bo
     x, optimal = found
     val, val0 = _covered_weight(a, w, x), _covered_weight(a, w, start)
     lower = re.search(r"Lower bound:\s*(-?[\d.eE+]+)", log)
+    root = re.search(r"Continuous objective value is\s*(-?[\d.eE+]+)", log)
     if lower:
         bound = min(bound, -float(lower.group(1)))
-    elif optimal:  # CBC stops within ratio × the root LP value (≤ the bound) of the best
-        bound = min(bound, val + gap * bound)
+    elif optimal and root:  # CBC stops within ratio × the root objective, which the LP
+        bound = min(bound, val + gap * abs(float(root.group(1))))  # relaxation's value bounds
     if val0 > val + 1e-9:
         return start, max(bound, val0), "greedy+swap", "heuristic"
     bound = max(bound, val)

@@ -315,5 +315,7 @@ def test_large_models_go_to_cbc_and_agree_with_brute_force(monkeypatch):
         sol = siting.maximal_covering(a, w, 3, gap=0.0)
         assert sol.objective == pytest.approx(best) and sol.bound >= best - 1e-6
         assert sol.solver == "cbc" and sol.status == "optimal"
+        loose = siting.maximal_covering(a, w, 3, gap=0.05)  # CBC's bound within its gap
+        assert loose.objective <= best + 1e-6 <= loose.bound + 1e-6
     monkeypatch.setattr(siting, "cbc_path", lambda: None)
     assert siting.maximal_covering(a, w, 3, gap=0.0).objective == pytest.approx(best)
