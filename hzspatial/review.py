@@ -311,10 +311,11 @@ def review_study(
     """
     o = study._b.options
     rules = _Rules(float(o["minutes"]), study.speed_kmh, study.minutes, float(o["max_snap_m"]),
-                   float(o["pph"]), o["standards"], list(o["extra"] or ()), None)  # fmt: skip
+                   float(o["pph"]), o["standards"], list(o["extra"] or ()),
+                   o.get("crs_in"))  # fmt: skip
     props = _proposals(districts, residents, households, rules, proposals_crs)
     base = study.graph
-    graph = _review_graph(base, None, None, None, streets, streets_crs)
+    graph = _review_graph(base, None, rules.crs_in, None, streets, streets_crs)
     warn_datums(graph, [_proposal_check(districts, props, proposals_crs)], strict,
                 network_may_shift(o["network"], None))  # fmt: skip
     fac = study.facilities

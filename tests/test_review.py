@@ -429,3 +429,25 @@ def test_review_on_an_edited_study_equals_a_fresh_review_of_the_edited_files(tmp
     mixed = review_study(study, p["proposals"])
     spare = [v[2] for k, v in _numbers(mixed.report).items() if v[2] is not None]
     assert sum(spare) < sum(v[2] for v in a.values() if v[2] is not None)
+
+
+def test_proposals_without_a_stated_system_take_crs_in_when_reviewed_on_a_study(tmp_path):
+    """`review --crs-in gcj02 --population …` reviews on a study; a proposals shapefile with no
+    .prj is then read in the study's --crs-in, as before — not as WGS84 in silence."""
+    from hzspatial.crs import wgs84_to_gcj02
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    props = gpd.read_file(p["proposals"])
+    gcj = props.copy()
+    gcj["geometry"] = shapely.transform(
+        props.geometry.to_numpy(), lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    gcj.to_file(tmp_path / "proposals.shp")
+    (tmp_path / "proposals.prj").unlink()
+    res = review_districts(tmp_path / "proposals.shp", p["network"],
+                           [FacilityInput(p["facilities"], crs="wgs84")],
+                           residents_file=p["population"], boundaries=p["boundaries"],
+                           crs_in="gcj02")  # fmt: skip
+    moved = res.proposals.to_crs(32649).geometry.centroid.distance(
+        props.to_crs(32649).geometry.centroid)
+    assert moved.max() < 2.0  # metres: converted back, not left ~500 m off
