@@ -338,7 +338,7 @@ def review_study(
         people = np.where(np.isin(b.dem.owner, gone), 0.0, people)
     existing = _Existing(graph, fac, fsnap, esnap, people * esnap.ok, b.dem.spread,
                          inputs=_study_inputs(study))  # fmt: skip
-    return _review(existing, districts, props, rules, streets, o.get("buildings"))
+    return _review(existing, districts, props, rules, streets, study._inputs.get("buildings"))
 
 
 @dataclass

@@ -451,3 +451,19 @@ def test_proposals_without_a_stated_system_take_crs_in_when_reviewed_on_a_study(
     moved = res.proposals.to_crs(32649).geometry.centroid.distance(
         props.to_crs(32649).geometry.centroid)
     assert moved.max() < 2.0  # metres: converted back, not left ~500 m off
+
+
+def test_a_review_on_a_study_names_the_buildings_it_spread_residents_over(tmp_path):
+    """The buildings layer a review's residents were spread over stays among review.json's
+    inputs (with its SHA-256) now that the review runs on a study."""
+    from hzspatial.datasets import demo_paths
+
+    p = demo_paths()
+    props = gpd.read_file(p["proposals"])
+    gpd.GeoDataFrame({"floors": [6]}, geometry=[props.geometry.iloc[0].buffer(-0.0005)],
+                     crs=4326).to_file(tmp_path / "buildings.geojson")  # fmt: skip
+    res = review_districts(p["proposals"], p["network"], [FacilityInput(p["facilities"])],
+                           residents_file=p["population"], boundaries=p["boundaries"],
+                           buildings=tmp_path / "buildings.geojson")  # fmt: skip
+    named = {x["role"]: x for x in res.report["inputs"]}
+    assert named["buildings"]["sha256"] and named["residents"]["sha256"]
