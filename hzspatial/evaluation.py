@@ -195,14 +195,24 @@ class _Scope:
     def of(cls, data: StandardsInput) -> _Scope:
         fac, n = data.facilities, len(data.area_ids)
         inside = data.demand_area >= 0
-        area_in, people_in = data.demand_area[inside], np.asarray(data.people, float)[inside]
+        area_in, people_in = _inside(data.demand_area, inside), _inside(
+            np.asarray(data.people, float), inside)  # fmt: skip
         res_area = np.bincount(area_in, weights=people_in, minlength=n)
         return cls(data, fac["snapped"].to_numpy(dtype=bool), fac["category"].to_numpy(),
                    fac["subtype"].to_numpy() if "subtype" in fac else None, res_area,
                    np.flatnonzero(res_area > 0), inside, area_in, people_in)  # fmt: skip
 
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per demand point) at the points inside an area."""
+        return _inside(values, self.inside)
+
     def per_area_and_whole(self, fn, f_area):
         return _per_area_and_whole(fn, f_area, self.data.demand_area, len(self.data.area_ids))
+
+
+def _inside(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``values[inside]``, or ``values`` itself when every point is inside (no copy)."""
+    return values if inside.all() else values[inside]
 
 
 #: Columns of ``ratios.csv``.
@@ -279,7 +289,7 @@ def _access_by_area(acc: np.ndarray, target: float,
                     scope: _Scope) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Residents-weighted mean 2SFCA accessibility and the share of residents below
     ``target``, per area and (last) for the whole study area; NaN where no one lives."""
-    a, p, n = acc[scope.inside], scope.people_in, len(scope.res_area)
+    a, p, n = scope.take(acc), scope.people_in, len(scope.res_area)
     sums = [scope.res_area, *(np.bincount(scope.area_in, weights=w, minlength=n)
                               for w in (a * p, p * (a < target)))]  # fmt: skip
     tot, weighted, short = (np.append(x, x.sum()) for x in sums)
@@ -344,7 +354,7 @@ def _supply_per_capita(std: Standard, scope: _Scope, sel, f_area):
 
 def _share_within(std: Standard, scope: _Scope, _sel, f_area):
     """Share of residents within the standard's walking distance, per area."""
-    within = scope.data.distance_m[std.distance_key][scope.inside] <= float(std.distance_m)
+    within = scope.take(scope.data.distance_m[std.distance_key]) <= float(std.distance_m)
     near = np.bincount(scope.area_in, weights=scope.people_in * within,
                        minlength=len(scope.res_area))  # fmt: skip
     per = an.share_within_sums(near, scope.res_area, std)  # as share_within_columns

@@ -157,6 +157,10 @@ class Study:
         self._study_area = None
         self._people: np.ndarray | None = None  # persons per demand point
         self._frame_ops: list[tuple] = []  # residents edits not yet in the demand frame
+        self._res_ops: list[tuple] = []  # residents edits not yet in the residents frame
+        self._res_ids: np.ndarray | None = None  # the residents' ids (text), kept with edits
+        self._ids_of_areas: np.ndarray | None = None
+        self._fac_arrays: tuple | None = None  # (table, categories, metric x/y) of the table
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
         self._together_inverse: dict = {}
         # facility files added by edits: label → (FacilityInput, coordinate system, declared)
@@ -225,6 +229,7 @@ class Study:
                 self._b.src.facilities = self.facilities.copy()
                 self._b.src.facilities.attrs.update(self._geo.attrs)
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
+            self._residents()
             self._flush_demand()
             self._name_files()
             # each result owns its tables: the next one (after more edits) writes new columns
@@ -256,7 +261,7 @@ class Study:
     def residents_table(self) -> gpd.GeoDataFrame:
         """The residents now as an input layer (``id``, ``name``, ``population`` persons,
         ``source``; WGS84): the input's features and those added, in order."""
-        res = self._b.src.residents
+        res = self._residents()
         out = res[["demand_id", "name", "population", "source", res.geometry.name]]
         return out.rename(columns={"demand_id": "id"}).reset_index(drop=True)
 
@@ -286,7 +291,7 @@ class Study:
         underserved); ``_districts`` holds the boundary ids. Equal to the full
         :meth:`result`'s figures, without assembling its tables."""
         state = self._indicators()
-        return {c: ({k: x for k, x in v.items() if k != "status"} if c != "_districts" else v)
+        return {c: ({k: x for k, x in v.items() if k != "masks"} if c != "_districts" else v)
                 for c, v in state.items()}  # fmt: skip
 
     def demand_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -304,7 +309,7 @@ class Study:
         per-capita standard), :data:`REACH_NONE` (no facility within the threshold) or
         :data:`REACH_NOT_COUNTED` (no residents, or not joined to a street)."""
         self._category(category)
-        return self._indicators()[category]["status"].copy()
+        return _status(*self._indicators()[category]["masks"])
 
     # ---------------------------------------------------------------- saved and reopened
     def save(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -593,7 +598,7 @@ class Study:
         return spec | {"sha256": digest}, rows, (label, (item, crs, declared))
 
     def _resident_position(self, name) -> int:
-        ids = self._b.src.residents["demand_id"].astype(str).to_numpy()
+        ids = self._ids()
         hit = np.flatnonzero(ids == str(name))
         if not len(hit):
             raise InputError(f"no residents {name!r} in the study", column="name",
@@ -607,7 +612,7 @@ class Study:
     def _checked_residents(self, edit: dict) -> dict:
         """Name, geometry and population of residents to add, checked."""
         name = _text(edit["name"], "name", 200).strip()
-        if not name or (self._b.src.residents["demand_id"].astype(str) == name).any():
+        if not name or (self._ids() == name).any():
             raise InputError(f"residents name {name!r} is empty or already in the study",
                              column="name", hint="give a new name")  # fmt: skip
         if not isinstance(edit["wkt"], str) or len(edit["wkt"]) > 2_000_000:
@@ -711,7 +716,7 @@ class Study:
         if op == "remove_residents":
             pos = self._resident_position(edit["name"])
             return {"op": "restore_residents", "position": pos,
-                    "row": self._b.src.residents.iloc[[pos]].copy()}  # fmt: skip
+                    "row": self._residents().iloc[[pos]].copy()}  # fmt: skip
         if op == "restore_residents":
             return {"op": "remove_residents",
                     "name": edit["row"]["demand_id"].iat[0]}  # fmt: skip
@@ -805,18 +810,17 @@ class Study:
         return touched
 
     def _add_residents(self, edit: dict) -> set[str]:
-        res = self._b.src.residents
-        row = {c: None for c in res.columns if c != res.geometry.name}
-        row |= {"demand_id": edit["name"], "name": edit["name"],
-                "population": edit["population"], "population_from": "study edit",
-                "source": "proposed district" if edit.get("proposal") else "study edit"}
-        frame = gpd.GeoDataFrame({k: [v] for k, v in row.items()},
-                                 geometry=[shapely.from_wkt(edit["wkt"])], crs=4326)
-        self._insert_residents(frame[res.columns], len(res))
+        row = {"demand_id": edit["name"], "name": edit["name"],
+               "population": edit["population"], "population_from": "study edit",
+               "source": "proposed district" if edit.get("proposal") else "study edit",
+               "geometry": shapely.from_wkt(edit["wkt"])}  # fmt: skip
+        self._insert_residents(row, len(self._ids()))
         return set(self._b.walk.categories)
 
     def _restore_residents(self, edit: dict) -> set[str]:
-        self._insert_residents(edit["row"], edit["position"])
+        row = edit["row"]
+        values = {c: row[c].iat[0] for c in row.columns}
+        self._insert_residents(values | {"geometry": row.geometry.iat[0]}, edit["position"])
         return set(self._b.walk.categories)
 
     def _remove_residents(self, edit: dict) -> set[str]:
@@ -934,6 +938,7 @@ class Study:
         fac.iat[pos, col("district_id")] = (b.src.boundaries["district_id"].iat[area]
                                             if area >= 0 else None)  # fmt: skip
         fac.iat[pos, col("snapped")] = bool(snap.ok[0])
+        self._fac_arrays = None
         if snap.ok[0]:
             self._join(pos)
 
@@ -953,15 +958,16 @@ class Study:
         self._table = fac.drop(index=fac.index[pos]).reset_index(drop=True)
         b.walk.groups = st.subtype_groups(self._table, b.stds, b.walk.limits)
 
-    def _insert_residents(self, row: gpd.GeoDataFrame, pos: int) -> None:
-        """Residents feature ``row`` (WGS84) at ``pos``: spread, snapped, searched."""
+    def _insert_residents(self, row: dict, pos: int) -> None:
+        """Residents feature ``row`` (column → value, ``geometry`` WGS84) at ``pos``: spread,
+        snapped, searched; its rows in the residents and demand frames are made when asked."""
         b = self._b
         eng, dem, graph = b.eng, b.dem, b.graph
         tr = self._transformer()  # as to_crs transforms, without a frame
-        geo = shapely.transform(row.geometry.to_numpy(),
+        geo = shapely.transform(np.array([row["geometry"]]),
                                 lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-        spread = st.spread_over(geo, row["population"].to_numpy(dtype=float), graph, dem.homes,
-                                dem.spread)  # fmt: skip
+        spread = st.spread_over(geo, np.array([row["population"]], dtype=float), graph,
+                                dem.homes, dem.spread)  # fmt: skip
         area = st.demand_areas(spread.points, self._areas())
         snap = snap_points(graph, spread.points, b.options["max_snap_m"])
         q, m = int(np.searchsorted(dem.owner, pos)), len(spread.points)
@@ -981,13 +987,9 @@ class Study:
             eng.nearest[key] = np.insert(eng.nearest[key], q, w)
         self._pairs_to_new(snap, spread.points, q)
         self._people = np.insert(self._people_now(), q, spread.population)
-        self._frame_ops.append(("insert", q, row.copy(), spread))
-        res = b.src.residents
-        attrs = dict(res.attrs)
-        b.src.residents = gpd.GeoDataFrame(pd.concat([res.iloc[:pos], row, res.iloc[pos:]],
-                                                     ignore_index=True),
-                                           geometry=res.geometry.name, crs=4326)  # fmt: skip
-        b.src.residents.attrs.update(attrs)
+        self._frame_ops.append(("insert", q, row, spread))
+        self._res_ops.append(("insert", pos, row))
+        self._res_ids = np.insert(self._ids(), pos, str(row["demand_id"]))
         self._graph_arrays = None
 
     def _pairs_to_new(self, snap, points: np.ndarray, q: int) -> None:
@@ -995,11 +997,10 @@ class Study:
         demand points (``points``, metric, inserted at ``q``): one bounded search from the
         facilities that may reach them, split by category and threshold."""
         b = self._b
-        eng, cats = b.eng, self._fac()["category"].to_numpy()
+        eng, (cats, fxy) = b.eng, self._facility_arrays()
         if not snap.ok.any():
             return
         xy = shapely.get_coordinates(points)
-        fxy = shapely.get_coordinates(self._metric_facilities())
         limits = np.array([b.walk.limits.get(c, -1.0) for c in cats])
         sel = np.flatnonzero(eng.facility_ok & (limits >= 0)
                              & _within(fxy, xy, float(limits.max(initial=0.0)), limits))
@@ -1035,11 +1036,44 @@ class Study:
             eng.nearest[key] = eng.nearest[key][keep]
         self._people = self._people_now()[keep]
         self._frame_ops.append(("delete", q, m))
-        res = b.src.residents
-        attrs = dict(res.attrs)
-        b.src.residents = res.drop(index=res.index[pos]).reset_index(drop=True)
-        b.src.residents.attrs.update(attrs)
+        self._res_ops.append(("delete", pos))
+        self._res_ids = np.delete(self._ids(), pos)
         self._graph_arrays = None
+
+    def _ids(self) -> np.ndarray:
+        """The residents' ids (``demand_id`` as text), in the residents frame's order."""
+        if self._res_ids is None:
+            self._res_ids = self._b.src.residents["demand_id"].astype(str).to_numpy(dtype=object)
+        return self._res_ids
+
+    def _residents(self) -> gpd.GeoDataFrame:
+        """The residents frame (WGS84) brought up to date with the residents edits."""
+        b = self._b
+        if self._res_ops:
+            res = b.src.residents
+            attrs, geom = dict(res.attrs), res.geometry.name
+            frame = pd.DataFrame(res)
+            for op in self._res_ops:
+                pos = op[1]
+                if op[0] == "insert":
+                    row = pd.DataFrame(self._resident_row(op[2]))
+                    frame = pd.concat([frame.iloc[:pos], row, frame.iloc[pos:]],
+                                      ignore_index=True)  # fmt: skip
+                else:
+                    frame = frame.drop(index=frame.index[pos]).reset_index(drop=True)
+            b.src.residents = gpd.GeoDataFrame(frame, geometry=geom, crs=4326)
+            b.src.residents.attrs.update(attrs)
+            self._res_ops.clear()
+        return b.src.residents
+
+    def _resident_row(self, row: dict) -> gpd.GeoDataFrame:
+        """One residents feature (column → value, ``geometry`` WGS84) as a one-row frame
+        with the residents frame's columns."""
+        res = self._b.src.residents
+        geom = res.geometry.name
+        values = {c: [row.get(c)] for c in res.columns if c != geom}
+        values[geom] = [row["geometry"]]
+        return gpd.GeoDataFrame(values, geometry=geom, crs=4326)[res.columns]
 
     def _people_now(self) -> np.ndarray:
         """Residents (persons) per demand point, kept with the edits."""
@@ -1054,7 +1088,8 @@ class Study:
         for op in self._frame_ops:
             frame = b.dem.frame
             if op[0] == "insert":
-                _, q, row, spread = op
+                _, q, values, spread = op
+                row = self._resident_row(values)
                 rows, _ = st.demand_rows(row, spread, b.graph, b.src.boundaries, self._areas())
                 frame = pd.concat([frame.iloc[:q], rows, frame.iloc[q:]], ignore_index=True)
             else:
@@ -1063,11 +1098,15 @@ class Study:
             b.dem.frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
         self._frame_ops.clear()
 
-    def _metric_facilities(self) -> np.ndarray:
-        """The facilities' points in the graph's CRS."""
-        g = self._fac()["geometry"].to_numpy()
-        x, y = self._transformer().transform(shapely.get_x(g), shapely.get_y(g))
-        return shapely.points(x, y)
+    def _facility_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The facilities' categories and their points' x/y (metres, the graph's CRS), kept
+        while the table is the same (a move forgets them)."""
+        fac = self._fac()
+        if self._fac_arrays is None or self._fac_arrays[0] is not fac:
+            g = fac["geometry"].to_numpy()
+            x, y = self._transformer().transform(shapely.get_x(g), shapely.get_y(g))
+            self._fac_arrays = (fac, fac["category"].to_numpy(), np.column_stack([x, y]))
+        return self._fac_arrays[1], self._fac_arrays[2]
 
     def _keys_of(self, pos: int) -> list[str]:
         """The searches facility ``pos`` takes part in: its category and subtype groups."""
@@ -1079,7 +1118,7 @@ class Study:
         b = self._b
         if key in b.walk.groups:
             return np.flatnonzero(b.walk.groups[key])
-        return np.flatnonzero(self._fac()["category"].to_numpy() == key)
+        return np.flatnonzero(self._facility_arrays()[0] == key)
 
     def _join(self, pos: int) -> None:
         """Facility ``pos`` (in the tables, snapped) joins its searches."""
@@ -1141,53 +1180,71 @@ class Study:
         if self._state is None:
             self._state = {}
             cats = set(self._b.walk.categories)
-        b = self._b
         if cats:
-            fac, dem, eng = self._fac(), b.dem, b.eng
-            people = self._people_now() * eng.demand_ok
-            pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
-            inside = dem.area >= 0
-            nb = len(b.src.boundaries)
-            present = np.bincount(dem.area[inside], weights=people[inside], minlength=nb) > 0
-            kept = ({s.id for s in b.stds if s.metric in _FACILITY_SIDE}
-                    if people_only and np.array_equal(present, self._present) else set())
-            self._present = present
-            stds = [s for s in b.stds if s.category in cats and s.id not in kept]
-            fac["snapped"] = eng.facility_ok
-            rows, access = evaluation_rows(stds, StandardsInput(
-                facilities=fac, facility_area=dem.facility_area,
-                area_ids=b.src.boundaries["district_id"].to_numpy(),
-                area_names=b.src.boundaries["name"].to_numpy(), demand_area=dem.area,
-                people=people, distance_m=dict(eng.distance_m), pairs=pairs,
-                persons_per_household=b.options["pph"],
-                area_level=b.src.boundaries.attrs.get("level", "district"),
-                **b.options["where"]))  # fmt: skip
-            by_id = {s.id: s for s in b.stds}
+            people = self._people_now() * self._b.eng.demand_ok
+            kept = self._kept_standards(people, people_only)
+            rows, access = self._evaluate(cats, kept, people)
             ratios = {k: np.array([r.get(k, np.nan) for r in rows], dtype=object)
                       for k in ("category", "standard", "district_id", "value", "met",
                                 "gap")}  # fmt: skip
-            area_in, people_in, total = dem.area[inside], people[inside], people.sum()
             for c in cats:
-                covered = eng.distance_m[c] <= b.walk.limits[c]
-                in_reach = float(people[covered].sum())  # as coverage_stats
-                far, short, _ = st.underserved_masks(c, covered, access, by_id, people)
                 mine = ratios["category"] == c
-                self._state[c] = {
-                    "covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
-                    "districts": np.bincount(area_in, weights=people_in * covered[inside],
-                                             minlength=nb),
-                    "standards": {k: v for k, v in self._state.get(c, {}).get(
-                        "standards", {}).items() if k[0] in kept} | dict(zip(
-                        zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
-                        zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
-                            strict=True), strict=True)),
-                    "no_facility": float((people_in * far[inside]).sum()),
-                    "below_standard": float((people_in * short[inside]).sum()),
-                    "status": _status(far, short, covered & (people > 0)),
-                }  # fmt: skip
-        return {c: dict(v) for c, v in self._state.items()} | {
-            "_districts": self._b.src.boundaries["district_id"].to_numpy()
-        }
+                standards = {k: v for k, v in self._state.get(c, {}).get("standards", {}).items()
+                             if k[0] in kept} | dict(zip(
+                    zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
+                    zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
+                        strict=True), strict=True))  # fmt: skip
+                self._state[c] = self._reach_state(c, access, people) | {"standards": standards}
+        return {c: dict(v) for c, v in self._state.items()} | {"_districts": self._area_ids()}
+
+    def _kept_standards(self, people: np.ndarray, people_only: bool) -> set[str]:
+        """Standards whose rows a residents edit leaves as they are: those counting facilities
+        alone, while the areas with residents stay the same."""
+        b, area = self._b, self._b.dem.area
+        inside = area >= 0
+        present = np.bincount(area[inside], weights=people[inside],
+                              minlength=len(b.src.boundaries)) > 0  # fmt: skip
+        same = people_only and np.array_equal(present, self._present)
+        self._present = present
+        return {s.id for s in b.stds if s.metric in _FACILITY_SIDE} if same else set()
+
+    def _evaluate(self, cats: set[str], kept: set[str], people: np.ndarray):
+        """Rows and 2SFCA accessibility of the standards of ``cats`` not ``kept``."""
+        b, fac, dem, eng = self._b, self._fac(), self._b.dem, self._b.eng
+        pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
+        stds = [s for s in b.stds if s.category in cats and s.id not in kept]
+        fac["snapped"] = eng.facility_ok
+        return evaluation_rows(stds, StandardsInput(
+            facilities=fac, facility_area=dem.facility_area, area_ids=self._area_ids(),
+            area_names=b.src.boundaries["name"].to_numpy(), demand_area=dem.area,
+            people=people, distance_m=dict(eng.distance_m), pairs=pairs,
+            persons_per_household=b.options["pph"],
+            area_level=b.src.boundaries.attrs.get("level", "district"),
+            **b.options["where"]))  # fmt: skip
+
+    def _reach_state(self, c: str, access: dict, people: np.ndarray) -> dict:
+        """Category ``c``'s covered persons (study area and per area), underserved persons
+        and the masks :meth:`reach` draws from."""
+        b, area = self._b, self._b.dem.area
+        inside = area >= 0
+        take = (lambda x: x) if inside.all() else (lambda x: x[inside])
+        area_in, people_in, total = take(area), take(people), people.sum()
+        covered = b.eng.distance_m[c] <= b.walk.limits[c]
+        in_reach = float(people[covered].sum())  # as coverage_stats
+        far, short, _ = st.underserved_masks(c, covered, access, {s.id: s for s in b.stds},
+                                             people)  # fmt: skip
+        return {"covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
+                "districts": np.bincount(area_in, weights=people_in * take(covered),
+                                         minlength=len(b.src.boundaries)),
+                "no_facility": float((people_in * take(far)).sum()),
+                "below_standard": float((people_in * take(short)).sum()),
+                "masks": (far, short, covered & (people > 0))}  # fmt: skip
+
+    def _area_ids(self) -> np.ndarray:
+        """The boundary areas' ids, in their order (they do not change with edits)."""
+        if self._ids_of_areas is None:
+            self._ids_of_areas = self._b.src.boundaries["district_id"].to_numpy()
+        return self._ids_of_areas
 
 
 def _status(far: np.ndarray, short: np.ndarray, covered: np.ndarray) -> np.ndarray:

@@ -371,7 +371,7 @@ class Workbench:
             return out
 
     def _proposal_names(self) -> set[str]:
-        res = self.study._b.src.residents
+        res = self.study._residents()
         if "source" not in res:
             return set()
         return set(res.loc[res["source"] == "proposed district", "demand_id"].astype(str))
