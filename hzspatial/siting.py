@@ -824,6 +824,21 @@ def _lagrangian_p_median(di: np.ndarray, sj: np.ndarray, saving: np.ndarray, lam
     return best, np.asarray(best_x, np.int64)
 
 
+def _greedy_p_median(di: np.ndarray, sj: np.ndarray, d: np.ndarray, w: np.ndarray,
+                     cur: np.ndarray, p: int, m: int) -> np.ndarray:  # fmt: skip
+    """``p`` sites chosen one at a time, each saving the most person-metres then (pairs
+    ``di``, ``sj``, ``d`` metres; ``w`` persons; ``cur`` metres walked today)."""
+    chosen, best = [], cur.copy()
+    for _ in range(p):
+        g = np.bincount(sj, weights=w[di] * np.maximum(best[di] - d, 0), minlength=m)
+        g[chosen] = -1.0
+        j = int(np.argmax(g))
+        chosen.append(j)
+        sel = sj == j
+        np.minimum.at(best, di[sel], d[sel])
+    return np.array(chosen, np.int64)
+
+
 def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.ndarray,
              current: np.ndarray, p: int, n_sites: int, *, time_limit: float = 60.0
              ) -> Solution:  # fmt: skip
@@ -876,20 +891,9 @@ def p_median(demand: np.ndarray, site: np.ndarray, dist: np.ndarray, weight: np.
         np.minimum.at(best, di[sel], d[sel])
         return best
 
-    def gains(best: np.ndarray) -> np.ndarray:  # person-metres each site would save now
-        return np.bincount(sj, weights=w[di] * np.maximum(best[di] - d, 0), minlength=m)
-
     # greedy first: the answer kept when the solver's is worse or missing (time limit, load)
-    chosen, best = [], cur.copy()
-    for _ in range(p):
-        g = gains(best)
-        g[chosen] = -1.0
-        j = int(np.argmax(g))
-        chosen.append(j)
-        sel = sj == j
-        np.minimum.at(best, di[sel], d[sel])
-    greedy_x = np.array(chosen, np.int64)
-    greedy_val = float((w * (cur - best)).sum())
+    greedy_x = _greedy_p_median(di, sj, d, w, cur, p, m)
+    greedy_val = float((w * (cur - walks(greedy_x))).sum())
     # valid upper bounds on the saving, whatever the solver did: everyone walking to their
     # nearest candidate; and, the saving being monotone submodular (a facility-location
     # function), greedy's value plus the p largest gains left after it

@@ -129,8 +129,7 @@ def build(
     )
     population_total = _population_total(population_total, residents_from_osm)
     timings: dict[str, float] = {}
-    clock = _Clock(timings)
-    extra = list(extra_categories)
+    clock, extra = _Clock(timings), list(extra_categories)
     stds = load_standards(standards, extra)
     default_boundaries = boundaries is None
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
@@ -162,12 +161,11 @@ def build(
         walk = _walk_limits(src.facilities, stds, extra, category_minutes, minutes, speed_kmh,
                             require_standards, standards)  # fmt: skip
         eng = _search(graph, src, dem, walk, stds, max_snap_m, tiles, submit)
-    pph = persons_per_household or default_persons_per_household()
-    where = _where_set(standards, src.boundaries, boundaries)
-    options = {"minutes": minutes, "speed_kmh": speed_kmh, "metres": metres, "pph": pph,
+    options = {"minutes": minutes, "speed_kmh": speed_kmh, "metres": metres,
+               "pph": persons_per_household or default_persons_per_household(),
                "strict": strict, "network_shift": network_may_shift(network, network_crs),
-               "crs_in": crs_in,
-               "where": where, "network": network, "boundaries": boundaries,
+               "crs_in": crs_in, "where": _where_set(standards, src.boundaries, boundaries),
+               "network": network, "boundaries": boundaries,
                "rules": None if isinstance(network, WalkGraph) else rules.source,
                "max_snap_m": max_snap_m, "extra": extra, "standards": standards,
                "category_minutes": dict(category_minutes or {}),

@@ -90,6 +90,29 @@ def _population_from(gdf, found: dict) -> str | None:
     return f"column {col!r}" + (" (source per area: population_source)" if len(src) else "")
 
 
+def _columns_and_level(gdf: gpd.GeoDataFrame, columns: Mapping[str, str] | None,
+                       level: str | None, path_s: str) -> tuple[dict, str]:  # fmt: skip
+    """The boundary layer's ``id`` / ``name`` / ``population`` columns and the areas' level:
+    as given, else from per-level columns (社区名称, 街道名称, …) and code lengths."""
+    per_level = [f"{lv}_{k}" for lv in LEVELS for k in ("name", "code")]
+    found = find_columns(gdf.columns, ["id", "name", "population", *per_level], columns, path_s)
+    found_level = next((lv for lv in LEVELS
+                        if f"{lv}_name" in found or f"{lv}_code" in found), None)  # fmt: skip
+    mapping = dict(columns or {})
+    if found_level is not None:
+        code = found.get(f"{found_level}_code")
+        name = found.get(f"{found_level}_name")
+        if code is not None and found_level == "district":
+            lengths = gdf[code].astype("string").str.strip().str.len().dropna()
+            if len(lengths) and lengths.nunique() == 1:
+                found_level = _CODE_LENGTH_LEVEL.get(int(lengths.iloc[0]), found_level)
+        mapping.setdefault("id", code or name)
+        if name is not None:
+            mapping.setdefault("name", name)
+        found = find_columns(gdf.columns, ["id", "name", "population"], mapping, path_s)
+    return found, level or found_level or "district"
+
+
 def read_boundaries(
     path: str | Path | gpd.GeoDataFrame,
     *,
@@ -145,23 +168,7 @@ def read_boundaries(
             hint="boundaries must be polygons",
         )
     _check_overlaps(gdf.geometry.to_numpy(), path_s)
-    per_level = [f"{lv}_{k}" for lv in LEVELS for k in ("name", "code")]
-    found = find_columns(gdf.columns, ["id", "name", "population", *per_level], columns, path_s)
-    found_level = next((lv for lv in LEVELS
-                        if f"{lv}_name" in found or f"{lv}_code" in found), None)  # fmt: skip
-    mapping = dict(columns or {})
-    if found_level is not None:
-        code = found.get(f"{found_level}_code")
-        name = found.get(f"{found_level}_name")
-        if code is not None and found_level == "district":
-            lengths = gdf[code].astype("string").str.strip().str.len().dropna()
-            if len(lengths) and lengths.nunique() == 1:
-                found_level = _CODE_LENGTH_LEVEL.get(int(lengths.iloc[0]), found_level)
-        mapping.setdefault("id", code or name)
-        if name is not None:
-            mapping.setdefault("name", name)
-        found = find_columns(gdf.columns, ["id", "name", "population"], mapping, path_s)
-    lvl = level or found_level or "district"
+    found, lvl = _columns_and_level(gdf, columns, level, path_s)
     n = len(gdf)
     default_ids = np.array([str(i + 1) for i in range(n)], dtype=object)
     if "id" not in found and "name" in found:

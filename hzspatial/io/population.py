@@ -36,6 +36,40 @@ logger = logging.getLogger(__name__)
 _AREA_FIELDS = ("community_name", "community_code", "street_name", "street_code")
 
 
+def _persons(df: pd.DataFrame, found: dict, path_s: str, rows_of,
+             persons_per_household: float | None) -> tuple[np.ndarray, str]:  # fmt: skip
+    """Residents (persons) per row, from the population column, else households × persons
+    per household; and how they were counted."""
+    if "population" in found:
+        pop = parse_numbers(
+            df[found["population"]],
+            path=path_s,
+            column=found["population"],
+            rows_of=rows_of,
+            what="population",
+            minimum=0.0,
+        )
+        how = "population"
+    else:
+        pph = persons_per_household or default_persons_per_household()
+        if not pph > 0:
+            raise InputError(
+                f"persons per household must be > 0 (got {pph})", column="persons_per_household"
+            )
+        hh = parse_numbers(
+            df[found["households"]],
+            path=path_s,
+            column=found["households"],
+            rows_of=rows_of,
+            what="households",
+            minimum=0.0,
+        )
+        pop = hh * pph
+        how = f"households × {pph:.2f}"
+        logger.info("%s: population = households × %.2f persons per household", path_s, pph)
+    return pop, how
+
+
 def read_population(
     path: str | Path | pd.DataFrame,
     *,
@@ -87,33 +121,7 @@ def read_population(
     if "population" not in found and "households" not in found:
         require(found, ["population"], df.columns, path_s, "residents (or households)",
                 note=encoding_note(df))  # fmt: skip
-    if "population" in found:
-        pop = parse_numbers(
-            df[found["population"]],
-            path=path_s,
-            column=found["population"],
-            rows_of=rows_of,
-            what="population",
-            minimum=0.0,
-        )
-        how = "population"
-    else:
-        pph = persons_per_household or default_persons_per_household()
-        if not pph > 0:
-            raise InputError(
-                f"persons per household must be > 0 (got {pph})", column="persons_per_household"
-            )
-        hh = parse_numbers(
-            df[found["households"]],
-            path=path_s,
-            column=found["households"],
-            rows_of=rows_of,
-            what="households",
-            minimum=0.0,
-        )
-        pop = hh * pph
-        how = f"households × {pph:.2f}"
-        logger.info("%s: population = households × %.2f persons per household", path_s, pph)
+    pop, how = _persons(df, found, path_s, rows_of, persons_per_household)
     for field, alt in (("name", ("community_name", "street_name")),
                        ("id", ("community_code", "street_code"))):  # fmt: skip
         if field not in found:

@@ -199,35 +199,9 @@ def graph_from_edges(
     dropped_nodes, dropped_len = int((~used).sum()), 0.0
     node_keep = used
     if keep_largest:
-        ncomp, labels = connected_components(_adjacency(n, u, v, length), directed=False)
-        if ncomp > 1:
-            sizes = np.bincount(labels[used], minlength=ncomp)
-            big = int(sizes.argmax())
-            node_keep = used & (labels == big)
-            edge_keep = node_keep[u]
-            dropped_pieces = int((sizes > 0).sum()) - 1
-            dropped_nodes = int((used & ~node_keep).sum())
-            dropped_len = float(length[~edge_keep].sum())
-            if dropped_pieces:
-                share = dropped_len / length.sum()
-                # where: the largest dropped piece's extent, in the graph's coordinates
-                by_len = np.bincount(labels[u], weights=length, minlength=ncomp)
-                by_len[big] = -1
-                second = labels == int(by_len.argmax())
-                x0, y0 = xy[second].min(axis=0)
-                x1, y1 = xy[second].max(axis=0)
-                text = (f"{source}: kept the largest connected piece; dropped "
-                        f"{dropped_pieces} disconnected pieces ({dropped_nodes} nodes, "
-                        f"{dropped_len / 1000:.1f} km = {100 * share:.1f}% of street length; "
-                        f"the largest, {by_len.max() / 1000:.1f} km, spans x {x0:.5g}–{x1:.5g}"
-                        f", y {y0:.5g}–{y1:.5g})")  # fmt: skip
-                if share > DROPPED_WARN_SHARE:
-                    warnings.warn(f"{text} — residents and facilities there are not reached; "
-                                  "join the pieces (a missing bridge or crossing?) or check "
-                                  "the network's coordinate system", DataWarning,
-                                  stacklevel=3)  # fmt: skip
-                else:
-                    logger.warning("%s", text)
+        node_keep, dropped_nodes, dropped_len = _largest_piece(used, u, v, length, xy, source)
+        edge_keep = node_keep[u]
+        if not edge_keep.all():
             u, v, length = u[edge_keep], v[edge_keep], length[edge_keep]
             lines = lines[edge_keep] if lines is not None else None
             snap_ok = snap_ok[edge_keep] if snap_ok is not None else None
@@ -248,6 +222,44 @@ def graph_from_edges(
         dropped_length_m=dropped_len,
         snap_ok=None if snap_ok is None or snap_ok.all() else snap_ok,
     )
+
+
+def _largest_piece(used: np.ndarray, u: np.ndarray, v: np.ndarray, length: np.ndarray,
+                   xy: np.ndarray, source: str) -> tuple[np.ndarray, int, float]:  # fmt: skip
+    """The nodes of the largest connected piece, the nodes dropped and their street length
+    (metres); what is dropped is logged, and warned about when over
+    :data:`DROPPED_WARN_SHARE` of the street length."""
+    n = len(used)
+    ncomp, labels = connected_components(_adjacency(n, u, v, length), directed=False)
+    if ncomp == 1:
+        return used, int((~used).sum()), 0.0
+    sizes = np.bincount(labels[used], minlength=ncomp)
+    big = int(sizes.argmax())
+    node_keep = used & (labels == big)
+    dropped_pieces = int((sizes > 0).sum()) - 1
+    dropped_nodes = int((used & ~node_keep).sum())
+    dropped_len = float(length[~node_keep[u]].sum())
+    if dropped_pieces:
+        share = dropped_len / length.sum()
+        # where: the largest dropped piece's extent, in the graph's coordinates
+        by_len = np.bincount(labels[u], weights=length, minlength=ncomp)
+        by_len[big] = -1
+        second = labels == int(by_len.argmax())
+        x0, y0 = xy[second].min(axis=0)
+        x1, y1 = xy[second].max(axis=0)
+        text = (f"{source}: kept the largest connected piece; dropped "
+                f"{dropped_pieces} disconnected pieces ({dropped_nodes} nodes, "
+                f"{dropped_len / 1000:.1f} km = {100 * share:.1f}% of street length; "
+                f"the largest, {by_len.max() / 1000:.1f} km, spans x {x0:.5g}–{x1:.5g}"
+                f", y {y0:.5g}–{y1:.5g})")  # fmt: skip
+        if share > DROPPED_WARN_SHARE:
+            warnings.warn(f"{text} — residents and facilities there are not reached; "
+                          "join the pieces (a missing bridge or crossing?) or check "
+                          "the network's coordinate system", DataWarning,
+                          stacklevel=4)  # fmt: skip
+        else:
+            logger.warning("%s", text)
+    return node_keep, dropped_nodes, dropped_len
 
 
 def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
