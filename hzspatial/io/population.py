@@ -40,34 +40,18 @@ def _persons(df: pd.DataFrame, found: dict, path_s: str, rows_of,
              persons_per_household: float | None) -> tuple[np.ndarray, str]:  # fmt: skip
     """Residents (persons) per row, from the population column, else households × persons
     per household; and how they were counted."""
+    def column(field: str) -> np.ndarray:
+        return parse_numbers(df[found[field]], path=path_s, column=found[field],
+                             rows_of=rows_of, what=field, minimum=0.0)  # fmt: skip
+
     if "population" in found:
-        pop = parse_numbers(
-            df[found["population"]],
-            path=path_s,
-            column=found["population"],
-            rows_of=rows_of,
-            what="population",
-            minimum=0.0,
-        )
-        how = "population"
-    else:
-        pph = persons_per_household or default_persons_per_household()
-        if not pph > 0:
-            raise InputError(
-                f"persons per household must be > 0 (got {pph})", column="persons_per_household"
-            )
-        hh = parse_numbers(
-            df[found["households"]],
-            path=path_s,
-            column=found["households"],
-            rows_of=rows_of,
-            what="households",
-            minimum=0.0,
-        )
-        pop = hh * pph
-        how = f"households × {pph:.2f}"
-        logger.info("%s: population = households × %.2f persons per household", path_s, pph)
-    return pop, how
+        return column("population"), "population"
+    pph = persons_per_household or default_persons_per_household()
+    if not pph > 0:
+        raise InputError(f"persons per household must be > 0 (got {pph})",
+                         column="persons_per_household")  # fmt: skip
+    logger.info("%s: population = households × %.2f persons per household", path_s, pph)
+    return column("households") * pph, f"households × {pph:.2f}"
 
 
 def read_population(
