@@ -63,6 +63,8 @@ class Category:
         Lower-cased names accepted in a category column.
     subtypes : tuple of Subtype
         Kinds of facility within the category (``config/categories.toml``).
+    serves : str
+        The population group its coverage counts (``config/groups.toml``; ``all``).
     """
 
     id: str
@@ -72,6 +74,7 @@ class Category:
     colour: str = "#34495e"
     aliases: tuple[str, ...] = ()
     subtypes: tuple[Subtype, ...] = ()
+    serves: str = "all"
 
     @property
     def label(self) -> str:
@@ -92,6 +95,7 @@ def builtin_categories() -> dict[str, Category]:
             label_en=v["label_en"],
             capacity=v.get("capacity", "capacity"),
             colour=v.get("colour", "#34495e"),
+            serves=v.get("serves", "all"),
             aliases=tuple(a.lower() for a in v.get("aliases", ())) + (key.lower(),),
             subtypes=tuple(
                 Subtype(

@@ -626,6 +626,32 @@ def _num(x, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _group_of(categories: dict, category) -> str:
+    """Whom ``category``'s coverage counts, in English (``residents`` for everyone)."""
+    g = categories.get(category, {}).get("serves", {})
+    if g.get("group", "all") == "all":
+        return "residents"
+    return g["label"].split(" / ")[-1] + (" (estimated)" if g["estimated"] else "")
+
+
+def _print_served(categories: dict) -> None:
+    """Who each category serving a group reaches: the group, its persons and their source."""
+    served = {c: i["serves"] for c, i in categories.items() if i["serves"]["group"] != "all"}
+    unknown = {c: i["serves"] for c, i in categories.items()
+               if i["serves"]["group"] == "all" and i["serves"]["source"] != "all residents"}
+    if not served and not unknown:
+        return
+    print()
+    print("who is counted (coverage and 2SFCA demand in the group each category serves):")
+    for c, g in served.items():
+        tag = "ESTIMATED — " if g["estimated"] else ""
+        print(f"  {categories[c]['label']}: {g['label']} ≈ {_num(g['persons'])}, "
+              f"{_pct(g['share'])} within {categories[c]['threshold_m']:,.0f} m "
+              f"({_num(g['covered'])}) [{tag}{g['source']}]")  # fmt: skip
+    for c, g in unknown.items():
+        print(f"  {categories[c]['label']}: all residents — {g['source']}")
+
+
 def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     s = result.summary
     if s["synthetic_inputs"]:
@@ -650,6 +676,7 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
             f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
             f" {_num(info['p90_distance_m']):>11}"
         )
+    _print_served(s["categories"])
     print()
     print("standards (whole study area):")
     sw = max([42] + [len(st["id"]) for st in s["standards"]])
@@ -662,18 +689,23 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
         note = st.get("note") or ""
         if st["met"] is None and note.startswith(("partial", "for reference")):
             met = note.split(":")[0].upper()  # PARTIAL / FOR REFERENCE: not a verdict
+        group = _group_of(s["categories"], st["category"])
+        unit = (st["unit"].replace("residents", group) if group != "residents"
+                and st["metric"] == "share_within" else st["unit"])  # fmt: skip
         print(f"  {st['id']:{sw}} {_num(st['value'], 3):>8} vs target {st['target']:g} "
-              f"{st['unit']}: {met}{ver}")  # fmt: skip
+              f"{unit}: {met}{ver}")  # fmt: skip
         below = st.get("share_residents_below_target")
         if below is not None and below == below:
-            print(f"  {'':{sw}} 2SFCA: {_pct(st['share_residents_below_target'])} of residents "
+            print(f"  {'':{sw}} 2SFCA: {_pct(st['share_residents_below_target'])} of {group} "
                   f"have a catchment ratio below the target")  # fmt: skip
     print()
-    print("underserved residents (each counted once):")
+    print("underserved residents (each counted once; in the group a category serves):")
     for cat, u in s.get("underserved", {}).items():
+        group = _group_of(s["categories"], cat)
         print(f"  {_pad(s['categories'][cat]['label'], w)} {_num(u['underserved']):>10} "
               f"= {_num(u['no_facility'])} with no facility in reach + "
-              f"{_num(u['below_standard'])} in reach of a catchment below a standard")  # fmt: skip
+              f"{_num(u['below_standard'])} in reach of a catchment below a standard"
+              + ("" if group == "residents" else f" ({group})"))  # fmt: skip
     print()
     for d in s["districts"]:
         census = (

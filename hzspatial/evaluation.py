@@ -63,6 +63,10 @@ class StandardsInput:
     outside : str
         The jurisdiction the study area lies outside of (e.g. ``"汉中市 / Hanzhong"``):
         that jurisdiction's standards are shown for reference, not judged. Empty: inside.
+    served : dict
+        Category → persons of the group it serves per demand point (0 off the network), for
+        the shares within reach and the 2SFCA demand; a category not here counts ``people``.
+        Per-capita values keep ``people`` (the plan's denominator).
     """
 
     facilities: pd.DataFrame
@@ -77,6 +81,7 @@ class StandardsInput:
     area_level: str = "district"
     whole_city: bool = False
     outside: str = ""
+    served: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ class _Scope:
     inside: np.ndarray  # demand points inside an area
     area_in: np.ndarray  # their area
     people_in: np.ndarray  # their residents
+    kept: dict = field(default_factory=dict)  # category → served persons (see served())
 
     @classmethod
     def of(cls, data: StandardsInput) -> _Scope:
@@ -201,6 +207,19 @@ class _Scope:
         return cls(data, fac["snapped"].to_numpy(dtype=bool), fac["category"].to_numpy(),
                    fac["subtype"].to_numpy() if "subtype" in fac else None, res_area,
                    np.flatnonzero(res_area > 0), inside, area_in, people_in)  # fmt: skip
+
+    def served(self, category: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The persons ``category`` serves: per demand point, at the points inside an area,
+        and per area."""
+        got = self.data.served.get(category)
+        if got is None:
+            return np.asarray(self.data.people, float), self.people_in, self.res_area
+        if category not in self.kept:
+            got = np.asarray(got, float)
+            inside = self.take(got)
+            self.kept[category] = (got, inside, np.bincount(
+                self.area_in, weights=inside, minlength=len(self.res_area)))  # fmt: skip
+        return self.kept[category]
 
     def take(self, values: np.ndarray) -> np.ndarray:
         """``values`` (one per demand point) at the points inside an area."""
@@ -271,7 +290,8 @@ def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
     if acc is not None:
         access[std.id] = acc
     fields = ("value", "met", "supply", "residents", "required", "gap")
-    mean, below = _access_by_area(acc, std.target, scope) if acc is not None else (None, None)
+    mean, below = (_access_by_area(acc, std.target, scope, std.category) if acc is not None
+                   else (None, None))  # fmt: skip
     rows = []
     for label, name, cols, i, k in [(STUDY_AREA, _STUDY_NAME, whole, 0, -1)] + [
             (data.area_ids[i], data.area_names[i], per, i, i) for i in scope.present]:  # fmt: skip
@@ -285,13 +305,14 @@ def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
     return rows
 
 
-def _access_by_area(acc: np.ndarray, target: float,
-                    scope: _Scope) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Residents-weighted mean 2SFCA accessibility and the share of residents below
-    ``target``, per area and (last) for the whole study area; NaN where no one lives."""
-    a, p, n = scope.take(acc), scope.people_in, len(scope.res_area)
-    sums = [scope.res_area, *(np.bincount(scope.area_in, weights=w, minlength=n)
-                              for w in (a * p, p * (a < target)))]  # fmt: skip
+def _access_by_area(acc: np.ndarray, target: float, scope: _Scope,
+                    category: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Mean 2SFCA accessibility weighted by the persons ``category`` serves, and their share
+    below ``target``, per area and (last) for the whole study area; NaN where no one lives."""
+    _, p, res = scope.served(category)
+    a, n = scope.take(acc), len(res)
+    sums = [res, *(np.bincount(scope.area_in, weights=w, minlength=n)
+                   for w in (a * p, p * (a < target)))]  # fmt: skip
     tot, weighted, short = (np.append(x, x.sum()) for x in sums)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (np.where(tot != 0, weighted / tot, np.nan),
@@ -347,17 +368,30 @@ def _supply_per_capita(std: Standard, scope: _Scope, sel, f_area):
         keep = sel[pairs.facility]
         _, acc = an.two_step_fca(
             pairs.demand[keep], pairs.facility[keep], pairs.distance_m[keep],
-            full_supply, data.people * scale, pairs.threshold_m, per=std.per,
+            full_supply, _demand(scope, std.category) * scale, pairs.threshold_m, per=std.per,
         )  # fmt: skip
     return per, whole, note, assumed, acc
 
 
+def _demand(scope: _Scope, category: str) -> np.ndarray:
+    """2SFCA demand per point: the persons ``category`` serves, scaled so that they total all
+    residents — a catchment's ratio stays in the plan's units (per resident), while who is
+    counted as demanding it is the group (a toddler does not demand a nursing bed)."""
+    people = np.asarray(scope.data.people, float)
+    served, _, _ = scope.served(category)
+    if served is people:
+        return people
+    total = served.sum()
+    return served * (people.sum() / total) if total > 0 else served
+
+
 def _share_within(std: Standard, scope: _Scope, _sel, f_area):
-    """Share of residents within the standard's walking distance, per area."""
+    """Share of the persons the category serves within the standard's walking distance,
+    per area."""
+    _, p, res = scope.served(std.category)
     within = scope.take(scope.data.distance_m[std.distance_key]) <= float(std.distance_m)
-    near = np.bincount(scope.area_in, weights=scope.people_in * within,
-                       minlength=len(scope.res_area))  # fmt: skip
-    per = an.share_within_sums(near, scope.res_area, std)  # as share_within_columns
+    near = np.bincount(scope.area_in, weights=p * within, minlength=len(res))
+    per = an.share_within_sums(near, res, std)  # as share_within_columns
     # the study area: the areas' residents together (every point inside an area is in one)
     whole = an.share_within_sums(np.array([per["supply"].sum()]),
                                  np.array([per["residents"].sum()]), std)  # fmt: skip

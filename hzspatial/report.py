@@ -121,15 +121,12 @@ def findings(result: CoverageResult) -> list[tuple[str, str]]:
     out = []
     for cat, info in s["categories"].items():
         zh, en = _cat_names(info["label"])
-        text_zh = (f"{zh}：{pct(info['coverage_share'], 0)} 的居民步行 "
-                   f"{info['threshold_minutes']:g} 分钟内可达")  # fmt: skip
-        text_en = (f"{en}: {pct(info['coverage_share'], 0)} of residents within "
-                   f"{info['threshold_m']:,.0f} m")  # fmt: skip
-        shares = sorted((d["coverage"][cat]["coverage_share"], str(d["name"]))
+        text_zh, text_en = _reach_text(info, zh, en)
+        key = "coverage_share" if info["serves"]["group"] == "all" else "group_share"
+        shares = sorted((d["coverage"][cat][key], str(d["name"]))
                         for d in s["districts"] if cat in d["coverage"]
-                        and d["coverage"][cat]["coverage_share"] is not None
-                        and d["coverage"][cat]["coverage_share"] == d["coverage"][cat][
-                            "coverage_share"])  # fmt: skip
+                        and d["coverage"][cat].get(key) is not None
+                        and d["coverage"][cat][key] == d["coverage"][cat][key])  # fmt: skip
         if several and shares:
             low = shares[:WORST_AREAS]
             text_zh += "；最低：" + "、".join(f"{n} {pct(v, 0)}" for v, n in low)
@@ -153,6 +150,22 @@ def findings(result: CoverageResult) -> list[tuple[str, str]]:
             zh, en = zh.rstrip("。") + more_zh, en.rstrip(".") + more_en
         out.append((zh if zh.endswith("。") else zh + "。", en if en.endswith(".") else en + "."))
     return out
+
+
+def _reach_text(info: dict, zh: str, en: str) -> tuple[str, str]:
+    """A category's reach in the persons it serves, e.g. ``养老服务设施：60岁及以上老人约
+    111,642 人（按普查比例估算），其中 46% 步行 15 分钟内可达``."""
+    g, minutes, metres = info["serves"], info["threshold_minutes"], info["threshold_m"]
+    if g["group"] == "all":
+        return (f"{zh}：{pct(info['coverage_share'], 0)} 的居民步行 {minutes:g} 分钟内可达",
+                f"{en}: {pct(info['coverage_share'], 0)} of residents within {metres:,.0f} m")
+    gz, ge = (g["label"].split(" / ") + [g["label"]])[:2]
+    est_zh, est_en = ("（按普查比例估算）", ", estimated from census shares") if g["estimated"] \
+        else ("", "")
+    return (f"{zh}：{gz}约 {fmt_number(g['persons'])} 人{est_zh}，其中 {pct(g['share'], 0)} "
+            f"步行 {minutes:g} 分钟内可达",
+            f"{en}: {pct(g['share'], 0)} of {ge} (≈ {fmt_number(g['persons'])}{est_en}) "
+            f"within {metres:,.0f} m")  # fmt: skip
 
 
 def _areas_short(areas: pd.DataFrame, std: Standard | None) -> tuple[str, str]:
@@ -339,22 +352,32 @@ def _category_section(result: CoverageResult, cat: str, k: int) -> str:
     ut = result.underserved_table
     mine = ut[ut["category"] == cat] if ut is not None else pd.DataFrame()
     under = {r["district_id"]: r for r in mine.to_dict("records")}
+    g = info["serves"]
+    cols = (("residents_analysed", f"{cat}_covered", f"{cat}_coverage_share")
+            if g["group"] == "all" else
+            (f"{cat}_group_persons", f"{cat}_group_covered", f"{cat}_group_share"))
     rows = []
     for r in result.districts.to_dict("records"):
         u = under.get(r["district_id"], {})
-        rows.append([html_text(str(r["name"])), fmt_number(r["residents_analysed"]),
-                     fmt_number(r[f"{cat}_covered"]), pct(r[f"{cat}_coverage_share"]),
+        rows.append([html_text(str(r["name"])), fmt_number(r[cols[0]]),
+                     fmt_number(r[cols[1]]), pct(r[cols[2]]),
                      fmt_number(r[f"{cat}_median_distance_m"]),
                      fmt_number(u.get("no_facility")), fmt_number(u.get("below_standard")),
                      str(r[f"{cat}_facilities"])])  # fmt: skip
-    head = ["区域 / Area", "居民 / Residents", "覆盖居民 / Covered", "覆盖率 / Share",
+    who = ("居民 / Residents" if g["group"] == "all"
+           else g["label"] + (" （估算 / estimated）" if g["estimated"] else ""))
+    head = ["区域 / Area", who, "覆盖 / Covered", "覆盖率 / Share",
             "中位步行距离 / Median walk (m)", "范围内无设施 / No facility in reach",
             "可达但低于标准 / In reach, below standard", "设施数 / Facilities"]  # fmt: skip
+    reach_zh, reach_en = _reach_text(info, zh, en)
+    source = ("" if g["group"] == "all" else f"<p class=\"en\">统计对象 / counted: "
+              f"{html_text(g['label'])} — {html_text(g['source'])}"
+              + (f"; {html_text(g['method'])}" if g["method"] else "") + "</p>")
     return f"""<section class="page">
 <h2>{html_text(zh)} / {html_text(en)}</h2>
-<p>{info["facilities"]} 处设施 / facilities · 步行 {info["threshold_minutes"]:g} 分钟
-({info["threshold_m"]:,.0f} m) 内居民 {pct(info["coverage_share"])} / of residents within reach ·
+<p>{info["facilities"]} 处设施 / facilities · {html_text(reach_zh)} / {html_text(reach_en)} ·
 中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
+{source}
 <img id="{map_id(k)}" alt="{html_text(en)} map" src="{_map_slot(k)}" style="max-height:150mm">
 <figure class="chart" aria-label="{html_text(en)}: distance distribution and coverage">
 {chart_svg(result, cat)}</figure>

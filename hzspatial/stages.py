@@ -34,6 +34,7 @@ from hzspatial.engine import EngineInput, EngineOutput, compute, compute_tiled
 from hzspatial.errors import DataWarning, InputError, check_number, check_walk_options
 from hzspatial.evaluation import STUDY_AREA, Pairs, StandardsInput, evaluate_standards
 from hzspatial.geometry import overlaps
+from hzspatial.groups import ALL, GroupCounts, builtin_groups, group_counts, served_group
 from hzspatial.io import (
     FacilityInput,
     facility_items,
@@ -209,12 +210,15 @@ def finish(b: Built) -> CoverageResult:
     with clock("catchments"):
         draw_catchments(b)
         people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
+        served = served_people(dem.groups, walk.categories, eng.demand_ok)
         cat = _per_category(b.graph, src.facilities, dem, walk, eng, people, o["max_snap_m"])
+        _served_summary(cat.summary, dem, eng, walk, served, people)
     with clock("standards"):
         ratios, access = _evaluate(b.stds, src, dem, walk, eng, cat, people, o["pph"],
-                                   **o["where"])  # fmt: skip
+                                   served=served, **o["where"])  # fmt: skip
     with clock("underserved"):
-        under, under_table = _underserved(b.stds, src.boundaries, dem, cat, access, people)
+        under, under_table = _underserved(b.stds, src.boundaries, dem, cat, access, people,
+                                          served)  # fmt: skip
     with clock("assemble"):
         return _assemble(
             src, b.graph, dem, cat, ratios, under, under_table, people, b.stds,
@@ -386,6 +390,7 @@ class _Demand:
     owner: np.ndarray | None = None
     polygons: np.ndarray | None = None
     homes: gpd.GeoDataFrame | None = None
+    groups: GroupCounts | None = None  # persons of the groups the categories serve
 
 
 #: How each spread is described in summary.json and the report.
@@ -528,8 +533,22 @@ def _place_demand(
     if outside:
         logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
                     "residents inside", outside)  # fmt: skip
+    groups = demand_groups(frame, area, bnd, fac["category"].unique(), src.population_label)
     return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside, method,
-                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy(), homes)  # fmt: skip
+                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy(), homes,
+                   groups)  # fmt: skip
+
+
+def demand_groups(frame: pd.DataFrame, area: np.ndarray, bnd: gpd.GeoDataFrame, categories,
+                  label: str = "the residents input") -> GroupCounts:  # fmt: skip
+    """Persons of each group that ``categories`` serve at each demand point of ``frame``
+    (its ``group_<id>`` columns where the input had age columns, else census shares of the
+    point's area; :func:`hzspatial.groups.group_counts`)."""
+    wanted = {served_group(str(c)).id for c in categories}
+    given = {str(c)[6:]: frame[c].to_numpy(dtype=float) for c in frame.columns
+             if str(c).startswith("group_")}  # fmt: skip
+    return group_counts(frame["population"].to_numpy(dtype=float), given, area,
+                        bnd["district_id"].to_numpy(), wanted, label)  # fmt: skip
 
 
 @dataclass
@@ -697,6 +716,44 @@ def _per_category(graph, fac, dem: _Demand, walk: _Walk, eng, people, max_snap_m
     return _PerCategory(summary, catchments, pairs)
 
 
+def served_people(groups: GroupCounts | None, categories: Iterable[str],
+                  demand_ok: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+    """Per category serving a group whose persons are known: those persons per demand point
+    (0 off the network). Categories serving everyone, or a group not known, are left out
+    (they count all residents)."""
+    out = {}
+    for c in categories:
+        g = served_group(c).id
+        if g != ALL and groups is not None and g in groups.persons:
+            out[c] = groups.persons[g] * demand_ok
+    return out
+
+
+def _served_summary(summary: dict, dem: _Demand, eng, walk: _Walk, served: dict,
+                    people: np.ndarray) -> None:  # fmt: skip
+    """Each category's ``serves`` block: its group, how many of them, how many reach it, and
+    where the numbers came from; the demand frame gets the groups' persons per point."""
+    for c, info in summary.items():
+        g = served_group(c)
+        known = dem.groups.info.get(g.id, {}) if dem.groups is not None else {}
+        if c in served:
+            dem.frame[f"persons_{g.id}"] = dem.groups.persons[g.id]
+            stats = an.coverage_stats(eng.distance_m[c], served[c], walk.limits[c])
+            covered, share, persons = (stats["covered_population"], stats["coverage_share"],
+                                       float(served[c].sum()))  # fmt: skip
+        else:
+            covered, share = info["covered_population"], info["coverage_share"]
+            persons = float(people.sum())
+        label = g.label if c in served else builtin_groups()[ALL].label
+        info["serves"] = {
+            "group": g.id if c in served else ALL, "label": label,
+            "persons": persons, "covered": covered, "share": share,
+            "source": known.get("source", "all residents"),
+            "estimated": bool(known.get("estimated", False)) and c in served,
+            "method": known.get("method", "") if c in served else "",
+        }  # fmt: skip
+
+
 def _where_set(standards, bnd: gpd.GeoDataFrame, boundaries) -> dict:
     """Whether the study area is the catalogue's whole jurisdiction (``whole_city``) and, if
     it lies outside it, the jurisdiction's name (``outside``; warned once)."""
@@ -725,8 +782,9 @@ def _where_set(standards, bnd: gpd.GeoDataFrame, boundaries) -> dict:
 
 
 def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCategory, people,
-              pph, whole_city: bool = False,
-              outside: str = "") -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
+              pph, whole_city: bool = False, outside: str = "",
+              served: dict | None = None,
+              ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
     """Stage 4 — the standards per area and for the study area, and 2SFCA accessibility per
     demand point (added to the demand frame as ``access_<standard>``)."""
     bnd, pop = src.boundaries, dem.frame
@@ -738,7 +796,7 @@ def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCateg
         distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in walk.categories}
         | {k: eng.distance_m[k] for k in walk.groups}, pairs=cat.pairs,
         persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
-        whole_city=whole_city, outside=outside,
+        whole_city=whole_city, outside=outside, served=dict(served or {}),
     ))  # fmt: skip
     for sid, acc in ev.access.items():
         pop[f"access_{sid}"] = acc
@@ -808,29 +866,33 @@ def underserved_masks(
     return ~covered & (people > 0), short & (people > 0), missed
 
 
-def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people):
+def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, served=None):
     """Underserved residents per category, each counted once: the areas (layer) and the table
-    per category and area (:func:`hzspatial.analysis.underserved_table`)."""
+    per category and area (:func:`hzspatial.analysis.underserved_table`) — in the persons
+    each category serves (``served``; all residents for the others)."""
     pop = dem.frame
     by_id = {s.id: s for s in stds}
     jobs, tables = [], []
     district = pop["district_id"].to_numpy()
     for c, info in cat.summary.items():
+        counted = (served or {}).get(c, people)
         covered = pop[cov_column(c, info["threshold_minutes"])].to_numpy()
-        far, short, missed = underserved_masks(c, covered, access, by_id, people)
-        jobs.append((far, c, info["threshold_m"], "no_facility",
+        far, short, missed = underserved_masks(c, covered, access, by_id, counted)
+        jobs.append((counted, far, c, info["threshold_m"], "no_facility",
                      f"no facility within {info['threshold_m']:.0f} m"))  # fmt: skip
         if short.any():
             why = "in reach, catchment " + "; ".join(
                 f"{s.id} below {s.target:g} {s.unit}" for s, _ in missed
             )
-            jobs.append((short, c, info["threshold_m"], "below_standard", why))
-        tables.append(an.underserved_table(c, dem.area, people, far, short, missed, bnd))
+            jobs.append((counted, short, c, info["threshold_m"], "below_standard", why))
+        table = an.underserved_table(c, dem.area, counted, far, short, missed, bnd)
+        table.insert(1, "counted", info["serves"]["label"])
+        tables.append(table)
     codes = _polygon_district_codes(dem, district)
 
     def dissolve(job):
-        sel, *rest = job
-        *geo, counts = _whole_polygons(dem, sel, people, district, codes)
+        counted, sel, *rest = job
+        *geo, counts = _whole_polygons(dem, sel, counted, district, codes)
         return an.underserved_areas(*geo, *rest, counts=counts)
 
     # GEOS releases the GIL: the dissolves run side by side on the machine's cores
@@ -1000,6 +1062,11 @@ def _demand_frame(residents: gpd.GeoDataFrame, spread, crs) -> gpd.GeoDataFrame:
     rows["demand_id"] = np.where(many, rows["demand_id"].astype(str) + "#" + (seq + 1).astype(str),
                                  rows["demand_id"])  # fmt: skip
     rows["population"] = spread.population
+    feature_pop = residents["population"].to_numpy(dtype=float)[spread.owner]
+    for col in [c for c in rows.columns if str(c).startswith("group_")]:
+        with np.errstate(divide="ignore", invalid="ignore"):  # a point's part of its feature's
+            part = np.where(feature_pop > 0, spread.population / feature_pop, 0.0)
+        rows[col] = rows[col].to_numpy(dtype=float) * part
     rows["placed"] = spread.how
     pts = gpd.GeoSeries(spread.points, crs=crs).to_crs(4326)
     return gpd.GeoDataFrame(rows, geometry=pts.to_numpy(), crs=4326)
@@ -1175,6 +1242,15 @@ def _district_table(bnd, pop, fac, people, categories, cat_summary, ratios) -> p
             row[f"{cat}_uncovered"] = float(people[in_d].sum()) - s["covered_population"]
             row[f"{cat}_coverage_share"] = s["coverage_share"]
             row[f"{cat}_median_distance_m"] = s["median_distance_m"]
+            gid = cat_summary[cat]["serves"]["group"]
+            if gid != ALL:  # the persons it serves: the group
+                gp = pop[f"persons_{gid}"].to_numpy(dtype=float)[in_d] * (people[in_d] > 0)
+                g = an.coverage_stats(pop[f"dist_{cat}_m"].to_numpy()[in_d], gp,
+                                      cat_summary[cat]["threshold_m"])  # fmt: skip
+                row[f"{cat}_group"] = gid
+                row[f"{cat}_group_persons"] = float(gp.sum())
+                row[f"{cat}_group_covered"] = g["covered_population"]
+                row[f"{cat}_group_share"] = g["coverage_share"]
         for r in ratios[ratios["district_id"] == d].to_dict("records"):
             row[f"{r['standard']}_value"] = r["value"]
             row[f"{r['standard']}_met"] = r["met"]
@@ -1203,7 +1279,9 @@ def _district_summary(row: dict, categories: list[str], ratios: pd.DataFrame) ->
             c: {
                 "covered_population": row[f"{c}_covered"],
                 "coverage_share": row[f"{c}_coverage_share"],
-            }
+            } | ({"group": row[f"{c}_group"], "group_persons": row[f"{c}_group_persons"],
+                  "group_covered": row[f"{c}_group_covered"],
+                  "group_share": row[f"{c}_group_share"]} if f"{c}_group" in row else {})
             for c in categories
         },
         "ratios": {

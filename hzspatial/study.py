@@ -40,6 +40,7 @@ from hzspatial import stages as st
 from hzspatial.categories import resolve_subtype
 from hzspatial.errors import InputError, check_number
 from hzspatial.evaluation import Pairs, StandardsInput, evaluation_rows
+from hzspatial.groups import ALL, builtin_groups, census_shares, served_group
 from hzspatial.io import FacilityInput, file_sha256, read_facility_inputs
 from hzspatial.io._files import input_label
 from hzspatial.io.facilities import known_categories
@@ -160,6 +161,9 @@ class Study:
         self._res_ops: list[tuple] = []  # residents edits not yet in the residents frame
         self._res_ids: np.ndarray | None = None  # the residents' ids (text), kept with edits
         self._ids_of_areas: np.ndarray | None = None
+        # group id → (persons from the input's age columns, NaN where none; census share)
+        # per demand point, kept with the residents edits
+        self._group_parts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
         self._fac_arrays: tuple | None = None  # (table, categories, metric x/y) of the table
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
         self._together_inverse: dict = {}
@@ -230,7 +234,11 @@ class Study:
                 self._b.src.facilities.attrs.update(self._geo.attrs)
                 self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
             self._residents()
-            self._flush_demand()
+            if self._frame_ops:  # residents edited: their groups counted again, as a run does
+                self._flush_demand()
+                b = self._b
+                b.dem.groups = st.demand_groups(b.dem.frame, b.dem.area, b.src.boundaries,
+                                                b.walk.categories, b.src.population_label)
             self._name_files()
             # each result owns its tables: the next one (after more edits) writes new columns
             self._b.dem.frame = self._b.dem.frame.copy()
@@ -260,10 +268,13 @@ class Study:
 
     def residents_table(self) -> gpd.GeoDataFrame:
         """The residents now as an input layer (``id``, ``name``, ``population`` persons,
-        ``source``; WGS84): the input's features and those added, in order."""
+        ``source``, and the age groups' persons — ``age_60plus`` … — where the input had
+        them; WGS84): the input's features and those added, in order."""
         res = self._residents()
-        out = res[["demand_id", "name", "population", "source", res.geometry.name]]
-        return out.rename(columns={"demand_id": "id"}).reset_index(drop=True)
+        ages = [c for c in res.columns if str(c).startswith("group_")]  # age-group persons
+        out = res[["demand_id", "name", "population", "source", *ages, res.geometry.name]]
+        return out.rename(columns={"demand_id": "id"} | {c: c[6:] for c in ages}).reset_index(
+            drop=True)  # fmt: skip
 
     def run_inputs(self) -> dict:
         """Keyword arguments of :func:`~hzspatial.run.run_coverage` giving this study's
@@ -963,6 +974,7 @@ class Study:
         snapped, searched; its rows in the residents and demand frames are made when asked."""
         b = self._b
         eng, dem, graph = b.eng, b.dem, b.graph
+        self._parts()  # the groups as built, before the points move
         tr = self._transformer()  # as to_crs transforms, without a frame
         geo = shapely.transform(np.array([row["geometry"]]),
                                 lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
@@ -986,6 +998,7 @@ class Study:
             eng.distance_m[key] = np.insert(eng.distance_m[key], q, d)
             eng.nearest[key] = np.insert(eng.nearest[key], q, w)
         self._pairs_to_new(snap, spread.points, q)
+        self._insert_groups(row, spread.population, area, q)
         self._people = np.insert(self._people_now(), q, spread.population)
         self._frame_ops.append(("insert", q, row, spread))
         self._res_ops.append(("insert", pos, row))
@@ -1021,6 +1034,7 @@ class Study:
         """Residents feature ``pos`` and its demand points out of every search and table."""
         b = self._b
         eng, dem = b.eng, b.dem
+        parts = self._parts()  # the groups as built, before the points move
         block = np.flatnonzero(dem.owner == pos)
         q, m = int(block[0]) if len(block) else int(np.searchsorted(dem.owner, pos)), len(block)
         repair.drop_demand(eng, q, m)
@@ -1034,6 +1048,7 @@ class Study:
         for key in eng.distance_m:
             eng.distance_m[key] = eng.distance_m[key][keep]
             eng.nearest[key] = eng.nearest[key][keep]
+        self._group_parts = {g: (a[keep], s[keep]) for g, (a, s) in parts.items()}
         self._people = self._people_now()[keep]
         self._frame_ops.append(("delete", q, m))
         self._res_ops.append(("delete", pos))
@@ -1183,7 +1198,8 @@ class Study:
         if cats:
             people = self._people_now() * self._b.eng.demand_ok
             kept = self._kept_standards(people, people_only)
-            rows, access = self._evaluate(cats, kept, people)
+            served = self._served()
+            rows, access = self._evaluate(cats, kept, people, served)
             ratios = {k: np.array([r.get(k, np.nan) for r in rows], dtype=object)
                       for k in ("category", "standard", "district_id", "value", "met",
                                 "gap")}  # fmt: skip
@@ -1194,7 +1210,8 @@ class Study:
                     zip(ratios["standard"][mine], ratios["district_id"][mine], strict=True),
                     zip(ratios["value"][mine], ratios["met"][mine], ratios["gap"][mine],
                         strict=True), strict=True))  # fmt: skip
-                self._state[c] = self._reach_state(c, access, people) | {"standards": standards}
+                self._state[c] = self._reach_state(c, access, people, served) | {
+                    "standards": standards}
         return {c: dict(v) for c, v in self._state.items()} | {"_districts": self._area_ids()}
 
     def _kept_standards(self, people: np.ndarray, people_only: bool) -> set[str]:
@@ -1208,7 +1225,7 @@ class Study:
         self._present = present
         return {s.id for s in b.stds if s.metric in _FACILITY_SIDE} if same else set()
 
-    def _evaluate(self, cats: set[str], kept: set[str], people: np.ndarray):
+    def _evaluate(self, cats: set[str], kept: set[str], people: np.ndarray, served: dict):
         """Rows and 2SFCA accessibility of the standards of ``cats`` not ``kept``."""
         b, fac, dem, eng = self._b, self._fac(), self._b.dem, self._b.eng
         pairs = {c: Pairs(*eng.pairs[c], b.walk.limits[c]) for c in b.walk.categories}
@@ -1220,25 +1237,78 @@ class Study:
             people=people, distance_m=dict(eng.distance_m), pairs=pairs,
             persons_per_household=b.options["pph"],
             area_level=b.src.boundaries.attrs.get("level", "district"),
-            **b.options["where"]))  # fmt: skip
+            served=served, **b.options["where"]))  # fmt: skip
 
-    def _reach_state(self, c: str, access: dict, people: np.ndarray) -> dict:
-        """Category ``c``'s covered persons (study area and per area), underserved persons
-        and the masks :meth:`reach` draws from."""
+    def _reach_state(self, c: str, access: dict, people: np.ndarray, served: dict) -> dict:
+        """Category ``c``'s covered residents (study area and per area) and persons of the
+        group it serves, underserved persons of that group and the masks :meth:`reach`
+        draws from."""
         b, area = self._b, self._b.dem.area
         inside = area >= 0
         take = (lambda x: x) if inside.all() else (lambda x: x[inside])
         area_in, people_in, total = take(area), take(people), people.sum()
         covered = b.eng.distance_m[c] <= b.walk.limits[c]
         in_reach = float(people[covered].sum())  # as coverage_stats
+        counted = served.get(c, people)
+        group = float(counted[covered].sum())
         far, short, _ = st.underserved_masks(c, covered, access, {s.id: s for s in b.stds},
-                                             people)  # fmt: skip
+                                             counted)  # fmt: skip
+        counted_in = take(counted)
         return {"covered": in_reach, "share": float(in_reach / total) if total > 0 else np.nan,
+                "group_covered": group, "group_share": float(group / counted.sum())
+                if counted.sum() > 0 else np.nan,
                 "districts": np.bincount(area_in, weights=people_in * take(covered),
                                          minlength=len(b.src.boundaries)),
-                "no_facility": float((people_in * take(far)).sum()),
-                "below_standard": float((people_in * take(short)).sum()),
+                "no_facility": float((counted_in * take(far)).sum()),
+                "below_standard": float((counted_in * take(short)).sum()),
                 "masks": (far, short, covered & (people > 0))}  # fmt: skip
+
+    def _served(self) -> dict[str, np.ndarray]:
+        """Per category serving a group whose persons are known at every demand point with
+        residents: those persons per point (0 off the network) — counted as a fresh run
+        counts them (:func:`hzspatial.groups.group_counts`)."""
+        b, pop, kept = self._b, self._people_now(), self._parts()
+        out = {}
+        for c in b.walk.categories:
+            parts = kept.get(served_group(c).id)
+            if parts is None:
+                continue
+            persons = np.where(np.isfinite(parts[0]), parts[0], pop * parts[1])
+            if not (~np.isfinite(persons) & (pop > 0)).any():
+                out[c] = np.where(np.isfinite(persons), persons, 0.0) * b.eng.demand_ok
+        return out
+
+    def _parts(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per group the study's categories serve: persons from the input's age columns (NaN
+        where none) and the census share of the area, per demand point (made from the
+        demand frame as built, then kept with the residents edits)."""
+        b = self._b
+        if self._group_parts is None:
+            self._group_parts = {}
+            for gid in {served_group(c).id for c in b.walk.categories} - {ALL}:
+                col = f"group_{gid}"
+                given = (b.dem.frame[col].to_numpy(dtype=float) if col in b.dem.frame
+                         else np.full(len(b.dem.frame), np.nan))  # fmt: skip
+                self._group_parts[gid] = (given, self._census_share(gid, b.dem.area))
+        return self._group_parts
+
+    def _insert_groups(self, row: dict, population: np.ndarray, area: np.ndarray,
+                       q: int) -> None:  # fmt: skip
+        """The group parts of a residents feature's new demand points (``population``
+        persons each, in areas ``area``), inserted at ``q``: its age-group persons shared
+        out as its residents are, else the census share of each point's area."""
+        total = float(row["population"] or 0.0)
+        for gid, (given, share) in self._group_parts.items():
+            value = row.get(f"group_{gid}")
+            mine = (np.full(len(population), np.nan) if value is None or pd.isna(value)
+                    else float(value) * (population / total if total > 0 else 0.0))
+            self._group_parts[gid] = (np.insert(given, q, mine),
+                                      np.insert(share, q, self._census_share(gid, area)))
+
+    def _census_share(self, gid: str, area: np.ndarray) -> np.ndarray:
+        """The census share of group ``gid`` at points in areas ``area`` (NaN unknown)."""
+        shares, _ = census_shares(builtin_groups()[gid], self._area_ids())
+        return np.where(area >= 0, shares[np.maximum(area, 0)], np.nan)
 
     def _area_ids(self) -> np.ndarray:
         """The boundary areas' ids, in their order (they do not change with edits)."""

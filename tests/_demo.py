@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 
@@ -16,3 +17,15 @@ def near_street_points(graph, n=40, seed=1):
     xy = a + rng.uniform(0.2, 0.8, n)[:, None] * d + normal * side[:, None]
     pts = gpd.GeoSeries(shapely.points(xy), crs=graph.crs).to_crs(4326)
     return pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def same_values(got: dict, want: dict, what: str) -> None:
+    """Two summary dicts equal: text exactly, numbers to 1e-9 relative / 1e-6 absolute."""
+    for k, v in want.items():
+        g = got[k]
+        if isinstance(v, dict):
+            same_values(g, v, f"{what}.{k}")
+        elif isinstance(v, str | bool) or v is None:
+            assert g == v, f"{what}.{k}"
+        else:
+            assert g == pytest.approx(v, rel=1e-9, abs=1e-6), f"{what}.{k}"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _demo import near_street_points
+from _demo import near_street_points, same_values
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +52,7 @@ def assert_same(got, want):
         a = got.demand[f"nearest_{c}"].map(site).fillna("-").to_numpy()
         b = want.demand[f"nearest_{c}"].map(site).fillna("-").to_numpy()
         assert (a == b).all(), c
-        for k, v in want.summary["categories"][c].items():
-            g = got.summary["categories"][c][k]
-            assert g == v if isinstance(v, str) else g == pytest.approx(v, rel=1e-9, abs=1e-6), k
+        same_values(got.summary["categories"][c], want.summary["categories"][c], c)
     key = ["standard", "district_id"]
     r1 = got.ratios.sort_values(key).reset_index(drop=True)
     r2 = want.ratios.sort_values(key).reset_index(drop=True)

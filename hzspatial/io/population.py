@@ -14,7 +14,7 @@ import shapely
 from hzspatial import crs as _crs
 from hzspatial.datasets import default_persons_per_household
 from hzspatial.errors import InputError, format_rows
-from hzspatial.io._columns import find_columns, require, source_labels
+from hzspatial.io._columns import aliases, find_columns, require, source_labels
 from hzspatial.io._files import encoding_note, input_label, read_layer
 from hzspatial.io._geometry import (
     check_within,
@@ -98,7 +98,8 @@ def read_population(
         geometry (points or polygons).
     """
     path_s = input_label(path)
-    fields = ["id", "name", "population", "households", "lon", "lat", *_AREA_FIELDS]
+    fields = ["id", "name", "population", "households", "lon", "lat", *_AREA_FIELDS,
+              *_age_fields(), *(f"{g}_share" for g in _age_fields())]
     reading = read_input(path, what="population", fields=fields, columns=columns, crs=crs,
                          default_crs=default_crs, sheet=sheet, header_row=header_row)  # fmt: skip
     df, found, rows_of, geoms = reading.table, reading.columns, reading.rows_of, reading.geometry
@@ -126,6 +127,7 @@ def read_population(
     if n and not (pop > 0).any():
         raise InputError("every feature has 0 residents", file=path_s, column=col,
                          hint="check that the population column is the one read")  # fmt: skip
+    ages, age_cols = _age_groups(df, found, pop, path_s, rows_of)
     reps = shapely.point_on_surface(geoms)
     check_within(reps, study_area, path_s, rows_of, "residents")
     out = gpd.GeoDataFrame(
@@ -139,9 +141,56 @@ def read_population(
         geometry=list(geoms),
         crs=4326,
     )
+    for gid, persons in ages.items():
+        out[f"group_{gid}"] = persons
     out.attrs["crs_in"] = reading.crs
     out.attrs["crs_how"] = reading.crs_how
+    out.attrs["group_columns"] = age_cols
     return out
+
+
+def _age_fields() -> list[str]:
+    """The age-group fields of ``config/columns.toml`` (``age_60plus``, ``age_3_6`` …)."""
+    return [f for f in aliases() if f.startswith("age_") and not f.endswith("_share")]
+
+
+def _age_groups(df: pd.DataFrame, found: dict, pop: np.ndarray, path_s: str,
+                rows_of) -> tuple[dict[str, np.ndarray], dict[str, str]]:  # fmt: skip
+    """Persons of each age group per row (NaN where blank), from a persons column or a share
+    column (0–1 of the row's residents); and the column each came from. A percentage, a
+    share above 1 or more persons than the row's residents is refused in one line."""
+    out, cols = {}, {}
+    for gid in _age_fields():
+        col, share = found.get(gid), False
+        if col is None and f"{gid}_share" in found:
+            col, share = found[f"{gid}_share"], True
+        if col is None:
+            continue
+        if any(mark in str(col) for mark in ("%", "％", "‰")):
+            raise InputError(f"age column {str(col)!r} holds a percentage", file=path_s,
+                             column=str(col), hint="give persons, or the share as a fraction "
+                             f"0–1 in a column named {gid}_share")  # fmt: skip
+        values = parse_numbers(df[col], path=path_s, column=str(col), rows_of=rows_of,
+                               what=f"{gid} {'share' if share else 'persons'}",
+                               allow_missing=True, minimum=0.0)  # fmt: skip
+        if share:
+            _refuse(values > 1.0, path_s, col, rows_of, f"a share above 1 ({{v:g}}) in {col!r}",
+                    "give the share as a fraction 0–1 (24.31 % → 0.2431)", values)  # fmt: skip
+            values = values * pop
+        over = values > pop * (1 + 1e-9) + 1e-9
+        _refuse(over, path_s, col, rows_of, f"more persons in {col!r} ({{v:,.0f}}) than the "
+                "row's residents", "check that the column is the age group's persons and the "
+                "population column the row's residents", values)  # fmt: skip
+        out[gid], cols[gid] = values, str(col)
+    return out, cols
+
+
+def _refuse(mask: np.ndarray, path_s: str, col, rows_of, problem: str, hint: str,
+            values: np.ndarray) -> None:  # fmt: skip
+    if mask.any():
+        v = values[np.flatnonzero(mask)[0]]
+        raise InputError(problem.format(v=v), where=format_rows(rows_of(mask)), file=path_s,
+                         column=str(col), hint=hint)  # fmt: skip
 
 
 def read_buildings(

@@ -534,9 +534,16 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         f"background:{_cat(cat).colour}'></span><span style='{sw};background:"
         f"{tint(_cat(cat).colour)}'></span>{html_text(_cat(cat).label)}</td>"
         f"<td style='text-align:right'>{info['threshold_m']:,.0f} m</td>"
-        f"<td style='text-align:right'>{info['coverage_share'] * 100:.1f}%</td></tr>"
+        f"<td style='text-align:right'>{info['serves']['share'] * 100:.1f}%"
+        f"{'' if info['serves']['group'] == 'all' else '*'}</td></tr>"
         for cat, info in s["categories"].items()
     )
+    who = "".join(
+        f"<div>* {html_text(_cat(cat).label_zh)}：{html_text(g['label'])}"
+        f"{'（按普查比例估算 / estimated from census shares）' if g['estimated'] else ''}</div>"
+        for cat, g in ((c, i["serves"]) for c, i in s["categories"].items())
+        if g["group"] != "all"
+    )  # fmt: skip
     badge = ""
     if result.synthetic:
         badge = (
@@ -568,6 +575,7 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         "<th style='text-align:left'>设施·步行范围 / Facility·walk</th>"
         "<th style='text-align:right'>步行 / walk</th>"
         f"<th style='text-align:right'>覆盖 / covered</th></tr>{rows}</table>"
+        f"<div id='hz-served' style='font-size:11px'>{who}</div>"
         f"<div style='margin-top:4px'><span style='{sw};width:60px;background:{ramp}'></span>"
         " 范围内无设施，按每平方公里居民着色 / no facility in reach, shaded by residents per km²"
         "</div>"
