@@ -274,13 +274,15 @@ def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
         "--population-total",
         type=float,
         default=None,
-        help="persons in the area, for --residents-from-osm",
+        help="persons in the area, for --residents-from-osm or a population raster "
+        "(rescales its cells)",
     )
     cov.add_argument(
         "--population",
         type=Path,
-        help="residents: polygons/points with population or households (community polygons "
-        "are spread over their streets)",
+        help="residents: polygons/points with population or households, and age columns "
+        "(60岁及以上 …; community polygons are spread over their streets), or a population "
+        "raster (GeoTIFF of people per cell: WorldPop, GHS-POP)",
     )
     cov.add_argument(
         "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
@@ -411,7 +413,8 @@ def _parser() -> argparse.ArgumentParser:
         "--residents",
         dest="population",
         type=Path,
-        help="residents (polygons or points with population or households)",
+        help="residents (polygons or points with population or households, or a population "
+        "raster)",
     )
     site.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
     site.add_argument("--category", dest="site_category", default=None,

@@ -48,6 +48,7 @@ from hzspatial.io._files import input_label
 from hzspatial.io._geometry import check_within
 from hzspatial.io.facilities import known_categories
 from hzspatial.io.osm import read_osm_facilities, read_osm_residents
+from hzspatial.io.raster import is_raster, read_population_raster
 from hzspatial.network import (
     MAX_SNAP_M,
     SnapRules,
@@ -128,7 +129,7 @@ def build(
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
     )
-    population_total = _population_total(population_total, residents_from_osm)
+    population_total = _population_total(population_total, residents_from_osm, population)
     timings: dict[str, float] = {}
     clock, extra = _Clock(timings), list(extra_categories)
     stds = load_standards(standards, extra)
@@ -187,15 +188,18 @@ def _checked(src: _Inputs, graph: WalkGraph, boundaries, area, strict: bool,
     return src
 
 
-def _population_total(population_total, residents_from_osm: bool) -> float | None:
-    """``--population-total`` checked: a number, and only with ``--residents-from-osm``."""
+def _population_total(population_total, residents_from_osm: bool,
+                      population=None) -> float | None:  # fmt: skip
+    """``--population-total`` checked: a number, and only with ``--residents-from-osm`` or a
+    population raster (both spread a total the input does not fix)."""
     if population_total is None:
         return None
     population_total = check_number(population_total, "--population-total")
-    if not residents_from_osm:
+    if not residents_from_osm and not is_raster(population):
         raise InputError(
             "--population-total is for --residents-from-osm (the persons spread over the "
-            "OSM homes); the residents file gives its own", column="--population-total",
+            "OSM homes) or a population raster; the residents file gives its own",
+            column="--population-total",
             hint="drop --population-total, or use --residents-from-osm")  # fmt: skip
     return population_total
 
@@ -308,6 +312,10 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
     elif population is None:
         raise InputError("no residents given", column="--population",
                          hint="pass --population FILE, or --residents-from-osm")  # fmt: skip
+    elif is_raster(population):
+        label = input_label(population)
+        pop = read_population_raster(population, crs=population_crs or crs_in,
+                                     study_area=study_area, population_total=population_total)
     else:
         label = input_label(population)
         pop = read_population(population, crs=population_crs, default_crs=crs_in,

@@ -51,6 +51,7 @@ UNDERSERVED = {
         (692_000, 3_660_000, 696_000, 3_664_300),
     ],
     "kindergarten": [(692_500, 3_653_600, 696_000, 3_657_500)],
+    "childcare": [(691_200, 3_653_600, 696_000, 3_660_000)],
 }
 FACILITIES = {
     # category → [(count, label zh, label en, area range m², capacity column, capacity range)]
@@ -68,6 +69,8 @@ FACILITIES = {
         (3, "十一人制足球场", "11-a-side pitch", (7_140, 7_500), "pitches", (1, 1)),
     ],
     "kindergarten": [(85, "幼儿园", "kindergarten", (3_000, 7_500), "places", (180, 540))],
+    # drawn last, so that every other facility stays as it was before they were added
+    "childcare": [(12, "托育机构", "childcare centre", (200, 600), "places", (30, 120))],
 }
 
 

@@ -63,7 +63,8 @@ def test_summary_contract(demo_out):
     blocks = gpd.read_file(demo_paths()["population"])
     assert s["population"] == int(blocks["population"].sum()) == 459_244
     assert s["threshold_minutes"] == 15 and s["speed_kmh"] == 4 and s["threshold_m"] == 1000
-    assert set(s["categories"]) == {"elderly_care", "clinic", "football_pitch", "kindergarten"}
+    assert set(s["categories"]) == {"elderly_care", "clinic", "football_pitch", "kindergarten",
+                                    "childcare"}
     for c in s["categories"].values():
         assert set(c) >= {
             "facilities",
@@ -121,7 +122,7 @@ def test_map_has_layers_and_badge(demo_out):
 def test_catchments_layer(demo_out):
     out, _ = demo_out
     c = gpd.read_file(out / "catchments.geojson")
-    assert len(c) == 169 and c.crs.to_epsg() == 4326
+    assert len(c) == 181 and c.crs.to_epsg() == 4326
     assert set(c.columns) >= {"facility_id", "category", "minutes", "metres", "area_m2"}
     # a 1000 m walk on a street grid covers well under the 3.14 km² of a 1 km circle
     assert 0.2e6 < c["area_m2"].median() < 3.14e6

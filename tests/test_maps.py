@@ -290,7 +290,7 @@ def test_tables_xlsx_sheets_and_bilingual_headers(demo_out):
         "是否达标 / Met" in header and "来源 / Source" in header and "已核实 / Verified" in header
     )
     rows = list(wb["设施 facilities"].iter_rows(values_only=True))
-    assert len(rows) == 1 + 169
+    assert len(rows) == 1 + 181
     # headings in words, shares as percentages, residents as whole numbers
     full = openpyxl.load_workbook(out / "tables.xlsx")["区县 districts"]
     head = {c.value: c.column_letter for c in full[1]}

@@ -311,14 +311,17 @@ def test_hostile_proposal_names_are_escaped(tmp_path):
         assert "49JINJA" not in text, name  # never run as a template
 
 
-def test_every_requirement_is_stated_even_without_such_facilities():
-    """The demo has no childcare centre: a 12,000-resident proposal still gets its 55.2
+def test_every_requirement_is_stated_even_without_such_facilities(tmp_path):
+    """Without the demo's childcare centres, a 12,000-resident proposal still gets its 55.2
     places (4.6 per 1,000, plan line 174) listed, and "cannot check" naming what is missing:
     absent data is not a measured shortfall (a proposal used to fail every absent category)."""
     from hzspatial.datasets import demo_paths
 
     p = demo_paths()
-    res = review_districts(p["proposals"], p["network"], [FacilityInput(p["facilities"])],
+    fac = pd.read_csv(p["facilities"])
+    fac[fac["category"] != "childcare"].to_csv(tmp_path / "no_childcare.csv", index=False)
+    res = review_districts(p["proposals"], p["network"],
+                           [FacilityInput(tmp_path / "no_childcare.csv")],
                            residents_file=p["population"])  # fmt: skip
     (p1,) = [x for x in res.report["proposals"] if x["residents"] == 12000]
     c = next(c for c in p1["checks"] if c["standard"] == "childcare_places_per_1000")

@@ -105,7 +105,7 @@ def test_a_study_as_built_is_run_coverage(demo):
     study, inputs, base = demo
     assert_same(base, run_coverage(**inputs))
     assert study.build_seconds > 0 and "build" not in base.timings  # stages only, no sum
-    assert repr(study) == (f"Study(6,910 nodes, {len(base.facilities)} facilities in 4 "
+    assert repr(study) == (f"Study(6,910 nodes, {len(base.facilities)} facilities in 5 "
                            f"categories, {len(base.demand):,} demand points, 0 edits)")
 
 

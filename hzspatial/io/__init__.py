@@ -17,6 +17,7 @@ _MODULES = {
                    "read_facilities", "read_facility_inputs"),
     "outdir": ("output_lock", "prepare_out_dir", "staged_output"),
     "population": ("read_buildings", "read_population"),
+    "raster": ("is_raster", "read_population_raster"),
     "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json"),
     "xlsx": ("write_xlsx",),
 }  # fmt: skip

@@ -52,8 +52,10 @@ def review_map(result: ReviewResult) -> folium.Map:
                                                "结论 / Verdict"]),
     ).add_to(m)  # fmt: skip
     fg = folium.FeatureGroup(name="计入的现有设施 / existing facilities counted")
-    c = result.counted.drop_duplicates(["proposal_id", "facility_id", "standard"])
-    for (fid, _), rows in c.groupby(["facility_id", "category"], sort=False):
+    c = result.counted
+    if len(c):  # none counted (no facility in reach of any proposal): an empty layer
+        c = c.drop_duplicates(["proposal_id", "facility_id", "standard"])
+    for (fid, _), rows in (c.groupby(["facility_id", "category"], sort=False) if len(c) else ()):
         first = rows.iloc[0]
         cat = builtin_categories().get(first["category"]) or user_category(first["category"])
         lines = "".join(

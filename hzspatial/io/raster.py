@@ -1,0 +1,196 @@
+"""Population rasters (WorldPop, GHS-POP: people per cell, GeoTIFF in any CRS) as residents.
+
+Each populated cell becomes demand at its centre; a cell wider than :data:`SPLIT_M` is split
+into a k × k grid of points sharing its people. Nodata, NaN and zero cells are dropped; cells
+outside the study area too, and both are counted in the log line and ``attrs["raster"]``.
+The raster is read window by window, never whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from hzspatial import crs as _crs
+from hzspatial.errors import InputError
+
+__all__ = ["RASTER_SUFFIXES", "SPLIT_M", "is_raster", "read_population_raster"]
+
+logger = logging.getLogger(__name__)
+
+#: File endings read as rasters.
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc")
+#: Cells wider than this (metres) are split into points this far apart at most (the grid
+#: residents polygons fall back to without streets, hzspatial.population.GRID_M).
+SPLIT_M = 100.0
+#: Cells read at once (a window of whole rows).
+WINDOW_CELLS = 8_000_000
+
+
+def is_raster(path) -> bool:
+    """Whether ``path`` names a raster file by its ending."""
+    return isinstance(path, str | Path) and str(path).lower().endswith(RASTER_SUFFIXES)
+
+
+def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
+                           study_area: shapely.Geometry | None = None,
+                           population_total: float | None = None,
+                           split_m: float = SPLIT_M) -> gpd.GeoDataFrame:  # fmt: skip
+    """Read a population raster as residents points.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoTIFF (or any raster GDAL reads) of people per cell, band 1.
+    crs : str or int, optional
+        The raster's coordinate system, declared; overrides the file's. Required when the
+        file states none.
+    study_area : shapely geometry, optional
+        WGS84 area: cells whose centre (or sub-point) lies outside are dropped and counted.
+    population_total : float, optional
+        Rescale the kept people to this total (persons).
+    split_m : float
+        Cells wider than this many metres become k × k points (k = ⌈width / split_m⌉).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 points: ``demand_id`` (``r<row>c<col>``, ``/<i>`` for split points), ``name``,
+        ``population`` (persons), ``population_from``, ``source``; ``attrs["raster"]`` holds the
+        window read (the boundaries' extent: cells beyond it are not read), the cells read and
+        dropped (nodata, zero) and the people read, outside the boundaries and kept.
+    """
+    import rasterio
+    import rasterio.errors
+    from rasterio.windows import Window
+
+    label = str(path)
+    try:
+        ds = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"not a raster GDAL can read ({str(exc)[:120]})", file=label,
+                         hint="give a GeoTIFF of people per cell") from None  # fmt: skip
+    with ds:
+        src_crs = _raster_crs(ds, crs, label)
+        t, nodata, bounds = ds.transform, ds.nodata, ds.bounds
+        height, width = ds.height, ds.width
+        r0, r1, c0, c1 = _window_of(ds, src_crs, study_area)
+        rows_per = max(1, WINDOW_CELLS // max(c1 - c0, 1))
+        parts, stats = [], {"cells": 0, "nodata": 0, "zero": 0}
+        for row in range(r0, r1, rows_per):
+            h = min(rows_per, r1 - row)
+            a = ds.read(1, window=Window(c0, row, c1 - c0, h)).astype(np.float64)
+            bad = ~np.isfinite(a) | ((a == nodata) if nodata is not None else False)
+            stats["cells"] += a.size
+            stats["nodata"] += int(bad.sum())
+            neg = ~bad & (a < 0)
+            if neg.any():
+                i, j = np.argwhere(neg)[0]
+                raise InputError(f"negative people ({a[i, j]:g}) in a cell that is not nodata",
+                                 where=f"row {row + i}, column {c0 + j}", file=label,
+                                 hint="set the raster's nodata value, or give people per "
+                                 "cell")  # fmt: skip
+            stats["zero"] += int((~bad & (a == 0)).sum())
+            i, j = np.nonzero(~bad & (a > 0))
+            parts.append((i + row, j + c0, a[i, j]))
+    rows, cols, people = (np.concatenate(x) for x in zip(*parts, strict=True)) if parts else (
+        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))  # fmt: skip
+    read_sum, n_cells = float(people.sum()), len(people)
+    k = _split(t, src_crs, bounds, split_m)
+    lon, lat, people, sub = _points(t, rows, cols, people, k, src_crs)
+    inside = (np.ones(len(lon), bool) if study_area is None
+              else shapely.contains_xy(study_area, lon, lat))  # fmt: skip
+    out_people = float(people[~inside].sum())
+    lon, lat, people, rows, cols, sub = (x[inside] for x in (lon, lat, people, np.repeat(
+        rows, k * k), np.repeat(cols, k * k), sub))  # fmt: skip
+    if not len(people):
+        raise InputError("no populated cell of the raster lies inside the boundaries",
+                         file=label, hint="check the raster's area and coordinate system, "
+                         "or pass --boundaries of its area")  # fmt: skip
+    if population_total is not None:
+        people = people * (float(population_total) / people.sum())
+    ids = _cell_ids(rows, cols, sub, k)
+    stats |= {"populated_cells": n_cells, "people_read": read_sum, "people_outside": out_people,
+              "people_kept": float(people.sum()), "split": k, "crs": src_crs.to_string()}
+    stats["window"] = {"rows": [r0, r1], "columns": [c0, c1], "of": [height, width]}
+    logger.info("%s: raster, %s; read rows %d–%d, columns %d–%d of %d × %d (the boundaries' "
+                "extent); %d populated cells (%s people)%s; %d nodata and %d zero cells "
+                "dropped; %s people in cells outside the boundaries dropped", label,
+                src_crs.to_string(), r0, r1, c0, c1, height, width, stats["populated_cells"],
+                f"{read_sum:,.0f}", f", each split into {k}×{k} points" if k > 1 else "",
+                stats["nodata"], stats["zero"], f"{out_people:,.0f}")  # fmt: skip
+    out = gpd.GeoDataFrame(
+        {"demand_id": ids, "name": ids, "population": people,
+         "population_from": np.full(len(ids), "raster cell", dtype=object),
+         "source": np.full(len(ids), Path(label).name, dtype=object)},
+        geometry=shapely.points(lon, lat), crs=4326)  # fmt: skip
+    out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": "declared" if crs else "file",
+                  "raster": stats, "group_columns": {}}  # fmt: skip
+    return out
+
+
+def _raster_crs(ds, declared, label: str) -> pyproj.CRS:
+    """The raster's CRS: as declared, else as the file states; one of them must say."""
+    if declared is not None:
+        parsed = _crs.parse_crs_in(declared)
+        if isinstance(parsed, str):
+            if parsed != "wgs84":
+                raise InputError(f"a raster in {parsed.upper()} is not supported", file=label,
+                                 hint="give the raster in WGS84 or a projected system")
+            return pyproj.CRS.from_epsg(4326)
+        return parsed
+    if ds.crs is None:
+        raise InputError("the raster states no coordinate system", file=label,
+                         hint="declare it with --population-crs (e.g. 4326)")  # fmt: skip
+    return pyproj.CRS.from_user_input(ds.crs.to_wkt())
+
+
+def _window_of(ds, src_crs: pyproj.CRS, area) -> tuple[int, int, int, int]:
+    """Rows r0:r1 and columns c0:c1 of the raster covering ``area`` (WGS84), or all."""
+    if area is None:
+        return 0, ds.height, 0, ds.width
+    tr = pyproj.Transformer.from_crs(4326, src_crs, always_xy=True)
+    x0, y0, x1, y1 = tr.transform_bounds(*shapely.bounds(area), densify_pts=21)
+    inv = ~ds.transform
+    cols, rows = zip(*(inv * (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
+    r0, r1 = max(0, math.floor(min(rows)) - 1), min(ds.height, math.ceil(max(rows)) + 1)
+    c0, c1 = max(0, math.floor(min(cols)) - 1), min(ds.width, math.ceil(max(cols)) + 1)
+    return r0, max(r0, r1), c0, max(c0, c1)
+
+
+def _split(t, src_crs: pyproj.CRS, bounds, split_m: float) -> int:
+    """How many points a cell side becomes: ⌈cell width in metres / split_m⌉."""
+    w, h = abs(t.a), abs(t.e)
+    if src_crs.is_geographic:
+        lat = math.radians((bounds.top + bounds.bottom) / 2)
+        w, h = w * 111_320 * math.cos(lat), h * 110_540
+    return max(1, math.ceil(max(w, h) / split_m - 1e-9))
+
+
+def _points(t, rows, cols, people, k: int, src_crs: pyproj.CRS):
+    """Cell centres (k = 1) or k × k sub-points per cell, in WGS84, with their people and
+    each point's index within its cell."""
+    sub = np.arange(k * k)
+    fx = ((sub % k) + 0.5) / k
+    fy = ((sub // k) + 0.5) / k
+    c = (cols[:, None] + fx[None, :]).ravel()
+    r = (rows[:, None] + fy[None, :]).ravel()
+    x = t.c + c * t.a + r * t.b
+    y = t.f + c * t.d + r * t.e
+    lon, lat = _crs.to_wgs84(x, y, src_crs)
+    return (np.asarray(lon), np.asarray(lat), np.repeat(people / (k * k), k * k),
+            np.tile(sub, len(rows)))  # fmt: skip
+
+
+def _cell_ids(rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, k: int) -> np.ndarray:
+    """``r<row>c<col>`` per point, with ``/<i>`` for the points of a split cell."""
+    base = np.char.add(np.char.add("r", rows.astype(str)), np.char.add("c", cols.astype(str)))
+    if k > 1:
+        base = np.char.add(np.char.add(base, "/"), sub.astype(str))
+    return base.astype(object)
