@@ -164,6 +164,7 @@ class Study:
         # group id → (persons from the input's age columns, NaN where none; census share)
         # per demand point, kept with the residents edits
         self._group_parts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+        self._area_shares: dict[str, np.ndarray] = {}  # group id → census share per area
         self._fac_arrays: tuple | None = None  # (table, categories, metric x/y) of the table
         self._pair_cache: dict[str, tuple] = {}  # category → (widest limit, its pairs)
         self._together_inverse: dict = {}
@@ -1307,7 +1308,9 @@ class Study:
 
     def _census_share(self, gid: str, area: np.ndarray) -> np.ndarray:
         """The census share of group ``gid`` at points in areas ``area`` (NaN unknown)."""
-        shares, _ = census_shares(builtin_groups()[gid], self._area_ids())
+        if gid not in self._area_shares:  # per boundary area, read once
+            self._area_shares[gid] = census_shares(builtin_groups()[gid], self._area_ids())[0]
+        shares = self._area_shares[gid]
         return np.where(area >= 0, shares[np.maximum(area, 0)], np.nan)
 
     def _area_ids(self) -> np.ndarray:
