@@ -314,7 +314,7 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
                          hint="pass --population FILE, or --residents-from-osm")  # fmt: skip
     elif is_raster(population):
         label = input_label(population)
-        pop = read_population_raster(population, crs=population_crs or crs_in,
+        pop = read_population_raster(population, crs=population_crs, default_crs=crs_in,
                                      study_area=study_area, population_total=population_total)
     else:
         label = input_label(population)

@@ -131,6 +131,20 @@ def _grid(x, y, p, cell):
     return np.where(a > 0, a, NODATA), x0, y1
 
 
+def test_crs_in_never_overrides_what_the_raster_states(small):
+    """``--crs-in`` (GCJ-02 for Amap tables, or a projected code) is the default for files that
+    do not say: a raster stating EPSG:4326 keeps it (it was overridden: refused, or read in
+    the wrong system in silence)."""
+    path, _ = small
+    want = read_population_raster(path, split_m=200)
+    for default in ("gcj02", 4545):
+        got = read_population_raster(path, default_crs=default, split_m=200)
+        assert got.attrs["raster"]["crs"] == "EPSG:4326"
+        assert np.allclose(got.geometry.x, want.geometry.x)
+    with pytest.raises(InputError, match="GCJ02 is not supported"):
+        read_population_raster(path, crs="gcj02")
+
+
 def test_the_same_people_in_two_coordinate_systems_give_the_same_coverage(tmp_path):
     """4,000 homes 5–15 m beside the demo's streets gridded in UTM 48N (2 m cells) and in
     EPSG:4326 (0.00002°, ≈ 2 m): every cell centre within 1.5 m of its people, and coverage

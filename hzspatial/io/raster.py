@@ -39,6 +39,7 @@ def is_raster(path) -> bool:
 
 
 def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
+                           default_crs: _crs.CrsIn | None = None,
                            study_area: shapely.Geometry | None = None,
                            population_total: float | None = None,
                            split_m: float = SPLIT_M) -> gpd.GeoDataFrame:  # fmt: skip
@@ -49,8 +50,9 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     path : str or Path
         GeoTIFF (or any raster GDAL reads) of people per cell, band 1.
     crs : str or int, optional
-        The raster's coordinate system, declared; overrides the file's. Required when the
-        file states none.
+        The raster's coordinate system, declared; overrides the file's.
+    default_crs : str or int, optional
+        For a raster that states none (``--crs-in``); never overrides what the file says.
     study_area : shapely geometry, optional
         WGS84 area: cells whose centre (or sub-point) lies outside are dropped and counted.
     population_total : float, optional
@@ -77,7 +79,8 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
         raise InputError(f"not a raster GDAL can read ({str(exc)[:120]})", file=label,
                          hint="give a GeoTIFF of people per cell") from None  # fmt: skip
     with ds:
-        src_crs = _raster_crs(ds, crs, label)
+        src_crs = _raster_crs(ds, crs, default_crs, label)
+        how = "declared" if crs is not None else "file" if ds.crs is not None else "assumed"
         t, nodata, bounds = ds.transform, ds.nodata, ds.bounds
         height, width = ds.height, ds.width
         r0, r1, c0, c1 = _window_of(ds, src_crs, study_area)
@@ -119,10 +122,12 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     stats |= {"populated_cells": n_cells, "people_read": read_sum, "people_outside": out_people,
               "people_kept": float(people.sum()), "split": k, "crs": src_crs.to_string()}
     stats["window"] = {"rows": [r0, r1], "columns": [c0, c1], "of": [height, width]}
-    logger.info("%s: raster, %s; read rows %d–%d, columns %d–%d of %d × %d (the boundaries' "
+    logger.info("%s: raster, %s (%s); read rows %d–%d, columns %d–%d of %d × %d (the boundaries' "
                 "extent); %d populated cells (%s people)%s; %d nodata and %d zero cells "
                 "dropped; %s people in cells outside the boundaries dropped", label,
-                src_crs.to_string(), r0, r1, c0, c1, height, width, stats["populated_cells"],
+                src_crs.to_string(), {"declared": "declared", "file": "the file says so",
+                                     "assumed": "the file does not say: --crs-in"}[how],
+                r0, r1, c0, c1, height, width, stats["populated_cells"],
                 f"{read_sum:,.0f}", f", each split into {k}×{k} points" if k > 1 else "",
                 stats["nodata"], stats["zero"], f"{out_people:,.0f}")  # fmt: skip
     out = gpd.GeoDataFrame(
@@ -130,13 +135,16 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
          "population_from": np.full(len(ids), "raster cell", dtype=object),
          "source": np.full(len(ids), Path(label).name, dtype=object)},
         geometry=shapely.points(lon, lat), crs=4326)  # fmt: skip
-    out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": "declared" if crs else "file",
+    out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": how,
                   "raster": stats, "group_columns": {}}  # fmt: skip
     return out
 
 
-def _raster_crs(ds, declared, label: str) -> pyproj.CRS:
-    """The raster's CRS: as declared, else as the file states; one of them must say."""
+def _raster_crs(ds, declared, default, label: str) -> pyproj.CRS:
+    """The raster's CRS: as declared, else as the file states, else the default for files
+    that do not say; one of them must say."""
+    if declared is None and ds.crs is None:
+        declared = default
     if declared is not None:
         parsed = _crs.parse_crs_in(declared)
         if isinstance(parsed, str):
