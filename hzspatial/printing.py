@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from hzspatial.io.outdir import remove_tree
+
 __all__ = ["BROWSERS", "PdfJob", "find_browser"]
 
 logger = logging.getLogger(__name__)
@@ -136,17 +138,25 @@ def _put_images(pipe: _Pipe, session: str, images: dict[str, str], deadline: flo
         raise RuntimeError(f"could not put the maps into the report: {detail or res}")
 
 
-def _group_alive(group: int) -> bool:
-    """Whether a process of process group ``group`` still runs (zombies, which write nothing,
-    aside); False where ``/proc`` cannot tell."""
+def _helpers(group: int, profile: str) -> list[int]:
+    """The running processes (zombies, which write nothing, aside) of process group
+    ``group`` or naming ``profile`` on their command line — Chromium's crash handlers leave
+    the group (their own session) but keep their database inside the profile. Empty where
+    ``/proc`` cannot tell."""
+    mine = os.getpid()
+    needle = os.fsencode(profile)
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            pid = int(stat.parent.name)
+            if len(fields) < 3 or fields[0] == "Z" or pid == mine:
+                continue
+            if fields[2] == str(group) or needle in (stat.parent / "cmdline").read_bytes():
+                found.append(pid)
+        except (OSError, IndexError, ValueError):
             continue
-        if len(fields) > 2 and fields[2] == str(group) and fields[0] != "Z":
-            return True
-    return False
+    return found
 
 
 class PdfJob:
@@ -314,18 +324,20 @@ class PdfJob:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
-        # the browser's helpers (renderer, GPU, …) are gone before its profile is removed:
-        # one still starting up would write into the folder again
+        # the browser's helpers (renderer, GPU, crash handlers, …) are gone before its profile
+        # is removed: one still starting up would write into the folder again (CI found an
+        # --out left behind by a crash handler writing its database while it was removed)
         deadline = time.monotonic() + 5
-        while _group_alive(group) and time.monotonic() < deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
+        while (alive := _helpers(group, self._profile)) and time.monotonic() < deadline:
+            for pid in alive:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)
         for fd in self._fds:
             os.close(fd)
         self._fds = []
         self._proc = None
-        shutil.rmtree(self._profile, ignore_errors=True)
+        remove_tree(self._profile)
 
     def __enter__(self) -> PdfJob:
         return self

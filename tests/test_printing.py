@@ -199,3 +199,37 @@ def test_a_preloaded_page_is_printed_with_its_images_put_in(tmp_path, caplog):
         assert job.finish() is False
     assert "could not put the maps into the report" in caplog.text
     assert not (out / "second.pdf").exists()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium")
+def test_an_aborted_browser_leaves_no_process_writing_into_out(tmp_path):
+    """CI found ``--out`` left behind after an input error: Chromium's crash handlers run in
+    their own session (outside the browser's process group) with their database inside the
+    profile, and one was still writing there when the profile was removed. Aborting now
+    stops every process that names the profile, then removes it."""
+    import os
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    job = PdfJob(CHROMIUM, out / "report.pdf")
+    profile = job._profile
+
+    def naming_profile() -> list[str]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+                line = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError):
+                continue
+            if state != "Z" and profile.encode() in line and stat.parent.name != str(os.getpid()):
+                found.append(line.split(b"\0")[0].decode(errors="replace"))
+        return found
+
+    deadline = time.monotonic() + 10
+    while not any("crashpad" in n for n in naming_profile()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.abort()
+    assert naming_profile() == []
+    assert _leftovers(out) == []

@@ -29,12 +29,13 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from hzspatial.errors import InputError
 
-__all__ = ["MANIFEST", "prepare_out_dir", "output_lock", "staged_output"]
+__all__ = ["MANIFEST", "prepare_out_dir", "output_lock", "remove_tree", "staged_output"]
 
 #: Lists the files hzspatial wrote into a folder; a folder with it may be written again.
 MANIFEST = ".hzspatial-manifest.json"
@@ -214,6 +215,24 @@ def output_lock(out: Path) -> Iterator[Path]:
                 out.rmdir()
 
 
+def remove_tree(path: str | Path, *, wait_s: float = 5.0) -> bool:
+    """Remove the folder ``path`` and everything in it, trying again while something (a
+    browser helper being stopped, a drawing process) still writes into it, for up to
+    ``wait_s`` seconds; True when it is gone. A link is removed, never followed."""
+    path = Path(path)
+    deadline = time.monotonic() + wait_s
+    while True:
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
 def _clean_leftovers(out: Path) -> None:
     """Undo what a killed run left: an interrupted swap is rolled back to the previous run's
     outputs (its journal says what moved); staging folders are removed; set-aside previous
@@ -294,7 +313,7 @@ def staged_output(
             yield stage
             _swap(out, stage, list(keep))
         finally:
-            shutil.rmtree(stage, ignore_errors=True)
+            remove_tree(stage)
 
 
 def _swap(out: Path, stage: Path, keep: list[str]) -> None:
