@@ -48,7 +48,8 @@ _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes",
          "thresholds", "standards", "crs_in", "area", "add_facilities", "remove_facilities",
          "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
          "population_crs", "boundaries_crs", "boundary_level", "strict",
-         "category_map", "snap_rules", "spread"}  # fmt: skip
+         "category_map", "snap_rules", "spread", "population_total", "age_rasters",
+         "control_totals"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Scenario:
     require_standards: bool = True
     snap_rules: str | None = None
     spread: str | None = None
+    population_total: float | None = None
+    age_rasters: tuple[str, ...] | None = None
+    control_totals: bool = False
     folder: str = ""
     facility_options: dict = field(default_factory=dict)
 
@@ -89,6 +93,9 @@ class Scenario:
         std = Path(self.standards)
         files += [str(std)] if std.is_file() else []
         files += [self.snap_rules] if self.snap_rules else []
+        for ages in map(Path, self.age_rasters or ()):
+            files += sorted(str(f) for f in ages.iterdir() if f.is_file()) if ages.is_dir() \
+                else [str(ages)]
         cfg = asdict(self) | {"version": __version__,
                               "files": {f: file_sha256(f) for f in files}}  # fmt: skip
         cfg.pop("name")
@@ -170,6 +177,8 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
                                  hint="give it in the scenario or in [defaults]")  # fmt: skip
         _check_types(merged, str(p), where)
         kw = {k: v for k, v in merged.items() if k in _KEYS - {"baseline"}}
+        if "age_rasters" in kw:
+            kw["age_rasters"] = _paths(kw["age_rasters"], base)
         for key in ("network", "population", "boundaries", "snap_rules"):
             if key in kw:
                 kw[key] = _paths(kw[key], base)[0]
@@ -209,6 +218,7 @@ _TEXT, _NUMBER, _FLAG = "text", "number", "true/false"
 _KEY_TYPES = {
     "name": _TEXT, "network": _TEXT, "population": _TEXT, "boundaries": _TEXT,
     "standards": _TEXT, "snap_rules": _TEXT, "tiles": _TEXT, "spread": _TEXT,
+    "age_rasters": "files", "population_total": _NUMBER, "control_totals": _FLAG,
     "boundary_level": _TEXT, "baseline": _TEXT, "crs_in": "crs", "network_crs": "crs",
     "population_crs": "crs", "boundaries_crs": "crs", "facilities_crs": "crs or list",
     "minutes": _NUMBER, "speed_kmh": _NUMBER, "strict": _FLAG, "require_standards": _FLAG,
@@ -333,7 +343,9 @@ def _base_options(s: Scenario) -> dict:
                 population_crs=s.population_crs, boundaries_crs=s.boundaries_crs,
                 boundary_level=s.boundary_level, strict=s.strict,
                 category_map=s.category_map or None, require_standards=s.require_standards,
-                area=s.area, snap_rules=s.snap_rules, spread=s.spread)  # fmt: skip
+                area=s.area, snap_rules=s.snap_rules, spread=s.spread,
+                population_total=s.population_total, age_rasters=s.age_rasters,
+                control_totals=s.control_totals)  # fmt: skip
 
 
 def _scenario_result(s: Scenario, submit: Callable | None):

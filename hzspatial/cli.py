@@ -231,6 +231,21 @@ def _crs_options(p: argparse.ArgumentParser, inputs: Sequence[str]) -> None:
         )
 
 
+def _raster_options(p: argparse.ArgumentParser, total: bool = False) -> None:
+    """Options of a population raster: WorldPop age/sex rasters, per-district totals."""
+    if total:
+        p.add_argument("--population-total", type=float, default=None,
+                       help="persons in the area: rescales a population raster")  # fmt: skip
+    p.add_argument("--age-rasters", type=Path, nargs="+", default=None,
+                   metavar="FOLDER_OR_FILE",
+                   help="WorldPop age/sex rasters (chn_f_60_2020.tif …, a folder or files) on "
+                   "the population raster's grid: the elderly, children and infants counted "
+                   "from them instead of census shares")  # fmt: skip
+    p.add_argument("--control-totals", action="store_true",
+                   help="rescale a population raster's people in each boundary area to the "
+                   "population the boundaries record")  # fmt: skip
+
+
 def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
     """The inputs of a coverage run (also what ``serve`` builds its study from)."""
     cov.add_argument(
@@ -277,6 +292,7 @@ def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
         help="persons in the area, for --residents-from-osm or a population raster "
         "(rescales its cells)",
     )
+    _raster_options(cov)
     cov.add_argument(
         "--population",
         type=Path,
@@ -372,6 +388,7 @@ def _parser() -> argparse.ArgumentParser:
         help="existing residents (polygons/points with population or households, as in "
         "coverage), for the spare capacity of existing facilities",
     )
+    _raster_options(rev, total=True)
     rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
     rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
     rev.add_argument(
@@ -416,6 +433,7 @@ def _parser() -> argparse.ArgumentParser:
         help="residents (polygons or points with population or households, or a population "
         "raster)",
     )
+    _raster_options(site, total=True)
     site.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
     site.add_argument("--category", dest="site_category", default=None,
                       help="category of the new facilities, e.g. football_pitch")  # fmt: skip
@@ -797,6 +815,8 @@ def _coverage_kwargs(args: argparse.Namespace) -> dict:
         "facilities_from_osm": args.facilities_from_osm,
         "residents_from_osm": args.residents_from_osm,
         "population_total": args.population_total,
+        "age_rasters": args.age_rasters,
+        "control_totals": args.control_totals,
         "buildings": args.buildings,
         "buildings_crs": args.buildings_crs,
         "spread": args.spread,
@@ -900,6 +920,8 @@ def _site(args: argparse.Namespace) -> int:
             population_crs=args.population_crs, boundaries_crs=args.boundaries_crs,
             capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
             snap_rules=_snap_rules(args), spread=args.spread,
+            population_total=args.population_total, age_rasters=args.age_rasters,
+            control_totals=args.control_totals,
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report
@@ -974,6 +996,8 @@ def _review_run(args, district, network, items, residents, cats):
         proposals_crs=args.proposals_crs, streets_crs=args.streets_crs, strict=args.strict,
         persons_per_household=args.persons_per_household, snap_rules=_snap_rules(args),
         spread=args.spread, buildings=args.buildings, buildings_crs=args.buildings_crs,
+        population_total=args.population_total, age_rasters=args.age_rasters,
+        control_totals=args.control_totals,
     )  # fmt: skip
 
 

@@ -48,6 +48,9 @@ class Group:
         The part of that share the group is (3/15 of ages 0–14 for ages 3–6).
     method : str
         How the estimate is made (printed wherever it appears).
+    ages : tuple of float or None
+        ``(from, to)`` in years, ``to`` ``inf`` for "and over" (what age rasters are summed
+        into); None for everyone.
     """
 
     id: str
@@ -56,6 +59,7 @@ class Group:
     census: str | None = None
     fraction: float = 1.0
     method: str = ""
+    ages: tuple[float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -69,8 +73,16 @@ def builtin_groups() -> dict[str, Group]:
     raw = tomllib.loads(resources.files("hzspatial.config").joinpath("groups.toml")
                         .read_text("utf-8"))  # fmt: skip
     return {k: Group(k, v["label_zh"], v["label_en"], v.get("census"),
-                     float(v.get("fraction", 1.0)), " ".join(v.get("method", "").split()))
+                     float(v.get("fraction", 1.0)), " ".join(v.get("method", "").split()),
+                     _ages(v.get("ages")))
             for k, v in raw.items()}  # fmt: skip
+
+
+def _ages(ages: list | None) -> tuple[float, float] | None:
+    """``[60]`` → (60, inf); ``[3, 6]`` → (3, 6)."""
+    if not ages:
+        return None
+    return float(ages[0]), float(ages[1]) if len(ages) > 1 else float("inf")
 
 
 def served_group(category: str) -> Group:
@@ -127,7 +139,8 @@ class GroupCounts:
 
 def group_counts(population: np.ndarray, given: Mapping[str, np.ndarray], area: np.ndarray,
                  area_ids: np.ndarray, groups: Iterable[str],
-                 input_label: str = "the residents input") -> GroupCounts:  # fmt: skip
+                 input_label: str = "the residents input",
+                 given_info: Mapping[str, Mapping] | None = None) -> GroupCounts:  # fmt: skip
     """Persons of each group at each demand point.
 
     Parameters
@@ -141,6 +154,11 @@ def group_counts(population: np.ndarray, given: Mapping[str, np.ndarray], area: 
         Each point's area index (−1: none) and the areas' ids (administrative codes).
     groups : iterable of str
         The groups wanted (those the study's categories serve).
+    input_label : str
+        The residents input, for "age columns of …".
+    given_info : mapping, optional
+        Group id → ``{"source", "estimated", "method"}`` where ``given`` came from elsewhere
+        than age columns (WorldPop age/sex rasters).
 
     Returns
     -------
@@ -170,11 +188,15 @@ def group_counts(population: np.ndarray, given: Mapping[str, np.ndarray], area: 
             continue
         rows = sorted({used[a] for a in np.unique(area[~from_input & (area >= 0)])
                        if used[a] is not None})  # fmt: skip
-        parts = ([f"age columns of {input_label}"] if from_input.any() else []) + (
-            [f"2020 census shares ({'; '.join(rows)})"] if (~from_input).any() else [])
+        how = dict((given_info or {}).get(gid) or {})
+        parts = ([how.get("source") or f"age columns of {input_label}"] if from_input.any()
+                 else []) + ([f"2020 census shares ({'; '.join(rows)})"]
+                             if (~from_input).any() else [])  # fmt: skip
+        methods = ([how["method"]] if how.get("method") and from_input.any() else []) + (
+            [g.method] if (~from_input).any() else [])
         out.persons[gid] = np.where(np.isfinite(persons), persons, 0.0)
         out.info[gid] = info | {"source": " + ".join(parts) or "no residents",
-                                "estimated": bool((~from_input & (pop > 0)).any()),
-                                "method": g.method if (~from_input).any() else "",
-                                "census_rows": rows}  # fmt: skip
+                                "estimated": bool((~from_input & (pop > 0)).any()
+                                                  or (how.get("estimated") and from_input.any())),
+                                "method": "; ".join(methods), "census_rows": rows}  # fmt: skip
     return out

@@ -191,6 +191,9 @@ def review_districts(
     spread: str | None = None,
     buildings: str | Path | None = None,
     buildings_crs=None,
+    population_total: float | None = None,
+    age_rasters=None,
+    control_totals: bool = False,
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -241,7 +244,15 @@ def review_districts(
     buildings : path, optional
         Residential building footprints (``floors`` / 层数 optional) for the ``buildings``
         spread; ``buildings_crs`` declares their coordinate system.
+    population_total, age_rasters, control_totals : optional
+        For a population raster as ``residents_file`` (as :func:`hzspatial.run_coverage`):
+        its total, WorldPop age/sex rasters on its grid, rescaling to the boundaries' totals.
     """
+    if residents_file is None and (population_total is not None or age_rasters
+                                   or control_totals):  # fmt: skip
+        raise InputError("--population-total, --age-rasters and --control-totals go with the "
+                         "existing residents as a raster", column="--residents",
+                         hint="give --residents pop.tif, or drop those options")  # fmt: skip
     minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes = check_walk_options(
         minutes, speed_kmh, max_snap_m, persons_per_household, category_minutes
     )
@@ -253,7 +264,8 @@ def review_districts(
                       strict=strict, max_snap_m=max_snap_m, extra_categories=extra_categories,
                       persons_per_household=persons_per_household, require_standards=False,
                       snap_rules=snap_rules, spread=spread, buildings=buildings,
-                      buildings_crs=buildings_crs)  # fmt: skip
+                      buildings_crs=buildings_crs, population_total=population_total,
+                      age_rasters=age_rasters, control_totals=control_totals)  # fmt: skip
         return review_study(study, districts, residents=residents, households=households,
                             streets=streets, streets_crs=streets_crs,
                             proposals_crs=proposals_crs, strict=strict)  # fmt: skip

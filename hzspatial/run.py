@@ -73,7 +73,14 @@ def run_coverage(
         ``population`` from the boundaries, spread by floor area (dasymetric). Homes
         outside the boundaries are left out.
     population_total : float, optional
-        Persons for ``residents_from_osm``.
+        Persons for ``residents_from_osm``, or the total a population raster is rescaled to.
+    age_rasters : folder, file or list of them, optional
+        WorldPop age/sex rasters (``chn_f_60_2020.tif`` …) on a population raster's grid:
+        the groups the categories serve (60+, 3–6, under 3) are summed from their bands
+        (:mod:`hzspatial.io.agesex`) instead of estimated from census shares.
+    control_totals : bool
+        Rescale a population raster's people in each boundary area to the ``population``
+        the boundaries record (per-district control totals).
     buildings : path or GeoDataFrame, optional
         Residential building footprints (with floors, ``层数``, when known): residents
         polygons holding buildings are spread over them by floor area instead of streets.

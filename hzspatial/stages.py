@@ -99,6 +99,8 @@ def build(
     facilities_from_osm: bool = False,
     residents_from_osm: bool = False,
     population_total: float | None = None,
+    age_rasters: str | Path | Sequence[str | Path] | None = None,
+    control_totals: bool = False,
     buildings: str | Path | gpd.GeoDataFrame | None = None,
     spread: str | None = None,
     buildings_crs: str | int | None = None,
@@ -141,6 +143,7 @@ def build(
             facilities_from_osm=facilities_from_osm, residents_from_osm=residents_from_osm,
             population_total=population_total, crs_in=crs_in, facilities_crs=facilities_crs,
             population_crs=population_crs, boundaries_crs=boundaries_crs,
+            age_rasters=age_rasters, control_totals=control_totals,
             boundary_level=boundary_level, category_map=category_map,
             persons_per_household=persons_per_household, exclude_facilities=exclude_facilities,
             default_boundaries=default_boundaries,
@@ -259,7 +262,8 @@ class _Inputs:
 def _load_inputs(network, facilities, population, boundaries, extra, *, facilities_from_osm,
                  residents_from_osm, population_total, crs_in, facilities_crs, population_crs,
                  boundaries_crs, boundary_level, category_map, persons_per_household,
-                 exclude_facilities, default_boundaries=False) -> _Inputs:  # fmt: skip
+                 exclude_facilities, default_boundaries=False, age_rasters=None,
+                 control_totals=False) -> _Inputs:  # fmt: skip
     """Read boundaries, facilities and residents, each in its own coordinate system. With the
     default boundaries (Hanzhong's counties) and residents wholly outside them, the inputs'
     extent becomes the one study area, and a warning says so."""
@@ -267,6 +271,7 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
         raise InputError("both --population and --residents-from-osm given",
                          column="--residents-from-osm",
                          hint="give residents one way: a file, or the OSM homes")  # fmt: skip
+    _raster_options(population, age_rasters, control_totals, population_total)
     bnd = read_boundaries(boundaries, crs=boundaries_crs, default_crs=crs_in,
                           level=boundary_level)  # fmt: skip
     study_area = shapely.union_all(bnd.geometry.to_numpy())
@@ -314,8 +319,12 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
                          hint="pass --population FILE, or --residents-from-osm")  # fmt: skip
     elif is_raster(population):
         label = input_label(population)
+        wanted = {served_group(str(c)) for c in fac["category"].unique()}
         pop = read_population_raster(population, crs=population_crs, default_crs=crs_in,
-                                     study_area=study_area, population_total=population_total)
+                                     study_area=study_area, population_total=population_total,
+                                     age_rasters=age_rasters,
+                                     groups={g.id: g.ages for g in wanted if g.ages},
+                                     control_areas=bnd if control_totals else None)  # fmt: skip
     else:
         label = input_label(population)
         pop = read_population(population, crs=population_crs, default_crs=crs_in,
@@ -324,6 +333,20 @@ def _load_inputs(network, facilities, population, boundaries, extra, *, faciliti
         if default_boundaries:
             bnd = _default_area(bnd, study_area, pop, fac, label)
     return _Inputs(bnd, fac, pop, label, items)
+
+
+def _raster_options(population, age_rasters, control_totals: bool, population_total) -> None:
+    """``--age-rasters`` and ``--control-totals`` go with a population raster only, and
+    ``--control-totals`` not with ``--population-total`` (two totals for the same people)."""
+    for given, option in ((age_rasters, "--age-rasters"), (control_totals, "--control-totals")):
+        if given and not is_raster(population):
+            raise InputError(f"{option} goes with a population raster (--population pop.tif)",
+                             column=option, hint="give the residents as a raster, or put "
+                             "age columns in the residents file")  # fmt: skip
+    if control_totals and population_total is not None:
+        raise InputError("both --control-totals and --population-total given",
+                         column="--control-totals",
+                         hint="rescale to one total: the boundaries' or the given one")  # fmt: skip
 
 
 def _default_area(bnd, hanzhong, pop, fac, label) -> gpd.GeoDataFrame:
@@ -541,14 +564,16 @@ def _place_demand(
     if outside:
         logger.info("%d facilities lie outside the boundaries; they are kept and may serve "
                     "residents inside", outside)  # fmt: skip
-    groups = demand_groups(frame, area, bnd, fac["category"].unique(), src.population_label)
+    groups = demand_groups(frame, area, bnd, fac["category"].unique(), src.population_label,
+                           src.residents.attrs.get("group_info"))  # fmt: skip
     return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside, method,
                    spread.owner, pop.to_crs(graph.crs).geometry.to_numpy(), homes,
                    groups)  # fmt: skip
 
 
 def demand_groups(frame: pd.DataFrame, area: np.ndarray, bnd: gpd.GeoDataFrame, categories,
-                  label: str = "the residents input") -> GroupCounts:  # fmt: skip
+                  label: str = "the residents input",
+                  given_info: Mapping | None = None) -> GroupCounts:  # fmt: skip
     """Persons of each group that ``categories`` serve at each demand point of ``frame``
     (its ``group_<id>`` columns where the input had age columns, else census shares of the
     point's area; :func:`hzspatial.groups.group_counts`)."""
@@ -556,7 +581,7 @@ def demand_groups(frame: pd.DataFrame, area: np.ndarray, bnd: gpd.GeoDataFrame, 
     given = {str(c)[6:]: frame[c].to_numpy(dtype=float) for c in frame.columns
              if str(c).startswith("group_")}  # fmt: skip
     return group_counts(frame["population"].to_numpy(dtype=float), given, area,
-                        bnd["district_id"].to_numpy(), wanted, label)  # fmt: skip
+                        bnd["district_id"].to_numpy(), wanted, label, given_info)  # fmt: skip
 
 
 @dataclass

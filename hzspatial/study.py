@@ -239,7 +239,8 @@ class Study:
                 self._flush_demand()
                 b = self._b
                 b.dem.groups = st.demand_groups(b.dem.frame, b.dem.area, b.src.boundaries,
-                                                b.walk.categories, b.src.population_label)
+                                                b.walk.categories, b.src.population_label,
+                                                b.src.residents.attrs.get("group_info"))
             self._name_files()
             # each result owns its tables: the next one (after more edits) writes new columns
             self._b.dem.frame = self._b.dem.frame.copy()
@@ -1370,7 +1371,9 @@ _BATCH_KEYS = {"minutes": "minutes", "speed_kmh": "speed_kmh", "category_minutes
                "boundaries_crs": "boundaries_crs", "boundary_level": "boundary_level",
                "strict": "strict", "category_map": "category_map", "area": "area",
                "exclude_facilities": "remove_facilities", "require_standards":
-               "require_standards", "snap_rules": "snap_rules", "spread": "spread"}  # fmt: skip
+               "require_standards", "snap_rules": "snap_rules", "spread": "spread",
+               "population_total": "population_total", "age_rasters": "age_rasters",
+               "control_totals": "control_totals"}  # fmt: skip
 
 
 def _file(value, role: str) -> dict:
@@ -1380,6 +1383,11 @@ def _file(value, role: str) -> dict:
                          hint="build the study from files to save it")  # fmt: skip
     p = Path(value).resolve()
     return {"path": str(p), "sha256": file_sha256(p)}
+
+
+def _age_files(value) -> list:
+    """``age_rasters`` as a list of paths (a folder stays one)."""
+    return [value] if isinstance(value, str | Path) else list(value)
 
 
 def _saved_inputs(inputs: dict) -> dict:
@@ -1404,6 +1412,8 @@ def _saved_inputs(inputs: dict) -> dict:
                              hint="build the study without it to save it")  # fmt: skip
         if key == "snap_rules":
             value = _file(value, "snap_rules")["path"]
+        if key == "age_rasters":  # a folder, or files
+            value = [str(Path(v).resolve()) for v in _age_files(value)]
         if key == "standards" and Path(str(value)).is_file():
             value = str(Path(value).resolve())
         options[key] = list(value) if isinstance(value, tuple | list) else value

@@ -72,3 +72,37 @@ def tiny_world(tmp_path_factory):
     community().to_file(tmp / "community.geojson")
     kindergarten_at(X0, Y0).to_csv(tmp / "kg.csv", index=False)
     return tmp
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny Hanzhong street of tests/test_groups.py with its people as a raster (60 cells
+    of 100 people along it; tests/test_raster.py, tests/test_agesex.py)."""
+    import geopandas as gpd
+    import pandas as pd
+    from rasterio.transform import from_origin
+    from test_groups import LAT, lon_at
+    from test_raster import NODATA, write_raster
+
+    tmp = tmp_path_factory.mktemp("rtiny")
+    xs = [lon_at(m) for m in range(0, 3001, 250)]
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(a, LAT), (b, LAT)])
+                               for a, b in zip(xs[:-1], xs[1:], strict=True)],
+                     crs=4326).to_file(tmp / "streets.geojson")  # fmt: skip
+    pd.DataFrame({"id": ["E1", "P1"], "name": ["日间照料中心", "足球场"],
+                  "category": ["elderly_care", "football_pitch"],
+                  "lon": [lon_at(0), lon_at(2900)], "lat": [LAT + 0.0001] * 2,
+                  "beds": [10, None], "pitches": [None, 1]}).to_csv(
+        tmp / "facilities.csv", index=False)  # fmt: skip
+    a = np.full((3, 60), NODATA)
+    a[1, :] = 100.0  # 60 cells of 100 people along the street
+    write_raster(tmp / "pop.tif", a, "EPSG:4326",
+                 from_origin(lon_at(0), LAT + 0.00075, 0.0005, 0.0005))  # fmt: skip
+    gpd.GeoDataFrame({"adcode": ["610702"], "name": ["汉台区"]},
+                     geometry=[shapely.box(lon_at(-300), LAT - 0.01, lon_at(3300), LAT + 0.01)],
+                     crs=4326).to_file(tmp / "area.geojson")  # fmt: skip
+    gpd.GeoDataFrame({"id": ["N1"], "name": ["新区"], "population": [3000]},
+                     geometry=[shapely.box(lon_at(1200), LAT - 0.001, lon_at(1600),
+                                           LAT + 0.001)], crs=4326).to_file(
+        tmp / "proposal.geojson")  # fmt: skip
+    return tmp

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -167,35 +166,6 @@ def test_the_same_people_in_two_coordinate_systems_give_the_same_coverage(tmp_pa
         assert abs(info["coverage_share"] - other["coverage_share"]) < 1e-3, c
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The tiny Hanzhong street of tests/test_groups.py with its people as a raster."""
-    from test_groups import LAT, lon_at
-
-    tmp = tmp_path_factory.mktemp("rtiny")
-    xs = [lon_at(m) for m in range(0, 3001, 250)]
-    gpd.GeoDataFrame(geometry=[shapely.LineString([(a, LAT), (b, LAT)])
-                               for a, b in zip(xs[:-1], xs[1:], strict=True)],
-                     crs=4326).to_file(tmp / "streets.geojson")  # fmt: skip
-    pd.DataFrame({"id": ["E1", "P1"], "name": ["日间照料中心", "足球场"],
-                  "category": ["elderly_care", "football_pitch"],
-                  "lon": [lon_at(0), lon_at(2900)], "lat": [LAT + 0.0001] * 2,
-                  "beds": [10, None], "pitches": [None, 1]}).to_csv(
-        tmp / "facilities.csv", index=False)  # fmt: skip
-    a = np.full((3, 60), NODATA)
-    a[1, :] = 100.0  # 60 cells of 100 people along the street
-    write_raster(tmp / "pop.tif", a, "EPSG:4326",
-                 from_origin(lon_at(0), LAT + 0.00075, 0.0005, 0.0005))  # fmt: skip
-    gpd.GeoDataFrame({"adcode": ["610702"], "name": ["汉台区"]},
-                     geometry=[shapely.box(lon_at(-300), LAT - 0.01, lon_at(3300), LAT + 0.01)],
-                     crs=4326).to_file(tmp / "area.geojson")  # fmt: skip
-    gpd.GeoDataFrame({"id": ["N1"], "name": ["新区"], "population": [3000]},
-                     geometry=[shapely.box(lon_at(1200), LAT - 0.001, lon_at(1600),
-                                           LAT + 0.001)], crs=4326).to_file(
-        tmp / "proposal.geojson")  # fmt: skip
-    return tmp
-
-
 def test_a_raster_runs_in_coverage_review_site_batch_and_the_study(tiny, tmp_path):
     from test_groups import LAT, lon_at
 
@@ -223,20 +193,23 @@ def test_a_raster_runs_in_coverage_review_site_batch_and_the_study(tiny, tmp_pat
         # review exits 1 when a proposal fails a standard (it does: no clinic is given)
         assert p.returncode in ((0, 1) if cmd == "review" else (0,)), (cmd, p.stderr[-800:])
         assert any(out.iterdir())
+    run_batch(tiny, tmp_path, "", '[[scenario]]\nname = "slow"\nspeed_kmh = 3.0\n')
+
+
+def run_batch(tiny: Path, tmp_path: Path, defaults: str, scenarios: str = "") -> None:
+    """``hzspatial batch`` on the tiny raster world: an as-built scenario and ``scenarios``,
+    with ``defaults`` lines added to [defaults]; it must succeed."""
     toml = tmp_path / "s.toml"
     toml.write_text(f"""[defaults]
 network = "{tiny / 'streets.geojson'}"
 facilities = ["{tiny / 'facilities.csv'}"]
 population = "{tiny / 'pop.tif'}"
 boundaries = "{tiny / 'area.geojson'}"
-
+{defaults}
 [[scenario]]
 name = "as-built"
 
-[[scenario]]
-name = "slow"
-speed_kmh = 3.0
-""", encoding="utf-8")  # fmt: skip
+{scenarios}""", encoding="utf-8")  # fmt: skip
     p = subprocess.run([EXE, "batch", str(toml), "--out", str(tmp_path / "batch")],
                        capture_output=True, text=True, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stderr[-800:]

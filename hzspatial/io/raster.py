@@ -8,8 +8,11 @@ The raster is read window by window, never whole.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +21,8 @@ import pyproj
 import shapely
 
 from hzspatial import crs as _crs
-from hzspatial.errors import InputError
+from hzspatial.errors import DataWarning, InputError
+from hzspatial.io.agesex import find_age_rasters, group_weights
 
 __all__ = ["RASTER_SUFFIXES", "SPLIT_M", "is_raster", "read_population_raster"]
 
@@ -42,7 +46,10 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
                            default_crs: _crs.CrsIn | None = None,
                            study_area: shapely.Geometry | None = None,
                            population_total: float | None = None,
-                           split_m: float = SPLIT_M) -> gpd.GeoDataFrame:  # fmt: skip
+                           split_m: float = SPLIT_M, age_rasters=None,
+                           groups: Mapping[str, tuple[float, float]] | None = None,
+                           control_areas: gpd.GeoDataFrame | None = None,
+                           ) -> gpd.GeoDataFrame:  # fmt: skip
     """Read a population raster as residents points.
 
     Parameters
@@ -59,6 +66,15 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
         Rescale the kept people to this total (persons).
     split_m : float
         Cells wider than this many metres become k × k points (k = ⌈width / split_m⌉).
+    age_rasters : folder, file or list of files, optional
+        WorldPop age/sex rasters on the same grid (:mod:`hzspatial.io.agesex`): summed into
+        ``groups`` as ``group_<id>`` persons per point (at most the cell's people).
+    groups : mapping, optional
+        Group id → ages ``(from, to)`` in years (``to`` inf: and over), for ``age_rasters``.
+    control_areas : GeoDataFrame, optional
+        WGS84 areas with ``district_id``, ``name`` and ``population`` (the boundaries): the
+        people in each area that records a population are rescaled to it (per-district
+        control totals).
 
     Returns
     -------
@@ -78,17 +94,19 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"not a raster GDAL can read ({str(exc)[:120]})", file=label,
                          hint="give a GeoTIFF of people per cell") from None  # fmt: skip
-    with ds:
+    with ds, contextlib.ExitStack() as stack:
         src_crs = _raster_crs(ds, crs, default_crs, label)
         how = "declared" if crs is not None else "file" if ds.crs is not None else "assumed"
         t, nodata, bounds = ds.transform, ds.nodata, ds.bounds
         height, width = ds.height, ds.width
+        ages = _AgeGroups.open(age_rasters, groups or {}, ds, stack) if age_rasters else None
         r0, r1, c0, c1 = _window_of(ds, src_crs, study_area)
         rows_per = max(1, WINDOW_CELLS // max(c1 - c0, 1))
         parts, stats = [], {"cells": 0, "nodata": 0, "zero": 0}
         for row in range(r0, r1, rows_per):
             h = min(rows_per, r1 - row)
-            a = ds.read(1, window=Window(c0, row, c1 - c0, h)).astype(np.float64)
+            window = Window(c0, row, c1 - c0, h)
+            a = ds.read(1, window=window).astype(np.float64)
             bad = ~np.isfinite(a) | ((a == nodata) if nodata is not None else False)
             stats["cells"] += a.size
             stats["nodata"] += int(bad.sum())
@@ -102,8 +120,11 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
             stats["zero"] += int((~bad & (a == 0)).sum())
             i, j = np.nonzero(~bad & (a > 0))
             parts.append((i + row, j + c0, a[i, j]))
+            if ages is not None:
+                ages.add(window, i, j, a[i, j])
     rows, cols, people = (np.concatenate(x) for x in zip(*parts, strict=True)) if parts else (
         np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))  # fmt: skip
+    grouped = ages.cells() if ages is not None else {}
     read_sum, n_cells = float(people.sum()), len(people)
     k = _split(t, src_crs, bounds, split_m)
     lon, lat, people, sub = _points(t, rows, cols, people, k, src_crs)
@@ -112,12 +133,18 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     out_people = float(people[~inside].sum())
     lon, lat, people, rows, cols, sub = (x[inside] for x in (lon, lat, people, np.repeat(
         rows, k * k), np.repeat(cols, k * k), sub))  # fmt: skip
+    grouped = {g: np.repeat(v / (k * k), k * k)[inside] for g, v in grouped.items()}
     if not len(people):
         raise InputError("no populated cell of the raster lies inside the boundaries",
                          file=label, hint="check the raster's area and coordinate system, "
                          "or pass --boundaries of its area")  # fmt: skip
+    factor = np.ones(len(people))
     if population_total is not None:
-        people = people * (float(population_total) / people.sum())
+        factor *= float(population_total) / people.sum()
+    if control_areas is not None:
+        factor *= _control_factors(control_areas, lon, lat, people, label, stats)
+    people = people * factor
+    grouped = {g: v * factor for g, v in grouped.items()}
     ids = _cell_ids(rows, cols, sub, k)
     stats |= {"populated_cells": n_cells, "people_read": read_sum, "people_outside": out_people,
               "people_kept": float(people.sum()), "split": k, "crs": src_crs.to_string()}
@@ -135,8 +162,10 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
          "population_from": np.full(len(ids), "raster cell", dtype=object),
          "source": np.full(len(ids), Path(label).name, dtype=object)},
         geometry=shapely.points(lon, lat), crs=4326)  # fmt: skip
-    out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": how,
-                  "raster": stats, "group_columns": {}}  # fmt: skip
+    for g, v in grouped.items():
+        out[f"group_{g}"] = v
+    out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": how, "raster": stats,
+                  "group_columns": {}, "group_info": ages.info if ages is not None else {}}
     return out
 
 
@@ -166,7 +195,7 @@ def _window_of(ds, src_crs: pyproj.CRS, area) -> tuple[int, int, int, int]:
     tr = pyproj.Transformer.from_crs(4326, src_crs, always_xy=True)
     x0, y0, x1, y1 = tr.transform_bounds(*shapely.bounds(area), densify_pts=21)
     inv = ~ds.transform
-    cols, rows = zip(*(inv * (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
+    cols, rows = zip(*(inv @ (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
     r0, r1 = max(0, math.floor(min(rows)) - 1), min(ds.height, math.ceil(max(rows)) + 1)
     c0, c1 = max(0, math.floor(min(cols)) - 1), min(ds.width, math.ceil(max(cols)) + 1)
     return r0, max(r0, r1), c0, max(c0, c1)
@@ -202,3 +231,113 @@ def _cell_ids(rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, k: int) -> np
     if k > 1:
         base = np.char.add(np.char.add(base, "/"), sub.astype(str))
     return base.astype(object)
+
+
+class _AgeGroups:
+    """WorldPop age/sex rasters read window by window beside the population raster: per
+    populated cell, each group's persons (its bands × their weights), at most the cell's
+    people. Age people where the population raster has none, and age people above a cell's
+    people, are counted and warned of above 1 % of a group."""
+
+    def __init__(self, weights: dict[str, dict], files: dict, info: dict[str, dict]):
+        self.weights, self.files, self.info = weights, files, info
+        self.parts: dict[str, list[np.ndarray]] = {g: [] for g in weights}
+        self.lost = dict.fromkeys(weights, 0.0)
+        self.over = dict.fromkeys(weights, 0.0)
+        self.total = dict.fromkeys(weights, 0.0)
+
+    @classmethod
+    def open(cls, source, groups: Mapping[str, tuple[float, float]], ds,
+             stack: contextlib.ExitStack) -> _AgeGroups:  # fmt: skip
+        import rasterio
+
+        found = find_age_rasters(source)
+        weights, info = {}, {}
+        for gid, (lo, hi) in sorted(groups.items()):
+            w, text, split = group_weights(found, lo, hi, gid)
+            weights[gid], info[gid] = w, {"source": found.label, "estimated": split,
+                                          "method": text}  # fmt: skip
+        files = {}
+        for path in sorted({p for w in weights.values() for b in w for p in found.bands[b][1]}):
+            other = stack.enter_context(rasterio.open(path))
+            same = (other.shape == ds.shape and other.transform.almost_equals(ds.transform)
+                    and (other.crs is None or ds.crs is None or other.crs == ds.crs))  # fmt: skip
+            if not same:
+                raise InputError(f"its grid ({other.width} × {other.height} cells, {other.crs}) "
+                                 f"is not the population raster's ({ds.width} × {ds.height}, "
+                                 f"{ds.crs})", file=str(path), column="--age-rasters",
+                                 hint="use the age/sex rasters of the population raster's "
+                                 "release and resolution")  # fmt: skip
+            files[path] = other
+        bands = {b: found.bands[b][1] for w in weights.values() for b in w}
+        return cls({g: {bands[b]: x for b, x in w.items()} for g, w in weights.items()},
+                   files, info)  # fmt: skip
+
+    def add(self, window, i: np.ndarray, j: np.ndarray, people: np.ndarray) -> None:
+        """The groups' persons at the populated cells (i, j) of ``window``."""
+        values = {}
+        for path, f in self.files.items():
+            a = f.read(1, window=window).astype(np.float64)
+            bad = ~np.isfinite(a) | ((a == f.nodata) if f.nodata is not None else False)
+            if (~bad & (a < 0)).any():
+                r, c = np.argwhere(~bad & (a < 0))[0]
+                where = f"row {window.row_off + r}, column {window.col_off + c}"
+                raise InputError("negative people in a cell that is not nodata", where=where,
+                                 file=str(path), column="--age-rasters",
+                                 hint="set the raster's nodata value")  # fmt: skip
+            values[path] = np.where(bad, 0.0, a)
+        for gid, w in self.weights.items():
+            whole = sum(x * sum(values[p] for p in files) for files, x in w.items())
+            at = whole[i, j]
+            kept = np.minimum(at, people)
+            self.total[gid] += float(whole.sum())
+            self.lost[gid] += float(whole.sum() - at.sum())
+            self.over[gid] += float((at - kept).sum())
+            self.parts[gid].append(kept)
+
+    def cells(self) -> dict[str, np.ndarray]:
+        """Per group, its persons in each populated cell (in reading order)."""
+        for gid in self.weights:
+            for what, amount in (("in cells the population raster leaves empty", self.lost[gid]),
+                                 ("above their cells' people", self.over[gid])):
+                if amount > 0.01 * max(self.total[gid], 1e-9):
+                    warnings.warn(f"{self.info[gid]['source']}: {amount:,.0f} of the "
+                                  f"{self.total[gid]:,.0f} people of {gid} lie {what} and are "
+                                  "not counted — are the rasters of the same year and release?",
+                                  DataWarning, stacklevel=4)  # fmt: skip
+            self.info[gid] |= {"not_counted": self.lost[gid] + self.over[gid]}
+        return {g: np.concatenate(v) if v else np.empty(0) for g, v in self.parts.items()}
+
+
+def _control_factors(areas: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray,
+                     people: np.ndarray, label: str, stats: dict) -> np.ndarray:  # fmt: skip
+    """Per point, the factor that makes its area's people its ``population`` (1 in
+    areas that record none); an area that records people but holds no populated cell is
+    refused (its people cannot be placed)."""
+    factor = np.ones(len(people))
+    pts = shapely.points(lon, lat)
+    tree = shapely.STRtree(pts)
+    rescaled = []
+    for geom, aid, name, target in zip(areas.geometry, areas["district_id"], areas["name"],
+                                       areas["population"], strict=True):  # fmt: skip
+        if not (target == target and target > 0):  # NaN or 0: nothing recorded
+            continue
+        idx = tree.query(geom, predicate="intersects")
+        have = float(people[idx].sum())
+        if have <= 0:
+            raise InputError(f"area {name} ({aid}) records {target:,.0f} people but no populated "
+                             "cell of the raster lies in it", file=label,
+                             column="--control-totals", hint="check the raster covers the "
+                             "boundaries, or drop --control-totals")  # fmt: skip
+        factor[idx] = float(target) / have
+        rescaled.append((str(aid), have, float(target)))
+    if not rescaled:
+        raise InputError("the boundaries record no population to rescale the raster to",
+                         column="--control-totals", hint="give boundaries with a population "
+                         "column (人口), or drop --control-totals")  # fmt: skip
+    stats["control_totals"] = [{"district_id": a, "raster": h, "total": t} for a, h, t in rescaled]
+    if rescaled:
+        f = [t / h for _, h, t in rescaled]
+        logger.info("%s: people rescaled to the boundaries' populations in %d areas (factors "
+                    "%.3f–%.3f)", label, len(rescaled), min(f), max(f))  # fmt: skip
+    return factor
