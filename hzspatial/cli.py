@@ -933,7 +933,11 @@ def _site(args: argparse.Namespace) -> int:
                   "generated, not surveyed")  # fmt: skip
         total = rep["residents"]
         sites = f"{rep['sites']} new site" + ("" if rep["sites"] == 1 else "s")
-        print(f"{rep['category']}: {sites} ({rep['objective']}); residents "
+        who = rep["counted"]
+        if who["group"] != "all":
+            print(f"counted: {who['label']} — {who['source']}"
+                  + (" (estimated)" if who["estimated"] else ""))  # fmt: skip
+        print(f"{rep['category']}: {sites} ({rep['objective']}); {who['label'].split(' / ')[-1]} "
               f"within {rep['threshold_m']:,.0f} m {rep['already_served'] / total:.1%} → "
               f"{rep['covered_after'] / total:.1%} (+{rep['newly_covered']:,.0f})")  # fmt: skip
         print(f"solver {rep['solver']}: {rep['status']}, bound {rep['bound']:,.1f}, gap "

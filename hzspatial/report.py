@@ -572,9 +572,13 @@ def write_site_report(result, path: str | Path, curve_png: Path | None = None) -
     before, after = rep["already_served"] / total, rep["covered_after"] / total
     proof = ("已证明最优 / proven optimal" if rep["status"] == "optimal"
              else f"与上界差距 / gap to the bound {rep['gap']:.2%}")  # fmt: skip
-    lines = [(f"新增 {rep['sites']} 处{zh}，步行 {rep['threshold_m']:,.0f} 米内可达的居民由 "
+    who = rep.get("counted") or {"label": "居民 / residents", "estimated": False}
+    gzh, gen = (who["label"].split(" / ", 1) + [""])[:2]
+    est = ("（估算）", " (estimated)") if who["estimated"] else ("", "")
+    lines = [(f"新增 {rep['sites']} 处{zh}，步行 {rep['threshold_m']:,.0f} 米内可达的{gzh}{est[0]}"
+              f"由 "
               f"{pct(before)} 增至 {pct(after)}（新增 {fmt_number(rep['newly_covered'])} 人）。",
-              f"{_sites_en(rep['sites'])} ({en.lower()}): residents within "
+              f"{_sites_en(rep['sites'])} ({en.lower()}): {gen}{est[1]} within "
               f"{rep['threshold_m']:,.0f} m from {pct(before)} to {pct(after)} "
               f"(+{fmt_number(rep['newly_covered'])}).")]  # fmt: skip
     if rep.get("standard"):

@@ -33,6 +33,7 @@ from hzspatial.categories import resolve_category
 from hzspatial.datasets import demo_paths
 from hzspatial.errors import DataWarning, InputError, check_number, format_rows
 from hzspatial.geometry import boundary_points
+from hzspatial.groups import ALL, builtin_groups
 from hzspatial.io import FacilityInput, read_facilities
 from hzspatial.io._files import input_label, read_layer, read_table
 from hzspatial.io._geometry import feature_rows, layer_to_wgs84, table_rows
@@ -339,6 +340,18 @@ class _Model:
     limit: float
 
 
+def _counted(cov, cat: str) -> dict:
+    """Whom the sites are chosen for: the group the category serves (its persons per demand
+    point, as coverage counts them: children 3–6 for kindergartens …), else all residents."""
+    serves = cov.summary["categories"].get(cat, {}).get("serves") or {}
+    column = f"persons_{serves.get('group')}"
+    if serves.get("group") in (None, "all") or column not in cov.demand:
+        return {"group": ALL, "label": builtin_groups()[ALL].label, "column": "population",
+                "source": "all residents", "estimated": False}  # fmt: skip
+    return {"group": serves["group"], "label": serves["label"], "column": column,
+            "source": serves.get("source"), "estimated": bool(serves.get("estimated"))}
+
+
 def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, within, exclude,
                 crs_in, candidates_crs, max_snap_m, budget, per_area) -> _Model:  # fmt: skip
     limit = cov.summary["categories"].get(cat, {}).get("threshold_m")
@@ -352,7 +365,7 @@ def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, with
                        candidates_crs, max_snap_m)  # fmt: skip
     demand = cov.demand
     dpts = demand.to_crs(graph.crs).geometry.to_numpy()
-    people = demand["population"].to_numpy(dtype=float)
+    people = demand[_counted(cov, cat)["column"]].to_numpy(dtype=float)
     dcol = f"dist_{cat}_m"
     served = (demand[dcol].to_numpy() <= limit) if dcol in demand else np.zeros(len(demand), bool)
     dsnap = snap_points(graph, dpts, max_snap_m)
@@ -452,6 +465,7 @@ def _site_report(mo: _Model, cov, cat, objective, sol, chosen, saved, capacity, 
         "objective": objective,
         "threshold_m": mo.limit,
         "residents_spread": cov.summary["residents_spread"]["method"],
+        "counted": {k: v for k, v in _counted(cov, cat).items() if k != "column"},
         "residents": mo.total,
         "already_served": mo.already,
         "newly_covered": (sol.objective - mo.already if capacity is not None else sol.objective)

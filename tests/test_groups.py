@@ -227,3 +227,26 @@ def test_a_study_counts_groups_as_a_fresh_run(world):
     vb = fresh.ratios.sort_values(["standard", "district_id"])["value"].to_numpy(float)
     assert np.allclose(va, vb, equal_nan=True, rtol=1e-9)
     json.dumps(got.summary, default=str)  # the summary stays writable
+
+
+def test_sites_are_chosen_for_the_group_the_category_serves(world, tmp_path):
+    """Block D (2,000 residents, 50 aged 60+) 1.5 km along, block B moved to 2.9 km (1,000,
+    600 aged 60+); a day-care site at D or at B. Counting all residents D wins (2,000 against
+    1,000); counting whom day care serves, B does (600 elderly against 50)."""
+    from hzspatial.site import select_sites
+
+    pd.DataFrame({"id": ["A", "D", "B"], "lon": [lon_at(400), lon_at(1500), lon_at(2900)],
+                  "lat": [LAT + 0.0001] * 3, "population": [1000, 2000, 1000],
+                  "60岁及以上": [100, 50, 600]}).to_csv(tmp_path / "homes.csv", index=False)
+    pd.DataFrame({"id": ["X", "Y"], "name": ["at D", "at B"],
+                  "lon": [lon_at(1500), lon_at(2900)], "lat": [LAT + 0.0001] * 2}).to_csv(
+        tmp_path / "sites.csv", index=False)  # fmt: skip
+    res = select_sites(world / "streets.geojson", [world / "facilities.csv"],
+                       tmp_path / "homes.csv", world / "areas.geojson", category="elderly_care",
+                       candidates=tmp_path / "sites.csv", add=1, curve=False,
+                       standards=world / "tiny.toml")  # fmt: skip
+    assert list(res.sites["id"]) == ["Y"]
+    rep = res.report
+    assert rep["counted"]["group"] == "age_60plus" and not rep["counted"]["estimated"]
+    assert rep["residents"] == pytest.approx(750) and rep["already_served"] == pytest.approx(100)
+    assert rep["newly_covered"] == pytest.approx(600)

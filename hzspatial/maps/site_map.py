@@ -88,14 +88,15 @@ def _legend(result: SiteResult, c) -> str:
                  f"{html_text(', '.join(rep['synthetic_inputs']))}</div>")  # fmt: skip
     before = rep["already_served"] / rep["residents"] * 100
     after = rep["covered_after"] / rep["residents"] * 100
+    who = (rep.get("counted") or {}).get("label", "居民 / residents")
     return (
         "<details id='hz-legend' open style='position:fixed;bottom:34px;left:10px;z-index:9999;"
         "background:rgba(255,255,255,.95);padding:6px 9px;border:1px solid #999;"
         "border-radius:4px;font:12px sans-serif;max-width:330px'>"
         f"<summary style='font-weight:bold'>新设施选址 / Sites for new {html_text(c.label_en)}"
         "</summary>"
-        f"<div>{rep['sites']} 处新址 / new sites · 步行 {rep['threshold_m']:,.0f} m 内居民 / "
-        f"residents within reach: {before:.1f}% → {after:.1f}%</div>"
+        f"<div>{rep['sites']} 处新址 / new sites · 步行 {rep['threshold_m']:,.0f} m 内"
+        f"{html_text(who)} within reach: {before:.1f}% → {after:.1f}%</div>"
         f"<div><span style='{sw};border-radius:6px;background:{c.colour}'></span>现有 / existing"
         f" <span style='{sw};border-radius:6px;background:{PROPOSED}'></span>新址 / proposed</div>"
         f"<div><span style='{sw};background:{tint(c.colour)};border:1px solid {PROPOSED}'>"
