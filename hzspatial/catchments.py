@@ -47,6 +47,8 @@ __all__ = [
 CATCHMENT_BUFFER_M = 30.0
 #: Bytes of search results held at once in per-facility searches.
 _CHUNK_BYTES = 256 * 2**20
+#: Facility × demand-point distances held at once when pairs are found (4 M: 32 MB each).
+PAIR_BLOCK_CELLS = 4_000_000
 #: Separation (metres) of the pairs of street-piece ends that meet at one junction
 #: (:func:`_through_lines`): far below any distance that matters, far above rounding.
 _PAIR_STEP_M = 1e-4
@@ -369,14 +371,18 @@ def facility_demand_pairs(
     parts = []
     for rows, dist, _, local in _bounded_searches(graph, sg, limit_m):
         lu, lv = local[graph.edge_u[e]], local[graph.edge_v[e]]
-        cand = (lu >= 0) | (lv >= 0)
-        if not cand.any():
-            continue
-        du = dist[:, lu[cand]] + demand.offset_m[dpt[cand]]
-        dv = dist[:, lv[cand]] + (L[cand] - demand.offset_m[dpt[cand]])
-        d = np.minimum(du, dv) + demand.leg_m[dpt[cand]]
-        r, c = np.nonzero(d <= limit_m)
-        parts.append((dpt[cand][c], sg.facility[rows][r], d[r, c]))
+        cand = np.flatnonzero((lu >= 0) | (lv >= 0))
+        # the facilities × points block is taken a slice of points at a time: whole, a batch
+        # of 85 kindergartens by 640,000 raster cells held 1.3 GB at once
+        step = max(1, PAIR_BLOCK_CELLS // max(len(rows), 1))
+        for k in range(0, len(cand), step):
+            ci = cand[k:k + step]
+            pi = dpt[ci]
+            du = dist[:, lu[ci]] + demand.offset_m[pi]
+            dv = dist[:, lv[ci]] + (L[ci] - demand.offset_m[pi])
+            d = np.minimum(du, dv) + demand.leg_m[pi]
+            r, c = np.nonzero(d <= limit_m)
+            parts.append((pi[c], sg.facility[rows][r], d[r, c]))
     # the same edge, walked directly
     f = sg.facility
     order = np.argsort(facilities.edge[f], kind="stable")

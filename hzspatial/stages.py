@@ -725,9 +725,10 @@ def _per_category(graph, fac, dem: _Demand, walk: _Walk, eng, people, max_snap_m
             )
         dist, which = eng.distance_m[cat], eng.nearest[cat]
         pop[f"dist_{cat}_m"] = dist
-        pop[f"nearest_{cat}"] = np.where(
-            which >= 0, fac["facility_id"].to_numpy()[np.maximum(which, 0)], None
-        )
+        # categorical: a facility's id once, not once per demand point (640,000 raster cells
+        # held 40 MB of ids per category)
+        pop[f"nearest_{cat}"] = pd.Categorical(np.where(
+            which >= 0, fac["facility_id"].to_numpy()[np.maximum(which, 0)], None))
         pop[cov_column(cat, cat_min)] = dist <= limit
         summary[cat] = {
             "label": known[cat].label if cat in known else cat,
