@@ -142,8 +142,11 @@ def spread_residents(
     else:
         big = areal & ~housed
     single = np.flatnonzero(~big & ~housed)
-    out.append((single, np.ones(len(single)), shapely.point_on_surface(geoms[single]),
-                geoms[single], np.where(areal[single], "polygon", "point")))  # fmt: skip
+    pts = geoms[single]  # a point is its own demand point (the same object: no copy)
+    poly = areal[single]
+    pts[poly] = shapely.point_on_surface(pts[poly])
+    out.append((single, np.ones(len(single)), pts, geoms[single],
+                np.where(poly, "polygon", "point")))  # fmt: skip
     big_idx = np.flatnonzero(big)
     if len(big_idx) and method == "streets":
         street = _street_points(geoms, big_idx, graph, piece_m)

@@ -540,8 +540,8 @@ def _place_demand(
     that each area's residents equal its recorded population exactly."""
     pop, fac, bnd = src.residents, src.facilities, src.boundaries
     homes = residential_homes(buildings, buildings_crs, crs_in, network, method, graph)
-    spread = spread_over(pop.to_crs(graph.crs).geometry.to_numpy(),
-                         pop["population"].to_numpy(dtype=float), graph, homes, method)
+    pop_m = pop.to_crs(graph.crs).geometry.to_numpy()  # once: 1.5 M raster cells are 130 MB
+    spread = spread_over(pop_m, pop["population"].to_numpy(dtype=float), graph, homes, method)
     spreads = np.isin(spread.how, ("street", "grid", "building", "area"))
     if spreads.any():
         logger.info("residents spread by %s: %d polygons over %d points — %d buildings, %d "
@@ -553,7 +553,7 @@ def _place_demand(
     areas = bnd.to_crs(graph.crs).geometry.to_numpy()
     frame, area = demand_rows(pop, spread, graph, bnd, areas)
     if same_layer and len(pop) == len(bnd):
-        own = _own_areas(pop.to_crs(graph.crs).geometry.to_numpy(), areas)
+        own = _own_areas(pop_m, areas)
         area = np.where(own[spread.owner] >= 0, own[spread.owner], area)
         frame["district_id"] = np.where(area >= 0, bnd["district_id"].to_numpy()[area], None)
     fac_m = fac.to_crs(graph.crs)
@@ -567,8 +567,7 @@ def _place_demand(
     groups = demand_groups(frame, area, bnd, fac["category"].unique(), src.population_label,
                            src.residents.attrs.get("group_info"))  # fmt: skip
     return _Demand(frame, spread.points, spread.cells, area, fac_area, fac_m, outside, method,
-                   spread.owner, pop.to_crs(graph.crs).geometry.to_numpy(), homes,
-                   groups)  # fmt: skip
+                   spread.owner, pop_m, homes, groups)  # fmt: skip
 
 
 def demand_groups(frame: pd.DataFrame, area: np.ndarray, bnd: gpd.GeoDataFrame, categories,
