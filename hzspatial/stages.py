@@ -1092,8 +1092,11 @@ def _demand_frame(residents: gpd.GeoDataFrame, spread, crs) -> gpd.GeoDataFrame:
     many = np.bincount(spread.owner, minlength=len(residents))[spread.owner] > 1
     seq = np.arange(len(spread.owner)) - np.searchsorted(spread.owner, spread.owner)
     rows["area_id"] = rows["demand_id"]
-    rows["demand_id"] = np.where(many, rows["demand_id"].astype(str) + "#" + (seq + 1).astype(str),
-                                 rows["demand_id"])  # fmt: skip
+    if many.any():  # the points of a spread feature: "<id>#1", "<id>#2", …
+        ids = rows["demand_id"].to_numpy(dtype=object).copy()
+        ids[many] = (rows["demand_id"][many].astype(str) + "#"
+                     + (seq[many] + 1).astype(str)).to_numpy()  # fmt: skip
+        rows["demand_id"] = ids
     rows["population"] = spread.population
     feature_pop = residents["population"].to_numpy(dtype=float)[spread.owner]
     for col in [c for c in rows.columns if str(c).startswith("group_")]:
@@ -1101,8 +1104,8 @@ def _demand_frame(residents: gpd.GeoDataFrame, spread, crs) -> gpd.GeoDataFrame:
             part = np.where(feature_pop > 0, spread.population / feature_pop, 0.0)
         rows[col] = rows[col].to_numpy(dtype=float) * part
     rows["placed"] = spread.how
-    pts = gpd.GeoSeries(spread.points, crs=crs).to_crs(4326)
-    return gpd.GeoDataFrame(rows, geometry=pts.to_numpy(), crs=4326)
+    pts = gpd.GeoSeries(spread.points, crs=crs).to_crs(4326).to_numpy()
+    return gpd.GeoDataFrame(rows, geometry=pts, crs=4326)
 
 
 def _area_table(residents, demand, people, categories, cat_summary) -> pd.DataFrame:
