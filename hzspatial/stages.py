@@ -939,6 +939,9 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, ser
             geometry=[], crs=4326,
         )
     )  # fmt: skip
+    # "residents" are the persons the category serves (its group): the layer says which
+    layer.insert(1, "counted", layer["category"].map(
+        {c: info["serves"]["label"] for c, info in cat.summary.items()}).astype(object))
     return layer, pd.concat(tables, ignore_index=True)
 
 

@@ -610,7 +610,8 @@ LAYER_STYLES = """() => {
 
 def test_map_layers_are_coloured_by_their_values(browser, demo_out):
     """Drawn in Chromium: standards areas coloured met/not met from their value, no-facility
-    areas on the red ramp by residents per km² (densest = the ramp's last colour), every
+    areas on the red ramp by the persons their category serves per km², each category on its
+    own scale (its densest = the ramp's last colour; tooltips name the group), every
     area with a tooltip that shows the standard's value, target and gap."""
     from hzspatial.maps.interactive import MET_COLOURS
     from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY_RAMP
@@ -626,11 +627,18 @@ def test_map_layers_are_coloured_by_their_values(browser, demo_out):
         assert {f["p"]["met_key"] for f in std} == {True, False}
         far = [f for f in feats if "density" in f["p"] and f["fill"] != BELOW_STANDARD]
         assert any(f["fill"] == BELOW_STANDARD for f in feats)
-        dens = np.array([f["p"]["density"] for f in far])
-        top = [f for f in far if f["p"]["density"] == dens.max()][0]
-        assert top["fill"] == NO_FACILITY_RAMP[-1]
-        low = [f for f in far if f["p"]["density"] == dens.min()][0]
-        assert low["fill"] != NO_FACILITY_RAMP[-1]
+        # each category on its own scale of the persons it serves: its densest area is the
+        # ramp's last colour even where children per km² are far below residents per km²
+        tops = {}
+        for cat in {f["p"]["category"] for f in far}:
+            mine = [f for f in far if f["p"]["category"] == cat]
+            dens = np.array([f["p"]["density"] for f in mine])
+            top = [f for f in mine if f["p"]["density"] == dens.max()][0]
+            assert top["fill"] == NO_FACILITY_RAMP[-1], cat
+            low = [f for f in mine if f["p"]["density"] == dens.min()][0]
+            assert low["fill"] != NO_FACILITY_RAMP[-1], cat
+            tops[cat] = dens
+        assert tops["kindergarten"].max() < np.quantile(tops["clinic"], 0.5)
         assert all(f["tip"] for f in feats)
         texts = page.evaluate("""() => { const key = Object.keys(window).find(k =>
             k.startsWith('map_') && window[k] instanceof L.Map); let t = null;
@@ -639,6 +647,14 @@ def test_map_layers_are_coloured_by_their_values(browser, demo_out):
               if (l.eachLayer) l.eachLayer(walk); };
             window[key].eachLayer(walk); return t; }""")
         assert "现状 / Value" in texts and "目标 / Target" in texts and "缺口 / Gap" in texts
+        kid = page.evaluate("""() => { const key = Object.keys(window).find(k =>
+            k.startsWith('map_') && window[k] instanceof L.Map); let t = null;
+            const walk = l => { if (!t && l.feature && l.feature.properties.category ===
+                'kindergarten' && 'density' in l.feature.properties) {
+              l.openTooltip(l.getBounds().getCenter()); t = l.getTooltip().getElement().innerText; }
+              if (l.eachLayer) l.eachLayer(walk); };
+            window[key].eachLayer(walk); return t; }""")
+        assert "3–6" in kid and "per km²" in kid  # the tooltip names whom it counts
         assert errors == []
     finally:
         ctx.close()

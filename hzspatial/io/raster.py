@@ -89,7 +89,6 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     """
     import rasterio
     import rasterio.errors
-    from rasterio.windows import Window
 
     label = str(path)
     with contextlib.ExitStack() as stack:
@@ -103,33 +102,11 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
                              hint="give a GeoTIFF of people per cell") from None  # fmt: skip
         src_crs = _raster_crs(ds, crs, default_crs, label)
         how = "declared" if crs is not None else "file" if ds.crs is not None else "assumed"
-        t, nodata, bounds = ds.transform, ds.nodata, ds.bounds
+        t, bounds = ds.transform, ds.bounds
         height, width = ds.height, ds.width
         ages = _AgeGroups.open(age_rasters, groups or {}, ds, stack) if age_rasters else None
         r0, r1, c0, c1 = _window_of(ds, src_crs, study_area)
-        rows_per = max(1, WINDOW_CELLS // max(c1 - c0, 1))
-        parts, stats = [], {"cells": 0, "nodata": 0, "zero": 0}
-        for row in range(r0, r1, rows_per):
-            h = min(rows_per, r1 - row)
-            window = Window(c0, row, c1 - c0, h)
-            a = ds.read(1, window=window).astype(np.float64)
-            bad = ~np.isfinite(a) | ((a == nodata) if nodata is not None else False)
-            stats["cells"] += a.size
-            stats["nodata"] += int(bad.sum())
-            neg = ~bad & (a < 0)
-            if neg.any():
-                i, j = np.argwhere(neg)[0]
-                raise InputError(f"negative people ({a[i, j]:g}) in a cell that is not nodata",
-                                 where=f"row {row + i}, column {c0 + j}", file=label,
-                                 hint="set the raster's nodata value, or give people per "
-                                 "cell")  # fmt: skip
-            stats["zero"] += int((~bad & (a == 0)).sum())
-            i, j = np.nonzero(~bad & (a > 0))
-            parts.append((i + row, j + c0, a[i, j]))
-            if ages is not None:
-                ages.add(window, i, j, a[i, j])
-    rows, cols, people = (np.concatenate(x) for x in zip(*parts, strict=True)) if parts else (
-        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))  # fmt: skip
+        rows, cols, people, stats = _read_cells(ds, (r0, r1, c0, c1), ages, label)
     grouped = ages.cells() if ages is not None else {}
     read_sum, n_cells = float(people.sum()), len(people)
     k = _split(t, src_crs, bounds, split_m)
@@ -155,14 +132,7 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     stats |= {"populated_cells": n_cells, "people_read": read_sum, "people_outside": out_people,
               "people_kept": float(people.sum()), "split": k, "crs": src_crs.to_string()}
     stats["window"] = {"rows": [r0, r1], "columns": [c0, c1], "of": [height, width]}
-    logger.info("%s: raster, %s (%s); read rows %d–%d, columns %d–%d of %d × %d (the boundaries' "
-                "extent); %d populated cells (%s people)%s; %d nodata and %d zero cells "
-                "dropped; %s people in cells outside the boundaries dropped", label,
-                src_crs.to_string(), {"declared": "declared", "file": "the file says so",
-                                     "assumed": "the file does not say: --crs-in"}[how],
-                r0, r1, c0, c1, height, width, stats["populated_cells"],
-                f"{read_sum:,.0f}", f", each split into {k}×{k} points" if k > 1 else "",
-                stats["nodata"], stats["zero"], f"{out_people:,.0f}")  # fmt: skip
+    _log_read(label, how, stats)
     out = gpd.GeoDataFrame(
         {"demand_id": ids, "name": ids, "population": people,
          "population_from": pd.Categorical.from_codes(np.zeros(len(ids), int), ["raster cell"]),
@@ -173,6 +143,55 @@ def read_population_raster(path: str | Path, *, crs: _crs.CrsIn | None = None,
     out.attrs |= {"crs_in": src_crs.to_string(), "crs_how": how, "raster": stats,
                   "group_columns": {}, "group_info": ages.info if ages is not None else {}}
     return out
+
+
+def _read_cells(ds, window: tuple[int, int, int, int], ages, label: str):
+    """Rows, columns and people (persons) of the populated cells in ``window`` (rows r0–r1,
+    columns c0–c1), read a band of rows at a time; nodata and zero cells counted, a negative
+    one refused; ``ages`` (:class:`_AgeGroups`) read alongside."""
+    from rasterio.windows import Window
+
+    r0, r1, c0, c1 = window
+    nodata = ds.nodata
+    rows_per = max(1, WINDOW_CELLS // max(c1 - c0, 1))
+    parts, stats = [], {"cells": 0, "nodata": 0, "zero": 0}
+    for row in range(r0, r1, rows_per):
+        win = Window(c0, row, c1 - c0, min(rows_per, r1 - row))
+        a = ds.read(1, window=win).astype(np.float64)
+        bad = ~np.isfinite(a) | ((a == nodata) if nodata is not None else False)
+        stats["cells"] += a.size
+        stats["nodata"] += int(bad.sum())
+        neg = ~bad & (a < 0)
+        if neg.any():
+            i, j = np.argwhere(neg)[0]
+            raise InputError(f"negative people ({a[i, j]:g}) in a cell that is not nodata",
+                             where=f"row {row + i}, column {c0 + j}", file=label,
+                             hint="set the raster's nodata value, or give people per "
+                             "cell")  # fmt: skip
+        stats["zero"] += int((~bad & (a == 0)).sum())
+        i, j = np.nonzero(~bad & (a > 0))
+        parts.append((i + row, j + c0, a[i, j]))
+        if ages is not None:
+            ages.add(win, i, j, a[i, j])
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), stats
+    rows, cols, people = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return rows, cols, people, stats
+
+
+def _log_read(label: str, how: str, stats: dict) -> None:
+    """One log line: the raster's system and why, the window read, cells kept and dropped."""
+    (r0, r1), (c0, c1), (height, width) = (stats["window"][k] for k in ("rows", "columns", "of"))
+    k = stats["split"]
+    logger.info("%s: raster, %s (%s); read rows %d–%d, columns %d–%d of %d × %d (the boundaries' "
+                "extent); %d populated cells (%s people)%s; %d nodata and %d zero cells "
+                "dropped; %s people in cells outside the boundaries dropped", label,
+                stats["crs"], {"declared": "declared", "file": "the file says so",
+                               "assumed": "the file does not say: --crs-in"}[how],
+                r0, r1, c0, c1, height, width, stats["populated_cells"],
+                f"{stats['people_read']:,.0f}",
+                f", each split into {k}×{k} points" if k > 1 else "", stats["nodata"],
+                stats["zero"], f"{stats['people_outside']:,.0f}")  # fmt: skip
 
 
 def _raster_crs(ds, declared, default, label: str) -> pyproj.CRS:

@@ -37,7 +37,7 @@ M_PER_DEGREE = 110_574.0
 MET_COLOURS = {True: "#1a9850", False: "#d73027", None: "#bdbdbd"}
 #: Share of an area's residents covered: red (none) → yellow → green (all).
 SHARE_RAMP = ["#d73027", "#fee08b", "#1a9850"]
-#: No facility in reach: dark red outline, fill from the ramp by residents per km².
+#: No facility in reach: dark red outline, fill from the ramp by persons served per km².
 FAR_STYLE = {"color": "#67000d", "weight": 0.4, "fillOpacity": 0.6}
 #: In reach, below a per-capita standard: dashed dark red outline, faint fill.
 SHORT_STYLE = {"color": BELOW_STANDARD, "weight": 1.5, "dashArray": "4 3",
@@ -132,7 +132,8 @@ def coverage_map(
     Layers, listed in a collapsed layer control: boundaries; without a basemap, the walking
     network in faint grey; per standard a choropleth of the areas (met / not met; tooltip:
     value, target, gap in the standard's unit); per category its walking catchments (its own
-    colour), the residents with no facility in reach (reds, shaded by residents per km²), those
+    colour), the residents with no facility in reach (reds, shaded by the persons the category
+    serves per km², each category on its own scale), those
     in reach of a catchment below a per-capita standard (dashed dark red) and its facilities
     (popups: name, capacity, residents in reach and served, supply per 1,000 in reach = the
     2SFCA ratio). A panel carries the bilingual key, a zoom-to-area selector and the
@@ -369,13 +370,17 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
     if len(under_all):
         area_km2 = under_all.to_crs(show.crs or under_all.estimate_utm_crs()).area / 1e6
         under_all["density"] = under_all["residents"] / np.maximum(area_km2, 1e-6)
-    far_all = under_all[under_all["kind"] == "no_facility"] if len(under_all) else under_all
-    top = float(far_all["density"].quantile(0.95)) if len(far_all) else 1.0
-    far_ramp = (list(NO_FACILITY_RAMP), 0.0, max(top, 1.0), NO_FACILITY_RAMP[0])
     first = True
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
         minutes, metres = info["threshold_minutes"], info["threshold_m"]
+        # shaded by the persons the category serves per km², on the category's own scale (the
+        # elderly are a quarter of the residents, children of 3–6 a few in a hundred)
+        group = info.get("serves", {}).get("label", "居民 / residents")
+        far_cat = (under_all[(under_all["category"] == cat) & (under_all["kind"] == "no_facility")]
+                   if len(under_all) else under_all)  # fmt: skip
+        top = float(far_cat["density"].quantile(0.95)) if len(far_cat) else 1.0
+        far_ramp = (list(NO_FACILITY_RAMP), 0.0, max(top, 1.0), NO_FACILITY_RAMP[0])
         catch = result.catchments[result.catchments["category"] == cat]
         fg = folium.FeatureGroup(
             name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
@@ -402,19 +407,19 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
                                      show=first and (kind == "no_facility"
                                                      or not _covers_most(under, result)))
             ug.hz_group = c.label
-            gdf = under[["district_id", "residents", "density", "geometry"]].copy()
+            gdf = under[["category", "district_id", "residents", "density", "geometry"]].copy()
             gdf["residents_text"] = [f"{v:,.0f}" for v in gdf["residents"]]
             gdf["density"] = gdf["density"].round(0)
             gdf["density_text"] = [f"{v:,.0f}" for v in gdf["density"]]
             far = kind == "no_facility"
             GeoJsonOverlay(
-                show.gdf(gdf[["district_id", "residents_text", "density_text", "density",
-                              "geometry"]], UNDERSERVED_SIMPLIFY_M, 10_000.0),
+                show.gdf(gdf[["category", "district_id", "residents_text", "density_text",
+                              "density", "geometry"]], UNDERSERVED_SIMPLIFY_M, 10_000.0),
                 style=FAR_STYLE if far else SHORT_STYLE,
                 fill_by="density" if far else None,
                 ramp=far_ramp if far else None,
-                tooltip=[("residents_text", f"{name} — 居民 / residents"),
-                         ("density_text", "居民每平方公里 / residents per km²"),
+                tooltip=[("residents_text", f"{name} — {group}"),
+                         ("density_text", f"{group} 每平方公里 / per km²"),
                          ("district_id", "区域 / Area")],
             ).add_to(ug)  # fmt: skip
             ug.add_to(m)
@@ -577,7 +582,8 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         f"<th style='text-align:right'>覆盖 / covered</th></tr>{rows}</table>"
         f"<div id='hz-served' style='font-size:11px'>{who}</div>"
         f"<div style='margin-top:4px'><span style='{sw};width:60px;background:{ramp}'></span>"
-        " 范围内无设施，按每平方公里居民着色 / no facility in reach, shaded by residents per km²"
+        " 范围内无设施，按每平方公里所服务人群着色（各类设施各自色阶）/ no facility in reach,"
+        " shaded by the persons the category serves per km² (each category its own scale)"
         "</div>"
         f"<div><span style='{sw};border:2px dashed {BELOW_STANDARD};background:"
         f"{tint(BELOW_STANDARD, 0.15)}'></span> 可达但所在服务范围低于人均标准 / in reach, "
