@@ -268,6 +268,15 @@ def test_edge_list_snapping_sweep_equals_the_kd_tree(monkeypatch):
     ok = sweep.edge >= 0
     np.testing.assert_array_equal(sweep.offset_m[ok], tree.offset_m[ok])
     np.testing.assert_array_equal(sweep.leg_m[ok], tree.leg_m[ok])
+    # both equal to the nearest street by GEOS on the streets' geometries, whether the point
+    # lies within the first close reach (FIRST_SNAP_M) or only within max_snap_m
+    assert len(g.edge_geometry) == g.n_edges  # built: snap_points now takes the STRtree path
+    geos = snap_mod.snap_points(g, pts, 300.0)
+    assert (sweep.edge == geos.edge).all()
+    np.testing.assert_allclose(sweep.leg_m[ok], geos.leg_m[ok], atol=1e-9)
+    np.testing.assert_allclose(sweep.offset_m[ok], geos.offset_m[ok], atol=1e-6)
+    near = sweep.leg_m[ok] <= snap_mod.FIRST_SNAP_M
+    assert near.sum() > 50 and (~near).sum() > 50
 
 
 def test_unsaved_editor_objects_with_negative_ids_are_named(tmp_path):

@@ -90,16 +90,24 @@ def _near_midpoints(mid: np.ndarray, xy: np.ndarray, radius: float):
     axes (a superset of the disc: exact distances choose afterwards)."""
     if not len(mid) or not len(xy):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    width = float(np.ptp(mid[:, 0])) or 1.0
-    if len(xy) * len(mid) * min(1.0, 2 * radius / width) <= SWEEP_CANDIDATES:
-        order = np.argsort(mid[:, 0], kind="stable")
-        sx = mid[order, 0]
-        lo = np.searchsorted(sx, xy[:, 0] - radius, side="left")
-        counts = np.searchsorted(sx, xy[:, 0] + radius, side="right") - lo
+    x0 = float(mid[:, 0].min())
+    width = float(mid[:, 0].max()) - x0 or 1.0
+    n_bins = int(width // radius) + 1
+    if (n_bins < np.iinfo(np.int16).max
+            and len(xy) * len(mid) * min(1.0, 3 * radius / width) <= SWEEP_CANDIDATES):
+        # midpoints in x strips ``radius`` wide (small integer keys: a linear radix sort);
+        # a point's candidates are in its strip and the two beside it
+        keys = ((mid[:, 0] - x0) // radius).astype(np.int16)
+        order = np.argsort(keys, kind="stable")
+        starts = np.r_[0, np.cumsum(np.bincount(keys, minlength=n_bins))]
+        b = np.floor((xy[:, 0] - x0) / radius)
+        lo = starts[np.clip(b - 1, 0, n_bins).astype(np.int64)]
+        counts = starts[np.clip(b + 2, 0, n_bins).astype(np.int64)] - lo
         pi = np.repeat(np.arange(len(xy)), counts)
         at = np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
         ei = order[at]
-        keep = np.abs(mid[ei, 1] - xy[pi, 1]) <= radius
+        keep = (np.abs(mid[ei, 1] - xy[pi, 1]) <= radius) & (np.abs(mid[ei, 0] - xy[pi, 0])
+                                                              <= radius)  # fmt: skip
         return pi[keep], ei[keep]
     from scipy.spatial import cKDTree  # loaded here: ~0.1 s that most runs do not need
 
@@ -115,14 +123,41 @@ def _near_midpoints(mid: np.ndarray, xy: np.ndarray, radius: float):
 def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
     """Nearest straight edge of an edge-list graph without building geometries.
 
-    A segment within ``max_snap_m`` of a point has its midpoint within ``max_snap_m`` plus
-    half its length, so a k-d tree of midpoints gives every candidate; exact point–segment
-    distances pick the nearest (ties: the lowest edge index, like the STRtree path).
+    A segment within ``r`` of a point has its midpoint within ``r`` plus half its length on
+    both axes, so midpoints near the point give every candidate; exact point–segment distances
+    pick the nearest (ties: the lowest edge index, like the STRtree path). Candidates are first
+    gathered close (:data:`FIRST_SNAP_M`): a point whose nearest edge lies within that is
+    done — no edge left out can be as near — and only the others are searched to ``max_snap_m``.
     """
     a, b = graph.node_xy[graph.edge_u], graph.node_xy[graph.edge_v]
     allowed = np.flatnonzero(graph.joinable)
     mid = (a[allowed] + b[allowed]) / 2
-    radius = max_snap_m + float(graph.edge_length[allowed].max(initial=0)) / 2
+    half = float(graph.edge_length[allowed].max(initial=0)) / 2
+    edge = np.full(len(xy), -1, dtype=np.int64)
+    leg = np.full(len(xy), np.nan)
+    t = np.full(len(xy), np.nan)
+    todo = np.arange(len(xy))
+    for reach in dict.fromkeys((min(FIRST_SNAP_M, max_snap_m), max_snap_m)):
+        pi, ei, ti, dist = _nearest_segments(a, b, allowed, mid, xy[todo], reach + half)
+        ok = dist <= reach
+        done = todo[pi[ok]]
+        edge[done], leg[done], t[done] = ei[ok], dist[ok], ti[ok]
+        todo = np.setdiff1d(todo, done)
+        if not len(todo):
+            break
+    offset = np.where(edge >= 0, t * graph.edge_length[np.maximum(edge, 0)], np.nan)
+    return Snap(edge=edge, offset_m=offset, leg_m=leg)
+
+
+#: First reach (metres) of :func:`_snap_straight`: most points lie this near a street, and a
+#: close search gathers a fraction of the candidates of one to ``max_snap_m``.
+FIRST_SNAP_M = 40.0
+
+
+def _nearest_segments(a, b, allowed, mid, xy, radius):
+    """Per point of ``xy`` with a midpoint of an ``allowed`` segment (ends ``a``, ``b``)
+    within ``radius``: the point, its nearest such segment (the lowest index among equals),
+    the position along it (0–1) and the distance (metres)."""
     pi, ei = _near_midpoints(mid, xy, radius)
     ei = allowed[ei]
     d = b[ei] - a[ei]
@@ -132,12 +167,4 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
     order = np.lexsort((ei, dist, pi))
     pi, ei, t, dist = pi[order], ei[order], t[order], dist[order]
     first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
-    pi, ei, t, dist = pi[first], ei[first], t[first], dist[first]
-    ok = dist <= max_snap_m
-    edge = np.full(len(xy), -1, dtype=np.int64)
-    leg = np.full(len(xy), np.nan)
-    offset = np.full(len(xy), np.nan)
-    edge[pi[ok]] = ei[ok]
-    leg[pi[ok]] = dist[ok]
-    offset[pi[ok]] = t[ok] * graph.edge_length[ei[ok]]
-    return Snap(edge=edge, offset_m=offset, leg_m=leg)
+    return pi[first], ei[first], t[first], dist[first]
