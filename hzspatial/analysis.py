@@ -461,7 +461,10 @@ def _dissolve_raster(cells: np.ndarray, points: np.ndarray, pixel_m: float = RAS
     diff = np.zeros((ny + 1, nx + 1), np.int32)
     for jj, ii, sign in ((j0, i0, 1), (j0, i1, -1), (j1, i0, -1), (j1, i1, 1)):
         np.add.at(diff, (jj, ii), sign)
-    mask = diff.cumsum(axis=0).cumsum(axis=1)[:ny, :nx] > 0
+    np.cumsum(diff, axis=0, out=diff)  # in place: no int64 copies of the raster
+    np.cumsum(diff, axis=1, out=diff)
+    mask = diff[:ny, :nx] > 0
+    del diff
     pj = ((pxy[:, 1] - y0) // pixel_m).astype(np.int64)
     pi = ((pxy[:, 0] - x0) // pixel_m).astype(np.int64)
     mask[pj, pi] = True

@@ -146,7 +146,7 @@ def spread_residents(
     poly = areal[single]
     pts[poly] = shapely.point_on_surface(pts[poly])
     out.append((single, np.ones(len(single)), pts, geoms[single],
-                np.where(poly, "polygon", "point")))  # fmt: skip
+                np.array(["point", "polygon"], dtype=object)[poly.astype(np.intp)]))  # fmt: skip
     big_idx = np.flatnonzero(big)
     if len(big_idx) and method == "streets":
         street = _street_points(geoms, big_idx, graph, piece_m)

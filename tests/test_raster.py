@@ -161,6 +161,12 @@ def test_the_same_people_in_two_coordinate_systems_give_the_same_coverage(tmp_pa
                           from_origin(x0, y1, 0.00002, 0.00002))  # fmt: skip
     runs = [run_coverage(d["network"], [d["facilities"]], f) for f in (in_utm, in_wgs)]
     assert runs[1].summary["population"] == runs[0].summary["population"] == p.sum()
+    # each cell is its own demand point: in WGS84 exactly the residents' point (not one
+    # projected to metres and back, a second copy of every point)
+    wgs = runs[1]
+    assert (wgs.demand["placed"] == "point").all() and len(wgs.demand) == len(wgs.residents)
+    np.testing.assert_array_equal(shapely.get_coordinates(wgs.demand.geometry.to_numpy()),
+                                  shapely.get_coordinates(wgs.residents.geometry.to_numpy()))
     for c, info in runs[0].summary["categories"].items():
         other = runs[1].summary["categories"][c]
         assert abs(info["coverage_share"] - other["coverage_share"]) < 1e-3, c
