@@ -475,8 +475,9 @@ def _parser() -> argparse.ArgumentParser:
         help="solve the coverage curve for each number of sites on its own",
     )
     site.add_argument("--time-limit", type=float, default=60.0,
-                      help="seconds for the whole selection, reading and searches included "
-                      "(default 60; the solver gets at least 5); when it runs out the best "
+                      help="seconds for the whole command — reading, searches, solving "
+                      "and writing (default 60; the solver gets at least 5, and 5%% of the "
+                      "limit, at least 1 s, is kept for writing); when it runs out the best "
                       "choice found is given with its proven bound and gap")  # fmt: skip
     site.add_argument("--gap", type=float, default=1e-4,
                       help="relative optimality gap accepted (default 0.0001 = 0.01 %%): a "
@@ -913,7 +914,8 @@ def _site(args: argparse.Namespace) -> int:
         result = select_sites(
             **kw, candidates=args.candidates, spacing_m=args.spacing, within=args.within,
             exclude=args.exclude, objective=args.objective, target_share=args.target_share,
-            curve="exact" if args.exact_curve else True, time_limit=args.time_limit, gap=args.gap,
+            curve="exact" if args.exact_curve else True, time_limit=args.time_limit,
+            started=getattr(args, "started", None), gap=args.gap,
             minutes=args.minutes, speed_kmh=args.speed, crs_in=args.crs_in,
             candidates_crs=args.candidates_crs, max_snap_m=args.max_snap,
             network_crs=args.network_crs,
@@ -1150,7 +1152,9 @@ def _standards(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hzspatial`` console script; returns the exit code."""
+    started = time.perf_counter()  # --time-limit counts the whole command from here
     args = _parser().parse_args(argv)
+    args.started = started
     _setup_logging(getattr(args, "quiet", False))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:

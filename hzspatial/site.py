@@ -51,6 +51,16 @@ OBJECTIVES = ("coverage", "distance", "target")
 #: Seconds the solver gets even when reading and searching used up the time limit: enough
 #: for greedy, swaps and a Lagrangian bound on a city-sized model.
 MIN_SOLVE_S = 5.0
+#: Seconds of the time limit kept for writing the outputs (site.json, tables, curve, map and
+#: report: 0.4–0.6 s on the demo): this share of the limit, at least WRITE_MIN_S.
+WRITE_SHARE = 0.05
+WRITE_MIN_S = 1.0
+
+
+def write_reserve(time_limit: float) -> float:
+    """Seconds of ``time_limit`` kept for writing: :data:`WRITE_SHARE` of it, at least
+    :data:`WRITE_MIN_S`, never more than a quarter of it."""
+    return min(max(WRITE_MIN_S, WRITE_SHARE * time_limit), time_limit / 4)
 
 
 def demo_site_inputs() -> dict:
@@ -101,6 +111,7 @@ def select_sites(
     target_share: float | None = None,
     curve: bool | str = True,
     time_limit: float = 60.0,
+    started: float | None = None,
     gap: float = siting.MIP_GAP,
     minutes: float | None = None,
     speed_kmh: float = 4.0,
@@ -147,9 +158,16 @@ def select_sites(
         The coverage curve: residents covered as the chosen sites are built in rank order;
         ``"exact"`` also solves 1 … N sites each on its own (N solves).
     time_limit : float
-        Seconds for the whole selection, counted from the call: what the coverage run and
-        the candidates' searches leave goes to the solver (at least :data:`MIN_SOLVE_S`);
-        when it runs out the best choice found is given with a proven bound and its gap.
+        Seconds for the whole command, counted from ``started``: what reading, the coverage
+        run and the candidates' searches leave, less the time kept for writing
+        (:func:`write_reserve`), goes to the solver — at least :data:`MIN_SOLVE_S` (or the
+        limit, when smaller); ``exact`` curve points get what the choice leaves, and those
+        past it are not solved. The best choice found is given with a proven bound and its
+        gap; ``report["time_limit"]`` says how the seconds went and whether reading and
+        searching alone overran the limit.
+    started : float, optional
+        :func:`time.perf_counter` when the command began (the CLI passes its start, so that
+        its own reading counts); default: when this call began.
     gap : float
         Relative optimality gap accepted for the coverage objective (default 1e-4): a
         choice proven within it of the best possible is returned without solving further.
@@ -188,6 +206,7 @@ def select_sites(
         ``--per-area`` minutes long); pass ``spread="area"`` for the finer placement.
     """
     t0 = time.perf_counter()
+    begun = t0 if started is None else min(float(started), t0)
     timings: dict[str, float] = {}
     spacing_m, time_limit, max_snap_m, budget, reach_m = _checked_numbers(
         spacing_m, time_limit, max_snap_m, budget, reach_m, add, objective)
@@ -210,27 +229,52 @@ def select_sites(
     timings["candidate catchments"] = time.perf_counter() - t
     need = _needed_by_standard(cov, cat, standard) if standard else None
     t = time.perf_counter()
-    solve_s = max(time_limit - (t - t0), min(MIN_SOLVE_S, time_limit))
+    reserve = write_reserve(time_limit)
+    solve_s = max(time_limit - (t - begun) - reserve, min(MIN_SOLVE_S, time_limit))
+    budget_note = {"limit_s": time_limit, "before_solve_s": t - begun, "solver_s": solve_s,
+                   "kept_for_writing_s": reserve,
+                   "overrun": bool(t - begun + reserve + min(MIN_SOLVE_S, time_limit)
+                                   > time_limit)}  # fmt: skip
     sol, chosen, saved, capacity_note = _solve_sites(
         mo, cov, graph, cat, objective, add, need, budget, capacity, per_area, target_share,
         reach_m, max_snap_m, solve_s, gap)  # fmt: skip
     timings["solve"] = time.perf_counter() - t
     sites = _sites_frame(mo, cov, cat, chosen, sol, saved, capacity_note)
     t = time.perf_counter()
-    points = None
-    if curve == "exact":
-        points = [siting.maximal_covering(mo.red.cover, mo.red.weight, k,
-                                          time_limit=solve_s / 4)
-                  for k in range(1, len(chosen) + 1)]  # fmt: skip
+    points = (_exact_curve(mo, len(chosen), begun + time_limit - reserve)
+              if curve == "exact" else None)  # fmt: skip
     curve_df = _curve_table(sites, points, mo.already, mo.total) if curve else None
     timings["curve"] = time.perf_counter() - t
     remaining = mo.served | (np.asarray(mo.cover[:, chosen].sum(axis=1)).ravel() > 0)
     report = _site_report(mo, cov, cat, objective, sol, chosen, saved, capacity, capacity_note,
                           budget, candidates, spacing_m, target_share, need, remaining,
                           timings | {"total": time.perf_counter() - t0})  # fmt: skip
+    report["time_limit"] = budget_note | {"used_s": time.perf_counter() - begun}
+    if budget_note["overrun"]:
+        proven = report.get("status") in ("optimal", "within gap")
+        logger.warning("--time-limit %g s: reading and searching took %.1f s, so the solver "
+                       "was given its minimum %.1f s — %s", time_limit,
+                       budget_note["before_solve_s"], solve_s,
+                       f"its choice is still proven {report['status']}" if proven else
+                       "the choice is the best found in it, with its proven bound; raise "
+                       "--time-limit for a closer one")  # fmt: skip
     return SiteResult(report=report, sites=sites, curve=curve_df, coverage=cov,
                       unserved=mo.demand[~remaining & (mo.people > 0)].copy(),
                       catchments=_catchments(graph, mo.csnap, chosen, mo.limit, sites))  # fmt: skip
+
+
+def _exact_curve(mo: _Model, n: int, deadline: float) -> list:
+    """1 … ``n`` sites each solved on its own, sharing the seconds left before ``deadline``
+    (a :func:`time.perf_counter` value); points past it are ``None`` (not solved)."""
+    points = []
+    for k in range(1, n + 1):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            points.append(None)
+            continue
+        points.append(siting.maximal_covering(mo.red.cover, mo.red.weight, k,
+                                              time_limit=left / (n - k + 1)))  # fmt: skip
+    return points
 
 
 def _sites_frame(mo: _Model, cov, cat: str, chosen, sol, saved, capacity_note) -> pd.DataFrame:
@@ -416,7 +460,11 @@ def _solve_sites(mo: _Model, cov, graph, cat, objective, add, need, budget, capa
                 hint="lower --add, add candidates, or reduce --spacing")  # fmt: skip
         if objective == "distance":
             reach = reach_m or 2 * mo.limit
+            t = time.perf_counter()
             pdi, pcj, pdist = _site_pairs(graph, mo.cand, mo.dsnap, reach, max_snap_m)
+            # the pairs' searches are part of the solver's seconds
+            time_limit = max(time_limit - (time.perf_counter() - t),
+                             min(MIN_SOLVE_S, time_limit))  # fmt: skip
             now = (mo.demand[mo.dcol].to_numpy(float) if mo.dcol in mo.demand
                    else np.full(len(mo.demand), np.inf))  # fmt: skip
             now = np.minimum(now, reach)
@@ -736,8 +784,11 @@ def _capacitated(cov, graph, cat, need, capacity, cand, cover, people, dsnap, li
     caps = np.concatenate([supply, per_site]) * rate
     red = siting.reduce_problem(full, people, merge_candidates=False)
     fixed = np.arange(full.shape[1]) < ne
-    base = siting.capacitated_covering(red.cover, red.weight, caps, 0, fixed, time_limit=time_limit)
-    sol = siting.capacitated_covering(red.cover, red.weight, caps, n, fixed, time_limit=time_limit)
+    # today's service, then the new sites: the seconds shared, a third and two thirds
+    base = siting.capacitated_covering(red.cover, red.weight, caps, 0, fixed,
+                                       time_limit=time_limit / 3)  # fmt: skip
+    sol = siting.capacitated_covering(red.cover, red.weight, caps, n, fixed,
+                                      time_limit=time_limit * 2 / 3)  # fmt: skip
     new = sol.chosen - ne
     # build order: largest capacity-capped gain first; cumulative residents by the exact LP
     left = red.weight.copy()
@@ -834,9 +885,11 @@ def _curve_table(sites, points, already: float, total: float) -> pd.DataFrame:
         rows.append({"new_sites": k, "in_rank_order": cum, "share": cum / total})
     out = pd.DataFrame(rows)
     if points is not None:
-        out["best"] = [already] + [already + p.objective for p in points]
-        out["bound"] = [already] + [already + p.bound for p in points]
-        out["status"] = ["—"] + [p.status for p in points]
+        out["best"] = [already] + [np.nan if p is None else already + p.objective
+                                   for p in points]  # fmt: skip
+        out["bound"] = [already] + [np.nan if p is None else already + p.bound for p in points]
+        out["status"] = ["—"] + ["not solved: time limit" if p is None else p.status
+                                 for p in points]  # fmt: skip
     return out
 
 

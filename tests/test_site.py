@@ -124,9 +124,12 @@ def test_an_undeclared_candidates_file_names_its_own_option(tiny_world, tmp_path
 
 
 def test_the_time_limit_counts_from_the_start_of_the_run(tiny_world, tmp_path, monkeypatch):
-    """#25: --time-limit was the solver's alone, so reading and searches ran on top of it;
-    now the solver gets what the run leaves of it (at least MIN_SOLVE_S, never more than the
-    limit). A spy on the real solver records what it was given."""
+    """#25: --time-limit was the solver's alone, so reading and searches ran on top of it,
+    then writing; now it bounds the whole command: the solver gets what reading and the
+    searches leave less the seconds kept for writing (at least MIN_SOLVE_S, never more than
+    the limit), counted from when the command began; an exact curve shares what the choice
+    leaves and its points past the limit are said not solved, not solved late. A spy on the
+    real solver records what it was given."""
     from hzspatial import site, siting
 
     given = []
@@ -140,18 +143,31 @@ def test_the_time_limit_counts_from_the_start_of_the_run(tiny_world, tmp_path, m
     cand = _candidates(tmp_path / "cand.csv", {"NE": (X0 + 2000, Y0 + 2000)})
     args = (tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
             tiny_world / "community.geojson", tiny_world / "community.geojson")  # fmt: skip
+    kw = {"category": "kindergarten", "candidates": cand, "add": 1}
     t0 = time.perf_counter()
-    res = select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=120)
+    res = select_sites(*args, **kw, time_limit=120)
     spent = time.perf_counter() - t0
     assert res.report["sites"] == 1
+    kept = site.write_reserve(120)
+    assert kept == 6.0  # 5 % of the limit
     before_solve = res.report["timings"]["coverage run"] + res.report["timings"][
         "candidate catchments"]  # fmt: skip
-    assert given[0] <= 120 - before_solve + 1e-6 and given[0] > 120 - spent - 1e-6
-    select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=2)
-    assert given[-1] == 2  # the limit was used up before the solve: at least a little
-    select_sites(*args, category="kindergarten", candidates=cand, add=1, time_limit=0.01)
+    assert 120 - spent - kept - 1e-6 < given[0] <= 120 - before_solve - kept + 1e-6
+    budget = res.report["time_limit"]
+    assert budget["solver_s"] == given[0] and budget["kept_for_writing_s"] == kept
+    assert not budget["overrun"] and budget["used_s"] <= spent + 1e-6
+    # a command that began 100 s ago (its reading): 120 − 100 − 6 s left for the solver
+    res = select_sites(*args, **kw, time_limit=120, started=time.perf_counter() - 100)
+    assert 14 - (time.perf_counter() - t0 - spent) < given[-1] <= 14 + 1e-6
+    # one that used the limit up before solving: the solver's minimum, and said so
+    res = select_sites(*args, **kw, time_limit=120, started=time.perf_counter() - 119,
+                       curve="exact")  # fmt: skip
+    assert given[-1] == site.MIN_SOLVE_S and res.report["time_limit"]["overrun"]
+    assert res.curve["status"].iloc[1:].eq("not solved: time limit").all()
+    assert res.curve["best"].iloc[1:].isna().all() and len(given) == 3  # no curve solve
+    select_sites(*args, **kw, time_limit=0.01)
     assert given[-1] == pytest.approx(0.01)
-    assert site.MIN_SOLVE_S <= 10
+    assert site.write_reserve(0.01) == 0.0025 and site.write_reserve(10) == 1.0
 
 
 def test_sites_csv_keeps_the_sites_where_they_were_chosen(chosen):
