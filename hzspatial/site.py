@@ -358,7 +358,7 @@ def _site_coverage(study, network, facilities, population, boundaries, cat, minu
                       speed_kmh=speed_kmh, crs_in=crs_in, max_snap_m=max_snap_m,
                       require_standards=False, extra_categories=extra,
                       **coverage_options)  # fmt: skip
-        return built.graph, built.result()
+        return built.graph, built.result(underserved_areas=False)
     return _from_study(study, cat, minutes, speed_kmh)
 
 

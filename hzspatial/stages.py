@@ -208,9 +208,11 @@ def _population_total(population_total, residents_from_osm: bool,
     return population_total
 
 
-def finish(b: Built) -> CoverageResult:
+def finish(b: Built, *, areas: bool = True) -> CoverageResult:
     """Stages 4–6 — coverage per category, the standards, underserved residents and the
-    tables of a :class:`CoverageResult`, from what :func:`build` (or an edited study) holds."""
+    tables of a :class:`CoverageResult`, from what :func:`build` (or an edited study) holds.
+    Without ``areas`` the underserved residents are counted (table, summary) but their areas
+    not traced (an empty layer: siting has no use for them)."""
     o = b.options
     timings = dict(b.timings)
     clock = _Clock(timings)
@@ -226,7 +228,7 @@ def finish(b: Built) -> CoverageResult:
                                    served=served, **o["where"])  # fmt: skip
     with clock("underserved"):
         under, under_table = _underserved(b.stds, src.boundaries, dem, cat, access, people,
-                                          served)  # fmt: skip
+                                          served, areas=areas)  # fmt: skip
     with clock("assemble"):
         return _assemble(
             src, b.graph, dem, cat, ratios, under, under_table, people, b.stds,
@@ -913,7 +915,8 @@ def underserved_masks(
 DISSOLVE_ALONE_ABOVE = 500_000
 
 
-def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, served=None):
+def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, served=None,
+                 areas: bool = True):  # fmt: skip
     """Underserved residents per category, each counted once: the areas (layer) and the table
     per category and area (:func:`hzspatial.analysis.underserved_table`) — in the persons
     each category serves (``served``; all residents for the others)."""
@@ -946,7 +949,7 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, ser
     # time for very many points, each of whose rasters holds ~0.2 GB while it is traced
     side = 1 if len(pop) > DISSOLVE_ALONE_ABOVE else max(1, min(os.cpu_count() or 1, 4))
     with ThreadPoolExecutor(side) as pool:
-        rows = [row for part in pool.map(dissolve, jobs) for row in part]
+        rows = [row for part in pool.map(dissolve, jobs if areas else []) for row in part]
     layer = (
         gpd.GeoDataFrame(rows, geometry="geometry", crs=dem.facilities_m.crs).to_crs(4326)
         if rows

@@ -226,27 +226,33 @@ class Study:
         """Walking speed (km/h)."""
         return float(self._b.options["speed_kmh"])
 
-    def result(self) -> CoverageResult:
+    def result(self, *, underserved_areas: bool = True) -> CoverageResult:
         """The full result of the study as edited (computed on first call after an edit);
-        ``summary["study_edits"]`` lists the edits it includes."""
-        if self._cached is None:
-            if self._table is not None:
-                self._b.src.facilities = self.facilities.copy()
-                self._b.src.facilities.attrs.update(self._geo.attrs)
-                self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
-            self._residents()
-            if self._frame_ops:  # residents edited: their groups counted again, as a run does
-                self._flush_demand()
-                b = self._b
-                b.dem.groups = st.demand_groups(b.dem.frame, b.dem.area, b.src.boundaries,
-                                                b.walk.categories, b.src.population_label,
-                                                b.src.residents.attrs.get("group_info"))
-            self._name_files()
-            # each result owns its tables: the next one (after more edits) writes new columns
-            self._b.dem.frame = self._b.dem.frame.copy()
-            self._cached = st.finish(self._b)
-            if self.edits:  # the result says it is not the inputs as read
-                self._cached.summary["study_edits"] = [_plain_edit(e) for e in self.edits]
+        ``summary["study_edits"]`` lists the edits it includes. ``underserved_areas=False``
+        leaves the underserved areas untraced (an empty layer; the counts are there) and the
+        result uncached — for callers that draw no map of them (siting)."""
+        if self._cached is not None:  # traced or not, the cached one serves
+            return self._cached
+        if self._table is not None:
+            self._b.src.facilities = self.facilities.copy()
+            self._b.src.facilities.attrs.update(self._geo.attrs)
+            self._b.dem.facilities_m = self._b.src.facilities.to_crs(self._b.graph.crs)
+        self._residents()
+        if self._frame_ops:  # residents edited: their groups counted again, as a run does
+            self._flush_demand()
+            b = self._b
+            b.dem.groups = st.demand_groups(b.dem.frame, b.dem.area, b.src.boundaries,
+                                            b.walk.categories, b.src.population_label,
+                                            b.src.residents.attrs.get("group_info"))
+        self._name_files()
+        # each result owns its tables: the next one (after more edits) writes new columns
+        self._b.dem.frame = self._b.dem.frame.copy()
+        result = st.finish(self._b, areas=underserved_areas)
+        if self.edits:  # the result says it is not the inputs as read
+            result.summary["study_edits"] = [_plain_edit(e) for e in self.edits]
+        if not underserved_areas:
+            return result
+        self._cached = result
         return self._cached
 
     def _name_files(self) -> None:

@@ -109,6 +109,19 @@ def test_a_study_as_built_is_run_coverage(demo):
                            f"categories, {len(base.demand):,} demand points, 0 edits)")
 
 
+def test_a_result_without_underserved_areas_counts_the_same(demo):
+    """Siting asks for no underserved areas (4 s of tracing for a city of 100,000 homes): the
+    summary and every table are those of the full result, the layer empty, nothing cached."""
+    study, _, base = demo
+    fresh = Study(**demo_inputs())
+    quick = fresh.result(underserved_areas=False)
+    assert len(quick.underserved) == 0 and len(base.underserved) > 0
+    assert quick.summary["underserved"] == base.summary["underserved"]
+    for name in ("underserved_table", "by_area", "districts", "ratios"):
+        pd.testing.assert_frame_equal(getattr(quick, name), getattr(base, name))
+    assert fresh.result() is not quick and len(fresh.result().underserved) == len(base.underserved)
+
+
 def test_edits_of_every_kind_equal_a_fresh_run_and_undo_restores(demo):
     study, inputs, base = demo
     graph = read_network(inputs["network"])

@@ -420,6 +420,23 @@ def _total_rows(df: pd.DataFrame) -> np.ndarray:
     return _first_cells(df).isin(TOTAL_LABELS).any(axis=1).to_numpy()
 
 
+#: Rows at the bottom of a table first looked at for notes (more while all are notes).
+TAIL_ROWS = 64
+
+
+def _tail_kinds(df: pd.DataFrame):
+    """Per row of ``df``: blank, total, note (see :func:`_drop_trailing_notes`), and its
+    first non-empty cell."""
+    text = df.astype("string").apply(lambda c: c.str.strip()).fillna("")
+    filled = (text != "").sum(axis=1).to_numpy()
+    first = text.apply(lambda r: next((v for v in r if v), ""), axis=1).to_numpy()
+    low = np.array([re.sub(r"\s+", "", str(v)).lower() for v in first], dtype=object)
+    note = np.array([v.startswith(NOTE_PREFIXES) for v in low], dtype=bool)
+    note |= (filled == 1) & (df.shape[1] >= 3) & ~np.isin(low, list(TOTAL_LABELS))
+    total = np.isin(low, list(TOTAL_LABELS)) | _total_rows(df)
+    return filled == 0, total, note, first
+
+
 def _drop_trailing_notes(df: pd.DataFrame, label: str) -> pd.DataFrame:
     """The table without the rows below its data: from the bottom up, blank rows, total
     rows and notes (a row beginning with one of :data:`NOTE_PREFIXES`, or a lone cell in a
@@ -428,21 +445,21 @@ def _drop_trailing_notes(df: pd.DataFrame, label: str) -> pd.DataFrame:
     very bottom is left to the total-row rule). The skipped notes are named in a warning."""
     if len(df) < 2:
         return df
-    text = df.astype("string").apply(lambda c: c.str.strip()).fillna("")
-    filled = (text != "").sum(axis=1).to_numpy()
-    first = text.apply(lambda r: next((v for v in r if v), ""), axis=1).to_numpy()
-    low = np.array([re.sub(r"\s+", "", str(v)).lower() for v in first], dtype=object)
-    note = np.array([v.startswith(NOTE_PREFIXES) for v in low], dtype=bool)
-    note |= (filled == 1) & (df.shape[1] >= 3) & ~np.isin(low, list(TOTAL_LABELS))
-    blank = filled == 0
-    total = np.isin(low, list(TOTAL_LABELS)) | _total_rows(df)
-    cut = len(df)
-    while cut > 0 and (blank[cut - 1] or total[cut - 1] or note[cut - 1]):
-        cut -= 1
-    tail = slice(cut, len(df))
+    rows = TAIL_ROWS  # only the bottom rows are looked at, more while all of them are notes
+    while True:
+        start = max(0, len(df) - rows)
+        blank, total, note, first = _tail_kinds(df.iloc[start:])
+        cut = len(blank)
+        while cut > 0 and (blank[cut - 1] or total[cut - 1] or note[cut - 1]):
+            cut -= 1
+        if cut > 0 or start == 0:
+            break
+        rows *= 8
+    tail = slice(cut, len(blank))
     if not note[tail].any():
         return df
-    notes = [str(first[i])[:30] for i in range(cut, len(df)) if note[i]]
+    notes = [str(first[i])[:30] for i in range(cut, len(blank)) if note[i]]
+    cut += start
     warnings.warn(
         f"{label}: {format_rows(df.index[cut:][note[tail] | total[tail]])} below the table "
         f"skipped: notes and totals, not places ({'; '.join(repr(n) for n in notes[:3])}"
