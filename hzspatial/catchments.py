@@ -402,10 +402,11 @@ def facility_demand_pairs(
     if len(d) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     key = di.astype(np.int64) * len(facilities.edge) + fj
-    order = np.lexsort((d, key))
+    # each pair once, at its shortest: one integer sort, then the least of each run
+    order = np.argsort(key, kind="stable")
     key, d = key[order], d[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    key, d = key[first], d[first]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    key, d = key[first], np.minimum.reduceat(d, first)
     return key // len(facilities.edge), key % len(facilities.edge), d
 
 

@@ -418,12 +418,10 @@ def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, with
     cpts = cand.to_crs(graph.crs).geometry.to_numpy()
     # a site farther than the threshold (+ the snapping legs) in a straight line from every
     # resident not yet served cannot serve any of them: left out before the searches
-    far = dpts[~served & (people > 0)]
-    near = np.unique(shapely.STRtree(far).query(cpts, predicate="dwithin",
-                                                distance=limit + 2 * max_snap_m)[0])  # fmt: skip
+    near = _near_any(cpts, dpts[~served & (people > 0)], limit + 2 * max_snap_m)
     cand = cand.iloc[near].reset_index(drop=True)
     csnap = snap_points(graph, cpts[near], max_snap_m)
-    di, cj, _ = _site_pairs(graph, cand, dsnap, limit, max_snap_m)
+    di, cj, _ = _site_pairs(graph, cand, dsnap, limit, max_snap_m, csnap)
     cover = sp.csr_matrix((np.ones(len(di), bool), (di, cj)), shape=(len(demand), len(cand)))
     costs = None
     if budget is not None:
@@ -629,9 +627,25 @@ LAYER_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
 ACCESS_SPACING_M = 25.0
 
 
-def _site_pairs(graph, cand, dsnap, limit, max_snap_m):
+def _near_any(points: np.ndarray, others: np.ndarray, radius: float) -> np.ndarray:
+    """Indices of ``points`` within ``radius`` (metres, straight line) of any of ``others``
+    (one nearest-neighbour query each: a candidate amid thousands of residents gave a pair
+    with each of them)."""
+    if not len(others) or not len(points):
+        return np.empty(0, np.int64)
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(shapely.get_coordinates(others))
+    dist, _ = tree.query(shapely.get_coordinates(points), k=1, distance_upper_bound=radius)
+    return np.flatnonzero(dist <= radius)
+
+
+def _site_pairs(graph, cand, dsnap, limit, max_snap_m, csnap=None):
     """(demand point, candidate, metres) within ``limit``: a point candidate from its point, a
-    parcel from the nearest of the points every 25 m along its boundary (as review does)."""
+    parcel from the nearest of the points every 25 m along its boundary (as review does).
+    ``csnap``: the candidates' points already snapped (used when no candidate is a parcel)."""
+    if csnap is not None and ("parcel" not in cand or cand["parcel"].isna().all()):
+        return ct.facility_demand_pairs(graph, csnap, dsnap, limit)  # pairs unique already
     pts = cand.to_crs(graph.crs).geometry.to_numpy()
     owner = np.arange(len(cand))
     par = cand["parcel"].to_numpy() if "parcel" in cand else np.full(len(cand), None)

@@ -434,3 +434,22 @@ def test_site_numeric_options_are_checked(args, tiny_world, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("hzspatial: error: ")
     assert args[0] in proc.stderr
+
+
+def test_candidates_near_any_resident_match_brute_force():
+    """The straight-line filter before the searches (one nearest-neighbour query per
+    candidate) keeps exactly the candidates within the radius of some resident."""
+    import shapely
+
+    from hzspatial.site import _near_any
+
+    rng = np.random.default_rng(25)
+    homes = shapely.points(rng.uniform(0, 5000, (3000, 2)))
+    cand = shapely.points(rng.uniform(-2000, 7000, (800, 2)))
+    d = np.hypot(*(shapely.get_coordinates(cand)[:, None, :]
+                   - shapely.get_coordinates(homes)[None, :, :]).transpose(2, 0, 1))  # fmt: skip
+    for radius in (50.0, 1600.0):
+        want = np.flatnonzero((d <= radius).any(axis=1))
+        np.testing.assert_array_equal(_near_any(cand, homes, radius), want)
+        assert 0 < len(want) < len(cand)
+    assert len(_near_any(cand, homes[:0], 100.0)) == 0
