@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 #: browser is installed, ``run.log`` when the CLI passes its log).
 COVERAGE_FILES = ("summary.json", "coverage_by_district.csv", "coverage_by_area.csv",
                   "ratios.csv", "underserved.csv", "catchments.geojson", "underserved.geojson",
-                  "map.html", "map.png", "report.html", "report.pdf", "tables.xlsx")  # fmt: skip
+                  "results.gpkg", "map.html", "map.png", "report.html", "report.pdf",
+                  "tables.xlsx")  # fmt: skip
 
 
 @contextmanager
@@ -100,7 +101,7 @@ class CoverageWriter:
         # put into the report as soon as they are ready and it is printed while this process
         # writes the interactive map and the other one composes map.png
         self._figures.draw(result, stage / "map.png")
-        from hzspatial.io import write_csv, write_geojson, write_json
+        from hzspatial.io import write_csv, write_geojson, write_gpkg, write_json
         from hzspatial.report import map_sources, report_page, with_maps, write_tables_xlsx
 
         with _timed(timings, "tables"):
@@ -113,6 +114,12 @@ class CoverageWriter:
         with _timed(timings, "layers"):
             write_geojson(result.catchments, stage / "catchments.geojson")
             write_geojson(result.underserved, stage / "underserved.geojson")
+            from hzspatial.maps.qgis_style import coverage_layers
+
+            synthetic = result.summary.get("synthetic_inputs") or []
+            write_gpkg(coverage_layers(result), stage / "results.gpkg", description=(
+                f"合成演示数据 / synthetic demo data ({', '.join(synthetic)}): generated, not "
+                "surveyed — hzspatial results" if synthetic else "hzspatial results"))
         from hzspatial.maps import coverage_map
 
         with _timed(timings, "report text"):

@@ -695,3 +695,84 @@ def test_report_standards_table_says_what_applies_in_both_languages(demo_out):
     assert "table.small { break-inside: avoid; }" in html
     assert re.search(r"<table class='small'><colgroup>.*?区县|<table class='small'>", html)
     assert "--spread area" in html and "按面积均匀分布" in html
+
+
+def test_results_gpkg_opens_styled_in_the_maps_colours(demo_out):
+    """#29: results.gpkg holds the areas, catchments, underserved areas and facilities of the
+    run, each with its QGIS style in ``layer_styles`` as QGIS writes it (the default style:
+    the layer opens coloured) — in the colours of map.html: each category's own, the reds of
+    the underserved; codes stay text."""
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import pyogrio
+
+    from hzspatial.categories import builtin_categories
+    from hzspatial.maps.style import BELOW_STANDARD, NO_FACILITY
+
+    out, _ = demo_out
+    path = out / "results.gpkg"
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    layers = {n: t for n, t in pyogrio.list_layers(path)}
+    assert {"areas", "catchments", "underserved", "facilities"} <= set(layers)
+    con = sqlite3.connect(path)
+    geom = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+    rows = con.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault "
+                       "FROM layer_styles").fetchall()  # fmt: skip
+    assert con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = "
+                       "'layer_styles'").fetchone() == ("attributes",)  # fmt: skip
+    said = con.execute("SELECT description FROM gpkg_contents WHERE table_name = "
+                       "'facilities'").fetchone()[0]  # fmt: skip
+    assert "synthetic demo data" in said  # the demo's layers say what they are
+    con.close()
+    styles = {r[0]: ET.fromstring(r[2].split("\n", 1)[1]) for r in rows}
+    assert set(styles) == set(geom) and all(r[1] == geom[r[0]] and r[3] == 1 for r in rows)
+
+    def colour_of(root, value):
+        cat = next(c for c in root.iter("category") if c.get("value") == value)
+        sym = next(s for s in root.iter("symbol") if s.get("name") == cat.get("symbol"))
+        props = {p.get("name"): p.get("value") for p in sym.iter("Option") if p.get("name")}
+        legacy = {p.get("k"): p.get("v") for p in sym.iter("prop")}
+        assert props == legacy  # QGIS 3.22 reads <prop>, newer ones <Option>
+        return props["color"], props["outline_style"] if "outline_style" in props else None
+
+    def rgb(hex_colour):
+        h = hex_colour.lstrip("#")
+        return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4))
+
+    cats = builtin_categories()
+    for name in ("catchments", "facilities"):
+        root = styles[name]
+        assert root.find("renderer-v2").get("attr") == "category"
+        got = set(pyogrio.read_dataframe(path, layer=name, read_geometry=False)["category"])
+        assert got == set(summary["categories"])
+        for c in got:
+            assert colour_of(root, c)[0].startswith(rgb(cats[c].colour) + ",")
+    far, far_line = colour_of(styles["underserved"], "no_facility")
+    short, short_line = colour_of(styles["underserved"], "below_standard")
+    assert far.startswith(rgb(NO_FACILITY)) and short.startswith(rgb(BELOW_STANDARD))
+    assert short_line == "dash" and far_line == "solid"
+    areas = pyogrio.read_dataframe(path, layer="areas")
+    ids = areas["district_id"].tolist()  # codes stay text, not numbers
+    assert "610702" in ids and all(isinstance(v, str) for v in ids)
+    under = pyogrio.read_dataframe(path, layer="underserved", read_geometry=False)
+    assert len(under) == len(json.loads((out / "underserved.geojson").read_text("utf-8"))[
+        "features"])  # fmt: skip
+
+
+def test_qgis_styles_keep_hostile_names_as_text():
+    """A category id or label with quotes, angle brackets and ampersands is an attribute
+    value in the QML, never markup: the document parses and gives them back as written."""
+    import xml.etree.ElementTree as ET
+
+    from hzspatial.maps.qgis_style import Symbol, categorized_qml
+
+    bad = "\"/><script>alert('x')</script>&amp;"
+    qml = categorized_qml(bad, [(bad, bad + " 标签", Symbol("fill", "#112233", "#445566", 0.5))],
+                          label_field=bad)  # fmt: skip
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    assert root.find("renderer-v2").get("attr") == bad
+    cat = root.find(".//category")
+    assert cat.get("value") == bad and cat.get("label") == bad + " 标签"
+    assert root.find(".//text-style").get("fieldName") == bad
+    assert "<script>" not in qml

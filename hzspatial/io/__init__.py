@@ -18,7 +18,7 @@ _MODULES = {
     "outdir": ("output_lock", "prepare_out_dir", "staged_output"),
     "population": ("read_buildings", "read_population"),
     "raster": ("is_raster", "read_population_raster"),
-    "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_json"),
+    "writers": ("html_text", "jsonable", "write_csv", "write_geojson", "write_gpkg", "write_json"),
     "xlsx": ("write_xlsx",),
 }  # fmt: skip
 _WHERE = {name: f"hzspatial.io.{m}" for m, names in _MODULES.items() for name in names}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "spreadsheet_safe",
     "write_csv",
     "write_geojson",
+    "write_gpkg",
     "write_json",
     "write_xlsx",
 ]
@@ -123,6 +125,97 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     )
     Path(path).write_text(f'{{"type":"FeatureCollection","features":[\n{features}\n]}}\n',
                           encoding="utf-8")  # fmt: skip
+
+
+def write_gpkg(layers, path: Path, description: str = "") -> list[str]:
+    """A GeoPackage of ``layers`` — ``(name, GeoDataFrame, QML style or None)`` each, written
+    in WGS84 — with each style in its ``layer_styles`` table as QGIS writes it (the layer's
+    default style: it opens coloured) and ``description`` as each layer's description (where
+    the data came from: a synthetic label). Empty layers are left out; returns the names
+    written. Text columns stay text (a numeric-looking id is not made a number)."""
+    try:
+        return _write_gpkg(layers, Path(path), description)
+    except Exception as exc:  # GDAL and SQLite say "no such table", not "disk full"
+        refused = _write_refused(Path(path))
+        if refused is None:
+            raise
+        raise OSError(refused, os.strerror(refused), str(path)) from exc
+
+
+def _write_refused(path: Path) -> int | None:
+    """The errno of a write the machine refused (file-size limit reached, disk full,
+    read-only folder) after a writer that does not say so failed on ``path``; else None."""
+    import errno
+
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        size = path.stat().st_size if path.exists() else 0
+        if soft != resource.RLIM_INFINITY and size + 65_536 >= soft:
+            return errno.EFBIG
+    except (ImportError, OSError):
+        pass
+    try:
+        st = os.statvfs(path.parent)
+        if st.f_bavail * st.f_frsize < 1 << 20:
+            return errno.ENOSPC
+    except (AttributeError, OSError):
+        pass
+    return None if os.access(path.parent, os.W_OK) else errno.EROFS
+
+
+def _write_gpkg(layers, path: Path, description: str) -> list[str]:
+    import sqlite3
+
+    import pyogrio
+
+    written, styles = [], []
+    for name, gdf, qml in layers:
+        if gdf is None or len(gdf) == 0:
+            continue
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+            gdf = gdf.to_crs(4326)
+        frame = gdf.copy()
+        for col in frame.columns:  # categoricals and mixed objects as text, as GDAL takes them
+            if col != frame.geometry.name and (isinstance(frame[col].dtype, pd.CategoricalDtype)
+                                               or frame[col].dtype == object):  # fmt: skip
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None).map(
+                    lambda v: v if v is None else str(v))  # fmt: skip
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+        written.append(name)
+        if qml is not None:
+            styles.append((name, qml))
+    if not written:
+        return written
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            geom = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+            con.execute(_LAYER_STYLES)
+            con.executemany(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL)",
+                [(n, geom.get(n, "geom"), n, q, "hzspatial: the colours of map.html")
+                 for n, q in styles])  # fmt: skip
+            con.executemany("UPDATE gpkg_contents SET description = ? WHERE table_name = ?",
+                            [(description, n) for n in written])  # fmt: skip
+            con.execute("INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, "
+                        "identifier, description, last_change) VALUES ('layer_styles', "
+                        "'attributes', 'layer_styles', '', strftime('%Y-%m-%dT%H:%M:%fZ', "
+                        "'now'))")  # fmt: skip
+    finally:
+        con.close()
+    return written
+
+
+#: The ``layer_styles`` table as QGIS creates it in a GeoPackage.
+_LAYER_STYLES = """CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+  f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+  styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"""
 
 
 def jsonable(obj):
