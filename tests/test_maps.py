@@ -776,3 +776,48 @@ def test_qgis_styles_keep_hostile_names_as_text():
     assert cat.get("value") == bad and cat.get("label") == bad + " 标签"
     assert root.find(".//text-style").get("fieldName") == bad
     assert "<script>" not in qml
+
+
+def _debian_qgis() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"],
+                              capture_output=True, timeout=60).returncode == 0  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_qgis_opens_results_gpkg_in_the_maps_colours(demo_out):
+    """#29, in QGIS itself (Debian's 3.22, python3-qgis): every layer of results.gpkg is
+    valid, QGIS loads its default style from the file, and draws the categories in the
+    colours of map.html — no 'partially supported GeoPackage' warning either."""
+    import os
+    import subprocess
+
+    from hzspatial.categories import builtin_categories
+    from hzspatial.maps.style import NO_FACILITY
+
+    if not _debian_qgis():
+        if os.environ.get("HZSPATIAL_REQUIRE_QGIS"):
+            pytest.fail("Debian's python3-qgis is required here (HZSPATIAL_REQUIRE_QGIS)")
+        pytest.skip("QGIS (Debian python3-qgis) not installed")
+    out, _ = demo_out
+    layers = ["areas", "catchments", "underserved", "facilities"]
+    proc = subprocess.run(["/usr/bin/python3", str(Path(__file__).parent / "_qgis_layers.py"),
+                           str(out / "results.gpkg"), *layers], capture_output=True,
+                          text=True, timeout=300,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "partially supported" not in proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert all(got[n]["valid"] and got[n]["style_loaded"] and got[n]["features"] > 0
+               for n in layers)  # fmt: skip
+    for n in ("catchments", "facilities"):
+        assert got[n]["renderer"] == "categorizedSymbol" and got[n]["attr"] == "category"
+        assert set(got[n]["colours"]) == set(summary["categories"])
+        for c, (colour, _) in got[n]["colours"].items():
+            assert colour == builtin_categories()[c].colour.lower(), (n, c)
+    assert got["underserved"]["colours"]["no_facility"][0] == NO_FACILITY
+    assert got["areas"]["labels"] and got["areas"]["colours"]["*"][1] == 0  # outlined, named

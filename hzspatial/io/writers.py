@@ -182,7 +182,9 @@ def _write_gpkg(layers, path: Path, description: str) -> list[str]:
                                                or frame[col].dtype == object):  # fmt: skip
                 frame[col] = frame[col].astype(object).where(frame[col].notna(), None).map(
                     lambda v: v if v is None else str(v))  # fmt: skip
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+        # GeoPackage 1.2, which every GDAL since 2.2 reads (QGIS 3.22's warns about 1.4)
+        first = {} if written else {"dataset_options": {"VERSION": "1.2"}}
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", **first)
         written.append(name)
         if qml is not None:
             styles.append((name, qml))
