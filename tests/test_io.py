@@ -810,3 +810,26 @@ def test_one_facility_file_need_not_be_in_a_list():
     path = demo_paths()["facilities"]
     one, listed = facility_items(path), facility_items([path])
     assert [i.path for i in one] == [i.path for i in listed] == [path]
+
+
+def test_gpkg_keeps_columns_a_geopackage_would_refuse(tmp_path):
+    """An ArcGIS export's FID, a column named geom, a file's Name beside hzspatial's name:
+    SQLite names ignore case and fid/geom are the layer's own, so GDAL refused the layer (the
+    run crashed while writing results.gpkg). Now renamed, every value kept."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    from hzspatial.io import write_gpkg
+
+    gdf = gpd.GeoDataFrame({"fid": ["a", "b"], "FID": [1.5, 2.0], "geom": ["x", "y"],
+                            "name": ["园1", "园2"], "Name": ["N1", "N2"]},
+                           geometry=shapely.points([[107.0, 33.0], [107.1, 33.1]]),
+                           crs=4326)  # fmt: skip
+    path = tmp_path / "r.gpkg"
+    assert write_gpkg([("facilities", gdf, None)], path) == ["facilities"]
+    back = pyogrio.read_dataframe(path, layer="facilities")
+    assert back.drop(columns="geometry").to_dict("list") == {
+        "fid_2": ["a", "b"], "FID_3": [1.5, 2.0], "geom_2": ["x", "y"], "name": ["园1", "园2"],
+        "Name_2": ["N1", "N2"]}
+    assert shapely.equals(back.geometry.to_numpy(), gdf.geometry.to_numpy()).all()

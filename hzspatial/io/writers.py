@@ -142,6 +142,24 @@ def write_gpkg(layers, path: Path, description: str = "") -> list[str]:
         raise OSError(refused, os.strerror(refused), str(path)) from exc
 
 
+def _gpkg_safe_columns(frame):
+    """Columns renamed where a GeoPackage would refuse them: SQLite names are one regardless
+    of case (a file's ``Name`` beside hzspatial's ``name``), and ``fid`` / ``geom`` are the
+    layer's own (ArcGIS exports carry an ``FID``) — the later one gets ``_2``, ``_3`` …"""
+    geom = frame.geometry.name
+    seen = {"fid", "geom"}
+    names = {}
+    for col in frame.columns:
+        if col == geom:
+            continue
+        name, k = str(col), 2
+        while name.lower() in seen:
+            name, k = f"{col}_{k}", k + 1
+        seen.add(name.lower())
+        names[col] = name
+    return frame.rename(columns=names)
+
+
 def _write_refused(path: Path) -> int | None:
     """The errno of a write the machine refused (file-size limit reached, disk full,
     read-only folder) after a writer that does not say so failed on ``path``; else None."""
@@ -176,7 +194,7 @@ def _write_gpkg(layers, path: Path, description: str) -> list[str]:
             continue
         if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
             gdf = gdf.to_crs(4326)
-        frame = gdf.copy()
+        frame = _gpkg_safe_columns(gdf.copy())
         for col in frame.columns:  # categoricals and mixed objects as text, as GDAL takes them
             if col != frame.geometry.name and (isinstance(frame[col].dtype, pd.CategoricalDtype)
                                                or frame[col].dtype == object):  # fmt: skip
