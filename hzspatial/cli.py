@@ -52,6 +52,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    p.add_argument(
+        "--out-db",
+        metavar="URL",
+        help="also write the result layers (areas, catchments, underserved, facilities) as "
+        "PostGIS tables: postgresql://user@host/db (password from PGPASSWORD or ~/.pgpass, "
+        "never here); one transaction, all or nothing; tables hzspatial did not write are "
+        "refused unless --overwrite",
+    )
+    p.add_argument("--db-schema", default="hzspatial",
+                   help="schema of the --out-db tables (default hzspatial; made if missing)")
 
 
 def _out_options(p: argparse.ArgumentParser, default: str) -> None:
@@ -261,11 +271,12 @@ def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
     )
     cov.add_argument(
         "--facilities",
-        type=Path,
+        type=_source,
         action="append",
         default=[],
         help="facility file (CSV/XLSX/GeoJSON/GPKG/SHP; Amap/Baidu/Tencent POI exports "
-        "recognised); repeatable",
+        "recognised) or PostGIS table (postgresql://user@host/db?table=schema.name); "
+        "repeatable",
     )
     cov.add_argument(
         "--facilities-from-osm",
@@ -295,13 +306,14 @@ def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
     _raster_options(cov)
     cov.add_argument(
         "--population",
-        type=Path,
+        type=_source,
         help="residents: polygons/points with population or households, and age columns "
         "(60岁及以上 …; community polygons are spread over their streets), or a population "
         "raster (GeoTIFF of people per cell: WorldPop, GHS-POP)",
     )
     cov.add_argument(
-        "--boundaries", type=Path, help="district polygons (default: Hanzhong's 11 counties)"
+        "--boundaries", type=_source,
+        help="district polygons (default: Hanzhong's 11 counties); a file or a PostGIS table"
     )
     cov.add_argument(
         "--persons-per-household",
@@ -763,6 +775,10 @@ def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = _out_dir(args, DEFAULT_DEMO_OUT if args.command == "demo" else DEFAULT_COVERAGE_OUT)
     basemap_spec(args.basemap, os.environ.get("TIANDITU_KEY"))  # a missing key: before any work
+    if getattr(args, "out_db", None):  # a password in the address: refused before any work
+        from hzspatial.io.postgis import parse_source
+
+        parse_source(args.out_db)
     if args.command == "demo":
         kwargs = demo_inputs()
         if not args.quiet:
@@ -779,6 +795,8 @@ def _run(args: argparse.Namespace) -> int:
         result = run_coverage(
             **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
         )
+        if getattr(args, "out_db", None):  # the tables first: a refusal leaves no files either
+            _write_db(result, args)
         writer.write(result, basemap=args.basemap, tianditu_key=os.environ.get("TIANDITU_KEY"),
                      run_log=RUN_LOG.lines)  # fmt: skip
     files = [out / n for n in writer.names]
@@ -790,10 +808,40 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source(text: str) -> Path | str:
+    """An input as given: a file path, or a PostGIS address kept as text (a Path would fold
+    its ``//``); the password never on the command line (:mod:`hzspatial.io.postgis`)."""
+    from hzspatial.io.postgis import is_postgis
+
+    return text if is_postgis(text) else Path(text)
+
+
+def _from_db(source):
+    """A PostGIS input read into a frame (named by its address in messages); others as given."""
+    from hzspatial.io.postgis import is_postgis, read_table
+
+    return read_table(source) if is_postgis(source) else source
+
+
+def _write_db(result, args: argparse.Namespace) -> None:
+    """The result layers into ``--db-schema`` of ``--out-db`` in one transaction."""
+    from hzspatial.io.postgis import write_layers
+    from hzspatial.maps.qgis_style import coverage_layers
+
+    synthetic = result.summary.get("synthetic_inputs") or []
+    note = (f"{__version__}; synthetic demo data ({', '.join(synthetic)}): generated, not "
+            "surveyed" if synthetic else __version__)  # fmt: skip
+    names = write_layers([(n, g) for n, g, _ in coverage_layers(result)], args.out_db,
+                         args.db_schema, overwrite=args.overwrite, note=note)  # fmt: skip
+    if not args.quiet:
+        print(f"wrote tables {', '.join(names)} to schema {args.db_schema!r} of the database",
+              file=sys.stderr)  # fmt: skip
+
+
 def _coverage_kwargs(args: argparse.Namespace) -> dict:
     """run_coverage's inputs from the coverage options (:func:`_coverage_inputs`)."""
     cats = list(args.category)
-    facility_inputs = _facility_inputs(args, list(args.facilities), cats)
+    facility_inputs = _facility_inputs(args, [_from_db(f) for f in args.facilities], cats)
     if (args.network is None) == (args.place is None):
         raise InputError(
             "give either --network FILE or --place NAME",
@@ -812,7 +860,7 @@ def _coverage_kwargs(args: argparse.Namespace) -> dict:
         "snap_rules": _snap_rules(args),
         "require_standards": not args.no_standards_check,
         "facilities": facility_inputs,
-        "population": args.population,
+        "population": _from_db(args.population),
         "facilities_from_osm": args.facilities_from_osm,
         "residents_from_osm": args.residents_from_osm,
         "population_total": args.population_total,
@@ -822,7 +870,7 @@ def _coverage_kwargs(args: argparse.Namespace) -> dict:
         "buildings_crs": args.buildings_crs,
         "spread": args.spread,
         "persons_per_household": args.persons_per_household,
-        "boundaries": args.boundaries,
+        "boundaries": _from_db(args.boundaries),
         "crs_in": args.crs_in,
         "network_crs": args.network_crs,
         "population_crs": args.population_crs,

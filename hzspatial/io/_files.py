@@ -632,6 +632,8 @@ def file_sha256(path: str | Path) -> str:
 
 def input_label(path) -> str:
     """How an input is named in messages: its path, or the kind of frame passed."""
+    if isinstance(path, pd.DataFrame) and path.attrs.get("label"):
+        return str(path.attrs["label"])  # a PostGIS table: its address, no password
     if isinstance(path, gpd.GeoDataFrame):
         return "(GeoDataFrame)"
     if isinstance(path, pd.DataFrame):
