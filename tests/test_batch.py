@@ -345,8 +345,8 @@ def test_a_scenario_log_or_folder_that_is_a_link_is_not_followed(tiny_world, tmp
 def test_scenarios_sharing_inputs_share_a_study_and_equal_their_own_runs(tmp_path):
     """With one worker, the scenarios below share one loaded study (their thresholds, speed and
     removed facilities applied as edits, then taken back): every one equals its own
-    run_coverage, table by table — a removal, a speed change and a threshold, in an order that
-    makes each scenario start from the previous one's study."""
+    run_coverage, table by table — a removal, a speed change with a threshold, an added file,
+    in an order that makes each scenario start from the previous one's study."""
     d = data_dir()
     path = tmp_path / "shared.toml"
     path.write_text(f"""
@@ -360,11 +360,8 @@ name = "without two pitches"
 remove_facilities = ["FOO003", "FOO010"]
 
 [[scenario]]
-name = "slow walkers"
+name = "slow walkers near kindergartens"
 speed_kmh = 3.0
-
-[[scenario]]
-name = "kindergartens within 300 m"
 thresholds = {{ "幼儿园" = 4.5 }}
 
 [[scenario]]
@@ -384,12 +381,12 @@ name = "as built"
     from hzspatial.batch import run_batch
 
     results, _ = run_batch(path, out, workers=1)
-    assert [r.status for r in results] == ["done"] * 5
+    assert [r.status for r in results] == ["done"] * 4
     p = demo_paths()
     own = {
         "without_two_pitches": {"exclude_facilities": ["FOO003", "FOO010"]},
-        "slow_walkers": {"speed_kmh": 3.0},
-        "kindergartens_within_300_m": {"category_minutes": {"幼儿园": 4.5}},
+        "slow_walkers_near_kindergartens": {"speed_kmh": 3.0,
+                                            "category_minutes": {"幼儿园": 4.5}},
         "two_new_pitches": {"exclude_facilities": ["FOO003"]},
         "as_built": {},
     }

@@ -16,8 +16,10 @@ import pytest
 import shapely
 from _postgis import Cluster, available
 
+from hzspatial import run_coverage
 from hzspatial.datasets import demo_paths
 from hzspatial.errors import InputError
+from hzspatial.io import jsonable
 from hzspatial.io.postgis import WRITTEN_BY, parse_source, read_table, write_layers
 
 EXE = str(Path(sys.executable).parent / "hzspatial")
@@ -61,19 +63,16 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
     assert _sql(db, "SELECT Find_SRID('inputs', 'blocks', 'geom')") == [(32648,)]
     assert read_table(f"{db}&table=inputs.blocks").crs.equals("EPSG:32648")
     src = f"{db}&table=inputs."
-    files = tmp_path / "files"
     dbrun = tmp_path / "db"
-    common = ["coverage", "--network", str(d["network"]), "--quiet"]
-    a = subprocess.run([EXE, *common, "--facilities", str(d["facilities"]), "--population",
-                        str(d["population"]), "--boundaries", str(d["boundaries"]), "--out",
-                        str(files)], capture_output=True, text=True, timeout=600)  # fmt: skip
-    b = subprocess.run([EXE, *common, "--facilities", src + "facilities", "--population",
-                        src + "blocks", "--boundaries", src + "areas", "--out", str(dbrun),
-                        "--out-db", db, "--db-schema", "results"], capture_output=True,
-                       text=True, timeout=600)  # fmt: skip
-    assert a.returncode == 0, a.stderr
+    b = subprocess.run([EXE, "coverage", "--network", str(d["network"]), "--quiet",
+                        "--facilities", src + "facilities", "--population", src + "blocks",
+                        "--boundaries", src + "areas", "--out", str(dbrun), "--out-db", db,
+                        "--db-schema", "results"], capture_output=True, text=True,
+                       timeout=600)  # fmt: skip
     assert b.returncode == 0, b.stderr
-    sa, sb = (json.loads((p / "summary.json").read_text("utf-8")) for p in (files, dbrun))
+    run = run_coverage(d["network"], [d["facilities"]], d["population"], d["boundaries"])
+    sa = json.loads(json.dumps(jsonable(run.summary)))
+    sb = json.loads((dbrun / "summary.json").read_text("utf-8"))
     assert sa["population"] == sb["population"]
     for c, info in sa["categories"].items():
         assert sb["categories"][c]["covered_population"] == pytest.approx(
@@ -88,16 +87,12 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
     assert set(tables) == {"areas", "catchments", "underserved", "facilities"}
     assert all(v.startswith(WRITTEN_BY) and "synthetic" in v for v in tables.values())
     n = _sql(db, "SELECT count(*), min(ST_SRID(geom)) FROM results.catchments")[0]
-    assert n == (len(json.loads((files / "catchments.geojson").read_text("utf-8"))
-                     ["features"]), 4326)  # fmt: skip
+    assert n == (len(run.catchments), 4326)
     assert _sql(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'results' AND "
                     "indexdef LIKE '%gist%'") == [(4,)]  # fmt: skip
-    # run again: its own tables are replaced, not refused
-    again = subprocess.run([EXE, *common, "--facilities", src + "facilities", "--population",
-                            src + "blocks", "--boundaries", src + "areas", "--out",
-                            str(tmp_path / "again"), "--out-db", db, "--db-schema",
-                            "results"], capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert again.returncode == 0, again.stderr
+    # written again: its own tables are replaced, not refused
+    assert write_layers([("areas", bnd)], db, "results") == ["areas"]
+    assert _sql(db, "SELECT count(*) FROM results.areas") == [(len(bnd),)]
 
 
 def test_a_failure_midway_leaves_no_table(db):
