@@ -99,7 +99,7 @@ def test_a_failure_midway_leaves_no_table(db):
     good = gpd.GeoDataFrame({"v": [1.0]}, geometry=[shapely.Point(107, 33)], crs=4326)
     bad = gpd.GeoDataFrame({"n": np.array([2**64 - 1], dtype=np.uint64)},
                            geometry=[shapely.Point(107, 33)], crs=4326)  # too big for bigint
-    with pytest.raises(Exception):  # noqa: B017 — the database's own error
+    with pytest.raises(InputError, match="the database refused .*nothing was written"):
         write_layers([("first", good), ("second", bad)], db, "midway")
     assert _sql(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'midway'") == [(0,)]
 
@@ -130,6 +130,8 @@ def test_what_is_refused_in_one_line(db, tmp_path):
     assert "s3cret" not in e.value.line()
     with pytest.raises(InputError, match="a password"):
         parse_source("PG:dbname=hz password=s3cret tables=a.b")
+    with pytest.raises(InputError, match="cannot connect to the database"):
+        read_table("postgresql://postgres@/hz?host=/nonexistent-socket-dir&table=a.b")
     with pytest.raises(InputError, match="no table inputs.nothing"):
         read_table(f"{db}&table=inputs.nothing")
     proc = subprocess.run([EXE, "demo", "--out", str(tmp_path / "o"), "--out-db",

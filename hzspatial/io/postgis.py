@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from hzspatial.errors import InputError
+from hzspatial.io.writers import safe_column_names
 
 __all__ = ["PgSource", "is_postgis", "parse_source", "read_table", "write_layers"]
 
@@ -170,12 +171,25 @@ def write_layers(layers: Sequence[tuple[str, gpd.GeoDataFrame]], target: str, sc
     hzspatial did not write is refused unless ``overwrite``; one it wrote is replaced. Any
     failure rolls everything back: no table is left half-written. Returns the tables written.
     """
-    from psycopg import sql
+    import psycopg
 
     src = parse_source(target)
     if not schema or not str(schema).strip():
         raise InputError("no schema to write into", column="--db-schema",
                          hint="give --db-schema NAME")  # fmt: skip
+    try:
+        return _write_all(layers, src, schema, overwrite, note)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"the database refused the result tables ({first[:160]}); nothing "
+                         "was written", file=src.label, column="--out-db",
+                         hint="check the user's rights on the schema and the values") from None
+
+
+def _write_all(layers, src: PgSource, schema: str, overwrite: bool, note: str) -> list[str]:
+    """:func:`write_layers` in one transaction (rolled back on any error)."""
+    from psycopg import sql
+
     done = []
     with _connect(src) as con, con.transaction():
         con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -208,14 +222,9 @@ def _create_and_fill(con, table, gdf: gpd.GeoDataFrame) -> None:
 
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs(4326)
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    names, types, seen = [], [], {"fid", "geom"}
+    frame = pd.DataFrame(safe_column_names(gdf).drop(columns=gdf.geometry.name))
+    names, types = [str(c) for c in frame.columns], []
     for col in frame.columns:
-        name, k = str(col), 2
-        while name in seen:
-            name, k = f"{col}_{k}", k + 1
-        seen.add(name)
-        names.append(name)
         kind = frame[col].dtype.kind if isinstance(frame[col].dtype, np.dtype) else "O"
         types.append(_TYPES.get(kind, "text"))
     cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))

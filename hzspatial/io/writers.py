@@ -142,10 +142,11 @@ def write_gpkg(layers, path: Path, description: str = "") -> list[str]:
         raise OSError(refused, os.strerror(refused), str(path)) from exc
 
 
-def _gpkg_safe_columns(frame):
-    """Columns renamed where a GeoPackage would refuse them: SQLite names are one regardless
-    of case (a file's ``Name`` beside hzspatial's ``name``), and ``fid`` / ``geom`` are the
-    layer's own (ArcGIS exports carry an ``FID``) — the later one gets ``_2``, ``_3`` …"""
+def safe_column_names(frame):
+    """Columns renamed where a database table would refuse them (GeoPackage, PostGIS): SQLite
+    names are one regardless of case (a file's ``Name`` beside hzspatial's ``name``), and
+    ``fid`` / ``geom`` are the table's own (ArcGIS exports carry an ``FID``) — the later one
+    gets ``_2``, ``_3`` …"""
     geom = frame.geometry.name
     seen = {"fid", "geom"}
     names = {}
@@ -194,7 +195,7 @@ def _write_gpkg(layers, path: Path, description: str) -> list[str]:
             continue
         if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
             gdf = gdf.to_crs(4326)
-        frame = _gpkg_safe_columns(gdf.copy())
+        frame = safe_column_names(gdf.copy())
         for col in frame.columns:  # categoricals and mixed objects as text, as GDAL takes them
             if col != frame.geometry.name and (isinstance(frame[col].dtype, pd.CategoricalDtype)
                                                or frame[col].dtype == object):  # fmt: skip
