@@ -35,11 +35,13 @@ __all__ = [
     "catchments_gdf",
     "demand_distances",
     "facility_catchments",
+    "along",
     "facility_links",
     "facility_demand_pairs",
     "group_catchment",
     "minutes_to_metres",
     "nearest_facility",
+    "same_street",
     "source_graph",
 ]
 
@@ -97,15 +99,32 @@ def facility_links(
     f = np.asarray(facilities, dtype=np.int64)
     f = f[snap.edge[f] >= 0]
     e = snap.edge[f]
-    du = snap.leg_m[f] + snap.offset_m[f]
-    dv = snap.leg_m[f] + graph.edge_length[e] - snap.offset_m[f]
+    k_uv, k_vu = graph.cost_per_m(e)
+    leg = graph.leg(snap.leg_m[f])
+    du = leg + along(k_uv, snap.offset_m[f])  # from the street's u end to the facility
+    dv = leg + along(k_vu, graph.edge_length[e] - snap.offset_m[f])
     # two links per facility, one when its street is a loop (both ends the same node)
     two = graph.edge_u[e] != graph.edge_v[e]
     du = np.where(two, du, np.minimum(du, dv))
     ends = np.column_stack([graph.edge_u[e], graph.edge_v[e]])
     w = np.maximum(np.column_stack([du, dv]), 1e-3)
-    mask = np.column_stack([np.ones(len(f), dtype=bool), two])
-    return ends[mask], w[mask], np.repeat(f, 1 + two)
+    mask = np.column_stack([np.ones(len(f), dtype=bool), two]) & np.isfinite(w)
+    return ends[mask], w[mask], np.repeat(f[:, None], 2, axis=1)[mask]
+
+
+def along(k: np.ndarray, metres: np.ndarray) -> np.ndarray:
+    """Cost (equivalent metres) of ``metres`` walked at ``k`` per metre; 0 for none (also
+    where that way is not allowed, ``k`` = inf)."""
+    return np.where(metres > 0, k * np.where(metres > 0, metres, 0), 0.0)
+
+
+def same_street(graph: WalkGraph, edge: np.ndarray, start: np.ndarray,
+                end: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Cost of walking along ``edge`` from offset ``start`` to offset ``end`` (metres from
+    its ``edge_u`` end), in that direction."""
+    k_uv, k_vu = graph.cost_per_m(edge)
+    gap = end - start
+    return np.where(gap >= 0, along(k_uv, gap), along(k_vu, -gap))
 
 
 def source_graph(graph: WalkGraph, snap: Snap) -> SourceGraph:
@@ -196,9 +215,10 @@ def demand_distances(
     ok = e >= 0
     es = np.where(ok, e, 0)
     u, v = graph.edge_u[es], graph.edge_v[es]
-    via_u = near.distance_m[u] + demand.offset_m
-    via_v = near.distance_m[v] + graph.edge_length[es] - demand.offset_m
-    best = np.minimum(via_u, via_v) + demand.leg_m
+    k_uv, k_vu = graph.cost_per_m(es)
+    via_u = near.distance_m[u] + along(k_vu, demand.offset_m)
+    via_v = near.distance_m[v] + along(k_uv, graph.edge_length[es] - demand.offset_m)
+    best = np.minimum(via_u, via_v) + graph.leg(demand.leg_m)
     which = np.where(via_u <= via_v, near.facility[u], near.facility[v])
     fac = np.flatnonzero(facilities.ok)
     if members is not None:
@@ -215,8 +235,9 @@ def demand_distances(
         if cnt.sum():
             d_rep = np.repeat(dpts, cnt)
             f_rep = fac[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
-            direct = (demand.leg_m[d_rep] + np.abs(demand.offset_m[d_rep]
-                      - facilities.offset_m[f_rep]) + facilities.leg_m[f_rep])  # fmt: skip
+            direct = (graph.leg(demand.leg_m[d_rep] + facilities.leg_m[f_rep])
+                      + same_street(graph, e[d_rep], demand.offset_m[d_rep],
+                                    facilities.offset_m[f_rep]))  # fmt: skip
             better = direct < best[d_rep]
             # several facilities may share the edge: apply the smallest last
             o = np.argsort(-direct[better], kind="stable")
@@ -254,10 +275,12 @@ def _reached_pieces(graph, inc, dist, keep, local, limit_m):
     owner = np.repeat(r, cnt)
     key = np.unique(owner.astype(np.int64) * graph.n_edges + edge)
     owner, edge = key // graph.n_edges, key % graph.n_edges
-    a = limit_m - dist[owner, local[graph.edge_u[edge]]]  # metres left at u (−inf: unreached)
+    a = limit_m - dist[owner, local[graph.edge_u[edge]]]  # cost left at u (−inf: unreached)
     b = limit_m - dist[owner, local[graph.edge_v[edge]]]
-    a = np.clip(np.minimum(a, L[edge]), 0, None)
-    b = np.clip(np.minimum(b, L[edge]), 0, None)
+    k_uv, k_vu = graph.cost_per_m(edge)
+    # metres of the street from which u (v) is reached in time: walked towards it
+    a = np.clip(np.minimum(a / k_vu, L[edge]), 0, None)
+    b = np.clip(np.minimum(b / k_uv, L[edge]), 0, None)
     full = a + b >= L[edge]
     pu = ~full & (a > 0)
     pv = ~full & (b > 0)
@@ -315,7 +338,7 @@ def _source_tiles(graph: WalkGraph, sg: SourceGraph, limit_m: float):
         yield np.arange(k)
         return
     xy = graph.node_xy[_first_link(sg, np.arange(k))]
-    cell = np.floor((xy - xy.min(axis=0)) / max(2.0 * limit_m, 1.0)).astype(np.int64)
+    cell = np.floor((xy - xy.min(axis=0)) / max(2.0 * graph.reach_m(limit_m), 1.0)).astype(np.int64)
     tile = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
     order = np.argsort(tile, kind="stable")
     cuts = np.flatnonzero(np.diff(tile[order])) + 1
@@ -338,12 +361,14 @@ def _first_link(sg: SourceGraph, rows: np.ndarray) -> np.ndarray:
 
 def _nodes_near(graph: WalkGraph, sg: SourceGraph, rows: np.ndarray,
                 limit_m: float) -> np.ndarray:  # fmt: skip
-    """Street nodes within ``limit_m`` in a straight line of the box around the nodes the
-    ``rows`` link to: no walk of ``limit_m`` from them reaches beyond (a walk is never
-    shorter than the straight line, and every link weighs at least 0)."""
+    """Street nodes within reach of ``limit_m`` in a straight line of the box around the
+    nodes the ``rows`` link to: no walk costing ``limit_m`` from them reaches beyond (a walk
+    is never shorter than the straight line, and costs at least
+    :attr:`~hzspatial.network.WalkGraph.least_cost_per_m` per metre)."""
     ends = sg.matrix[sg.n_nodes + rows].indices
-    lo = graph.node_xy[ends].min(axis=0) - limit_m
-    hi = graph.node_xy[ends].max(axis=0) + limit_m
+    reach = graph.reach_m(limit_m)
+    lo = graph.node_xy[ends].min(axis=0) - reach
+    hi = graph.node_xy[ends].max(axis=0) + reach
     xy = graph.node_xy
     return np.flatnonzero((xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0])
                           & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1]))  # fmt: skip
@@ -368,6 +393,7 @@ def facility_demand_pairs(
     dpt = np.flatnonzero(demand.ok)
     e = demand.edge[dpt]
     L = graph.edge_length[e]
+    k_uv, k_vu = graph.cost_per_m(e)
     parts = []
     for rows, dist, _, local in _bounded_searches(graph, sg, limit_m):
         lu, lv = local[graph.edge_u[e]], local[graph.edge_v[e]]
@@ -378,9 +404,9 @@ def facility_demand_pairs(
         for k in range(0, len(cand), step):
             ci = cand[k:k + step]
             pi = dpt[ci]
-            du = dist[:, lu[ci]] + demand.offset_m[pi]
-            dv = dist[:, lv[ci]] + (L[ci] - demand.offset_m[pi])
-            d = np.minimum(du, dv) + demand.leg_m[pi]
+            du = dist[:, lu[ci]] + along(k_vu[ci], demand.offset_m[pi])
+            dv = dist[:, lv[ci]] + along(k_uv[ci], L[ci] - demand.offset_m[pi])
+            d = np.minimum(du, dv) + graph.leg(demand.leg_m[pi])
             r, c = np.nonzero(d <= limit_m)
             parts.append((pi[c], sg.facility[rows][r], d[r, c]))
     # the same edge, walked directly
@@ -392,8 +418,9 @@ def facility_demand_pairs(
     if cnt.sum():
         di = np.repeat(dpt, cnt)
         fj = fs[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
-        direct = (demand.leg_m[di] + np.abs(demand.offset_m[di] - facilities.offset_m[fj])
-                  + facilities.leg_m[fj])  # fmt: skip
+        direct = (graph.leg(demand.leg_m[di] + facilities.leg_m[fj])
+                  + same_street(graph, facilities.edge[fj], demand.offset_m[di],
+                                facilities.offset_m[fj]))  # fmt: skip
         ok = direct <= limit_m
         parts.append((di[ok], fj[ok], direct[ok]))
     if not parts:
@@ -527,17 +554,12 @@ def facility_catchments(
     if len(sg.facility) == 0:
         return out
     inc = _incidence(graph)
-    L = graph.edge_length
     multi = np.full(len(sg.facility), None, dtype=object)
     for rows, dist, keep, local in _bounded_searches(graph, sg, limit_m):
         owner, geoms = _reached_pieces(graph, inc, dist, keep, local, limit_m)
         # each facility's own edge, walked directly from where it stands
         f = sg.facility[rows]
-        reach = limit_m - snap.leg_m[f]
-        own = reach > 0
-        e = snap.edge[f][own]
-        s = np.clip(snap.offset_m[f][own] - reach[own], 0, None)
-        t = np.minimum(snap.offset_m[f][own] + reach[own], L[e])
+        own, e, s, t = _own_street(graph, snap, f, limit_m)
         owner = np.concatenate([owner, np.flatnonzero(own)])
         geoms = np.concatenate([geoms, substrings(graph.edge_geometry[e], s, t)])
         order = np.argsort(owner, kind="stable")
@@ -548,6 +570,19 @@ def facility_catchments(
     polys = _buffer_parallel(_join_through(multi[has]), buffer_m, workers)
     out[sg.facility[has]] = polys
     return out
+
+
+def _own_street(graph: WalkGraph, snap: Snap, f: np.ndarray, limit_m: float):
+    """The part of each facility's (of ``f``) own street from which it is reached directly
+    within ``limit_m``: (which of ``f`` reach any, their edges, start and end offsets)."""
+    reach = limit_m - graph.leg(snap.leg_m[f])
+    own = reach > 0
+    e = snap.edge[f][own]
+    k_uv, k_vu = graph.cost_per_m(e)
+    off = snap.offset_m[f][own]
+    s = np.clip(off - reach[own] / k_uv, 0, None)  # homes before it walk towards edge_v
+    t = np.minimum(off + reach[own] / k_vu, graph.edge_length[e])
+    return own, e, s, t
 
 
 def _join_through(multi: np.ndarray) -> np.ndarray:
@@ -603,7 +638,9 @@ def group_catchment(
     graph: WalkGraph, snap: Snap, limit_m: float, *, buffer_m: float = CATCHMENT_BUFFER_M
 ) -> shapely.Geometry:
     """One street-following catchment reached from any of several points (e.g. the entrances
-    or boundary of a proposed district) within ``limit_m`` metres; empty if none snapped."""
+    or boundary of a proposed district) within ``limit_m`` metres; empty if none snapped.
+    On a graph with directed costs, the trips go *from* the points."""
+    graph = graph.reversed()
     sg = source_graph(graph, snap)
     n = graph.n_nodes
     if len(sg.facility) == 0:
@@ -613,12 +650,7 @@ def group_catchment(
     dist = np.concatenate([d, [np.inf]])[None, :]
     ids = np.arange(n)
     _, geoms = _reached_pieces(graph, _incidence(graph), dist, ids, ids, limit_m)
-    f = sg.facility
-    reach = limit_m - snap.leg_m[f]
-    own = reach > 0
-    e = snap.edge[f][own]
-    s = np.clip(snap.offset_m[f][own] - reach[own], 0, None)
-    t = np.minimum(snap.offset_m[f][own] + reach[own], graph.edge_length[e])
+    _, e, s, t = _own_street(graph, snap, sg.facility, limit_m)
     geoms = np.concatenate([geoms, substrings(graph.edge_geometry[e], s, t)])
     if len(geoms) == 0:
         return shapely.Polygon()

@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
 
 from hzspatial import catchments as ct
-from hzspatial.network import Snap, WalkGraph, graph_from_edges, snap_points
+from hzspatial.network import (
+    Snap,
+    TravelCosts,
+    WalkGraph,
+    graph_from_edges,
+    snap_points,
+    with_costs,
+)
 
 __all__ = ["EngineInput", "EngineOutput", "compute", "compute_tiled", "subgraph"]
 
@@ -137,9 +144,17 @@ def subgraph(graph: WalkGraph, area: shapely.Geometry) -> WalkGraph:
     """The part of ``graph`` whose edges lie within ``area`` (both ends inside)."""
     inside = shapely.contains_xy(area, graph.node_xy[:, 0], graph.node_xy[:, 1])
     keep = inside[graph.edge_u] & inside[graph.edge_v]
-    return graph_from_edges(graph.node_xy, graph.edge_u[keep], graph.edge_v[keep],
-                            graph.edge_geometry[keep], graph.crs, keep_largest=False,
-                            source="tile", snap_ok=graph.joinable[keep])  # fmt: skip
+    sub = graph_from_edges(graph.node_xy, graph.edge_u[keep], graph.edge_v[keep],
+                           graph.edge_geometry[keep], graph.crs, keep_largest=False,
+                           source="tile", snap_ok=graph.joinable[keep])  # fmt: skip
+    return _costs_of(sub, graph.costs, keep)
+
+
+def _costs_of(sub: WalkGraph, costs: TravelCosts | None, keep: np.ndarray) -> WalkGraph:
+    """``sub`` (the edges ``keep`` of a graph, in order) with that graph's directed costs."""
+    if costs is None:
+        return sub
+    return with_costs(sub, replace(costs, edge_cost=costs.edge_cost[keep]))
 
 
 def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
@@ -148,16 +163,17 @@ def _pack(graph: WalkGraph, fac_pts, dem_pts) -> tuple:
     counts = np.bincount(owner, minlength=graph.n_edges)
     return (graph.node_xy, graph.edge_u, graph.edge_v, coords, counts, graph.crs.to_wkt(),
             graph.joinable, shapely.get_coordinates(fac_pts),
-            shapely.get_coordinates(dem_pts))  # fmt: skip
+            shapely.get_coordinates(dem_pts), graph.costs)  # fmt: skip
 
 
 def _unpack(packed: tuple):
     import pyproj
 
-    node_xy, u, v, coords, counts, wkt, joinable, fac_xy, dem_xy = packed
+    node_xy, u, v, coords, counts, wkt, joinable, fac_xy, dem_xy, costs = packed
     lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
     g = graph_from_edges(node_xy, u, v, lines, pyproj.CRS.from_wkt(wkt), keep_largest=False,
                          source="tile", snap_ok=joinable)  # fmt: skip
+    g = _costs_of(g, costs, np.ones(len(u), dtype=bool))
     return g, shapely.points(fac_xy), shapely.points(dem_xy)
 
 
@@ -191,7 +207,9 @@ def compute_tiled(
     demand_tile, facility_tile : arrays of int
         The tile each demand point / facility belongs to (its results come from that tile).
     buffer_m : float
-        Searches extend this far around each tile; at least the largest threshold.
+        Searches extend this far around each tile (metres, equivalent metres on a graph with
+        costs: the tile's area reaches as far as that cost can go in a straight line); at
+        least the largest threshold.
     submit : callable, optional
         ``submit(fn, args) -> future`` (e.g. ``dask.distributed.Client.submit``); futures
         must have ``.result()``. Default: run tiles one after another.
@@ -209,7 +227,7 @@ def compute_tiled(
         own = facility_tile == t
         if len(dem_idx) == 0 and not own.any():
             continue
-        area = shapely.buffer(tile, buffer_m)
+        area = shapely.buffer(tile, inp.graph.reach_m(buffer_m))
         fac_in = shapely.contains_xy(area, shapely.get_x(inp.facility_points),
                                      shapely.get_y(inp.facility_points))  # fmt: skip
         fac_idx = np.flatnonzero(fac_in | own)

@@ -30,11 +30,16 @@ __all__ = ["GraphArrays", "add_pairs", "delete_snap", "drop_pairs_of", "grow", "
 
 @dataclass(frozen=True)
 class GraphArrays:
-    """The graph's adjacency (CSR, metres) and each demand point's street ends, for repairs."""
+    """The graph's adjacency (CSR, metres or equivalent metres; row i: the costs *into* i)
+    and its transpose (``out_*``: row i, the costs *out of* i; the same arrays when
+    symmetric), and each demand point's street ends, for repairs."""
 
     indptr: np.ndarray
     indices: np.ndarray
     weight: np.ndarray
+    out_indptr: np.ndarray
+    out_indices: np.ndarray
+    out_weight: np.ndarray
     demand_u: np.ndarray
     demand_v: np.ndarray
     demand_edge: np.ndarray
@@ -53,8 +58,13 @@ class GraphArrays:
         order = np.argsort(nodes, kind="stable")
         ptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=ptr[1:])
-        return cls(a.indptr.astype(np.int64), a.indices.astype(np.int64),
-                   a.data.astype(float), u, v, demand.edge, demand.ok, ptr,
+        into = (a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data.astype(float))
+        if graph.costs is None:
+            out = into
+        else:
+            t = a.T.tocsr()
+            out = (t.indptr.astype(np.int64), t.indices.astype(np.int64), t.data.astype(float))
+        return cls(*into, *out, u, v, demand.edge, demand.ok, ptr,
                    np.concatenate([ok, ok])[order])  # fmt: skip
 
 
@@ -103,12 +113,15 @@ def pairs_near(graph: WalkGraph, ga: GraphArrays, fsnap: Snap, facility: int, de
         i = np.searchsorted(nodes, x).clip(0, len(nodes) - 1)
         return np.where(nodes[i] == x, dist[i], np.inf)
 
-    off, leg = demand.offset_m[cand], demand.leg_m[cand]
+    off, leg = demand.offset_m[cand], graph.leg(demand.leg_m[cand])
     length = graph.edge_length[ga.demand_edge[cand]]
-    d = np.minimum(at_node(ga.demand_u[cand]) + off,
-                   at_node(ga.demand_v[cand]) + (length - off)) + leg  # fmt: skip
+    k_uv, k_vu = graph.cost_per_m(ga.demand_edge[cand])
+    d = np.minimum(at_node(ga.demand_u[cand]) + ct.along(k_vu, off),
+                   at_node(ga.demand_v[cand]) + ct.along(k_uv, length - off)) + leg  # fmt: skip
     same = ga.demand_edge[cand] == e_f
-    direct = leg[same] + np.abs(off[same] - fsnap.offset_m[facility]) + fsnap.leg_m[facility]
+    direct = (leg[same] + graph.leg(fsnap.leg_m[facility])
+              + ct.same_street(graph, ga.demand_edge[cand][same], off[same],
+                               np.full(int(same.sum()), fsnap.offset_m[facility])))  # fmt: skip
     d[same] = np.minimum(d[same], direct)
     keep = d <= limit_m
     return cand[keep], d[keep]
@@ -154,14 +167,16 @@ def vacate(near: ct.NearestFacility, ga: GraphArrays, graph: WalkGraph, snap: Sn
         return area
     near.distance_m[area] = np.inf
     near.facility[area] = -1
-    start, stop = ga.indptr[area], ga.indptr[area + 1]
+    # each node of the area, through a neighbour outside that keeps its facility: the cost
+    # out of the node to the neighbour, then the neighbour's
+    start, stop = ga.out_indptr[area], ga.out_indptr[area + 1]
     cnt = stop - start
     at = np.repeat(start - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())
     node = np.repeat(area, cnt)
-    nb = ga.indices[at]
+    nb = ga.out_indices[at]
     ok = near.facility[nb] >= 0
     seeds_n = [node[ok]]
-    seeds_d = [near.distance_m[nb[ok]] + ga.weight[at[ok]]]
+    seeds_d = [near.distance_m[nb[ok]] + ga.out_weight[at[ok]]]
     seeds_f = [near.facility[nb[ok]]]
     ln, ld, lf = ct.facility_links(graph, snap, members)
     inside = np.isin(ln, area)

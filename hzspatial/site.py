@@ -418,7 +418,7 @@ def _site_model(cov, graph, cat, candidates, minutes, speed_kmh, spacing_m, with
     cpts = cand.to_crs(graph.crs).geometry.to_numpy()
     # a site farther than the threshold (+ the snapping legs) in a straight line from every
     # resident not yet served cannot serve any of them: left out before the searches
-    near = _near_any(cpts, dpts[~served & (people > 0)], limit + 2 * max_snap_m)
+    near = _near_any(cpts, dpts[~served & (people > 0)], graph.reach_m(limit) + 2 * max_snap_m)
     cand = cand.iloc[near].reset_index(drop=True)
     csnap = snap_points(graph, cpts[near], max_snap_m)
     di, cj, _ = _site_pairs(graph, cand, dsnap, limit, max_snap_m, csnap)

@@ -1023,8 +1023,9 @@ class Study:
             return
         xy = shapely.get_coordinates(points)
         limits = np.array([b.walk.limits.get(c, -1.0) for c in cats])
+        reach = limits / b.graph.least_cost_per_m  # straight-line metres those costs reach
         sel = np.flatnonzero(eng.facility_ok & (limits >= 0)
-                             & _within(fxy, xy, float(limits.max(initial=0.0)), limits))
+                             & _within(fxy, xy, float(reach.max(initial=0.0)), reach))
         if not len(sel):
             return
         di, fj, d = ct.facility_demand_pairs(b.graph, eng.facility_snap.take(sel), snap,

@@ -17,7 +17,14 @@ import pyproj
 
 from hzspatial.crs import parse_crs_in
 from hzspatial.errors import DataWarning, InputError
-from hzspatial.network._graph import WalkGraph, adjacency_matrix, graph_from_edges, graph_from_lines
+from hzspatial.network._graph import (
+    TravelCosts,
+    WalkGraph,
+    adjacency_matrix,
+    graph_from_edges,
+    graph_from_lines,
+    with_costs,
+)
 from hzspatial.network.cache import cache_key, load_graph, save_graph
 from hzspatial.network.centerlines import graph_from_centerlines, with_streets
 from hzspatial.network.nx import graph_from_networkx, graph_from_osmnx_query, read_graphml
@@ -30,6 +37,7 @@ __all__ = [
     "MAX_SNAP_M",
     "Snap",
     "SnapRules",
+    "TravelCosts",
     "WalkGraph",
     "adjacency_matrix",
     "as_snap_rules",
@@ -44,6 +52,7 @@ __all__ = [
     "read_osm",
     "snap_points",
     "snap_rules",
+    "with_costs",
     "with_streets",
 ]
 

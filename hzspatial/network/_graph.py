@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import geopandas as gpd
@@ -16,7 +16,8 @@ from scipy.sparse.csgraph import connected_components
 
 from hzspatial.errors import DataWarning, InputError
 
-__all__ = ["WalkGraph", "graph_from_edges", "graph_from_lines", "NODE_TOLERANCE_M"]
+__all__ = ["NODE_TOLERANCE_M", "TravelCosts", "WalkGraph", "graph_from_edges", "graph_from_lines",
+           "with_costs"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,42 @@ _MIN_WEIGHT_M = 1e-3
 
 
 @dataclass(frozen=True)
+class TravelCosts:
+    """Direction-dependent costs of a graph's edges (see :mod:`hzspatial.network.costs`).
+
+    Costs are *equivalent metres*: seconds of travel × the reference speed, so a threshold of
+    ``minutes`` is ``minutes × speed`` metres as for flat walking, and flat streets walked at
+    the reference speed cost their length.
+
+    Attributes
+    ----------
+    edge_cost : ndarray, shape (m, 2)
+        Per edge, equivalent metres from ``edge_u`` to ``edge_v`` and back; ``inf`` where the
+        mode may not go that way (one-way streets, footways by car).
+    mode : str
+        ``walk``, ``bike``, ``ebike`` or ``car``.
+    speed_kmh : float
+        Reference speed (km/h): what one equivalent metre per 1/speed hour means.
+    leg_factor : float
+        Cost per metre of the straight leg from a home or facility to its street (walked:
+        ``speed / walking speed``; 1 for walking).
+    dem : str
+        The elevation model the costs came from ("" without one).
+    notes : tuple of str
+        What the costs took into account, for summaries.
+    """
+
+    edge_cost: np.ndarray
+    mode: str
+    speed_kmh: float
+    leg_factor: float = 1.0
+    dem: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WalkGraph:
-    """An undirected walking network in a metric CRS.
+    """A street network in a metric CRS: undirected lengths, and optionally directed costs.
 
     Attributes
     ----------
@@ -44,7 +79,9 @@ class WalkGraph:
         Edge geometries in ``crs``; None for straight segments between the nodes (an edge
         list), created only when something needs them (see :attr:`edge_geometry`).
     adjacency : scipy.sparse.csr_matrix, shape (n, n)
-        Symmetric; entry (i, j) is the shortest edge length between i and j (metres).
+        Entry (i, j) is the cheapest way to go from j to i along one edge: its length in
+        metres (symmetric) without :attr:`costs`, else equivalent metres. A search *from*
+        facilities over it gives every node its cost *to reach* them: trips home → facility.
     node_id : ndarray of int64, optional
         Source ids of the nodes (OSM node ids) when the input had them.
     dropped_nodes, dropped_length_m : int, float
@@ -54,6 +91,12 @@ class WalkGraph:
     snap_ok : ndarray of bool, shape (m,), optional
         Edges a home or facility may join (see :mod:`hzspatial.network.rules`); None: all.
         Excluded edges (tunnels, steps …) are still walked.
+    edge_tags : dict, optional
+        Per edge, what the costs of travel modes and slope need (:mod:`.costs`):
+        ``highway`` (str), ``structure`` (0 ground, 1 bridge, 2 tunnel), ``oneway`` (1 along
+        the geometry, −1 against it, 0 both ways), ``maxspeed`` (km/h, NaN unknown).
+    costs : TravelCosts, optional
+        Directed costs (None: flat walking, costs = lengths).
     """
 
     crs: pyproj.CRS
@@ -68,6 +111,46 @@ class WalkGraph:
     dropped_length_m: float = 0.0
     labels: tuple[str, ...] = ()
     snap_ok: np.ndarray | None = field(default=None, repr=False)
+    edge_tags: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    costs: TravelCosts | None = field(default=None, repr=False)
+
+    def cost_per_m(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per edge of ``edges``: equivalent metres per metre walked along it from ``edge_u``
+        towards ``edge_v``, and back (1 without :attr:`costs`; ``inf`` where not allowed).
+        A part of a street costs its share of the whole street's cost."""
+        if self.costs is None:
+            one = np.ones(len(np.atleast_1d(edges)))
+            return one, one
+        c = self.costs.edge_cost[edges]
+        length = np.maximum(self.edge_length[edges], _MIN_WEIGHT_M)
+        return c[..., 0] / length, c[..., 1] / length
+
+    def leg(self, metres: np.ndarray) -> np.ndarray:
+        """Cost (equivalent metres) of a straight leg of ``metres`` to or from a street."""
+        return metres if self.costs is None else metres * self.costs.leg_factor
+
+    @cached_property
+    def least_cost_per_m(self) -> float:
+        """The lowest cost per metre anywhere (legs included): a cost of ``c`` never takes
+        one farther than ``c / least_cost_per_m`` metres in a straight line."""
+        if self.costs is None:
+            return 1.0
+        k = self.costs.edge_cost / np.maximum(self.edge_length, _MIN_WEIGHT_M)[:, None]
+        k = k[np.isfinite(k)]
+        return float(min(k.min(initial=1.0), self.costs.leg_factor, 1.0))
+
+    def reach_m(self, cost: float) -> float:
+        """Straight-line metres a travel cost of ``cost`` equivalent metres can cover."""
+        return float(cost) / self.least_cost_per_m
+
+    def reversed(self) -> WalkGraph:
+        """The same graph with each edge's two directions swapped: searches over it give
+        trips *from* their sources (a proposed district's homes going out)."""
+        if self.costs is None:
+            return self
+        c = self.costs.edge_cost[:, ::-1].copy()
+        return replace(self, adjacency=self.adjacency.T.tocsr(),
+                       costs=replace(self.costs, edge_cost=c))  # fmt: skip
 
     @cached_property
     def edge_geometry(self) -> np.ndarray:
@@ -109,11 +192,17 @@ class WalkGraph:
         )
 
 
-def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
-    """Symmetric CSR (n × n) keeping the minimum weight per node pair (metres)."""
-    a = np.concatenate([u, v]).astype(np.int64)
-    b = np.concatenate([v, u]).astype(np.int64)
-    ww = np.concatenate([w, w])
+def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+                     w_back: np.ndarray | None = None) -> sp.csr_matrix:  # fmt: skip
+    """CSR (n × n) keeping the minimum weight per node pair: symmetric (metres), or with
+    ``w_back`` the cost from ``v`` to ``u`` (entry (i, j) = the cost from j to i; ``inf``
+    weights left out)."""
+    a = np.concatenate([v, u]).astype(np.int64)
+    b = np.concatenate([u, v]).astype(np.int64)
+    ww = np.concatenate([w, w if w_back is None else w_back])
+    if w_back is not None:
+        fin = np.isfinite(ww)
+        a, b, ww = a[fin], b[fin], ww[fin]
     key = a * n + b
     order = np.argsort(key, kind="stable")
     key, ww = key[order], ww[order]
@@ -148,6 +237,7 @@ def graph_from_edges(
     keep_largest: bool = True,
     source: str = "network",
     snap_ok: np.ndarray | None = None,
+    tags: dict[str, np.ndarray] | None = None,
 ) -> WalkGraph:
     """Build a :class:`WalkGraph` from nodes and edges.
 
@@ -173,7 +263,10 @@ def graph_from_edges(
         Name used in messages.
     snap_ok : ndarray of bool, optional
         Per input edge: whether homes and facilities may join it (default all).
+    tags : dict of arrays, optional
+        Per input edge: :attr:`WalkGraph.edge_tags`.
     """
+    tags = None if tags is None else {k: np.asarray(x) for k, x in tags.items()}
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     keep = u != v
@@ -184,6 +277,8 @@ def graph_from_edges(
     u, v = u[keep], v[keep]
     if snap_ok is not None:
         snap_ok = np.asarray(snap_ok, dtype=bool)[keep]
+    if tags is not None:
+        tags = {k: x[keep] for k, x in tags.items()}
     if (u == v).all():
         raise InputError(
             "no street segments between distinct junctions",
@@ -205,6 +300,7 @@ def graph_from_edges(
             u, v, length = u[edge_keep], v[edge_keep], length[edge_keep]
             lines = lines[edge_keep] if lines is not None else None
             snap_ok = snap_ok[edge_keep] if snap_ok is not None else None
+            tags = None if tags is None else {k: x[edge_keep] for k, x in tags.items()}
     new_id = np.cumsum(node_keep) - 1
     u, v = new_id[u], new_id[v]
     node_xy = np.asarray(node_xy, dtype=float)[node_keep]
@@ -221,7 +317,20 @@ def graph_from_edges(
         dropped_nodes=dropped_nodes if keep_largest else 0,
         dropped_length_m=dropped_len,
         snap_ok=None if snap_ok is None or snap_ok.all() else snap_ok,
+        edge_tags=tags,
     )
+
+
+def with_costs(graph: WalkGraph, costs: TravelCosts | None) -> WalkGraph:
+    """``graph`` searched on ``costs`` (directed), or on its lengths again (None)."""
+    loop = graph.edge_u == graph.edge_v
+    u, v = graph.edge_u[~loop], graph.edge_v[~loop]
+    if costs is None:
+        adj = adjacency_matrix(graph.n_nodes, u, v, graph.edge_length[~loop])
+    else:
+        c = costs.edge_cost[~loop]
+        adj = adjacency_matrix(graph.n_nodes, u, v, c[:, 0], c[:, 1])
+    return replace(graph, adjacency=adj, costs=costs)
 
 
 def _largest_piece(used: np.ndarray, u: np.ndarray, v: np.ndarray, length: np.ndarray,
