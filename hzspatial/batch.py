@@ -49,7 +49,7 @@ _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes",
          "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
          "population_crs", "boundaries_crs", "boundary_level", "strict",
          "category_map", "snap_rules", "spread", "population_total", "age_rasters",
-         "control_totals"}  # fmt: skip
+         "control_totals", "mode", "dem"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Scenario:
     population_total: float | None = None
     age_rasters: tuple[str, ...] | None = None
     control_totals: bool = False
+    mode: str = "walk"
+    dem: str | None = None
     folder: str = ""
     facility_options: dict = field(default_factory=dict)
 
@@ -93,6 +95,7 @@ class Scenario:
         std = Path(self.standards)
         files += [str(std)] if std.is_file() else []
         files += [self.snap_rules] if self.snap_rules else []
+        files += [self.dem] if self.dem else []
         for ages in map(Path, self.age_rasters or ()):
             files += sorted(str(f) for f in ages.iterdir() if f.is_file()) if ages.is_dir() \
                 else [str(ages)]
@@ -179,7 +182,7 @@ def load_scenarios(path: str | Path) -> tuple[list[Scenario], str]:
         kw = {k: v for k, v in merged.items() if k in _KEYS - {"baseline"}}
         if "age_rasters" in kw:
             kw["age_rasters"] = _paths(kw["age_rasters"], base)
-        for key in ("network", "population", "boundaries", "snap_rules"):
+        for key in ("network", "population", "boundaries", "snap_rules", "dem"):
             if key in kw:
                 kw[key] = _paths(kw[key], base)[0]
         options = {}
@@ -218,6 +221,7 @@ _TEXT, _NUMBER, _FLAG = "text", "number", "true/false"
 _KEY_TYPES = {
     "name": _TEXT, "network": _TEXT, "population": _TEXT, "boundaries": _TEXT,
     "standards": _TEXT, "snap_rules": _TEXT, "tiles": _TEXT, "spread": _TEXT,
+    "mode": _TEXT, "dem": _TEXT,
     "age_rasters": "files", "population_total": _NUMBER, "control_totals": _FLAG,
     "boundary_level": _TEXT, "baseline": _TEXT, "crs_in": "crs", "network_crs": "crs",
     "population_crs": "crs", "boundaries_crs": "crs", "facilities_crs": "crs or list",
@@ -345,7 +349,9 @@ def _base_options(s: Scenario) -> dict:
                 category_map=s.category_map or None, require_standards=s.require_standards,
                 area=s.area, snap_rules=s.snap_rules, spread=s.spread,
                 population_total=s.population_total, age_rasters=s.age_rasters,
-                control_totals=s.control_totals)  # fmt: skip
+                control_totals=s.control_totals, mode=s.mode, dem=s.dem,
+                # costs of slope and modes are made at the walking speed: a study per speed
+                **({"speed_kmh": s.speed_kmh} if s.mode != "walk" or s.dem else {}))  # fmt: skip
 
 
 def _scenario_result(s: Scenario, submit: Callable | None):

@@ -100,7 +100,7 @@ def facility_links(
     f = f[snap.edge[f] >= 0]
     e = snap.edge[f]
     k_uv, k_vu = graph.cost_per_m(e)
-    leg = graph.leg(snap.leg_m[f])
+    leg = snap.leg_m[f]
     du = leg + along(k_uv, snap.offset_m[f])  # from the street's u end to the facility
     dv = leg + along(k_vu, graph.edge_length[e] - snap.offset_m[f])
     # two links per facility, one when its street is a loop (both ends the same node)
@@ -218,7 +218,7 @@ def demand_distances(
     k_uv, k_vu = graph.cost_per_m(es)
     via_u = near.distance_m[u] + along(k_vu, demand.offset_m)
     via_v = near.distance_m[v] + along(k_uv, graph.edge_length[es] - demand.offset_m)
-    best = np.minimum(via_u, via_v) + graph.leg(demand.leg_m)
+    best = np.minimum(via_u, via_v) + demand.leg_m
     which = np.where(via_u <= via_v, near.facility[u], near.facility[v])
     fac = np.flatnonzero(facilities.ok)
     if members is not None:
@@ -235,7 +235,7 @@ def demand_distances(
         if cnt.sum():
             d_rep = np.repeat(dpts, cnt)
             f_rep = fac[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
-            direct = (graph.leg(demand.leg_m[d_rep] + facilities.leg_m[f_rep])
+            direct = ((demand.leg_m[d_rep] + facilities.leg_m[f_rep])
                       + same_street(graph, e[d_rep], demand.offset_m[d_rep],
                                     facilities.offset_m[f_rep]))  # fmt: skip
             better = direct < best[d_rep]
@@ -406,7 +406,7 @@ def facility_demand_pairs(
             pi = dpt[ci]
             du = dist[:, lu[ci]] + along(k_vu[ci], demand.offset_m[pi])
             dv = dist[:, lv[ci]] + along(k_uv[ci], L[ci] - demand.offset_m[pi])
-            d = np.minimum(du, dv) + graph.leg(demand.leg_m[pi])
+            d = np.minimum(du, dv) + demand.leg_m[pi]
             r, c = np.nonzero(d <= limit_m)
             parts.append((pi[c], sg.facility[rows][r], d[r, c]))
     # the same edge, walked directly
@@ -418,7 +418,7 @@ def facility_demand_pairs(
     if cnt.sum():
         di = np.repeat(dpt, cnt)
         fj = fs[np.repeat(lo - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(cnt.sum())]
-        direct = (graph.leg(demand.leg_m[di] + facilities.leg_m[fj])
+        direct = ((demand.leg_m[di] + facilities.leg_m[fj])
                   + same_street(graph, facilities.edge[fj], demand.offset_m[di],
                                 facilities.offset_m[fj]))  # fmt: skip
         ok = direct <= limit_m
@@ -575,7 +575,7 @@ def facility_catchments(
 def _own_street(graph: WalkGraph, snap: Snap, f: np.ndarray, limit_m: float):
     """The part of each facility's (of ``f``) own street from which it is reached directly
     within ``limit_m``: (which of ``f`` reach any, their edges, start and end offsets)."""
-    reach = limit_m - graph.leg(snap.leg_m[f])
+    reach = limit_m - snap.leg_m[f]
     own = reach > 0
     e = snap.edge[f][own]
     k_uv, k_vu = graph.cost_per_m(e)

@@ -31,6 +31,7 @@ EXIT_INTERNAL_ERROR = 3
 
 def _common(p: argparse.ArgumentParser) -> None:
     _out_options(p, "maps/coverage (demo: maps/hanzhong_demo)")
+    _travel_options(p)
     p.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
     p.add_argument(
         "--speed",
@@ -62,6 +63,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--db-schema", default="hzspatial",
                    help="schema of the --out-db tables (default hzspatial; made if missing)")
+
+
+def _travel_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=["walk", "bike", "ebike", "car"], default="walk",
+                   help="travel mode (default walk): bike, ebike and car use their own ways, "
+                   "speeds per road class and one-way streets (config/travel.toml); the leg "
+                   "from the door to the street is walked; minutes stay minutes")  # fmt: skip
+    p.add_argument("--dem", type=Path, default=None, metavar="TIF",
+                   help="elevation model (GeoTIFF in metres, any CRS it states: SRTM, "
+                   "Copernicus): walking times follow the slopes (Tobler's hiking function, "
+                   "flat = --speed), for the trip from home to facility; the summary says "
+                   "what slope changed")  # fmt: skip
 
 
 def _out_options(p: argparse.ArgumentParser, default: str) -> None:
@@ -426,6 +439,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="walking speed in km/h (default 4.0: 15 min = 1000 m)")  # fmt: skip
     rev.add_argument("--standards", default="hanzhong",
                      help="built-in catalogue name or a TOML file (default hanzhong)")  # fmt: skip
+    _travel_options(rev)
     rev.add_argument("--quiet", action="store_true", help="print nothing but errors")
     rev.add_argument("--json", action="store_true", help="print review.json to stdout")
     site = sub.add_parser(
@@ -505,6 +519,7 @@ def _parser() -> argparse.ArgumentParser:
         help="metres: candidates farther from every street are left out (300)",
     )
     _snap_rules_option(site)
+    _travel_options(site)
     _crs_options(site, ("network", "population", "boundaries", "candidates"))
     _facilities_crs_option(site)
     _spread_option(site)
@@ -556,6 +571,7 @@ def _serve_parser(sub) -> None:
     srv.add_argument("--no-browser", action="store_true", help="do not open a browser")
     srv.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
     srv.add_argument("--speed", type=float, default=4.0, help="walking speed in km/h (4.0)")
+    _travel_options(srv)
     srv.add_argument("--standards", default="hanzhong",
                      help="built-in catalogue name or a TOML file (default hanzhong)")
     srv.add_argument("--quiet", action="store_true", help="print nothing but the address")
@@ -793,7 +809,8 @@ def _run(args: argparse.Namespace) -> int:
     # analysis runs; the output folder is locked from here and written all or nothing
     with coverage_output(out, overwrite=args.overwrite) as writer:
         result = run_coverage(
-            **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards
+            **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards,
+            **_travel(args),
         )
         if getattr(args, "out_db", None):  # the tables first: a refusal leaves no files either
             _write_db(result, args)
@@ -971,7 +988,7 @@ def _site(args: argparse.Namespace) -> int:
             capacity=_capacity(args.capacity), per_area=args.per_area, budget=args.budget,
             snap_rules=_snap_rules(args), spread=args.spread,
             population_total=args.population_total, age_rasters=args.age_rasters,
-            control_totals=args.control_totals,
+            control_totals=args.control_totals, **_travel(args),
         )  # fmt: skip
         files = result.write(out, overwrite=args.overwrite)
     rep = result.report
@@ -1051,8 +1068,13 @@ def _review_run(args, district, network, items, residents, cats):
         persons_per_household=args.persons_per_household, snap_rules=_snap_rules(args),
         spread=args.spread, buildings=args.buildings, buildings_crs=args.buildings_crs,
         population_total=args.population_total, age_rasters=args.age_rasters,
-        control_totals=args.control_totals,
+        control_totals=args.control_totals, **_travel(args),
     )  # fmt: skip
+
+
+def _travel(args: argparse.Namespace) -> dict:
+    """``mode`` and ``dem`` from --mode and --dem."""
+    return {"mode": args.mode, "dem": args.dem}
 
 
 def _review_print(args, result, out: Path, files: list[Path]) -> int:
@@ -1179,7 +1201,8 @@ def _serve_study(args: argparse.Namespace):
         kwargs = demo_inputs()
     else:
         kwargs = _coverage_kwargs(args)
-    return Study(**kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards)
+    return Study(**kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards,
+                 **_travel(args))
 
 
 def _standards(args: argparse.Namespace) -> int:

@@ -113,13 +113,13 @@ def pairs_near(graph: WalkGraph, ga: GraphArrays, fsnap: Snap, facility: int, de
         i = np.searchsorted(nodes, x).clip(0, len(nodes) - 1)
         return np.where(nodes[i] == x, dist[i], np.inf)
 
-    off, leg = demand.offset_m[cand], graph.leg(demand.leg_m[cand])
+    off, leg = demand.offset_m[cand], demand.leg_m[cand]
     length = graph.edge_length[ga.demand_edge[cand]]
     k_uv, k_vu = graph.cost_per_m(ga.demand_edge[cand])
     d = np.minimum(at_node(ga.demand_u[cand]) + ct.along(k_vu, off),
                    at_node(ga.demand_v[cand]) + ct.along(k_uv, length - off)) + leg  # fmt: skip
     same = ga.demand_edge[cand] == e_f
-    direct = (leg[same] + graph.leg(fsnap.leg_m[facility])
+    direct = (leg[same] + fsnap.leg_m[facility]
               + ct.same_street(graph, ga.demand_edge[cand][same], off[same],
                                np.full(int(same.sum()), fsnap.offset_m[facility])))  # fmt: skip
     d[same] = np.minimum(d[same], direct)

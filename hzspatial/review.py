@@ -54,6 +54,7 @@ from hzspatial.network import (
     snap_points,
     with_streets,
 )
+from hzspatial.network.costs import apply_travel
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
 from hzspatial.stages import SPREAD_TEXT
@@ -194,6 +195,8 @@ def review_districts(
     population_total: float | None = None,
     age_rasters=None,
     control_totals: bool = False,
+    mode: str = "walk",
+    dem: str | Path | None = None,
 ) -> ReviewResult:
     """Review proposed residential districts against the standards.
 
@@ -265,7 +268,8 @@ def review_districts(
                       persons_per_household=persons_per_household, require_standards=False,
                       snap_rules=snap_rules, spread=spread, buildings=buildings,
                       buildings_crs=buildings_crs, population_total=population_total,
-                      age_rasters=age_rasters, control_totals=control_totals)  # fmt: skip
+                      age_rasters=age_rasters, control_totals=control_totals, mode=mode,
+                      dem=dem)  # fmt: skip
         return review_study(study, districts, residents=residents, households=households,
                             streets=streets, streets_crs=streets_crs,
                             proposals_crs=proposals_crs, strict=strict)  # fmt: skip
@@ -275,7 +279,8 @@ def review_districts(
     props = _proposals(districts, residents, households, rules, proposals_crs)
     items = facility_items(facilities, facilities_crs)
     fac = read_facility_inputs(items, crs_in, extra_categories) if items else None
-    graph = _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs)
+    graph = _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs,
+                          (mode, speed_kmh, dem))  # fmt: skip
     warn_datums(graph, [_proposal_check(districts, props, proposals_crs), *_facility_checks(fac)],
                 strict, network_may_shift(network, network_crs))  # fmt: skip
     fsnap = (snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
@@ -434,16 +439,22 @@ def _review(existing: _Existing, districts, props, rules: _Rules, streets,
     return ReviewResult(report=report, proposals=props, catchments=cgdf, counted=counted_gdf)
 
 
-def _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs) -> WalkGraph:
-    """The walking network, with a proposal's new streets (``--streets``) joined to it."""
+def _review_graph(network, network_crs, crs_in, snap_rules, streets, streets_crs,
+                  travel: tuple = ("walk", 4.0, None)) -> WalkGraph:  # fmt: skip
+    """The network, with a proposal's new streets (``--streets``) joined to it, on the costs
+    of ``travel`` (mode, walking speed, DEM) — a built graph keeps its own."""
+    mode, speed_kmh, dem = travel
     graph = (network if isinstance(network, WalkGraph) else read_network(
-        network, crs=network_crs, default_crs=crs_in, rules=as_snap_rules(snap_rules)))  # fmt: skip
-    if streets is None:
-        return graph
-    s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
-                           default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
-    lines = shapely.get_parts(s_gdf.geometry.to_numpy())
-    return with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+        network, crs=network_crs, default_crs=crs_in, rules=as_snap_rules(snap_rules),
+        mode=mode))  # fmt: skip
+    if graph.costs is not None:
+        mode, speed_kmh, dem = graph.costs.mode, graph.costs.speed_kmh, graph.costs.dem or None
+    if streets is not None:
+        s_gdf = layer_to_wgs84(read_layer(streets), input_label(streets), crs=streets_crs,
+                               default=crs_in, what="streets").to_crs(graph.crs)  # fmt: skip
+        lines = shapely.get_parts(s_gdf.geometry.to_numpy())
+        graph = with_streets(graph, lines[shapely.get_type_id(lines) == 1], source=str(streets))
+    return graph if graph.costs is not None else apply_travel(graph, mode, speed_kmh, dem)
 
 
 def _proposal_check(districts, props, proposals_crs) -> tuple:

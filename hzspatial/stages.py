@@ -57,7 +57,10 @@ from hzspatial.network import (
     as_snap_rules,
     network_format,
     read_network,
+    snap_points,
+    with_costs,
 )
+from hzspatial.network.costs import apply_travel, minutes_note
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.population import (
     AREA_GRID_M,
@@ -126,6 +129,8 @@ def build(
     area: Sequence[str] | None = None,
     exclude_facilities: Sequence[str] = (),
     snap_rules: SnapRules | str | Path | None = None,
+    mode: str = "walk",
+    dem: str | Path | None = None,
 ) -> Built:
     """Read the inputs, place the residents and run the searches (stages 1–3); parameters
     as :func:`hzspatial.run.run_coverage`."""
@@ -152,7 +157,9 @@ def build(
     rules = as_snap_rules(snap_rules)
     with clock("graph"):
         graph = network if isinstance(network, WalkGraph) else read_network(
-            network, crs=network_crs, default_crs=crs_in, rules=rules)  # fmt: skip
+            network, crs=network_crs, default_crs=crs_in, rules=rules, mode=mode)  # fmt: skip
+        if graph.costs is None:
+            graph = apply_travel(graph, mode, speed_kmh, dem)
     with clock("checks"):
         src = _checked(src, graph, boundaries, area, strict,
                        network_may_shift(network, network_crs))  # fmt: skip
@@ -175,7 +182,8 @@ def build(
                "rules": None if isinstance(network, WalkGraph) else rules.source,
                "max_snap_m": max_snap_m, "extra": extra, "standards": standards,
                "category_minutes": dict(category_minutes or {}),
-               "require_standards": require_standards, "tiles": tiles}  # fmt: skip
+               "require_standards": require_standards, "tiles": tiles,
+               "mode": mode, "dem": None if dem is None else str(dem)}  # fmt: skip
     return Built(src, graph, dem, walk, eng, stds, options, timings)
 
 
@@ -229,12 +237,84 @@ def finish(b: Built, *, areas: bool = True) -> CoverageResult:
     with clock("underserved"):
         under, under_table = _underserved(b.stds, src.boundaries, dem, cat, access, people,
                                           served, areas=areas)  # fmt: skip
+    with clock("slope"):
+        flat = _flat_distances(b) if b.graph.costs is not None and b.graph.costs.dem else None
     with clock("assemble"):
-        return _assemble(
+        res = _assemble(
             src, b.graph, dem, cat, ratios, under, under_table, people, b.stds,
             minutes=o["minutes"], speed_kmh=o["speed_kmh"], metres=o["metres"], pph=o["pph"],
             network=o["network"], boundaries=o["boundaries"], timings=timings, rules=o["rules"],
         )  # fmt: skip
+        if flat is not None:
+            slope_effect(res, flat, served, people)
+        return res
+
+
+def _flat_distances(b: Built) -> dict[str, np.ndarray]:
+    """Per category, each demand point's walking distance to its nearest facility on the flat
+    (the same streets and snaps, lengths instead of slope costs): what slope changed."""
+    flat = with_costs(b.graph, None)
+    eng, fac = b.eng, b.src.facilities
+    fsnap, dsnap = eng.facility_snap, eng.demand_snap
+    if fsnap is None or dsnap is None:  # a tiled run keeps no snaps: the same again
+        fsnap = snap_points(flat, b.dem.facilities_m.geometry.to_numpy(), b.options["max_snap_m"])
+        dsnap = snap_points(flat, b.dem.points, b.options["max_snap_m"])
+    cats = fac["category"].to_numpy()
+    out = {}
+    for cat in b.walk.categories:
+        sel = np.flatnonzero((cats == cat) & eng.facility_ok)
+        near = ct.nearest_facility(flat, fsnap, members=sel)
+        out[cat] = ct.demand_distances(flat, near, dsnap, fsnap, members=sel)[0]
+    return out
+
+
+def slope_effect(res: CoverageResult, flat: dict[str, np.ndarray],
+                 served: dict[str, np.ndarray], people: np.ndarray) -> None:  # fmt: skip
+    """Coverage on the flat beside coverage with slope, per category and district: the
+    summary's ``slope_effect``, ``coverage_share_flat`` in the district table, a sentence
+    each (e.g. "留坝县：考虑坡度后 15 分钟步行可达养老服务设施的居民由 62% 降至 48%")."""
+    pop, summary = res.demand, res.summary
+    district = pop["district_id"].to_numpy()
+    names = dict(zip(res.districts["district_id"], res.districts["name"], strict=True)) \
+        if len(res.districts) else {}  # fmt: skip
+    out = {}
+    for cat, d_flat in flat.items():
+        info = summary["categories"][cat]
+        w = served.get(cat, people)
+        limit, minutes = info["threshold_m"], info["threshold_minutes"]
+        d_slope = pop[f"dist_{cat}_m"].to_numpy()
+        rows = []
+        for did in res.districts["district_id"] if len(res.districts) else []:
+            m = district == did
+            total = float(w[m].sum())
+            if total <= 0:
+                continue
+            a = float(w[m][d_flat[m] <= limit].sum()) / total
+            b = float(w[m][d_slope[m] <= limit].sum()) / total
+            rows.append({"district_id": did, "name": names.get(did, did), "share_flat": a,
+                         "share": b, "text": _slope_sentence(names.get(did, did), minutes,
+                                                             info, a, b)})  # fmt: skip
+            res.districts.loc[res.districts["district_id"] == did,
+                              f"{cat}_coverage_share_flat"] = a  # fmt: skip
+        total = float(w.sum())
+        a = float(w[d_flat <= limit].sum()) / total if total else 0.0
+        b = float(w[d_slope <= limit].sum()) / total if total else 0.0
+        pop[f"dist_{cat}_flat_m"] = d_flat
+        out[cat] = {"share_flat": a, "share": b,
+                    "text": _slope_sentence("研究区 / study area", minutes, info, a, b),
+                    "districts": rows}  # fmt: skip
+    summary["slope_effect"] = out
+
+
+def _slope_sentence(place: str, minutes: float, info: dict, flat: float, slope: float) -> str:
+    """"<place>：考虑坡度后 15 分钟步行可达<category>的居民由 62% 降至 48%" and its English."""
+    zh = info["label"].split(" / ")[0]
+    who = info.get("serves", {}).get("label", "居民 / residents").split(" / ")
+    who_zh, who_en = (who + who)[:2]
+    verb = "降至" if slope < flat else ("升至" if slope > flat else "仍为")
+    return (f"{place}：考虑坡度后 {minutes:g} 分钟步行可达{zh}的{who_zh}由 {100 * flat:.0f}% "
+            f"{verb} {100 * slope:.0f}% / with slope, {who_en} within {minutes:g} min walk of "
+            f"{info['label'].split(' / ')[-1]}: {100 * flat:.0f}% → {100 * slope:.0f}%")
 
 
 class _Clock:
@@ -984,6 +1064,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         "threshold_m": metres,
         "persons_per_household": pph,
         "network": _network_summary(graph, rules),
+        "travel": _travel_summary(graph),
         "categories": cat.summary,
         "districts": [
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
@@ -1021,6 +1102,16 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         streets=gpd.GeoSeries(graph.edge_geometry, crs=graph.crs),
         timings=timings,
     )
+
+
+def _travel_summary(graph: WalkGraph) -> dict:
+    """How minutes were measured: mode, DEM, direction, what the costs took into account."""
+    if graph.costs is None:
+        return {"mode": "walk", "label": "步行 / walking", "dem": None,
+                "direction": "either way (flat: the same)",
+                "note": "walking on the flat: every street at the walking speed"}  # fmt: skip
+    return {"dem": graph.costs.dem or None, **graph.costs.summary,
+            "note": minutes_note(graph.costs)}
 
 
 def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries) -> list[dict]:

@@ -47,6 +47,7 @@ from hzspatial.io.facilities import known_categories
 from hzspatial.io.outdir import staged_output
 from hzspatial.io.writers import write_csv, write_json
 from hzspatial.network import WalkGraph, snap_points
+from hzspatial.network.costs import minutes_note
 from hzspatial.network.datum import warn_datums
 from hzspatial.results import CoverageResult
 
@@ -855,6 +856,14 @@ class Study:
 
     def _set_speed(self, edit: dict) -> set[str]:
         b = self._b
+        costs = b.graph.costs
+        if costs is not None and float(edit["speed_kmh"]) != costs.speed_kmh:
+            raise InputError(
+                f"this study's travel times ({minutes_note(costs)}) were made at "
+                f"{costs.speed_kmh:g} km/h; they are not rescaled by a new walking speed",
+                column="speed_kmh",
+                hint="build the study again with the new speed",
+            )
         b.options["speed_kmh"] = float(edit["speed_kmh"])
         b.options["metres"] = ct.minutes_to_metres(b.options["minutes"], b.options["speed_kmh"])
         for cat in b.walk.categories:
@@ -1380,7 +1389,7 @@ _BATCH_KEYS = {"minutes": "minutes", "speed_kmh": "speed_kmh", "category_minutes
                "exclude_facilities": "remove_facilities", "require_standards":
                "require_standards", "snap_rules": "snap_rules", "spread": "spread",
                "population_total": "population_total", "age_rasters": "age_rasters",
-               "control_totals": "control_totals"}  # fmt: skip
+               "control_totals": "control_totals", "mode": "mode", "dem": "dem"}  # fmt: skip
 
 
 def _file(value, role: str) -> dict:
@@ -1417,8 +1426,8 @@ def _saved_inputs(inputs: dict) -> dict:
         if key not in _BATCH_KEYS:
             raise InputError(f"the study's option {key!r} cannot be saved", column=key,
                              hint="build the study without it to save it")  # fmt: skip
-        if key == "snap_rules":
-            value = _file(value, "snap_rules")["path"]
+        if key in ("snap_rules", "dem"):
+            value = _file(value, key)["path"]
         if key == "age_rasters":  # a folder, or files
             value = [str(Path(v).resolve()) for v in _age_files(value)]
         if key == "standards" and Path(str(value)).is_file():

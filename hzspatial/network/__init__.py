@@ -96,6 +96,7 @@ def read_network(
     node: bool = True,
     use_cache: bool | None = None,
     rules: SnapRules | None = None,
+    mode: str = "walk",
 ) -> WalkGraph:
     """Read a walking network from a file, using the on-disk cache when possible.
 
@@ -122,15 +123,19 @@ def read_network(
     rules : SnapRules, optional
         Which streets homes and facilities may join (default :func:`snap_rules`: the
         ``HZSPATIAL_SNAP_RULES`` file, else ``hzspatial/config/snapping.toml``).
+    mode : str
+        For OpenStreetMap files: whose ways to read (``walk``, ``bike``, ``ebike``, ``car``;
+        :func:`hzspatial.network.osm.way_filter`). Costs are not applied here
+        (:func:`hzspatial.network.costs.apply_travel`).
 
     Returns
     -------
     WalkGraph
-        Largest connected piece, metres, undirected.
+        Largest connected piece, metres, undirected, with its streets' tags.
     """
     rules = rules or snap_rules()
-    return _some_joinable(_read_network(path, crs, default_crs, metric, node, use_cache, rules),
-                          path, rules)
+    graph = _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode)
+    return _some_joinable(graph, path, rules)
 
 
 def _some_joinable(graph: WalkGraph, path, rules: SnapRules) -> WalkGraph:
@@ -146,16 +151,16 @@ def _some_joinable(graph: WalkGraph, path, rules: SnapRules) -> WalkGraph:
     return graph
 
 
-def _build(path, fmt, crs, default_crs, metric, node, rules) -> WalkGraph:
+def _build(path, fmt, crs, default_crs, metric, node, rules, mode) -> WalkGraph:
     if fmt == "osm":
-        return read_osm(path, metric=metric, rules=rules)
+        return read_osm(path, metric=metric, rules=rules, mode=mode)
     if fmt == "graphml":
         return read_graphml(path, metric=metric, rules=rules)
     return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
                                   node=node, rules=rules)  # fmt: skip
 
 
-def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> WalkGraph:
+def _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode) -> WalkGraph:
     if hasattr(path, "nodes") and hasattr(path, "edges") and hasattr(path, "graph"):
         return graph_from_networkx(path, metric=metric, source="(networkx graph)", rules=rules)
     if isinstance(path, gpd.GeoDataFrame):
@@ -173,7 +178,8 @@ def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> Wal
     settings = get_settings()
     cached = settings.use_cache if use_cache is None else use_cache
     options = {"fmt": fmt, "crs": str(crs), "default_crs": str(default_crs),
-               "metric": str(metric), "node": node, "rules": rules.digest}  # fmt: skip
+               "metric": str(metric), "node": node, "rules": rules.digest,
+               "mode": mode if fmt == "osm" else "walk"}  # fmt: skip
     key = cache_key(path, options) if cached else ""
     if cached:
         graph = load_graph(settings.cache_dir / "graphs", key)
@@ -183,7 +189,7 @@ def _read_network(path, crs, default_crs, metric, node, use_cache, rules) -> Wal
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            graph = _build(path, fmt, crs, default_crs, metric, node, rules)
+            graph = _build(path, fmt, crs, default_crs, metric, node, rules, mode)
     finally:  # said now (also before an error), and again whenever the cached graph is used
         for w in seen:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -44,21 +44,18 @@ class TravelCosts:
         ``walk``, ``bike``, ``ebike`` or ``car``.
     speed_kmh : float
         Reference speed (km/h): what one equivalent metre per 1/speed hour means.
-    leg_factor : float
-        Cost per metre of the straight leg from a home or facility to its street (walked:
-        ``speed / walking speed``; 1 for walking).
     dem : str
         The elevation model the costs came from ("" without one).
-    notes : tuple of str
-        What the costs took into account, for summaries.
+    summary : dict
+        What the costs took into account (DEM samples, bridges, steps, one-way streets …),
+        for summaries.
     """
 
     edge_cost: np.ndarray
     mode: str
     speed_kmh: float
-    leg_factor: float = 1.0
     dem: str = ""
-    notes: tuple[str, ...] = ()
+    summary: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,19 +122,16 @@ class WalkGraph:
         length = np.maximum(self.edge_length[edges], _MIN_WEIGHT_M)
         return c[..., 0] / length, c[..., 1] / length
 
-    def leg(self, metres: np.ndarray) -> np.ndarray:
-        """Cost (equivalent metres) of a straight leg of ``metres`` to or from a street."""
-        return metres if self.costs is None else metres * self.costs.leg_factor
-
     @cached_property
     def least_cost_per_m(self) -> float:
-        """The lowest cost per metre anywhere (legs included): a cost of ``c`` never takes
-        one farther than ``c / least_cost_per_m`` metres in a straight line."""
+        """The lowest cost per metre anywhere (legs to streets are walked: 1): a cost of
+        ``c`` never takes one farther than ``c / least_cost_per_m`` metres in a straight
+        line."""
         if self.costs is None:
             return 1.0
         k = self.costs.edge_cost / np.maximum(self.edge_length, _MIN_WEIGHT_M)[:, None]
         k = k[np.isfinite(k)]
-        return float(min(k.min(initial=1.0), self.costs.leg_factor, 1.0))
+        return float(min(k.min(initial=1.0), 1.0))
 
     def reach_m(self, cost: float) -> float:
         """Straight-line metres a travel cost of ``cost`` equivalent metres can cover."""
@@ -429,6 +423,7 @@ def graph_from_lines(
     keep_largest: bool = True,
     source: str = "lines",
     snap_ok: np.ndarray | None = None,
+    tags: dict[str, np.ndarray] | None = None,
 ) -> WalkGraph:
     """Build a :class:`WalkGraph` from street segments joined at shared endpoints.
 
@@ -436,13 +431,16 @@ def graph_from_lines(
     :func:`hzspatial.network.centerlines.node_lines` to split crossing lines first).
     Ends at the same place are one node; a dangling end within :data:`NODE_TOLERANCE_M`
     metres of other ends joins the nearest (see :func:`_cluster`).
-    ``snap_ok`` (per line) marks the lines homes and facilities may join (default all).
+    ``snap_ok`` (per line) marks the lines homes and facilities may join (default all);
+    ``tags`` (per line) are kept as :attr:`WalkGraph.edge_tags`.
     """
     lines = np.asarray(lines, dtype=object)
     usable = ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
     lines = lines[usable]
     if snap_ok is not None:
         snap_ok = np.asarray(snap_ok, dtype=bool)[usable]
+    if tags is not None:
+        tags = {k: np.asarray(x)[usable] for k, x in tags.items()}
     if len(lines) == 0:
         raise InputError(
             "no street segments with a length",
@@ -457,5 +455,5 @@ def graph_from_lines(
     m = len(lines)
     return graph_from_edges(
         ends[rep], inverse[:m], inverse[m:], lines, crs, keep_largest=keep_largest,
-        source=source, snap_ok=snap_ok,
+        source=source, snap_ok=snap_ok, tags=tags,
     )  # fmt: skip

@@ -24,8 +24,8 @@ __all__ = ["cache_key", "load_graph", "save_graph"]
 
 logger = logging.getLogger(__name__)
 #: 2: centre-line layers filtered by their highway tags; 3: snapping rules, loops; 4: the
-#: warnings of the build, said again on every load
-_FORMAT = 4
+#: warnings of the build, said again on every load; 5: edge tags (classes, bridges, one-way)
+_FORMAT = 5
 
 
 def cache_key(path: str | Path, options: dict) -> str:
@@ -70,6 +70,8 @@ def save_graph(graph: WalkGraph, folder: Path, key: str, notes: Sequence[str] = 
         node_id=graph.node_id if graph.node_id is not None else np.empty(0, dtype=np.int64),
         snap_ok=graph.snap_ok if graph.snap_ok is not None else np.empty(0, dtype=bool),
         meta=np.array(json.dumps(meta)),
+        **{f"tag_{k}": (x.astype(str) if x.dtype == object else x)
+           for k, x in (graph.edge_tags or {}).items()},
     )  # fmt: skip
     target = folder / f"{key}.npz"
     os.replace(tmp, target)
@@ -92,12 +94,14 @@ def load_graph(folder: Path, key: str) -> WalkGraph | None:
         adj = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
         node_id = z["node_id"] if len(z["node_id"]) else None
         snap_ok = z["snap_ok"] if len(z["snap_ok"]) else None
+        tags = {k[4:]: (z[k].astype(object) if z[k].dtype.kind == "U" else z[k])
+                for k in z.files if k.startswith("tag_")} or None  # fmt: skip
         graph = WalkGraph(
             crs=pyproj.CRS.from_wkt(meta["crs"]), node_xy=z["node_xy"], edge_u=z["edge_u"],
             edge_v=z["edge_v"], edge_length=z["edge_length"], lines=lines,
             adjacency=adj, node_id=node_id, dropped_nodes=meta["dropped_nodes"],
             dropped_length_m=meta["dropped_length_m"], labels=tuple(meta["labels"]),
-            snap_ok=snap_ok,
+            snap_ok=snap_ok, edge_tags=tags,
         )  # fmt: skip
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         logger.warning("discarding unreadable cached graph %s (%s); rebuilding it", path,

@@ -35,6 +35,7 @@ from hzspatial.io._geometry import (
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
 from hzspatial.network.osm import walk_filter
 from hzspatial.network.rules import SnapRules, snap_rules
+from hzspatial.network.tags import tags_from_columns, tags_from_osm
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
@@ -234,10 +235,12 @@ def graph_from_centerlines(
         projected = gpd.GeoSeries(geoms, crs=4326).to_crs(target).to_numpy()
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).iloc[src].reset_index(drop=True)
     joinable = rules.allowed_columns(attrs)
+    tags = tags_from_columns(attrs)
     if node:
         projected, piece_of = node_lines(projected, levels(attrs), return_index=True)
         joinable = joinable[piece_of]
-    graph = graph_from_lines(projected, target, source=path_s, snap_ok=joinable)
+        tags = {k: x[piece_of] for k, x in tags.items()}
+    graph = graph_from_lines(projected, target, source=path_s, snap_ok=joinable, tags=tags)
     if graph.n_edges and (np.bincount(np.r_[graph.edge_u, graph.edge_v]) > 1).sum() == 0:
         raise InputError(
             "the lines never meet: no two streets share an end or cross",
@@ -334,8 +337,14 @@ def with_streets(graph: WalkGraph, lines: np.ndarray, *, source: str = "streets"
     pieces, piece_of = node_lines(mixed, np.zeros(len(mixed), dtype=np.int64), return_index=True)
     ok = graph.joinable
     mixed_ok = np.r_[ok[near], np.ones(len(lines), dtype=bool)]  # new streets are joinable
+    tags = None
+    if graph.edge_tags is not None:  # new streets: on the ground, both ways, class unknown
+        new = tags_from_osm([{}] * len(lines))
+        mixed = {k: np.concatenate([x[near], new[k]]) for k, x in graph.edge_tags.items()}
+        tags = {k: np.concatenate([x[rest], mixed[k][piece_of]])
+                for k, x in graph.edge_tags.items()}  # fmt: skip
     merged = graph_from_lines(
         np.concatenate([graph.edge_geometry[rest], pieces]), graph.crs, source=source,
-        snap_ok=np.r_[ok[rest], mixed_ok[piece_of]],
+        snap_ok=np.r_[ok[rest], mixed_ok[piece_of]], tags=tags,
     )  # fmt: skip
     return _with_labels(merged, graph.labels)

@@ -19,6 +19,7 @@ from hzspatial import crs as _crs
 from hzspatial.errors import InputError
 from hzspatial.network._graph import WalkGraph, graph_from_edges
 from hzspatial.network.rules import SnapRules, snap_rules
+from hzspatial.network.tags import tags_from_osm
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -36,7 +37,9 @@ def graph_from_networkx(
     rules: SnapRules | None = None,
 ) -> WalkGraph:
     """Convert an osmnx-style networkx graph (nodes with ``x``/``y``, edges with optional
-    ``geometry``) to a :class:`WalkGraph`. Direction is ignored (walking).
+    ``geometry``) to a :class:`WalkGraph`. The two directions of a street are one edge; a
+    directed graph's streets stored one way only are marked one-way (for cycling and driving,
+    :mod:`.costs`).
 
     The graph's ``crs`` attribute gives its coordinate system (default WGS84);
     edge lengths are measured along the geometries in the metric CRS. Edge attributes
@@ -78,10 +81,12 @@ def graph_from_networkx(
         # parallel edges with their own geometry stay (snapping targets); the two directions
         # of one street (a MultiDiGraph's u→v and v→u) are one edge
         fingerprint = shapely.to_wkb(shapely.set_precision(geom, grid))
+        way = 1 if key[0] == a else -1  # along the kept geometry, or against it
         if fingerprint in edges.setdefault(key, {}):
             duplicates += 1
+            edges[key][fingerprint][3].add(way)
             continue
-        edges[key][fingerprint] = (geom, rules.allowed(data))
+        edges[key][fingerprint] = (geom, rules.allowed(data), data, {way})
     pairs = [(k, g) for k, by_geom in edges.items() for g in by_geom.values()]
     parallel = sum(len(v) - 1 for v in edges.values())
     if reversed_geoms or parallel:
@@ -93,8 +98,9 @@ def graph_from_networkx(
     u = np.array([index[k[0]] for k in keys], dtype=np.int64)
     v = np.array([index[k[1]] for k in keys], dtype=np.int64)
     lines = np.empty(len(pairs), dtype=object)
-    lines[:] = [g for _, (g, _) in pairs]
-    joinable = np.array([ok for _, (_, ok) in pairs], dtype=bool)
+    lines[:] = [g for _, (g, *_) in pairs]
+    joinable = np.array([ok for _, (_, ok, *_) in pairs], dtype=bool)
+    tags = _edge_tags(G, pairs)
     if src_crs.is_projected:
         target = metric or src_crs
     else:
@@ -111,7 +117,28 @@ def graph_from_networkx(
         logger.info("%s: %d edges not joined by homes or facilities (%s)", source,
                     int((~joinable).sum()), rules.source)  # fmt: skip
     return graph_from_edges(xy, u, v, lines, target, node_id=node_id, source=source,
-                            snap_ok=joinable)  # fmt: skip
+                            snap_ok=joinable, tags=tags)  # fmt: skip
+
+
+def _edge_tags(G: nx.Graph, pairs: list) -> dict[str, np.ndarray]:
+    """Edge tags (:mod:`.tags`) from the edges' attributes (a list, as osmnx keeps merged
+    ways', gives its first value); in a directed graph, a street stored one way only is
+    one-way that way, whatever its ``oneway`` attribute says."""
+    def text(value):
+        if isinstance(value, list | tuple):
+            value = value[0] if value else None
+        return None if value is None else str(value)
+
+    keys = ("highway", "bridge", "tunnel", "oneway", "oneway:bicycle", "junction", "maxspeed")
+    rows = [{k: text(data.get(k)) for k in keys if data.get(k) is not None}
+            for _, (_, _, data, _) in pairs]  # fmt: skip
+    tags = tags_from_osm(rows)
+    if G.is_directed():
+        ways = [dirs for _, (*_, dirs) in pairs]
+        one = np.array([next(iter(d)) if len(d) == 1 else 0 for d in ways], dtype=np.int8)
+        tags["oneway"] = one
+        tags["oneway_bike"] = one
+    return tags
 
 
 def _node_coordinates(G: nx.Graph, nodes: list, source: str) -> np.ndarray:

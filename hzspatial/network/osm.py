@@ -21,12 +21,14 @@ import pyproj
 import shapely
 
 from hzspatial import crs as _crs
+from hzspatial.config import load as load_config
 from hzspatial.errors import DataWarning, InputError
 from hzspatial.io.osm import osm_read_error
 from hzspatial.network._graph import WalkGraph, graph_from_edges
 from hzspatial.network.rules import SnapRules, snap_rules
+from hzspatial.network.tags import tags_from_osm
 
-__all__ = ["walk_filter", "is_walkable", "read_osm"]
+__all__ = ["is_walkable", "read_osm", "walk_filter", "way_filter"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +42,33 @@ def walk_filter() -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern], ...]]:
     return tuple(raw["require"]), tuple((k, re.compile(v)) for k, v in raw["exclude"].items())
 
 
-def is_walkable(tags: dict[str, str]) -> bool:
-    """Whether a way with these tags belongs to the walking network."""
-    required, excluded = walk_filter()
+@cache
+def way_filter(mode: str = "walk") -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern], ...]]:
+    """The ways a travel mode uses: walking's (:func:`walk_filter`), or the ``filter`` of
+    ``[modes.<mode>]`` in ``config/travel.toml``."""
+    if mode == "walk":
+        return walk_filter()
+    raw = load_config("travel.toml")["modes"][mode]["filter"]
+    return tuple(raw["require"]), tuple((k, re.compile(v)) for k, v in raw["exclude"].items())
+
+
+def is_walkable(tags: dict[str, str], mode: str = "walk") -> bool:
+    """Whether a way with these tags belongs to the network of ``mode`` (walking)."""
+    required, excluded = way_filter(mode)
     if any(k not in tags for k in required):
         return False
     return not any(k in tags and rx.search(tags[k]) for k, rx in excluded)
 
 
-def _ways(path: Path, rules: SnapRules):
-    """Node refs, lon, lat and way index of every vertex of every walkable way; per way
-    whether homes and facilities may join it; the number of ways tagged highway."""
+def _ways(path: Path, rules: SnapRules, mode: str):
+    """Node refs, lon, lat and way index of every vertex of every way of the mode's network;
+    per way whether homes and facilities may join it and its tags (:mod:`.tags`); the number
+    of ways tagged highway."""
     try:
         import osmium
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise ImportError("reading OSM files needs pyosmium: pip install osmium") from exc
-    refs, lons, lats, counts, joinable = [], [], [], [], []
+    refs, lons, lats, counts, joinable, kept = [], [], [], [], [], []
     n_ways = n_refs = n_missing = n_negative = 0
     try:
         fp = (
@@ -67,7 +80,7 @@ def _ways(path: Path, rules: SnapRules):
         for way in fp:
             n_ways += 1
             tags = dict(way.tags)
-            if not is_walkable(tags):
+            if not is_walkable(tags, mode):
                 continue
             nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
             n_negative += sum(n.ref < 0 for n in way.nodes)
@@ -81,6 +94,7 @@ def _ways(path: Path, rules: SnapRules):
             lats.extend(y)
             counts.append(len(nodes))
             joinable.append(rules.allowed(tags))
+            kept.append(tags)
     except (RuntimeError, ValueError) as exc:  # libosmium: corrupt data, illegal ids
         raise osm_read_error(path, exc) from exc
     if n_negative:  # libosmium keeps no location for them: their streets would vanish
@@ -100,7 +114,7 @@ def _ways(path: Path, rules: SnapRules):
                       stacklevel=3)  # fmt: skip
     way = np.repeat(np.arange(len(counts)), counts)
     return (np.array(refs, dtype=np.int64), np.array(lons), np.array(lats), way,
-            np.array(joinable, dtype=bool), n_ways)  # fmt: skip
+            np.array(joinable, dtype=bool), tags_from_osm(kept), n_ways)  # fmt: skip
 
 
 #: Above this share of way nodes missing from an extract, a warning says so.
@@ -108,7 +122,8 @@ MISSING_NODES_WARN = 0.01
 
 
 def read_osm(
-    path: str | Path, *, metric: pyproj.CRS | None = None, rules: SnapRules | None = None
+    path: str | Path, *, metric: pyproj.CRS | None = None, rules: SnapRules | None = None,
+    mode: str = "walk",
 ) -> WalkGraph:
     """Read an OpenStreetMap extract as a walking graph.
 
@@ -121,6 +136,8 @@ def read_osm(
         in it (within 0.1 % of great-circle lengths inside a UTM zone).
     rules : SnapRules, optional
         Which ways homes and facilities may join (default :func:`snap_rules`).
+    mode : str
+        Whose ways: ``walk`` (default), ``bike``, ``ebike`` or ``car`` (:func:`way_filter`).
 
     Returns
     -------
@@ -129,12 +146,14 @@ def read_osm(
     """
     p = Path(path)
     rules = rules or snap_rules()
-    ref, lon, lat, way, way_ok, n_highway = _ways(p, rules)
+    ref, lon, lat, way, way_ok, way_tags, n_highway = _ways(p, rules, mode)
     if len(ref) == 0:
         raise InputError(
-            f"no walkable ways ({n_highway} ways tagged highway, none passes the walk filter)",
+            f"no {'walkable ways' if mode == 'walk' else 'ways for ' + mode} ({n_highway} ways "
+            f"tagged highway, none passes the {mode} filter)",
             file=str(p),
-            hint="the extract must contain streets or footways",
+            hint="the extract must contain streets or footways" if mode == "walk" else
+            f"the extract must contain ways open to {mode} (config/travel.toml)",
         )
     first = np.r_[True, way[1:] != way[:-1]]
     last = np.r_[way[1:] != way[:-1], True]
@@ -160,8 +179,10 @@ def read_osm(
     node_xy = np.column_stack([x[pos[at]], y[pos[at]]])
     u = np.searchsorted(node_ref, u_ref)
     v = np.searchsorted(node_ref, v_ref)
+    edge_way = way[vid[e_first]]
     graph = graph_from_edges(node_xy, u, v, lines, target, node_id=node_ref, source=str(p),
-                             snap_ok=way_ok[way[vid[e_first]]])  # fmt: skip
+                             snap_ok=way_ok[edge_way],
+                             tags={k: x[edge_way] for k, x in way_tags.items()})  # fmt: skip
     logger.info(
         "%s: %d walkable ways → %d nodes, %d edges, %.1f km (%s); %d ways not joined (%s)",
         p, int(way.max()) + 1, graph.n_nodes, graph.n_edges,
