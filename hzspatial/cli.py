@@ -367,6 +367,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the coverage analysis on the embedded Hanzhong demo")
     _common(demo)
+    demo.add_argument("--flat", action="store_true",
+                      help="walk on the flat: leave out the demo's synthetic elevation model "
+                      "(data/dem, used by default)")  # fmt: skip
     cov = sub.add_parser("coverage", help="walking coverage and per-capita standards")
     _coverage_inputs(cov)
     _common(cov)
@@ -702,6 +705,21 @@ def _print_served(categories: dict) -> None:
         print(f"  {categories[c]['label']}: all residents — {g['source']}")
 
 
+def _print_travel(s: dict) -> None:
+    """How the minutes were measured, and what slope changed (with a DEM)."""
+    t = s.get("travel") or {}
+    if t.get("mode", "walk") == "walk" and not t.get("dem"):
+        return
+    synthetic = any("synthetic" in x for x in t.get("labels", []))
+    print(f"travel: {t.get('note', t.get('mode'))}{' (synthetic demo data)' if synthetic else ''};"
+          " metres are equivalent "
+          "metres: minutes × walking speed")  # fmt: skip
+    for info in (s.get("slope_effect") or {}).values():
+        print(f"  {info['text']}")
+        for d in info["districts"]:
+            print(f"    {d['text']}")
+
+
 def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     s = result.summary
     if s["synthetic_inputs"]:
@@ -713,6 +731,7 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
         f"residents {s['population']:,}; threshold {s['threshold_minutes']:g} min at "
         f"{s['speed_kmh']:g} km/h = {s['threshold_m']:.0f} m walking"
     )
+    _print_travel(s)
     print()
     w = max([36] + [_width(c["label"]) for c in s["categories"].values()])  # long labels align
     print(
@@ -773,6 +792,7 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from hzspatial.datasets import demo_paths
     from hzspatial.run import demo_inputs, run_coverage
 
     if args.command == "standards":
@@ -795,8 +815,11 @@ def _run(args: argparse.Namespace) -> int:
         from hzspatial.io.postgis import parse_source
 
         parse_source(args.out_db)
+    travel = _travel(args)
     if args.command == "demo":
         kwargs = demo_inputs()
+        if not args.flat and travel["dem"] is None and travel["mode"] == "walk":
+            travel["dem"] = demo_paths()["dem"]  # the demo's synthetic basin edge
         if not args.quiet:
             print(
                 "hzspatial demo — central Hanzhong, 15-minute walking coverage "
@@ -810,7 +833,7 @@ def _run(args: argparse.Namespace) -> int:
     with coverage_output(out, overwrite=args.overwrite) as writer:
         result = run_coverage(
             **kwargs, minutes=args.minutes, speed_kmh=args.speed, standards=args.standards,
-            **_travel(args),
+            **travel,
         )
         if getattr(args, "out_db", None):  # the tables first: a refusal leaves no files either
             _write_db(result, args)

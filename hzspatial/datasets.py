@@ -53,4 +53,5 @@ def demo_paths() -> dict[str, Path]:
         "boundaries": d / "boundaries" / "hanzhong_counties.geojson",
         "study_area": d / "boundaries" / "hanzhong_city.geojson",
         "proposals": d / "proposals" / "hanzhong_demo_proposals.geojson",
+        "dem": d / "dem" / "hanzhong_demo_dem.tif",
     }

@@ -311,10 +311,11 @@ def _slope_sentence(place: str, minutes: float, info: dict, flat: float, slope: 
     zh = info["label"].split(" / ")[0]
     who = info.get("serves", {}).get("label", "居民 / residents").split(" / ")
     who_zh, who_en = (who + who)[:2]
-    verb = "降至" if slope < flat else ("升至" if slope > flat else "仍为")
-    return (f"{place}：考虑坡度后 {minutes:g} 分钟步行可达{zh}的{who_zh}由 {100 * flat:.0f}% "
-            f"{verb} {100 * slope:.0f}% / with slope, {who_en} within {minutes:g} min walk of "
-            f"{info['label'].split(' / ')[-1]}: {100 * flat:.0f}% → {100 * slope:.0f}%")
+    a, b = round(100 * flat), round(100 * slope)  # the verb says what the figures show
+    change = f"由 {a}% {'降至' if b < a else '升至'} {b}%" if a != b else f"仍为 {b}%"
+    return (f"{place}：考虑坡度后 {minutes:g} 分钟步行可达{zh}的{who_zh}{change} / with slope, "
+            f"{who_en} within {minutes:g} min walk of {info['label'].split(' / ')[-1]}: "
+            f"{a}% → {b}%")
 
 
 class _Clock:
@@ -1133,6 +1134,9 @@ def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries) -> lis
          else input_label(boundaries), "labels": [],
          "level": bnd.attrs.get("level", "district")},
     ]  # fmt: skip
+    if graph.costs is not None and graph.costs.dem:
+        inputs.append({"role": "dem", "path": graph.costs.dem,
+                       "labels": list(graph.costs.summary.get("labels", []))})  # fmt: skip
     for i in inputs:
         i["synthetic"] = any("synthetic" in x for x in i["labels"])
         if Path(i["path"]).is_file():

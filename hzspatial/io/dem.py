@@ -16,7 +16,7 @@ import pyproj
 
 from hzspatial.errors import InputError
 
-__all__ = ["ELEVATION_RANGE_M", "sample_dem"]
+__all__ = ["ELEVATION_RANGE_M", "dem_labels", "sample_dem"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,16 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
             hint="give a DEM in metres (SRTM, Copernicus GLO-30 are); convert one in feet",
         )
     return out
+
+
+def dem_labels(path: str | Path) -> list[str]:
+    """Provenance the DEM states in its tags (``SOURCE``, ``LICENSE``): e.g. "synthetic demo
+    data" for the demo's."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        tags = ds.tags()
+    return [str(tags[k]) for k in ("SOURCE", "LICENSE") if tags.get(k)]
 
 
 def _bilinear(z: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:

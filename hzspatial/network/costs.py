@@ -93,7 +93,7 @@ def slope_costs(graph: WalkGraph, dem: str | Path,
     counted; above ``outside_error`` of the street length the DEM is refused (it does not
     cover the network: another area, or a CRS it misstates).
     """
-    from hzspatial.io.dem import sample_dem
+    from hzspatial.io.dem import dem_labels, sample_dem
 
     cfg = _config()["slope"]
     xy, first = street_samples(graph, float(cfg["sample_m"]))
@@ -136,7 +136,8 @@ def slope_costs(graph: WalkGraph, dem: str | Path,
                       stacklevel=3)  # fmt: skip
     rise = np.maximum(z[last] - z[first], z[first] - z[last])
     summary = {
-        "dem": str(dem), "sample_m": float(cfg["sample_m"]), "samples": int(len(z)),
+        "dem": str(dem), "labels": dem_labels(dem), "sample_m": float(cfg["sample_m"]),
+        "samples": int(len(z)),
         "elevation_m": [float(np.nanmin(z)), float(np.nanmax(z))] if np.isfinite(z).any()
         else None,
         "bridges": int((structure == BRIDGE).sum()), "tunnels": int((structure == TUNNEL).sum()),
