@@ -115,7 +115,8 @@ def facility_links(
 def along(k: np.ndarray, metres: np.ndarray) -> np.ndarray:
     """Cost (equivalent metres) of ``metres`` walked at ``k`` per metre; 0 for none (also
     where that way is not allowed, ``k`` = inf)."""
-    return np.where(metres > 0, k * np.where(metres > 0, metres, 0), 0.0)
+    some = metres > 0
+    return np.where(some, k * np.where(some, metres, 1.0), 0.0)
 
 
 def same_street(graph: WalkGraph, edge: np.ndarray, start: np.ndarray,

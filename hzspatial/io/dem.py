@@ -63,7 +63,7 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
         x, y = pyproj.Transformer.from_crs(crs, dem_crs, always_xy=True).transform(
             xy[:, 0], xy[:, 1])
         inv = ~ds.transform
-        col, row = inv * (np.asarray(x), np.asarray(y))
+        col, row = inv @ (np.asarray(x), np.asarray(y))
         # cell centres at half-integers: the four around each point
         fc, fr = np.asarray(col) - 0.5, np.asarray(row) - 0.5
         inside = (fc >= -0.5) & (fc <= ds.width - 0.5) & (fr >= -0.5) & (fr <= ds.height - 0.5)

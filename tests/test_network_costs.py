@@ -1,0 +1,294 @@
+"""Slope-aware walking and travel modes (hzspatial.network.costs), against hand-worked times and
+independent references: Tobler's formula worked by hand on a ramp; networkx on directed costs
+computed here (scipy's interpolation of the DEM's cells, shapely's points along the streets) on
+the real OpenStreetMap streets of Longgang, Shenzhen (tests/data/osm, ODbL) with a synthetic
+DEM; driving on the same streets with one-way streets, against a networkx digraph built here
+from the speed table."""
+
+import math
+import warnings
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pyproj
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+from scipy.interpolate import RegularGridInterpolator
+
+from hzspatial import catchments as ct
+from hzspatial.config import load
+from hzspatial.errors import DataWarning, InputError
+from hzspatial.network import graph_from_edges, read_network, snap_points
+from hzspatial.network.costs import apply_travel, tobler_factor
+from hzspatial.settings import get_settings
+
+LONGGANG = Path(__file__).parent / "data" / "osm" / "shenzhen_longgang.osm"
+UTM48 = pyproj.CRS.from_epsg(32648)
+X0, Y0 = 500000.0, 3650000.0
+WALK_MS = 4000 / 3600  # 4 km/h in metres per second
+
+
+def write_dem(path, z, west, north, cell, crs="EPSG:4326", nodata=None, **kw):
+    profile = {"driver": "GTiff", "width": z.shape[1], "height": z.shape[0], "count": 1,
+               "dtype": "float32", "transform": from_origin(west, north, cell, cell), **kw}
+    if crs is not None:
+        profile["crs"] = crs
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(z.astype("float32"), 1)
+    return path
+
+
+def ramp_dem(path, grade=0.1, cells=(40, 400)):
+    """10 m cells in UTM 48N: z = 500 + grade × (x − X0), a plane (bilinear is exact)."""
+    h, w = cells
+    west = X0 - 1000
+    xc = west + (np.arange(w) + 0.5) * 10
+    return write_dem(path, np.tile(500 + grade * (xc - X0), (h, 1)), west, Y0 + 200, 10,
+                     crs=UTM48.to_wkt())  # fmt: skip
+
+
+def line_graph(xs, **kw):
+    """A straight street along y = Y0 through the x positions (metres)."""
+    xy = np.column_stack([X0 + np.asarray(xs, float), np.full(len(xs), Y0)])
+    n = len(xs)
+    return graph_from_edges(xy, np.arange(n - 1), np.arange(1, n), None, UTM48, **kw)
+
+
+def seconds(metres):
+    return np.asarray(metres) / WALK_MS
+
+
+def test_a_ramp_walked_up_and_down_takes_toblers_time_to_the_second(tmp_path):
+    """1,000 m of street up a 10 % ramp at 4 km/h on the flat. Tobler: W = 6 e^(−3.5|S+0.05|);
+    up (S = 0.1): 6 e^(−0.525) = 3.5487 km/h, scaled by 4 / (6 e^(−0.175)) → 2.8188 km/h:
+    1,277.16 s; down (S = −0.1): |−0.05| → the flat speed, 900.00 s."""
+    dem = ramp_dem(tmp_path / "ramp.tif")
+    g = apply_travel(line_graph([0, 1000]), "walk", 4.0, dem)
+    up_s = 1000 / (4 / (6 * math.exp(-0.175)) * 6 * math.exp(-3.5 * 0.15) / 3.6)
+    assert up_s == pytest.approx(1277.16, abs=0.01)
+    np.testing.assert_allclose(seconds(g.costs.edge_cost[0]), [up_s, 900.0], atol=1e-6)
+    # a facility at the top; homes at the bottom, at 300 m and 700 m: each walks uphill
+    fac = snap_points(g, shapely.points([[X0 + 1000, Y0]]), 300)
+    homes = snap_points(g, shapely.points([[X0, Y0], [X0 + 300, Y0], [X0 + 700, Y0 + 20]]), 300)
+    d, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), homes, fac)
+    np.testing.assert_allclose(seconds(d), [up_s, 0.7 * up_s, 0.3 * up_s + 20 / WALK_MS],
+                               atol=1e-6)  # the 20 m leg to the door: walked on the flat
+    # the facility at the bottom: the same homes walk down at the flat speed
+    fac = snap_points(g, shapely.points([[X0, Y0]]), 300)
+    d, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), homes, fac)
+    np.testing.assert_allclose(seconds(d), [0.0, 270.0, 630.0 + 20 / WALK_MS], atol=1e-6)
+
+
+def test_a_catchment_reaches_less_far_downhill_of_its_facility(tmp_path):
+    """Homes below a facility walk up to it: within 1,000 equivalent metres (15 min) they lie
+    1000 / e^0.35 = 704.7 m below it; homes above walk down at the flat speed: 1,000 m."""
+    dem = ramp_dem(tmp_path / "ramp.tif")
+    g = apply_travel(line_graph([-950, 0, 1200]), "walk", 4.0, dem)
+    fac = snap_points(g, shapely.points([[X0 + 100, Y0]]), 300)
+    poly = ct.facility_catchments(g, fac, 1000.0, buffer_m=1.0)[0]
+    x0, _, x1, _ = poly.bounds
+    assert x0 - X0 == pytest.approx(100 - 1000 / math.exp(0.35) - 1.0, abs=0.01)
+    assert x1 - X0 == pytest.approx(100 + 1000 - 0.0 + 1.0, abs=0.01)
+    flat = ct.facility_catchments(line_graph([-950, 0, 1200]), fac, 1000.0, buffer_m=1.0)[0]
+    assert flat.bounds[0] - X0 == pytest.approx(100 - 1000 - 1.0, abs=0.01)
+    # a proposed district's own catchment goes out from it: downhill first, so farther down
+    out = ct.group_catchment(g, fac, 1000.0, buffer_m=1.0)
+    assert out.bounds[0] - X0 == pytest.approx(100 - 1000 - 1.0, abs=0.01)
+    assert out.bounds[2] - X0 == pytest.approx(100 + 1000 / math.exp(0.35) + 1.0, abs=0.01)
+
+
+def test_bridges_take_their_ends_grade_and_steps_a_fixed_speed(tmp_path):
+    """A DEM is the ground: a bridge over a 30 m deep valley must not walk down and up it
+    (conveyal/r5#952 walked tunnels over hills). Steps go at 2 km/h both ways."""
+    west, cell = X0 - 500, 10
+    xc = west + (np.arange(200) + 0.5) * cell
+    z = 500 - 30 * np.exp(-(((xc - X0 - 500) / 120) ** 2))  # the valley under the bridge
+    dem = write_dem(tmp_path / "valley.tif", np.tile(z, (20, 1)), west, Y0 + 100, cell,
+                    crs=UTM48.to_wkt())  # fmt: skip
+    tags = {"highway": np.array(["footway", "footway", "steps"], dtype=object),
+            "structure": np.array([1, 0, 0], dtype=np.int8),
+            "oneway": np.zeros(3, np.int8), "oneway_bike": np.zeros(3, np.int8),
+            "maxspeed": np.full(3, np.nan)}  # fmt: skip
+    xy = np.array([[X0 + 200, Y0], [X0 + 800, Y0], [X0 + 200, Y0 + 50], [X0 + 800, Y0 + 50]])
+    g = graph_from_edges(xy, [0, 2, 0], [1, 3, 2], None, UTM48, tags=tags, keep_largest=False)
+    g = apply_travel(g, "walk", 4.0, dem)
+    bridge, ground, steps = g.costs.edge_cost
+    ends = tobler_factor(np.array([0.0]))[0] * 600  # the bridge's ends are level
+    np.testing.assert_allclose(bridge, [ends, ends], rtol=1e-9)
+    assert ground.min() > 600 * 1.02  # down into the valley and up again costs time
+    np.testing.assert_allclose(steps, [50 * 4 / 2, 50 * 4 / 2])
+    assert g.costs.summary["bridges"] == 1 and g.costs.summary["steps"] == 1
+
+
+def test_dems_that_would_make_us_silently_wrong_are_refused(tmp_path):
+    g = line_graph([0, 1000])
+    no_crs = write_dem(tmp_path / "nocrs.tif", np.full((10, 10), 500.0), 0, 10, 1, crs=None)
+    with pytest.raises(InputError, match="states no coordinate system"):
+        apply_travel(g, "walk", 4.0, no_crs)
+    elsewhere = write_dem(tmp_path / "beijing.tif", np.full((100, 100), 50.0), 116.3, 40.0,
+                          1 / 3600)  # fmt: skip
+    with pytest.raises(InputError, match="no elevation for 100% of the network"):
+        apply_travel(g, "walk", 4.0, elsewhere)
+    feet = ramp_dem(tmp_path / "ft.tif", grade=10.0)  # 500 … 10,500: not metres of ground
+    with pytest.raises(InputError, match="not metres of ground height"):
+        apply_travel(g, "walk", 4.0, feet)
+    with pytest.raises(InputError, match="does not use it"):
+        apply_travel(g, "car", 4.0, ramp_dem(tmp_path / "r.tif"))
+    with pytest.raises(InputError, match="DEM file not found"):
+        apply_travel(g, "walk", 4.0, tmp_path / "missing.tif")
+
+
+def test_streets_off_the_dem_are_walked_flat_and_said(tmp_path):
+    dem = ramp_dem(tmp_path / "ramp.tif")  # x from X0 − 1000 to X0 + 3000
+    g = line_graph([0, 1000, 2500, 3500])
+    with pytest.warns(DataWarning, match=r"1.0 km of streets \(28.6%\) .* walked as flat"):
+        g = apply_travel(g, "walk", 4.0, dem)
+    np.testing.assert_allclose(g.costs.edge_cost[2], [1000, 1000])
+    assert g.costs.summary["flat_km_off_dem"] == pytest.approx(1.0)
+
+
+def _longgang_dem(path, graph):
+    """A synthetic DEM over the extract (1 arc-second, WGS84 like SRTM): two ridges."""
+    lon, lat = pyproj.Transformer.from_crs(graph.crs, 4326, always_xy=True).transform(
+        graph.node_xy[:, 0], graph.node_xy[:, 1])
+    west, north, cell = lon.min() - 0.005, lat.max() + 0.005, 1 / 3600
+    w = int((lon.max() + 0.005 - west) / cell) + 1
+    h = int((north - lat.min() + 0.005) / cell) + 1
+    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
+    z = 60 + 45 * np.sin(gx / 23.0) * np.cos(gy / 31.0) + 0.8 * gy
+    write_dem(path, z, west, north, cell)
+    rows = north - (np.arange(h) + 0.5) * cell
+    cols = west + (np.arange(w) + 0.5) * cell
+    return RegularGridInterpolator((rows[::-1], cols), z[::-1], method="linear")
+
+
+def _reference_costs(graph, interp):
+    """Per edge, seconds along and against its geometry: points every ≤ 30 m by shapely,
+    elevations by scipy from the DEM's cells, Tobler per piece; bridges and tunnels by
+    their ends; steps at 2 km/h."""
+    to_ll = pyproj.Transformer.from_crs(graph.crs, 4326, always_xy=True)
+    out = np.zeros((graph.n_edges, 2))
+    structure, highway = graph.edge_tags["structure"], graph.edge_tags["highway"]
+    for e, geom in enumerate(graph.edge_geometry):
+        length = geom.length
+        n = max(1, math.ceil(length / 30.0))
+        pts = shapely.get_coordinates(shapely.line_interpolate_point(
+            geom, np.linspace(0, length, n + 1)))  # fmt: skip
+        lon, lat = to_ll.transform(pts[:, 0], pts[:, 1])
+        z = interp(np.column_stack([lat, lon]))
+        if highway[e] == "steps":
+            out[e] = length / (2000 / 3600)
+            continue
+        if structure[e]:
+            z = np.array([z[0], z[-1]])
+            n = 1
+        piece = length / n
+        grade = np.diff(z) / piece
+        up = np.exp(3.5 * (np.abs(grade + 0.05) - 0.05))
+        down = np.exp(3.5 * (np.abs(-grade + 0.05) - 0.05))
+        out[e] = [piece * up.sum() / WALK_MS, piece * down.sum() / WALK_MS]
+    return out
+
+
+def _digraph(graph, cost):
+    G = nx.DiGraph()
+    for (u, v), (a, b) in zip(zip(graph.edge_u, graph.edge_v, strict=True), cost, strict=True):
+        if u == v:
+            continue
+        for s, t, w in ((u, v, a), (v, u, b)):
+            if np.isfinite(w) and (not G.has_edge(s, t) or G[s][t]["weight"] > w):
+                G.add_edge(int(s), int(t), weight=float(w))
+    return G
+
+
+@pytest.fixture(scope="module")
+def longgang():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_network(LONGGANG, use_cache=False)
+
+
+def test_slope_times_agree_with_networkx_on_real_streets(tmp_path, longgang):
+    interp = _longgang_dem(tmp_path / "dem.tif", longgang)
+    g = apply_travel(longgang, "walk", 4.0, tmp_path / "dem.tif")
+    ref = _reference_costs(g, interp)
+    np.testing.assert_allclose(seconds(g.costs.edge_cost), ref, atol=1e-3)  # float32 cells
+    assert np.abs(ref[:, 0] - ref[:, 1]).max() > 30  # up and down differ on the ridges
+    # residents at 300 junctions, 12 clinics at others: time to the nearest, home → clinic
+    rng = np.random.default_rng(7)
+    # junctions whose streets all take homes (not only tunnels, steps …: a home there joins
+    # another street, and its time is not the junction's)
+    closed = np.zeros(g.n_nodes, dtype=bool)
+    closed[g.edge_u[~g.joinable]] = closed[g.edge_v[~g.joinable]] = True
+    nodes = rng.choice(np.flatnonzero(~closed), 312, replace=False)
+    fac_nodes, home_nodes = nodes[:12], nodes[12:]
+    fac = snap_points(g, shapely.points(g.node_xy[fac_nodes]), 300)
+    homes = snap_points(g, shapely.points(g.node_xy[home_nodes]), 300)
+    got, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), homes, fac)
+    # a junction that also lies on a street crossing it at another level may join that one
+    own = (g.edge_u[homes.edge] == home_nodes) | (g.edge_v[homes.edge] == home_nodes)
+    assert own.mean() > 0.95
+    assert ((g.edge_u[fac.edge] == fac_nodes) | (g.edge_v[fac.edge] == fac_nodes)).all()
+    G = _digraph(g, ref)
+    want = nx.multi_source_dijkstra_path_length(G.reverse(copy=True), set(fac_nodes.tolist()))
+    want = np.array([want.get(int(n), np.inf) for n in home_nodes])
+    np.testing.assert_allclose(seconds(got)[own], want[own], atol=1.0)  # 1 s per resident
+    flat = nx.multi_source_dijkstra_path_length(
+        _digraph(longgang, np.repeat(longgang.edge_length[:, None], 2, 1) / WALK_MS).reverse(),
+        set(fac_nodes.tolist()))  # fmt: skip
+    flat = np.array([flat.get(int(n), np.inf) for n in home_nodes])
+    assert (want > flat + 1).mean() > 0.5  # the ridges slow most trips
+
+
+def test_driving_honours_one_way_streets_on_real_streets(longgang):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        car = read_network(LONGGANG, use_cache=False, mode="car")
+    g = apply_travel(car, "car", 4.0)
+    tags, table = g.edge_tags, load("travel.toml")["modes"]["car"]
+    speed = np.array([table["speeds"].get(h, table["speed_kmh"]) for h in tags["highway"]])
+    speed = np.where(np.isfinite(tags["maxspeed"]), np.minimum(speed, tags["maxspeed"]), speed)
+    want = np.repeat((g.edge_length / (speed / 3.6))[:, None], 2, axis=1)
+    want[tags["oneway"] == 1, 1] = np.inf
+    want[tags["oneway"] == -1, 0] = np.inf
+    np.testing.assert_allclose(seconds(g.costs.edge_cost), want, rtol=1e-9)
+    one = np.flatnonzero(tags["oneway"] != 0)
+    assert len(one) > 20 and not np.isin(tags["highway"], ["footway", "steps"]).any()
+    # every node's time to three hospitals by networkx on the digraph, and by hzspatial
+    G = _digraph(g, want)
+    targets = [int(x) for x in np.random.default_rng(2).choice(g.n_nodes, 3, replace=False)]
+    fac = snap_points(g, shapely.points(g.node_xy[targets]), 300)
+    got = seconds(ct.nearest_facility(g, fac).distance_m)
+    ref = nx.multi_source_dijkstra_path_length(G.reverse(copy=True), set(targets))
+    ref = np.array([ref.get(n, np.inf) for n in range(g.n_nodes)])
+    # (a facility's link to its street weighs at least 1 mm: 0.001 s)
+    np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], atol=0.01)
+    assert np.isinf(got[~np.isfinite(ref)]).all()
+    # ignoring the one-way signs would make some trips shorter: the search does not
+    both = nx.multi_source_dijkstra_path_length(G.to_undirected().to_directed(), set(targets))
+    both = np.array([both.get(n, np.inf) for n in range(g.n_nodes)])
+    fin = np.isfinite(ref)
+    assert (ref[fin] > both[fin] + 1).sum() > 10
+    # homes and facilities join drivable ways only; the leg to the door is walked
+    assert g.costs.summary["one_way_streets"] == len(one)
+
+
+def test_edge_tags_survive_the_graph_cache(tmp_path, monkeypatch, request):
+    """A cached graph keeps its bridges, classes and one-way signs (else a second run would
+    walk bridges on the ground and drive against one-way streets, silently)."""
+    monkeypatch.setenv("HZSPATIAL_CACHE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = read_network(LONGGANG, use_cache=True)
+        again = read_network(LONGGANG, use_cache=True)
+    assert again.edge_tags is not None
+    for k, x in first.edge_tags.items():
+        np.testing.assert_array_equal(np.asarray(again.edge_tags[k]), np.asarray(x), err_msg=k)
+    assert (first.edge_tags["structure"] == 1).sum() > 0  # Longgang has bridges
