@@ -1096,7 +1096,11 @@ def _review_run(args, district, network, items, residents, cats):
 
 
 def _travel(args: argparse.Namespace) -> dict:
-    """``mode`` and ``dem`` from --mode and --dem."""
+    """``mode`` and ``dem`` from --mode and --dem (a DEM with another mode than walking
+    stopped here, before any work)."""
+    from hzspatial.network.costs import check_travel
+
+    check_travel(args.mode, args.dem)
     return {"mode": args.mode, "dem": args.dem}
 
 

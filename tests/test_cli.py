@@ -337,3 +337,41 @@ def test_names_reach_the_terminal_as_text_not_escape_sequences():
 
     assert _term("社区\x1b[2J\x07") == "社区\\x1b[2J\\x07"
     assert "\x1b" not in _pad("a\x1b[31m", 12) and _pad("ab", 4) == "ab  "
+
+
+def test_demo_walks_the_synthetic_hills_and_says_what_slope_changed(demo_out):
+    """The demo walks on its synthetic DEM (labelled synthetic as an input); the summary gives
+    coverage on the flat beside coverage with slope, per category and district — the flat
+    figures equal a flat run's own coverage (run_coverage, no DEM), and the hills of 南郑区
+    lower its coverage."""
+    from hzspatial import demo_inputs, run_coverage
+
+    out, proc = demo_out
+    s = json.loads((out / "summary.json").read_text("utf-8"))
+    t = s["travel"]
+    assert t["dem"].endswith("hanzhong_demo_dem.tif") and t["direction"] == "home → facility"
+    assert "synthetic demo data" in " ".join(t["labels"])
+    assert "dem (hanzhong_demo_dem.tif)" in s["synthetic_inputs"]
+    assert "walking with the slopes of hanzhong_demo_dem.tif" in proc.stdout
+    flat = run_coverage(**demo_inputs())
+    by_d = pd.read_csv(out / "coverage_by_district.csv", dtype={"district_id": str})
+    flat_d = flat.districts.set_index("district_id")
+    for cat, effect in s["slope_effect"].items():
+        serves = flat.summary["categories"][cat]["serves"]
+        assert effect["share_flat"] == pytest.approx(serves["share"], abs=1e-12), cat
+        assert effect["share"] == pytest.approx(s["categories"][cat]["serves"]["share"])
+        for d in effect["districts"]:
+            key = f"{cat}_group_share" if serves["group"] != "all" else f"{cat}_coverage_share"
+            assert d["share_flat"] == pytest.approx(flat_d.loc[d["district_id"], key]), cat
+        assert f"{cat}_coverage_share_flat" in by_d.columns
+    south = {d["district_id"]: d for d in s["slope_effect"]["elderly_care"]["districts"]}
+    assert south["610703"]["share"] < south["610703"]["share_flat"] - 0.03
+    assert "南郑区：考虑坡度后 15 分钟步行可达养老服务设施的60岁及以上老人由" in proc.stdout
+
+
+def test_a_dem_with_another_mode_is_one_line_before_any_work(tmp_path):
+    proc = run("coverage", "--network", "n.osm", "--facilities", "f.csv", "--population",
+                "p.geojson", "--mode", "car", "--dem", "d.tif", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "a DEM changes walking times; --mode car does not use it" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()

@@ -30,7 +30,7 @@ from hzspatial.errors import DataWarning, InputError
 from hzspatial.network._graph import TravelCosts, WalkGraph, with_costs
 from hzspatial.network.tags import BRIDGE, TUNNEL
 
-__all__ = ["MODES", "apply_travel", "mode_costs", "slope_costs", "street_samples",
+__all__ = ["MODES", "apply_travel", "check_travel", "mode_costs", "slope_costs", "street_samples",
            "tobler_factor"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -204,6 +204,21 @@ def mode_costs(graph: WalkGraph, mode: str, speed_kmh: float) -> tuple[np.ndarra
     return cost, allowed, summary
 
 
+def check_travel(mode: str, dem: str | Path | None) -> None:
+    """Raise :class:`InputError` for a mode hzspatial does not know, or a DEM given with a
+    mode it does not change (cycling and driving times do not follow slopes here: a DEM
+    silently ignored would be a wrong answer, r5r#555)."""
+    if mode not in MODES:
+        raise InputError(f"unknown travel mode {mode!r}", column="--mode",
+                         hint=f"use one of {', '.join(MODES)}")  # fmt: skip
+    if mode != "walk" and dem is not None:
+        raise InputError(
+            f"a DEM changes walking times; --mode {mode} does not use it",
+            column="--dem",
+            hint="leave --dem out, or use --mode walk",
+        )
+
+
 def apply_travel(graph: WalkGraph, mode: str = "walk", speed_kmh: float = 4.0,
                  dem: str | Path | None = None) -> WalkGraph:  # fmt: skip
     """``graph`` with the costs of a travel mode (and the DEM's slopes for walking); the
@@ -220,15 +235,7 @@ def apply_travel(graph: WalkGraph, mode: str = "walk", speed_kmh: float = 4.0,
     dem : str or Path, optional
         Elevation model (GeoTIFF, metres, any CRS it states): walking only.
     """
-    if mode not in MODES:
-        raise InputError(f"unknown travel mode {mode!r}", column="--mode",
-                         hint=f"use one of {', '.join(MODES)}")  # fmt: skip
-    if mode != "walk" and dem is not None:
-        raise InputError(
-            f"a DEM changes walking times; --mode {mode} does not use it",
-            column="--dem",
-            hint="leave --dem out, or use --mode walk",
-        )
+    check_travel(mode, dem)
     if mode == "walk" and dem is None:
         return graph
     base = {"mode": mode, "label": _config()["modes"][mode]["label"],
