@@ -57,7 +57,7 @@ from hzspatial.network import (
 from hzspatial.network.costs import apply_travel
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
-from hzspatial.stages import SPREAD_TEXT
+from hzspatial.stages import SPREAD_TEXT, travel_summary
 from hzspatial.standards import Standard, load_standards
 from hzspatial.study import Study
 
@@ -426,6 +426,7 @@ def _review(existing: _Existing, districts, props, rules: _Rules, streets,
     report = {"version": __version__, "threshold_minutes": float(rules.minutes),
               "speed_kmh": float(rules.speed_kmh), "threshold_m": limit15,
               "persons_per_household": rules.pph, "standards": str(rules.standards),
+              "travel": travel_summary(existing.graph),
               "residents_spread": None if method is None else {
                   "method": method, "text": SPREAD_TEXT[method]},
               "data_labels": sorted(labels), "inputs": inputs, "exit_code": exit_code,

@@ -1065,7 +1065,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         "threshold_m": metres,
         "persons_per_household": pph,
         "network": _network_summary(graph, rules),
-        "travel": _travel_summary(graph),
+        "travel": travel_summary(graph),
         "categories": cat.summary,
         "districts": [
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
@@ -1105,8 +1105,9 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
     )
 
 
-def _travel_summary(graph: WalkGraph) -> dict:
-    """How minutes were measured: mode, DEM, direction, what the costs took into account."""
+def travel_summary(graph: WalkGraph) -> dict:
+    """``summary.json``'s ``travel``: how minutes were measured — mode, DEM, direction, what
+    the costs took into account."""
     if graph.costs is None:
         return {"mode": "walk", "label": "步行 / walking", "dem": None,
                 "direction": "either way (flat: the same)",

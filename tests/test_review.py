@@ -470,3 +470,30 @@ def test_a_review_on_a_study_names_the_buildings_it_spread_residents_over(tmp_pa
                            buildings=tmp_path / "buildings.geojson")  # fmt: skip
     named = {x["role"]: x for x in res.report["inputs"]}
     assert named["buildings"]["sha256"] and named["residents"]["sha256"]
+
+
+def test_a_proposal_below_a_hill_fails_what_it_passes_on_the_flat(world, tmp_path):
+    """A proposal 230 m along the street below a kindergarten on a 10 % rise: 235 m on the flat
+    (within 300 m), but uphill Tobler's walk of 230 m takes as long as 326 m on the flat —
+    beyond the 300 m the standard allows. The proposal's new street is
+    joined and walked on the same slopes; review.json says how times were measured."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    xc = X0 - 600 + (np.arange(520) + 0.5) * 10
+    with rasterio.open(tmp_path / "rise.tif", "w", driver="GTiff", width=520, height=220,
+                       count=1, dtype="float32", crs="EPSG:32648",
+                       transform=from_origin(X0 - 600, Y0 + 1100, 10, 10)) as ds:
+        ds.write(np.tile(500 + 0.1 * (xc - X0), (220, 1)).astype("float32"), 1)
+    d = proposals(world, [box(2740, -40, 2770, -10)], id=["H"], population=[300])
+    street = tmp_path / "new_street.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 + 2755, Y0), (X0 + 2755, Y0 - 25)])],
+                     crs=32648).to_file(street)  # fmt: skip
+    flat = check(review(world, d, standards=world / "kg.toml", streets=street), "H",
+                 "kindergarten_within_300m")  # fmt: skip
+    res = review(world, d, standards=world / "kg.toml", streets=street, dem=tmp_path / "rise.tif")
+    hill = check(res, "H", "kindergarten_within_300m")
+    assert flat["verdict"] == "pass" and hill["verdict"] == "fail"
+    assert hill["nearest_existing_m"] > flat["nearest_existing_m"] * 1.2
+    assert res.report["travel"]["dem"].endswith("rise.tif")
+    assert res.report["travel"]["direction"] == "home → facility"

@@ -544,3 +544,33 @@ def test_an_edit_that_is_not_one_is_refused_in_one_line(demo):
         with pytest.raises(InputError):
             study._apply(edit)
     assert len(study.edits) == before
+
+
+def test_edits_on_the_slopes_equal_a_fresh_run_on_them():
+    """With the demo's synthetic DEM every search runs on directed costs (trips home →
+    facility): added, moved and removed facilities and a new threshold, kept exact by the
+    study's repairs, equal a fresh run on the same DEM; a new walking speed is refused (the
+    costs were made at the old one), changing nothing."""
+    from hzspatial.datasets import demo_paths
+
+    inputs = {**demo_inputs(), "dem": demo_paths()["dem"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = Study(**inputs)
+    graph = read_network(inputs["network"])
+    lon, lat = near_street_points(graph, n=4, seed=11)
+    fac = study.facilities
+    kg = fac.loc[fac["category"] == "kindergarten", "facility_id"].iloc[5]
+    eld = fac.loc[fac["category"] == "elderly_care", "facility_id"].iloc[3]
+    study.add_facility("clinic", lon[0], lat[0])
+    study.move_facility(kg, lon[1], lat[1])
+    study.remove_facility(eld)
+    study.add_facility("elderly_care", lon[2], lat[2], subtype="daycare", area_m2=500)
+    study.set_minutes("kindergarten", 10)
+    with pytest.raises(InputError, match="made at 4 km/h"):
+        study.set_speed(3.6)
+    assert len(study.edits) == 5 and study.speed_kmh == 4.0
+    got = study.result()
+    want = fresh_run(study, inputs)
+    assert_same(got, want)
+    assert got.summary["slope_effect"] == want.summary["slope_effect"]
