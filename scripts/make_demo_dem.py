@@ -68,7 +68,7 @@ def main() -> None:
                "predictor": 2}  # fmt: skip
     with rasterio.open(OUT, "w", **profile) as ds:
         ds.write(np.round(z).astype(np.int16), 1)
-        ds.update_tags(SOURCE="synthetic demo data (hzspatial scripts/make_demo_dem.py)",
+        ds.update_tags(SOURCE="synthetic demo data", GENERATOR="hzspatial scripts/make_demo_dem.py",
                        LICENSE="CC0", UNITS="metres above sea level")  # fmt: skip
         ds.set_band_description(1, "elevation (m), synthetic demo data")
     print(f"wrote {OUT} ({width}×{height}, {OUT.stat().st_size / 1024:.0f} KB), "

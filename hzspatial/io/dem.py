@@ -90,13 +90,13 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
 
 
 def dem_labels(path: str | Path) -> list[str]:
-    """Provenance the DEM states in its tags (``SOURCE``, ``LICENSE``): e.g. "synthetic demo
-    data" for the demo's."""
+    """Provenance the DEM states in its ``SOURCE`` tag: e.g. "synthetic demo data" for the
+    demo's (SRTM and Copernicus tiles state none)."""
     import rasterio
 
     with rasterio.open(path) as ds:
-        tags = ds.tags()
-    return [str(tags[k]) for k in ("SOURCE", "LICENSE") if tags.get(k)]
+        source = ds.tags().get("SOURCE")
+    return [str(source)] if source else []
 
 
 def _bilinear(z: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
