@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hzspatial.standards import Standard
 
-__all__ = ["bilingual", "fmt_number", "fmt_target", "gap_text", "is_share", "labels", "pct"]
+__all__ = ["bilingual", "distance_phrase", "fmt_number", "fmt_target", "gap_text", "is_share",
+           "labels", "pct"]
 
 
 @cache
@@ -98,3 +99,19 @@ def gap_text(std: Standard, gap: float) -> tuple[str, str]:
     n = math.ceil(gap - 1e-9) if countable else gap
     num = f"{n:,}" if countable else fmt_number(n)
     return f"{num} {zh}".strip(), f"{num} {en}"
+
+
+def distance_phrase(summary: dict) -> tuple[str, str]:
+    """What the metres of a result are, (中文, English), from ``summary["travel"]``: network
+    distance on the flat; with slopes or another mode, time × walking speed (equivalent
+    metres) for the trip from home to facility."""
+    t = summary.get("travel") or {}
+    if t.get("dem"):
+        return ("考虑坡度的步行时间折算距离（由家到设施）",
+                "walking time on the slopes as equivalent distance (home → facility)")
+    if t.get("mode", "walk") != "walk":
+        label = str(t.get("label") or t["mode"])
+        zh, en = label.split(" / ")[:2] if " / " in label else (label, label)
+        return (f"{zh}时间折算距离（由家到设施）",
+                f"{en} time as equivalent distance (home → facility)")
+    return "路网距离", "network distance"

@@ -20,7 +20,16 @@ import pandas as pd
 
 from hzspatial.io.boundaries import LEVELS
 from hzspatial.io.writers import html_text, write_xlsx
-from hzspatial.labels import bilingual, fmt_number, fmt_target, gap_text, is_share, labels, pct
+from hzspatial.labels import (
+    bilingual,
+    distance_phrase,
+    fmt_number,
+    fmt_target,
+    gap_text,
+    is_share,
+    labels,
+    pct,
+)
 
 if TYPE_CHECKING:
     from hzspatial.results import CoverageResult
@@ -338,12 +347,22 @@ def _first_page(result: CoverageResult) -> str:
 <dt>居民 / Residents</dt><dd>{s["population"]:,} 人 analysed</dd>
 <dt>设施类别 / Facilities</dt><dd>{cats}</dd>
 <dt>步行阈值 / Threshold</dt><dd>{s["threshold_minutes"]:g} 分钟 @ {s["speed_kmh"]:g} km/h =
-{s["threshold_m"]:,.0f} m 路网步行距离 / walking distance on the street network</dd>
+{s["threshold_m"]:,.0f} m {html_text(" / ".join(distance_phrase(s)))}</dd>{_slope_facts(s)}
 <dt>数据来源 / Data</dt><dd>{sources}</dd>
 </dl>
 <h2>主要结论 / Key findings</h2>
 <ul class="findings">{items}</ul>
 </section>"""  # noqa: E501
+
+
+def _slope_facts(s: dict) -> str:
+    """With a DEM: what slope changed, per category for the study area and each district."""
+    effect = s.get("slope_effect")
+    if not effect:
+        return ""
+    rows = "".join(f"<li>{html_text(line)}</li>" for info in effect.values()
+                   for line in [info["text"], *(d["text"] for d in info["districts"])])
+    return f"<dt>坡度的影响 / What slope changed</dt><dd><ul>{rows}</ul></dd>"
 
 
 def _category_section(result: CoverageResult, cat: str, k: int) -> str:

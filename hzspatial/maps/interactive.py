@@ -15,7 +15,7 @@ from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
-from hzspatial.labels import fmt_number, fmt_target, gap_text
+from hzspatial.labels import distance_phrase, fmt_number, fmt_target, gap_text
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
 from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, grouped_layer_control, script_json
@@ -574,7 +574,7 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         "<summary style='font-weight:bold;font-size:13px;cursor:pointer'>15分钟生活圈设施覆盖 / "
         "15-minute walking coverage</summary>"
         f"<div>步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h = "
-        f"{s['threshold_m']:,.0f} m 路网距离 / network distance</div>"
+        f"{s['threshold_m']:,.0f} m {html_text(' / '.join(distance_phrase(s)))}</div>"
         f"<div>居民 / residents: {s['population']:,}</div>"
         "<table style='width:100%;margin-top:4px;border-collapse:collapse'><tr>"
         "<th style='text-align:left'>设施·步行范围 / Facility·walk</th>"

@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from hzspatial.categories import builtin_categories, user_category
+from hzspatial.labels import distance_phrase
 from hzspatial.maps.style import (
     BELOW_STANDARD,
     NO_FACILITY,
@@ -313,9 +314,10 @@ def _north_arrow(ax) -> None:
 def _footer_text(result: CoverageResult) -> list[str]:
     s = result.summary
     zh = _cjk_font() is not None
-    lines = [f"步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h，路网距离 / network "
-             f"distance · 居民 / residents {s['population']:,} · hzspatial {s['version']}"
-             if zh else f"Walking at {s['speed_kmh']:g} km/h on the street network · residents "
+    phrase_zh, phrase_en = distance_phrase(s)
+    lines = [f"步行 {s['threshold_minutes']:g} 分钟 @ {s['speed_kmh']:g} km/h，{phrase_zh} / "
+             f"{phrase_en} · 居民 / residents {s['population']:,} · hzspatial {s['version']}"
+             if zh else f"Walking at {s['speed_kmh']:g} km/h, {phrase_en} · residents "
              f"{s['population']:,} · hzspatial {s['version']}"]  # fmt: skip
     if result.synthetic:
         lines.append(f"{'合成演示数据 / ' if zh else ''}SYNTHETIC DEMO DATA — generated, not "
