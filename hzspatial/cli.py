@@ -710,14 +710,14 @@ def _print_travel(s: dict) -> None:
     t = s.get("travel") or {}
     if t.get("mode", "walk") == "walk" and not t.get("dem"):
         return
-    synthetic = any("synthetic" in x for x in t.get("labels", []))
-    print(f"travel: {t.get('note', t.get('mode'))}{' (synthetic demo data)' if synthetic else ''};"
-          " metres are equivalent "
-          "metres: minutes × walking speed")  # fmt: skip
+    synthetic = " (synthetic demo data)" if any("synthetic" in x for x in t.get("labels", [])) \
+        else ""  # fmt: skip
+    print(f"travel: {_term(t.get('note', t.get('mode')))}{synthetic}; metres are equivalent "
+          "metres: minutes × walking speed")  # file and area names: text, never escapes
     for info in (s.get("slope_effect") or {}).values():
-        print(f"  {info['text']}")
+        print(f"  {_term(info['text'])}")
         for d in info["districts"]:
-            print(f"    {d['text']}")
+            print(f"    {_term(d['text'])}")
 
 
 def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:

@@ -327,15 +327,20 @@ def test_property_fifty_random_edits_on_real_osm_streets(longgang, data):
     assert_same(study.result(), base)
 
 
-def test_saved_study_reopens_to_the_same_state_and_batch_runs_it(tmp_path):
-    from hzspatial.batch import load_scenarios, run_batch
-
-    inputs = demo_inputs()
+def _demo_study(n: int, seed: int, **options):
+    """A fresh demo study (with ``options``), its inputs, and ``n`` points beside its streets."""
+    inputs = {**demo_inputs(), **options}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = Study(**inputs)
-    graph = read_network(inputs["network"])
-    lon, lat = near_street_points(graph, n=3, seed=21)
+    lon, lat = near_street_points(read_network(inputs["network"]), n=n, seed=seed)
+    return study, inputs, lon, lat
+
+
+def test_saved_study_reopens_to_the_same_state_and_batch_runs_it(tmp_path):
+    from hzspatial.batch import load_scenarios, run_batch
+
+    study, inputs, lon, lat = _demo_study(3, 21)
     fac = study.facilities
     study.add_facility("football_pitch", lon[0], lat[0], pitches=1, name="新球场")
     study.remove_facility(fac["facility_id"].iloc[4])
@@ -553,12 +558,7 @@ def test_edits_on_the_slopes_equal_a_fresh_run_on_them():
     costs were made at the old one), changing nothing."""
     from hzspatial.datasets import demo_paths
 
-    inputs = {**demo_inputs(), "dem": demo_paths()["dem"]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study = Study(**inputs)
-    graph = read_network(inputs["network"])
-    lon, lat = near_street_points(graph, n=4, seed=11)
+    study, inputs, lon, lat = _demo_study(4, 11, dem=demo_paths()["dem"])
     fac = study.facilities
     kg = fac.loc[fac["category"] == "kindergarten", "facility_id"].iloc[5]
     eld = fac.loc[fac["category"] == "elderly_care", "facility_id"].iloc[3]
