@@ -342,11 +342,14 @@ def test_a_scenario_log_or_folder_that_is_a_link_is_not_followed(tiny_world, tmp
     assert (out / s.folder / "summary.json").is_file()
 
 
-def test_scenarios_sharing_inputs_share_a_study_and_equal_their_own_runs(tmp_path):
-    """With one worker, the scenarios below share one loaded study (their thresholds, speed and
-    removed facilities applied as edits, then taken back): every one equals its own
-    run_coverage, table by table — a removal, a speed change with a threshold, an added file,
-    in an order that makes each scenario start from the previous one's study."""
+def test_scenarios_sharing_inputs_share_a_study_and_equal_their_own_runs(tmp_path, monkeypatch):
+    """In one worker process, scenarios sharing inputs build the study once (their thresholds,
+    speed, added files and removed facilities applied as edits, then taken back) and a
+    scenario with other inputs (another default threshold) builds its own: every one equals
+    its own run_coverage, table by table, in an order that makes each start from the previous
+    one's study."""
+    from hzspatial import batch, study
+
     d = data_dir()
     path = tmp_path / "shared.toml"
     path.write_text(f"""
@@ -356,10 +359,6 @@ facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
 population = "{d / "population/hanzhong_demo_blocks.geojson"}"
 
 [[scenario]]
-name = "without two pitches"
-remove_facilities = ["FOO003", "FOO010"]
-
-[[scenario]]
 name = "slow walkers near kindergartens"
 speed_kmh = 3.0
 thresholds = {{ "幼儿园" = 4.5 }}
@@ -367,10 +366,14 @@ thresholds = {{ "幼儿园" = 4.5 }}
 [[scenario]]
 name = "two new pitches"
 add_facilities = ["{tmp_path / "pitches.csv"}"]
-remove_facilities = ["FOO003"]
+remove_facilities = ["FOO003", "FOO010"]
 
 [[scenario]]
 name = "as built"
+
+[[scenario]]
+name = "ten minutes"
+minutes = 10
 """)
     fac = pd.read_csv(d / "facilities/hanzhong_demo_facilities.csv")
     pitches = fac[fac["category"] == "football_pitch"].head(2).copy()
@@ -378,16 +381,22 @@ name = "as built"
     pitches["lon"] += 0.004
     pitches.to_csv(tmp_path / "pitches.csv", index=False)
     out = tmp_path / "out"
-    from hzspatial.batch import run_batch
-
-    results, _ = run_batch(path, out, workers=1)
+    builds = []
+    real = study.Study.__init__
+    monkeypatch.setattr(study.Study, "__init__",
+                        lambda self, *a, **k: builds.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(batch, "_LOADED", {})
+    scenarios, _ = load_scenarios(path)
+    results = [batch.run_scenario(s, out) for s in scenarios]
     assert [r.status for r in results] == ["done"] * 4
+    assert len(builds) == 2  # one shared by three; "ten minutes" (another default) its own
+    assert batch._LOADED["study"].edits == []  # every scenario's edits taken back
     p = demo_paths()
     own = {
-        "without_two_pitches": {"exclude_facilities": ["FOO003", "FOO010"]},
         "slow_walkers_near_kindergartens": {"speed_kmh": 3.0,
                                             "category_minutes": {"幼儿园": 4.5}},
-        "two_new_pitches": {"exclude_facilities": ["FOO003"]},
+        "two_new_pitches": {"exclude_facilities": ["FOO003", "FOO010"]},
+        "ten_minutes": {"minutes": 10},
         "as_built": {},
     }
     for folder, kw in own.items():
@@ -402,48 +411,3 @@ name = "as built"
         w = want.ratios.round(4)
         assert ratios["value"].fillna(-1).tolist() == pytest.approx(w["value"].fillna(-1).tolist())
         assert ratios["met"].astype(str).tolist() == w["met"].astype(str).tolist()
-
-
-def test_one_study_serves_the_scenarios_of_a_worker(tmp_path, monkeypatch):
-    """In one process, scenarios sharing inputs build the study once (the others are edits);
-    a scenario with other inputs (another default threshold) builds its own."""
-    from hzspatial import batch, study
-
-    d = data_dir()
-    path = tmp_path / "s.toml"
-    path.write_text(f"""
-[defaults]
-network = "{d / "network/hanzhong_demo_streets.geojson"}"
-facilities = ["{d / "facilities/hanzhong_demo_facilities.csv"}"]
-population = "{d / "population/hanzhong_demo_blocks.geojson"}"
-
-[[scenario]]
-name = "a"
-
-[[scenario]]
-name = "b"
-speed_kmh = 3.5
-remove_facilities = ["KIN010"]
-
-[[scenario]]
-name = "d"
-add_facilities = ["{tmp_path / "more.csv"}"]
-
-[[scenario]]
-name = "c"
-minutes = 10
-""")
-    fac = pd.read_csv(d / "facilities/hanzhong_demo_facilities.csv").head(3)
-    fac.assign(id=["M1", "M2", "M3"], lon=fac["lon"] + 0.003).to_csv(tmp_path / "more.csv",
-                                                                      index=False)
-    builds = []
-    real = study.Study.__init__
-    monkeypatch.setattr(study.Study, "__init__",
-                        lambda self, *a, **k: builds.append(1) or real(self, *a, **k))
-    monkeypatch.setattr(batch, "_LOADED", {})
-    scenarios, _ = load_scenarios(path)
-    done = [batch.run_scenario(s, tmp_path / "out") for s in scenarios]
-    assert [r.status for r in done] == ["done"] * 4
-    assert len(builds) == 2  # a, b and d (its file added as an edit) share one; c (another
-    # default threshold) builds its own
-    assert batch._LOADED["study"].edits == []  # every scenario's edits taken back
