@@ -273,9 +273,10 @@ def _coverage_inputs(cov: argparse.ArgumentParser) -> None:
     """The inputs of a coverage run (also what ``serve`` builds its study from)."""
     cov.add_argument(
         "--network",
-        type=Path,
+        type=_source,
         help="walking network: OpenStreetMap .osm.pbf/.osm, osmnx .graphml, or a road "
-        "centre-line layer (GeoJSON/GeoPackage/Shapefile)",
+        "centre-line layer (GeoJSON/GeoPackage/Shapefile, or a PostGIS table "
+        "postgresql://user@host/db?table=schema.name)",
     )
     cov.add_argument(
         "--place",
@@ -400,7 +401,8 @@ def _parser() -> argparse.ArgumentParser:
         help="households of each proposal (× persons per household; if the layer has no "
         "households / 规划户数 column)",
     )
-    rev.add_argument("--network", type=Path, help="walking network file")
+    rev.add_argument("--network", type=_source,
+                     help="walking network file, or PostGIS table of road centre lines")
     rev.add_argument(
         "--facilities",
         type=Path,
@@ -451,7 +453,8 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--demo", action="store_true",
                       help="the embedded demo: where to put 10 new football pitches, and how "
                       "many the plan's 1 per 10,000 needs per district")  # fmt: skip
-    site.add_argument("--network", type=Path, help="walking network file")
+    site.add_argument("--network", type=_source,
+                      help="walking network file, or PostGIS table of road centre lines")
     site.add_argument("--facilities", type=Path, action="append", default=[],
                       help="existing facility file; repeatable")  # fmt: skip
     site.add_argument(

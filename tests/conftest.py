@@ -61,6 +61,15 @@ def demo_out(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def demo_run():
+    """``run_coverage`` on the demo's inputs, once: the reference of tests comparing another
+    path (tiles, the CLI, QGIS, PostGIS) with a plain run. Read it, never change it."""
+    from hzspatial import demo_inputs, run_coverage
+
+    return run_coverage(**demo_inputs())
+
+
+@pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory):
     """The hand-worked 2 km community of tests/test_population.py written as files:
     streets.gpkg, community.geojson (residents and boundaries) and kg.csv (one kindergarten

@@ -339,12 +339,11 @@ def test_names_reach_the_terminal_as_text_not_escape_sequences():
     assert "\x1b" not in _pad("a\x1b[31m", 12) and _pad("ab", 4) == "ab  "
 
 
-def test_demo_walks_the_synthetic_hills_and_says_what_slope_changed(demo_out):
+def test_demo_walks_the_synthetic_hills_and_says_what_slope_changed(demo_out, demo_run):
     """The demo walks on its synthetic DEM (labelled synthetic as an input); the summary gives
     coverage on the flat beside coverage with slope, per category and district — the flat
     figures equal a flat run's own coverage (run_coverage, no DEM), and the hills of 南郑区
     lower its coverage."""
-    from hzspatial import demo_inputs, run_coverage
 
     out, proc = demo_out
     s = json.loads((out / "summary.json").read_text("utf-8"))
@@ -353,7 +352,7 @@ def test_demo_walks_the_synthetic_hills_and_says_what_slope_changed(demo_out):
     assert "synthetic demo data" in " ".join(t["labels"])
     assert "dem (hanzhong_demo_dem.tif)" in s["synthetic_inputs"]
     assert "walking with the slopes of hanzhong_demo_dem.tif" in proc.stdout
-    flat = run_coverage(**demo_inputs())
+    flat = demo_run  # run_coverage on the flat
     by_d = pd.read_csv(out / "coverage_by_district.csv", dtype={"district_id": str})
     flat_d = flat.districts.set_index("district_id")
     for cat, effect in s["slope_effect"].items():

@@ -9,8 +9,8 @@ CATS = ("elderly_care", "clinic", "football_pitch", "kindergarten")
 
 
 @pytest.fixture(scope="module")
-def whole():
-    return run_coverage(**demo_inputs())
+def whole(demo_run):
+    return demo_run
 
 
 def _same(a, b, buffer_m=1050.0):  # largest threshold (1000 m) + 50 m

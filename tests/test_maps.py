@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from hzspatial import crs, demo_inputs, run_coverage
+from hzspatial import crs, run_coverage
 from hzspatial.errors import InputError
 from hzspatial.maps import coverage_map
 
@@ -302,8 +302,8 @@ def test_tables_xlsx_sheets_and_bilingual_headers(demo_out):
 
 
 @pytest.fixture(scope="module")
-def demo_result():
-    return run_coverage(**demo_inputs())
+def demo_result(demo_run):
+    return demo_run
 
 
 def _markers(m):

@@ -16,7 +16,6 @@ import pytest
 import shapely
 from _postgis import Cluster, available
 
-from hzspatial import run_coverage
 from hzspatial.datasets import demo_paths
 from hzspatial.errors import InputError
 from hzspatial.io import jsonable
@@ -43,9 +42,10 @@ def _sql(url: str, query: str):
         return cur.fetchall() if cur.description is not None else None
 
 
-def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
-    """Facilities, residents and boundaries as PostGIS tables (in a projected SRID, to be
-    read back by it): coverage equals the run on the files; --out-db writes the layers."""
+def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path, demo_run):
+    """Streets, facilities, residents and boundaries as PostGIS tables (the residents in a
+    projected SRID, to be read back by it): coverage equals the run on the files; --out-db
+    writes the layers."""
     d = demo_paths()
     fac = gpd.read_file(d["facilities"]) if str(d["facilities"]).endswith("json") else None
     if fac is None:
@@ -56,7 +56,9 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
                                crs=4326).drop(columns=["lon", "lat"])  # fmt: skip
     pop = gpd.read_file(d["population"])
     bnd = gpd.read_file(d["boundaries"])
-    write_layers([("facilities", fac), ("blocks", pop), ("areas", bnd)], db, "inputs")
+    streets = gpd.read_file(d["network"])
+    write_layers([("facilities", fac), ("blocks", pop), ("areas", bnd), ("streets", streets)],
+                 db, "inputs")  # fmt: skip
     # the blocks kept in UTM 48N, as a planning institute's tables are: read by their SRID
     _sql(db, "ALTER TABLE inputs.blocks ALTER COLUMN geom TYPE geometry(Geometry, 32648) "
              "USING ST_Transform(geom, 32648)")  # fmt: skip
@@ -64,13 +66,13 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
     assert read_table(f"{db}&table=inputs.blocks").crs.equals("EPSG:32648")
     src = f"{db}&table=inputs."
     dbrun = tmp_path / "db"
-    b = subprocess.run([EXE, "coverage", "--network", str(d["network"]), "--quiet",
+    b = subprocess.run([EXE, "coverage", "--network", src + "streets", "--quiet",
                         "--facilities", src + "facilities", "--population", src + "blocks",
                         "--boundaries", src + "areas", "--out", str(dbrun), "--out-db", db,
                         "--db-schema", "results"], capture_output=True, text=True,
                        timeout=600)  # fmt: skip
     assert b.returncode == 0, b.stderr
-    run = run_coverage(d["network"], [d["facilities"]], d["population"], d["boundaries"])
+    run = demo_run  # the same files, read from disk
     sa = json.loads(json.dumps(jsonable(run.summary)))
     sb = json.loads((dbrun / "summary.json").read_text("utf-8"))
     assert sa["population"] == sb["population"]
@@ -81,6 +83,9 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
     paths = {i["role"]: i["path"] for i in sb["inputs"]}  # named by their tables, no password
     assert "table inputs.blocks" in paths["population"]
     assert "table inputs.facilities" in paths["facilities"]
+    assert "table inputs.streets" in paths["network"]
+    assert sb["network"]["nodes"] == sa["network"]["nodes"]
+    assert sb["network"]["length_km"] == pytest.approx(sa["network"]["length_km"], rel=1e-9)
     tables = dict(_sql(db, "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM "
                           "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
                           "n.nspname = 'results' AND c.relkind = 'r'"))  # fmt: skip
@@ -90,6 +95,14 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path):
     assert n == (len(run.catchments), 4326)
     assert _sql(db, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'results' AND "
                     "indexdef LIKE '%gist%'") == [(4,)]  # fmt: skip
+    # a table of points is not a network: one line naming the table, nothing written
+    bad = subprocess.run([EXE, "coverage", "--network", src + "facilities", "--quiet",
+                          "--facilities", src + "facilities", "--population", src + "blocks",
+                          "--out", str(tmp_path / "bad")], capture_output=True, text=True,
+                         timeout=600)  # fmt: skip
+    said = bad.stderr.strip().splitlines()
+    assert bad.returncode == 2 and len(said) == 1 and "table inputs.facilities" in said[0], said
+    assert "Traceback" not in bad.stderr and not (tmp_path / "bad").exists()
     # written again: its own tables are replaced, not refused
     assert write_layers([("areas", bnd)], db, "results") == ["areas"]
     assert _sql(db, "SELECT count(*) FROM results.areas") == [(len(bnd),)]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from hzspatial import run_coverage
 from hzspatial.datasets import demo_paths
 from hzspatial.io import jsonable
 
@@ -48,7 +47,7 @@ def _run(home: Path, alg: str, **params) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_qgis_process_coverage_gives_the_clis_outputs(qgis_home, tmp_path):
+def test_qgis_process_coverage_gives_the_clis_outputs(qgis_home, tmp_path, demo_run):
     d = demo_paths()
     listed = subprocess.run([QGIS_PROCESS, "list"], capture_output=True, text=True,
                             env={**os.environ, "HOME": str(qgis_home),
@@ -66,7 +65,7 @@ def test_qgis_process_coverage_gives_the_clis_outputs(qgis_home, tmp_path):
     for name in ("summary.json", "coverage_by_district.csv", "map.html", "results.gpkg"):
         assert (out / name).stat().st_size > 0, name
     got = json.loads((out / "summary.json").read_text("utf-8"))
-    want = run_coverage(d["network"], [d["facilities"]], d["population"], d["boundaries"])
+    want = demo_run  # run_coverage on the same files
     assert got["population"] == want.summary["population"]
     for c, info in want.summary["categories"].items():
         assert got["categories"][c]["covered_population"] == pytest.approx(

@@ -638,6 +638,10 @@ def input_label(path) -> str:
         return "(GeoDataFrame)"
     if isinstance(path, pd.DataFrame):
         return "(DataFrame)"
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://", "PG:")):
+        from hzspatial.io.postgis import parse_source  # a table's address: named as read
+
+        return parse_source(path).label
     return str(path)
 
 

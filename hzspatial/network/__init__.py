@@ -17,6 +17,8 @@ import pyproj
 
 from hzspatial.crs import parse_crs_in
 from hzspatial.errors import DataWarning, InputError
+from hzspatial.io._files import input_label
+from hzspatial.io.postgis import is_postgis, read_table
 from hzspatial.network._graph import (
     TravelCosts,
     WalkGraph,
@@ -71,7 +73,10 @@ _FORMATS = {
 
 
 def network_format(path: str | Path) -> str:
-    """``osm``, ``graphml`` or ``lines`` for a network file (validating that it exists)."""
+    """``osm``, ``graphml`` or ``lines`` for a network file (validating that it exists); a
+    PostGIS table is ``lines``."""
+    if is_postgis(path):
+        return "lines"
     p = Path(path)
     if not p.is_file():
         raise InputError("network file not found", file=str(p), hint="check the path")
@@ -104,7 +109,9 @@ def read_network(
     ----------
     path : str, Path or GeoDataFrame
         ``.osm.pbf`` / ``.osm`` (OpenStreetMap), ``.graphml`` (osmnx), or a road
-        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``, or a GeoDataFrame of lines),
+        centre-line layer (``.geojson`` / ``.gpkg`` / ``.shp``, a GeoDataFrame of lines, or a
+        PostGIS table: ``postgresql://user@host/db?table=schema.name``, read whole and never
+        cached — :mod:`hzspatial.io.postgis`),
         or a networkx graph in osmnx's form (e.g. ``ox.graph_from_xml(...)``, a
         MultiDiGraph with node ``x``/``y``).
     crs : optional
@@ -145,7 +152,7 @@ def _some_joinable(graph: WalkGraph, path, rules: SnapRules) -> WalkGraph:
         raise InputError(
             f"the snapping rules ({rules.source}) exclude every street of the network, so no "
             "home or facility can join it",
-            file=str(path) if isinstance(path, str | Path) else None,
+            file=input_label(path) if isinstance(path, str | Path) else None,
             hint="loosen the [exclude] patterns of --snap-rules",
         )
     return graph
@@ -163,6 +170,8 @@ def _build(path, fmt, crs, default_crs, metric, node, rules, mode) -> WalkGraph:
 def _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode) -> WalkGraph:
     if hasattr(path, "nodes") and hasattr(path, "edges") and hasattr(path, "graph"):
         return graph_from_networkx(path, metric=metric, source="(networkx graph)", rules=rules)
+    if is_postgis(path):  # a table of road centre lines
+        path = read_table(path)
     if isinstance(path, gpd.GeoDataFrame):
         return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
                                       node=node, rules=rules)  # fmt: skip
