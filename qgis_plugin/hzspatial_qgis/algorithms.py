@@ -5,6 +5,7 @@ left as it was: hzspatial writes all or nothing), its one-line error becomes the
 error, and the result layers of ``results.gpkg`` are loaded into the project (styled)."""
 
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -184,7 +185,7 @@ class _Hzspatial(QgsProcessingAlgorithm):
         if minutes:
             args += ["--minutes", f"{self.parameterAsDouble(parameters, 'MINUTES', context):g}"]
         extra = self.parameterAsString(parameters, "OPTIONS", context)
-        return args + (extra.split() if extra else [])
+        return args + (shlex.split(extra) if extra else [])  # quoted values keep their spaces
 
 
 class CoverageAlgorithm(_Hzspatial):
