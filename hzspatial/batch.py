@@ -541,11 +541,34 @@ def run_batch(
     return results, table
 
 
+def _reachable(scheduler: str) -> None:
+    """Refuse a ``tcp://host:port`` scheduler nobody listens on at once (Dask would retry for
+    its whole timeout before saying so); other addresses are left to Dask."""
+    import socket
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(scheduler)
+    try:
+        host, port = url.hostname, url.port
+    except ValueError:
+        host = port = None
+    if url.scheme != "tcp" or not host or not port:
+        return
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler {scheduler!r} ({exc.strerror or exc})",
+                         column="--scheduler",
+                         hint="check the address and that the scheduler runs, or leave "
+                         "--scheduler out to run locally") from None  # fmt: skip
+
+
 def _client(workers: int, scheduler: str | None):
     """A Dask client on ``scheduler``, or on a new LocalCluster of ``workers`` processes."""
     from distributed import Client, LocalCluster
 
     if scheduler:
+        _reachable(scheduler)
         try:
             client, cluster = Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError, ValueError) as exc:
