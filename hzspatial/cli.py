@@ -381,9 +381,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     rev.add_argument(
         "district",
-        type=Path,
+        type=_source,
         nargs="?",
-        help="polygon layer of proposals (default with --demo: the demo proposals)",
+        help="polygon layer of proposals, or PostGIS table (default with --demo: the demo "
+        "proposals)",
     )
     rev.add_argument(
         "--demo",
@@ -405,22 +406,23 @@ def _parser() -> argparse.ArgumentParser:
                      help="walking network file, or PostGIS table of road centre lines")
     rev.add_argument(
         "--facilities",
-        type=Path,
+        type=_source,
         action="append",
         default=[],
-        help="existing facility file; repeatable",
+        help="existing facility file or PostGIS table; repeatable",
     )
     rev.add_argument(
         "--population",
         "--residents",
         dest="residents",
-        type=Path,
+        type=_source,
         help="existing residents (polygons/points with population or households, as in "
         "coverage), for the spare capacity of existing facilities",
     )
     _raster_options(rev, total=True)
     rev.add_argument("--streets", type=Path, help="new streets inside the proposals (lines)")
-    rev.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
+    rev.add_argument("--boundaries", type=_source,
+                     help="study-area districts, file or PostGIS table (default: Hanzhong)")
     rev.add_argument(
         "--persons-per-household",
         type=float,
@@ -455,18 +457,19 @@ def _parser() -> argparse.ArgumentParser:
                       "many the plan's 1 per 10,000 needs per district")  # fmt: skip
     site.add_argument("--network", type=_source,
                       help="walking network file, or PostGIS table of road centre lines")
-    site.add_argument("--facilities", type=Path, action="append", default=[],
-                      help="existing facility file; repeatable")  # fmt: skip
+    site.add_argument("--facilities", type=_source, action="append", default=[],
+                      help="existing facility file or PostGIS table; repeatable")  # fmt: skip
     site.add_argument(
         "--population",
         "--residents",
         dest="population",
-        type=Path,
-        help="residents (polygons or points with population or households, or a population "
-        "raster)",
+        type=_source,
+        help="residents (polygons or points with population or households, a population "
+        "raster, or a PostGIS table)",
     )
     _raster_options(site, total=True)
-    site.add_argument("--boundaries", type=Path, help="study-area districts (default: Hanzhong)")
+    site.add_argument("--boundaries", type=_source,
+                      help="study-area districts, file or PostGIS table (default: Hanzhong)")
     site.add_argument("--category", dest="site_category", default=None,
                       help="category of the new facilities, e.g. football_pitch")  # fmt: skip
     site.add_argument("--candidates", default="auto",
@@ -992,9 +995,9 @@ def _site(args: argparse.Namespace) -> int:
                              column="site", hint="see hzspatial site --help")  # fmt: skip
         kw = {
             "network": args.network,
-            "facilities": _facility_inputs(args, list(args.facilities), []),
-            "population": args.population,
-            "boundaries": args.boundaries,
+            "facilities": _facility_inputs(args, [_from_db(f) for f in args.facilities], []),
+            "population": _from_db(args.population),
+            "boundaries": _from_db(args.boundaries),
             "category": args.site_category,
             "add": args.add,
             "standard": args.standard,
@@ -1069,8 +1072,8 @@ def _review(args: argparse.Namespace) -> int:
                 column="review",
                 hint="see hzspatial review --help",
             )
-        district, network, facilities = args.district, args.network, args.facilities
-        residents = args.residents
+        district, network = _from_db(args.district), args.network
+        facilities, residents = [_from_db(f) for f in args.facilities], _from_db(args.residents)
     cats = list(args.category)
     items = _facility_inputs(args, list(facilities), cats)
     with output_lock(out):
@@ -1084,7 +1087,8 @@ def _review_run(args, district, network, items, residents, cats):
 
     return review_districts(
         district, network, items,
-        residents_file=residents, boundaries=args.boundaries, residents=args.proposal_population,
+        residents_file=residents, boundaries=_from_db(args.boundaries),
+        residents=args.proposal_population,
         households=args.proposal_households, streets=args.streets, minutes=args.minutes,
         extra_categories=[*cats, *args.extra_category], max_snap_m=args.max_snap,
         speed_kmh=args.speed, category_minutes=_parse_thresholds(args.threshold),

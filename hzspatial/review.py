@@ -286,8 +286,8 @@ def review_districts(
     fsnap = (snap_points(graph, fac.to_crs(graph.crs).geometry.to_numpy(), max_snap_m)
              if fac is not None else None)  # fmt: skip
     inputs = [*_network_input(network, graph),
-              *[{"role": "facilities", "path": str(i.path),
-                 "labels": _facility_labels(fac).get(str(i.path), [])} for i in items]]
+              *[{"role": "facilities", "path": input_label(i.path),
+                 "labels": _facility_labels(fac).get(input_label(i.path), [])} for i in items]]
     existing = _Existing(graph, fac, fsnap, inputs=inputs)
     return _review(existing, districts, props, rules, streets, buildings)
 
@@ -576,7 +576,7 @@ def _network_input(network, graph: WalkGraph) -> list[dict]:
     """The network as an input of the review (none when a loaded graph was passed)."""
     if isinstance(network, WalkGraph):
         return []
-    return [{"role": "network", "path": str(network), "labels": sorted(graph.labels)}]
+    return [{"role": "network", "path": input_label(network), "labels": sorted(graph.labels)}]
 
 
 def _study_inputs(study: Study) -> list[dict]:

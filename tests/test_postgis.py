@@ -108,6 +108,59 @@ def test_the_demo_through_the_database_equals_the_file_run(db, tmp_path, demo_ru
     assert _sql(db, "SELECT count(*) FROM results.areas") == [(len(bnd),)]
 
 
+def _demo_facilities(path) -> gpd.GeoDataFrame:
+    import pandas as pd
+
+    raw = pd.read_csv(path)
+    return gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]),
+                            crs=4326).drop(columns=["lon", "lat"])  # fmt: skip
+
+
+def test_review_and_site_read_their_inputs_from_tables(db, tmp_path):
+    """`review` (proposals, facilities, residents, boundaries) and `site` (facilities,
+    residents, boundaries) from PostGIS tables give the verdicts and the sites of the same
+    commands on the files."""
+    d = demo_paths()
+    write_layers([("facilities", _demo_facilities(d["facilities"])),
+                  ("blocks", gpd.read_file(d["population"])),
+                  ("areas", gpd.read_file(d["boundaries"])),
+                  ("proposals", gpd.read_file(d["proposals"]))], db, "rs")  # fmt: skip
+    t = f"{db}&table=rs."
+
+    def cli(*args):
+        p = subprocess.run([EXE, *map(str, args), "--quiet"], capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+        assert p.returncode in (0, 1), p.stderr  # review: 1 when a proposal fails a check
+        return p
+
+    common = ["--network", d["network"]]
+    cli("review", t + "proposals", *common, "--facilities", t + "facilities", "--population",
+        t + "blocks", "--boundaries", t + "areas", "--out", tmp_path / "r_db")  # fmt: skip
+    cli("review", d["proposals"], *common, "--facilities", d["facilities"], "--population",
+        d["population"], "--boundaries", d["boundaries"], "--out", tmp_path / "r_file")
+    got, want = (json.loads((tmp_path / f / "review.json").read_text("utf-8"))
+                 for f in ("r_db", "r_file"))  # fmt: skip
+    assert got["exit_code"] == want["exit_code"] and len(got["proposals"]) == 2
+    keys = ("standard", "verdict", "requirement", "reachable_existing_supply", "shortfall")
+    for a, b in zip(got["proposals"], want["proposals"], strict=True):
+        assert a["verdict"] == b["verdict"] and a["residents"] == b["residents"]
+        assert [[c[k] for k in keys] for c in a["checks"]] == [[c[k] for k in keys]
+                                                               for c in b["checks"]]  # fmt: skip
+    assert any("table rs.facilities" in i["path"] for i in got["inputs"])
+    site = ["--category", "football_pitch", "--add", 2]
+    cli("site", *common, "--facilities", t + "facilities", "--population", t + "blocks",
+        "--boundaries", t + "areas", *site, "--out", tmp_path / "s_db")  # fmt: skip
+    cli("site", *common, "--facilities", d["facilities"], "--population", d["population"],
+        "--boundaries", d["boundaries"], *site, "--out", tmp_path / "s_file")  # fmt: skip
+    got, want = (json.loads((tmp_path / f / "site.json").read_text("utf-8"))
+                 for f in ("s_db", "s_file"))  # fmt: skip
+    assert got["newly_covered"] == pytest.approx(want["newly_covered"]) and got["sites"] == 2
+    import pandas as pd
+
+    chosen = [pd.read_csv(tmp_path / f / "sites.csv")["id"].tolist() for f in ("s_db", "s_file")]
+    assert chosen[0] == chosen[1]
+
+
 def test_a_failure_midway_leaves_no_table(db):
     good = gpd.GeoDataFrame({"v": [1.0]}, geometry=[shapely.Point(107, 33)], crs=4326)
     bad = gpd.GeoDataFrame({"n": np.array([2**64 - 1], dtype=np.uint64)},
