@@ -169,3 +169,26 @@ def test_the_toolbox_and_the_styled_layers_are_the_readmes_screenshot(qgis_home,
     assert len(drawn.getcolors(1 << 24)) > 50  # the map, drawn — not a blank panel
     docs = ROOT / "docs" / "qgis.png"
     image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(docs, optimize=True)
+
+
+def test_one_layer_of_a_geopackage_is_handed_over_not_the_whole_file(qgis_home, tmp_path):
+    """A GeoPackage holding two layers: the algorithm given its second layer reads that layer
+    (handed over as a temporary GeoPackage), not the file's first one — before, the file's
+    path alone was passed and hzspatial read the other layer without a word."""
+    import geopandas as gpd
+    import pandas as pd
+
+    d = demo_paths()
+    raw = pd.read_csv(d["facilities"])
+    fac = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs=4326)
+    gpkg = tmp_path / "poi.gpkg"
+    fac[fac["category"] == "clinic"].to_file(gpkg, layer="clinics")  # the first layer
+    kg = fac[fac["category"] == "kindergarten"]
+    kg.to_file(gpkg, layer="kindergartens")
+    out = tmp_path / "out"
+    proc = _run(qgis_home, "coverage", NETWORK=d["network"],
+                FACILITIES=f"{gpkg}|layername=kindergartens", POPULATION=d["population"],
+                MINUTES=15, OUTPUT_FOLDER=out)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cats = json.loads((out / "summary.json").read_text("utf-8"))["categories"]
+    assert list(cats) == ["kindergarten"] and cats["kindergarten"]["facilities"] == len(kg)

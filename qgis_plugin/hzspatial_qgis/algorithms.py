@@ -43,13 +43,29 @@ def hzspatial_command():
     return exe
 
 
+def _layer_count(path: str) -> int:
+    """Layers in a vector file (GDAL, which QGIS ships); 2 when it cannot say, so that the
+    layer is handed over on its own."""
+    try:
+        from osgeo import ogr
+
+        ds = ogr.Open(path)
+        return 2 if ds is None else ds.GetLayerCount()
+    except Exception:  # noqa: BLE001 — any failure: hand the layer over on its own
+        return 2
+
+
 def layer_path(layer, name, context, feedback):
-    """A file hzspatial can read for ``layer``: its own file when it has one, else the layer
-    written to a temporary GeoPackage (memory and database layers)."""
+    """A file hzspatial can read for ``layer``: its own file when that file is the layer (one
+    layer in it, no filter), else the layer written to a temporary GeoPackage (memory and
+    database layers, one layer of a GeoPackage holding several, a filtered layer) — never
+    the whole file for a part of it."""
     if layer is None:
         return None
-    source = layer.source().split("|")[0]
-    if layer.providerType() in ("ogr", "delimitedtext") and Path(source).is_file():
+    source, *parts = layer.source().split("|")
+    whole = not layer.subsetString() and all(
+        p.startswith("layername=") for p in parts) and _layer_count(source) <= 1
+    if layer.providerType() in ("ogr", "delimitedtext") and Path(source).is_file() and whole:
         return source
     folder = Path(tempfile.mkdtemp(prefix="hzspatial_qgis_"))
     out = str(folder / f"{name}.gpkg")
