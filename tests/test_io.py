@@ -833,3 +833,21 @@ def test_gpkg_keeps_columns_a_geopackage_would_refuse(tmp_path):
         "fid_2": ["a", "b"], "FID_3": [1.5, 2.0], "geom_2": ["x", "y"], "name": ["园1", "园2"],
         "Name_2": ["N1", "N2"]}
     assert shapely.equals(back.geometry.to_numpy(), gdf.geometry.to_numpy()).all()
+
+
+def test_a_geopackage_of_several_layers_is_refused_not_read_at_its_first(tmp_path):
+    """A bureau's GeoPackage holding clinics and kindergartens: read without saying which,
+    GDAL gave the first layer and the run answered for clinics. Now one line names the layers;
+    a single-layer GeoPackage (plus an attribute table) still reads."""
+    pts = gpd.GeoDataFrame({"name": ["a"], "category": ["clinic"]},
+                           geometry=[shapely.Point(107.03, 33.07)], crs=4326)  # fmt: skip
+    two = tmp_path / "poi.gpkg"
+    pts.to_file(two, layer="clinics")
+    pts.assign(category="kindergarten").to_file(two, layer="kindergartens")
+    with pytest.raises(InputError, match=r"holds 2 layers \(clinics, kindergartens\)") as e:
+        read_facilities(two)
+    assert "poi.gpkg" in e.value.line() and "\n" not in e.value.line()
+    one = tmp_path / "one.gpkg"
+    pts.to_file(one, layer="clinics")
+    pd.DataFrame({"note": ["x"]}).pipe(gpd.GeoDataFrame).to_file(one, layer="notes")
+    assert len(read_facilities(one)) == 1

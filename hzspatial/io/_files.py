@@ -487,6 +487,8 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
     if fmt not in ("geojson", "gpkg", "shp"):
         raise InputError("expected a vector layer (GeoJSON/GeoPackage/Shapefile)", file=str(p))
     check_content(p, fmt)
+    if layer is None and fmt == "gpkg":
+        _one_layer(p)
     encoding = _dbf_encoding(p) if fmt == "shp" else None
     try:
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio",
@@ -514,6 +516,22 @@ def read_layer(path: str | Path | gpd.GeoDataFrame, layer: str | None = None) ->
     if encoding:
         gdf.attrs["encoding"] = encoding
     return gdf
+
+
+def _one_layer(p: Path) -> None:
+    """Refuse a GeoPackage of several feature layers: which one is meant cannot be told, and
+    reading the first would answer for the wrong one without a word."""
+    try:
+        found = pyogrio.list_layers(p)
+    except pyogrio.errors.DataSourceError:
+        return  # reading it says what is wrong
+    names = [str(n) for n, geom in found if geom is not None]
+    if len(names) > 1:
+        shown = ", ".join(names[:6]) + (" …" if len(names) > 6 else "")
+        raise InputError(f"the GeoPackage holds {len(names)} layers ({shown}); which one is "
+                         "meant cannot be told", file=str(p),
+                         hint="save the layer you mean to a file of its own (QGIS: Export → "
+                         "Save Features As…)")  # fmt: skip
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
