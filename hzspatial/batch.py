@@ -49,7 +49,7 @@ _KEYS = {"name", "network", "facilities", "population", "boundaries", "minutes",
          "tiles", "require_standards", "baseline", "network_crs", "facilities_crs",
          "population_crs", "boundaries_crs", "boundary_level", "strict",
          "category_map", "snap_rules", "spread", "population_total", "age_rasters",
-         "control_totals", "mode", "dem"}  # fmt: skip
+         "control_totals", "mode", "dem", "modes"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class Scenario:
     control_totals: bool = False
     mode: str = "walk"
     dem: str | None = None
+    modes: dict = field(default_factory=dict)
     folder: str = ""
     facility_options: dict = field(default_factory=dict)
 
@@ -221,7 +222,7 @@ _TEXT, _NUMBER, _FLAG = "text", "number", "true/false"
 _KEY_TYPES = {
     "name": _TEXT, "network": _TEXT, "population": _TEXT, "boundaries": _TEXT,
     "standards": _TEXT, "snap_rules": _TEXT, "tiles": _TEXT, "spread": _TEXT,
-    "mode": _TEXT, "dem": _TEXT,
+    "mode": _TEXT, "dem": _TEXT, "modes": "table of text",
     "age_rasters": "files", "population_total": _NUMBER, "control_totals": _FLAG,
     "boundary_level": _TEXT, "baseline": _TEXT, "crs_in": "crs", "network_crs": "crs",
     "population_crs": "crs", "boundaries_crs": "crs", "facilities_crs": "crs or list",
@@ -350,8 +351,10 @@ def _base_options(s: Scenario) -> dict:
                 area=s.area, snap_rules=s.snap_rules, spread=s.spread,
                 population_total=s.population_total, age_rasters=s.age_rasters,
                 control_totals=s.control_totals, mode=s.mode, dem=s.dem,
+                category_modes=s.modes or None,
                 # costs of slope and modes are made at the walking speed: a study per speed
-                **({"speed_kmh": s.speed_kmh} if s.mode != "walk" or s.dem else {}))  # fmt: skip
+                **({"speed_kmh": s.speed_kmh} if s.mode != "walk" or s.dem or s.modes
+                   else {}))  # fmt: skip
 
 
 def _scenario_result(s: Scenario, submit: Callable | None):

@@ -280,8 +280,10 @@ def _reached_pieces(graph, inc, dist, keep, local, limit_m):
     b = limit_m - dist[owner, local[graph.edge_v[edge]]]
     k_uv, k_vu = graph.cost_per_m(edge)
     # metres of the street from which u (v) is reached in time: walked towards it
-    a = np.clip(np.minimum(a / k_vu, L[edge]), 0, None)
-    b = np.clip(np.minimum(b / k_uv, L[edge]), 0, None)
+    # (an unreached end behind a one-way street: −inf / inf, nothing walked from it)
+    with np.errstate(invalid="ignore"):
+        a = np.clip(np.nan_to_num(np.minimum(a / k_vu, L[edge]), nan=0.0), 0, None)
+        b = np.clip(np.nan_to_num(np.minimum(b / k_uv, L[edge]), nan=0.0), 0, None)
     full = a + b >= L[edge]
     pu = ~full & (a > 0)
     pv = ~full & (b > 0)

@@ -31,7 +31,7 @@ EXIT_INTERNAL_ERROR = 3
 
 def _common(p: argparse.ArgumentParser) -> None:
     _out_options(p, "maps/coverage (demo: maps/hanzhong_demo)")
-    _travel_options(p)
+    _travel_options(p, per_category=True)
     p.add_argument("--minutes", type=float, default=15.0, help="walking threshold (default 15)")
     p.add_argument(
         "--speed",
@@ -65,11 +65,15 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="schema of the --out-db tables (default hzspatial; made if missing)")
 
 
-def _travel_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=["walk", "bike", "ebike", "car"], default="walk",
-                   help="travel mode (default walk): bike, ebike and car use their own ways, "
-                   "speeds per road class and one-way streets (config/travel.toml); the leg "
-                   "from the door to the street is walked; minutes stay minutes")  # fmt: skip
+def _travel_options(p: argparse.ArgumentParser, per_category: bool = False) -> None:
+    p.add_argument("--mode", action="append", default=[],
+                   metavar="MODE or CATEGORY=MODE" if per_category else "MODE",
+                   help="travel mode: walk (default), bike, ebike or car — bike, ebike and car "
+                   "use their own ways, speeds per road class and one-way streets "
+                   "(config/travel.toml); the leg from the door to the street is walked; "
+                   "minutes stay minutes" + ("; CATEGORY=MODE reaches one category by its own "
+                   "mode (repeatable, e.g. clinic=car; a catalogue's [[travel]] rules do "
+                   "the same with their source)" if per_category else ""))  # fmt: skip
     p.add_argument("--dem", type=Path, default=None, metavar="TIF",
                    help="elevation model (GeoTIFF in metres, any CRS it states: SRTM, "
                    "Copernicus): walking times follow the slopes (Tobler's hiking function, "
@@ -714,12 +718,20 @@ def _print_served(categories: dict) -> None:
 def _print_travel(s: dict) -> None:
     """How the minutes were measured, and what slope changed (with a DEM)."""
     t = s.get("travel") or {}
-    if t.get("mode", "walk") == "walk" and not t.get("dem"):
+    per = t.get("categories") or {}
+    if t.get("mode", "walk") == "walk" and not t.get("dem") and not per:
         return
     synthetic = " (synthetic demo data)" if any("synthetic" in x for x in t.get("labels", [])) \
         else ""  # fmt: skip
-    print(f"travel: {_term(t.get('note', t.get('mode')))}{synthetic}; metres are equivalent "
-          "metres: minutes × walking speed")  # file and area names: text, never escapes
+    if per:
+        print("travel by category (metres are equivalent metres: minutes × walking speed):")
+        for c, info in per.items():
+            label = s["categories"].get(c, {}).get("label", c)
+            print(f"  {_term(label)}: {_term(info['note'])}"
+                  f"{synthetic if info['mode'] == t.get('mode') else ''}")  # fmt: skip
+    else:
+        print(f"travel: {_term(t.get('note', t.get('mode')))}{synthetic}; metres are "
+              "equivalent metres: minutes × walking speed")  # names: text, never escapes
     for info in (s.get("slope_effect") or {}).values():
         print(f"  {_term(info['text'])}")
         for d in info["districts"]:
@@ -821,7 +833,7 @@ def _run(args: argparse.Namespace) -> int:
         from hzspatial.io.postgis import parse_source
 
         parse_source(args.out_db)
-    travel = _travel(args)
+    travel = _travel(args, per_category=True)
     if args.command == "demo":
         kwargs = demo_inputs()
         if not args.flat and travel["dem"] is None and travel["mode"] == "walk":
@@ -1102,13 +1114,36 @@ def _review_run(args, district, network, items, residents, cats):
     )  # fmt: skip
 
 
-def _travel(args: argparse.Namespace) -> dict:
-    """``mode`` and ``dem`` from --mode and --dem (a DEM with another mode than walking
-    stopped here, before any work)."""
-    from hzspatial.network.costs import check_travel
+def _travel(args: argparse.Namespace, per_category: bool = False) -> dict:
+    """``mode``, ``dem`` (and with ``per_category`` ``category_modes``) from --mode and
+    --dem: an unknown mode, or a DEM with another mode than walking, stopped here before any
+    work."""
+    from hzspatial.network.costs import MODES, check_travel
 
-    check_travel(args.mode, args.dem)
-    return {"mode": args.mode, "dem": args.dem}
+    default, given = [], {}
+    for item in args.mode:
+        name, eq, mode = (x.strip() for x in item.partition("="))
+        if not eq:
+            default.append(name)
+        elif not per_category:
+            raise InputError(f"--mode {item!r}: {args.command} takes one travel mode for all "
+                             "categories", column="--mode",
+                             hint=f"use one of {', '.join(MODES)}; per-category modes are "
+                             "for coverage, demo and batch")  # fmt: skip
+        elif not name or mode not in MODES:
+            raise InputError(f"cannot read --mode {item!r}", column="--mode",
+                             hint=f"write CATEGORY=MODE with a mode of {', '.join(MODES)}, "
+                             "e.g. clinic=car")  # fmt: skip
+        else:
+            given[name] = mode
+    if len(default) > 1:
+        raise InputError(f"--mode given {len(default)} times ({', '.join(default)})",
+                         column="--mode", hint="give one travel mode for all categories, "
+                         "and CATEGORY=MODE for the others")  # fmt: skip
+    mode = default[0] if default else "walk"
+    check_travel(mode, None if given else args.dem)  # with several modes: checked per category
+    out = {"mode": mode, "dem": args.dem}
+    return out | ({"category_modes": given} if per_category else {})
 
 
 def _review_print(args, result, out: Path, files: list[Path]) -> int:

@@ -120,7 +120,7 @@ def compute(inp: EngineInput, *, bound_m: float = np.inf,
     bound = bound_m if inp.unbounded else min(bound_m, max(inp.limits.values(), default=0))
     for cat, limit in inp.limits.items():
         sel = np.flatnonzero(inp.facility_category == cat)
-        logger.info("%s: walking distances, %d catchments and 2SFCA pairs (%.0f m)", cat,
+        logger.info("%s: nearest facilities, %d catchments and 2SFCA pairs (%.0f m)", cat,
                     len(sel), limit)  # fmt: skip
         near = ct.nearest_facility(g, fsnap, bound, members=sel, sources=sources)
         dist, which = ct.demand_distances(g, near, dsnap, fsnap, members=sel)

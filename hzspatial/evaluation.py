@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from hzspatial import analysis as an
+from hzspatial.network.costs import mode_label
 from hzspatial.standards import Standard
 
 __all__ = ["Pairs", "StandardsInput", "evaluate_standards", "STUDY_AREA"]
@@ -67,6 +68,9 @@ class StandardsInput:
         Category → persons of the group it serves per demand point (0 off the network), for
         the shares within reach and the 2SFCA demand; a category not here counts ``people``.
         Per-capita values keep ``people`` (the plan's denominator).
+    modes : dict
+        Category → travel mode (``walk`` when absent). A ``share_within`` standard is a
+        walking radius: for a category reached by another mode it cannot be checked.
     """
 
     facilities: pd.DataFrame
@@ -82,6 +86,7 @@ class StandardsInput:
     whole_city: bool = False
     outside: str = ""
     served: dict[str, np.ndarray] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,11 @@ def _standard_rows(std: Standard, scope: _Scope, access: dict) -> list[dict]:
                                "communities (pass community boundaries)")]  # fmt: skip
     if not sel.any():
         return [base | _cannot(std, _no_facilities_note(std, scope))]
+    mode = data.modes.get(std.category, "walk")
+    if std.metric == "share_within" and mode != "walk":
+        return [base | _cannot(std, f"{std.distance_m:g} m is a walking distance, and "
+                               f"{std.category} is reached by {mode_label(mode)} in this run "
+                               "(check it in a walking run)")]  # fmt: skip
     if std.metric == "built_since":
         return [base | _built_since(std, data.facilities, cat_sel)]
     got = _METRICS[std.metric](std, scope, sel, data.facility_area[sel])

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from hzspatial.standards import Standard
 
 __all__ = ["bilingual", "distance_phrase", "fmt_number", "fmt_target", "gap_text", "is_share",
-           "labels", "pct"]
+           "labels", "pct", "reach_words"]
 
 
 @cache
@@ -106,6 +106,9 @@ def distance_phrase(summary: dict) -> tuple[str, str]:
     distance on the flat; with slopes or another mode, time × walking speed (equivalent
     metres) for the trip from home to facility."""
     t = summary.get("travel") or {}
+    if t.get("categories"):
+        return ("各类设施按其出行方式的时间折算距离（由家到设施）",
+                "each category's travel time as equivalent distance (home → facility)")
     if t.get("dem"):
         return ("考虑坡度的步行时间折算距离（由家到设施）",
                 "walking time on the slopes as equivalent distance (home → facility)")
@@ -115,3 +118,17 @@ def distance_phrase(summary: dict) -> tuple[str, str]:
         return (f"{zh}时间折算距离（由家到设施）",
                 f"{en} time as equivalent distance (home → facility)")
     return "路网距离", "network distance"
+
+
+@cache
+def _mode_words() -> dict[str, tuple[str, str]]:
+    text = resources.files("hzspatial.config").joinpath("travel.toml").read_text("utf-8")
+    return {m: tuple(v["words"]) for m, v in tomllib.loads(text)["modes"].items()}
+
+
+def reach_words(info: dict) -> tuple[str, str]:
+    """A category's threshold as said, (中文, English), from its ``summary["categories"]``
+    entry: ``("步行 15 分钟", "15-min walk")``, ``("驾车 30 分钟", "30-min drive")``."""
+    zh, en = _mode_words()[info.get("mode", "walk")]
+    minutes = info["threshold_minutes"]
+    return f"{zh} {minutes:g} 分钟", f"{minutes:g}-min {en}"

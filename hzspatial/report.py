@@ -29,6 +29,7 @@ from hzspatial.labels import (
     is_share,
     labels,
     pct,
+    reach_words,
 )
 
 if TYPE_CHECKING:
@@ -164,17 +165,19 @@ def findings(result: CoverageResult) -> list[tuple[str, str]]:
 def _reach_text(info: dict, zh: str, en: str) -> tuple[str, str]:
     """A category's reach in the persons it serves, e.g. ``养老服务设施：60岁及以上老人约
     111,642 人（按普查比例估算），其中 46% 步行 15 分钟内可达``."""
-    g, minutes, metres = info["serves"], info["threshold_minutes"], info["threshold_m"]
+    g, metres = info["serves"], info["threshold_m"]
+    rz, re_ = reach_words(info)
+    within = f"within {metres:,.0f} m" if info.get("mode", "walk") == "walk" else f"within a {re_}"
     if g["group"] == "all":
-        return (f"{zh}：{pct(info['coverage_share'], 0)} 的居民步行 {minutes:g} 分钟内可达",
-                f"{en}: {pct(info['coverage_share'], 0)} of residents within {metres:,.0f} m")
+        return (f"{zh}：{pct(info['coverage_share'], 0)} 的居民{rz}内可达",
+                f"{en}: {pct(info['coverage_share'], 0)} of residents {within}")
     gz, ge = (g["label"].split(" / ") + [g["label"]])[:2]
     est_zh, est_en = ("（按普查比例估算）", ", estimated from census shares") if g["estimated"] \
         else ("", "")
     return (f"{zh}：{gz}约 {fmt_number(g['persons'])} 人{est_zh}，其中 {pct(g['share'], 0)} "
-            f"步行 {minutes:g} 分钟内可达",
+            f"{rz}内可达",
             f"{en}: {pct(g['share'], 0)} of {ge} (≈ {fmt_number(g['persons'])}{est_en}) "
-            f"within {metres:,.0f} m")  # fmt: skip
+            f"{within}")  # fmt: skip
 
 
 def _areas_short(areas: pd.DataFrame, std: Standard | None) -> tuple[str, str]:
@@ -347,12 +350,23 @@ def _first_page(result: CoverageResult) -> str:
 <dt>居民 / Residents</dt><dd>{s["population"]:,} 人 analysed</dd>
 <dt>设施类别 / Facilities</dt><dd>{cats}</dd>
 <dt>步行阈值 / Threshold</dt><dd>{s["threshold_minutes"]:g} 分钟 @ {s["speed_kmh"]:g} km/h =
-{s["threshold_m"]:,.0f} m {html_text(" / ".join(distance_phrase(s)))}</dd>{_slope_facts(s)}
+{s["threshold_m"]:,.0f} m {html_text(" / ".join(distance_phrase(s)))}</dd>{_travel_facts(s)}{_slope_facts(s)}
 <dt>数据来源 / Data</dt><dd>{sources}</dd>
 </dl>
 <h2>主要结论 / Key findings</h2>
 <ul class="findings">{items}</ul>
 </section>"""  # noqa: E501
+
+
+def _travel_facts(s: dict) -> str:
+    """With categories reached by several modes: each one's mode and minutes."""
+    per = (s.get("travel") or {}).get("categories")
+    if not per:
+        return ""
+    rows = "; ".join(f"{html_text(s['categories'][c]['label'])}: "
+                     f"{html_text(' / '.join(reach_words(s['categories'][c])))}"
+                     for c in per if c in s["categories"])  # fmt: skip
+    return f"<dt>出行方式 / Travel</dt><dd>{rows}</dd>"
 
 
 def _slope_facts(s: dict) -> str:
@@ -395,7 +409,7 @@ def _category_section(result: CoverageResult, cat: str, k: int) -> str:
     return f"""<section class="page">
 <h2>{html_text(zh)} / {html_text(en)}</h2>
 <p>{info["facilities"]} 处设施 / facilities · {html_text(reach_zh)} / {html_text(reach_en)} ·
-中位距离 / median walk {fmt_number(info["median_distance_m"])} m</p>
+中位距离 / median {fmt_number(info["median_distance_m"])} m</p>
 {source}
 <img id="{map_id(k)}" alt="{html_text(en)} map" src="{_map_slot(k)}" style="max-height:150mm">
 <figure class="chart" aria-label="{html_text(en)}: distance distribution and coverage">

@@ -141,6 +141,17 @@ def run_coverage(
         Which streets homes and facilities may join: a TOML file like
         ``hzspatial/config/snapping.toml`` (default: that file, or ``$HZSPATIAL_SNAP_RULES``).
         A ``network`` given as a built graph keeps its own.
+    mode : {"walk", "bike", "ebike", "car"}
+        How facilities are reached (default walking; ``hzspatial/config/travel.toml``):
+        thresholds stay minutes, metres are minutes × ``speed_kmh``.
+    dem : path, optional
+        Elevation model (GeoTIFF, metres): walking times follow the slopes.
+    category_modes : mapping, optional
+        Category (id or alias) → mode for categories reached otherwise than ``mode``, e.g.
+        ``{"clinic": "car"}``; a standards catalogue's ``[[travel]]`` rules do the same
+        with their source (these win). Each mode reads its own ways; a study of several
+        modes gives its result but takes no edits; a walking radius standard
+        (``share_within``) is not checked for a category reached by another mode.
     """
     return Study(network, facilities, population, boundaries, **options).result()
 

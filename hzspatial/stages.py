@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -60,7 +60,13 @@ from hzspatial.network import (
     snap_points,
     with_costs,
 )
-from hzspatial.network.costs import apply_travel, minutes_note
+from hzspatial.network.costs import (
+    MODES,
+    apply_travel,
+    check_travel,
+    minutes_note,
+    mode_label,
+)
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.population import (
     AREA_GRID_M,
@@ -71,12 +77,39 @@ from hzspatial.population import (
     spread_residents,
 )
 from hzspatial.results import CoverageResult, cov_column
-from hzspatial.standards import jurisdiction_of, load_standards
+from hzspatial.standards import TravelRule, jurisdiction_of, load_standards, load_travel
 
 __all__ = ["Built", "build", "draw_catchments", "finish", "subtype_groups",
            "underserved_masks"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Modes:
+    """How each category's facilities are reached in a run.
+
+    Attributes
+    ----------
+    of : dict
+        Category id → travel mode (``walk``, ``bike``, ``ebike``, ``car``).
+    run : str
+        The mode of the run's own graph (:attr:`Built.graph`), on which residents are placed
+        and checked.
+    graphs, engines : dict
+        For every other mode of ``of``: its graph (the mode's ways and costs) and the
+        searches of its categories on it (facilities and demand points snapped to it).
+    """
+
+    of: dict[str, str]
+    run: str
+    graphs: dict[str, WalkGraph] = field(default_factory=dict)
+    engines: dict[str, EngineOutput] = field(default_factory=dict)
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the categories are reached by more than one mode."""
+        return len(set(self.of.values())) > 1
 
 
 @dataclass
@@ -92,6 +125,16 @@ class Built:
     stds: list
     options: dict
     timings: dict[str, float]
+    modes: Modes | None = None
+
+    def searched(self, category: str) -> tuple[WalkGraph, EngineOutput]:
+        """The graph a category's facilities are reached on, and the searches whose snaps
+        belong to it (distances and pairs of every category are in :attr:`eng`)."""
+        m = self.modes
+        if m is None or m.of.get(category, m.run) == m.run:
+            return self.graph, self.eng
+        mode = m.of[category]
+        return m.graphs[mode], m.engines[mode]
 
 
 def build(
@@ -131,6 +174,7 @@ def build(
     snap_rules: SnapRules | str | Path | None = None,
     mode: str = "walk",
     dem: str | Path | None = None,
+    category_modes: Mapping[str, str] | None = None,
 ) -> Built:
     """Read the inputs, place the residents and run the searches (stages 1–3); parameters
     as :func:`hzspatial.run.run_coverage`."""
@@ -141,6 +185,7 @@ def build(
     timings: dict[str, float] = {}
     clock, extra = _Clock(timings), list(extra_categories)
     stds = load_standards(standards, extra)
+    rules_travel = load_travel(standards, extra)
     default_boundaries = boundaries is None
     boundaries = demo_paths()["boundaries"] if boundaries is None else boundaries
     with clock("read"):
@@ -155,11 +200,13 @@ def build(
             default_boundaries=default_boundaries,
         )  # fmt: skip
     rules = as_snap_rules(snap_rules)
+    modes = category_travel(src.facilities, mode, category_modes, rules_travel, extra,
+                            dem, network)  # fmt: skip
     with clock("graph"):
-        graph = network if isinstance(network, WalkGraph) else read_network(
-            network, crs=network_crs, default_crs=crs_in, rules=rules, mode=mode)  # fmt: skip
-        if graph.costs is None:
-            graph = apply_travel(graph, mode, speed_kmh, dem)
+        graph, modes.graphs = _mode_graph(network, modes.run, rules, network_crs, crs_in,
+                                          speed_kmh, dem), {
+            m: _mode_graph(network, m, rules, network_crs, crs_in, speed_kmh, dem)
+            for m in dict.fromkeys(modes.of.values()) if m != modes.run}  # fmt: skip
     with clock("checks"):
         src = _checked(src, graph, boundaries, area, strict,
                        network_may_shift(network, network_crs))  # fmt: skip
@@ -171,9 +218,11 @@ def build(
                             network,
                             same_layer=_same_file(population, boundaries))  # fmt: skip
     with clock("search"):
-        walk = _walk_limits(src.facilities, stds, extra, category_minutes, minutes, speed_kmh,
+        walk = _walk_limits(src.facilities, stds, extra,
+                            {**{c: r.minutes for c, r in rules_travel.items() if r.minutes},
+                             **(category_minutes or {})}, minutes, speed_kmh,
                             require_standards, standards)  # fmt: skip
-        eng = _search(graph, src, dem, walk, stds, max_snap_m, tiles, submit)
+        eng = _search(graph, src, dem, walk, stds, max_snap_m, tiles, submit, modes)
     options = {"minutes": minutes, "speed_kmh": speed_kmh, "metres": metres,
                "pph": persons_per_household or default_persons_per_household(),
                "strict": strict, "network_shift": network_may_shift(network, network_crs),
@@ -183,8 +232,63 @@ def build(
                "max_snap_m": max_snap_m, "extra": extra, "standards": standards,
                "category_minutes": dict(category_minutes or {}),
                "require_standards": require_standards, "tiles": tiles,
-               "mode": mode, "dem": None if dem is None else str(dem)}  # fmt: skip
-    return Built(src, graph, dem, walk, eng, stds, options, timings)
+               "mode": mode, "dem": None if dem is None else str(dem),
+               "category_modes": dict(category_modes or {})}  # fmt: skip
+    return Built(src, graph, dem, walk, eng, stds, options, timings, modes)
+
+
+def category_travel(fac: pd.DataFrame, mode: str, category_modes: Mapping[str, str] | None,
+                    rules: Mapping[str, TravelRule], extra: Iterable[str] = (),
+                    dem: str | Path | None = None, network=None) -> Modes:  # fmt: skip
+    """Each category's travel mode: ``category_modes`` (category id or alias → mode, the
+    command line's ``--mode clinic=car``), else the catalogue's ``[[travel]]`` rule, else
+    ``mode``. The run's own mode is ``mode`` when a category uses it, else the first
+    category's.
+
+    Raises
+    ------
+    InputError
+        An unknown category or mode; a DEM when no category walks (it would change nothing,
+        silently); several modes over a graph object (each mode reads its own ways).
+    """
+    check_travel(mode, None)
+    known = known_categories(list(extra))
+    given = {}
+    for name, m in (category_modes or {}).items():
+        cid = resolve_category(str(name), known)
+        if cid is None:
+            raise InputError(f"travel mode for unknown category {name!r}; known: "
+                             f"{', '.join(known)}", column="--mode",
+                             hint="write CATEGORY=MODE with a category id or alias")  # fmt: skip
+        if m not in MODES:
+            raise InputError(f"unknown travel mode {m!r} for {cid}", column="--mode",
+                             hint=f"use one of {', '.join(MODES)}")  # fmt: skip
+        given[cid] = m
+    cats = list(dict.fromkeys(fac["category"]))
+    of = {c: given.get(c, rules[c].mode if c in rules else mode) for c in cats}
+    run = mode if mode in of.values() or not of else of[cats[0]]
+    if dem is not None and "walk" not in of.values():
+        check_travel(run, dem)  # a DEM changes walking only
+    if len(set(of.values())) > 1 and isinstance(network, WalkGraph):
+        raise InputError("categories reached by several travel modes need the network as a "
+                         "file or table: each mode reads its own ways", column="--mode",
+                         hint="pass the network's path, or run one mode at a time")  # fmt: skip
+    for c, m in of.items():
+        if m != "walk" or len(set(of.values())) > 1:
+            logger.info("%s: %s%s", c, mode_label(m),
+                        f" ({rules[c].source})" if c in rules and c not in given else "")
+    return Modes(of, run)
+
+
+def _mode_graph(network, mode: str, rules: SnapRules, network_crs, crs_in, speed_kmh: float,
+                dem) -> WalkGraph:  # fmt: skip
+    """The network read for ``mode`` (its ways) with its travel costs (the DEM's slopes for
+    walking); a graph object as given (with its own costs, or the mode's)."""
+    graph = network if isinstance(network, WalkGraph) else read_network(
+        network, crs=network_crs, default_crs=crs_in, rules=rules, mode=mode)  # fmt: skip
+    if graph.costs is None:
+        graph = apply_travel(graph, mode, speed_kmh, dem if mode == "walk" else None)
+    return graph
 
 
 def _checked(src: _Inputs, graph: WalkGraph, boundaries, area, strict: bool,
@@ -230,39 +334,50 @@ def finish(b: Built, *, areas: bool = True) -> CoverageResult:
         people = dem.frame["population"].to_numpy(dtype=float) * eng.demand_ok
         served = served_people(dem.groups, walk.categories, eng.demand_ok)
         cat = _per_category(b.graph, src.facilities, dem, walk, eng, people, o["max_snap_m"])
+        for c, info in cat.summary.items():
+            info["mode"] = b.modes.of.get(c, b.modes.run) if b.modes else "walk"
         _served_summary(cat.summary, dem, eng, walk, served, people)
     with clock("standards"):
         ratios, access = _evaluate(b.stds, src, dem, walk, eng, cat, people, o["pph"],
-                                   served=served, **o["where"])  # fmt: skip
+                                   served=served, modes=b.modes.of if b.modes else None,
+                                   **o["where"])  # fmt: skip
     with clock("underserved"):
         under, under_table = _underserved(b.stds, src.boundaries, dem, cat, access, people,
                                           served, areas=areas)  # fmt: skip
     with clock("slope"):
-        flat = _flat_distances(b) if b.graph.costs is not None and b.graph.costs.dem else None
+        flat = _flat_distances(b)
     with clock("assemble"):
         res = _assemble(
             src, b.graph, dem, cat, ratios, under, under_table, people, b.stds,
             minutes=o["minutes"], speed_kmh=o["speed_kmh"], metres=o["metres"], pph=o["pph"],
             network=o["network"], boundaries=o["boundaries"], timings=timings, rules=o["rules"],
+            modes=b.modes,
         )  # fmt: skip
-        if flat is not None:
+        if flat:
             slope_effect(res, flat, served, people)
         return res
 
 
 def _flat_distances(b: Built) -> dict[str, np.ndarray]:
-    """Per category, each demand point's walking distance to its nearest facility on the flat
-    (the same streets and snaps, lengths instead of slope costs): what slope changed."""
-    flat = with_costs(b.graph, None)
-    eng, fac = b.eng, b.src.facilities
-    fsnap, dsnap = eng.facility_snap, eng.demand_snap
-    if fsnap is None or dsnap is None:  # a tiled run keeps no snaps: the same again
-        fsnap = snap_points(flat, b.dem.facilities_m.geometry.to_numpy(), b.options["max_snap_m"])
-        dsnap = snap_points(flat, b.dem.points, b.options["max_snap_m"])
-    cats = fac["category"].to_numpy()
-    out = {}
+    """Per category walked with a DEM, each demand point's walking distance to its nearest
+    facility on the flat (the same streets and snaps, lengths instead of slope costs): what
+    slope changed. Empty without a DEM."""
+    cats = b.src.facilities["category"].to_numpy()
+    out, flat_of = {}, {}
     for cat in b.walk.categories:
-        sel = np.flatnonzero((cats == cat) & eng.facility_ok)
+        graph, eng = b.searched(cat)
+        if graph.costs is None or not graph.costs.dem:
+            continue
+        if id(graph) not in flat_of:
+            flat = with_costs(graph, None)
+            fsnap, dsnap = eng.facility_snap, eng.demand_snap
+            if fsnap is None or dsnap is None:  # a tiled run keeps no snaps: the same again
+                fsnap = snap_points(flat, b.dem.facilities_m.geometry.to_numpy(),
+                                    b.options["max_snap_m"])  # fmt: skip
+                dsnap = snap_points(flat, b.dem.points, b.options["max_snap_m"])
+            flat_of[id(graph)] = flat, fsnap, dsnap
+        flat, fsnap, dsnap = flat_of[id(graph)]
+        sel = np.flatnonzero((cats == cat) & b.eng.facility_ok)
         near = ct.nearest_facility(flat, fsnap, members=sel)
         out[cat] = ct.demand_distances(flat, near, dsnap, fsnap, members=sel)[0]
     return out
@@ -726,7 +841,8 @@ def draw_catchments(b: Built) -> None:
     for cat in b.walk.categories:
         idx = np.flatnonzero(missing & (cats == cat))
         if len(idx):
-            polys[idx] = ct.facility_catchments(b.graph, b.eng.facility_snap.take(idx),
+            graph, eng = b.searched(cat)
+            polys[idx] = ct.facility_catchments(graph, eng.facility_snap.take(idx),
                                                 b.walk.limits[cat])  # fmt: skip
 
 
@@ -743,24 +859,37 @@ def subtype_groups(fac: pd.DataFrame, stds, limits: Mapping[str, float]) -> dict
     }  # fmt: skip
 
 
-def _search(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, tiles, submit):
+def _search(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, tiles, submit,
+            modes: Modes | None = None):  # fmt: skip
     """Stage 3 — bounded multi-source searches: per category the nearest facility of every
-    demand point, pairs within the threshold and each facility's catchment."""
+    demand point, pairs within the threshold and each facility's catchment; each category on
+    the graph of its travel mode (``modes``), merged into one output."""
     fac = src.facilities
-    inp = EngineInput(graph, dem.facilities_m.geometry.to_numpy(), fac["category"].to_numpy(),
-                      dem.points, walk.limits, max_snap_m, groups=walk.groups)  # fmt: skip
-    if tiles is None:  # catchment polygons are drawn when a result is made (finish)
-        eng = compute(inp, catchment_of=np.zeros(len(fac), dtype=bool))
-        eng.catchments = np.full(len(fac), None, dtype=object)
-    elif tiles == "district":
-        areas = src.boundaries.to_crs(graph.crs).geometry.to_numpy()
-        reach = [x.distance_m for x in stds if x.evaluated and x.distance_m]
-        buffer_m = max([*walk.limits.values(), *reach, max_snap_m]) + 50.0
-        eng = compute_tiled(inp, areas, _nearest_area(dem.points, areas, dem.area),
-                            _nearest_area(dem.facilities_m.geometry.to_numpy(), areas,
-                                          dem.facility_area), buffer_m, submit=submit)  # fmt: skip
-    else:
-        raise InputError(f"unknown tiling {tiles!r}", column="tiles", hint="use 'district'")
+    cats = fac["category"].to_numpy()
+    modes = modes or Modes({c: "walk" for c in walk.categories}, "walk")
+    eng = _search_mode(graph, src, dem, _walk_of(walk, modes, modes.run, cats), stds,
+                       max_snap_m, tiles, submit)  # fmt: skip
+    eng.facility_ok = eng.facility_ok.copy()  # not the snaps' own array: merged below
+    for m, g in modes.graphs.items():
+        part = _search_mode(g, src, dem, _walk_of(walk, modes, m, cats), stds, max_snap_m,
+                            tiles, submit)  # fmt: skip
+        mine = np.isin(cats, [c for c, x in modes.of.items() if x == m])
+        eng.facility_ok[mine] = part.facility_ok[mine]
+        eng.catchments[mine] = part.catchments[mine]  # tiled runs draw them as they search
+        for table in ("distance_m", "nearest", "pairs", "node"):
+            getattr(eng, table).update(getattr(part, table))
+        modes.engines[m] = part
+        lost = eng.demand_ok & ~part.demand_ok
+        if lost.any():
+            ids = dem.frame.loc[lost, "demand_id"].astype(str).tolist()
+            warnings.warn(
+                f"{src.population_label}: {len(ids)} resident locations lie farther than "
+                f"{max_snap_m:g} m from the ways of {mode_label(m)}; for "
+                f"{', '.join(c for c, x in modes.of.items() if x == m)} they count as not "
+                f"reached ({', '.join(ids[:8])}{'…' if len(ids) > 8 else ''})",
+                DataWarning,
+                stacklevel=3,
+            )
     pop = dem.frame
     if not eng.demand_ok.any():
         raise InputError(
@@ -787,6 +916,34 @@ def _search(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, ti
             stacklevel=3,
         )
     return eng
+
+
+def _walk_of(walk: _Walk, modes: Modes, mode: str, cats: np.ndarray) -> _Walk:
+    """The part of ``walk`` whose categories are reached by ``mode`` (with their subtype
+    searches)."""
+    mine = [c for c in walk.categories if modes.of.get(c, modes.run) == mode]
+    return _Walk(mine, {c: walk.minutes[c] for c in mine}, {c: walk.limits[c] for c in mine},
+                 {k: v for k, v in walk.groups.items() if v.any() and cats[v][0] in mine})
+
+
+def _search_mode(graph, src: _Inputs, dem: _Demand, walk: _Walk, stds, max_snap_m, tiles,
+                 submit) -> EngineOutput:  # fmt: skip
+    """The searches of ``walk``'s categories on one graph, whole or tiled by district."""
+    fac = src.facilities
+    inp = EngineInput(graph, dem.facilities_m.geometry.to_numpy(), fac["category"].to_numpy(),
+                      dem.points, walk.limits, max_snap_m, groups=walk.groups)  # fmt: skip
+    if tiles is None:  # catchment polygons are drawn when a result is made (finish)
+        eng = compute(inp, catchment_of=np.zeros(len(fac), dtype=bool))
+        eng.catchments = np.full(len(fac), None, dtype=object)
+        return eng
+    if tiles == "district":
+        areas = src.boundaries.to_crs(graph.crs).geometry.to_numpy()
+        reach = [x.distance_m for x in stds if x.evaluated and x.distance_m]
+        buffer_m = max([*walk.limits.values(), *reach, max_snap_m]) + 50.0
+        return compute_tiled(inp, areas, _nearest_area(dem.points, areas, dem.area),
+                             _nearest_area(dem.facilities_m.geometry.to_numpy(), areas,
+                                           dem.facility_area), buffer_m, submit=submit)  # fmt: skip
+    raise InputError(f"unknown tiling {tiles!r}", column="tiles", hint="use 'district'")
 
 
 @dataclass
@@ -908,7 +1065,7 @@ def _where_set(standards, bnd: gpd.GeoDataFrame, boundaries) -> dict:
 
 def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCategory, people,
               pph, whole_city: bool = False, outside: str = "",
-              served: dict | None = None,
+              served: dict | None = None, modes: Mapping[str, str] | None = None,
               ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
     """Stage 4 — the standards per area and for the study area, and 2SFCA accessibility per
     demand point (added to the demand frame as ``access_<standard>``)."""
@@ -921,7 +1078,7 @@ def _evaluate(stds, src: _Inputs, dem: _Demand, walk: _Walk, eng, cat: _PerCateg
         distance_m={c: pop[f"dist_{c}_m"].to_numpy() for c in walk.categories}
         | {k: eng.distance_m[k] for k in walk.groups}, pairs=cat.pairs,
         persons_per_household=pph, area_level=bnd.attrs.get("level", "district"),
-        whole_city=whole_city, outside=outside, served=dict(served or {}),
+        whole_city=whole_city, outside=outside, served=dict(served or {}), modes=modes or {},
     ))  # fmt: skip
     for sid, acc in ev.access.items():
         pop[f"access_{sid}"] = acc
@@ -1047,13 +1204,14 @@ def _underserved(stds, bnd, dem: _Demand, cat: _PerCategory, access, people, ser
 
 def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, under, under_table,
               people, stds, *, minutes, speed_kmh, metres, pph, network, boundaries,
-              timings, rules) -> CoverageResult:  # fmt: skip
+              timings, rules, modes: Modes | None = None) -> CoverageResult:  # fmt: skip
     """Stage 5 — tables, provenance and ``summary.json`` into a :class:`CoverageResult`."""
     bnd, fac, pop, residents = src.boundaries, src.facilities, dem.frame, src.residents
     categories = list(cat.summary)
     districts = _district_table(bnd, pop, fac, people, categories, cat.summary, ratios)
     _check_against_boundaries(districts, src.population_label)
-    inputs = _coverage_inputs(src, graph, network, boundaries)
+    inputs = _coverage_inputs(src, graph, network, boundaries,
+                              list(modes.graphs.values()) if modes else [])  # fmt: skip
     labels = sorted({x for i in inputs for x in i["labels"]})
     by_area = _area_table(residents, pop, people, categories, cat.summary)
     study = ratios[ratios["district_id"] == STUDY_AREA]
@@ -1065,7 +1223,7 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
         "threshold_m": metres,
         "persons_per_household": pph,
         "network": _network_summary(graph, rules),
-        "travel": travel_summary(graph),
+        "travel": travel_summary(graph, modes),
         "categories": cat.summary,
         "districts": [
             _district_summary(r, categories, ratios) for r in districts.to_dict("records")
@@ -1105,20 +1263,33 @@ def _assemble(src: _Inputs, graph, dem: _Demand, cat: _PerCategory, ratios, unde
     )
 
 
-def travel_summary(graph: WalkGraph) -> dict:
+def travel_summary(graph: WalkGraph, modes: Modes | None = None) -> dict:
     """``summary.json``'s ``travel``: how minutes were measured — mode, DEM, direction, what
-    the costs took into account."""
+    the costs took into account; with categories reached by several modes, ``categories``:
+    each one's mode and what its minutes mean."""
     if graph.costs is None:
-        return {"mode": "walk", "label": "步行 / walking", "dem": None,
-                "direction": "either way (flat: the same)",
-                "note": "walking on the flat: every street at the walking speed"}  # fmt: skip
-    return {"dem": graph.costs.dem or None, **graph.costs.summary,
-            "note": minutes_note(graph.costs)}
+        out = {"mode": "walk", "label": mode_label("walk"), "dem": None,
+               "direction": "either way (flat: the same)",
+               "note": "walking on the flat: every street at the walking speed"}  # fmt: skip
+    else:
+        out = {"dem": graph.costs.dem or None, **graph.costs.summary,
+               "note": minutes_note(graph.costs)}
+    if modes is not None and modes.mixed:
+        graphs = {modes.run: graph, **modes.graphs}
+        out["categories"] = {
+            c: {"mode": m, "label": mode_label(m), "note": minutes_note(graphs[m].costs)}
+            for c, m in modes.of.items()
+        }  # fmt: skip
+        out["modes"] = {m: ({"dem": g.costs.dem or None, **g.costs.summary}
+                            if g.costs is not None else {"mode": "walk", "dem": None})
+                        for m, g in graphs.items()}  # fmt: skip
+    return out
 
 
-def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries) -> list[dict]:
+def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries,
+                     other_graphs: Sequence[WalkGraph] = ()) -> list[dict]:  # fmt: skip
     """The inputs of a coverage result: role, path, provenance labels, coordinate system,
-    ``synthetic`` and, for files, SHA-256."""
+    ``synthetic`` and, for files, SHA-256 (``other_graphs``: other modes', for their DEM)."""
     bnd, fac, residents = src.boundaries, src.facilities, src.residents
     fac_crs = fac.attrs["crs_in"]
     fac_labels = fac.groupby("input")["source"].agg(lambda v: sorted({x for x in v if x}))
@@ -1135,9 +1306,10 @@ def _coverage_inputs(src: _Inputs, graph: WalkGraph, network, boundaries) -> lis
          else input_label(boundaries), "labels": [],
          "level": bnd.attrs.get("level", "district")},
     ]  # fmt: skip
-    if graph.costs is not None and graph.costs.dem:
-        inputs.append({"role": "dem", "path": graph.costs.dem,
-                       "labels": list(graph.costs.summary.get("labels", []))})  # fmt: skip
+    walked = [g for g in (graph, *other_graphs) if g.costs is not None and g.costs.dem]
+    if walked:
+        inputs.append({"role": "dem", "path": walked[0].costs.dem,
+                       "labels": list(walked[0].costs.summary.get("labels", []))})  # fmt: skip
     for i in inputs:
         i["synthetic"] = any("synthetic" in x for x in i["labels"])
         if Path(i["path"]).is_file():

@@ -129,7 +129,8 @@ class Study:
     ----------
     network, facilities, population, boundaries, **options
         As :func:`hzspatial.run.run_coverage` (files or frames). A study built with
-        ``tiles`` gives its result but cannot be edited.
+        ``tiles``, or whose categories are reached by several travel modes
+        (``category_modes``), gives its result but cannot be edited.
 
     Notes
     -----
@@ -480,6 +481,13 @@ class Study:
         if self._b.eng.facility_snap is None:
             raise InputError("a study built with tiles cannot be edited", column="tiles",
                              hint="build the study without tiles to edit it")  # fmt: skip
+        if self._b.modes is not None and self._b.modes.mixed:
+            raise InputError(
+                "a study whose categories are reached by several travel modes ("
+                + ", ".join(f"{c} {m}" for c, m in self._b.modes.of.items())
+                + ") gives its result but cannot be edited", column="--mode",
+                hint="build one study per travel mode to edit (each category's mode: "
+                "--mode CATEGORY=MODE, or a catalogue's [[travel]] rules)")  # fmt: skip
         if not isinstance(edit, dict) or edit.get("op") != "together":
             edit = self._checked(edit)  # the parts of a compound edit are checked in turn
         elif not isinstance(edit.get("edits"), list) or not edit["edits"]:
@@ -1255,7 +1263,8 @@ class Study:
             people=people, distance_m=dict(eng.distance_m), pairs=pairs,
             persons_per_household=b.options["pph"],
             area_level=b.src.boundaries.attrs.get("level", "district"),
-            served=served, **b.options["where"]))  # fmt: skip
+            served=served, modes=dict(b.modes.of) if b.modes else {},
+            **b.options["where"]))  # fmt: skip
 
     def _reach_state(self, c: str, access: dict, people: np.ndarray, served: dict) -> dict:
         """Category ``c``'s covered residents (study area and per area) and persons of the
@@ -1389,7 +1398,8 @@ _BATCH_KEYS = {"minutes": "minutes", "speed_kmh": "speed_kmh", "category_minutes
                "exclude_facilities": "remove_facilities", "require_standards":
                "require_standards", "snap_rules": "snap_rules", "spread": "spread",
                "population_total": "population_total", "age_rasters": "age_rasters",
-               "control_totals": "control_totals", "mode": "mode", "dem": "dem"}  # fmt: skip
+               "control_totals": "control_totals", "mode": "mode", "dem": "dem",
+               "category_modes": "modes"}  # fmt: skip
 
 
 def _file(value, role: str) -> dict:

@@ -283,6 +283,12 @@ def test_cli_bad_thresholds(tmp_path, value, expect):
             "--proposal-population must be a finite number ≥ 0",
         ),
         (["review", "--demo", "--minutes", "0"], "--minutes must be a finite number > 0"),
+        (["demo", "--mode", "plane"], "unknown travel mode 'plane'"),
+        (["demo", "--mode", "clinic=plane"], "cannot read --mode 'clinic=plane'"),
+        (["demo", "--mode", "car", "--mode", "bike"], "--mode given 2 times (car, bike)"),
+        (["demo", "--mode", "bakery=car"], "travel mode for unknown category 'bakery'"),
+        (["review", "--demo", "--mode", "clinic=car"],
+         "review takes one travel mode for all categories"),
     ],
 )
 def test_nonsense_numbers_are_one_line_errors(tmp_path, args, needle):
@@ -327,7 +333,7 @@ def test_tianditu_without_a_key_stops_before_the_analysis(tmp_path):
     proc = subprocess.run([EXE, "demo", "--basemap", "tianditu", "--out", str(out)],
                           capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     _assert_user_error(proc, "basemap 'tianditu' needs an API key", "TIANDITU_KEY")
-    assert "walking distances" not in proc.stderr  # no analysis was run
+    assert "nearest facilities" not in proc.stderr  # no analysis was run
     assert not out.exists()
 
 

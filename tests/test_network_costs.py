@@ -292,3 +292,120 @@ def test_edge_tags_survive_the_graph_cache(tmp_path, monkeypatch, request):
     for k, x in first.edge_tags.items():
         np.testing.assert_array_equal(np.asarray(again.edge_tags[k]), np.asarray(x), err_msg=k)
     assert (first.edge_tags["structure"] == 1).sum() > 0  # Longgang has bridges
+
+
+# ------------------------------------------------------------------ a mode per category
+
+
+@pytest.fixture(scope="module")
+def longgang_inputs(longgang):
+    """4 clinics and 6 kindergartens at junctions of the real Longgang streets, 320 homes at
+    others, one district around them (WGS84 frames)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    nodes = np.random.default_rng(3).choice(longgang.n_nodes, 330, replace=False)
+    pts = gpd.GeoSeries(shapely.points(longgang.node_xy[nodes]), crs=longgang.crs).to_crs(4326)
+    names = [f"龙岗社区卫生服务中心{i}" for i in range(4)] + [f"幼儿园{i}" for i in range(6)]
+    fac = pd.DataFrame({"id": [f"F{i}" for i in range(10)], "name": names,
+                        "category": ["clinic"] * 4 + ["kindergarten"] * 6,
+                        "lon": pts.x[:10].to_numpy(), "lat": pts.y[:10].to_numpy()})  # fmt: skip
+    pop = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(320)], "population": 10.0},
+                           geometry=pts[10:].to_numpy(), crs=4326)  # fmt: skip
+    hull = shapely.convex_hull(shapely.multipoints(longgang.node_xy)).buffer(500)
+    bnd = gpd.GeoDataFrame({"district_id": ["440307"], "name": ["龙岗区"]},
+                           geometry=gpd.GeoSeries([hull], crs=longgang.crs).to_crs(4326))
+    return fac, pop, bnd
+
+
+def _build(inputs, **kw):
+    from hzspatial.stages import build
+
+    fac, pop, bnd = inputs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return build(LONGGANG, [fac], pop, bnd, **kw)
+
+
+def test_clinics_by_car_and_kindergartens_on_foot_equal_their_own_runs(longgang_inputs):
+    """``--mode clinic=car``: the clinics are searched on the car's ways and costs (one-way
+    streets, no footways), the kindergartens on foot, in one run — each as its own run."""
+    from hzspatial.stages import finish
+
+    mix = _build(longgang_inputs, category_modes={"clinic": "car"})
+    car = _build(longgang_inputs, mode="car")
+    walk = _build(longgang_inputs)
+    assert mix.modes.of == {"clinic": "car", "kindergarten": "walk"} and mix.modes.run == "walk"
+    assert mix.modes.graphs["car"].n_edges < mix.graph.n_edges  # the car's own ways
+    for cat, ref in (("clinic", car), ("kindergarten", walk)):
+        np.testing.assert_array_equal(mix.eng.distance_m[cat], ref.eng.distance_m[cat])
+        np.testing.assert_array_equal(mix.eng.nearest[cat], ref.eng.nearest[cat])
+        for got, want in zip(mix.eng.pairs[cat], ref.eng.pairs[cat], strict=True):
+            np.testing.assert_array_equal(got, want)
+    d_car, d_walk = car.eng.distance_m["clinic"], walk.eng.distance_m["clinic"]
+    both = np.isfinite(d_car) & np.isfinite(d_walk)
+    assert (d_car[both] < d_walk[both]).mean() > 0.9  # minutes by car: fewer than on foot
+    res, res_car = finish(mix), finish(car)
+    cats = res.summary["categories"]
+    assert (cats["clinic"]["mode"], cats["kindergarten"]["mode"]) == ("car", "walk")
+    assert res.summary["travel"]["categories"]["clinic"]["label"] == "驾车 / car"
+    # a clinic's catchment is its reach by car, drawn on the car's streets
+    area = res.catchments.set_index("facility_id").to_crs(UTM48).area
+    area_car = res_car.catchments.set_index("facility_id").to_crs(UTM48).area
+    clinics = [f"F{i}" for i in range(4)]
+    np.testing.assert_allclose(area[clinics], area_car[clinics], rtol=1e-9)
+    # a walking radius (GB 50180-2018) is not judged on minutes by car; on foot it is
+    notes = res.ratios.set_index("standard")["note"].fillna("")
+    assert "1000 m is a walking distance, and clinic is reached by 驾车 / car" in \
+        notes["health_centre_within_1000m"]  # fmt: skip
+    assert "cannot check" not in notes["kindergarten_within_300m"]
+
+
+def test_a_catalogues_travel_rules_set_mode_and_minutes_with_a_source(tmp_path, longgang_inputs):
+    from hzspatial.standards import _catalogue_text, load_travel
+
+    text = _catalogue_text("hanzhong")[0]
+    rule = '\n[[travel]]\ncategory = "社区卫生服务中心"\nmode = "car"\nminutes = 30\n'
+    good = tmp_path / "county.toml"
+    good.write_text(text + rule + 'source = "县卫健局 乡镇卫生院 30 分钟车程"\n', "utf-8")
+    b = _build(longgang_inputs, standards=str(good))
+    assert b.modes.of["clinic"] == "car" and b.walk.minutes["clinic"] == 30
+    assert b.walk.minutes["kindergarten"] == 15
+    # the command line wins over the catalogue
+    b = _build(longgang_inputs, standards=str(good), category_modes={"clinic": "walk"},
+               category_minutes={"clinic": 10})  # fmt: skip
+    assert b.modes.of["clinic"] == "walk" and b.walk.minutes["clinic"] == 10
+    assert b.modes.graphs == {}
+    for bad, needle in ((rule, "travel 1, column 'source': source missing or not text"),
+                        (rule.replace('"car"', '"plane"') + 'source = "x"\n',
+                         "unknown mode 'plane'"),
+                        (rule.replace("30", "-5") + 'source = "x"\n', "minutes -5 is not"),
+                        (rule.replace("社区卫生服务中心", "bakery") + 'source = "x"\n',
+                         "unknown category 'bakery'"),
+                        ((rule + 'source = "x"\n') * 2, "travel 2, column 'category': a second "
+                         "rule for clinic")):  # fmt: skip
+        f = tmp_path / "bad.toml"
+        f.write_text(text + bad, "utf-8")
+        with pytest.raises(InputError) as e:
+            load_travel(f)
+        assert needle in str(e.value) and str(f) in str(e.value)
+
+
+def test_several_modes_refuse_what_they_cannot_answer(tmp_path, longgang, longgang_inputs):
+    from hzspatial.study import Study
+
+    fac, pop, bnd = longgang_inputs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        study = Study(LONGGANG, [fac], pop, bnd, category_modes={"clinic": "car"})
+    assert study.result().summary["categories"]["clinic"]["mode"] == "car"
+    with pytest.raises(InputError, match="several travel modes .clinic car, kindergarten walk"):
+        study.add_facility("kindergarten", float(fac.lon[5]), float(fac.lat[5]))
+    # a DEM changes walking only: with no category walking it would change nothing, silently
+    with pytest.raises(InputError, match="a DEM changes walking times; --mode car"):
+        _build(longgang_inputs, category_modes={"clinic": "car", "kindergarten": "car"},
+               dem=ramp_dem(tmp_path / "r.tif"))  # fmt: skip
+    from hzspatial.stages import build
+
+    with pytest.raises(InputError, match="each mode reads its own ways"):
+        build(longgang, [fac], pop, bnd, category_modes={"clinic": "car"})

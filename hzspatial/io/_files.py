@@ -656,9 +656,9 @@ def input_label(path) -> str:
         return "(GeoDataFrame)"
     if isinstance(path, pd.DataFrame):
         return "(DataFrame)"
-    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://", "PG:")):
-        from hzspatial.io.postgis import parse_source  # a table's address: named as read
+    from hzspatial.io.postgis import is_postgis, parse_source
 
+    if is_postgis(path):  # a table's address: named as read, without a password
         return parse_source(path).label
     return str(path)
 

@@ -15,7 +15,7 @@ from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
-from hzspatial.labels import distance_phrase, fmt_number, fmt_target, gap_text
+from hzspatial.labels import distance_phrase, fmt_number, fmt_target, gap_text, reach_words
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
 from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, grouped_layer_control, script_json
@@ -373,7 +373,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
     first = True
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
-        minutes, metres = info["threshold_minutes"], info["threshold_m"]
+        metres = info["threshold_m"]
         # shaded by the persons the category serves per km², on the category's own scale (the
         # elderly are a quarter of the residents, children of 3–6 a few in a hundred)
         group = info.get("serves", {}).get("label", "居民 / residents")
@@ -382,8 +382,9 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         top = float(far_cat["density"].quantile(0.95)) if len(far_cat) else 1.0
         far_ramp = (list(NO_FACILITY_RAMP), 0.0, max(top, 1.0), NO_FACILITY_RAMP[0])
         catch = result.catchments[result.catchments["category"] == cat]
+        reach_zh, reach_en = reach_words(info)
         fg = folium.FeatureGroup(
-            name=html_text(f"{c.label} — {minutes:g}分钟步行范围 / {minutes:g}-min walk"),
+            name=html_text(f"{c.label} — {reach_zh}范围 / {reach_en}"),
             show=first,
         )
         fg.hz_group = c.label
@@ -530,6 +531,14 @@ def _area_labels(m: folium.Map, bnd: gpd.GeoDataFrame, level: str) -> None:
 _CAP_ZH = {"beds": "床位", "places": "学位/托位", "pitches": "场地", "capacity": "容量"}
 
 
+def _reach_cell(info: dict) -> str:
+    """A category's reach in the legend: its walking metres, or minutes by another mode."""
+    if info.get("mode", "walk") == "walk":
+        return f"{info['threshold_m']:,.0f} m"
+    zh, en = reach_words(info)
+    return html_text(f"{zh} / {en}")
+
+
 def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str,
                  home: list) -> str:  # fmt: skip
     s = result.summary
@@ -538,7 +547,7 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         f"<tr><td><span style='{sw};border-radius:6px;border:1px solid #222;"
         f"background:{_cat(cat).colour}'></span><span style='{sw};background:"
         f"{tint(_cat(cat).colour)}'></span>{html_text(_cat(cat).label)}</td>"
-        f"<td style='text-align:right'>{info['threshold_m']:,.0f} m</td>"
+        f"<td style='text-align:right'>{_reach_cell(info)}</td>"
         f"<td style='text-align:right'>{info['serves']['share'] * 100:.1f}%"
         f"{'' if info['serves']['group'] == 'all' else '*'}</td></tr>"
         for cat, info in s["categories"].items()
@@ -577,8 +586,8 @@ def _legend_html(result: CoverageResult, bm: dict, show: _Display, map_name: str
         f"{s['threshold_m']:,.0f} m {html_text(' / '.join(distance_phrase(s)))}</div>"
         f"<div>居民 / residents: {s['population']:,}</div>"
         "<table style='width:100%;margin-top:4px;border-collapse:collapse'><tr>"
-        "<th style='text-align:left'>设施·步行范围 / Facility·walk</th>"
-        "<th style='text-align:right'>步行 / walk</th>"
+        "<th style='text-align:left'>设施·可达范围 / Facility·reach</th>"
+        "<th style='text-align:right'>范围 / reach</th>"
         f"<th style='text-align:right'>覆盖 / covered</th></tr>{rows}</table>"
         f"<div id='hz-served' style='font-size:11px'>{who}</div>"
         f"<div style='margin-top:4px'><span style='{sw};width:60px;background:{ramp}'></span>"

@@ -30,8 +30,8 @@ from hzspatial.errors import DataWarning, InputError
 from hzspatial.network._graph import TravelCosts, WalkGraph, with_costs
 from hzspatial.network.tags import BRIDGE, TUNNEL
 
-__all__ = ["MODES", "apply_travel", "check_travel", "mode_costs", "slope_costs", "street_samples",
-           "tobler_factor"]  # fmt: skip
+__all__ = ["MODES", "apply_travel", "check_travel", "mode_costs", "mode_label", "mode_words",
+           "slope_costs", "street_samples", "tobler_factor"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,18 @@ MODES = ("walk", "bike", "ebike", "car")
 
 def _config() -> dict:
     return load_config("travel.toml")
+
+
+def mode_label(mode: str) -> str:
+    """The bilingual name of a travel mode (``"驾车 / car"``)."""
+    return _config()["modes"][mode]["label"]
+
+
+def mode_words(mode: str) -> tuple[str, str]:
+    """How a threshold of a mode is said: ``("驾车", "drive")`` as in "15 分钟驾车" /
+    "15-min drive"."""
+    zh, en = _config()["modes"][mode]["words"]
+    return zh, en
 
 
 def tobler_factor(grade: np.ndarray, a: float | None = None,
@@ -238,7 +250,7 @@ def apply_travel(graph: WalkGraph, mode: str = "walk", speed_kmh: float = 4.0,
     check_travel(mode, dem)
     if mode == "walk" and dem is None:
         return graph
-    base = {"mode": mode, "label": _config()["modes"][mode]["label"],
+    base = {"mode": mode, "label": mode_label(mode),
             "direction": "home → facility", "walking_speed_kmh": float(speed_kmh)}  # fmt: skip
     if mode == "walk":
         cost, info = slope_costs(graph, dem, speed_kmh)

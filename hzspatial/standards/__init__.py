@@ -19,8 +19,8 @@ from hzspatial.categories import builtin_categories, resolve_category, user_cate
 from hzspatial.config import parse_user_toml
 from hzspatial.errors import InputError
 
-__all__ = ["jurisdiction_of", "Standard", "load_standards", "COMPARISONS", "METRICS", "SUPPLIES",
-           "PER_UNITS"]  # fmt: skip
+__all__ = ["jurisdiction_of", "Standard", "TravelRule", "load_standards", "load_travel",
+           "COMPARISONS", "METRICS", "SUPPLIES", "PER_UNITS"]  # fmt: skip
 
 METRICS = ("supply_per_capita", "share_within", "supply_share", "supply_ratio", "areas_served",
            "built_since", "proposals_compliant")  # fmt: skip
@@ -207,6 +207,85 @@ def load_standards(
             file=label,
             hint="give each standard its own id",
         )
+    return out
+
+
+@dataclass(frozen=True)
+class TravelRule:
+    """A catalogue's ``[[travel]]`` entry: how a category's facilities are reached.
+
+    Attributes
+    ----------
+    category : str
+        Category id.
+    mode : str
+        ``walk``, ``bike``, ``ebike`` or ``car`` (:data:`hzspatial.network.costs.MODES`).
+    minutes : float or None
+        The category's threshold in minutes (None: the run's ``--minutes``).
+    source : str
+        Where the rule comes from (required: a travel time is a planning figure too).
+    """
+
+    category: str
+    mode: str
+    minutes: float | None
+    source: str
+
+
+def load_travel(name_or_path: str | Path = "hanzhong",
+                extra_categories: Iterable[str] = ()) -> dict[str, TravelRule]:  # fmt: skip
+    """A catalogue's ``[[travel]]`` entries by category id (none: an empty dict), e.g.::
+
+        [[travel]]
+        category = "clinic"
+        mode = "car"
+        minutes = 30
+        source = "县卫生健康局 2025 年乡镇卫生院服务半径要求"
+
+    Raises
+    ------
+    InputError
+        An entry that is not a table, lacks ``category``/``mode``/``source``, names an unknown
+        category or mode, has minutes that are not a finite number > 0, or repeats a category
+        (the message names the file, the entry and the field).
+    """
+    from hzspatial.network.costs import MODES
+
+    text, label = _catalogue_text(str(name_or_path))
+    entries = parse_user_toml(text, label).get("travel", [])
+    if not isinstance(entries, list):
+        raise InputError("travel is not a list of [[travel]] tables", file=label,
+                         column="travel", hint="write each rule as a [[travel]] table")  # fmt: skip
+    known = dict(builtin_categories())
+    for name in extra_categories:
+        if resolve_category(name, known) is None:
+            known[name] = user_category(name)
+    out: dict[str, TravelRule] = {}
+    for i, e in enumerate(entries, start=1):
+        where = f"travel {i}"
+        if not isinstance(e, dict):
+            raise InputError("not a [[travel]] table", file=label, where=where,
+                             hint="write each rule as a [[travel]] table")  # fmt: skip
+        for field, example in (("category", '"clinic"'), ("mode", '"car"'),
+                               ("source", '"the document and clause that sets it"')):
+            if not isinstance(e.get(field), str) or not e[field].strip():
+                raise InputError(f"{field} missing or not text", file=label, where=where,
+                                 column=field, hint=f"e.g. {field} = {example}")  # fmt: skip
+        cat = resolve_category(e["category"], known)
+        if cat is None:
+            raise InputError(f"unknown category {e['category']!r}", file=label, where=where,
+                             column="category", hint="use a category id or alias")  # fmt: skip
+        _one_of(e, "mode", MODES, None, label, where)
+        minutes = e.get("minutes")
+        number = isinstance(minutes, int | float) and not isinstance(minutes, bool)
+        if minutes is not None and not (number and math.isfinite(minutes) and minutes > 0):
+            raise InputError(f"minutes {minutes!r} is not a number > 0", file=label, where=where,
+                             column="minutes", hint="e.g. minutes = 30, unquoted")  # fmt: skip
+        if cat in out:
+            raise InputError(f"a second rule for {cat}", file=label, where=where,
+                             column="category", hint="one rule per category")  # fmt: skip
+        out[cat] = TravelRule(cat, e["mode"], None if minutes is None else float(minutes),
+                              e["source"].strip())  # fmt: skip
     return out
 
 
