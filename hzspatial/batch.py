@@ -370,18 +370,18 @@ def _scenario_result(s: Scenario, submit: Callable | None):
     facilities = [FacilityInput(f, **s.facility_options.get(f, {}))
                   for f in (*s.facilities, *s.add_facilities)]  # fmt: skip
     base = _base_options(s)
+    own = {"speed_kmh": s.speed_kmh, **base}  # (base has it already with slopes or modes)
     if s.tiles:
         return run_coverage(s.network, facilities, s.population, s.boundaries,
-                            speed_kmh=s.speed_kmh, category_minutes=s.thresholds,
-                            tiles=s.tiles, submit=submit,
-                            exclude_facilities=s.remove_facilities, **base)  # fmt: skip
+                            category_minutes=s.thresholds, tiles=s.tiles, submit=submit,
+                            exclude_facilities=s.remove_facilities, **own)  # fmt: skip
     study = _loaded_study(s, facilities[:len(s.facilities)], base)
     try:
         return _edited(study, s)
     except InputError:  # what a study does not do as an edit: the scenario's own run
         return run_coverage(s.network, facilities, s.population, s.boundaries,
-                            speed_kmh=s.speed_kmh, category_minutes=s.thresholds,
-                            exclude_facilities=s.remove_facilities, **base)  # fmt: skip
+                            category_minutes=s.thresholds,
+                            exclude_facilities=s.remove_facilities, **own)  # fmt: skip
     finally:
         while study.undo() is not None:
             pass

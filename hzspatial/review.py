@@ -54,7 +54,7 @@ from hzspatial.network import (
     snap_points,
     with_streets,
 )
-from hzspatial.network.costs import apply_travel
+from hzspatial.network.costs import apply_travel, mode_label
 from hzspatial.network.datum import network_may_shift, warn_datums
 from hzspatial.results import ReviewResult
 from hzspatial.stages import SPREAD_TEXT, travel_summary
@@ -533,6 +533,7 @@ def _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac, pph, peop
     """Every standard checked for every proposal: the proposals' rows, the facilities each
     check counted, and each proposal's walking catchment."""
     rows, counted, catchments = [], [], []
+    mode = graph.costs.mode if graph.costs is not None else "walk"
     for i, prop in enumerate(props.itertuples()):
         mine = np.flatnonzero(owner == i)
         catchments.append(ct.group_catchment(graph, asnap.take(mine), limit15))
@@ -543,7 +544,7 @@ def _verdicts(props, props_m, owner, asnap, graph, stds, per_cat, fac, pph, peop
             onsite = float(getattr(prop, onsite_col, np.nan)) if onsite_col in props else np.nan
             declared = any(np.nan_to_num(props.loc[i, c]) > 0 for c in onsite_any)
             check, used = _check(std, prop, owner, i, per_cat.get(std.category), fac, onsite,
-                                 declared, pph, people)  # fmt: skip
+                                 declared, pph, people, mode)  # fmt: skip
             checks.append(check)
             for j, dist_m, spare in used:
                 counted.append({"proposal_id": prop.proposal_id, "standard": std.id,
@@ -612,8 +613,10 @@ def _review_inputs(districts, props, existing: list[dict], streets, buildings) -
 
 
 def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: float,
-           declared: bool, pph: float, people) -> tuple[dict, list]:  # fmt: skip
-    """One standard for one proposal: the check dict and the facilities it counted."""
+           declared: bool, pph: float, people,
+           mode: str = "walk") -> tuple[dict, list]:  # fmt: skip
+    """One standard for one proposal: the check dict and the facilities it counted (a
+    distance standard — a walking radius — only when the review walks: ``mode``)."""
     base = {"standard": std.id, "label": std.label, "category": std.category,
             "metric": std.metric, "target": std.target, "unit": std.unit, "level": std.level,
             "source": std.source, "verified": std.verified}  # fmt: skip
@@ -622,9 +625,24 @@ def _check(std: Standard, prop, owner: np.ndarray, i: int, info, fac, onsite: fl
     # the proposal's access points are owned by proposal i: pick its pairs
     mine = owner[ai] == i
     fj, d = fj[mine], d[mine]
+    if std.metric == "share_within" and mode != "walk":
+        return _distance_unchecked(std, base, declared, f"{std.distance_m:g} m is a walking "
+                                   f"distance, and this review travels by {mode_label(mode)} "
+                                   "(review it walking)"), []  # fmt: skip
     if std.metric == "share_within":
         return _check_distance(std, base, owner, i, info, fj, d, declared)
     return _check_supply(std, base, prop, info, fac, fj, d, onsite, pph, people)
+
+
+def _distance_unchecked(std: Standard, base: dict, declared: bool, reason: str) -> dict:
+    """A distance standard's check that cannot be made, and why."""
+    return base | {
+        "requirement": f"a {_what(std)} within {std.distance_m:g} m",
+        "distance_m": std.distance_m, "provided_on_site": declared,
+        "nearest_existing_m": None, "reachable_existing_supply": None,
+        "spare_capacity": None, "verdict": "cannot check", "reason": reason,
+        "shortfall": None, "shortfall_unit": "m",
+    }  # fmt: skip
 
 
 def _check_distance(std: Standard, base: dict, owner: np.ndarray, i: int, info, fj: np.ndarray,
@@ -638,15 +656,9 @@ def _check_distance(std: Standard, base: dict, owner: np.ndarray, i: int, info, 
     ok = declared or nearest <= std.distance_m
     none = dist is None
     if none and not declared:  # nothing measured: absent data is not a shortfall
-        return base | {
-            "requirement": f"a {what} within {std.distance_m:g} m",
-            "distance_m": std.distance_m, "provided_on_site": declared,
-            "nearest_existing_m": None, "reachable_existing_supply": None,
-            "spare_capacity": None, "verdict": "cannot check",
-            "reason": f"no {what} in the input — pass the {what} facilities (or declare "
-                      "on-site provision) to check it",
-            "shortfall": None, "shortfall_unit": "m",
-        }, []  # fmt: skip
+        return _distance_unchecked(std, base, declared, f"no {what} in the input — pass the "
+                                   f"{what} facilities (or declare on-site provision) to "
+                                   "check it"), []  # fmt: skip
     return base | {
         "requirement": f"a {what} within {std.distance_m:g} m",
         "distance_m": std.distance_m, "provided_on_site": declared,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _demo import same_values
@@ -291,7 +292,8 @@ def test_workers_below_one_are_refused_not_a_hang(workers, tmp_path):
 @pytest.mark.parametrize(("body", "key"), [
     ('minutes = [15]', "minutes"), ('minutes = "15"', "minutes"), ("strict = 1", "strict"),
     ('thresholds = { kindergarten = "4.5" }', "thresholds"), ("network = { a = 1 }", "network"),
-    ("speed_kmh = nan", "speed_kmh")])  # fmt: skip
+    ("speed_kmh = nan", "speed_kmh"), ('modes = "car"', "modes"),
+    ("modes = { clinic = 1 }", "modes")])  # fmt: skip
 def test_scenario_values_of_the_wrong_type_name_their_key(body, key, tmp_path):
     """A list, string or table where a scalar belongs crashed inside the run."""
     from hzspatial.batch import load_scenarios
@@ -411,3 +413,55 @@ minutes = 10
         w = want.ratios.round(4)
         assert ratios["value"].fillna(-1).tolist() == pytest.approx(w["value"].fillna(-1).tolist())
         assert ratios["met"].astype(str).tolist() == w["met"].astype(str).tolist()
+
+
+def test_a_scenarios_modes_reach_a_category_by_its_own_mode(tmp_path, monkeypatch):
+    """``modes = { clinic = "car" }``: the clinics are reached by car (5 minutes: a small
+    reach), the kindergartens on foot, as run_coverage's ``category_modes``; a threshold edit
+    on such a study (which takes no edits) runs the scenario on its own, with the same answer
+    as its own run; a tiled one answers the same within each threshold."""
+    from hzspatial import batch
+    from hzspatial.run import run_coverage
+
+    d = data_dir()
+    fac = pd.read_csv(d / "facilities/hanzhong_demo_facilities.csv")
+    pd.concat([fac[fac["category"] == "clinic"].head(3),
+               fac[fac["category"] == "kindergarten"].head(5)]).to_csv(
+        tmp_path / "few.csv", index=False)  # fmt: skip
+    path = tmp_path / "modes.toml"
+    path.write_text(f"""
+[defaults]
+network = "{d / "network/hanzhong_demo_streets.geojson"}"
+facilities = ["{tmp_path / "few.csv"}"]
+population = "{d / "population/hanzhong_demo_blocks.geojson"}"
+modes = {{ "社区卫生服务中心" = "car" }}
+minutes = 5
+
+[[scenario]]
+name = "clinics by car"
+
+[[scenario]]
+name = "and kindergartens in 3 minutes"
+thresholds = {{ kindergarten = 3 }}
+
+[[scenario]]
+name = "tiled"
+tiles = "district"
+""")
+    monkeypatch.setattr(batch, "_LOADED", {})
+    scenarios, _ = load_scenarios(path)
+    assert scenarios[0].modes == {"社区卫生服务中心": "car"}
+    got = [batch._scenario_result(s, None) for s in scenarios]
+    # tiled (it crashed: the walking speed given twice): the same within each threshold
+    covered = [c for c in got[0].demand.columns if c.startswith("cov_")]
+    assert len(covered) == 2
+    pd.testing.assert_frame_equal(got[2].demand[covered], got[0].demand[covered])
+    for r in got:
+        cats = r.summary["categories"]
+        assert (cats["clinic"]["mode"], cats["kindergarten"]["mode"]) == ("car", "walk")
+    own = run_coverage(d / "network/hanzhong_demo_streets.geojson", [tmp_path / "few.csv"],
+                       d / "population/hanzhong_demo_blocks.geojson",
+                       category_modes={"clinic": "car"}, minutes=5,
+                       category_minutes={"kindergarten": 3})  # fmt: skip
+    for c in ("dist_clinic_m", "dist_kindergarten_m", "cov_kindergarten_3min"):
+        np.testing.assert_array_equal(got[1].demand[c].to_numpy(), own.demand[c].to_numpy())

@@ -497,3 +497,21 @@ def test_a_proposal_below_a_hill_fails_what_it_passes_on_the_flat(world, tmp_pat
     assert hill["nearest_existing_m"] > flat["nearest_existing_m"] * 1.2
     assert res.report["travel"]["dem"].endswith("rise.tif")
     assert res.report["travel"]["direction"] == "home → facility"
+
+
+def test_a_walking_radius_is_not_judged_by_car(world, tmp_path):
+    """GB 50180-2018's "a kindergarten within 300 m" is a walk: a review by car cannot check it
+    (4.5 minutes of driving, 2.25 km at 30 km/h, passed it silently)."""
+    streets = gpd.read_file(world / "streets.gpkg").assign(highway="residential")
+    streets.to_file(tmp_path / "roads.gpkg")
+    d = proposals(world, [box(2500, -40, 2530, -10)], id=["D"], population=[300])
+    kw = dict(residents_file=world / "existing.csv", boundaries=world / "zone.gpkg",
+              standards=world / "kg.toml", crs_in=32648)  # fmt: skip
+    fac = [FacilityInput(world / "fac.csv")]
+    walk = check(review_districts(d, tmp_path / "roads.gpkg", fac, **kw), "D",
+                 "kindergarten_within_300m")  # fmt: skip
+    car = check(review_districts(d, tmp_path / "roads.gpkg", fac, mode="car", **kw), "D",
+                "kindergarten_within_300m")  # fmt: skip
+    assert walk["verdict"] == "fail" and walk["nearest_existing_m"] > 300
+    assert car["verdict"] == "cannot check"
+    assert "300 m is a walking distance, and this review travels by 驾车 / car" in car["reason"]
