@@ -752,13 +752,16 @@ def _print_report(result, out: Path, files: list[Path], seconds: float) -> None:
     _print_travel(s)
     print()
     w = max([36] + [_width(c["label"]) for c in s["categories"].values()])  # long labels align
+    modes = {i.get("mode", "walk") for i in s["categories"].values()}
+    by = "" if modes == {"walk"} else f" {'by':<6}"  # another mode: each row says which
     print(
-        f"{_pad('category', w)} {'facilities':>10} {'within m':>8} {'covered':>10} {'share':>7} "
-        f"{'median m':>9} {'p90 m':>11}"
+        f"{_pad('category', w)}{by} {'facilities':>10} {'within m':>8} {'covered':>10} "
+        f"{'share':>7} {'median m':>9} {'p90 m':>11}"
     )
     for info in s["categories"].values():
+        mode = f" {info.get('mode', 'walk'):<6}" if by else ""
         print(
-            f"{_pad(info['label'], w)} {info['facilities']:>10} {info['threshold_m']:>8,.0f}"
+            f"{_pad(info['label'], w)}{mode} {info['facilities']:>10} {info['threshold_m']:>8,.0f}"
             f" {_num(info['covered_population']):>10}"
             f" {_pct(info['coverage_share']):>7} {_num(info['median_distance_m']):>9}"
             f" {_num(info['p90_distance_m']):>11}"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from hzspatial.standards import Standard
 
 __all__ = ["bilingual", "distance_phrase", "fmt_number", "fmt_target", "gap_text", "is_share",
-           "labels", "pct", "reach_words"]
+           "labels", "pct", "reach_words", "within_words"]
 
 
 @cache
@@ -132,3 +132,13 @@ def reach_words(info: dict) -> tuple[str, str]:
     zh, en = _mode_words()[info.get("mode", "walk")]
     minutes = info["threshold_minutes"]
     return f"{zh} {minutes:g} 分钟", f"{minutes:g}-min {en}"
+
+
+def within_words(info: dict) -> tuple[str, str]:
+    """"Within reach" of a category, (中文, English): ``("1,000 m 内", "within 1,000 m")``
+    walking (network metres), ``("驾车 3 分钟内", "within a 3-min drive")`` by another mode
+    (its metres are minutes × walking speed, not a distance to show)."""
+    if info.get("mode", "walk") == "walk":
+        return f"{info['threshold_m']:,.0f} m 内", f"within {info['threshold_m']:,.0f} m"
+    zh, en = reach_words(info)
+    return f"{zh}内", f"within a {en}"

@@ -6,6 +6,7 @@ DEM; driving on the same streets with one-way streets, against a networkx digrap
 from the speed table."""
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -359,6 +360,15 @@ def test_clinics_by_car_and_kindergartens_on_foot_equal_their_own_runs(longgang_
     assert "1000 m is a walking distance, and clinic is reached by 驾车 / car" in \
         notes["health_centre_within_1000m"]  # fmt: skip
     assert "cannot check" not in notes["kindergarten_within_300m"]
+    # the map says which reach is which: minutes by car, metres on foot
+    from hzspatial.maps import coverage_map
+    from hzspatial.report import report_page
+
+    html = re.sub(r"\\u([0-9a-f]{4})", lambda x: chr(int(x[1], 16)),
+                  coverage_map(res).get_root().render())  # layer names are JSON-escaped
+    assert "驾车 15 分钟范围 / 15-min drive" in html and "no facility within a 15-min drive" in html
+    assert "步行 15 分钟范围 / 15-min walk" in html and "no facility within 1,000 m" in html
+    assert "驾车 15 分钟 / 15-min drive" in report_page(res)
 
 
 def test_a_catalogues_travel_rules_set_mode_and_minutes_with_a_source(tmp_path, longgang_inputs):

@@ -15,7 +15,14 @@ from hzspatial import crs as _crs
 from hzspatial.categories import Category, builtin_categories, user_category
 from hzspatial.io.boundaries import LEVELS, level_label
 from hzspatial.io.writers import html_text
-from hzspatial.labels import distance_phrase, fmt_number, fmt_target, gap_text, reach_words
+from hzspatial.labels import (
+    distance_phrase,
+    fmt_number,
+    fmt_target,
+    gap_text,
+    reach_words,
+    within_words,
+)
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.basemaps import basemap_spec, basemaps
 from hzspatial.maps.layers import GeoJsonOverlay, ScriptMacro, grouped_layer_control, script_json
@@ -360,7 +367,7 @@ def _area_share_layers(m: folium.Map, result: CoverageResult, show: _Display) ->
             fill_by="share",
             ramp=(SHARE_RAMP, 0.0, 1.0, "#999999"),
             tooltip=[("name", "片区 / Area"), ("residents", "居民 / Residents"),
-                     ("share_text", f"{info['threshold_m']:.0f} m 内 / within")],
+                     ("share_text", " / ".join(within_words(info)))],
         ).add_to(fg)  # fmt: skip
         fg.add_to(m)
 
@@ -373,7 +380,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
     first = True
     for cat, info in result.summary["categories"].items():
         c = _cat(cat)
-        metres = info["threshold_m"]
+        wz, we = within_words(info)
         # shaded by the persons the category serves per km², on the category's own scale (the
         # elderly are a quarter of the residents, children of 3–6 a few in a hundred)
         group = info.get("serves", {}).get("label", "居民 / residents")
@@ -397,7 +404,7 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
         fg.add_to(m)
 
         for kind, name in (
-            ("no_facility", f"{metres:,.0f} m 内无设施 / no facility within {metres:,.0f} m"),
+            ("no_facility", f"{wz}无设施 / no facility {we}"),
             ("below_standard", "可达但低于人均标准 / in reach, below standard"),
         ):
             under = under_all[(under_all["category"] == cat) & (under_all["kind"] == kind)] \
@@ -425,11 +432,11 @@ def _category_layers(m: folium.Map, result: CoverageResult, show: _Display) -> N
             ).add_to(ug)  # fmt: skip
             ug.add_to(m)
 
-        _facility_layer(m, result, cat, c, metres, show)
+        _facility_layer(m, result, cat, c, wz, show)
         first = False
 
 
-def _facility_layer(m: folium.Map, result: CoverageResult, cat: str, c, metres: float,
+def _facility_layer(m: folium.Map, result: CoverageResult, cat: str, c, within: str,
                     show: _Display) -> None:  # fmt: skip
     """A category's facilities as circle markers; popups: land, capacity, residents in reach
     and served, the 2SFCA supply per 1,000 in reach."""
@@ -448,7 +455,7 @@ def _facility_layer(m: folium.Map, result: CoverageResult, cat: str, c, metres: 
             f"<b>{html_text(str(row['name']))}</b><br>{html_text(c.label)}<br>"
             f"用地 / land: {_fmt(row['area_m2'], ' m²')}<br>"
             + (f"{_CAP_ZH.get(cap, cap)} / {cap}: {_fmt(supply)}<br>" if cap else "")
-            + f"{metres:,.0f} m 内居民 / residents in reach: {_fmt(reach)}<br>"
+            + f"{within}居民 / residents in reach: {_fmt(reach)}<br>"
             f"最近设施为本设施的居民 / residents served (nearest): "
             f"{_fmt(row.get('residents_served'))}<br>"
             + (f"每千名可达居民{_CAP_ZH.get(cap, cap)} / {cap} per 1,000 in reach (2SFCA): "

@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from hzspatial.categories import builtin_categories, user_category
-from hzspatial.labels import distance_phrase
+from hzspatial.labels import distance_phrase, within_words
 from hzspatial.maps.style import (
     BELOW_STANDARD,
     NO_FACILITY,
@@ -237,10 +237,9 @@ def _draw_panel(ax, result: CoverageResult, cat: str, scene: _Scene, *, key: boo
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     share = info["coverage_share"] * 100
-    metres = info["threshold_m"]
-    title = (f"{c.label_zh} {c.label_en}\n{metres:,.0f} m 内居民 {share:.1f}% / {share:.1f}% "
-             f"within {metres:,.0f} m" if zh
-             else f"{c.label_en}\n{share:.1f}% of residents within {metres:,.0f} m")  # fmt: skip
+    wz, we = within_words(info)
+    title = (f"{c.label_zh} {c.label_en}\n{wz}居民 {share:.1f}% / {share:.1f}% {we}" if zh
+             else f"{c.label_en}\n{share:.1f}% of residents {we}")  # fmt: skip
     ax.set_title(plain(title), fontsize=9)
     _scale_bar(ax, scene.extent)
     _north_arrow(ax)
