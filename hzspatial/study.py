@@ -214,6 +214,13 @@ class Study:
         return self._b.graph
 
     @property
+    def modes(self) -> dict[str, str]:
+        """Each category's travel mode (``walk``, ``bike``, ``ebike``, ``car``): a study of
+        more than one gives its result but takes no edits."""
+        b = self._b
+        return dict(b.modes.of) if b.modes else dict.fromkeys(b.walk.categories, "walk")
+
+    @property
     def edits(self) -> list[dict]:
         """The edits applied since the study was built (undone ones left out)."""
         return [{k: v for k, v in e.items() if not k.startswith("_")} for e, _ in self._done]

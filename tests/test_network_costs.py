@@ -409,8 +409,19 @@ def test_several_modes_refuse_what_they_cannot_answer(tmp_path, longgang, longga
         warnings.simplefilter("ignore", DataWarning)
         study = Study(LONGGANG, [fac], pop, bnd, category_modes={"clinic": "car"})
     assert study.result().summary["categories"]["clinic"]["mode"] == "car"
+    assert study.modes == {"clinic": "car", "kindergarten": "walk"}
     with pytest.raises(InputError, match="several travel modes .clinic car, kindergarten walk"):
         study.add_facility("kindergarten", float(fac.lon[5]), float(fac.lat[5]))
+    from hzspatial.workbench.session import Workbench
+
+    with pytest.raises(InputError, match="the workbench edits a study of one travel mode"):
+        Workbench(study, tmp_path / "wb")
+    assert not (tmp_path / "wb").exists()
+    with warnings.catch_warnings():  # one mode: the workbench says it (legend: 驾车 15 分钟内可达)
+        warnings.simplefilter("ignore", DataWarning)
+        by_car = Workbench(Study(LONGGANG, [fac], pop, bnd, mode="car"), tmp_path / "wb")
+    assert {c["id"]: c["mode_words"] for c in by_car.categories()} == {
+        "clinic": ["驾车", "drive"], "kindergarten": ["驾车", "drive"]}
     # a DEM changes walking only: with no category walking it would change nothing, silently
     with pytest.raises(InputError, match="a DEM changes walking times; --mode car"):
         _build(longgang_inputs, category_modes={"clinic": "car", "kindergarten": "car"},

@@ -33,6 +33,7 @@ from hzspatial import __version__
 from hzspatial.errors import InputError, check_number
 from hzspatial.io.facilities import known_categories
 from hzspatial.maps.basemaps import basemaps
+from hzspatial.network.costs import mode_words
 from hzspatial.study import FACILITY_ATTRIBUTES, Study
 
 __all__ = ["EditConflict", "NotFound", "Workbench", "safe_name"]
@@ -143,6 +144,12 @@ class Workbench:
     """
 
     def __init__(self, study: Study, workspace: str | Path):
+        if len(set(study.modes.values())) > 1:  # before anything is written
+            raise InputError(
+                "the workbench edits a study of one travel mode; this one reaches "
+                + ", ".join(f"{c} by {m}" for c, m in study.modes.items()),
+                column="--mode", hint="serve one mode at a time (--mode car), or run the "
+                "mixed modes as coverage or batch")  # fmt: skip
         self.workspace = Path(workspace).resolve()
         self.workspace.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
@@ -196,8 +203,10 @@ class Workbench:
     # ------------------------------------------------------------------ reading
     def categories(self) -> list[dict]:
         """The study's categories: id, bilingual label, map colour, capacity attribute,
-        threshold (minutes)."""
+        threshold (minutes), travel mode and how its reach is said (``mode_words``: 步行 /
+        walk, 驾车 / drive …)."""
         known = known_categories(self.study._b.options["extra"])
+        modes = self.study.modes
         out = []
         for cid, minutes in self.study.minutes.items():
             cat = known.get(cid)
@@ -205,7 +214,8 @@ class Workbench:
                         "colour": cat.colour if cat else "#34495e",
                         "capacity": cat.capacity if cat else "capacity",
                         "subtypes": [s.id for s in cat.subtypes] if cat else [],
-                        "minutes": minutes})  # fmt: skip
+                        "minutes": minutes, "mode": modes.get(cid, "walk"),
+                        "mode_words": list(mode_words(modes.get(cid, "walk")))})  # fmt: skip
         return out
 
     def layers(self) -> dict:

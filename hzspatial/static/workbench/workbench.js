@@ -155,7 +155,8 @@ function legend() {
   const rows = $("compare").checked
     ? [[COLOURS.gained, "新增可达 / gained"], [COLOURS.lost, "失去可达 / lost"],
        [COLOURS.same, "不变 / unchanged"], [COLOURS.newPoint, "新增居民 / new residents"]]
-    : [[cat ? cat.colour : "#555", `步行 ${cat ? cat.minutes : ""} 分钟内可达 / within reach`],
+    : [[cat ? cat.colour : "#555", cat ? `${cat.mode_words[0]} ${cat.minutes} 分钟内可达 / ` +
+        `within a ${cat.minutes}-min ${cat.mode_words[1]}` : "可达 / within reach"],
        [COLOURS.below, "可达但低于人均标准 / in reach, below a standard"],
        [COLOURS.none, "无可达设施 / no facility in reach"]];
   for (const [c, t] of rows) {
