@@ -996,6 +996,7 @@ def _capacity(value: str | None):
 
 def _site(args: argparse.Namespace) -> int:
     from hzspatial.io import output_lock
+    from hzspatial.labels import within_words
     from hzspatial.site import demo_site_inputs, select_sites
 
     out = _out_dir(args, Path("maps") / "sites")
@@ -1049,7 +1050,7 @@ def _site(args: argparse.Namespace) -> int:
             print(f"counted: {who['label']} — {who['source']}"
                   + (" (estimated)" if who["estimated"] else ""))  # fmt: skip
         print(f"{rep['category']}: {sites} ({rep['objective']}); {who['label'].split(' / ')[-1]} "
-              f"within {rep['threshold_m']:,.0f} m {rep['already_served'] / total:.1%} → "
+              f"{within_words(rep)[1]} {rep['already_served'] / total:.1%} → "
               f"{rep['covered_after'] / total:.1%} (+{rep['newly_covered']:,.0f})")  # fmt: skip
         print(f"solver {rep['solver']}: {rep['status']}, bound {rep['bound']:,.1f}, gap "
               f"{rep['gap']:.2%}")  # fmt: skip

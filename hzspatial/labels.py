@@ -142,3 +142,10 @@ def within_words(info: dict) -> tuple[str, str]:
         return f"{info['threshold_m']:,.0f} m 内", f"within {info['threshold_m']:,.0f} m"
     zh, en = reach_words(info)
     return f"{zh}内", f"within a {en}"
+
+
+def by_mode_words(info: dict) -> tuple[str, str]:
+    """How a category's reach is named on a layer, (中文, English): ``("步行", "walk")``,
+    ``("驾车", "drive")`` — as in "新设施驾车范围 / drive from the new sites"."""
+    zh, en = _mode_words()[info.get("mode", "walk")]
+    return zh, en

@@ -30,6 +30,7 @@ from hzspatial.labels import (
     labels,
     pct,
     reach_words,
+    within_words,
 )
 
 if TYPE_CHECKING:
@@ -608,11 +609,12 @@ def write_site_report(result, path: str | Path, curve_png: Path | None = None) -
     who = rep.get("counted") or {"label": "居民 / residents", "estimated": False}
     gzh, gen = (who["label"].split(" / ", 1) + [""])[:2]
     est = ("（估算）", " (estimated)") if who["estimated"] else ("", "")
-    lines = [(f"新增 {rep['sites']} 处{zh}，步行 {rep['threshold_m']:,.0f} 米内可达的{gzh}{est[0]}"
-              f"由 "
+    wzh, wen = within_words(rep)
+    wzh = f"步行 {wzh}" if rep.get("mode", "walk") == "walk" else wzh
+    lines = [(f"新增 {rep['sites']} 处{zh}，{wzh}可达的{gzh}{est[0]}由 "
               f"{pct(before)} 增至 {pct(after)}（新增 {fmt_number(rep['newly_covered'])} 人）。",
-              f"{_sites_en(rep['sites'])} ({en.lower()}): {gen}{est[1]} within "
-              f"{rep['threshold_m']:,.0f} m from {pct(before)} to {pct(after)} "
+              f"{_sites_en(rep['sites'])} ({en.lower()}): {gen}{est[1]} {wen} "
+              f"from {pct(before)} to {pct(after)} "
               f"(+{fmt_number(rep['newly_covered'])}).")]  # fmt: skip
     if rep.get("standard"):
         s = rep["standard"]

@@ -505,11 +505,16 @@ def _site_report(mo: _Model, cov, cat, objective, sol, chosen, saved, capacity, 
                  timings) -> dict:  # fmt: skip
     """``site.json``."""
     people, served = mo.people, mo.served
+    travel = cov.summary["travel"]
+    info = cov.summary["categories"].get(cat, {})
+    per_minute = travel.get("walking_speed_kmh", travel.get("speed_kmh", 4.0)) * 1000 / 60
     return {
         "version": __version__,
         "category": cat,
         "objective": objective,
         "threshold_m": mo.limit,
+        "threshold_minutes": info.get("threshold_minutes", mo.limit / per_minute),
+        "mode": info.get("mode", travel.get("mode", "walk")),
         "residents_spread": cov.summary["residents_spread"]["method"],
         "travel": cov.summary["travel"],
         "counted": {k: v for k, v in _counted(cov, cat).items() if k != "column"},

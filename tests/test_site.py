@@ -453,3 +453,25 @@ def test_candidates_near_any_resident_match_brute_force():
         np.testing.assert_array_equal(_near_any(cand, homes, radius), want)
         assert 0 < len(want) < len(cand)
     assert len(_near_any(cand, homes[:0], 100.0)) == 0
+
+
+def test_sites_by_bicycle_are_said_by_bicycle_not_as_a_walk(tiny_world, tmp_path):
+    """A bicycle run's threshold is 15 minutes by bicycle (its metres are equivalent walking
+    metres): the report, map legend, layer and curve said "步行 1,000 米内" / "within 1,000 m"."""
+    res = select_sites(tiny_world / "streets.gpkg", [FacilityInput(tiny_world / "kg.csv")],
+                       tiny_world / "community.geojson", tiny_world / "community.geojson",
+                       category="kindergarten", add=1, mode="bike")  # fmt: skip
+    assert res.report["mode"] == "bike" and res.report["threshold_minutes"] == pytest.approx(15)
+    res.write(tmp_path / "out")
+    report = (tmp_path / "out" / "site_report.html").read_text("utf-8")
+    page = (tmp_path / "out" / "map.html").read_text("utf-8")
+    assert "骑行 15 分钟内可达" in report and "within a 15-min bike ride" in report
+    assert "步行 1,000" not in report and "步行" not in page
+    assert "骑行 15 分钟内" in page and "bike ride from the new sites" in page
+
+
+def test_walking_sites_still_say_metres_on_foot(chosen):
+    _, out = chosen
+    report = (out / "site_report.html").read_text("utf-8")
+    assert "步行 1,000 m 内可达" in report and "within 1,000 m" in report
+    assert "新址步行范围 / walk from new sites" in (out / "map.html").read_text("utf-8")

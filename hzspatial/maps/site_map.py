@@ -11,6 +11,7 @@ import folium
 
 from hzspatial.categories import builtin_categories, user_category
 from hzspatial.io.writers import html_text
+from hzspatial.labels import by_mode_words, within_words
 from hzspatial.maps.assets import Raw, embed_leaflet, metric_scale
 from hzspatial.maps.interactive import _Display, _Markers, _streets_layer
 from hzspatial.maps.layers import GeoJsonOverlay
@@ -45,7 +46,8 @@ def site_map(result: SiteResult) -> folium.Map:
                for p in result.unserved.geometry]  # fmt: skip
         fg.add_child(_Markers(pts, NO_FACILITY, radius=2))
         fg.add_to(m)
-    catch = folium.FeatureGroup(name="新设施步行范围 / walk from the new sites")
+    mzh, men = by_mode_words(rep)
+    catch = folium.FeatureGroup(name=f"新设施{mzh}范围 / {men} from the new sites")
     GeoJsonOverlay(show.gdf(result.catchments[["rank", "geometry"]]),
                    style={"color": PROPOSED, "weight": 1, "opacity": 0.6,  # solid: dashes
                           "fillColor": tint(c.colour), "fillOpacity": 0.35},  # on ragged
@@ -89,18 +91,21 @@ def _legend(result: SiteResult, c) -> str:
     before = rep["already_served"] / rep["residents"] * 100
     after = rep["covered_after"] / rep["residents"] * 100
     who = (rep.get("counted") or {}).get("label", "居民 / residents")
+    wzh = within_words(rep)[0]
+    wzh = f"步行 {wzh}" if rep.get("mode", "walk") == "walk" else wzh
+    mzh, men = by_mode_words(rep)
     return (
         "<details id='hz-legend' open style='position:fixed;bottom:34px;left:10px;z-index:9999;"
         "background:rgba(255,255,255,.95);padding:6px 9px;border:1px solid #999;"
         "border-radius:4px;font:12px sans-serif;max-width:330px'>"
         f"<summary style='font-weight:bold'>新设施选址 / Sites for new {html_text(c.label_en)}"
         "</summary>"
-        f"<div>{rep['sites']} 处新址 / new sites · 步行 {rep['threshold_m']:,.0f} m 内"
+        f"<div>{rep['sites']} 处新址 / new sites · {wzh}"
         f"{html_text(who)} within reach: {before:.1f}% → {after:.1f}%</div>"
         f"<div><span style='{sw};border-radius:6px;background:{c.colour}'></span>现有 / existing"
         f" <span style='{sw};border-radius:6px;background:{PROPOSED}'></span>新址 / proposed</div>"
         f"<div><span style='{sw};background:{tint(c.colour)};border:1px solid {PROPOSED}'>"
-        "</span>新址步行范围 / walk from new sites</div>"
+        f"</span>新址{mzh}范围 / {men} from new sites</div>"
         f"<div><span style='{sw};border-radius:6px;background:{NO_FACILITY}'></span>"
         "仍未覆盖的居民点 / residents still unserved</div>"
         f"<div>求解 / solver: {html_text(rep['solver'])}, {html_text(rep['status'])}, "
@@ -156,8 +161,8 @@ def curve_figure(result: SiteResult):
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no tick at 0.5
         ax.set_xlabel(bi("新增设施数", "new sites"))
-        within = f"{rep['threshold_m']:,.0f} m"
-        ax.set_ylabel(bi(f"{within} 内居民", f"residents within {within} (%)"))
+        wzh, wen = within_words(rep)
+        ax.set_ylabel(bi(f"{wzh}居民", f"residents {wen} (%)"))
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, loc="lower right", fontsize=7)
