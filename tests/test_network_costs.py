@@ -430,3 +430,143 @@ def test_several_modes_refuse_what_they_cannot_answer(tmp_path, longgang, longga
 
     with pytest.raises(InputError, match="each mode reads its own ways"):
         build(longgang, [fac], pop, bnd, category_modes={"clinic": "car"})
+
+
+# ------------------------------------------------ what a network file says of one-way streets
+
+
+@pytest.fixture(scope="module")
+def longgang_ways():
+    """Every highway way of the Longgang extract as a line with its OSM tags (osmium, not
+    hzspatial's reader): what a QGIS or Geofabrik export of it holds."""
+    import geopandas as gpd
+    import osmium
+
+    keys = ("highway", "oneway", "junction", "maxspeed", "bridge", "tunnel", "layer")
+    rows, lines = [], []
+    fp = (osmium.FileProcessor(str(LONGGANG), osmium.osm.NODE | osmium.osm.WAY)
+          .with_locations().with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+          .with_filter(osmium.filter.KeyFilter("highway")))  # fmt: skip
+    for way in fp:
+        xy = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+        if len(xy) > 1:
+            rows.append({k: way.tags.get(k) for k in keys})
+            lines.append(shapely.LineString(xy))
+    return gpd.GeoDataFrame(rows, geometry=lines, crs=4326)
+
+
+def _directions(graph):
+    """Per one-way edge of a car graph: its midpoint and the unit vector of travel."""
+    c = graph.costs.edge_cost
+    one = np.isfinite(c[:, 0]) != np.isfinite(c[:, 1])
+    mid = shapely.line_interpolate_point(graph.edge_geometry[one], 0.5, normalized=True)
+    a = graph.node_xy[graph.edge_u[one]]
+    b = graph.node_xy[graph.edge_v[one]]
+    way = np.where(np.isfinite(c[one, 0]), 1.0, -1.0)[:, None] * (b - a)
+    return mid, way / np.linalg.norm(way, axis=1)[:, None]
+
+
+@pytest.fixture(scope="module")
+def car_from_osm():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return apply_travel(read_network(LONGGANG, use_cache=False, mode="car"), "car")
+
+
+def test_a_geofabrik_shapefile_drives_one_way_streets_as_osm_does(tmp_path, longgang_ways,
+                                                                  car_from_osm):  # fmt: skip
+    """Geofabrik's roads shapefile names the class ``fclass`` and writes oneway F (along the
+    line) / T (against it) / B: read as booleans, F was "false" and T "true" — one-way streets
+    lost and T streets driven backwards — and without ``highway`` a car could not run at all.
+    Here the extract as Geofabrik writes it (half the one-way lines drawn against their
+    traffic, marked T) drives like the OSM file: the same one-way streets, the same way."""
+    w = longgang_ways.copy()
+    one = w["oneway"].isin(["yes", "1", "true"]) | w["junction"].isin(["roundabout"])
+    flip = one & (np.arange(len(w)) % 2 == 0)
+    w.loc[flip, "geometry"] = shapely.reverse(w.geometry[flip].to_numpy())
+    geofabrik = w.drop(columns=["highway", "junction"]).assign(
+        fclass=w["highway"], oneway=np.where(flip | (w["oneway"] == "-1"), "T",
+                                             np.where(one, "F", "B")),
+        maxspeed=w["maxspeed"].fillna("0").str.extract(r"(\d+)")[0].fillna(0).astype(int),
+        bridge=np.where(w["bridge"].isin(["yes"]), "T", "F"),
+        tunnel=np.where(w["tunnel"].isin(["yes"]), "T", "F"),
+        layer=w["layer"].fillna("0").astype(int))  # fmt: skip
+    assert (geofabrik["oneway"] == "T").sum() > 20
+    geofabrik.to_file(tmp_path / "gis_osm_roads_free_1.shp", engine="pyogrio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = apply_travel(read_network(tmp_path / "gis_osm_roads_free_1.shp", use_cache=False,
+                                      mode="car"), "car")  # fmt: skip
+    assert g.costs.summary["one_way_unknown"] == 0
+    ref_mid, ref_way = _directions(car_from_osm)
+    mid, way = _directions(g)
+    assert len(mid) >= 0.95 * len(ref_mid)
+    tree = shapely.STRtree(mid)
+    got = tree.query_nearest(shapely.transform(ref_mid, lambda c: c), max_distance=0.5)
+    pairs = np.full(len(ref_mid), -1)
+    pairs[got[0]] = got[1]
+    found = pairs >= 0
+    assert found.mean() > 0.95
+    agree = (ref_way[found] * way[pairs[found]]).sum(axis=1) > 0.9
+    assert agree.all(), f"{(~agree).sum()} one-way streets driven the wrong way"
+    # the same roads are drivable: motorways kept, footways left out, by fclass
+    assert g.edge_length[np.isfinite(g.costs.edge_cost).any(axis=1)].sum() == pytest.approx(
+        car_from_osm.edge_length.sum(), rel=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        walk = read_network(tmp_path / "gis_osm_roads_free_1.shp", use_cache=False)
+    assert not np.isin(walk.edge_tags["highway"], ["motorway", "motorway_link"]).any()
+    assert np.isin(walk.edge_tags["highway"], ["footway", "steps"]).any()
+
+
+def test_a_layer_with_osm_columns_keeps_what_a_car_may_use(tmp_path, longgang_ways,
+                                                          car_from_osm):  # fmt: skip
+    """A layer with OSM's columns was read through the walking filter whatever the mode: a
+    car lost the motorways (and every road whose pavements are mapped apart, sidewalk=
+    separate). Read for a car, it holds the roads the OSM file gives a car."""
+    w = longgang_ways.assign(sidewalk=np.where(longgang_ways["highway"] == "primary",
+                                               "separate", None))  # fmt: skip
+    w.to_file(tmp_path / "roads.gpkg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = apply_travel(read_network(tmp_path / "roads.gpkg", use_cache=False, mode="car"),
+                         "car")  # fmt: skip
+    kept = np.isfinite(g.costs.edge_cost).any(axis=1)
+    for cls in ("motorway", "primary"):
+        want = car_from_osm.edge_length[car_from_osm.edge_tags["highway"] == cls].sum()
+        assert want > 1000
+        assert g.edge_length[kept & (g.edge_tags["highway"] == cls)].sum() == pytest.approx(
+            want, rel=0.01), cls
+    assert g.costs.summary["one_way_streets"] > 300
+
+
+def test_a_layer_that_does_not_say_which_streets_are_one_way_is_warned_about(
+        tmp_path, longgang_ways):  # fmt: skip
+    longgang_ways.drop(columns=["oneway"]).to_file(tmp_path / "roads.gpkg")
+    with pytest.warns(DataWarning, match=r"do not say whether they are one-way.*two-way"):
+        g = apply_travel(read_network(tmp_path / "roads.gpkg", use_cache=False, mode="car"),
+                         "car")  # fmt: skip
+    open_to_car = np.isfinite(g.costs.edge_cost).any(axis=1).sum()
+    assert g.costs.summary["one_way_unknown"] == open_to_car
+    # (roundabouts say so by their junction tag: still one-way)
+    assert g.costs.summary["one_way_streets"] < 100
+
+
+def test_an_osmnx_walking_graph_is_refused_for_driving(car_from_osm):
+    """osmnx stores a walking graph's streets both ways with oneway=False: driving on it went
+    against every one-way street (365 in Longgang) without a word. Refused; a graph built
+    with its one-way streets drives them."""
+    import osmnx as ox
+
+    from hzspatial.network import graph_from_networkx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        walk = graph_from_networkx(ox.graph_from_xml(LONGGANG, bidirectional=True))
+        drive = graph_from_networkx(ox.graph_from_xml(LONGGANG, bidirectional=False))
+    with pytest.raises(InputError, match=r"walking graph.*one-way streets are lost"):
+        apply_travel(walk, "car")
+    assert apply_travel(walk, "walk").costs is None  # walking on it is right
+    g = apply_travel(drive, "car")
+    assert g.costs.summary["one_way_streets"] == pytest.approx(
+        car_from_osm.costs.summary["one_way_streets"], rel=0.02)  # (its largest piece differs)

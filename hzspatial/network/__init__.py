@@ -131,7 +131,8 @@ def read_network(
         Which streets homes and facilities may join (default :func:`snap_rules`: the
         ``HZSPATIAL_SNAP_RULES`` file, else ``hzspatial/config/snapping.toml``).
     mode : str
-        For OpenStreetMap files: whose ways to read (``walk``, ``bike``, ``ebike``, ``car``;
+        For OpenStreetMap files and centre-line layers with ``highway`` (or Geofabrik's
+        ``fclass``) columns: whose ways to read (``walk``, ``bike``, ``ebike``, ``car``;
         :func:`hzspatial.network.osm.way_filter`). Costs are not applied here
         (:func:`hzspatial.network.costs.apply_travel`).
 
@@ -164,7 +165,7 @@ def _build(path, fmt, crs, default_crs, metric, node, rules, mode) -> WalkGraph:
     if fmt == "graphml":
         return read_graphml(path, metric=metric, rules=rules)
     return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
-                                  node=node, rules=rules)  # fmt: skip
+                                  node=node, rules=rules, mode=mode)  # fmt: skip
 
 
 def _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode) -> WalkGraph:
@@ -174,7 +175,7 @@ def _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode) 
         path = read_table(path)
     if isinstance(path, gpd.GeoDataFrame):
         return graph_from_centerlines(path, crs=crs, default_crs=default_crs, metric=metric,
-                                      node=node, rules=rules)  # fmt: skip
+                                      node=node, rules=rules, mode=mode)  # fmt: skip
     fmt = network_format(path)
     if fmt != "lines" and crs is not None and parse_crs_in(crs) != "wgs84":
         raise InputError(
@@ -188,7 +189,7 @@ def _read_network(path, crs, default_crs, metric, node, use_cache, rules, mode) 
     cached = settings.use_cache if use_cache is None else use_cache
     options = {"fmt": fmt, "crs": str(crs), "default_crs": str(default_crs),
                "metric": str(metric), "node": node, "rules": rules.digest,
-               "mode": mode if fmt == "osm" else "walk"}  # fmt: skip
+               "mode": mode if fmt in ("osm", "lines") else "walk"}  # fmt: skip
     key = cache_key(path, options) if cached else ""
     if cached:
         graph = load_graph(settings.cache_dir / "graphs", key)

@@ -25,7 +25,7 @@ __all__ = ["cache_key", "load_graph", "save_graph"]
 logger = logging.getLogger(__name__)
 #: 2: centre-line layers filtered by their highway tags; 3: snapping rules, loops; 4: the
 #: warnings of the build, said again on every load; 5: edge tags (classes, bridges, one-way)
-_FORMAT = 5
+_FORMAT = 6
 
 
 def cache_key(path: str | Path, options: dict) -> str:

@@ -33,9 +33,9 @@ from hzspatial.io._geometry import (
     pick_crs,
 )
 from hzspatial.network._graph import NODE_TOLERANCE_M, WalkGraph, graph_from_lines
-from hzspatial.network.osm import walk_filter
+from hzspatial.network.osm import way_filter
 from hzspatial.network.rules import SnapRules, snap_rules
-from hzspatial.network.tags import tags_from_columns, tags_from_osm
+from hzspatial.network.tags import osm_columns, tags_from_columns, tags_from_osm
 
 __all__ = ["levels", "node_lines", "graph_from_centerlines", "with_streets"]
 
@@ -189,6 +189,7 @@ def graph_from_centerlines(
     metric: pyproj.CRS | None = None,
     node: bool = True,
     rules: SnapRules | None = None,
+    mode: str = "walk",
 ) -> WalkGraph:
     """Read a centre-line layer (GeoJSON / GeoPackage / Shapefile) as a walking graph.
 
@@ -209,10 +210,18 @@ def graph_from_centerlines(
     rules : SnapRules, optional
         Which lines homes and facilities may join, by the layer's ``highway`` / ``tunnel`` /
         ``access`` / ``layer`` columns when it has them (default :func:`snap_rules`).
+    mode : str
+        Whose lines to keep when the layer has OSM ``highway`` classes (or Geofabrik's
+        ``fclass``): the ways of ``walk``, ``bike``, ``ebike`` or ``car``
+        (:func:`hzspatial.network.osm.way_filter`), as for OpenStreetMap files.
     """
     rules = rules or snap_rules()
     path_s = input_label(path)
-    raw = _walkable_lines(read_layer(path), path_s)
+    layer, geofabrik = osm_columns(read_layer(path))
+    if geofabrik:
+        logger.info("%s: Geofabrik's layout — fclass read as highway, oneway F/T/B as "
+                    "along / against / both ways", path_s)  # fmt: skip
+    raw = _walkable_lines(layer, path_s, mode)
     own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
     keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected
     if keep_own:  # a projected layer (e.g. CGCS2000 Gauss–Krüger) keeps its own metres
@@ -257,12 +266,13 @@ def graph_from_centerlines(
     return graph
 
 
-def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
+def _walkable_lines(gdf: gpd.GeoDataFrame, path: str, mode: str = "walk") -> gpd.GeoDataFrame:
     """The layer's usable street lines: features without geometry, with a NaN or infinite
     coordinate, that are not lines or have no length (repeated points) are skipped with a
-    count; when the layer carries
-    OSM-style ``highway`` tags, the walk filter of ``config/osm_walk.toml`` applies to the
-    lines that have one (motorways, private ways … are not walkable)."""
+    count; when the layer carries OSM-style ``highway`` tags, the way filter of ``mode``
+    applies to the lines that have one (walking: ``config/osm_walk.toml`` — motorways,
+    private ways … are not walked; a car keeps motorways and roads whose pavements are
+    mapped apart)."""
     geoms = gdf.geometry.to_numpy()
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     coords_ok = np.ones(len(gdf), dtype=bool)
@@ -289,7 +299,7 @@ def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
         highway = gdf[cols["highway"]].astype("string").str.strip()
         tagged = (highway.notna() & (highway != "")).to_numpy(dtype=bool)
         excluded = np.zeros(len(gdf), dtype=bool)
-        for key, rx in walk_filter()[1]:  # the same rules as OSM ways, one column at a time
+        for key, rx in way_filter(mode)[1]:  # the same rules as OSM ways, one column at a time
             if key in cols:
                 values = gdf[cols[key]].astype("string")
                 excluded |= values.str.contains(rx.pattern, regex=True).fillna(False).to_numpy(
@@ -302,7 +312,8 @@ def _walkable_lines(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
         keep &= walk
     if not keep.any():
         raise InputError(
-            "no walkable street lines in the layer",
+            "no walkable street lines in the layer" if mode == "walk" else
+            f"no street lines in the layer open to {mode}",
             file=path,
             hint="pass a road centre-line layer (lines, with walkable highway tags if any)",
         )

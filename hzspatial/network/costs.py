@@ -201,7 +201,9 @@ def mode_costs(graph: WalkGraph, mode: str, speed_kmh: float) -> tuple[np.ndarra
     length = graph.edge_length
     cost = np.repeat((length * speed_kmh / speed)[:, None], 2, axis=1)
     oneway = tags["oneway_bike" if mode in ("bike", "ebike") else "oneway"]
+    unknown = np.zeros(graph.n_edges, dtype=bool)
     if cfg.get("oneway", False):
+        unknown = _oneway_unknown(graph, mode, allowed)
         cost[oneway == 1, 1] = np.inf
         cost[oneway == -1, 0] = np.inf
     cost[~allowed] = np.inf
@@ -210,10 +212,39 @@ def mode_costs(graph: WalkGraph, mode: str, speed_kmh: float) -> tuple[np.ndarra
         {c: float(table.get(c, cfg["speed_kmh"])) for c in sorted(set(tags["highway"]))
          if c and c in table},
         "one_way_streets": int(((oneway != 0) & allowed).sum()) if cfg.get("oneway") else 0,
+        "one_way_unknown": int(unknown.sum()),
         "streets_not_for_mode": int((~allowed).sum()),
         "free_flow": mode == "car",
     }  # fmt: skip
     return cost, allowed, summary
+
+
+def _oneway_unknown(graph: WalkGraph, mode: str, allowed: np.ndarray) -> np.ndarray:
+    """The streets open to ``mode`` whose source does not say whether they are one-way
+    (warned about: taken as two-way); an osmnx walking graph, whose one-way tags osmnx
+    erased, is refused — every street would be driven both ways."""
+    known = (graph.edge_tags or {}).get("oneway_known")
+    if known is None:
+        return np.zeros(graph.n_edges, dtype=bool)
+    if (known[allowed] < 0).any():
+        raise InputError(
+            f"--mode {mode} on a walking graph: it stores every street both ways with "
+            "oneway=False, as osmnx builds walking networks (network_type='walk'), so its "
+            "one-way streets are lost (and roads closed to walkers are missing)",
+            column="oneway",
+            hint="build the graph with network_type='drive' (or 'bike', 'all'), or give "
+                 "the OpenStreetMap file itself",
+        )  # fmt: skip
+    unknown = allowed & (known == 0)
+    if unknown.any():
+        warnings.warn(
+            f"{int(unknown.sum()):,} of {int(allowed.sum()):,} streets open to {mode} do not "
+            "say whether they are one-way (no oneway column): taken as two-way, so "
+            f"{mode_label(mode)} times may run against one-way streets — add a oneway "
+            "column (yes / -1 / no), or use an OpenStreetMap extract",
+            DataWarning, stacklevel=3,
+        )  # fmt: skip
+    return unknown
 
 
 def check_travel(mode: str, dem: str | Path | None) -> None:

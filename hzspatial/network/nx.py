@@ -132,13 +132,31 @@ def _edge_tags(G: nx.Graph, pairs: list) -> dict[str, np.ndarray]:
     keys = ("highway", "bridge", "tunnel", "oneway", "oneway:bicycle", "junction", "maxspeed")
     rows = [{k: text(data.get(k)) for k in keys if data.get(k) is not None}
             for _, (_, _, data, _) in pairs]  # fmt: skip
-    tags = tags_from_osm(rows)
+    tags = tags_from_osm(rows, oneway_known=int(G.is_directed()))
     if G.is_directed():
         ways = [dirs for _, (*_, dirs) in pairs]
         one = np.array([next(iter(d)) if len(d) == 1 else 0 for d in ways], dtype=np.int8)
         tags["oneway"] = one
         tags["oneway_bike"] = one
+    else:  # one-way where an edge says so (along its stored geometry)
+        tags["oneway_known"] = np.array(["oneway" in r or "junction" in r for r in rows],
+                                        dtype=np.int8)  # fmt: skip
+    if _walking_graph(rows, tags["highway"]):
+        tags["oneway_known"][:] = -1
     return tags
+
+
+#: Classes only a walking network holds (osmnx's "drive" and "bike" filters leave them out).
+_FOOT_ONLY = {"footway", "steps", "pedestrian"}
+_FALSE = {"False", "false", "0", "no"}
+
+
+def _walking_graph(rows: list[dict], highway: np.ndarray) -> bool:
+    """Whether a graph is an osmnx walking graph (``network_type="walk"``, or
+    ``bidirectional=True``), whose one-way tags osmnx erased: ``oneway`` False on every edge
+    (every street stored both ways), with footways or steps in it."""
+    return (len(rows) > 0 and all(r.get("oneway") in _FALSE for r in rows)
+            and bool(_FOOT_ONLY & set(highway)))
 
 
 def _node_coordinates(G: nx.Graph, nodes: list, source: str) -> np.ndarray:

@@ -3,7 +3,14 @@
 :attr:`hzspatial.network.WalkGraph.edge_tags` holds, per edge: ``highway`` (the OSM class,
 "" unknown), ``structure`` (0 on the ground, 1 bridge, 2 tunnel — the DEM is the ground's
 surface, not theirs), ``oneway`` and ``oneway_bike`` (1 only along the line's direction, −1
-only against it, 0 both ways) and ``maxspeed`` (km/h, NaN unknown).
+only against it, 0 both ways), ``oneway_known`` (1 the source says which streets are one-way,
+0 it does not — a layer without a ``oneway`` column —, −1 it did and the file lost it: an
+osmnx walking graph, stored both ways with ``oneway=False``) and ``maxspeed`` (km/h, NaN
+unknown).
+
+Geofabrik's shapefiles (``gis_osm_roads_free_1.shp``) name the OSM class ``fclass`` and write
+``oneway`` as ``F`` (along the line), ``T`` (against it) and ``B`` (both ways):
+:func:`osm_columns` reads them as OSM's ``highway`` and ``oneway``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUND", "BRIDGE", "TUNNEL", "tags_from_columns", "tags_from_osm"]
+__all__ = ["GROUND", "BRIDGE", "TUNNEL", "osm_columns", "tags_from_columns", "tags_from_osm"]
 
 GROUND, BRIDGE, TUNNEL = 0, 1, 2
 _YES = {"yes", "true", "1", "y", "t"}
@@ -65,7 +72,7 @@ def _one(tags: Mapping[str, str]) -> tuple:
     return highway, structure, oneway, bike_way, _maxspeed(tags.get("maxspeed"))
 
 
-def _arrays(rows: list[tuple]) -> dict[str, np.ndarray]:
+def _arrays(rows: list[tuple], oneway_known: int) -> dict[str, np.ndarray]:
     highway, structure, oneway, oneway_bike, maxspeed = (
         list(zip(*rows, strict=True)) if rows else [()] * 5)  # fmt: skip
     return {
@@ -73,19 +80,42 @@ def _arrays(rows: list[tuple]) -> dict[str, np.ndarray]:
         "structure": np.array(structure, dtype=np.int8),
         "oneway": np.array(oneway, dtype=np.int8),
         "oneway_bike": np.array(oneway_bike, dtype=np.int8),
+        "oneway_known": np.full(len(rows), oneway_known, dtype=np.int8),
         "maxspeed": np.array(maxspeed, dtype=float),
     }
 
 
-def tags_from_osm(ways: Iterable[Mapping[str, str]]) -> dict[str, np.ndarray]:
-    """Edge tags, one per way, from OSM tag dicts."""
-    return _arrays([_one(t) for t in ways])
+def tags_from_osm(ways: Iterable[Mapping[str, str]], oneway_known: int = 1
+                  ) -> dict[str, np.ndarray]:  # fmt: skip
+    """Edge tags, one per way, from OSM tag dicts (``oneway_known``: whether the source
+    says which ways are one-way; in OSM a way without a ``oneway`` tag is two-way)."""
+    return _arrays([_one(t) for t in ways], oneway_known)
+
+
+#: Geofabrik's ``oneway`` letters: F along the line (forward), T against it, B both ways.
+_GEOFABRIK_ONEWAY = {"F": "yes", "T": "-1", "B": "no"}
+
+
+def osm_columns(attrs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """A layer's attributes with OSM's names and values, and whether it had Geofabrik's
+    (``fclass`` for ``highway``; ``oneway`` F / T / B): read as booleans, ``F`` would be
+    "false" and ``T`` "true" — one-way streets lost, and the others turned round."""
+    cols = {str(c).lower(): c for c in attrs.columns}
+    if "highway" in cols or "fclass" not in cols:
+        return attrs, False
+    out = attrs.rename(columns={cols["fclass"]: "highway"})
+    if "oneway" in cols:
+        letters = out[cols["oneway"]].astype("string").str.strip()
+        seen = set(letters.dropna().unique())
+        if seen and seen <= set(_GEOFABRIK_ONEWAY) and "B" in seen:
+            out[cols["oneway"]] = letters.map(_GEOFABRIK_ONEWAY, na_action="ignore")
+    return out, True
 
 
 def tags_from_columns(attrs: pd.DataFrame) -> dict[str, np.ndarray]:
     """Edge tags, one per row, from a layer's ``highway`` / ``bridge`` / ``tunnel`` /
     ``oneway`` / ``oneway:bicycle`` / ``junction`` / ``maxspeed`` columns (any case; missing
-    ones unknown)."""
+    ones unknown; without a ``oneway`` column, which streets are one-way is unknown)."""
     cols = {str(c).lower(): c for c in attrs.columns}
     keys = ("highway", "bridge", "tunnel", "oneway", "oneway:bicycle", "junction", "maxspeed")
     present = [k for k in keys if k in cols]
@@ -93,4 +123,4 @@ def tags_from_columns(attrs: pd.DataFrame) -> dict[str, np.ndarray]:
               for k in present}  # fmt: skip
     rows = [{k: values[k][i] for k in present if values[k][i] is not None}
             for i in range(len(attrs))]  # fmt: skip
-    return tags_from_osm(rows)
+    return tags_from_osm(rows, oneway_known=int("oneway" in cols))
