@@ -144,6 +144,33 @@ def test_dems_that_would_make_us_silently_wrong_are_refused(tmp_path):
         apply_travel(g, "walk", 4.0, tmp_path / "missing.tif")
 
 
+def test_a_dem_in_decimetres_or_feet_gives_the_slopes_in_metres(tmp_path):
+    """An int16 DEM stored in decimetres (scale 0.1 to metres) and one in feet (unit type
+    "ft") of the same 10 % ramp: read as raw values, the first made every grade 10 × steeper
+    (5,000–9,000 dm passed as metres of ground) and the second 3.3 ×. Both give the ramp's
+    1,277.16 s up."""
+    h, w, west = 40, 400, X0 - 1000
+    metres = np.tile(500 + 0.1 * (west + (np.arange(w) + 0.5) * 10 - X0), (h, 1))
+    want = apply_travel(line_graph([0, 1000]), "walk", 4.0, ramp_dem(tmp_path / "m.tif"))
+    for name, values, dtype, scale, unit in (("dm", metres * 10, "int16", 0.1, "m"),
+                                             ("ft", metres / 0.3048, "float32", 1.0, "ft")):
+        path = tmp_path / f"{name}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=1, dtype=dtype,
+                           crs=UTM48.to_wkt(), transform=from_origin(west, Y0 + 200, 10, 10)
+                           ) as ds:  # fmt: skip
+            ds.write(np.round(values).astype(dtype) if dtype == "int16"
+                     else values.astype(dtype), 1)  # fmt: skip
+            ds.scales, ds.units = (scale,), (unit,)
+        g = apply_travel(line_graph([0, 1000]), "walk", 4.0, path)
+        np.testing.assert_allclose(seconds(g.costs.edge_cost), seconds(want.costs.edge_cost),
+                                   atol=0.01, err_msg=name)  # fmt: skip
+        assert seconds(g.costs.edge_cost[0, 0]) == pytest.approx(1277.16, abs=0.01)
+    with rasterio.open(tmp_path / "ft.tif", "r+") as ds:
+        ds.units = ("degC",)
+    with pytest.raises(InputError, match="elevations are in 'degC'"):
+        apply_travel(line_graph([0, 1000]), "walk", 4.0, tmp_path / "ft.tif")
+
+
 def test_streets_off_the_dem_are_walked_flat_and_said(tmp_path):
     dem = ramp_dem(tmp_path / "ramp.tif")  # x from X0 − 1000 to X0 + 3000
     g = line_graph([0, 1000, 2500, 3500])

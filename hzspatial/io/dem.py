@@ -1,8 +1,9 @@
 """Elevation models (GeoTIFF DEMs: SRTM, Copernicus GLO-30, a bureau's own) sampled at points.
 
 Elevations are read in the DEM's own CRS around the points only (one window, never the whole
-file) and interpolated bilinearly between cell centres. Points outside the model, or on its
-nodata (SRTM voids), get NaN: what the caller does with them it must say.
+file), turned into metres by the band's scale, offset and stated unit (an int16 model in
+decimetres, a model in feet) and interpolated bilinearly between cell centres. Points outside
+the model, or on its nodata (SRTM voids), get NaN: what the caller does with them it must say.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
         z = np.ma.filled(band, np.nan)
         if ds.nodata is not None and not np.isnan(ds.nodata):
             z[z == ds.nodata] = np.nan
+        z = z * _to_metres(ds, label) + (ds.offsets[0] or 0.0) * _unit_metres(ds, label)
     out[inside] = _bilinear(z, fr[inside] - r0, fc[inside] - c0)
     lo, hi = np.nanmin(out, initial=0.0), np.nanmax(out, initial=0.0)
     if lo < ELEVATION_RANGE_M[0] or hi > ELEVATION_RANGE_M[1]:
@@ -87,6 +89,29 @@ def sample_dem(path: str | Path, xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
             hint="give a DEM in metres (SRTM, Copernicus GLO-30 are); convert one in feet",
         )
     return out
+
+
+#: Metres per unit of the band's stated unit (GDAL's unit type), as DEMs write it.
+_UNITS = {"": 1.0, "m": 1.0, "metre": 1.0, "meter": 1.0, "metres": 1.0, "meters": 1.0,
+          "dm": 0.1, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "foot": 0.3048, "feet": 0.3048,
+          "us-ft": 1200 / 3937, "ftus": 1200 / 3937, "us survey foot": 1200 / 3937}  # fmt: skip
+
+
+def _unit_metres(ds, label: str) -> float:
+    """Metres per unit of the band (its stated unit type; none stated: metres)."""
+    unit = (ds.units[0] or "").strip().lower()
+    if unit not in _UNITS:
+        raise InputError(f"the DEM's elevations are in {ds.units[0]!r}, not a length unit "
+                         "hzspatial knows", file=label,
+                         hint="give a DEM in metres (or feet, decimetres … stated as its "
+                         "unit type)")  # fmt: skip
+    return _UNITS[unit]
+
+
+def _to_metres(ds, label: str) -> float:
+    """Metres per stored value: the band's scale (an int16 DEM in decimetres stores 0.1)
+    times its unit."""
+    return (ds.scales[0] if ds.scales[0] else 1.0) * _unit_metres(ds, label)
 
 
 def dem_labels(path: str | Path) -> list[str]:
