@@ -597,3 +597,37 @@ def test_an_osmnx_walking_graph_is_refused_for_driving(car_from_osm):
     g = apply_travel(drive, "car")
     assert g.costs.summary["one_way_streets"] == pytest.approx(
         car_from_osm.costs.summary["one_way_streets"], rel=0.02)  # (its largest piece differs)
+
+
+def test_a_bureau_layer_with_chinese_road_classes_drives_by_them(tmp_path, longgang_ways):
+    """A 规划局 centre-line layer names its classes in Chinese (道路等级: 主干路 …) and has no
+    highway column: a car could not run on it. Read through config/road_classes_zh.toml it
+    drives as the same layer with OSM's classes does, road for road (支路 at residential's
+    30 km/h, as tertiary), and walking leaves out its 高速公路."""
+    zh = {"motorway": "高速公路", "trunk": "快速路", "primary": "主干路", "secondary": "次干路",
+          "tertiary": "支路", "residential": "支路", "unclassified": "村道"}
+    roads = longgang_ways[longgang_ways["highway"].isin(list(zh))].reset_index(drop=True)
+    roads[["highway", "oneway", "geometry"]].to_file(tmp_path / "osm.gpkg")
+    bureau = roads.assign(道路等级=roads["highway"].map(zh), 道路名称="某路")
+    bureau[["道路名称", "道路等级", "oneway", "geometry"]].to_file(tmp_path / "bureau.gpkg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = apply_travel(read_network(tmp_path / "osm.gpkg", use_cache=False, mode="car"),
+                            "car")  # fmt: skip
+        got = apply_travel(read_network(tmp_path / "bureau.gpkg", use_cache=False, mode="car"),
+                           "car")  # fmt: skip
+        walk = read_network(tmp_path / "bureau.gpkg", use_cache=False)
+    assert got.n_edges == want.n_edges
+    np.testing.assert_allclose(got.costs.edge_cost, want.costs.edge_cost)
+    main = got.edge_tags["highway"] == "primary"
+    assert main.sum() > 5  # 主干路 at 50 km/h: 4/50 of its length in walking metres
+    cost = got.costs.edge_cost[main]  # (dual carriageways here: one way each)
+    want_m = np.repeat(got.edge_length[main, None] * 4 / 50, 2, axis=1)
+    np.testing.assert_allclose(cost[np.isfinite(cost)], want_m[np.isfinite(cost)])
+    assert np.isfinite(cost).any(axis=1).all()
+    assert not (walk.edge_tags["highway"] == "motorway").any()
+    assert (want.edge_tags["highway"] == "motorway").any()
+    # a layer of no classes at all is still refused for a car, naming what would do
+    roads[["oneway", "geometry"]].to_file(tmp_path / "bare.gpkg")
+    with pytest.raises(InputError, match="Chinese road classes"):
+        apply_travel(read_network(tmp_path / "bare.gpkg", use_cache=False, mode="car"), "car")

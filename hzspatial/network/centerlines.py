@@ -217,10 +217,9 @@ def graph_from_centerlines(
     """
     rules = rules or snap_rules()
     path_s = input_label(path)
-    layer, geofabrik = osm_columns(read_layer(path))
-    if geofabrik:
-        logger.info("%s: Geofabrik's layout — fclass read as highway, oneway F/T/B as "
-                    "along / against / both ways", path_s)  # fmt: skip
+    layer, layout = osm_columns(read_layer(path))
+    if layout:
+        logger.info("%s: road classes read from %s", path_s, layout)
     raw = _walkable_lines(layer, path_s, mode)
     own = _crs.parse_crs_in(pick_crs(crs, raw.crs, default_crs)[0])
     keep_own = metric is None and isinstance(own, pyproj.CRS) and own.is_projected

@@ -187,7 +187,9 @@ def mode_costs(graph: WalkGraph, mode: str, speed_kmh: float) -> tuple[np.ndarra
             f"--mode {mode} needs the streets' road classes (OSM highway tags) to know which "
             "ways it may use and how fast; this network has none",
             column="highway",
-            hint="use an OpenStreetMap extract, or a centre-line layer with a highway column",
+            hint="use an OpenStreetMap extract, or a centre-line layer with a highway column "
+                 "(OSM classes) or a column of Chinese road classes (快速路 主干路 次干路 支路, "
+                 "国道 … 村道: config/road_classes_zh.toml)",
         )
     allowed = _highway_allowed(graph, mode)
     speed = np.full(graph.n_edges, float(cfg["speed_kmh"]))

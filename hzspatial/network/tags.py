@@ -9,8 +9,9 @@ osmnx walking graph, stored both ways with ``oneway=False``) and ``maxspeed`` (k
 unknown).
 
 Geofabrik's shapefiles (``gis_osm_roads_free_1.shp``) name the OSM class ``fclass`` and write
-``oneway`` as ``F`` (along the line), ``T`` (against it) and ``B`` (both ways):
-:func:`osm_columns` reads them as OSM's ``highway`` and ``oneway``.
+``oneway`` as ``F`` (along the line), ``T`` (against it) and ``B`` (both ways); a bureau's
+layer names its classes in Chinese (主干路, 县道 …): :func:`osm_columns` reads both as OSM's
+``highway`` and ``oneway``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+
+from hzspatial.config import load as load_config
 
 __all__ = ["GROUND", "BRIDGE", "TUNNEL", "osm_columns", "tags_from_columns", "tags_from_osm"]
 
@@ -96,20 +99,47 @@ def tags_from_osm(ways: Iterable[Mapping[str, str]], oneway_known: int = 1
 _GEOFABRIK_ONEWAY = {"F": "yes", "T": "-1", "B": "no"}
 
 
-def osm_columns(attrs: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """A layer's attributes with OSM's names and values, and whether it had Geofabrik's
-    (``fclass`` for ``highway``; ``oneway`` F / T / B): read as booleans, ``F`` would be
-    "false" and ``T`` "true" — one-way streets lost, and the others turned round."""
+def osm_columns(attrs: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """A layer's attributes with OSM's names and values, and the layout they were read from
+    (None: already OSM's, or no classes at all):
+
+    - Geofabrik's shapefiles: ``fclass`` for ``highway``; ``oneway`` F / T / B (read as
+      booleans, ``F`` would be "false" and ``T`` "true" — one-way streets lost, and the others
+      turned round);
+    - a bureau's layer with Chinese road classes (快速路, 主干路 …, 国道 … 村道) in a column
+      of its own: ``highway`` by ``config/road_classes_zh.toml``.
+    """
     cols = {str(c).lower(): c for c in attrs.columns}
-    if "highway" in cols or "fclass" not in cols:
-        return attrs, False
+    if "highway" in cols:
+        return attrs, None
+    if "fclass" not in cols:
+        return _zh_classes(attrs)
     out = attrs.rename(columns={cols["fclass"]: "highway"})
     if "oneway" in cols:
         letters = out[cols["oneway"]].astype("string").str.strip()
         seen = set(letters.dropna().unique())
         if seen and seen <= set(_GEOFABRIK_ONEWAY) and "B" in seen:
             out[cols["oneway"]] = letters.map(_GEOFABRIK_ONEWAY, na_action="ignore")
-    return out, True
+    return out, "Geofabrik's (fclass as highway, oneway F/T/B)"
+
+
+def _zh_classes(attrs: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``highway`` from the first column whose values are Chinese road classes (at least
+    the table's ``share`` of its filled rows; other values: class unknown)."""
+    cfg = load_config("road_classes_zh.toml")
+    table = cfg["classes"]
+    for c in attrs.columns:
+        if c == getattr(attrs, "_geometry_column_name", None) or not (
+                pd.api.types.is_object_dtype(attrs[c])
+                or pd.api.types.is_string_dtype(attrs[c])):  # fmt: skip
+            continue
+        values = attrs[c].astype("string").str.strip()
+        filled = values[values.notna() & (values != "")]
+        if len(filled) and filled.isin(table).mean() >= float(cfg["share"]):
+            out = attrs.copy()
+            out["highway"] = values.map(table, na_action="ignore").fillna("").astype(object)
+            return out, f"Chinese road classes in column {str(c)!r} (config/road_classes_zh.toml)"
+    return attrs, None
 
 
 def tags_from_columns(attrs: pd.DataFrame) -> dict[str, np.ndarray]:
