@@ -631,3 +631,30 @@ def test_a_bureau_layer_with_chinese_road_classes_drives_by_them(tmp_path, longg
     roads[["oneway", "geometry"]].to_file(tmp_path / "bare.gpkg")
     with pytest.raises(InputError, match="Chinese road classes"):
         apply_travel(read_network(tmp_path / "bare.gpkg", use_cache=False, mode="car"), "car")
+
+
+def test_one_way_values_in_chinese_are_read_and_others_are_counted(tmp_path):
+    """A bureau writes 单向 / 双向 / 反向 (or 是 / 否): read as values it could not parse they
+    were two-way, silently. Now read; a value that is none of them is counted as unknown and
+    warned about, not taken as two-way in silence."""
+    import geopandas as gpd
+
+    xs = [0, 500, 1000, 1500, 2000, 2500]
+    lines = [shapely.LineString([(X0 + a, Y0), (X0 + b, Y0)]) for a, b in zip(xs[:-1], xs[1:],
+                                                                              strict=True)]
+    values = ["单向", "反向", "双向", "是", "单行道?"]
+    gpd.GeoDataFrame({"道路等级": ["支路"] * 5, "oneway": values}, geometry=lines,
+                     crs=UTM48).to_file(tmp_path / "one.gpkg")  # fmt: skip
+    with pytest.warns(DataWarning, match=r"1 of 5 streets open to car do not say"):
+        g = apply_travel(read_network(tmp_path / "one.gpkg", use_cache=False, node=False,
+                                      mode="car"), "car")  # fmt: skip
+    order = np.argsort(shapely.get_coordinates(
+        shapely.line_interpolate_point(g.edge_geometry, 0.5, normalized=True))[:, 0])
+    along = g.node_xy[g.edge_v, 0] > g.node_xy[g.edge_u, 0]  # u → v runs east
+    east = np.where(along, np.isfinite(g.costs.edge_cost[:, 0]),
+                    np.isfinite(g.costs.edge_cost[:, 1]))[order]  # fmt: skip
+    west = np.where(along, np.isfinite(g.costs.edge_cost[:, 1]),
+                    np.isfinite(g.costs.edge_cost[:, 0]))[order]  # fmt: skip
+    assert east.tolist() == [True, False, True, True, True]
+    assert west.tolist() == [False, True, True, False, True]
+    assert g.costs.summary["one_way_unknown"] == 1

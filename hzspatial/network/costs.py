@@ -241,9 +241,10 @@ def _oneway_unknown(graph: WalkGraph, mode: str, allowed: np.ndarray) -> np.ndar
     if unknown.any():
         warnings.warn(
             f"{int(unknown.sum()):,} of {int(allowed.sum()):,} streets open to {mode} do not "
-            "say whether they are one-way (no oneway column): taken as two-way, so "
-            f"{mode_label(mode)} times may run against one-way streets — add a oneway "
-            "column (yes / -1 / no), or use an OpenStreetMap extract",
+            "say whether they are one-way (no oneway column, or a value it cannot read): "
+            f"taken as two-way, so {mode_label(mode)} times may run against one-way streets "
+            "— give a oneway column (yes / -1 / no; 是 / 反向 / 否), or use an OpenStreetMap "
+            "extract",
             DataWarning, stacklevel=3,
         )  # fmt: skip
     return unknown

@@ -138,6 +138,7 @@ def _edge_tags(G: nx.Graph, pairs: list) -> dict[str, np.ndarray]:
         one = np.array([next(iter(d)) if len(d) == 1 else 0 for d in ways], dtype=np.int8)
         tags["oneway"] = one
         tags["oneway_bike"] = one
+        tags["oneway_known"][:] = 1  # its storage says
     else:  # one-way where an edge says so (along its stored geometry)
         tags["oneway_known"] = np.array(["oneway" in r or "junction" in r for r in rows],
                                         dtype=np.int8)  # fmt: skip

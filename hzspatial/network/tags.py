@@ -27,9 +27,10 @@ from hzspatial.config import load as load_config
 __all__ = ["GROUND", "BRIDGE", "TUNNEL", "osm_columns", "tags_from_columns", "tags_from_osm"]
 
 GROUND, BRIDGE, TUNNEL = 0, 1, 2
-_YES = {"yes", "true", "1", "y", "t"}
-_NO = {"no", "false", "0", "n", "f", ""}
-_REVERSE = {"-1", "reverse"}
+_YES = {"yes", "true", "1", "y", "t", "是", "单向", "单行", "正向"}
+_NO = {"no", "false", "0", "n", "f", "", "否", "双向", "双行"}
+_REVERSE = {"-1", "reverse", "反向", "逆向"}
+_NEITHER = {"alternating", "reversible"}  # one way at a time, not one fixed way: both ways
 _MPH = 1.609344
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(mph|km/h|kmh|kph)?\s*$")
 
@@ -52,7 +53,7 @@ def _oneway(value: str | None, implied: bool) -> int:
         return -1
     if v in _NO:
         return 0
-    return 1 if implied else 0  # "alternating", "reversible": not one fixed way
+    return 1 if implied else 0  # "alternating", "reversible", or not a value hzspatial reads
 
 
 def _maxspeed(value: str | None) -> float:
@@ -72,18 +73,23 @@ def _one(tags: Mapping[str, str]) -> tuple:
     bike = tags.get("oneway:bicycle")
     structure = _structure(tags.get("bridge"), tags.get("tunnel"))
     bike_way = oneway if bike is None else _oneway(bike, False)
-    return highway, structure, oneway, bike_way, _maxspeed(tags.get("maxspeed"))
+    read = _readable(tags.get("oneway")) and _readable(bike)
+    return highway, structure, oneway, bike_way, _maxspeed(tags.get("maxspeed")), read
+
+
+def _readable(value: str | None) -> bool:
+    return value is None or value.strip().lower() in _YES | _NO | _REVERSE | _NEITHER
 
 
 def _arrays(rows: list[tuple], oneway_known: int) -> dict[str, np.ndarray]:
-    highway, structure, oneway, oneway_bike, maxspeed = (
-        list(zip(*rows, strict=True)) if rows else [()] * 5)  # fmt: skip
+    highway, structure, oneway, oneway_bike, maxspeed, read = (
+        list(zip(*rows, strict=True)) if rows else [()] * 6)  # fmt: skip
     return {
         "highway": np.array(highway, dtype=object),
         "structure": np.array(structure, dtype=np.int8),
         "oneway": np.array(oneway, dtype=np.int8),
         "oneway_bike": np.array(oneway_bike, dtype=np.int8),
-        "oneway_known": np.full(len(rows), oneway_known, dtype=np.int8),
+        "oneway_known": np.where(np.array(read, dtype=bool), oneway_known, 0).astype(np.int8),
         "maxspeed": np.array(maxspeed, dtype=float),
     }
 
