@@ -36,7 +36,9 @@ class CoverageResult:
         Demand points (WGS84): a residents point, or a point along the streets of a residents
         polygon (``area_id`` = the polygon's id, ``placed`` = street / grid / polygon /
         point) with its share of the ``population``; ``district_id``, and per category
-        ``dist_<category>_m`` (walking metres, inf = unreachable), ``nearest_<category>``
+        ``dist_<category>_m`` (walking metres; with slopes or another mode, equivalent
+        metres: minutes × walking speed; inf = unreachable), ``time_<category>_min`` (the
+        same as minutes of travel, home → facility, legs walked), ``nearest_<category>``
         (facility id) and ``cov_<category>_<T>min`` (bool).
     facilities : GeoDataFrame
         Facilities with ``snapped``, ``district_id``, ``residents_in_reach`` (residents within

@@ -973,6 +973,7 @@ def _per_category(graph, fac, dem: _Demand, walk: _Walk, eng, people, max_snap_m
             )
         dist, which = eng.distance_m[cat], eng.nearest[cat]
         pop[f"dist_{cat}_m"] = dist
+        pop[f"time_{cat}_min"] = dist * (cat_min / limit)  # equivalent metres are minutes × speed
         # categorical: a facility's id once, not once per demand point (640,000 raster cells
         # held 40 MB of ids per category)
         pop[f"nearest_{cat}"] = pd.Categorical(np.where(

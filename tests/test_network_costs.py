@@ -306,6 +306,25 @@ def test_driving_honours_one_way_streets_on_real_streets(longgang):
     assert g.costs.summary["one_way_streets"] == len(one)
 
 
+def test_a_facility_at_a_junction_is_reached_from_every_street_into_it():
+    """A → B one-way, B — C both ways; a clinic at B, given a nanometre short of B (what a
+    junction becomes after a round trip through degrees) snaps onto A → B: from C a car
+    drives to B and is there, not sent round against the one-way street (inf here)."""
+    from hzspatial.network._graph import TravelCosts, with_costs
+
+    g = with_costs(line_graph([0, 1000, 2000]),
+                   TravelCosts(np.array([[1000.0, np.inf], [1000.0, 1000.0]]), "car", 4.0, "",
+                               {}))  # fmt: skip
+    home = snap_points(g, shapely.points([[X0 + 2000, Y0]]), 300)
+    for x in (1000 - 1e-9, 1000 - 1e-6):
+        fac = snap_points(g, shapely.points([[X0 + x, Y0]]), 300)
+        d, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), home, fac)
+        assert d[0] == pytest.approx(1000, abs=0.01)
+    fac = snap_points(g, shapely.points([[X0 + 990, Y0]]), 300)  # 10 m in: the wrong way
+    d, _ = ct.demand_distances(g, ct.nearest_facility(g, fac), home, fac)
+    assert np.isinf(d[0])
+
+
 def test_edge_tags_survive_the_graph_cache(tmp_path, monkeypatch, request):
     """A cached graph keeps its bridges, classes and one-way signs (else a second run would
     walk bridges on the ground and drive against one-way streets, silently)."""
@@ -658,3 +677,48 @@ def test_one_way_values_in_chinese_are_read_and_others_are_counted(tmp_path):
     assert east.tolist() == [True, False, True, True, True]
     assert west.tolist() == [False, True, True, False, True]
     assert g.costs.summary["one_way_unknown"] == 1
+
+
+def test_each_residents_minutes_by_car_agree_with_networkx(car_from_osm):
+    """``time_clinic_min``: each home's minutes to its nearest clinic by car, home → clinic.
+    Homes and clinics stand on junctions of the car's ways; networkx on the car's directed
+    costs (speeds from the table, one-way streets) gives the same, within 1 s."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from hzspatial.stages import finish
+
+    g = car_from_osm
+    # junctions whose streets all take homes (not motorways, tunnels …: a home there joins
+    # another street, and its time is not the junction's)
+    closed = np.zeros(g.n_nodes, dtype=bool)
+    closed[g.edge_u[~g.joinable]] = closed[g.edge_v[~g.joinable]] = True
+    nodes = np.random.default_rng(5).choice(np.flatnonzero(~closed), 205, replace=False)
+    pts = gpd.GeoSeries(shapely.points(g.node_xy[nodes]), crs=g.crs).to_crs(4326)
+    fac = pd.DataFrame({"id": [f"C{i}" for i in range(5)], "name": "卫生院",
+                        "category": "clinic", "lon": pts.x[:5].to_numpy(),
+                        "lat": pts.y[:5].to_numpy()})  # fmt: skip
+    pop = gpd.GeoDataFrame({"id": [f"R{i}" for i in range(200)], "population": 10.0},
+                           geometry=pts[5:].to_numpy(), crs=4326)  # fmt: skip
+    hull = shapely.convex_hull(shapely.multipoints(g.node_xy)).buffer(500)
+    bnd = gpd.GeoDataFrame({"district_id": ["440307"], "name": ["龙岗区"]},
+                           geometry=gpd.GeoSeries([hull], crs=g.crs).to_crs(4326))
+    res = finish(_build((fac, pop, bnd), mode="car"))
+    tags, table = g.edge_tags, load("travel.toml")["modes"]["car"]
+    speed = np.array([table["speeds"].get(h, table["speed_kmh"]) for h in tags["highway"]])
+    speed = np.where(np.isfinite(tags["maxspeed"]), np.minimum(speed, tags["maxspeed"]), speed)
+    want = np.repeat((g.edge_length / (speed / 3.6))[:, None], 2, axis=1)
+    want[tags["oneway"] == 1, 1] = np.inf
+    want[tags["oneway"] == -1, 0] = np.inf
+    ref = nx.multi_source_dijkstra_path_length(_digraph(g, want).reverse(copy=True),
+                                               set(nodes[:5].tolist()))  # fmt: skip
+    want_s = np.array([ref.get(int(n), np.inf) for n in nodes[5:]])
+    got_s = res.demand["time_clinic_min"].to_numpy() * 60
+    assert len(got_s) == 200 and np.isfinite(want_s).sum() > 150
+    # (a clinic's junction, after a round trip through degrees, landed a nanometre into a
+    # one-way street the wrong way in: 30 % of homes went round the block to reach it)
+    agree = np.isclose(got_s, want_s, atol=1.0) | (np.isinf(got_s) & np.isinf(want_s))
+    assert agree.all(), np.c_[got_s, want_s][~agree][:5]
+    assert (res.demand["time_clinic_min"] <= 15).eq(res.demand["cov_clinic_15min"]).all()
+    np.testing.assert_allclose(res.demand["time_clinic_min"],
+                               res.demand["dist_clinic_m"] / (4000 / 60))  # fmt: skip

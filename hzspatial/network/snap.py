@@ -77,7 +77,20 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float = MAX_SN
     edge[pi] = ei
     leg[pi] = dist
     offset[pi] = shapely.line_locate_point(graph.edge_geometry[ei], points[pi])
-    return Snap(edge=edge, offset_m=offset, leg_m=leg)
+    return Snap(edge=edge, offset_m=_at_ends(offset, graph, edge), leg_m=leg)
+
+
+#: A point this close (metres) to an end of its street is at that end: a junction's point,
+#: after a round trip through degrees, lands a nanometre into one of its streets — on a
+#: one-way street, the wrong way in (a car would go round the block to reach it).
+END_TOLERANCE_M = 1e-3
+
+
+def _at_ends(offset: np.ndarray, graph: WalkGraph, edge: np.ndarray) -> np.ndarray:
+    """Offsets within :data:`END_TOLERANCE_M` of either end of their edge put on that end."""
+    length = graph.edge_length[np.maximum(edge, 0)]
+    out = np.where(offset <= END_TOLERANCE_M, 0.0, offset)
+    return np.where(length - out <= END_TOLERANCE_M, length, out)
 
 
 #: Most (point, edge) candidates a sweep over the midpoints' x order may gather; beyond it a
@@ -146,7 +159,7 @@ def _snap_straight(graph: WalkGraph, xy: np.ndarray, max_snap_m: float) -> Snap:
         if not len(todo):
             break
     offset = np.where(edge >= 0, t * graph.edge_length[np.maximum(edge, 0)], np.nan)
-    return Snap(edge=edge, offset_m=offset, leg_m=leg)
+    return Snap(edge=edge, offset_m=_at_ends(offset, graph, edge), leg_m=leg)
 
 
 #: First reach (metres) of :func:`_snap_straight`: most points lie this near a street, and a
