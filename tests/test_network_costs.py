@@ -273,17 +273,24 @@ def test_slope_times_agree_with_networkx_on_real_streets(tmp_path, longgang):
     assert (want > flat + 1).mean() > 0.5  # the ridges slow most trips
 
 
-def test_driving_honours_one_way_streets_on_real_streets(longgang):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        car = read_network(LONGGANG, use_cache=False, mode="car")
-    g = apply_travel(car, "car", 4.0)
+def car_seconds(g):
+    """Seconds to drive each edge (u → v, v → u), from the speed table and ``maxspeed`` by
+    hand; inf against a one-way street."""
     tags, table = g.edge_tags, load("travel.toml")["modes"]["car"]
     speed = np.array([table["speeds"].get(h, table["speed_kmh"]) for h in tags["highway"]])
     speed = np.where(np.isfinite(tags["maxspeed"]), np.minimum(speed, tags["maxspeed"]), speed)
     want = np.repeat((g.edge_length / (speed / 3.6))[:, None], 2, axis=1)
     want[tags["oneway"] == 1, 1] = np.inf
     want[tags["oneway"] == -1, 0] = np.inf
+    return want
+
+
+def test_driving_honours_one_way_streets_on_real_streets(longgang):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        car = read_network(LONGGANG, use_cache=False, mode="car")
+    g = apply_travel(car, "car", 4.0)
+    tags, want = g.edge_tags, car_seconds(g)
     np.testing.assert_allclose(seconds(g.costs.edge_cost), want, rtol=1e-9)
     one = np.flatnonzero(tags["oneway"] != 0)
     assert len(one) > 20 and not np.isin(tags["highway"], ["footway", "steps"]).any()
@@ -704,12 +711,7 @@ def test_each_residents_minutes_by_car_agree_with_networkx(car_from_osm):
     bnd = gpd.GeoDataFrame({"district_id": ["440307"], "name": ["龙岗区"]},
                            geometry=gpd.GeoSeries([hull], crs=g.crs).to_crs(4326))
     res = finish(_build((fac, pop, bnd), mode="car"))
-    tags, table = g.edge_tags, load("travel.toml")["modes"]["car"]
-    speed = np.array([table["speeds"].get(h, table["speed_kmh"]) for h in tags["highway"]])
-    speed = np.where(np.isfinite(tags["maxspeed"]), np.minimum(speed, tags["maxspeed"]), speed)
-    want = np.repeat((g.edge_length / (speed / 3.6))[:, None], 2, axis=1)
-    want[tags["oneway"] == 1, 1] = np.inf
-    want[tags["oneway"] == -1, 0] = np.inf
+    want = car_seconds(g)
     ref = nx.multi_source_dijkstra_path_length(_digraph(g, want).reverse(copy=True),
                                                set(nodes[:5].tolist()))  # fmt: skip
     want_s = np.array([ref.get(int(n), np.inf) for n in nodes[5:]])
