@@ -645,7 +645,8 @@ def _setup_logging(quiet: bool) -> None:
     root.addHandler(handler)
     RUN_LOG.lines.clear()
     logging.getLogger("hzspatial").addHandler(RUN_LOG)
-    for noisy in ("pyogrio", "distributed", "tornado", "bokeh"):
+    # rasterio repeats GDAL's errors at INFO; hzspatial's own one-line error already quotes them
+    for noisy in ("pyogrio", "distributed", "tornado", "bokeh", "rasterio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def show(message, category, filename, lineno, file=None, line=None):

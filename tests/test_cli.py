@@ -380,3 +380,15 @@ def test_a_dem_with_another_mode_is_one_line_before_any_work(tmp_path):
     assert proc.returncode == 2
     assert "a DEM changes walking times; --mode car does not use it" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+
+
+def test_a_file_gdal_cannot_read_is_one_line_not_gdal_chatter(tmp_path):
+    bad = tmp_path / "dem.tif"
+    bad.write_text("not a raster")
+    p = demo_paths()
+    proc = run("coverage", "--network", p["network"], "--facilities", p["facilities"],
+               "--population", p["population"], "--dem", bad, "--out", tmp_path / "o")
+    assert proc.returncode == 2
+    assert "GDAL signalled" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"hzspatial: error: {bad}: cannot read")
+    assert not (tmp_path / "o").exists()
